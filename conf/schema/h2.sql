@@ -1,0 +1,105 @@
+-- Flotilla schema for H2. Applied at every start by io.flotilla.core.persistence.SchemaMigration:
+-- every statement must be idempotent. The journal tables follow pekko-persistence-jdbc's H2 layout
+-- (quoted lower-case names, as its Slick H2 profile expects); projection tables follow pekko-projection-jdbc
+-- with use-lowercase-schema = true. Read-side tables use plain names.
+
+CREATE TABLE IF NOT EXISTS PUBLIC."event_journal" (
+    "ordering" BIGINT UNIQUE NOT NULL AUTO_INCREMENT,
+    "deleted" BOOLEAN DEFAULT false NOT NULL,
+    "persistence_id" VARCHAR(255) NOT NULL,
+    "sequence_number" BIGINT NOT NULL,
+    "writer" VARCHAR NOT NULL,
+    "write_timestamp" BIGINT NOT NULL,
+    "adapter_manifest" VARCHAR NOT NULL,
+    "event_payload" BLOB NOT NULL,
+    "event_ser_id" INTEGER NOT NULL,
+    "event_ser_manifest" VARCHAR NOT NULL,
+    "meta_payload" BLOB,
+    "meta_ser_id" INTEGER,
+    "meta_ser_manifest" VARCHAR,
+    PRIMARY KEY("persistence_id", "sequence_number")
+);
+
+CREATE UNIQUE INDEX IF NOT EXISTS "event_journal_ordering_idx" ON PUBLIC."event_journal" ("ordering");
+
+CREATE TABLE IF NOT EXISTS PUBLIC."event_tag" (
+    "event_id" BIGINT NOT NULL,
+    "tag" VARCHAR NOT NULL,
+    PRIMARY KEY("event_id", "tag"),
+    CONSTRAINT fk_event_journal FOREIGN KEY("event_id") REFERENCES "event_journal"("ordering") ON DELETE CASCADE
+);
+
+CREATE TABLE IF NOT EXISTS PUBLIC."snapshot" (
+    "persistence_id" VARCHAR(255) NOT NULL,
+    "sequence_number" BIGINT NOT NULL,
+    "created" BIGINT NOT NULL,
+    "snapshot_ser_id" INTEGER NOT NULL,
+    "snapshot_ser_manifest" VARCHAR NOT NULL,
+    "snapshot_payload" BLOB NOT NULL,
+    "meta_ser_id" INTEGER,
+    "meta_ser_manifest" VARCHAR,
+    "meta_payload" BLOB,
+    PRIMARY KEY("persistence_id", "sequence_number")
+);
+
+CREATE TABLE IF NOT EXISTS "pekko_projection_offset_store" (
+    "projection_name" VARCHAR(255) NOT NULL,
+    "projection_key" VARCHAR(255) NOT NULL,
+    "current_offset" VARCHAR(255) NOT NULL,
+    "manifest" VARCHAR(4) NOT NULL,
+    "mergeable" BOOLEAN NOT NULL,
+    "last_updated" BIGINT NOT NULL,
+    PRIMARY KEY("projection_name", "projection_key")
+);
+
+CREATE INDEX IF NOT EXISTS "projection_name_index" ON "pekko_projection_offset_store" ("projection_name");
+
+CREATE TABLE IF NOT EXISTS "pekko_projection_management" (
+    "projection_name" VARCHAR(255) NOT NULL,
+    "projection_key" VARCHAR(255) NOT NULL,
+    "paused" BOOLEAN NOT NULL,
+    "last_updated" BIGINT NOT NULL,
+    PRIMARY KEY("projection_name", "projection_key")
+);
+
+CREATE TABLE IF NOT EXISTS factories (
+    name VARCHAR(63) PRIMARY KEY,
+    platforms VARCHAR(4000) NOT NULL,
+    branch_tags VARCHAR(4000) NOT NULL,
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS factory_tokens (
+    factory VARCHAR(63) NOT NULL,
+    token_id VARCHAR(64) NOT NULL,
+    description VARCHAR(1000) NOT NULL,
+    scopes VARCHAR(1000) NOT NULL,
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    revoked_at TIMESTAMP WITH TIME ZONE,
+    PRIMARY KEY (factory, token_id)
+);
+
+CREATE TABLE IF NOT EXISTS app_versions (
+    factory VARCHAR(63) NOT NULL,
+    app VARCHAR(255) NOT NULL,
+    digest VARCHAR(71) NOT NULL,
+    uri VARCHAR(1000) NOT NULL,
+    source_commit VARCHAR(64),
+    build_number BIGINT NOT NULL,
+    published_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    PRIMARY KEY (factory, app, digest)
+);
+
+CREATE TABLE IF NOT EXISTS targets (
+    factory VARCHAR(63) NOT NULL,
+    name VARCHAR(255) NOT NULL,
+    hardware_id VARCHAR(128) NOT NULL,
+    version BIGINT NOT NULL,
+    tags VARCHAR(4000) NOT NULL,
+    apps VARCHAR(20000) NOT NULL,
+    containers_sha VARCHAR(64),
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    PRIMARY KEY (factory, name)
+);
+
+CREATE INDEX IF NOT EXISTS targets_by_version ON targets (factory, version);

@@ -1,0 +1,103 @@
+-- Flotilla schema for PostgreSQL. Applied at every start by io.flotilla.core.persistence.SchemaMigration:
+-- every statement must be idempotent. The journal tables follow pekko-persistence-jdbc's PostgreSQL layout.
+
+CREATE TABLE IF NOT EXISTS public.event_journal (
+    ordering BIGSERIAL,
+    persistence_id VARCHAR(255) NOT NULL,
+    sequence_number BIGINT NOT NULL,
+    deleted BOOLEAN DEFAULT FALSE NOT NULL,
+    writer VARCHAR(255) NOT NULL,
+    write_timestamp BIGINT,
+    adapter_manifest VARCHAR(255),
+    event_ser_id INTEGER NOT NULL,
+    event_ser_manifest VARCHAR(255) NOT NULL,
+    event_payload BYTEA NOT NULL,
+    meta_ser_id INTEGER,
+    meta_ser_manifest VARCHAR(255),
+    meta_payload BYTEA,
+    PRIMARY KEY(persistence_id, sequence_number)
+);
+
+CREATE UNIQUE INDEX IF NOT EXISTS event_journal_ordering_idx ON public.event_journal(ordering);
+
+CREATE TABLE IF NOT EXISTS public.event_tag (
+    event_id BIGINT,
+    tag VARCHAR(256),
+    PRIMARY KEY(event_id, tag),
+    CONSTRAINT fk_event_journal FOREIGN KEY(event_id) REFERENCES event_journal(ordering) ON DELETE CASCADE
+);
+
+CREATE TABLE IF NOT EXISTS public.snapshot (
+    persistence_id VARCHAR(255) NOT NULL,
+    sequence_number BIGINT NOT NULL,
+    created BIGINT NOT NULL,
+    snapshot_ser_id INTEGER NOT NULL,
+    snapshot_ser_manifest VARCHAR(255) NOT NULL,
+    snapshot_payload BYTEA NOT NULL,
+    meta_ser_id INTEGER,
+    meta_ser_manifest VARCHAR(255),
+    meta_payload BYTEA,
+    PRIMARY KEY(persistence_id, sequence_number)
+);
+
+CREATE TABLE IF NOT EXISTS pekko_projection_offset_store (
+    projection_name VARCHAR(255) NOT NULL,
+    projection_key VARCHAR(255) NOT NULL,
+    current_offset VARCHAR(255) NOT NULL,
+    manifest VARCHAR(4) NOT NULL,
+    mergeable BOOLEAN NOT NULL,
+    last_updated BIGINT NOT NULL,
+    PRIMARY KEY(projection_name, projection_key)
+);
+
+CREATE INDEX IF NOT EXISTS projection_name_index ON pekko_projection_offset_store (projection_name);
+
+CREATE TABLE IF NOT EXISTS pekko_projection_management (
+    projection_name VARCHAR(255) NOT NULL,
+    projection_key VARCHAR(255) NOT NULL,
+    paused BOOLEAN NOT NULL,
+    last_updated BIGINT NOT NULL,
+    PRIMARY KEY(projection_name, projection_key)
+);
+
+CREATE TABLE IF NOT EXISTS factories (
+    name VARCHAR(63) PRIMARY KEY,
+    platforms VARCHAR(4000) NOT NULL,
+    branch_tags VARCHAR(4000) NOT NULL,
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS factory_tokens (
+    factory VARCHAR(63) NOT NULL,
+    token_id VARCHAR(64) NOT NULL,
+    description VARCHAR(1000) NOT NULL,
+    scopes VARCHAR(1000) NOT NULL,
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    revoked_at TIMESTAMP WITH TIME ZONE,
+    PRIMARY KEY (factory, token_id)
+);
+
+CREATE TABLE IF NOT EXISTS app_versions (
+    factory VARCHAR(63) NOT NULL,
+    app VARCHAR(255) NOT NULL,
+    digest VARCHAR(71) NOT NULL,
+    uri VARCHAR(1000) NOT NULL,
+    source_commit VARCHAR(64),
+    build_number BIGINT NOT NULL,
+    published_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    PRIMARY KEY (factory, app, digest)
+);
+
+CREATE TABLE IF NOT EXISTS targets (
+    factory VARCHAR(63) NOT NULL,
+    name VARCHAR(255) NOT NULL,
+    hardware_id VARCHAR(128) NOT NULL,
+    version BIGINT NOT NULL,
+    tags VARCHAR(4000) NOT NULL,
+    apps TEXT NOT NULL,
+    containers_sha VARCHAR(64),
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    PRIMARY KEY (factory, name)
+);
+
+CREATE INDEX IF NOT EXISTS targets_by_version ON targets (factory, version);

@@ -1,0 +1,125 @@
+package io.flotilla.core;
+
+import io.flotilla.core.app.App;
+import io.flotilla.core.app.AppProjection;
+import io.flotilla.core.app.AppQueries;
+import io.flotilla.core.auth.AdminTokens;
+import io.flotilla.core.factory.Factory;
+import io.flotilla.core.factory.FactoryProjection;
+import io.flotilla.core.factory.FactoryQueries;
+import io.flotilla.core.journal.JournalReader;
+import io.flotilla.core.persistence.Database;
+import io.flotilla.core.target.TargetQueries;
+import io.flotilla.core.target.Targets;
+import io.flotilla.core.target.TargetsCache;
+import java.time.Duration;
+import java.util.concurrent.Executor;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.pubsub.Topic;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
+
+/**
+ * The OTA service of one node: starts the entity regions and projections and hands out what the HTTP layer
+ * needs. The database schema must exist before this is called (see {@code SchemaMigration}).
+ */
+public final class FlotillaCore {
+
+  private final ActorSystem<?> system;
+  private final Database database;
+  private final ClusterSharding sharding;
+  private final Duration askTimeout;
+  private final Executor blocking;
+  private final ActorRef<Topic.Command<Targets.TargetsChanged>> targetsTopic;
+  private final TargetsCache targetsCache;
+  private final FactoryQueries factoryQueries;
+  private final AppQueries appQueries;
+  private final TargetQueries targetQueries;
+  private final JournalReader journalReader;
+
+  private FlotillaCore(ActorSystem<?> system, Database database) {
+    this.system = system;
+    this.database = database;
+    this.sharding = ClusterSharding.get(system);
+    this.askTimeout = system.settings().config().getDuration("flotilla.ask-timeout");
+    this.blocking = system.dispatchers().lookup(DispatcherSelector.fromConfig("flotilla-blocking-dispatcher"));
+    this.targetsTopic =
+        system.systemActorOf(Topic.create(Targets.TargetsChanged.class, Targets.TOPIC_NAME), "targets-changed-topic", Props.empty());
+    AdminTokens.init(system);
+    Factory.init(system);
+    App.init(system);
+    Targets.init(system, targetsTopic);
+    FactoryProjection.start(system, database);
+    AppProjection.start(system, database);
+    io.flotilla.core.target.TargetsProjection.start(system, database);
+    this.targetsCache = TargetsCache.start(system, targetsTopic, askTimeout);
+    this.factoryQueries = new FactoryQueries(database, blocking);
+    this.appQueries = new AppQueries(database, blocking);
+    this.targetQueries = new TargetQueries(database, blocking);
+    this.journalReader = new JournalReader(system);
+  }
+
+  public static FlotillaCore start(ActorSystem<?> system, Database database) {
+    return new FlotillaCore(system, database);
+  }
+
+  public ActorSystem<?> system() {
+    return system;
+  }
+
+  public Database database() {
+    return database;
+  }
+
+  public Duration askTimeout() {
+    return askTimeout;
+  }
+
+  /** The dispatcher for JDBC and file work. */
+  public Executor blocking() {
+    return blocking;
+  }
+
+  public EntityRef<Factory.Command> factory(String name) {
+    return sharding.entityRefFor(Factory.ENTITY_KEY, name);
+  }
+
+  public EntityRef<App.Command> app(String factory, String app) {
+    return sharding.entityRefFor(App.ENTITY_KEY, App.entityId(factory, app));
+  }
+
+  public EntityRef<Targets.Command> targets(String factory) {
+    return sharding.entityRefFor(Targets.ENTITY_KEY, factory);
+  }
+
+  public EntityRef<AdminTokens.Command> adminTokens() {
+    return sharding.entityRefFor(AdminTokens.ENTITY_KEY, AdminTokens.ID);
+  }
+
+  public ActorRef<Topic.Command<Targets.TargetsChanged>> targetsTopic() {
+    return targetsTopic;
+  }
+
+  public TargetsCache targetsCache() {
+    return targetsCache;
+  }
+
+  public FactoryQueries factoryQueries() {
+    return factoryQueries;
+  }
+
+  public AppQueries appQueries() {
+    return appQueries;
+  }
+
+  public TargetQueries targetQueries() {
+    return targetQueries;
+  }
+
+  public JournalReader journalReader() {
+    return journalReader;
+  }
+}

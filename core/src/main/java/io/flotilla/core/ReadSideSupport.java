@@ -1,0 +1,79 @@
+package io.flotilla.core;
+
+import io.flotilla.core.persistence.Database;
+import io.flotilla.core.persistence.PooledJdbcSession;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.function.Supplier;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.cluster.sharding.typed.ShardedDaemonProcessSettings;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ShardedDaemonProcess;
+import org.apache.pekko.persistence.jdbc.query.javadsl.JdbcReadJournal;
+import org.apache.pekko.projection.ProjectionBehavior;
+import org.apache.pekko.projection.ProjectionId;
+import org.apache.pekko.projection.eventsourced.EventEnvelope;
+import org.apache.pekko.projection.eventsourced.javadsl.EventSourcedProvider;
+import org.apache.pekko.projection.jdbc.javadsl.JdbcHandler;
+import org.apache.pekko.projection.jdbc.javadsl.JdbcProjection;
+
+/** Runs read-side projections as sharded daemons: exactly one instance per projection in the whole cluster. */
+public final class ReadSideSupport {
+
+  private ReadSideSupport() {}
+
+  public static <E> void startProjection(
+      ActorSystem<?> system,
+      Database database,
+      String projectionName,
+      String eventTag,
+      Supplier<JdbcHandler<EventEnvelope<E>, PooledJdbcSession>> handler) {
+    ShardedDaemonProcess.get(system)
+        .init(
+            ProjectionBehavior.Command.class,
+            projectionName,
+            1,
+            index ->
+                ProjectionBehavior.create(
+                    JdbcProjection.exactlyOnce(
+                        ProjectionId.of(projectionName, eventTag),
+                        EventSourcedProvider.<E>eventsByTag(system, JdbcReadJournal.Identifier(), eventTag),
+                        () -> new PooledJdbcSession(database.dataSource()),
+                        handler,
+                        system)),
+            ShardedDaemonProcessSettings.create(system),
+            Optional.of(ProjectionBehavior.stopMessage()));
+  }
+
+  /**
+   * Update-then-insert instead of a dialect's upsert: one statement pair that H2 and PostgreSQL both run, and
+   * safe because exactly one projection instance writes each table.
+   */
+  public static void upsert(Connection connection, String updateSql, String insertSql, Binder binder) throws SQLException {
+    try (PreparedStatement update = connection.prepareStatement(updateSql)) {
+      binder.bind(update);
+      if (update.executeUpdate() > 0) {
+        return;
+      }
+    }
+    try (PreparedStatement insert = connection.prepareStatement(insertSql)) {
+      binder.bind(insert);
+      insert.executeUpdate();
+    }
+  }
+
+  public interface Binder {
+    void bind(PreparedStatement statement) throws SQLException;
+  }
+
+  public static Timestamp timestamp(Instant instant) {
+    return instant == null ? null : Timestamp.from(instant);
+  }
+
+  public static Instant instant(Timestamp timestamp) {
+    return timestamp == null ? null : timestamp.toInstant();
+  }
+}

@@ -1,0 +1,70 @@
+package io.flotilla.core.journal;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.datatype.jdk8.Jdk8Module;
+import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+import io.flotilla.core.app.App;
+import io.flotilla.core.auth.AdminTokens;
+import io.flotilla.core.factory.Factory;
+import io.flotilla.core.target.Targets;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import org.apache.pekko.NotUsed;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.persistence.jdbc.query.javadsl.JdbcReadJournal;
+import org.apache.pekko.persistence.query.PersistenceQuery;
+import org.apache.pekko.stream.javadsl.Source;
+
+/**
+ * An entity's events as operators read them: one JSON object a line, in sequence order, straight from the
+ * journal (no entity is started, so replaying a journal never changes it).
+ */
+public final class JournalReader {
+
+  /** The entity types whose journals operators may read; the names are those stored in persistence ids. */
+  public static final List<String> ENTITY_TYPES =
+      List.of(Factory.ENTITY_KEY.name(), App.ENTITY_KEY.name(), Targets.ENTITY_KEY.name(), AdminTokens.ENTITY_KEY.name());
+
+  public record Entry(String persistenceId, long sequenceNr, Instant timestamp, String type, JsonNode event) {}
+
+  private final JdbcReadJournal readJournal;
+  private final ObjectMapper mapper;
+
+  public JournalReader(ActorSystem<?> system) {
+    this.readJournal = PersistenceQuery.get(system).getReadJournalFor(JdbcReadJournal.class, JdbcReadJournal.Identifier());
+    this.mapper =
+        new ObjectMapper()
+            .registerModule(new JavaTimeModule())
+            .registerModule(new Jdk8Module())
+            .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
+  }
+
+  /** Empty when the type is not one operators may read. */
+  public static Optional<String> persistenceId(String entityType, String entityId) {
+    return ENTITY_TYPES.contains(entityType) ? Optional.of(entityType + "|" + entityId) : Optional.empty();
+  }
+
+  public Source<Entry, NotUsed> events(String persistenceId, long fromSequenceNr) {
+    return readJournal
+        .currentEventsByPersistenceId(persistenceId, Math.max(1, fromSequenceNr), Long.MAX_VALUE)
+        .map(
+            envelope ->
+                new Entry(
+                    envelope.persistenceId(),
+                    envelope.sequenceNr(),
+                    Instant.ofEpochMilli(envelope.timestamp()),
+                    envelope.event().getClass().getSimpleName(),
+                    mapper.valueToTree(envelope.event())));
+  }
+
+  public String toJsonLine(Entry entry) {
+    try {
+      return mapper.writeValueAsString(entry) + "\n";
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new IllegalStateException("journal entries are plain records and always serialize", e);
+    }
+  }
+}

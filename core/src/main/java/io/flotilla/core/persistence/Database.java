@@ -1,0 +1,86 @@
+package io.flotilla.core.persistence;
+
+import com.typesafe.config.Config;
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import javax.sql.DataSource;
+
+/**
+ * The connection pool for everything that is not the journal: schema migration, projections and read-side
+ * queries. The journal plugin keeps its own Slick pool configured from the same {@code flotilla.db} settings.
+ */
+public final class Database implements AutoCloseable {
+
+  private final HikariDataSource dataSource;
+  private final String dialect;
+
+  private Database(HikariDataSource dataSource, String dialect) {
+    this.dataSource = dataSource;
+    this.dialect = dialect;
+  }
+
+  public static Database open(Config config) {
+    Config db = config.getConfig("flotilla.db");
+    HikariConfig hikari = new HikariConfig();
+    hikari.setJdbcUrl(db.getString("url"));
+    hikari.setUsername(db.getString("user"));
+    hikari.setPassword(db.getString("password"));
+    hikari.setDriverClassName(db.getString("driver"));
+    hikari.setMaximumPoolSize(db.getInt("max-connections"));
+    hikari.setMinimumIdle(1);
+    hikari.setAutoCommit(true);
+    hikari.setPoolName("flotilla-read-side");
+    // Fail fast when the database is not there: a node that cannot reach it must not half-start.
+    hikari.setInitializationFailTimeout(10_000);
+    hikari.setConnectionTimeout(10_000);
+    return new Database(new HikariDataSource(hikari), db.getString("dialect"));
+  }
+
+  public DataSource dataSource() {
+    return dataSource;
+  }
+
+  /** {@code h2} or {@code postgres}. */
+  public String dialect() {
+    return dialect;
+  }
+
+  public interface ConnectionFunction<T> {
+    T apply(Connection connection) throws SQLException;
+  }
+
+  public <T> T withConnection(ConnectionFunction<T> work) throws SQLException {
+    try (Connection connection = dataSource.getConnection()) {
+      return work.apply(connection);
+    }
+  }
+
+  /** Runs a query on the given (blocking) executor, never on the caller's thread. */
+  public <T> CompletionStage<T> query(Executor blockingExecutor, ConnectionFunction<T> work) {
+    return CompletableFuture.supplyAsync(
+        () -> {
+          try {
+            return withConnection(work);
+          } catch (SQLException e) {
+            throw new DatabaseException(e);
+          }
+        },
+        blockingExecutor);
+  }
+
+  @Override
+  public void close() {
+    dataSource.close();
+  }
+
+  public static final class DatabaseException extends RuntimeException {
+    public DatabaseException(SQLException cause) {
+      super(cause.getMessage(), cause);
+    }
+  }
+}

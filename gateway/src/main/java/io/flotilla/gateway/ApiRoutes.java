@@ -1,0 +1,58 @@
+package io.flotilla.gateway;
+
+import static org.apache.pekko.http.javadsl.server.Directives.*;
+
+import io.flotilla.core.FlotillaCore;
+import io.flotilla.gateway.app.AppRoutes;
+import io.flotilla.gateway.factory.FactoryRoutes;
+import io.flotilla.gateway.health.HealthRoutes;
+import io.flotilla.gateway.http.Authentication;
+import io.flotilla.gateway.http.Errors;
+import io.flotilla.gateway.journal.JournalRoutes;
+import io.flotilla.gateway.target.TargetRoutes;
+import java.util.function.BooleanSupplier;
+import org.apache.pekko.http.javadsl.server.Route;
+
+/** Everything the API port serves, with the JSON error handling and body limit wrapped around it. */
+public final class ApiRoutes {
+
+  private final FactoryRoutes factories;
+  private final TargetRoutes targets;
+  private final AppRoutes apps;
+  private final JournalRoutes journal;
+  private final HealthRoutes health;
+  private final long maxBody;
+
+  public ApiRoutes(FlotillaCore core, BooleanSupplier started) {
+    Authentication auth = new Authentication(core);
+    this.factories = new FactoryRoutes(core, auth);
+    this.targets = new TargetRoutes(core, auth);
+    this.apps = new AppRoutes(core, auth);
+    this.journal = new JournalRoutes(core, auth);
+    this.health = new HealthRoutes(core, started);
+    this.maxBody = core.system().settings().config().getBytes("flotilla.http.max-body");
+  }
+
+  public Route route() {
+    return handleExceptions(
+        Errors.exceptionHandler(),
+        () ->
+            handleRejections(
+                Errors.rejectionHandler(),
+                () ->
+                    concat(
+                        health.route(),
+                        pathPrefix(
+                            "api",
+                            () ->
+                                pathPrefix(
+                                    "v1",
+                                    () ->
+                                        withSizeLimit(
+                                            maxBody,
+                                            () ->
+                                                concat(
+                                                    factories.route(factory -> concat(targets.route(factory), apps.route(factory))),
+                                                    journal.route())))))));
+  }
+}

@@ -1,0 +1,123 @@
+package io.flotilla.gateway;
+
+import com.typesafe.config.Config;
+import io.flotilla.core.FlotillaCore;
+import io.flotilla.core.auth.ApiToken;
+import io.flotilla.core.persistence.Database;
+import io.flotilla.core.persistence.SchemaMigration;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Join;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.ServerBinding;
+
+/** One Flotilla node: schema, actor system, cluster membership, the OTA core and the HTTP API. */
+public final class FlotillaServer implements AutoCloseable {
+
+  private static final Duration STARTUP_PATIENCE = Duration.ofSeconds(60);
+
+  private final ActorSystem<Void> system;
+  private final Database database;
+  private final FlotillaCore core;
+  private final ServerBinding http;
+  private final Path dataDir;
+  private final ApiToken adminToken;
+
+  private FlotillaServer(ActorSystem<Void> system, Database database, FlotillaCore core, ServerBinding http, Path dataDir, ApiToken adminToken) {
+    this.system = system;
+    this.database = database;
+    this.core = core;
+    this.http = http;
+    this.dataDir = dataDir;
+    this.adminToken = adminToken;
+  }
+
+  /** Starts a node, or throws with a message that says what is wrong (database, schema, port, data dir). */
+  public static FlotillaServer start(Config config) throws IOException, InterruptedException {
+    Path dataDir = Path.of(config.getString("flotilla.data-dir"));
+    Files.createDirectories(dataDir);
+    Database database = Database.open(config);
+    ActorSystem<Void> system = null;
+    try {
+      SchemaMigration.migrate(database);
+      system = ActorSystem.create(Behaviors.empty(), "flotilla", config);
+      joinCluster(system);
+      FlotillaCore core = FlotillaCore.start(system, database);
+      AtomicBoolean started = new AtomicBoolean(false);
+      ServerBinding http =
+          await(
+              Http.get(system)
+                  .newServerAt(config.getString("flotilla.http.interface"), config.getInt("flotilla.http.port"))
+                  .bind(new ApiRoutes(core, started::get).route()),
+              "binding the HTTP port " + config.getInt("flotilla.http.port"));
+      ApiToken adminToken = AdminTokenFile.ensure(core, dataDir, STARTUP_PATIENCE);
+      started.set(true);
+      return new FlotillaServer(system, database, core, http, dataDir, adminToken);
+    } catch (RuntimeException | IOException | InterruptedException e) {
+      if (system != null) {
+        system.terminate();
+        system.getWhenTerminated().toCompletableFuture().join();
+      }
+      database.close();
+      throw e;
+    }
+  }
+
+  /** A node without configured seed nodes is a cluster of one: it joins itself. */
+  private static void joinCluster(ActorSystem<?> system) {
+    if (system.settings().config().getStringList("pekko.cluster.seed-nodes").isEmpty()) {
+      Cluster cluster = Cluster.get(system);
+      cluster.manager().tell(Join.create(cluster.selfMember().address()));
+    }
+  }
+
+  private static <T> T await(java.util.concurrent.CompletionStage<T> stage, String what) {
+    try {
+      return stage.toCompletableFuture().get(30, TimeUnit.SECONDS);
+    } catch (ExecutionException e) {
+      throw new IllegalStateException(what + " failed: " + e.getCause().getMessage(), e.getCause());
+    } catch (TimeoutException e) {
+      throw new IllegalStateException(what + " did not finish in 30 s", e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(what + " was interrupted", e);
+    }
+  }
+
+  public int httpPort() {
+    return http.localAddress().getPort();
+  }
+
+  public Path dataDir() {
+    return dataDir;
+  }
+
+  public ApiToken adminToken() {
+    return adminToken;
+  }
+
+  public FlotillaCore core() {
+    return core;
+  }
+
+  public ActorSystem<Void> system() {
+    return system;
+  }
+
+  @Override
+  public void close() {
+    http.unbind().toCompletableFuture().join();
+    system.terminate();
+    system.getWhenTerminated().toCompletableFuture().join();
+    database.close();
+  }
+}

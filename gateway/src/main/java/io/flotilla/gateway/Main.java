@@ -1,0 +1,69 @@
+package io.flotilla.gateway;
+
+import com.typesafe.config.Config;
+import io.flotilla.gateway.journal.JournalCommand;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code bin/flotilla}: the server and the operator commands. */
+@Command(
+    name = "flotilla",
+    mixinStandardHelpOptions = true,
+    version = "flotilla 0.1.0",
+    description = "Self-hosted OTA updates for fleets of Linux devices running compose apps.",
+    subcommands = {Main.Server.class, JournalCommand.class})
+public final class Main implements Runnable {
+
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public void run() {
+    throw new CommandLine.ParameterException(spec.commandLine(), "a command is required (server, journal)");
+  }
+
+  public static void main(String[] args) {
+    int exit = new CommandLine(new Main()).setExecutionExceptionHandler(Main::reportFailure).execute(args);
+    if (exit != 0) {
+      System.exit(exit);
+    }
+  }
+
+  private static int reportFailure(Exception e, CommandLine commandLine, CommandLine.ParseResult parseResult) {
+    commandLine.getErr().println("flotilla: " + e.getMessage());
+    return 1;
+  }
+
+  /** Options every command that opens the node's database shares. */
+  public static class NodeOptions {
+    @Option(names = "--data-dir", description = "Directory for the embedded database, keys and the admin token (default ./data).")
+    public Path dataDir;
+
+    @Option(names = "--config", description = "HOCON profile, e.g. conf/postgres.conf (default: embedded H2).")
+    public Path config;
+  }
+
+  @Command(name = "server", mixinStandardHelpOptions = true, description = "Start a Flotilla node.")
+  static final class Server implements Callable<Integer> {
+    @CommandLine.Mixin NodeOptions node = new NodeOptions();
+
+    @Option(names = "--http-port", description = "API port (default 8080).")
+    Integer httpPort;
+
+    @Option(names = "--device-port", description = "Device gateway (mTLS) port (default 8443).")
+    Integer devicePort;
+
+    @Override
+    public Integer call() throws Exception {
+      Config config = NodeConfig.load(node.config, node.dataDir, httpPort, devicePort, Map.of());
+      FlotillaServer server = FlotillaServer.start(config);
+      System.out.println("Flotilla is up: http://127.0.0.1:" + server.httpPort() + "/api/v1 (data in " + server.dataDir() + ")");
+      System.out.println("Admin token: " + server.dataDir().resolve(AdminTokenFile.FILE_NAME));
+      server.system().getWhenTerminated().toCompletableFuture().join();
+      return 0;
+    }
+  }
+}

@@ -1,0 +1,51 @@
+package io.flotilla.gateway;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigParseOptions;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+
+/** Builds a node's configuration: command-line flags over the chosen profile over application.conf. */
+public final class NodeConfig {
+
+  private NodeConfig() {}
+
+  /**
+   * @param configFile a HOCON profile such as conf/postgres.conf, or null for the embedded default
+   * @param dataDir null to keep the profile's (default {@code ./data})
+   * @param httpPort null to keep the profile's
+   * @param devicePort null to keep the profile's
+   */
+  public static Config load(Path configFile, Path dataDir, Integer httpPort, Integer devicePort, Map<String, Object> extra) {
+    Map<String, Object> overrides = new HashMap<>(extra);
+    if (dataDir != null) {
+      overrides.put("flotilla.data-dir", dataDir.toAbsolutePath().normalize().toString());
+    }
+    if (httpPort != null) {
+      overrides.put("flotilla.http.port", httpPort);
+    }
+    if (devicePort != null) {
+      overrides.put("flotilla.device.port", devicePort);
+    }
+    Config profile;
+    if (configFile == null) {
+      profile = ConfigFactory.parseResources("application.conf");
+    } else {
+      if (!Files.isReadable(configFile)) {
+        throw new IllegalArgumentException("cannot read config file " + configFile);
+      }
+      profile = ConfigFactory.parseFile(configFile.toFile(), ConfigParseOptions.defaults().setAllowMissing(false));
+    }
+    Config unresolved = ConfigFactory.parseMap(overrides).withFallback(profile);
+    if (dataDir == null) {
+      // A relative data dir is resolved against the working directory, as H2 requires absolute file paths.
+      Config probe = unresolved.withFallback(ConfigFactory.defaultReference()).resolve();
+      String configured = probe.getString("flotilla.data-dir");
+      unresolved = ConfigFactory.parseMap(Map.of("flotilla.data-dir", Path.of(configured).toAbsolutePath().normalize().toString())).withFallback(unresolved);
+    }
+    return ConfigFactory.load(unresolved);
+  }
+}
