@@ -25,6 +25,11 @@ public final class Database implements AutoCloseable {
   }
 
   public static Database open(Config config) {
+    return open(config, java.time.Duration.ofSeconds(10));
+  }
+
+  /** @param failAfter how long to keep trying to reach the database before giving up with its error */
+  public static Database open(Config config, java.time.Duration failAfter) {
     Config db = config.getConfig("flotilla.db");
     HikariConfig hikari = new HikariConfig();
     hikari.setJdbcUrl(db.getString("url"));
@@ -36,8 +41,8 @@ public final class Database implements AutoCloseable {
     hikari.setAutoCommit(true);
     hikari.setPoolName("flotilla-read-side");
     // Fail fast when the database is not there: a node that cannot reach it must not half-start.
-    hikari.setInitializationFailTimeout(10_000);
-    hikari.setConnectionTimeout(10_000);
+    hikari.setInitializationFailTimeout(failAfter.toMillis());
+    hikari.setConnectionTimeout(Math.max(250, failAfter.toMillis()));
     return new Database(new HikariDataSource(hikari), db.getString("dialect"));
   }
 

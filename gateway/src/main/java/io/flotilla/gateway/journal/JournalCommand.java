@@ -89,7 +89,9 @@ public final class JournalCommand implements Callable<Integer> {
 
   /** Null when the database answers; otherwise what an operator should know, most often that a server holds H2. */
   private static String databaseProblem(Config config) {
-    try (Database database = Database.open(config)) {
+    // The pool logs a failed start with a stack trace; the one-line answer below is what an operator needs.
+    ((ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger("com.zaxxer.hikari")).setLevel(ch.qos.logback.classic.Level.OFF);
+    try (Database database = Database.open(config, java.time.Duration.ofSeconds(1))) {
       return null;
     } catch (RuntimeException e) {
       String message = String.valueOf(e.getMessage());
