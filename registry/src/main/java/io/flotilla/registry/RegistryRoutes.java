@@ -250,8 +250,13 @@ public final class RegistryRoutes {
         if (cause instanceof RegistryError error) {
             return Responses.error(error);
         }
-        if (cause instanceof org.apache.pekko.http.scaladsl.model.EntityStreamException) {
-            return Responses.error(new RegistryError(ErrorCode.BLOB_UPLOAD_INVALID, "request body incomplete or malformed"));
+        for (Throwable t = cause; t != null; t = t.getCause()) {
+            if (t instanceof org.apache.pekko.http.scaladsl.model.EntityStreamException) {
+                // The client hung up or sent a broken body; what arrived stays in its upload session.
+                log.debug("registry request {} {}: body incomplete", request.method().name(), request.getUri().path());
+                return Responses.error(new RegistryError(ErrorCode.BLOB_UPLOAD_INVALID,
+                        "request body incomplete or malformed"));
+            }
         }
         log.error("registry request {} {} failed", request.method().name(), request.getUri().path(), cause);
         Map<String, Object> body = new LinkedHashMap<>();

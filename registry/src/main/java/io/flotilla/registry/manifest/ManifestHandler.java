@@ -54,11 +54,15 @@ public final class ManifestHandler {
         Optional<Digest> expected = tag.isPresent() ? Optional.empty() : Optional.of(Digest.parse(reference));
         Optional<String> contentType = Optional.of(request.entity().getContentType().mediaType().toString());
         long limit = ctx.settings().maxManifestSize();
+        if (request.entity().getContentLengthOption().orElse(0) > limit) {
+            request.discardEntityBytes(ctx.materializer());
+            throw tooLarge(limit);
+        }
         return request.entity()
                 .withSizeLimit(limit)
                 .toStrict(READ_TIMEOUT_MILLIS, limit, ctx.materializer())
                 .exceptionally(e -> {
-                    throw tooLarge(e, limit);
+                    throw sizeFailure(e, limit);
                 })
                 .thenCompose(strict -> {
                     byte[] content = strict.getData().toArray();
@@ -155,10 +159,16 @@ public final class ManifestHandler {
         return new RegistryError(ErrorCode.MANIFEST_UNKNOWN, "manifest unknown", reference);
     }
 
-    private static RuntimeException tooLarge(Throwable failure, long limit) {
+    private static RegistryError tooLarge(long limit) {
+        return new RegistryError(ErrorCode.SIZE_INVALID, 413, "manifest larger than " + limit + " bytes");
+    }
+
+    /** A body without Content-Length that outgrows the limit fails while it is read. */
+    private static RuntimeException sizeFailure(Throwable failure, long limit) {
         for (Throwable t = failure; t != null; t = t.getCause()) {
-            if (t instanceof org.apache.pekko.http.scaladsl.model.EntityStreamSizeException) {
-                return new RegistryError(ErrorCode.SIZE_INVALID, 413, "manifest larger than " + limit + " bytes");
+            if (t instanceof org.apache.pekko.http.scaladsl.model.EntityStreamSizeException
+                    || t instanceof org.apache.pekko.http.scaladsl.model.EntityStreamException) {
+                return tooLarge(limit);
             }
             if (t instanceof RegistryError error) {
                 return error;

@@ -34,7 +34,7 @@ import java.util.stream.Stream;
 public final class UploadStore {
     private static final Pattern SESSION_ID = Pattern.compile("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
 
-    public record SessionInfo(String repository, Instant startedAt) {
+    public record SessionInfo(String repository, String startedAt) {
     }
 
     public record Session(String id, RepositoryName repository, Path dir) {
@@ -55,7 +55,7 @@ public final class UploadStore {
         Files.createDirectories(dir);
         Files.createFile(dir.resolve("data"));
         Files.write(dir.resolve("info.json"),
-                RegistryJson.MAPPER.writeValueAsBytes(new SessionInfo(repository.value(), Instant.now())));
+                RegistryJson.MAPPER.writeValueAsBytes(new SessionInfo(repository.value(), Instant.now().toString())));
         return new Session(id, repository, dir);
     }
 
