@@ -77,6 +77,7 @@ public final class GarbageCollector {
                 marked.add(revision);
                 referencedBy(revision).ifPresent(m -> {
                     marked.addAll(m.blobs());
+                    marked.addAll(m.annotationBlobs());
                     marked.addAll(m.childManifests());
                 });
             }

@@ -18,13 +18,17 @@ import java.util.Set;
  * What the registry needs from a manifest: its type, the blobs and child manifests it references, its subject
  * and what the referrers API shows of it.
  *
- * @param blobs          config and layers, plus the compose-app bundle index that only an annotation references
- * @param childManifests the manifests of an index or manifest list
+ * @param blobs           config and layers: they must be in the repository before the manifest is accepted
+ * @param annotationBlobs blobs referenced only from annotations (the compose-app bundle index); generic tools
+ *                        such as skopeo do not copy them, so they are not required, but garbage collection
+ *                        keeps them while a manifest names them
+ * @param childManifests  the manifests of an index or manifest list
  */
 public record Manifest(
         String mediaType,
         Optional<String> artifactType,
         List<Digest> blobs,
+        List<Digest> annotationBlobs,
         List<Digest> childManifests,
         Optional<Digest> subject,
         Map<String, String> annotations) {
@@ -78,6 +82,7 @@ public record Manifest(
         }
 
         List<Digest> blobs = new ArrayList<>();
+        List<Digest> annotationBlobs = new ArrayList<>();
         List<Digest> children = new ArrayList<>();
         Optional<String> artifactType = text(root, "artifactType");
         if (INDEXES.contains(mediaType)) {
@@ -110,7 +115,7 @@ public record Manifest(
                     }
                     Optional<String> bundleIndex = text(layer.path("annotations"), BUNDLE_INDEX_ANNOTATION);
                     if (bundleIndex.isPresent()) {
-                        blobs.add(parseDigest(bundleIndex.get(), "layers[].annotations"));
+                        annotationBlobs.add(parseDigest(bundleIndex.get(), "layers[].annotations"));
                     }
                 }
             }
@@ -125,7 +130,8 @@ public record Manifest(
         if (annotationsNode != null && annotationsNode.isObject()) {
             annotationsNode.fields().forEachRemaining(e -> annotations.put(e.getKey(), e.getValue().asText()));
         }
-        return new Manifest(mediaType, artifactType, List.copyOf(blobs), List.copyOf(children), subject,
+        return new Manifest(mediaType, artifactType, List.copyOf(blobs), List.copyOf(annotationBlobs),
+                List.copyOf(children), subject,
                 annotations);
     }
 
