@@ -52,12 +52,16 @@ final class RegistryServer implements AutoCloseable {
     }
 
     static RegistryServer start(Path root) throws Exception {
-        Config config = ConfigFactory.parseString("""
+        return start(root, "");
+    }
+
+    /** {@code overrides} is HOCON laid over the test defaults, e.g. a short server request timeout. */
+    static RegistryServer start(Path root, String overrides) throws Exception {
+        Config config = ConfigFactory.parseString(overrides).withFallback(ConfigFactory.parseString("""
                 pekko.loglevel = WARNING
                 pekko.loggers = ["org.apache.pekko.event.slf4j.Slf4jLogger"]
                 pekko.logging-filter = "org.apache.pekko.event.slf4j.Slf4jLoggingFilter"
-                pekko.http.server.request-timeout = 120s
-                """).withFallback(ConfigFactory.load());
+                """)).withFallback(ConfigFactory.load());
         ActorTestKit testKit = ActorTestKit.create("registry-test", config);
         RegistrySettings settings = RegistrySettings.fromConfig(config, root);
         RegistryRoutes routes = new RegistryRoutes(testKit.system(), settings, AUTHENTICATOR);

@@ -37,7 +37,7 @@ class UploadRobustnessTest {
 
     @BeforeAll
     static void start() throws Exception {
-        server = RegistryServer.start(root);
+        server = RegistryServer.start(root, "pekko.http.server.request-timeout = 1s");
         client = RegistryClient.basic(server, RegistryServer.PUSHER);
     }
 
@@ -114,6 +114,30 @@ class UploadRobustnessTest {
         assertFalse(Files.exists(root.resolve("blobs/sha256").resolve(digest.substring(7, 9)).resolve(digest.substring(7))));
         client.pushBlob("acme/cut", content);
         assertArrayEquals(content, client.send("GET", "/v2/acme/cut/blobs/" + digest).body());
+    }
+
+    @Test
+    void slowUploadOutlastsTheServersRequestTimeout() throws Exception {
+        byte[] content = RegistryProtocolTest.randomBytes(300_000, 14);
+        String digest = Digest.of(content).toString();
+        try (Socket socket = new Socket("127.0.0.1", server.port)) {
+            OutputStream out = socket.getOutputStream();
+            String credentials = Base64.getEncoder().encodeToString(
+                    (RegistryServer.PUSHER.user() + ":" + RegistryServer.PUSHER.password()).getBytes(StandardCharsets.UTF_8));
+            out.write(("POST /v2/acme/slow/blobs/uploads/?digest=" + digest + " HTTP/1.1\r\n"
+                    + "Host: " + server.hostPort() + "\r\n"
+                    + "Authorization: Basic " + credentials + "\r\n"
+                    + "Content-Length: " + content.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            for (int part = 0; part < 3; part++) {
+                out.write(content, part * 100_000, 100_000);
+                out.flush();
+                Thread.sleep(1_000);
+            }
+            socket.setSoTimeout(10_000);
+            String statusLine = new String(socket.getInputStream().readNBytes(12), StandardCharsets.US_ASCII);
+            assertEquals("HTTP/1.1 201", statusLine);
+        }
+        assertArrayEquals(content, client.send("GET", "/v2/acme/slow/blobs/" + digest).body());
     }
 
     @Test
