@@ -10,6 +10,7 @@ import org.apache.pekko.http.javadsl.model.HttpEntities;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.stream.javadsl.Source;
+import org.apache.pekko.util.ByteString;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -61,9 +62,14 @@ public final class BlobHandler {
             return Responses.status(status, headers).withEntity(HttpEntities.create(Responses.OCTET_STREAM, new byte[0]));
         }
         // A HEAD answer carries the length but no bytes; not opening the file keeps it cheap.
-        Source<org.apache.pekko.util.ByteString, ?> data = head
-                ? Source.empty()
-                : ctx.blobs().read(digest, first, length, ctx.io().streamAttributes);
+        Source<ByteString, ?> data;
+        if (head) {
+            data = Source.empty();
+        } else if (range.isPresent()) {
+            data = ctx.blobs().streamRange(digest, first, length, ctx.io().streamAttributes);
+        } else {
+            data = ctx.blobs().stream(digest, ctx.io().streamAttributes);
+        }
         return Responses.status(status, headers).withEntity(HttpEntities.create(Responses.OCTET_STREAM, length, data));
     }
 

@@ -25,7 +25,7 @@ import java.util.stream.Stream;
  * the registry's blocking dispatcher.
  */
 public final class BlobStore {
-    private static final int READ_CHUNK = 256 * 1024;
+    private static final int READ_CHUNK = 1024 * 1024;
 
     private final Path root;
     private final Path blobsDir;
@@ -106,8 +106,13 @@ public final class BlobStore {
         return Files.deleteIfExists(pathOf(digest));
     }
 
-    /** Streams {@code length} bytes from {@code offset}; the file is read chunk by chunk as the client consumes. */
-    public Source<ByteString, ?> read(Digest digest, long offset, long length, Attributes ioAttributes) {
+    /** Streams the whole blob; the file is read chunk by chunk as the client consumes. */
+    public Source<ByteString, ?> stream(Digest digest, Attributes ioAttributes) {
+        return FileIO.fromPath(pathOf(digest), READ_CHUNK).withAttributes(ioAttributes);
+    }
+
+    /** Streams {@code length} bytes from {@code offset}, for Range requests. */
+    public Source<ByteString, ?> streamRange(Digest digest, long offset, long length, Attributes ioAttributes) {
         return FileIO.fromPath(pathOf(digest), READ_CHUNK, offset)
                 .withAttributes(ioAttributes)
                 .statefulMap(
