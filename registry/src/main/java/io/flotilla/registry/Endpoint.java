@@ -2,6 +2,7 @@ package io.flotilla.registry;
 
 import io.flotilla.registry.auth.RegistryAction;
 
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Matcher;
@@ -50,7 +51,7 @@ record Endpoint(Kind kind, RepositoryName name, String reference) {
         if ((m = REFERRERS.matcher(rest)).matches()) {
             return new Endpoint(Kind.REFERRERS, RepositoryName.parse(m.group(1)), m.group(2));
         }
-        throw new RegistryError(ErrorCode.NAME_UNKNOWN, 404, "no such registry endpoint", path, java.util.Map.of());
+        throw new RegistryError(ErrorCode.NAME_UNKNOWN, 404, "no such registry endpoint", path, Map.of());
     }
 
     Requirement requirement(String method) {
@@ -63,7 +64,7 @@ record Endpoint(Kind kind, RepositoryName name, String reference) {
         };
         if (!allowed.contains(method)) {
             throw new RegistryError(ErrorCode.UNSUPPORTED, 405, "method not allowed here", method,
-                    java.util.Map.of("Allow", String.join(", ", allowed)));
+                    Map.of("Allow", String.join(", ", allowed)));
         }
         if (kind == Kind.BASE) {
             return new Requirement(Optional.empty(), RegistryAction.PULL, Optional.empty());

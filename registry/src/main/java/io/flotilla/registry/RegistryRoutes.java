@@ -1,7 +1,7 @@
 package io.flotilla.registry;
 
+import com.fasterxml.jackson.annotation.JsonProperty;
 import io.flotilla.registry.auth.Caller;
-import io.flotilla.registry.auth.RegistryAction;
 import io.flotilla.registry.auth.RegistryAuthenticator;
 import io.flotilla.registry.auth.RegistryPrincipal;
 import io.flotilla.registry.auth.TokenService;
@@ -33,6 +33,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
@@ -51,7 +52,7 @@ import static org.apache.pekko.http.javadsl.server.Directives.withoutRequestTime
  */
 public final class RegistryRoutes {
     private static final Logger log = LoggerFactory.getLogger(RegistryRoutes.class);
-    private static final java.util.Set<String> UPLOAD_METHODS = java.util.Set.of("POST", "PUT", "PATCH");
+    private static final Set<String> UPLOAD_METHODS = Set.of("POST", "PUT", "PATCH");
     private static final HttpHeader API_VERSION = RawHeader.create("Docker-Distribution-API-Version", "registry/2.0");
 
     private final RegistrySettings settings;
@@ -191,7 +192,12 @@ public final class RegistryRoutes {
         return authenticator.authenticate(decoded.substring(0, colon), decoded.substring(colon + 1));
     }
 
-    public record TokenResponse(String token, String access_token, long expires_in, String issued_at) {
+    /** The token endpoint's answer; {@code access_token} repeats {@code token} for OAuth2 clients. */
+    public record TokenResponse(
+            String token,
+            @JsonProperty("access_token") String accessToken,
+            @JsonProperty("expires_in") long expiresInSeconds,
+            @JsonProperty("issued_at") String issuedAt) {
     }
 
     /**

@@ -12,13 +12,16 @@ import org.apache.pekko.stream.javadsl.Sink;
 import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.util.ByteString;
 
+import java.io.FileNotFoundException;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.time.Instant;
+import java.util.Comparator;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
@@ -68,7 +71,7 @@ public final class UploadStore {
                 if (info.repository().equals(repository.value()) && Files.exists(dir.resolve("data"))) {
                     return new Session(id, repository, dir);
                 }
-            } catch (NoSuchFileException | java.io.FileNotFoundException e) {
+            } catch (NoSuchFileException | FileNotFoundException e) {
                 // falls through to the spec's error
             }
         }
@@ -99,7 +102,7 @@ public final class UploadStore {
                     try {
                         return size(session);
                     } catch (IOException e) {
-                        throw new java.io.UncheckedIOException(e);
+                        throw new UncheckedIOException(e);
                     }
                 });
     }
@@ -132,7 +135,7 @@ public final class UploadStore {
             return;
         }
         try (Stream<Path> files = Files.walk(dir)) {
-            for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
                 Files.deleteIfExists(p);
             }
         }
