@@ -33,7 +33,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
@@ -41,7 +40,6 @@ import java.util.concurrent.CompletionStage;
 import static org.apache.pekko.http.javadsl.server.Directives.completeWithFuture;
 import static org.apache.pekko.http.javadsl.server.Directives.extractRequest;
 import static org.apache.pekko.http.javadsl.server.Directives.reject;
-import static org.apache.pekko.http.javadsl.server.Directives.withoutRequestTimeout;
 
 /**
  * The OCI Distribution 1.1 registry under {@code /v2/}, with its token endpoint at {@code /v2/token}. The gateway
@@ -52,7 +50,6 @@ import static org.apache.pekko.http.javadsl.server.Directives.withoutRequestTime
  */
 public final class RegistryRoutes {
     private static final Logger log = LoggerFactory.getLogger(RegistryRoutes.class);
-    private static final Set<String> UPLOAD_METHODS = Set.of("POST", "PUT", "PATCH");
     private static final HttpHeader API_VERSION = RawHeader.create("Docker-Distribution-API-Version", "registry/2.0");
 
     private final RegistrySettings settings;
@@ -87,11 +84,6 @@ public final class RegistryRoutes {
             String path = request.getUri().path();
             if (!path.equals("/v2") && !path.startsWith("/v2/")) {
                 return reject();
-            }
-            if (UPLOAD_METHODS.contains(request.method().name())) {
-                // The server's request timeout runs until the response starts, which for an upload is after the
-                // whole body arrived: a large layer on a slow link must not be cut off by it.
-                return withoutRequestTimeout(() -> completeWithFuture(handle(request)));
             }
             return completeWithFuture(handle(request));
         });

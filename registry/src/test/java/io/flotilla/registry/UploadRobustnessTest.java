@@ -116,6 +116,7 @@ class UploadRobustnessTest {
         assertArrayEquals(content, client.send("GET", "/v2/acme/cut/blobs/" + digest).body());
     }
 
+    /** Guards against a server setting (or a future pekko-http) that would cut off a layer on a slow link. */
     @Test
     void slowUploadOutlastsTheServersRequestTimeout() throws Exception {
         byte[] content = RegistryProtocolTest.randomBytes(300_000, 14);
