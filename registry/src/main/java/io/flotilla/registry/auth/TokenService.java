@@ -1,5 +1,6 @@
 package io.flotilla.registry.auth;
 
+import io.flotilla.registry.Durable;
 import io.flotilla.registry.RegistryError;
 import io.flotilla.registry.RegistryJson;
 import io.flotilla.registry.RepositoryName;
@@ -199,6 +200,7 @@ public final class TokenService {
         Files.createFile(candidate, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         try {
             Files.write(candidate, fresh);
+            Durable.sync(candidate);
             Files.createLink(keyFile, candidate);
             return fresh;
         } catch (FileAlreadyExistsException e) {

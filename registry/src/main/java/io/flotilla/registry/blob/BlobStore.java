@@ -1,6 +1,7 @@
 package io.flotilla.registry.blob;
 
 import io.flotilla.registry.Digest;
+import io.flotilla.registry.Durable;
 import org.apache.pekko.stream.Attributes;
 import org.apache.pekko.stream.javadsl.FileIO;
 import org.apache.pekko.stream.javadsl.Source;
@@ -12,7 +13,6 @@ import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.FileTime;
 import java.time.Instant;
 import java.util.Optional;
@@ -75,7 +75,7 @@ public final class BlobStore {
         }
         Files.createDirectories(target.getParent());
         try {
-            Files.move(verifiedFile, target, StandardCopyOption.ATOMIC_MOVE);
+            Durable.publish(verifiedFile, target);
         } catch (AtomicMoveNotSupportedException e) {
             throw new IOException("upload and blob directories must be on one file system: " + root, e);
         }
@@ -88,7 +88,7 @@ public final class BlobStore {
             return digest;
         }
         Path tmp = newTempFile();
-        Files.write(tmp, content);
+        Durable.write(tmp, content);
         ingest(tmp, digest);
         return digest;
     }

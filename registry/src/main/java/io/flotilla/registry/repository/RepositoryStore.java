@@ -1,6 +1,7 @@
 package io.flotilla.registry.repository;
 
 import io.flotilla.registry.Digest;
+import io.flotilla.registry.Durable;
 import io.flotilla.registry.RepositoryName;
 
 import java.io.IOException;
@@ -8,7 +9,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -168,7 +168,7 @@ public final class RepositoryStore {
         Files.createDirectories(target.getParent());
         Files.createDirectories(tmpDir);
         Path tmp = tmpDir.resolve(UUID.randomUUID().toString());
-        Files.write(tmp, content);
-        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        Durable.write(tmp, content);
+        Durable.publish(tmp, target);
     }
 }

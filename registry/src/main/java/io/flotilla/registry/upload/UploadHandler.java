@@ -79,6 +79,7 @@ public final class UploadHandler {
                 })
                 .thenCompose(session -> ctx.uploads()
                         .append(session, body(request), Optional.empty(), ctx.io().streamAttributes, ctx.materializer())
+                        .thenCompose(written -> ctx.io().call(() -> ctx.uploads().syncedSize(session)))
                         .thenApply(size -> Responses.status(202, progressHeaders(session, size))));
     }
 
@@ -116,7 +117,7 @@ public final class UploadHandler {
         Optional<MessageDigest> hasher = offset == 0 ? Optional.of(Digest.newHasher()) : Optional.empty();
         return ctx.uploads()
                 .append(session, body(request), hasher, ctx.io().streamAttributes, ctx.materializer())
-                .thenCompose(size -> hasher
+                .thenCompose(written -> hasher
                         .<CompletionStage<Digest>>map(md -> CompletableFuture.completedFuture(Digest.of(md)))
                         .orElseGet(() -> ctx.uploads().digestOf(session, ctx.io().streamAttributes, ctx.materializer())))
                 .thenCompose(actual -> ctx.io().call(() -> {

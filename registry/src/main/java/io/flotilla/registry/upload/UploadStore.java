@@ -1,11 +1,13 @@
 package io.flotilla.registry.upload;
 
 import io.flotilla.registry.Digest;
+import io.flotilla.registry.Durable;
 import io.flotilla.registry.ErrorCode;
 import io.flotilla.registry.RegistryError;
 import io.flotilla.registry.RegistryJson;
 import io.flotilla.registry.RepositoryName;
 import org.apache.pekko.stream.Attributes;
+import org.apache.pekko.stream.IOResult;
 import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.stream.javadsl.FileIO;
 import org.apache.pekko.stream.javadsl.Sink;
@@ -14,7 +16,6 @@ import org.apache.pekko.util.ByteString;
 
 import java.io.FileNotFoundException;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -85,26 +86,25 @@ public final class UploadStore {
     /**
      * Appends a request body to the session, streaming. When {@code hasher} is given it sees every byte, which
      * spares re-reading the file when the whole blob came in one request. Bytes received before a client
-     * disconnects stay in the session, so the client can resume from the offset it reads back.
+     * disconnects stay in the session, so the client can resume from the offset it reads back. Call
+     * {@link #syncedSize} before acknowledging.
      */
-    public CompletionStage<Long> append(Session session, Source<ByteString, ?> body, Optional<MessageDigest> hasher,
-                                        Attributes ioAttributes, Materializer materializer) {
+    public CompletionStage<IOResult> append(Session session, Source<ByteString, ?> body, Optional<MessageDigest> hasher,
+                                            Attributes ioAttributes, Materializer materializer) {
         Source<ByteString, ?> hashed = hasher
                 .<Source<ByteString, ?>>map(md -> body.map(chunk -> {
                     md.update(chunk.asByteBuffer());
                     return chunk;
                 }))
                 .orElse(body);
-        return hashed
-                .runWith(FileIO.toPath(session.data(), Set.of(StandardOpenOption.WRITE, StandardOpenOption.APPEND))
-                        .withAttributes(ioAttributes), materializer)
-                .thenApply(result -> {
-                    try {
-                        return size(session);
-                    } catch (IOException e) {
-                        throw new UncheckedIOException(e);
-                    }
-                });
+        return hashed.runWith(FileIO.toPath(session.data(), Set.of(StandardOpenOption.WRITE, StandardOpenOption.APPEND))
+                .withAttributes(ioAttributes), materializer);
+    }
+
+    /** Forces what the session received to disk and returns its size: the offset a client continues from. */
+    public long syncedSize(Session session) throws IOException {
+        Durable.sync(session.data());
+        return size(session);
     }
 
     /** Hashes what a session holds, streaming, for uploads that arrived in several requests. */
