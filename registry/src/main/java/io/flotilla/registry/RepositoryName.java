@@ -1,0 +1,30 @@
+package io.flotilla.registry;
+
+import java.util.regex.Pattern;
+
+/**
+ * A repository name as the OCI name grammar allows it, with at least two components: the first one is the
+ * factory that owns the repository.
+ */
+public record RepositoryName(String value) {
+    private static final Pattern GRAMMAR =
+            Pattern.compile("[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*)+");
+    private static final int MAX_LENGTH = 255;
+
+    public static RepositoryName parse(String value) {
+        if (value.length() > MAX_LENGTH || !GRAMMAR.matcher(value).matches()) {
+            throw new RegistryError(ErrorCode.NAME_INVALID,
+                    "invalid repository name, expected <factory>/<name> in the OCI name grammar", value);
+        }
+        return new RepositoryName(value);
+    }
+
+    public String factory() {
+        return value.substring(0, value.indexOf('/'));
+    }
+
+    @Override
+    public String toString() {
+        return value;
+    }
+}

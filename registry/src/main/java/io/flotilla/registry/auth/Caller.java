@@ -1,0 +1,33 @@
+package io.flotilla.registry.auth;
+
+import io.flotilla.registry.RepositoryName;
+
+/** An authenticated caller of a registry endpoint, by basic credentials or by a bearer token. */
+public interface Caller {
+    boolean allows(RepositoryName repository, RegistryAction action);
+
+    /** Whether the catalog may list this factory's repositories to the caller. */
+    boolean mayList(String factory);
+
+    /** Bearer callers lacking a scope get a new challenge (they fetch a wider token); basic callers are denied. */
+    boolean viaToken();
+
+    static Caller of(RegistryPrincipal principal) {
+        return new Caller() {
+            @Override
+            public boolean allows(RepositoryName repository, RegistryAction action) {
+                return principal.allows(repository.factory(), action);
+            }
+
+            @Override
+            public boolean mayList(String factory) {
+                return principal.allows(factory, RegistryAction.PULL);
+            }
+
+            @Override
+            public boolean viaToken() {
+                return false;
+            }
+        };
+    }
+}

@@ -1,0 +1,179 @@
+package io.flotilla.registry.manifest;
+
+import io.flotilla.registry.Digest;
+import io.flotilla.registry.ErrorCode;
+import io.flotilla.registry.RegistryContext;
+import io.flotilla.registry.RegistryError;
+import io.flotilla.registry.RepositoryName;
+import io.flotilla.registry.Responses;
+import org.apache.pekko.http.javadsl.model.HttpEntities;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+
+import java.io.IOException;
+import java.nio.file.NoSuchFileException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletionStage;
+import java.util.regex.Pattern;
+
+/** Manifest pulls, pushes (by tag or digest) and deletes. */
+public final class ManifestHandler {
+    private static final Pattern TAG = Pattern.compile("[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}");
+    private static final long READ_TIMEOUT_MILLIS = 60_000;
+
+    private final RegistryContext ctx;
+
+    public ManifestHandler(RegistryContext ctx) {
+        this.ctx = ctx;
+    }
+
+    public CompletionStage<HttpResponse> get(RepositoryName name, String reference) {
+        Optional<String> tag = Digest.looksLikeDigest(reference) ? Optional.empty() : Optional.of(validTag(reference));
+        Optional<Digest> byDigest = tag.isPresent() ? Optional.empty() : Optional.of(Digest.parse(reference));
+        return ctx.io().call(() -> {
+            Digest digest = byDigest.isPresent() ? byDigest.get() : ctx.repositories().resolveTag(name, tag.get())
+                    .orElseThrow(() -> unknown(reference));
+            String mediaType = ctx.repositories().revisionMediaType(name, digest).orElseThrow(() -> unknown(reference));
+            byte[] content;
+            try {
+                content = ctx.blobs().readAll(digest);
+            } catch (NoSuchFileException e) {
+                throw unknown(reference);
+            }
+            return Responses.status(200, Map.of("Docker-Content-Digest", digest.toString()))
+                    .withEntity(HttpEntities.create(Responses.contentType(mediaType), content));
+        });
+    }
+
+    public CompletionStage<HttpResponse> put(HttpRequest request, RepositoryName name, String reference) {
+        Optional<String> tag = Digest.looksLikeDigest(reference) ? Optional.empty() : Optional.of(validTag(reference));
+        Optional<Digest> expected = tag.isPresent() ? Optional.empty() : Optional.of(Digest.parse(reference));
+        Optional<String> contentType = Optional.of(request.entity().getContentType().mediaType().toString());
+        long limit = ctx.settings().maxManifestSize();
+        if (request.entity().getContentLengthOption().orElse(0) > limit) {
+            request.discardEntityBytes(ctx.materializer());
+            throw tooLarge(limit);
+        }
+        return request.entity()
+                .withSizeLimit(limit)
+                .toStrict(READ_TIMEOUT_MILLIS, limit, ctx.materializer())
+                .exceptionally(e -> {
+                    throw sizeFailure(e, limit);
+                })
+                .thenCompose(strict -> {
+                    byte[] content = strict.getData().toArray();
+                    Manifest manifest = Manifest.parse(content, contentType);
+                    Digest actual = Digest.of(content);
+                    if (expected.isPresent() && !expected.get().equals(actual)) {
+                        throw new RegistryError(ErrorCode.DIGEST_INVALID, "manifest content does not match the digest",
+                                Map.of("expected", expected.get().toString(), "actual", actual.toString()));
+                    }
+                    return ctx.io().call(() -> store(name, tag, manifest, content, actual));
+                });
+    }
+
+    private HttpResponse store(RepositoryName name, Optional<String> tag, Manifest manifest, byte[] content,
+                               Digest digest) throws IOException {
+        List<String> missing = new ArrayList<>();
+        for (Digest blob : manifest.blobs()) {
+            // Touching refreshes the blob's age, so a garbage collection running now keeps it.
+            if (!ctx.repositories().hasBlobLink(name, blob) || !ctx.blobs().touch(blob)) {
+                missing.add(blob.toString());
+            }
+        }
+        for (Digest child : manifest.childManifests()) {
+            if (ctx.repositories().revisionMediaType(name, child).isEmpty() || !ctx.blobs().touch(child)) {
+                missing.add(child.toString());
+            }
+        }
+        if (!missing.isEmpty()) {
+            throw new RegistryError(ErrorCode.MANIFEST_BLOB_UNKNOWN,
+                    "manifest references content this repository does not have", Map.of("missing", missing));
+        }
+        ctx.blobs().put(content);
+        ctx.repositories().putRevision(name, digest, manifest.mediaType());
+        if (manifest.subject().isPresent()) {
+            ctx.repositories().addReferrer(name, manifest.subject().get(), digest);
+        }
+        if (tag.isPresent()) {
+            ctx.repositories().putTag(name, tag.get(), digest);
+        }
+        Map<String, String> headers = new LinkedHashMap<>();
+        headers.put("Location", "/v2/" + name + "/manifests/" + digest);
+        headers.put("Docker-Content-Digest", digest.toString());
+        manifest.subject().ifPresent(subject -> headers.put("OCI-Subject", subject.toString()));
+        return Responses.status(201, headers);
+    }
+
+    /** By tag: removes only the tag. By digest: removes the manifest, every tag on it and its referrer entry. */
+    public CompletionStage<HttpResponse> delete(RepositoryName name, String reference) {
+        if (!Digest.looksLikeDigest(reference)) {
+            String tag = validTag(reference);
+            return ctx.io().call(() -> {
+                if (!ctx.repositories().deleteTag(name, tag)) {
+                    throw unknown(reference);
+                }
+                return Responses.status(202, Map.of());
+            });
+        }
+        Digest digest = Digest.parse(reference);
+        return ctx.io().call(() -> {
+            if (ctx.repositories().revisionMediaType(name, digest).isEmpty()) {
+                throw unknown(reference);
+            }
+            for (String tag : ctx.repositories().tags(name)) {
+                if (ctx.repositories().resolveTag(name, tag).filter(digest::equals).isPresent()) {
+                    ctx.repositories().deleteTag(name, tag);
+                }
+            }
+            Optional<Digest> subject = storedManifest(digest).flatMap(Manifest::subject);
+            if (subject.isPresent()) {
+                ctx.repositories().removeReferrer(name, subject.get(), digest);
+            }
+            ctx.repositories().deleteRevision(name, digest);
+            return Responses.status(202, Map.of());
+        });
+    }
+
+    /** A manifest already accepted once; empty if its bytes are gone. */
+    public Optional<Manifest> storedManifest(Digest digest) throws IOException {
+        try {
+            return Optional.of(Manifest.parse(ctx.blobs().readAll(digest), Optional.empty()));
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        }
+    }
+
+    private static String validTag(String reference) {
+        if (!TAG.matcher(reference).matches()) {
+            throw new RegistryError(ErrorCode.MANIFEST_INVALID, "invalid tag", reference);
+        }
+        return reference;
+    }
+
+    private static RegistryError unknown(String reference) {
+        return new RegistryError(ErrorCode.MANIFEST_UNKNOWN, "manifest unknown", reference);
+    }
+
+    private static RegistryError tooLarge(long limit) {
+        return new RegistryError(ErrorCode.SIZE_INVALID, 413, "manifest larger than " + limit + " bytes");
+    }
+
+    /** A body without Content-Length that outgrows the limit fails while it is read. */
+    private static RuntimeException sizeFailure(Throwable failure, long limit) {
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (t instanceof org.apache.pekko.http.scaladsl.model.EntityStreamSizeException
+                    || t instanceof org.apache.pekko.http.scaladsl.model.EntityStreamException) {
+                return tooLarge(limit);
+            }
+            if (t instanceof RegistryError error) {
+                return error;
+            }
+        }
+        return failure instanceof RuntimeException r ? r : new java.util.concurrent.CompletionException(failure);
+    }
+}
