@@ -1,0 +1,92 @@
+package io.flotilla.gateway.tls;
+
+import io.flotilla.core.pki.DeviceCertificateVerifier;
+import io.flotilla.core.pki.ServerCredentials;
+import org.apache.pekko.actor.ClassicActorSystemProvider;
+import org.apache.pekko.http.javadsl.ConnectionContext;
+import org.apache.pekko.http.javadsl.HttpsConnectionContext;
+import org.apache.pekko.http.javadsl.settings.ServerSettings;
+
+import javax.net.ssl.KeyManager;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.TrustManager;
+import java.io.IOException;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.security.SecureRandom;
+import java.security.cert.X509Certificate;
+import java.util.UUID;
+
+/**
+ * TLS of the device port: the server certificate from the PKI, a client certificate required on every
+ * connection, and {@link DeviceTrustManager} deciding which ones are devices.
+ *
+ * <p>Bind with both pieces, or routes cannot see the client certificate:
+ * <pre>{@code
+ * Http.get(system).newServerAt(host, devicePort)
+ *     .enableHttps(DeviceTls.httpsContext(pki.server().credentials(), verifier))
+ *     .withSettings(DeviceTls.serverSettings(system))
+ *     .bind(deviceRoutes);
+ * }</pre>
+ */
+public final class DeviceTls {
+
+    private static final String[] PROTOCOLS = {"TLSv1.3", "TLSv1.2"};
+
+    private DeviceTls() {
+    }
+
+    public static HttpsConnectionContext httpsContext(ServerCredentials server, DeviceCertificateVerifier verifier) {
+        SSLContext context = sslContext(server, verifier);
+        return ConnectionContext.httpsServer(() -> {
+            SSLEngine engine = context.createSSLEngine();
+            engine.setUseClientMode(false);
+            // "need", not "want": a connection without a device certificate never reaches a route.
+            engine.setNeedClientAuth(true);
+            engine.setEnabledProtocols(PROTOCOLS);
+            return engine;
+        });
+    }
+
+    /**
+     * The system's server settings plus the {@code SslSession} request attribute that
+     * {@link DeviceIdentityDirectives} reads (the same as {@code pekko.http.server.parsing.ssl-session-attribute = on},
+     * but only for the device port).
+     */
+    public static ServerSettings serverSettings(ClassicActorSystemProvider system) {
+        return withSslSessionAttribute(ServerSettings.create(system.classicSystem()));
+    }
+
+    public static ServerSettings withSslSessionAttribute(ServerSettings settings) {
+        return settings.withParserSettings(settings.getParserSettings().withIncludeSslSessionAttribute(true));
+    }
+
+    static SSLContext sslContext(ServerCredentials server, DeviceCertificateVerifier verifier) {
+        try {
+            SSLContext context = SSLContext.getInstance("TLS");
+            context.init(keyManagers(server), new TrustManager[] {new DeviceTrustManager(verifier)}, new SecureRandom());
+            return context;
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("cannot set up TLS for the device port", e);
+        }
+    }
+
+    private static KeyManager[] keyManagers(ServerCredentials server) throws GeneralSecurityException {
+        // The JDK's key managers read keys only from a KeyStore; this one lives in memory only, so its password
+        // protects nothing and is random.
+        char[] password = UUID.randomUUID().toString().toCharArray();
+        try {
+            KeyStore store = KeyStore.getInstance("PKCS12");
+            store.load(null, null);
+            store.setKeyEntry("device-port", server.privateKey(), password,
+                    server.chain().toArray(X509Certificate[]::new));
+            KeyManagerFactory factory = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+            factory.init(store, password);
+            return factory.getKeyManagers();
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot build the in-memory key store", e);
+        }
+    }
+}

@@ -1,0 +1,246 @@
+package io.flotilla.gateway.tls;
+
+import io.flotilla.core.pki.CertificateAuthority;
+import io.flotilla.core.pki.DeviceCertificateVerifier;
+import io.flotilla.core.pki.DeviceIdentity;
+import io.flotilla.core.pki.DevicePki;
+import io.flotilla.core.pki.IssuedDeviceCertificate;
+import io.flotilla.core.pki.Pem;
+import io.flotilla.core.pki.PkiSettings;
+import io.flotilla.core.pki.PkiTestSupport;
+import org.apache.pekko.actor.ActorSystem;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.http.javadsl.server.Route;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
+import java.io.IOException;
+import java.math.BigInteger;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.security.KeyStore;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+
+import static org.apache.pekko.http.javadsl.server.Directives.complete;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/** The device port over real TLS: JDK HttpClient and curl as devices, with certificates from real CSRs. */
+class DeviceTlsTest {
+
+    private static final Duration TIMEOUT = Duration.ofSeconds(10);
+
+    @TempDir
+    static Path dir;
+
+    private static final Set<BigInteger> revokedSerials = ConcurrentHashMap.newKeySet();
+    private static DevicePki pki;
+    private static ActorSystem system;
+    private static ServerBinding httpsBinding;
+    private static ServerBinding plainBinding;
+    private static String base;
+
+    @BeforeAll
+    static void start() throws Exception {
+        pki = DevicePki.open(dir.resolve("pki"), PkiSettings.defaults().withServerSans(List.of("localhost", "127.0.0.1")));
+        pki.ensureFactory("acme");
+        DeviceCertificateVerifier verifier = pki.verifier((factory, uuid, serial) -> revokedSerials.contains(serial));
+        Route whoami = new DeviceIdentityDirectives(verifier).deviceIdentity(DeviceTlsTest::echo);
+        system = ActorSystem.create("device-tls-test");
+        httpsBinding = Http.get(system).newServerAt("127.0.0.1", 0)
+                .enableHttps(DeviceTls.httpsContext(pki.server().credentials(), verifier))
+                .withSettings(DeviceTls.serverSettings(system))
+                .bind(whoami)
+                .toCompletableFuture().get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+        plainBinding = Http.get(system).newServerAt("127.0.0.1", 0).bind(whoami)
+                .toCompletableFuture().get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+        base = "https://127.0.0.1:" + httpsBinding.localAddress().getPort();
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (httpsBinding != null) {
+            httpsBinding.unbind().toCompletableFuture().get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+        }
+        if (plainBinding != null) {
+            plainBinding.unbind().toCompletableFuture().get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+        }
+        if (system != null) {
+            system.terminate();
+            system.getWhenTerminated().toCompletableFuture().get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+        }
+    }
+
+    private static Route echo(DeviceIdentity id) {
+        return complete(id.factory() + " " + id.uuid() + " production=" + id.production());
+    }
+
+    @Test
+    void registeredDeviceIsIdentified() throws Exception {
+        Device device = Device.register("acme", false);
+        HttpResponse<String> response = get(device.client(), "/whoami");
+        assertEquals(200, response.statusCode());
+        assertEquals("acme " + device.uuid + " production=false", response.body());
+    }
+
+    @Test
+    void productionFlagAndFactoriesCreatedAfterStartAreSeen() throws Exception {
+        Device device = Device.register("late-" + UUID.randomUUID().toString().substring(0, 8), true);
+        HttpResponse<String> response = get(device.client(), "/whoami");
+        assertEquals(200, response.statusCode());
+        assertEquals(device.factory + " " + device.uuid + " production=true", response.body());
+    }
+
+    @Test
+    void clientWithoutCertificateFailsTheHandshake() {
+        assertThrows(IOException.class, () -> get(client(null, null), "/whoami"));
+    }
+
+    @Test
+    void certificateFromUnknownCaFails() {
+        DevicePki stranger = DevicePki.open(dir.resolve("stranger"), PkiSettings.defaults());
+        KeyPair key = PkiTestSupport.deviceKey();
+        String uuid = UUID.randomUUID().toString();
+        IssuedDeviceCertificate issued = stranger.registerDevice("acme", uuid,
+                PkiTestSupport.csr(key, "CN=" + uuid + ",OU=acme"), false);
+        assertThrows(IOException.class, () -> get(client(key, Pem.certificate(issued.certificatePem())), "/whoami"));
+    }
+
+    @Test
+    void certificateFromAnotherFactorysCaIsRefused() throws Exception {
+        CertificateAuthority acme = pki.ensureFactory("acme");
+        pki.ensureFactory("beta");
+        KeyPair key = PkiTestSupport.deviceKey();
+        X509Certificate claimsBeta = PkiTestSupport.forge(acme, "CN=" + UUID.randomUUID() + ",OU=beta", key.getPublic());
+        assertThrows(IOException.class, () -> get(client(key, claimsBeta), "/whoami"));
+    }
+
+    @Test
+    void revokedCertificateIsRefusedAtHandshakeAndOnOpenConnections() throws Exception {
+        Device device = Device.register("acme", false);
+        HttpClient connected = device.client();
+        assertEquals(200, get(connected, "/whoami").statusCode());
+
+        revokedSerials.add(device.issued.identity().serial());
+        // The kept-alive connection was verified before the revocation; the per-request check catches it.
+        HttpResponse<String> onOpenConnection = get(connected, "/whoami");
+        assertEquals(401, onOpenConnection.statusCode());
+        assertTrue(onOpenConnection.body().contains("\"error\":\"unauthorized\""), onOpenConnection.body());
+        assertTrue(onOpenConnection.body().contains("revoked"), onOpenConnection.body());
+        assertThrows(IOException.class, () -> get(device.client(), "/whoami"));
+    }
+
+    @Test
+    void requestWithoutTlsSessionIsUnauthorized() throws Exception {
+        HttpResponse<String> response = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                        URI.create("http://127.0.0.1:" + plainBinding.localAddress().getPort() + "/whoami"))
+                .timeout(TIMEOUT).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(401, response.statusCode());
+        assertEquals("application/json", response.headers().firstValue("Content-Type").orElseThrow());
+        assertTrue(response.body().startsWith("{\"error\":\"unauthorized\",\"detail\":"), response.body());
+    }
+
+    @Test
+    void curlWithTheRegistrationFilesWorks() throws Exception {
+        assumeTrue(commandExists("curl"), "curl is not installed");
+        Device device = Device.register("acme", false);
+        Path files = Files.createDirectories(dir.resolve("curl-" + device.uuid));
+        Files.writeString(files.resolve("client.pem"), device.issued.certificatePem());
+        Files.writeString(files.resolve("pkey.pem"), Pem.encode(device.key.getPrivate()));
+        Files.writeString(files.resolve("root.crt"), pki.rootCertificatePem());
+
+        Result ok = run(files, "curl", "-sS", "--max-time", "10", "--cert", "client.pem", "--key", "pkey.pem",
+                "--cacert", "root.crt", base + "/repo/targets.json", "-H", "x-ats-tags: main");
+        assertEquals(0, ok.exitCode, ok.output);
+        assertEquals("acme " + device.uuid + " production=false", ok.output);
+
+        Result noCert = run(files, "curl", "-sS", "--max-time", "10", "--cacert", "root.crt", base + "/whoami");
+        assertNotEquals(0, noCert.exitCode, noCert.output);
+    }
+
+    private record Device(String factory, String uuid, KeyPair key, IssuedDeviceCertificate issued) {
+
+        /** As a device registers: its own key, a CSR with CN=uuid and OU=factory, the certificate that comes back. */
+        static Device register(String factory, boolean production) {
+            KeyPair key = PkiTestSupport.deviceKey();
+            String uuid = UUID.randomUUID().toString();
+            String subject = "CN=" + uuid + ",OU=" + factory + (production ? ",businessCategory=production" : "");
+            IssuedDeviceCertificate issued = pki.registerDevice(factory, uuid, PkiTestSupport.csr(key, subject), production);
+            return new Device(factory, uuid, key, issued);
+        }
+
+        HttpClient client() throws Exception {
+            return DeviceTlsTest.client(key, Pem.certificate(issued.certificatePem()));
+        }
+    }
+
+    /** A fresh client (own SSLContext, so no TLS session is resumed) trusting only root.crt. */
+    private static HttpClient client(KeyPair key, X509Certificate certificate) throws Exception {
+        KeyStore trust = KeyStore.getInstance("PKCS12");
+        trust.load(null, null);
+        trust.setCertificateEntry("root", Pem.certificate(pki.rootCertificatePem()));
+        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(trust);
+
+        KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+        KeyStore identity = KeyStore.getInstance("PKCS12");
+        identity.load(null, null);
+        char[] password = "test".toCharArray();
+        if (key != null) {
+            identity.setKeyEntry("device", key.getPrivate(), password, new X509Certificate[] {certificate});
+        }
+        kmf.init(identity, password);
+
+        SSLContext context = SSLContext.getInstance("TLS");
+        context.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
+        return HttpClient.newBuilder().sslContext(context).version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(TIMEOUT).build();
+    }
+
+    private static HttpResponse<String> get(HttpClient client, String path) throws Exception {
+        return client.send(HttpRequest.newBuilder(URI.create(base + path)).timeout(TIMEOUT).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    private record Result(int exitCode, String output) {
+    }
+
+    private static Result run(Path workDir, String... command) throws Exception {
+        Process process = new ProcessBuilder(command).directory(workDir.toFile()).redirectErrorStream(true).start();
+        if (!process.waitFor(TIMEOUT.toSeconds() + 5, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+            throw new AssertionError("timed out: " + String.join(" ", command));
+        }
+        return new Result(process.exitValue(), new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+    }
+
+    private static boolean commandExists(String name) {
+        for (String entry : System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator)) {
+            if (Files.isExecutable(Path.of(entry, name))) {
+                return true;
+            }
+        }
+        return false;
+    }
+}
