@@ -63,7 +63,12 @@ public final class App extends EventSourcedBehaviorWithEnforcedReplies<App.Comma
   }
 
   public static void init(ActorSystem<?> system) {
-    ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx -> new App(ctx.getEntityId())));
+    ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx -> create(ctx.getEntityId())));
+  }
+
+  /** @param entityId {@code <factory>/<app>} */
+  public static App create(String entityId) {
+    return new App(entityId);
   }
 
   private final String factory;

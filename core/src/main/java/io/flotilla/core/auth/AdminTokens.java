@@ -49,7 +49,11 @@ public final class AdminTokens
   }
 
   public static void init(ActorSystem<?> system) {
-    ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx -> new AdminTokens(PersistenceId.of(ENTITY_KEY.name(), ctx.getEntityId()))));
+    ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx -> create(ctx.getEntityId())));
+  }
+
+  public static AdminTokens create(String id) {
+    return new AdminTokens(PersistenceId.of(ENTITY_KEY.name(), id));
   }
 
   private AdminTokens(PersistenceId persistenceId) {

@@ -125,7 +125,11 @@ public final class Factory extends EventSourcedBehaviorWithEnforcedReplies<Facto
   }
 
   public static void init(ActorSystem<?> system) {
-    ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx -> new Factory(ctx.getEntityId())));
+    ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx -> create(ctx.getEntityId())));
+  }
+
+  public static Factory create(String name) {
+    return new Factory(name);
   }
 
   private final String name;

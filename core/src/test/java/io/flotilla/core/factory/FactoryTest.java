@@ -1,0 +1,128 @@
+package io.flotilla.core.factory;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import io.flotilla.core.Rejection;
+import io.flotilla.core.auth.ApiToken;
+import io.flotilla.core.auth.Scope;
+import java.util.List;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestKitJunitResource;
+import org.apache.pekko.pattern.StatusReply;
+import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
+import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit.CommandResultWithReply;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class FactoryTest {
+
+  private static final org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit testKit =
+      io.flotilla.core.testing.EntityTestKit.create();
+
+  private EventSourcedBehaviorTestKit<Factory.Command, Factory.Event, Factory.State> factory;
+
+  @AfterAll
+  static void shutdown() {
+    testKit.shutdownTestKit();
+  }
+
+  @BeforeEach
+  void fresh() {
+    factory = EventSourcedBehaviorTestKit.create(testKit.system(), Factory.create("acme"));
+  }
+
+  private CommandResultWithReply<Factory.Command, Factory.Event, Factory.State, StatusReply<Factory.Summary>> create(List<String> platforms) {
+    return factory.runCommand(replyTo -> new Factory.Create(platforms, replyTo));
+  }
+
+  @Test
+  void createsOnceWithDefaultsAndRefusesASecondCreate() {
+    var created = create(List.of("amd64-linux", "arm64-linux"));
+    assertTrue(created.reply().isSuccess());
+    assertEquals(List.of("amd64-linux", "arm64-linux"), created.reply().getValue().platforms());
+    assertEquals("main", created.reply().getValue().branchTags().get("main"));
+    assertInstanceOf(Factory.Created.class, created.event());
+
+    var again = create(List.of("amd64-linux"));
+    assertTrue(again.hasNoEvents());
+    assertEquals(Rejection.Kind.CONFLICT, Rejection.of(new StatusReply.ErrorMessage(again.reply().getError().getMessage())).orElseThrow().kind());
+  }
+
+  @Test
+  void defaultPlatformIsAmd64() {
+    assertEquals(List.of("amd64-linux"), create(null).reply().getValue().platforms());
+  }
+
+  @Test
+  void refusesBadPlatformsAndBadNames() {
+    assertTrue(create(List.of("amd64 linux")).reply().isError());
+    assertTrue(create(List.of("a", "a")).reply().isError());
+    var badName = EventSourcedBehaviorTestKit.<Factory.Command, Factory.Event, Factory.State>create(testKit.system(), Factory.create("No_Caps"));
+    var result = badName.<StatusReply<Factory.Summary>>runCommand(replyTo -> new Factory.Create(List.of(), replyTo));
+    assertTrue(result.reply().isError());
+    assertTrue(result.hasNoEvents());
+  }
+
+  @Test
+  void commandsOnAMissingFactoryAreNotFound() {
+    var get = factory.<StatusReply<Factory.Summary>>runCommand(Factory.Get::new);
+    assertEquals(Rejection.Kind.NOT_FOUND, rejection(get.reply()).kind());
+    var check = factory.<Factory.TokenCheck>runCommand(replyTo -> new Factory.CheckToken("x", "y", replyTo));
+    assertFalse(check.reply().valid());
+  }
+
+  @Test
+  void tokensAreCheckedByHashAndStopWorkingWhenRevoked() {
+    create(List.of());
+    ApiToken token = ApiToken.newFactoryToken("acme");
+    var created =
+        factory.<StatusReply<Factory.TokenInfo>>runCommand(
+            replyTo -> new Factory.CreateToken(token.id(), "ci", List.of("targets:read", "containers:push"), token.secretHash(), replyTo));
+    assertTrue(created.reply().isSuccess());
+    Factory.TokenCreated event = created.eventOfType(Factory.TokenCreated.class);
+    assertEquals(token.secretHash(), event.secretHash());
+    assertFalse(event.toString().contains(token.secret()), "the secret itself is never stored");
+
+    var valid = factory.<Factory.TokenCheck>runCommand(replyTo -> new Factory.CheckToken(token.id(), token.secretHash(), replyTo)).reply();
+    assertTrue(valid.allows(Scope.TARGETS_READ));
+    assertTrue(valid.allows(Scope.CONTAINERS_PUSH));
+    assertFalse(valid.allows(Scope.DEVICES_CREATE));
+
+    var wrongSecret = factory.<Factory.TokenCheck>runCommand(replyTo -> new Factory.CheckToken(token.id(), ApiToken.hash("guess"), replyTo)).reply();
+    assertFalse(wrongSecret.valid());
+
+    var revoked = factory.<StatusReply<Done>>runCommand(replyTo -> new Factory.RevokeToken(token.id(), replyTo));
+    assertTrue(revoked.reply().isSuccess());
+    var afterRevoke = factory.<Factory.TokenCheck>runCommand(replyTo -> new Factory.CheckToken(token.id(), token.secretHash(), replyTo)).reply();
+    assertFalse(afterRevoke.valid());
+
+    var revokeUnknown = factory.<StatusReply<Done>>runCommand(replyTo -> new Factory.RevokeToken("0000000000000000", replyTo));
+    assertEquals(Rejection.Kind.NOT_FOUND, rejection(revokeUnknown.reply()).kind());
+  }
+
+  @Test
+  void tokenScopesMustBeKnown() {
+    create(List.of());
+    var unknown =
+        factory.<StatusReply<Factory.TokenInfo>>runCommand(replyTo -> new Factory.CreateToken("0123456789abcdef", "", List.of("root"), "h", replyTo));
+    assertEquals(Rejection.Kind.INVALID, rejection(unknown.reply()).kind());
+    var none = factory.<StatusReply<Factory.TokenInfo>>runCommand(replyTo -> new Factory.CreateToken("0123456789abcdef", "", List.of(), "h", replyTo));
+    assertEquals(Rejection.Kind.INVALID, rejection(none.reply()).kind());
+  }
+
+  @Test
+  void branchTagMappingIsKeptAndSurvivesRecovery() {
+    create(List.of());
+    var set = factory.<StatusReply<Factory.Summary>>runCommand(replyTo -> new Factory.SetBranchTag("devel", "beta", replyTo));
+    assertEquals("beta", set.reply().getValue().branchTags().get("devel"));
+    factory.restart();
+    var get = factory.<StatusReply<Factory.Summary>>runCommand(Factory.Get::new);
+    assertEquals("beta", get.reply().getValue().branchTags().get("devel"));
+    assertEquals("main", get.reply().getValue().branchTags().get("main"));
+  }
+
+  private static Rejection rejection(StatusReply<?> reply) {
+    return Rejection.of(reply.getError()).orElseThrow();
+  }
+}

@@ -1,0 +1,72 @@
+package io.flotilla.core.persistence;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import io.flotilla.core.testing.TestDatabases;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+abstract class SchemaMigrationTest {
+
+  abstract TestDatabases.Kind kind();
+
+  private Config config() {
+    return TestDatabases.fresh(kind()).withFallback(ConfigFactory.parseResources("application.conf")).withFallback(ConfigFactory.parseMap(Map.of("flotilla.data-dir", "/tmp"))).resolve();
+  }
+
+  @Test
+  void migrationIsIdempotent() {
+    try (Database database = Database.open(config())) {
+      SchemaMigration.migrate(database);
+      SchemaMigration.migrate(database);
+    }
+  }
+
+  @Test
+  void aBrokenTableStopsTheMigrationWithItsName() throws Exception {
+    try (Database database = Database.open(config())) {
+      database.withConnection(
+          connection -> {
+            try (Statement statement = connection.createStatement()) {
+              statement.execute("CREATE TABLE targets (factory VARCHAR(63), something_else INT)");
+            }
+            return null;
+          });
+      SchemaMigration.SchemaException failure = assertThrows(SchemaMigration.SchemaException.class, () -> SchemaMigration.migrate(database));
+      assertTrue(failure.getMessage().contains("targets"), failure.getMessage());
+    }
+  }
+
+  @Test
+  void anUnreachableDatabaseFailsFast() {
+    Config unreachable =
+        ConfigFactory.parseMap(Map.of("flotilla.db.url", kind() == TestDatabases.Kind.H2 ? "jdbc:h2:/proc/no/such/dir/db" : "jdbc:postgresql://127.0.0.1:1/none"))
+            .withFallback(config());
+    RuntimeException failure = assertThrows(RuntimeException.class, () -> Database.open(unreachable, Duration.ofSeconds(1)).close());
+    assertNotNull(failure.getMessage());
+  }
+
+  @Test
+  void statementsSplitOnLineEndingSemicolons() {
+    assertEquals(List.of("CREATE TABLE a (x INT)", "CREATE INDEX i ON a (x)"), SchemaMigration.split("-- c\nCREATE TABLE a (x INT);\n\nCREATE INDEX i ON a (x);\n"));
+  }
+}
+
+class SchemaMigrationOnH2Test extends SchemaMigrationTest {
+  @Override
+  TestDatabases.Kind kind() {
+    return TestDatabases.Kind.H2;
+  }
+}
+
+class SchemaMigrationOnPostgresTest extends SchemaMigrationTest {
+  @Override
+  TestDatabases.Kind kind() {
+    return TestDatabases.Kind.POSTGRES;
+  }
+}
