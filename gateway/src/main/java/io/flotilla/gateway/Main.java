@@ -1,9 +1,9 @@
 package io.flotilla.gateway;
 
 import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
 import io.flotilla.gateway.journal.JournalCommand;
 import java.nio.file.Path;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -58,7 +58,7 @@ public final class Main implements Runnable {
 
     @Override
     public Integer call() throws Exception {
-      Config config = NodeConfig.load(node.config, node.dataDir, httpPort, devicePort, Map.of());
+      Config config = NodeConfig.load(node.config, node.dataDir, httpPort, devicePort, ConfigFactory.empty());
       FlotillaServer server = FlotillaServer.start(config);
       System.out.println("Flotilla is up: http://127.0.0.1:" + server.httpPort() + "/api/v1 (data in " + server.dataDir() + ")");
       System.out.println("Admin token: " + server.dataDir().resolve(AdminTokenFile.FILE_NAME));
