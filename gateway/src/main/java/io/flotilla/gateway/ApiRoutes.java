@@ -22,8 +22,10 @@ public final class ApiRoutes {
   private final JournalRoutes journal;
   private final HealthRoutes health;
   private final long maxBody;
+  private final Route registry;
 
-  public ApiRoutes(FlotillaCore core, BooleanSupplier started) {
+  public ApiRoutes(FlotillaCore core, BooleanSupplier started, Route registry) {
+    this.registry = registry;
     Authentication auth = new Authentication(core);
     this.factories = new FactoryRoutes(core, auth);
     this.targets = new TargetRoutes(core, auth);
@@ -42,6 +44,7 @@ public final class ApiRoutes {
                 () ->
                     concat(
                         health.route(),
+                        registry,
                         pathPrefix(
                             "api",
                             () ->

@@ -5,6 +5,9 @@ import io.flotilla.core.FlotillaCore;
 import io.flotilla.core.auth.ApiToken;
 import io.flotilla.core.persistence.Database;
 import io.flotilla.core.persistence.SchemaMigration;
+import io.flotilla.gateway.registry.FactoryTokenRegistryAccess;
+import io.flotilla.registry.RegistryRoutes;
+import io.flotilla.registry.RegistrySettings;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -57,7 +60,7 @@ public final class FlotillaServer implements AutoCloseable {
           await(
               Http.get(system)
                   .newServerAt(config.getString("flotilla.http.interface"), config.getInt("flotilla.http.port"))
-                  .bind(new ApiRoutes(core, started::get).route()),
+                  .bind(new ApiRoutes(core, started::get, registryRoute(system, config, dataDir, core)).route()),
               "binding the HTTP port " + config.getInt("flotilla.http.port"));
       ApiToken adminToken = AdminTokenFile.ensure(core, dataDir, STARTUP_PATIENCE);
       started.set(true);
@@ -70,6 +73,11 @@ public final class FlotillaServer implements AutoCloseable {
       database.close();
       throw e;
     }
+  }
+
+  private static org.apache.pekko.http.javadsl.server.Route registryRoute(ActorSystem<?> system, Config config, Path dataDir, FlotillaCore core) {
+    RegistrySettings settings = RegistrySettings.fromConfig(config, dataDir.resolve("registry"));
+    return new RegistryRoutes(system, settings, new FactoryTokenRegistryAccess(core)).route();
   }
 
   /** A node without configured seed nodes is a cluster of one: it joins itself. */

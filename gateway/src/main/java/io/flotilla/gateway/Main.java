@@ -3,6 +3,7 @@ package io.flotilla.gateway;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.flotilla.gateway.journal.JournalCommand;
+import io.flotilla.gateway.registry.RegistryCommand;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -15,14 +16,14 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     version = "flotilla 0.1.0",
     description = "Self-hosted OTA updates for fleets of Linux devices running compose apps.",
-    subcommands = {Main.Server.class, JournalCommand.class})
+    subcommands = {Main.Server.class, JournalCommand.class, RegistryCommand.class})
 public final class Main implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   @Override
   public void run() {
-    throw new CommandLine.ParameterException(spec.commandLine(), "a command is required (server, journal)");
+    throw new CommandLine.ParameterException(spec.commandLine(), "a command is required (server, journal, registry)");
   }
 
   public static void main(String[] args) {
