@@ -58,6 +58,39 @@ public final class DeviceTls {
         }
     }
 
+    /**
+     * For the registry, which may sit behind a certificate from a public CA or from the factory's own CA: trusts
+     * both the JDK's roots and {@code root.crt} (when present).
+     */
+    public static SSLContext serverOnlyWithSystemRoots(Path caCert) throws IOException {
+        try {
+            KeyStore trust = KeyStore.getInstance("PKCS12");
+            trust.load(null, null);
+            TrustManagerFactory system = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+            system.init((KeyStore) null);
+            int i = 0;
+            for (var manager : system.getTrustManagers()) {
+                if (manager instanceof javax.net.ssl.X509TrustManager x509) {
+                    for (Certificate ca : x509.getAcceptedIssuers()) {
+                        trust.setCertificateEntry("system-" + i++, ca);
+                    }
+                }
+            }
+            if (Files.exists(caCert)) {
+                for (Certificate ca : readCertificates(caCert)) {
+                    trust.setCertificateEntry("factory-" + i++, ca);
+                }
+            }
+            TrustManagerFactory factory = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+            factory.init(trust);
+            SSLContext context = SSLContext.getInstance("TLS");
+            context.init(null, factory.getTrustManagers(), null);
+            return context;
+        } catch (GeneralSecurityException e) {
+            throw new IOException("cannot build the registry trust store: " + e.getMessage(), e);
+        }
+    }
+
     private static TrustManagerFactory trustOnly(Path caCert) throws IOException, GeneralSecurityException {
         KeyStore trust = KeyStore.getInstance("PKCS12");
         trust.load(null, null);

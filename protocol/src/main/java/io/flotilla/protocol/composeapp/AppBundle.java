@@ -191,6 +191,19 @@ public final class AppBundle {
         return problems;
     }
 
+    /** Reads just the compose file out of a bundle, to learn its images before anything is unpacked. */
+    public static byte[] readComposeFile(InputStream bundle) throws IOException {
+        try (TarArchiveInputStream tar = new TarArchiveInputStream(new GzipCompressorInputStream(bundle))) {
+            for (TarArchiveEntry entry; (entry = tar.getNextEntry()) != null; ) {
+                if (isRegularFile(entry) && BundlePaths.normalize(entry.getName()).equals(ComposeAppFormat.COMPOSE_FILE)) {
+                    requireComposeSize(entry.getSize());
+                    return tar.readNBytes(ComposeAppFormat.MAX_COMPOSE_FILE_BYTES + 1);
+                }
+            }
+        }
+        throw new ComposeAppException("bundle has no " + ComposeAppFormat.COMPOSE_FILE + " at its root");
+    }
+
     static void requireComposeSize(long size) {
         if (size > ComposeAppFormat.MAX_COMPOSE_FILE_BYTES) {
             throw new ComposeAppException(ComposeAppFormat.COMPOSE_FILE + " is " + size + " bytes, over the limit of "

@@ -73,6 +73,7 @@ class AppBundleTest {
         assertTrue(Files.isExecutable(out.resolve("run.sh")));
         assertFalse(Files.isExecutable(out.resolve("conf/nginx.conf")));
         assertEquals(List.of(), AppBundle.verifyDirectory(out, packed.index()));
+        assertArrayEquals(COMPOSE, AppBundle.readComposeFile(new ByteArrayInputStream(packed.bundle())));
 
         Files.writeString(out.resolve("conf/nginx.conf"), "tampered");
         Files.writeString(out.resolve("extra.txt"), "?");
