@@ -93,10 +93,15 @@ final class RegisterCommand implements Callable<Integer> {
 
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(30)).build();
         String base = server.toString().replaceAll("/+$", "");
-        HttpResponse<byte[]> response = http.send(HttpRequest.newBuilder(URI.create(base + DevicePaths.REGISTER))
-                .timeout(Duration.ofSeconds(60)).header("Content-Type", "application/json")
-                .header("Authorization", "Bearer " + secret)
-                .POST(HttpRequest.BodyPublishers.ofByteArray(Json.toBytes(request))).build(), HttpResponse.BodyHandlers.ofByteArray());
+        HttpResponse<byte[]> response;
+        try {
+            response = http.send(HttpRequest.newBuilder(URI.create(base + DevicePaths.REGISTER))
+                    .timeout(Duration.ofSeconds(60)).header("Content-Type", "application/json")
+                    .header("Authorization", "Bearer " + secret)
+                    .POST(HttpRequest.BodyPublishers.ofByteArray(Json.toBytes(request))).build(), HttpResponse.BodyHandlers.ofByteArray());
+        } catch (IOException e) {
+            throw new AgentException(ExitCode.GENERIC, "cannot reach " + base + DevicePaths.REGISTER + ": " + e, e);
+        }
         if (response.statusCode() != 201 && response.statusCode() != 200) {
             throw new AgentException(ExitCode.GENERIC, "registration refused: " + response.statusCode() + " "
                     + new String(response.body(), StandardCharsets.UTF_8).strip());

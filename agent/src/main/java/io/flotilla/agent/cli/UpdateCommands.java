@@ -152,6 +152,8 @@ final class UpdateCommands {
         public Integer call() {
             AgentContext context = root.context();
             try (InstanceLock ignored = context.lock()) {
+                // checked before the engine is built: canceling needs neither the server nor the registry
+                UpdateAction.CANCEL.check(context.updates().unfinished());
                 report(context.engine(System.out, json()).cancel());
                 return 0;
             }
