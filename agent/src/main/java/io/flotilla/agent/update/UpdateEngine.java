@@ -27,6 +27,7 @@ import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -48,6 +49,10 @@ public final class UpdateEngine {
 
     record ImagePlan(String service, ImageRef ref, ImageManifest platformManifest) {
     }
+
+    private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
+    /** How long services must keep running after they first look healthy. */
+    private static final Duration SETTLE_TIME = Duration.ofSeconds(3);
 
     private final GatewayClient gateway;
     private final RegistryClient registry;
@@ -302,7 +307,47 @@ public final class UpdateEngine {
             }
             runtime.start(plan.uri().app(), appsRoot.resolve(plan.uri().app()), images);
         }
+        awaitHealthy(update);
         gateway.setRunning(update.targetName(), List.copyOf(update.apps().keySet()));
+    }
+
+    /**
+     * An app counts as started once every service runs (and is not unhealthy) and still does after a settle time:
+     * a service that exits at once fails the start instead of being reported as running.
+     */
+    private void awaitHealthy(UpdateRecord update) throws IOException {
+        long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
+        boolean wasHealthy = false;
+        io.flotilla.protocol.device.AppsStates states;
+        while (true) {
+            states = appsStates(update);
+            boolean healthy = states.apps().values().stream().allMatch(a -> a.state().equals(io.flotilla.protocol.device.AppsStates.HEALTHY));
+            List<String> stopped = states.apps().values().stream().flatMap(a -> a.services().stream())
+                    .filter(s -> "exited".equals(s.state()) || "dead".equals(s.state()))
+                    .map(s -> s.name() + " " + s.status()).toList();
+            if (!stopped.isEmpty()) {
+                throw new AgentException(ExitCode.START_FAILED, "services stopped after start: " + stopped);
+            }
+            if (healthy && wasHealthy) {
+                return;
+            }
+            if (System.nanoTime() > deadline) {
+                break;
+            }
+            wasHealthy = healthy;
+            sleep(healthy ? SETTLE_TIME : Duration.ofSeconds(1));
+        }
+        throw new AgentException(ExitCode.START_FAILED, "apps not healthy within " + START_TIMEOUT.toSeconds() + " s: "
+                + io.flotilla.protocol.Json.mapper().valueToTree(states.apps()));
+    }
+
+    private static void sleep(Duration duration) throws IOException {
+        try {
+            Thread.sleep(duration.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while waiting for the apps to start", e);
+        }
     }
 
     private void complete(UpdateRecord update) throws IOException {
