@@ -24,7 +24,10 @@ public final class HttpBlobSource implements BlobSource {
     private final UnaryOperator<HttpRequest.Builder> decorate;
     private final Duration timeout;
 
-    /** {@code decorate} adds headers such as Authorization to each request. */
+    /**
+     * {@code decorate} adds headers such as Authorization to each request; {@code timeout} bounds the wait for the
+     * response and every pause in the body.
+     */
     public HttpBlobSource(HttpClient client, URI uri, UnaryOperator<HttpRequest.Builder> decorate, Duration timeout) {
         this.client = client;
         this.uri = uri;
@@ -43,7 +46,7 @@ public final class HttpBlobSource implements BlobSource {
         if (status == 206 && offset > 0) {
             Matcher range = CONTENT_RANGE.matcher(response.headers().firstValue("Content-Range").orElse(""));
             if (range.matches() && Long.parseLong(range.group(1)) == offset) {
-                return new Body(response.body(), offset);
+                return new Body(new StallGuard(response.body(), timeout), offset);
             }
             response.body().close();
             return open(0);
@@ -53,7 +56,7 @@ public final class HttpBlobSource implements BlobSource {
             return open(0);
         }
         if (status == 200) {
-            return new Body(response.body(), 0);
+            return new Body(new StallGuard(response.body(), timeout), 0);
         }
         response.body().close();
         throw new IOException("GET " + uri + " answered " + status);

@@ -47,7 +47,7 @@ public final class UpdateEngine {
     record AppPlan(AppUri uri, ComposeAppManifest manifest, List<ImagePlan> images) {
     }
 
-    record ImagePlan(String service, ImageRef ref, ImageManifest platformManifest) {
+    record ImagePlan(String service, ImageRef ref, Digest platformDigest, ImageManifest platformManifest) {
     }
 
     private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
@@ -357,6 +357,37 @@ public final class UpdateEngine {
                 deleteTree(appsRoot.resolve(removed));
             }
         }
+        prune(update);
+    }
+
+    /**
+     * Removes blobs that the completed target does not use. The target now running is also the one a later failed
+     * update rolls back to, so its content stays; older targets' content goes.
+     */
+    private void prune(UpdateRecord update) throws IOException {
+        java.util.Set<Digest> used = new java.util.HashSet<>();
+        for (AppPlan plan : plans(update, false)) {
+            used.add(plan.uri().digest());
+            used.add(plan.manifest().bundle().digest());
+            used.add(plan.manifest().bundleIndex().digest());
+            plan.manifest().layersMeta().ifPresent(d -> used.add(d.digest()));
+            for (ImagePlan image : plan.images()) {
+                used.add(image.ref().digest());
+                used.add(image.platformDigest());
+                used.add(image.platformManifest().config().digest());
+                image.platformManifest().layers().forEach(layer -> used.add(layer.digest()));
+            }
+        }
+        long freed = 0;
+        for (Digest digest : store.list()) {
+            if (!used.contains(digest)) {
+                freed += Files.size(store.blobPath(digest));
+                store.remove(digest);
+            }
+        }
+        if (freed > 0) {
+            console.info("Pruned " + Console.size(freed) + " no longer used");
+        }
     }
 
     /** Reads each app's tree from the content store, downloading manifests, index and bundle when {@code download}. */
@@ -378,23 +409,25 @@ public final class UpdateEngine {
                     throw new IOException("service " + service.getKey() + " of " + uri.app() + " has no image");
                 }
                 ImageRef ref = ImageRef.parse(service.getValue());
-                images.add(new ImagePlan(service.getKey(), ref, platformManifest(ref, download)));
+                Digest platformDigest = platformDigest(ref, download);
+                images.add(new ImagePlan(service.getKey(), ref, platformDigest,
+                        OciManifests.readManifest(manifest(ref.host(), ref.repository(), platformDigest, download))));
             }
             plans.add(new AppPlan(uri, app, images));
         }
         return plans;
     }
 
-    private ImageManifest platformManifest(ImageRef ref, boolean download) throws IOException {
+    /** The digest of the image manifest for this device's platform: the reference itself, or its entry in an index. */
+    private Digest platformDigest(ImageRef ref, boolean download) throws IOException {
         byte[] bytes = manifest(ref.host(), ref.repository(), ref.digest(), download);
-        String mediaType = OciManifests.declaredMediaType(bytes);
-        if (MediaTypes.isIndex(mediaType)) {
-            ImageIndex index = OciManifests.readIndex(bytes);
-            Descriptor platform = index.forPlatform("linux", architecture, null).orElseThrow(() ->
-                    new IOException("image " + ref.hostAndRepository() + "@" + ref.digest() + " has no linux/" + architecture + " manifest"));
-            bytes = manifest(ref.host(), ref.repository(), platform.digest(), download);
+        if (!MediaTypes.isIndex(OciManifests.declaredMediaType(bytes))) {
+            return ref.digest();
         }
-        return OciManifests.readManifest(bytes);
+        ImageIndex index = OciManifests.readIndex(bytes);
+        return index.forPlatform("linux", architecture, null).orElseThrow(() ->
+                new IOException("image " + ref.hostAndRepository() + "@" + ref.digest() + " has no linux/" + architecture + " manifest"))
+                .digest();
     }
 
     private byte[] manifest(String host, String repository, Digest digest, boolean download) throws IOException {

@@ -45,6 +45,7 @@ class ContentStoreTest {
     private static final AtomicLong bytesServed = new AtomicLong();
     private static final AtomicInteger requests = new AtomicInteger();
     private static final AtomicLong cutAfter = new AtomicLong(-1);
+    private static final AtomicLong stallAfter = new AtomicLong(-1);
     private static final AtomicBoolean honourRange = new AtomicBoolean(true);
     private static final AtomicReference<byte[]> content = new AtomicReference<>(BLOB);
     private static final AtomicReference<String> lastRange = new AtomicReference<>();
@@ -69,6 +70,7 @@ class ContentStoreTest {
         bytesServed.set(0);
         requests.set(0);
         cutAfter.set(-1);
+        stallAfter.set(-1);
         honourRange.set(true);
         content.set(BLOB);
         lastRange.set(null);
@@ -102,6 +104,14 @@ class ContentStoreTest {
             bytesServed.addAndGet(n);
         }
         out.flush();
+        long stall = stallAfter.getAndSet(-1);
+        if (stall >= 0) {
+            try {
+                Thread.sleep(stall); // headers and some bytes sent, then silence
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         if (end < body.length) {
             // a handler that throws makes the server drop the connection: the client sees a truncated transfer
             throw new IllegalStateException("cut after " + (end - start) + " bytes");
@@ -144,6 +154,21 @@ class ContentStoreTest {
         assertEquals(BLOB.length - kept, bytesServed.get(), "only the remaining bytes were served");
         assertArrayEquals(BLOB, Files.readAllBytes(blob));
         assertEquals(0, store.partialSize(DIGEST));
+    }
+
+    @Test
+    void aSilentServerIsGivenUpOnAndTheDownloadResumesLater() throws IOException {
+        ContentStore store = new ContentStore(tmp);
+        cutAfter.set(60_000);
+        stallAfter.set(5_000);
+        BlobSource impatient = new HttpBlobSource(CLIENT, URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/blob"),
+                b -> b, Duration.ofSeconds(1));
+        long started = System.nanoTime();
+        IOException e = assertThrows(IOException.class, () -> store.fetch(DIGEST, BLOB.length, impatient, p -> { }));
+        assertTrue(System.nanoTime() - started < 4_000_000_000L, "gave up after about a second, not after the server's 5 s");
+        assertTrue(e.getMessage().contains("stalled"), e.getMessage());
+        assertTrue(store.partialSize(DIGEST) > 0);
+        assertArrayEquals(BLOB, Files.readAllBytes(store.fetch(DIGEST, BLOB.length, source(), p -> { })));
     }
 
     @Test

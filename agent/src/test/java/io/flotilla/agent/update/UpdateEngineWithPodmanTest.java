@@ -170,7 +170,8 @@ class UpdateEngineWithPodmanTest {
     @Test
     @Order(3)
     void aServiceThatExitsFailsTheStartAndResyncRestoresTheCurrentTarget() throws Exception {
-        gateway.publish(HW, 3, "main", Map.of("shell", app(service("web", "[\"sh\", \"-c\", \"exit 3\"]"))));
+        String broken = app(service("web", "[\"sh\", \"-c\", \"exit 3\"]"));
+        gateway.publish(HW, 3, "main", Map.of("shell", broken));
         AgentException failure = assertThrows(AgentException.class, () ->
                 updateEngine().run(UpdateAction.UPDATE, OptionalLong.empty(), false, UpdateState.COMPLETED));
         assertEquals(ExitCode.START_FAILED, failure.exitCode(), failure.getMessage());
@@ -186,5 +187,8 @@ class UpdateEngineWithPodmanTest {
         assertEquals("amd64-linux-2", resync.targetName());
         assertEquals(UpdateState.COMPLETED, resync.state());
         assertEquals(AppsStates.HEALTHY, updateEngine().appsStates(resync).apps().get("shell").state());
+        ContentStore store = new ContentStore(dir.resolve("store"));
+        assertFalse(store.has(io.flotilla.protocol.composeapp.AppUri.parse(broken).digest()), "completing pruned the failed target's blobs");
+        assertTrue(store.has(io.flotilla.protocol.composeapp.AppUri.parse(resync.apps().get("shell")).digest()));
     }
 }
