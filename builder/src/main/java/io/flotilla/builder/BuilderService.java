@@ -160,7 +160,7 @@ public final class BuilderService implements BuildTrigger {
           if (tag == null) {
             return CompletableFuture.completedFuture(List.of(
                 "flotilla: branch " + branch + " maps to no tag, so no build was started.",
-                "flotilla: branches that build: " + summary.branchTags() + " (change with PATCH /api/v1/factories/" + factory + ")"));
+                "flotilla: branches that build: " + summary.branchTags() + " (map one with PUT /api/v1/factories/" + factory + "/branches/<branch>)"));
           }
           return start(factory, commit, branch, tag, pusher).thenApply(build -> List.of(
               "flotilla: build #" + build.number() + " of " + commit.substring(0, 12) + " (branch " + branch + " -> tag " + tag + ") is queued:",
