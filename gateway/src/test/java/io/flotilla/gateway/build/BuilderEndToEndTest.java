@@ -208,6 +208,27 @@ class BuilderEndToEndTest {
     assertEquals(0, fetch.exit(), fetch.output());
   }
 
+  @Test
+  @Order(6)
+  void withBuildahADockerfileWithRunBuildsAndAFailingRunFailsTheBuild() throws Exception {
+    boolean ci = "true".equals(System.getenv("CI"));
+    org.junit.jupiter.api.Assumptions.assumeTrue(ci || Files.isExecutable(Path.of("/usr/bin/buildah")), "buildah is not installed");
+    Files.createDirectories(clone.resolve("tool"));
+    Files.writeString(clone.resolve("tool/Dockerfile"), "FROM acme/busybox:1\nRUN echo built-by-run > /hello\nCMD [\"cat\", \"/hello\"]\n");
+    Files.writeString(clone.resolve("shop/docker-compose.yml"),
+        "services:\n  web:\n    image: web\n  tool:\n    image: tool\n");
+    commitAndPush("an image with RUN");
+    JsonNode build = awaitBuild(5, "succeeded");
+    String log = api.get("/api/v1/factories/acme/builds/5/log", pushToken).body();
+    assertTrue(log.contains("backend: buildah"), log);
+    assertTrue(build.get("apps").get("shop").asText().startsWith(host + "/acme/shop@"), build.toString());
+
+    Files.writeString(clone.resolve("tool/Dockerfile"), "FROM acme/busybox:1\nRUN false\n");
+    commitAndPush("a failing RUN");
+    JsonNode failed = awaitBuild(6, "failed");
+    assertTrue(failed.get("reason").asText().contains("buildah bud failed"), failed.toString());
+  }
+
   private static String skopeo(String... args) throws Exception {
     List<String> command = new java.util.ArrayList<>(List.of("skopeo"));
     command.addAll(List.of(args));
