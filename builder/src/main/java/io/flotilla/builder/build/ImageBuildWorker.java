@@ -62,6 +62,6 @@ public final class ImageBuildWorker {
     });
     return Behaviors.supervise(worker)
         .onFailure(TransientImageFailure.class,
-            SupervisorStrategy.restartWithBackoff(backoff.min(), backoff.max(), 0.2).withMaxRestarts(backoff.maxRestarts()));
+            SupervisorStrategy.restartWithBackoff(backoff.min(), backoff.max(), 0.2).withMaxRestarts(backoff.maxRestarts()).withLogLevel(org.slf4j.event.Level.WARN));
   }
 }
