@@ -101,3 +101,19 @@ CREATE TABLE IF NOT EXISTS targets (
 );
 
 CREATE INDEX IF NOT EXISTS targets_by_version ON targets (factory, version);
+
+CREATE TABLE IF NOT EXISTS builds (
+    factory VARCHAR(63) NOT NULL,
+    number BIGINT NOT NULL,
+    status VARCHAR(32) NOT NULL,
+    commit_sha VARCHAR(64) NOT NULL,
+    branch VARCHAR(255) NOT NULL,
+    tag VARCHAR(255) NOT NULL,
+    requested_by VARCHAR(255),
+    reason VARCHAR(4000),
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    finished_at TIMESTAMP WITH TIME ZONE,
+    PRIMARY KEY (factory, number)
+);
+
+CREATE INDEX IF NOT EXISTS builds_by_status ON builds (status);

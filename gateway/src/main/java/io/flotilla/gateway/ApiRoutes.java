@@ -2,8 +2,10 @@ package io.flotilla.gateway;
 
 import static org.apache.pekko.http.javadsl.server.Directives.*;
 
+import io.flotilla.builder.BuilderService;
 import io.flotilla.core.FlotillaCore;
 import io.flotilla.gateway.app.AppRoutes;
+import io.flotilla.gateway.build.BuildRoutes;
 import io.flotilla.gateway.factory.FactoryRoutes;
 import io.flotilla.gateway.health.HealthRoutes;
 import io.flotilla.gateway.http.Authentication;
@@ -23,10 +25,14 @@ public final class ApiRoutes {
   private final HealthRoutes health;
   private final long maxBody;
   private final Route registry;
+  private final BuildRoutes builds;
+  private final Route git;
 
-  public ApiRoutes(FlotillaCore core, BooleanSupplier started, Route registry) {
+  public ApiRoutes(FlotillaCore core, BooleanSupplier started, Route registry, BuilderService builder) {
     this.registry = registry;
     Authentication auth = new Authentication(core);
+    this.builds = new BuildRoutes(core, builder, auth);
+    this.git = builder.gitRoute();
     this.factories = new FactoryRoutes(core, auth);
     this.targets = new TargetRoutes(core, auth);
     this.apps = new AppRoutes(core, auth);
@@ -45,6 +51,7 @@ public final class ApiRoutes {
                     concat(
                         health.route(),
                         registry,
+                        git,
                         pathPrefix(
                             "api",
                             () ->
@@ -55,7 +62,7 @@ public final class ApiRoutes {
                                             maxBody,
                                             () ->
                                                 concat(
-                                                    factories.route(factory -> concat(targets.route(factory), apps.route(factory))),
+                                                    factories.route(factory -> concat(targets.route(factory), apps.route(factory), builds.route(factory))),
                                                     journal.route())))))));
   }
 }

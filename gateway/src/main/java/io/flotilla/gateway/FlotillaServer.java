@@ -1,6 +1,7 @@
 package io.flotilla.gateway;
 
 import com.typesafe.config.Config;
+import io.flotilla.builder.BuilderService;
 import io.flotilla.core.FlotillaCore;
 import io.flotilla.core.auth.ApiToken;
 import io.flotilla.core.persistence.Database;
@@ -55,13 +56,15 @@ public final class FlotillaServer implements AutoCloseable {
       system = ActorSystem.create(Behaviors.empty(), "flotilla", config);
       joinCluster(system);
       FlotillaCore core = FlotillaCore.start(system, database);
+      BuilderService builder = BuilderService.start(core, dataDir);
       AtomicBoolean started = new AtomicBoolean(false);
       ServerBinding http =
           await(
               Http.get(system)
                   .newServerAt(config.getString("flotilla.http.interface"), config.getInt("flotilla.http.port"))
-                  .bind(new ApiRoutes(core, started::get, registryRoute(system, config, dataDir, core)).route()),
+                  .bind(new ApiRoutes(core, started::get, registryRoute(system, config, dataDir, core), builder).route()),
               "binding the HTTP port " + config.getInt("flotilla.http.port"));
+      builder.bound(http.localAddress().getPort(), RegistrySettings.fromConfig(config, dataDir.resolve("registry")).externalUrl());
       ApiToken adminToken = AdminTokenFile.ensure(core, dataDir, STARTUP_PATIENCE);
       started.set(true);
       return new FlotillaServer(system, database, core, http, dataDir, adminToken);

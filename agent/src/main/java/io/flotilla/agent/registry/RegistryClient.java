@@ -5,6 +5,7 @@ import io.flotilla.agent.store.BlobSource;
 import io.flotilla.agent.store.HttpBlobSource;
 import io.flotilla.protocol.Json;
 import io.flotilla.protocol.device.HubCredentials;
+import io.flotilla.protocol.oci.BearerChallenge;
 import io.flotilla.protocol.oci.Digest;
 import io.flotilla.protocol.oci.MediaTypes;
 

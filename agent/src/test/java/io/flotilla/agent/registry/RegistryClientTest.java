@@ -3,6 +3,7 @@ package io.flotilla.agent.registry;
 import io.flotilla.agent.store.ContentStore;
 import io.flotilla.agent.testing.TestRegistry;
 import io.flotilla.protocol.device.HubCredentials;
+import io.flotilla.protocol.oci.BearerChallenge;
 import io.flotilla.protocol.oci.Digest;
 import io.flotilla.protocol.oci.MediaTypes;
 import org.junit.jupiter.api.AfterAll;

@@ -24,7 +24,8 @@ public final class JournalReader {
 
   /** The entity types whose journals operators may read; the names are those stored in persistence ids. */
   public static final List<String> ENTITY_TYPES =
-      List.of(Factory.ENTITY_KEY.name(), App.ENTITY_KEY.name(), Targets.ENTITY_KEY.name(), AdminTokens.ENTITY_KEY.name());
+      List.of(Factory.ENTITY_KEY.name(), App.ENTITY_KEY.name(), Targets.ENTITY_KEY.name(), AdminTokens.ENTITY_KEY.name(),
+          "Build", "BuildNumbers");
 
   public record Entry(String persistenceId, long sequenceNr, Instant timestamp, String type, JsonNode event) {}
 

@@ -27,7 +27,8 @@ public final class SchemaMigration {
           "factories", "name, platforms, branch_tags, created_at",
           "factory_tokens", "factory, token_id, description, scopes, created_at, revoked_at",
           "app_versions", "factory, app, digest, uri, source_commit, build_number, published_at",
-          "targets", "factory, name, hardware_id, version, tags, apps, containers_sha, created_at");
+          "targets", "factory, name, hardware_id, version, tags, apps, containers_sha, created_at",
+          "builds", "factory, number, status, commit_sha, branch, tag, requested_by, reason, created_at, finished_at");
 
   private SchemaMigration() {}
 

@@ -1,4 +1,4 @@
-package io.flotilla.agent.registry;
+package io.flotilla.protocol.oci;
 
 import java.util.LinkedHashMap;
 import java.util.Map;

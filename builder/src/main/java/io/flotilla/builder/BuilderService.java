@@ -1,0 +1,181 @@
+package io.flotilla.builder;
+
+import io.flotilla.builder.build.Build;
+import io.flotilla.builder.build.BuildNumbers;
+import io.flotilla.builder.build.BuildProjection;
+import io.flotilla.builder.build.BuildQueries;
+import io.flotilla.builder.build.BuildRunner;
+import io.flotilla.builder.build.BuildSlots;
+import io.flotilla.builder.build.BuildWork;
+import io.flotilla.builder.build.ContainersBuildWork;
+import io.flotilla.builder.git.BuildTrigger;
+import io.flotilla.builder.git.ContainerRepos;
+import io.flotilla.builder.git.GitHttpRoutes;
+import io.flotilla.builder.image.BuildahImageBuilder;
+import io.flotilla.builder.image.ImageBuilders;
+import io.flotilla.builder.image.InProcessImageBuilder;
+import io.flotilla.builder.registry.RegistryEndpoints;
+import io.flotilla.core.FlotillaCore;
+import io.flotilla.core.factory.Factory;
+import io.flotilla.core.target.Targets;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import java.util.function.Function;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.http.javadsl.server.Route;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The builder of one node: containers.git, the Build and BuildNumbers entities, the node's build slots, the
+ * builds read side, and the sweeper that wakes unfinished builds so that none stays "running" after its node died.
+ * The registry's address is known only once the HTTP port is bound: call {@link #bound} then.
+ */
+public final class BuilderService implements BuildTrigger {
+
+  private static final Logger log = LoggerFactory.getLogger(BuilderService.class);
+
+  private final FlotillaCore core;
+  private final BuilderSettings settings;
+  private final ContainerRepos repos;
+  private final ClusterSharding sharding;
+  private final BuildQueries queries;
+  private final Executor blocking;
+  private final GitHttpRoutes git;
+  private volatile RegistryEndpoints endpoints;
+  private volatile String publicUrl;
+
+  private BuilderService(FlotillaCore core, BuilderSettings settings, Path dataDir, Function<BuilderService, BuildWork> work) {
+    this.core = core;
+    this.settings = settings;
+    this.repos = new ContainerRepos(dataDir.resolve("git"));
+    ActorSystem<?> system = core.system();
+    this.sharding = ClusterSharding.get(system);
+    this.blocking = system.dispatchers().lookup(DispatcherSelector.fromConfig(BuildRunner.DISPATCHER));
+    this.queries = new BuildQueries(core.database(), core.blocking());
+    this.git = new GitHttpRoutes(core, repos, this, blocking);
+    ActorRef<BuildSlots.Command> slots = system.systemActorOf(BuildSlots.create(settings.maxConcurrentBuilds()), "build-slots", Props.empty());
+    String node = Cluster.get(system).selfMember().address().toString();
+    Build.Runtime runtime = new Build.Runtime(work.apply(this), slots, settings.buildTimeout(), settings.maxAttempts(), node, settings.imageRetry());
+    sharding.init(Entity.of(Build.ENTITY_KEY, ctx -> Build.create(ctx.getEntityId(), runtime)));
+    sharding.init(Entity.of(BuildNumbers.ENTITY_KEY, ctx -> new BuildNumbers(ctx.getEntityId())));
+    BuildProjection.start(system, core.database());
+    system.scheduler().scheduleWithFixedDelay(Duration.ofSeconds(2), settings.sweepInterval(), this::sweep, system.executionContext());
+  }
+
+  /** The node's builder with the real build work (git checkout, image builders, registry, targets). */
+  public static BuilderService start(FlotillaCore core, Path dataDir) {
+    BuilderSettings settings = BuilderSettings.fromConfig(core.system().settings().config());
+    return start(core, dataDir, settings, self -> new ContainersBuildWork(core, self.repos, self::endpoints, imageBuilders(settings, dataDir),
+        settings.platforms(), dataDir.resolve("builder").resolve("work")));
+  }
+
+  /** With other build work: tests supervise fakes with it. */
+  public static BuilderService start(FlotillaCore core, Path dataDir, BuilderSettings settings, Function<BuilderService, BuildWork> work) {
+    return new BuilderService(core, settings, dataDir, work);
+  }
+
+  private static ImageBuilders imageBuilders(BuilderSettings settings, Path dataDir) {
+    BuildahImageBuilder buildah = null;
+    if (!settings.buildah().equals("never") && BuildahImageBuilder.installed(settings.buildahExecutable())) {
+      buildah = new BuildahImageBuilder(settings.buildahExecutable(), dataDir.resolve("builder").resolve("containers-storage"));
+    }
+    log.info("image builders: in-process{}", buildah == null ? " (buildah not available: Dockerfiles with RUN will fail)" : " and buildah");
+    return new ImageBuilders(new InProcessImageBuilder(), buildah);
+  }
+
+  /** Called once the API port is bound: from then on builds know where to push and what host to pin. */
+  public void bound(int apiPort, java.util.Optional<String> registryExternalUrl) {
+    String local = "127.0.0.1:" + apiPort;
+    URI base = URI.create(settings.registryUrl().isEmpty() ? "http://" + local : settings.registryUrl().replaceAll("/+$", ""));
+    String host = !settings.registryHost().isEmpty()
+        ? settings.registryHost()
+        : registryExternalUrl.map(u -> URI.create(u).getAuthority()).orElse(local);
+    this.endpoints = new RegistryEndpoints(host, base, "flotilla-builder", null, Set.copyOf(settings.insecureRegistries()));
+    this.publicUrl = settings.publicUrl().isEmpty() ? "http://" + local : settings.publicUrl().replaceAll("/+$", "");
+  }
+
+  public RegistryEndpoints endpoints() {
+    RegistryEndpoints current = endpoints;
+    if (current == null) {
+      throw new IllegalStateException("the builder does not know the registry yet (the HTTP port is not bound)");
+    }
+    return current;
+  }
+
+  public Route gitRoute() {
+    return git.route();
+  }
+
+  public BuildQueries queries() {
+    return queries;
+  }
+
+  public ContainerRepos repos() {
+    return repos;
+  }
+
+  public Executor blocking() {
+    return blocking;
+  }
+
+  public EntityRef<Build.Command> build(String factory, long number) {
+    return sharding.entityRefFor(Build.ENTITY_KEY, Build.entityId(factory, number));
+  }
+
+  public String buildUrl(String factory, long number) {
+    return publicUrl + "/api/v1/factories/" + factory + "/builds/" + number;
+  }
+
+  /** Takes the next number (above every target version) and queues the build. */
+  public CompletionStage<Build.Summary> start(String factory, String commit, String branch, String tag, String requestedBy) {
+    return core.targets(factory)
+        .<Targets.TargetList>ask(r -> new Targets.ListTargets(null, r), core.askTimeout())
+        .thenCompose(list -> sharding.entityRefFor(BuildNumbers.ENTITY_KEY, factory)
+            .<BuildNumbers.Number>ask(r -> new BuildNumbers.Next(list.targets().stream().mapToLong(t -> t.version()).max().orElse(0), r), core.askTimeout()))
+        .thenCompose(number -> build(factory, number.value())
+            .askWithStatus(r -> new Build.Queue(commit, branch, tag, requestedBy, r), core.askTimeout()));
+  }
+
+  @Override
+  public CompletionStage<List<String>> pushed(String factory, String branch, String commit, String pusher) {
+    return core.factory(factory)
+        .askWithStatus(Factory.Get::new, core.askTimeout())
+        .thenCompose(summary -> {
+          String tag = summary.branchTags().get(branch);
+          if (tag == null) {
+            return CompletableFuture.completedFuture(List.of(
+                "flotilla: branch " + branch + " maps to no tag, so no build was started.",
+                "flotilla: branches that build: " + summary.branchTags() + " (map one with PUT /api/v1/factories/" + factory + "/branches/<branch>)"));
+          }
+          return start(factory, commit, branch, tag, pusher).thenApply(build -> List.of(
+              "flotilla: build #" + build.number() + " of " + commit.substring(0, 12) + " (branch " + branch + " -> tag " + tag + ") is queued:",
+              "flotilla:   " + buildUrl(factory, build.number()),
+              "flotilla:   log: " + buildUrl(factory, build.number()) + "/log"));
+        });
+  }
+
+  private void sweep() {
+    queries.unfinished().whenComplete((rows, failure) -> {
+      if (failure != null) {
+        log.warn("looking for unfinished builds failed: {}", failure.toString());
+        return;
+      }
+      rows.forEach(row -> build(row.factory(), row.number()).<Done>ask(Build.Wake::new, core.askTimeout()));
+    });
+  }
+}

@@ -1,0 +1,232 @@
+package io.flotilla.builder.git;
+
+import static org.apache.pekko.http.javadsl.server.Directives.*;
+
+import io.flotilla.core.FlotillaCore;
+import io.flotilla.core.auth.ApiToken;
+import io.flotilla.core.auth.Scope;
+import io.flotilla.core.factory.Factory;
+import io.flotilla.protocol.ApiError;
+import io.flotilla.protocol.Json;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.zip.GZIPInputStream;
+import org.apache.pekko.NotUsed;
+import org.apache.pekko.http.javadsl.model.ContentType;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpEntities;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.MediaTypes;
+import org.apache.pekko.http.javadsl.model.StatusCode;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.model.headers.CacheControl;
+import org.apache.pekko.http.javadsl.model.headers.CacheDirectives;
+import org.apache.pekko.http.javadsl.model.headers.RawHeader;
+import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.stream.javadsl.Source;
+import org.apache.pekko.stream.javadsl.StreamConverters;
+import org.apache.pekko.util.ByteString;
+import org.eclipse.jgit.lib.Repository;
+import org.eclipse.jgit.transport.PacketLineOut;
+import org.eclipse.jgit.transport.ReceiveCommand;
+import org.eclipse.jgit.transport.ReceivePack;
+import org.eclipse.jgit.transport.RefAdvertiser;
+import org.eclipse.jgit.transport.UploadPack;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * git's smart HTTP protocol for {@code /git/<factory>/containers.git}, served by driving JGit's UploadPack and
+ * ReceivePack in stateless-RPC mode (there is no servlet container): {@code GET info/refs?service=...} answers
+ * the ref advertisement, {@code POST git-upload-pack} and {@code POST git-receive-pack} stream the request body
+ * into JGit and its answer back, on the blocking dispatcher. HTTP basic auth with a factory token as the
+ * password: {@code containers:read} to fetch, {@code containers:push} to push.
+ */
+public final class GitHttpRoutes {
+
+  private static final Logger log = LoggerFactory.getLogger(GitHttpRoutes.class);
+  private static final String UPLOAD = "git-upload-pack";
+  private static final String RECEIVE = "git-receive-pack";
+  private static final Duration BODY_TIMEOUT = Duration.ofMinutes(5);
+
+  private final FlotillaCore core;
+  private final ContainerRepos repos;
+  private final BuildTrigger trigger;
+  private final Executor blocking;
+  private final Materializer materializer;
+
+  public GitHttpRoutes(FlotillaCore core, ContainerRepos repos, BuildTrigger trigger, Executor blocking) {
+    this.core = core;
+    this.repos = repos;
+    this.trigger = trigger;
+    this.blocking = blocking;
+    this.materializer = Materializer.matFromSystem(core.system());
+  }
+
+  public Route route() {
+    return pathPrefix("git", () -> pathPrefix(factory -> pathPrefix("containers.git", () -> concat(
+        pathPrefix("info", () -> path("refs", () -> get(() -> parameterOptional("service", service -> advertise(factory, service))))),
+        path(UPLOAD, () -> post(() -> serve(factory, UPLOAD))),
+        path(RECEIVE, () -> post(() -> serve(factory, RECEIVE))),
+        complete(error(StatusCodes.NOT_FOUND, "not found", "containers.git serves only git's smart HTTP protocol"))))));
+  }
+
+  private record Caller(String subject) {}
+
+  private Route advertise(String factory, Optional<String> service) {
+    if (service.isEmpty() || !(service.get().equals(UPLOAD) || service.get().equals(RECEIVE))) {
+      return complete(error(StatusCodes.FORBIDDEN, "dumb protocol not supported", "use a git client that speaks the smart HTTP protocol (git 1.6.6+)"));
+    }
+    String name = service.get();
+    return authorized(factory, scopeFor(name), caller -> completeWithFuture(CompletableFuture.supplyAsync(() -> {
+      try (Repository repository = repos.open(factory)) {
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        PacketLineOut packets = new PacketLineOut(bytes);
+        packets.writeString("# service=" + name + "\n");
+        packets.end();
+        RefAdvertiser.PacketLineOutRefAdvertiser advertiser = new RefAdvertiser.PacketLineOutRefAdvertiser(packets);
+        if (name.equals(UPLOAD)) {
+          UploadPack pack = new UploadPack(repository);
+          pack.setBiDirectionalPipe(false);
+          pack.sendAdvertisedRefs(advertiser);
+        } else {
+          ReceivePack pack = new ReceivePack(repository);
+          pack.setBiDirectionalPipe(false);
+          pack.sendAdvertisedRefs(advertiser);
+        }
+        return HttpResponse.create()
+            .withEntity(HttpEntities.create(contentType("application/x-" + name + "-advertisement"), bytes.toByteArray()))
+            .addHeader(CacheControl.create(CacheDirectives.NO_CACHE));
+      } catch (IOException e) {
+        log.warn("advertising refs of {}: {}", factory, e.toString());
+        return error(StatusCodes.INTERNAL_SERVER_ERROR, "git failed", e.getMessage());
+      }
+    }, blocking)));
+  }
+
+  private Route serve(String factory, String service) {
+    return authorized(factory, scopeFor(service), caller -> extractRequest(request -> {
+      String expected = "application/x-" + service + "-request";
+      if (!request.entity().getContentType().mediaType().toString().equals(expected)) {
+        return complete(error(StatusCodes.UNSUPPORTED_MEDIA_TYPE, "wrong content type", "expected " + expected));
+      }
+      InputStream body = request.entity().getDataBytes().runWith(StreamConverters.asInputStream(BODY_TIMEOUT), materializer);
+      boolean gzip = request.getHeader("Content-Encoding").map(h -> h.value().equalsIgnoreCase("gzip")).orElse(false);
+      Source<ByteString, NotUsed> answer = StreamConverters.asOutputStream(BODY_TIMEOUT).mapMaterializedValue(out -> {
+        CompletableFuture.runAsync(() -> run(factory, service, caller, gzip, body, out), blocking);
+        return NotUsed.getInstance();
+      });
+      return complete(HttpResponse.create()
+          .withEntity(HttpEntities.create(contentType("application/x-" + service + "-result"), answer))
+          .addHeader(CacheControl.create(CacheDirectives.NO_CACHE)));
+    }));
+  }
+
+  private void run(String factory, String service, Caller caller, boolean gzip, InputStream body, OutputStream out) {
+    try (Repository repository = repos.open(factory); OutputStream output = out; InputStream raw = body;
+         InputStream input = gzip ? new GZIPInputStream(raw) : raw) {
+      if (service.equals(UPLOAD)) {
+        UploadPack pack = new UploadPack(repository);
+        pack.setBiDirectionalPipe(false);
+        pack.upload(input, output, null);
+      } else {
+        ReceivePack pack = new ReceivePack(repository);
+        pack.setBiDirectionalPipe(false);
+        pack.setAllowNonFastForwards(true);
+        pack.setPostReceiveHook((rp, commands) -> onPushed(factory, caller, rp, commands));
+        pack.receive(input, output, null);
+      }
+    } catch (IOException | RuntimeException e) {
+      log.warn("{} on {} failed: {}", service, factory, e.toString());
+    }
+  }
+
+  /** Runs inside ReceivePack while its side band is still open, so what we send shows as {@code remote:} lines. */
+  private void onPushed(String factory, Caller caller, ReceivePack pack, java.util.Collection<ReceiveCommand> commands) {
+    for (ReceiveCommand command : commands) {
+      if (command.getType() == ReceiveCommand.Type.DELETE || !command.getRefName().startsWith("refs/heads/")) {
+        continue;
+      }
+      String branch = command.getRefName().substring("refs/heads/".length());
+      List<String> lines;
+      try {
+        lines = trigger.pushed(factory, branch, command.getNewId().name(), caller.subject()).toCompletableFuture().get(30, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        lines = List.of("flotilla: could not start a build of " + branch + ": " + e.getMessage());
+      }
+      lines.forEach(pack::sendMessage);
+    }
+  }
+
+  private static Scope scopeFor(String service) {
+    return service.equals(RECEIVE) ? Scope.CONTAINERS_PUSH : Scope.CONTAINERS_READ;
+  }
+
+  /** 401 with a Basic challenge makes git ask for (or send its stored) credentials; 403 tells it they do not suffice. */
+  private Route authorized(String factory, Scope scope, java.util.function.Function<Caller, Route> inner) {
+    return extractRequest(request -> {
+      Optional<ApiToken> token = presentedToken(request);
+      if (token.isEmpty()) {
+        return complete(unauthorized("a factory API token is required as the HTTP basic password"));
+      }
+      ApiToken presented = token.get();
+      if (presented.isAdmin() || !presented.factory().equals(factory)) {
+        return complete(error(StatusCodes.FORBIDDEN, "forbidden", "the token is not a token of factory " + factory));
+      }
+      CompletionStage<Factory.TokenCheck> check = core.factory(factory)
+          .ask(replyTo -> new Factory.CheckToken(presented.id(), presented.secretHash(), replyTo), core.askTimeout());
+      return onComplete(check, result -> {
+        if (result.isFailure()) {
+          return complete(error(StatusCodes.SERVICE_UNAVAILABLE, "unavailable", "checking the token timed out; try again"));
+        }
+        Factory.TokenCheck granted = result.get();
+        if (!granted.valid()) {
+          return complete(unauthorized("the token is not valid"));
+        }
+        if (!granted.allows(scope)) {
+          return complete(error(StatusCodes.FORBIDDEN, "forbidden", "the token lacks scope " + scope.wireName() + " on factory " + factory));
+        }
+        return inner.apply(new Caller("token " + presented.id()));
+      });
+    });
+  }
+
+  private static Optional<ApiToken> presentedToken(HttpRequest request) {
+    Optional<String> header = request.getHeader("Authorization").map(h -> h.value().strip());
+    if (header.isEmpty() || !header.get().regionMatches(true, 0, "Basic ", 0, 6)) {
+      return Optional.empty();
+    }
+    try {
+      String decoded = new String(Base64.getDecoder().decode(header.get().substring(6).strip()), StandardCharsets.UTF_8);
+      int colon = decoded.indexOf(':');
+      return ApiToken.parse(colon < 0 ? decoded : decoded.substring(colon + 1));
+    } catch (IllegalArgumentException e) {
+      return Optional.empty();
+    }
+  }
+
+  private static HttpResponse unauthorized(String detail) {
+    return error(StatusCodes.UNAUTHORIZED, "unauthorized", detail).addHeader(RawHeader.create("WWW-Authenticate", "Basic realm=\"flotilla\", charset=\"UTF-8\""));
+  }
+
+  static HttpResponse error(StatusCode status, String error, String detail) {
+    return HttpResponse.create().withStatus(status).withEntity(ContentTypes.APPLICATION_JSON, Json.toBytes(new ApiError(error, detail)));
+  }
+
+  private static ContentType contentType(String mediaType) {
+    String[] parts = mediaType.split("/", 2);
+    return MediaTypes.customBinary(parts[0], parts[1], false).toContentType();
+  }
+}

@@ -1,0 +1,241 @@
+package io.flotilla.gateway.build;
+
+import static io.flotilla.core.testing.Eventually.eventually;
+import static org.junit.jupiter.api.Assertions.*;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.typesafe.config.ConfigFactory;
+import io.flotilla.builder.registry.RegistryClient;
+import io.flotilla.builder.registry.RegistryEndpoints;
+import io.flotilla.gateway.FlotillaServer;
+import io.flotilla.gateway.testing.ApiClient;
+import io.flotilla.gateway.testing.ApiClient.Answer;
+import io.flotilla.gateway.testing.TestServers;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * What a new user does: create a factory, clone the empty containers.git, add an app whose service is built from a
+ * COPY-only Dockerfile on a busybox base in our registry plus an external pinned image, push, and see the build
+ * publish target {@code <hwid>-1}; push again for {@code -2}. The external registry is a real one (Debian's
+ * docker-registry) on another port, so the copy into the factory's space goes over the wire too.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class BuilderEndToEndTest {
+
+  @TempDir static Path dir;
+  static FlotillaServer server;
+  static ApiClient api;
+  static String pushToken;
+  static String readToken;
+  static String host;
+  static String externalHost;
+  static Process externalRegistry;
+  static Path clone;
+
+  @BeforeAll
+  static void start() throws Exception {
+    int externalPort;
+    try (ServerSocket socket = new ServerSocket(0)) {
+      externalPort = socket.getLocalPort();
+    }
+    externalHost = "127.0.0.1:" + externalPort;
+    server = TestServers.start(dir.resolve("data"),
+        ConfigFactory.parseMap(Map.of("flotilla.builder.insecure-registries", List.of(externalHost))));
+    api = new ApiClient(server.httpPort());
+    host = "127.0.0.1:" + server.httpPort();
+    String admin = server.adminToken().value();
+    assertEquals(201, api.post("/api/v1/factories", admin, "{\"name\":\"acme\",\"platforms\":[\"amd64-linux\"]}").status());
+    pushToken = token(admin, "[\"containers:read\",\"containers:push\",\"targets:read\"]");
+    readToken = token(admin, "[\"containers:read\"]");
+
+    RegistryClient ours = new RegistryClient(HttpClient.newHttpClient(),
+        new RegistryEndpoints(host, URI.create("http://" + host), "dev", pushToken, Set.of(externalHost)));
+    BusyboxImage.push(ours, host, "acme/busybox", "1");
+
+    Path config = Files.writeString(dir.resolve("registry.yml"), "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: " + dir.resolve("external")
+        + "\nhttp:\n  addr: " + externalHost + "\n");
+    externalRegistry = new ProcessBuilder("docker-registry", "serve", config.toString()).redirectErrorStream(true)
+        .redirectOutput(dir.resolve("registry.log").toFile()).start();
+    eventually(Duration.ofSeconds(20), () -> HttpClient.newHttpClient()
+        .send(java.net.http.HttpRequest.newBuilder(URI.create("http://" + externalHost + "/v2/")).build(), java.net.http.HttpResponse.BodyHandlers.discarding())
+        .statusCode());
+    BusyboxImage.push(ours, externalHost, "library/busybox", "1.36");
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    if (externalRegistry != null) {
+      externalRegistry.destroy();
+      externalRegistry.waitFor(10, TimeUnit.SECONDS);
+    }
+    if (server != null) {
+      server.close();
+    }
+  }
+
+  private static String token(String admin, String scopes) throws Exception {
+    Answer answer = api.post("/api/v1/factories/acme/tokens", admin, "{\"scopes\":" + scopes + "}");
+    assertEquals(201, answer.status(), answer.body());
+    return answer.json().get("token").asText();
+  }
+
+  static String remote(String token) {
+    return "http://dev:" + token + "@" + host + "/git/acme/containers.git";
+  }
+
+  static JsonNode awaitBuild(int number, String status) throws Exception {
+    JsonNode build = eventually(Duration.ofSeconds(90), () -> {
+      Answer answer = api.get("/api/v1/factories/acme/builds/" + number, pushToken);
+      assertEquals(200, answer.status(), answer.body());
+      JsonNode json = answer.json();
+      String current = json.get("status").asText();
+      assertTrue(current.equals("succeeded") || current.equals("failed") || current.equals("canceled"), "still " + current);
+      return json;
+    });
+    String log = api.get("/api/v1/factories/acme/builds/" + number + "/log", pushToken).body();
+    assertEquals(status, build.get("status").asText(), "build " + number + ": " + build + "\n" + log);
+    return build;
+  }
+
+  static String commitAndPush(String message) throws Exception {
+    GitCli.ok(clone, "add", "-A");
+    GitCli.ok(clone, "commit", "-q", "-m", message);
+    return GitCli.ok(clone, "push", "origin", "HEAD:main");
+  }
+
+  @Test
+  @Order(1)
+  void aPushBuildsTheAppAndPublishesTargetOne() throws Exception {
+    String cloned = GitCli.ok(dir, "clone", remote(readToken), "clone");
+    assertTrue(cloned.contains("empty repository"), cloned);
+    clone = dir.resolve("clone");
+    Files.createDirectories(clone.resolve("web"));
+    Files.writeString(clone.resolve("web/Dockerfile"), "FROM acme/busybox:1\nWORKDIR /www\nCOPY index.html .\nEXPOSE 80\nCMD [\"httpd\", \"-f\", \"-h\", \"/www\"]\n");
+    Files.writeString(clone.resolve("web/index.html"), "<h1>hello v1</h1>\n");
+    Files.createDirectories(clone.resolve("shop"));
+    Files.writeString(clone.resolve("shop/docker-compose.yml"),
+        "services:\n  web:\n    image: web\n    ports: [\"8080:80\"]\n  sidecar:\n    image: " + externalHost + "/library/busybox:1.36\n    command: [\"sleep\", \"3600\"]\n");
+    GitCli.ok(clone, "remote", "set-url", "origin", remote(pushToken));
+    String pushed = commitAndPush("first app");
+    assertTrue(pushed.contains("build #1"), pushed);
+    assertTrue(pushed.contains("/api/v1/factories/acme/builds/1"), pushed);
+
+    JsonNode build = awaitBuild(1, "succeeded");
+    String appUri = build.get("apps").get("shop").asText();
+    assertTrue(appUri.startsWith(host + "/acme/shop@sha256:"), appUri);
+    assertEquals(List.of("amd64-linux-1"), List.of(build.get("targets").get(0).asText()));
+
+    JsonNode targets = eventually(Duration.ofSeconds(20), () -> {
+      JsonNode list = api.get("/api/v1/factories/acme/targets?tag=main", pushToken).json();
+      assertTrue(list.toString().contains("amd64-linux-1"), list.toString());
+      return list;
+    });
+    assertTrue(targets.toString().contains(appUri), targets.toString());
+    String commit = GitCli.ok(clone, "rev-parse", "HEAD").strip();
+    assertTrue(targets.toString().contains(commit), targets.toString());
+
+    if (Files.isExecutable(Path.of("/usr/bin/skopeo"))) {
+      String image = skopeo("inspect", "docker://" + host + "/acme/web:1");
+      assertTrue(image.contains("\"Architecture\": \"amd64\""), image);
+      String app = skopeo("inspect", "--raw", "docker://" + appUri);
+      assertTrue(app.contains("application/vnd.fio+compose-app"), app);
+      String copied = skopeo("inspect", "docker://" + host + "/acme/ext/library/busybox:1.36");
+      assertTrue(copied.contains("amd64"), copied);
+    }
+  }
+
+  @Test
+  @Order(2)
+  void aSecondPushMakesTargetTwo() throws Exception {
+    Files.writeString(clone.resolve("web/index.html"), "<h1>hello v2</h1>\n");
+    String pushed = commitAndPush("second");
+    assertTrue(pushed.contains("build #2"), pushed);
+    awaitBuild(2, "succeeded");
+    eventually(Duration.ofSeconds(20), () -> {
+      String list = api.get("/api/v1/factories/acme/targets?tag=main", pushToken).body();
+      assertTrue(list.contains("amd64-linux-2"), list);
+      return list;
+    });
+    String log = api.get("/api/v1/factories/acme/builds/2/log", pushToken).body();
+    assertTrue(log.contains("backend: in-process"), log);
+  }
+
+  @Test
+  @Order(3)
+  void badComposeYamlFailsTheBuildWithItsReason() throws Exception {
+    Files.writeString(clone.resolve("shop/docker-compose.yml"), "services: [unclosed\n");
+    commitAndPush("broken yaml");
+    JsonNode build = awaitBuild(3, "failed");
+    assertTrue(build.get("reason").asText().contains("invalid compose YAML"), build.toString());
+    GitCli.ok(clone, "revert", "--no-edit", "HEAD");
+    GitCli.ok(clone, "push", "origin", "HEAD:main");
+    awaitBuild(4, "succeeded");
+  }
+
+  @Test
+  @Order(4)
+  void aBranchWithoutTagStartsNothingAndSaysSo() throws Exception {
+    String pushed = GitCli.ok(clone, "push", "origin", "HEAD:feature");
+    assertTrue(pushed.contains("branch feature maps to no tag"), pushed);
+  }
+
+  @Test
+  @Order(5)
+  void pushesWithoutTokenOrWithAReadOnlyTokenAreRejected() throws Exception {
+    GitCli.Result anonymous = GitCli.run(clone, "push", "http://" + host + "/git/acme/containers.git", "HEAD:main");
+    assertNotEquals(0, anonymous.exit(), anonymous.output());
+    GitCli.Result readOnly = GitCli.run(clone, "push", remote(readToken), "HEAD:main");
+    assertNotEquals(0, readOnly.exit(), readOnly.output());
+    assertTrue(readOnly.output().contains("403"), readOnly.output());
+    GitCli.Result fetch = GitCli.run(clone, "fetch", remote(readToken), "main");
+    assertEquals(0, fetch.exit(), fetch.output());
+  }
+
+  @Test
+  @Order(6)
+  void withBuildahADockerfileWithRunBuildsAndAFailingRunFailsTheBuild() throws Exception {
+    boolean ci = "true".equals(System.getenv("CI"));
+    org.junit.jupiter.api.Assumptions.assumeTrue(ci || Files.isExecutable(Path.of("/usr/bin/buildah")), "buildah is not installed");
+    Files.createDirectories(clone.resolve("tool"));
+    Files.writeString(clone.resolve("tool/Dockerfile"), "FROM acme/busybox:1\nRUN echo built-by-run > /hello\nCMD [\"cat\", \"/hello\"]\n");
+    Files.writeString(clone.resolve("shop/docker-compose.yml"),
+        "services:\n  web:\n    image: web\n  tool:\n    image: tool\n");
+    commitAndPush("an image with RUN");
+    JsonNode build = awaitBuild(5, "succeeded");
+    String log = api.get("/api/v1/factories/acme/builds/5/log", pushToken).body();
+    assertTrue(log.contains("backend: buildah"), log);
+    assertTrue(build.get("apps").get("shop").asText().startsWith(host + "/acme/shop@"), build.toString());
+
+    Files.writeString(clone.resolve("tool/Dockerfile"), "FROM acme/busybox:1\nRUN false\n");
+    commitAndPush("a failing RUN");
+    JsonNode failed = awaitBuild(6, "failed");
+    assertTrue(failed.get("reason").asText().contains("buildah bud failed"), failed.toString());
+  }
+
+  private static String skopeo(String... args) throws Exception {
+    List<String> command = new java.util.ArrayList<>(List.of("skopeo"));
+    command.addAll(List.of(args));
+    command.addAll(List.of("--tls-verify=false", "--creds", "dev:" + pushToken));
+    Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+    String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertEquals(0, process.waitFor(), String.join(" ", command) + "\n" + output);
+    return output;
+  }
+}
