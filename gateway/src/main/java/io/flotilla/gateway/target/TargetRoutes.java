@@ -1,0 +1,122 @@
+package io.flotilla.gateway.target;
+
+import static org.apache.pekko.http.javadsl.server.Directives.*;
+import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
+
+import io.flotilla.core.FlotillaCore;
+import io.flotilla.core.app.App;
+import io.flotilla.core.auth.Scope;
+import io.flotilla.core.factory.Factory;
+import io.flotilla.core.target.Target;
+import io.flotilla.core.target.Targets;
+import io.flotilla.gateway.http.Authentication;
+import io.flotilla.gateway.http.Errors;
+import io.flotilla.gateway.http.JsonSupport;
+import io.flotilla.gateway.http.Replies;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.server.Route;
+
+/** A factory's targets: list (read side), add (as {@code fioctl targets add}), re-tag. */
+public final class TargetRoutes {
+
+  /** {@code hardwareIds} defaults to all of the factory's platforms; {@code version} to the next one. */
+  public record AddTargetsRequest(List<String> hardwareIds, Long version, List<String> tags, Map<String, String> apps, String containersSha) {}
+
+  public record TagsRequest(List<String> tags) {}
+
+  public record TargetListResponse(List<Target> targets) {}
+
+  private final FlotillaCore core;
+  private final Authentication auth;
+
+  public TargetRoutes(FlotillaCore core, Authentication auth) {
+    this.core = core;
+    this.auth = auth;
+  }
+
+  public Route route(String factory) {
+    return pathPrefix(
+        "targets",
+        () ->
+            concat(
+                pathEndOrSingleSlash(
+                    () ->
+                        concat(
+                            get(
+                                () ->
+                                    auth.authorized(
+                                        factory,
+                                        Scope.TARGETS_READ,
+                                        () ->
+                                            parameterOptional(
+                                                "tag",
+                                                tag ->
+                                                    Replies.json(
+                                                        core.targetQueries()
+                                                            .targets(factory, tag.orElse(null))
+                                                            .thenApply(TargetListResponse::new))))),
+                            post(() -> auth.authorized(factory, Scope.TARGETS_WRITE, () -> add(factory))))),
+                path(
+                    segment(),
+                    name ->
+                        patch(
+                            () ->
+                                auth.authorized(
+                                    factory,
+                                    Scope.TARGETS_WRITE,
+                                    () ->
+                                        entity(
+                                            JsonSupport.unmarshaller(TagsRequest.class),
+                                            request ->
+                                                Replies.json(
+                                                    core.targets(factory)
+                                                        .<Target>askWithStatus(
+                                                            replyTo -> new Targets.SetTags(name, request.tags(), replyTo),
+                                                            core.askTimeout()))))))));
+  }
+
+  private Route add(String factory) {
+    return entity(
+        JsonSupport.unmarshaller(AddTargetsRequest.class),
+        request ->
+            Replies.whenDone(
+                core.factory(factory).askWithStatus(Factory.Get::new, core.askTimeout()),
+                summary -> {
+                  List<String> hardwareIds = request.hardwareIds() == null || request.hardwareIds().isEmpty() ? summary.platforms() : request.hardwareIds();
+                  for (String hardwareId : hardwareIds) {
+                    if (!summary.platforms().contains(hardwareId)) {
+                      return Errors.badRequest("hardware id '" + hardwareId + "' is not a platform of factory " + factory + " " + summary.platforms());
+                    }
+                  }
+                  CompletionStage<Targets.Added> added =
+                      core.targets(factory)
+                          .<Targets.Added>askWithStatus(
+                              replyTo ->
+                                  new Targets.Add(hardwareIds, request.version(), request.tags(), request.apps(), request.containersSha(), replyTo),
+                              core.askTimeout());
+                  return Replies.json(StatusCodes.CREATED, added.thenCompose(result -> recordAppVersions(factory, result.targets())));
+                }));
+  }
+
+  /** Every app a target names is a published version of that app; publishing is idempotent per digest. */
+  private CompletionStage<TargetListResponse> recordAppVersions(String factory, List<Target> targets) {
+    Target first = targets.get(0);
+    List<CompletableFuture<App.Version>> publishes = new ArrayList<>();
+    first.apps()
+        .forEach(
+            (app, uri) ->
+                publishes.add(
+                    core.app(factory, app)
+                        .<App.Version>askWithStatus(
+                            replyTo ->
+                                new App.Publish(uri, first.containersSha(), first.version(), replyTo),
+                            core.askTimeout())
+                        .toCompletableFuture()));
+    return CompletableFuture.allOf(publishes.toArray(CompletableFuture[]::new)).thenApply(done -> new TargetListResponse(targets));
+  }
+}
