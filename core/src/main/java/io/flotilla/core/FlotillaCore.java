@@ -9,6 +9,7 @@ import io.flotilla.core.device.DeviceProjection;
 import io.flotilla.core.device.DeviceQueries;
 import io.flotilla.core.device.DeviceRevocations;
 import io.flotilla.core.device.DeviceSettings;
+import io.flotilla.core.device.FleetConfig;
 import io.flotilla.core.factory.Factory;
 import io.flotilla.core.factory.FactoryProjection;
 import io.flotilla.core.factory.FactoryQueries;
@@ -73,6 +74,7 @@ public final class FlotillaCore {
     this.deviceRevokedTopic =
         system.systemActorOf(Topic.create(Device.Revoked.class, Device.REVOKED_TOPIC_NAME), "device-revoked-topic", Props.empty());
     Device.init(system, deviceSettings, deviceRevokedTopic);
+    FleetConfig.init(system);
     DeviceProjection.start(system, database, deviceSettings);
     this.deviceQueries = new DeviceQueries(database, blocking);
     this.deviceRevocations = DeviceRevocations.start(system, deviceRevokedTopic, deviceQueries);
@@ -137,6 +139,10 @@ public final class FlotillaCore {
 
   public EntityRef<Device.Command> device(String uuid) {
     return sharding.entityRefFor(Device.ENTITY_KEY, uuid);
+  }
+
+  public EntityRef<FleetConfig.Command> fleetConfig(String factory) {
+    return sharding.entityRefFor(FleetConfig.ENTITY_KEY, factory);
   }
 
   public DeviceSettings deviceSettings() {

@@ -642,25 +642,7 @@ public final class Device extends EventSourcedBehaviorWithEnforcedReplies<Device
   }
 
   private static String configProblem(List<ConfigFile> files) {
-    if (files == null) {
-      return "files are required";
-    }
-    if (files.size() > MAX_CONFIG_FILES) {
-      return "at most " + MAX_CONFIG_FILES + " config files";
-    }
-    Set<String> names = new HashSet<>();
-    for (ConfigFile file : files) {
-      if (file == null || file.name() == null || !GROUP.matcher(file.name()).matches()) {
-        return "a config file name must match " + GROUP.pattern();
-      }
-      if (file.value() == null) {
-        return "config file " + file.name() + " has no value";
-      }
-      if (!names.add(file.name())) {
-        return "config file " + file.name() + " appears twice";
-      }
-    }
-    return null;
+    return FleetConfig.problem(files);
   }
 
   @Override
