@@ -27,8 +27,12 @@ final class DeviceClient {
   HttpClient http;
 
   DeviceClient() {
+    this(PkiTestSupport.deviceKey());
+  }
+
+  DeviceClient(KeyPair key) {
     this.uuid = UUID.randomUUID().toString();
-    this.key = PkiTestSupport.deviceKey();
+    this.key = key;
   }
 
   String csr(String factory) {

@@ -302,6 +302,68 @@ abstract class DeviceGatewayTest {
   }
 
   @Test
+  @Order(3)
+  void certificatesDecideWhoIsADevice() throws Exception {
+    var acmeCa = server.devices().pki().ensureFactory("acme");
+    var betaCa = server.devices().pki().ensureFactory("beta");
+    var key = io.flotilla.core.pki.PkiTestSupport.deviceKey();
+
+    DeviceClient firstContact = withCertificate(key, io.flotilla.core.pki.PkiTestSupport.forge(acmeCa, "CN=fc-" + device.uuid + ",OU=acme", key.getPublic()));
+    assertEquals(200, firstContact.send(deviceBase(), "GET", "/device", null, "x-ats-tags", "main").statusCode(), "a factory-CA certificate creates the device");
+    eventually(PATIENCE, () -> {
+      assertEquals(200, call("GET", "/api/v1/factories/acme/devices/fc-" + device.uuid, null, token).statusCode());
+      return null;
+    });
+
+    DeviceClient foreign = withCertificate(key, io.flotilla.core.pki.PkiTestSupport.forge(betaCa, "CN=" + device.uuid + ",OU=acme", key.getPublic()));
+    assertThrows(IOException.class, () -> foreign.send(deviceBase(), "GET", "/device", null), "another factory's CA");
+    DeviceClient expired =
+        withCertificate(
+            key,
+            io.flotilla.core.pki.PkiTestSupport.forge(
+                acmeCa, "CN=" + device.uuid + ",OU=acme", key.getPublic(), java.time.Instant.now().minusSeconds(7200), java.time.Instant.now().minusSeconds(3600)));
+    assertThrows(IOException.class, () -> expired.send(deviceBase(), "GET", "/device", null), "expired");
+    HttpClient noCertificate = HttpClient.newBuilder().sslContext(trustOnly(device.rootPem)).connectTimeout(DeviceClient.TIMEOUT).build();
+    assertThrows(IOException.class, () -> noCertificate.send(HttpRequest.newBuilder(URI.create(deviceBase() + "/device")).build(), HttpResponse.BodyHandlers.ofString()));
+    DeviceClient sameUuidOtherFactory = withCertificate(key, io.flotilla.core.pki.PkiTestSupport.forge(betaCa, "CN=" + device.uuid + ",OU=beta", key.getPublic()));
+    HttpResponse<String> clash = sameUuidOtherFactory.send(deviceBase(), "GET", "/device", null, "x-ats-tags", "evil");
+    assertEquals(403, clash.statusCode(), "a certificate of another factory can never touch this device: " + clash.body());
+  }
+
+  DeviceClient withCertificate(java.security.KeyPair key, java.security.cert.X509Certificate certificate) throws Exception {
+    DeviceClient client = new DeviceClient(key);
+    client.registered(device.rootPem, Pem.encode(certificate));
+    return client;
+  }
+
+  static javax.net.ssl.SSLContext trustOnly(String rootPem) throws Exception {
+    java.security.KeyStore trust = java.security.KeyStore.getInstance("PKCS12");
+    trust.load(null, null);
+    trust.setCertificateEntry("root", Pem.certificate(rootPem));
+    javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+    tmf.init(trust);
+    javax.net.ssl.SSLContext context = javax.net.ssl.SSLContext.getInstance("TLS");
+    context.init(null, tmf.getTrustManagers(), null);
+    return context;
+  }
+
+  @Test
+  @Order(3)
+  void badOperatorInputIsAClearError() throws Exception {
+    assertEquals(400, call("GET", "/api/v1/factories/acme/devices?limit=0", null, token).statusCode());
+    assertEquals(400, call("GET", "/api/v1/factories/acme/devices?online=maybe", null, token).statusCode());
+    assertEquals(400, call("GET", "/api/v1/factories/acme/devices?limit=x", null, token).statusCode());
+    assertEquals(404, call("GET", "/api/v1/factories/acme/devices/nobody", null, token).statusCode());
+    assertEquals(404, call("GET", "/api/v1/factories/acme/devices/" + device.uuid + "/updates/nothing", null, token).statusCode());
+    assertEquals(403, call("GET", "/api/v1/factories/beta/devices", null, token).statusCode());
+    assertEquals(401, call("GET", "/api/v1/factories/acme/devices", null, null).statusCode());
+    assertEquals(400, call("PATCH", "/api/v1/factories/acme/devices/" + device.uuid, "{\"tag\":\"no spaces\"}", token).statusCode());
+    assertEquals(404, call("DELETE", "/api/v1/factories/acme/devices/nobody", null, token).statusCode());
+    assertEquals(400, call("PUT", "/api/v1/factories/acme/config", "{\"files\":[{\"name\":\"a\"}]}", token).statusCode());
+    assertEquals(400, call("PUT", "/api/v1/factories/acme/config", "{\"files\":", token).statusCode());
+  }
+
+  @Test
   @Order(4)
   void idleCheckInsWriteNothing() throws Exception {
     String base = deviceBase();
