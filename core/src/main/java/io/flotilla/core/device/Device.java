@@ -44,6 +44,8 @@ public final class Device extends EventSourcedBehaviorWithEnforcedReplies<Device
   public static final Pattern NAME = Pattern.compile("[^\\p{Cntrl}]{1,255}");
   public static final Pattern GROUP = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,127}");
   public static final Pattern TAG = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_./-]{0,127}");
+  /** Bounded so that a device's app list always fits its read-side column. */
+  public static final Pattern APP = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
   public static final int MAX_DETAILS = 2048;
   /** Updates kept in the entity (for duplicate detection and derived state); the read side keeps them all. */
   public static final int MAX_UPDATES_KEPT = 20;

@@ -118,6 +118,9 @@ public final class DeviceRoutes {
     if (apps != null && apps.size() > Device.MAX_APPS) {
       throw new IllegalArgumentException(APPS_HEADER + " lists more than " + Device.MAX_APPS + " apps");
     }
+    if (apps != null && !apps.stream().allMatch(app -> Device.APP.matcher(app).matches())) {
+      throw new IllegalArgumentException(APPS_HEADER + " app names must match " + Device.APP.pattern());
+    }
     return new Contact(
         device.factory(), device.production(), device.serial().toString(16), device.publicKeyPem(), tag, target, apps, Instant.now());
   }

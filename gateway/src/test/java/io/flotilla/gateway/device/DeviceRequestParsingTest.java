@@ -34,6 +34,11 @@ class DeviceRequestParsingTest {
     assertNull(bare.tag());
     assertNull(bare.apps());
     assertThrows(IllegalArgumentException.class, () -> DeviceRoutes.contact(DEVICE, HttpRequest.create("/").addHeader(RawHeader.create("x-ats-tags", "no spaces"))));
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> DeviceRoutes.contact(DEVICE, HttpRequest.create("/").addHeader(RawHeader.create("x-ats-dockerapps", "a," + "x".repeat(65)))));
+    assertThrows(
+        IllegalArgumentException.class, () -> DeviceRoutes.contact(DEVICE, HttpRequest.create("/").addHeader(RawHeader.create("x-ats-target", "t".repeat(256)))));
   }
 
   @Test
