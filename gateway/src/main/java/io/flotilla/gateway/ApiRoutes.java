@@ -25,8 +25,10 @@ public final class ApiRoutes {
   private final DeviceGateway devices;
   private final Authentication auth;
   private final long maxBody;
+  private final Route registry;
 
-  public ApiRoutes(FlotillaCore core, BooleanSupplier started, DeviceGateway devices) {
+  public ApiRoutes(FlotillaCore core, BooleanSupplier started, Route registry, DeviceGateway devices) {
+    this.registry = registry;
     this.auth = new Authentication(core);
     this.devices = devices;
     this.factories = new FactoryRoutes(core, auth);
@@ -46,6 +48,7 @@ public final class ApiRoutes {
                 () ->
                     concat(
                         health.route(),
+                        registry,
                         withSizeLimit(maxBody, () -> devices.registrationRoute(auth)),
                         pathPrefix(
                             "api",

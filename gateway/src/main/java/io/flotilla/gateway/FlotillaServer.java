@@ -6,6 +6,9 @@ import io.flotilla.core.auth.ApiToken;
 import io.flotilla.core.persistence.Database;
 import io.flotilla.core.persistence.SchemaMigration;
 import io.flotilla.gateway.device.DeviceGateway;
+import io.flotilla.gateway.registry.FactoryTokenRegistryAccess;
+import io.flotilla.registry.RegistryRoutes;
+import io.flotilla.registry.RegistrySettings;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -71,7 +74,7 @@ public final class FlotillaServer implements AutoCloseable {
           await(
               Http.get(system)
                   .newServerAt(config.getString("flotilla.http.interface"), config.getInt("flotilla.http.port"))
-                  .bind(new ApiRoutes(core, started::get, devices).route()),
+                  .bind(new ApiRoutes(core, started::get, registryRoute(system, config, dataDir, core), devices).route()),
               "binding the HTTP port " + config.getInt("flotilla.http.port"));
       ServerBinding devicePort = await(devices.bind(), "binding the device port " + config.getInt("flotilla.device.port"));
       ApiToken adminToken = AdminTokenFile.ensure(core, dataDir, STARTUP_PATIENCE);
@@ -85,6 +88,11 @@ public final class FlotillaServer implements AutoCloseable {
       database.close();
       throw e;
     }
+  }
+
+  private static org.apache.pekko.http.javadsl.server.Route registryRoute(ActorSystem<?> system, Config config, Path dataDir, FlotillaCore core) {
+    RegistrySettings settings = RegistrySettings.fromConfig(config, dataDir.resolve("registry"));
+    return new RegistryRoutes(system, settings, new FactoryTokenRegistryAccess(core)).route();
   }
 
   /** A node without configured seed nodes is a cluster of one: it joins itself. */

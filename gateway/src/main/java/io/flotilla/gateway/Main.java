@@ -1,9 +1,10 @@
 package io.flotilla.gateway;
 
 import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
 import io.flotilla.gateway.journal.JournalCommand;
+import io.flotilla.gateway.registry.RegistryCommand;
 import java.nio.file.Path;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -15,14 +16,14 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     version = "flotilla 0.1.0",
     description = "Self-hosted OTA updates for fleets of Linux devices running compose apps.",
-    subcommands = {Main.Server.class, JournalCommand.class})
+    subcommands = {Main.Server.class, JournalCommand.class, RegistryCommand.class})
 public final class Main implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   @Override
   public void run() {
-    throw new CommandLine.ParameterException(spec.commandLine(), "a command is required (server, journal)");
+    throw new CommandLine.ParameterException(spec.commandLine(), "a command is required (server, journal, registry)");
   }
 
   public static void main(String[] args) {
@@ -58,7 +59,7 @@ public final class Main implements Runnable {
 
     @Override
     public Integer call() throws Exception {
-      Config config = NodeConfig.load(node.config, node.dataDir, httpPort, devicePort, Map.of());
+      Config config = NodeConfig.load(node.config, node.dataDir, httpPort, devicePort, ConfigFactory.empty());
       FlotillaServer server = FlotillaServer.start(config);
       System.out.println("Flotilla is up: http://127.0.0.1:" + server.httpPort() + "/api/v1 (data in " + server.dataDir() + ")");
       System.out.println("Admin token: " + server.dataDir().resolve(AdminTokenFile.FILE_NAME));

@@ -18,9 +18,10 @@ public final class NodeConfig {
    * @param dataDir null to keep the profile's (default {@code ./data})
    * @param httpPort null to keep the profile's
    * @param devicePort null to keep the profile's
+   * @param extra settings above the profile, applied before substitutions resolve (tests point the database here)
    */
-  public static Config load(Path configFile, Path dataDir, Integer httpPort, Integer devicePort, Map<String, Object> extra) {
-    Map<String, Object> overrides = new HashMap<>(extra);
+  public static Config load(Path configFile, Path dataDir, Integer httpPort, Integer devicePort, Config extra) {
+    Map<String, Object> overrides = new HashMap<>();
     if (dataDir != null) {
       overrides.put("flotilla.data-dir", dataDir.toAbsolutePath().normalize().toString());
     }
@@ -39,7 +40,7 @@ public final class NodeConfig {
       }
       profile = ConfigFactory.parseFile(configFile.toFile(), ConfigParseOptions.defaults().setAllowMissing(false));
     }
-    Config unresolved = ConfigFactory.parseMap(overrides).withFallback(profile);
+    Config unresolved = ConfigFactory.parseMap(overrides).withFallback(extra).withFallback(profile);
     if (dataDir == null) {
       // A relative data dir is resolved against the working directory, as H2 requires absolute file paths.
       Config probe = unresolved.withFallback(ConfigFactory.defaultReference()).resolve();

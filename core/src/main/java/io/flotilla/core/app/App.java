@@ -2,6 +2,7 @@ package io.flotilla.core.app;
 
 import io.flotilla.core.CborSerializable;
 import io.flotilla.core.Rejection;
+import io.flotilla.protocol.composeapp.AppUri;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -118,12 +119,12 @@ public final class App extends EventSourcedBehaviorWithEnforcedReplies<App.Comma
     if (!uri.factory().equals(factory) || !uri.app().equals(app)) {
       return Effect().reply(command.replyTo(), Rejection.invalid("uri " + command.uri() + " is not an image of " + factory + "/" + app));
     }
-    var known = state.byDigest(uri.digest());
+    var known = state.byDigest(uri.digest().toString());
     if (known.isPresent()) {
       return Effect().reply(command.replyTo(), StatusReply.success(known.get()));
     }
     VersionPublished event =
-        new VersionPublished(factory, app, uri.digest(), command.uri(), command.sourceCommit(), command.buildNumber(), Instant.now());
+        new VersionPublished(factory, app, uri.digest().toString(), command.uri(), command.sourceCommit(), command.buildNumber(), Instant.now());
     return Effect()
         .persist(event)
         .thenReply(

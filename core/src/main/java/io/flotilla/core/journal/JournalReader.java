@@ -2,15 +2,13 @@ package io.flotilla.core.journal;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.datatype.jdk8.Jdk8Module;
-import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import io.flotilla.core.app.App;
 import io.flotilla.core.auth.AdminTokens;
 import io.flotilla.core.device.Device;
 import io.flotilla.core.device.FleetConfig;
 import io.flotilla.core.factory.Factory;
 import io.flotilla.core.target.Targets;
+import io.flotilla.protocol.Json;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
@@ -37,11 +35,7 @@ public final class JournalReader {
 
   public JournalReader(ActorSystem<?> system) {
     this.readJournal = PersistenceQuery.get(system).getReadJournalFor(JdbcReadJournal.class, JdbcReadJournal.Identifier());
-    this.mapper =
-        new ObjectMapper()
-            .registerModule(new JavaTimeModule())
-            .registerModule(new Jdk8Module())
-            .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
+    this.mapper = Json.newMapper();
   }
 
   /** Empty when the type is not one operators may read. */

@@ -3,7 +3,7 @@ package io.flotilla.core.target;
 import io.flotilla.core.CborSerializable;
 import io.flotilla.core.Rejection;
 import io.flotilla.core.app.App;
-import io.flotilla.core.app.AppUri;
+import io.flotilla.protocol.composeapp.AppUri;
 import io.flotilla.core.factory.Factory;
 import java.time.Instant;
 import java.util.ArrayList;

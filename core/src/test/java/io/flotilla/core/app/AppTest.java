@@ -35,14 +35,4 @@ class AppTest {
     assertTrue(app.<StatusReply<App.Version>>runCommand(replyTo -> new App.Publish(URI, null, 1, replyTo)).reply().isError());
     assertTrue(app.<StatusReply<App.Version>>runCommand(replyTo -> new App.Publish("nonsense", null, 1, replyTo)).reply().isError());
   }
-
-  @Test
-  void parsesAppUris() {
-    AppUri uri = AppUri.parse("127.0.0.1:8080/acme/shellhttpd@sha256:" + "ab".repeat(32));
-    assertEquals("127.0.0.1:8080", uri.registry());
-    assertEquals("acme", uri.factory());
-    assertEquals("shellhttpd", uri.app());
-    assertThrows(IllegalArgumentException.class, () -> AppUri.parse("acme/shellhttpd@sha256:" + "ab".repeat(32)));
-    assertThrows(IllegalArgumentException.class, () -> AppUri.parse("hub/acme/shellhttpd:latest"));
-  }
 }

@@ -34,8 +34,6 @@ final class DeviceAdminRoutes {
 
   static final int DEFAULT_LIMIT = 100;
   static final int MAX_LIMIT = 1000;
-  /** The fioconfig file through which a device's tag is changed remotely (§5). */
-  static final String FIOCTL_FILE = "z-50-fioctl.toml";
 
   record DeviceView(
       String uuid,
@@ -220,7 +218,7 @@ final class DeviceAdminRoutes {
     }
   }
 
-  /** Name and group on the entity; a tag is pushed as the fioconfig file {@value #FIOCTL_FILE}, as fioctl does. */
+  /** Name and group on the entity; a tag is pushed as the fioconfig file {@code z-50-fioctl.toml}, as fioctl does. */
   private Route change(String factory, String uuid) {
     return entity(
         JsonSupport.unmarshaller(DeviceChange.class),
@@ -234,13 +232,13 @@ final class DeviceAdminRoutes {
             changed =
                 changed.thenCompose(
                     summary -> {
-                      List<ConfigFile> files = new ArrayList<>(summary.config().stream().filter(f -> !f.name().equals(FIOCTL_FILE)).toList());
-                      files.add(new ConfigFile(FIOCTL_FILE, "[pacman]\n  tags = " + SotaToml.quoted(change.tag()) + "\n", true, List.of()));
+                      List<ConfigFile> files = new ArrayList<>(summary.config().stream().filter(f -> !f.name().equals(io.flotilla.protocol.device.ConfigFile.FIOCTL_TOML)).toList());
+                      files.add(new ConfigFile(io.flotilla.protocol.device.ConfigFile.FIOCTL_TOML, "[pacman]\n  tags = " + SotaToml.quoted(change.tag()) + "\n", true, List.of()));
                       return core.device(uuid)
                           .<Device.Summary>askWithStatus(r -> new Device.ReplaceConfig(factory, files, "tag set to " + change.tag(), Instant.now(), r), core.askTimeout());
                     });
           }
-          return Replies.json(changed.thenApply(DeviceWire.DeviceRecord::of));
+          return Replies.json(changed.thenApply(DeviceRoutes::deviceRecord));
         });
   }
 

@@ -7,6 +7,7 @@ import io.flotilla.core.FlotillaCore;
 import io.flotilla.core.device.Device;
 import io.flotilla.core.target.Targets;
 import io.flotilla.gateway.http.JsonSupport;
+import io.flotilla.protocol.device.TargetsChanged;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.pekko.NotUsed;
@@ -97,7 +98,7 @@ final class DevicePush {
           .<Targets.TargetList>ask(replyTo -> new Targets.ListTargets(tag, replyTo), core.askTimeout())
           .thenAccept(
               list -> {
-                Message message = TextMessage.create(json(new DeviceWire.TargetsChanged(tag, list.tagVersion() + 1)));
+                Message message = TextMessage.create(json(TargetsChanged.of(tag, list.tagVersion() + 1)));
                 queues.forEach(queue -> queue.offer(message));
               })
           .exceptionally(

@@ -14,8 +14,12 @@ import io.flotilla.gateway.http.Errors;
 import io.flotilla.gateway.http.JsonSupport;
 import io.flotilla.gateway.http.Replies;
 import io.flotilla.gateway.tls.DeviceIdentityDirectives;
+import io.flotilla.protocol.device.ConfigPatch;
+import io.flotilla.protocol.device.DeviceHeaders;
+import io.flotilla.protocol.device.DeviceRecord;
+import io.flotilla.protocol.device.HubCredentials;
+import io.flotilla.protocol.device.Rfc3339;
 import java.time.Instant;
-import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
@@ -27,7 +31,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpEntities;
@@ -45,11 +48,6 @@ import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
  * command, so a request costs one ask and an idle one no write.
  */
 public final class DeviceRoutes {
-
-  static final String TAGS_HEADER = "x-ats-tags";
-  static final String TARGET_HEADER = "x-ats-target";
-  static final String APPS_HEADER = "x-ats-dockerapps";
-  static final String CHECKSUM_HEADER = "x-ats-role-checksum";
 
   private final FlotillaCore core;
   private final DeviceIdentityDirectives identity;
@@ -97,7 +95,7 @@ public final class DeviceRoutes {
                             pathEnd(() -> systemInfo(device, contact, Device.SystemInfoKind.HARDWARE)),
                             path("network", () -> systemInfo(device, contact, Device.SystemInfoKind.NETWORK)),
                             path("config", () -> systemInfo(device, contact, Device.SystemInfoKind.CONFIG))))),
-        path("device", () -> get(() -> checkIn(device, contact, summary -> complete(StatusCodes.OK, DeviceWire.DeviceRecord.of(summary), JsonSupport.marshaller())))),
+        path("device", () -> get(() -> checkIn(device, contact, summary -> complete(StatusCodes.OK, deviceRecord(summary), JsonSupport.marshaller())))),
         path("config", () -> concat(get(() -> config(device, contact)), patch(() -> patchConfig(device, contact)))),
         pathPrefix("hub-creds", () -> pathEndOrSingleSlash(() -> get(() -> hubCreds(device, contact)))),
         path("ws", () -> get(() -> checkIn(device, contact, summary -> push.route(summary)))));
@@ -105,21 +103,21 @@ public final class DeviceRoutes {
 
   /** Identity from the certificate; headers that are absent stay null, meaning "unchanged". */
   static Contact contact(DeviceIdentity device, HttpRequest request) {
-    String tag = header(request, TAGS_HEADER).map(value -> value.split(",")[0].strip()).filter(v -> !v.isEmpty()).orElse(null);
+    String tag = header(request, DeviceHeaders.TAGS).map(value -> value.split(",")[0].strip()).filter(v -> !v.isEmpty()).orElse(null);
     if (tag != null && !Device.TAG.matcher(tag).matches()) {
-      throw new IllegalArgumentException(TAGS_HEADER + " must match " + Device.TAG.pattern());
+      throw new IllegalArgumentException(DeviceHeaders.TAGS + " must match " + Device.TAG.pattern());
     }
-    String target = header(request, TARGET_HEADER).map(String::strip).filter(v -> !v.isEmpty()).orElse(null);
+    String target = header(request, DeviceHeaders.TARGET).map(String::strip).filter(v -> !v.isEmpty()).orElse(null);
     if (target != null && target.length() > 255) {
-      throw new IllegalArgumentException(TARGET_HEADER + " is longer than 255 characters");
+      throw new IllegalArgumentException(DeviceHeaders.TARGET + " is longer than 255 characters");
     }
     List<String> apps =
-        header(request, APPS_HEADER).map(value -> Arrays.stream(value.split(",")).map(String::strip).filter(a -> !a.isEmpty()).toList()).orElse(null);
+        header(request, DeviceHeaders.DOCKER_APPS).map(value -> Arrays.stream(value.split(",")).map(String::strip).filter(a -> !a.isEmpty()).toList()).orElse(null);
     if (apps != null && apps.size() > Device.MAX_APPS) {
-      throw new IllegalArgumentException(APPS_HEADER + " lists more than " + Device.MAX_APPS + " apps");
+      throw new IllegalArgumentException(DeviceHeaders.DOCKER_APPS + " lists more than " + Device.MAX_APPS + " apps");
     }
     if (apps != null && !apps.stream().allMatch(app -> Device.APP.matcher(app).matches())) {
-      throw new IllegalArgumentException(APPS_HEADER + " app names must match " + Device.APP.pattern());
+      throw new IllegalArgumentException(DeviceHeaders.DOCKER_APPS + " app names must match " + Device.APP.pattern());
     }
     return new Contact(
         device.factory(), device.production(), device.serial().toString(16), device.publicKeyPem(), tag, target, apps, Instant.now());
@@ -127,6 +125,11 @@ public final class DeviceRoutes {
 
   private static Optional<String> header(HttpRequest request, String name) {
     return request.getHeader(name).map(h -> h.value());
+  }
+
+  static DeviceRecord deviceRecord(Device.Summary s) {
+    return new DeviceRecord(
+        s.uuid(), s.name(), s.factory(), s.tag(), s.group(), s.production(), s.targetName(), s.apps(), s.lastSeen(), s.createdAt(), s.publicKeyPem());
   }
 
   private Route checkIn(DeviceIdentity device, Contact contact, Function<Device.Summary, Route> inner) {
@@ -162,7 +165,7 @@ public final class DeviceRoutes {
   /** targets.json needs the tag (404 without, as Foundries' gateway); snapshot and timestamp use it when given. */
   private Route tufDocument(DeviceIdentity device, Contact contact, boolean tagRequired, Function<TufRepository.Documents, TufRepository.Document> pick) {
     if (contact.tag() == null && tagRequired) {
-      return checkInAnd(device, contact, () -> Errors.notFound("targets.json needs the " + TAGS_HEADER + " header"));
+      return checkInAnd(device, contact, () -> Errors.notFound("targets.json needs the " + DeviceHeaders.TAGS + " header"));
     }
     return checkInAnd(
         device,
@@ -178,7 +181,7 @@ public final class DeviceRoutes {
     return complete(
         HttpResponse.create()
             .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, document.body()))
-            .addHeader(RawHeader.create(CHECKSUM_HEADER, document.sha256())));
+            .addHeader(RawHeader.create(DeviceHeaders.ROLE_CHECKSUM, document.sha256())));
   }
 
   private Route events(DeviceIdentity device, Contact contact) {
@@ -234,9 +237,7 @@ public final class DeviceRoutes {
             return Errors.badRequest("the body must be a JSON object");
           }
           String deviceTime = body.path("deviceTime").asText("");
-          try {
-            OffsetDateTime.parse(deviceTime, DateTimeFormatter.ISO_OFFSET_DATE_TIME);
-          } catch (DateTimeParseException e) {
+          if (!Rfc3339.isValid(deviceTime)) {
             return Errors.badRequest("deviceTime must be an RFC 3339 date-time, got '" + limited(deviceTime, 64) + "'");
           }
           JsonNode apps = body.path("apps");
@@ -293,8 +294,8 @@ public final class DeviceRoutes {
     if (since.isPresent() && !modified.isAfter(since.get())) {
       return complete(StatusCodes.NOT_MODIFIED);
     }
-    Map<String, DeviceWire.ConfigValue> body = new LinkedHashMap<>();
-    merged.values().forEach(f -> body.put(f.name(), new DeviceWire.ConfigValue(f.value(), f.onChanged() == null ? List.of() : f.onChanged(), f.unencrypted())));
+    Map<String, io.flotilla.protocol.device.ConfigFile> body = new LinkedHashMap<>();
+    merged.values().forEach(f -> body.put(f.name(), new io.flotilla.protocol.device.ConfigFile(f.value(), f.onChanged(), f.unencrypted())));
     return respondWithHeader(
         RawHeader.create("Last-Modified", DateTimeFormatter.RFC_1123_DATE_TIME.format(modified.atZone(ZoneOffset.UTC))),
         () -> complete(StatusCodes.OK, body, JsonSupport.marshaller()));
@@ -320,17 +321,17 @@ public final class DeviceRoutes {
 
   private Route patchConfig(DeviceIdentity device, Contact contact) {
     return entity(
-        JsonSupport.unmarshaller(DeviceWire.ConfigPatch.class),
+        JsonSupport.unmarshaller(ConfigPatch.class),
         patch -> {
           if (patch.files() == null || patch.files().isEmpty()) {
             return Errors.badRequest("files must list at least one file");
           }
           List<ConfigFile> files = new ArrayList<>();
-          for (DeviceWire.ConfigFileRequest file : patch.files()) {
+          for (ConfigPatch.File file : patch.files()) {
             if (file == null) {
               return Errors.badRequest("files must not contain null");
             }
-            files.add(new ConfigFile(file.name(), file.value(), file.unencrypted() == null || file.unencrypted(), file.onChanged() == null ? List.of() : file.onChanged()));
+            files.add(new ConfigFile(file.name(), file.value(), file.unencrypted(), file.onChanged()));
           }
           return ask(device, replyTo -> new Device.PatchConfig(contact, files, patch.reason(), replyTo), summary -> complete(StatusCodes.CREATED));
         });
@@ -342,7 +343,7 @@ public final class DeviceRoutes {
         contact,
         summary -> {
           DeviceHubCredentials.Credentials credentials = hubCredentials.issue(device.factory(), device.uuid(), contact.at());
-          return complete(StatusCodes.OK, new DeviceWire.HubCredentials(credentials.username(), credentials.secret()), JsonSupport.marshaller());
+          return complete(StatusCodes.OK, new HubCredentials(credentials.username(), credentials.secret()), JsonSupport.marshaller());
         });
   }
 

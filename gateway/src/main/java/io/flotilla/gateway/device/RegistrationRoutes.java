@@ -2,7 +2,6 @@ package io.flotilla.gateway.device;
 
 import static org.apache.pekko.http.javadsl.server.Directives.*;
 
-import com.fasterxml.jackson.annotation.JsonProperty;
 import io.flotilla.core.FlotillaCore;
 import io.flotilla.core.auth.Scope;
 import io.flotilla.core.device.Device;
@@ -16,6 +15,7 @@ import io.flotilla.gateway.http.Errors;
 import io.flotilla.gateway.http.JsonSupport;
 import io.flotilla.gateway.http.Principal;
 import io.flotilla.gateway.http.Replies;
+import io.flotilla.protocol.device.RegistrationRequest;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -32,15 +32,6 @@ import org.apache.pekko.http.javadsl.server.Route;
  * second registration of the uuid is a 409 and the certificate of a refused one is never handed out.
  */
 final class RegistrationRoutes {
-
-  record RegistrationRequest(
-      String name,
-      String uuid,
-      @JsonProperty("hardware-id") String hardwareId,
-      String csr,
-      @JsonProperty("sota-config-dir") String sotaConfigDir,
-      String group,
-      Map<String, Map<String, String>> overrides) {}
 
   private final FlotillaCore core;
   private final Authentication auth;

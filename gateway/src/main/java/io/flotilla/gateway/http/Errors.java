@@ -1,5 +1,7 @@
 package io.flotilla.gateway.http;
 
+import io.flotilla.protocol.ApiError;
+
 import static org.apache.pekko.http.javadsl.server.Directives.complete;
 
 import io.flotilla.core.Rejection;

@@ -1,11 +1,8 @@
 package io.flotilla.gateway.http;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.datatype.jdk8.Jdk8Module;
-import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+import io.flotilla.protocol.Json;
 import org.apache.pekko.http.javadsl.marshallers.jackson.Jackson;
 import org.apache.pekko.http.javadsl.marshalling.Marshaller;
 import org.apache.pekko.http.javadsl.model.HttpEntity;
@@ -15,13 +12,8 @@ import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
 /** The one JSON configuration of the HTTP API: ISO-8601 times, unknown request fields ignored. */
 public final class JsonSupport {
 
-  public static final ObjectMapper MAPPER =
-      new ObjectMapper()
-          .registerModule(new JavaTimeModule())
-          .registerModule(new Jdk8Module())
-          .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
-          .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-          .setSerializationInclusion(JsonInclude.Include.NON_NULL);
+  /** The protocol's shared settings, plus: absent fields are left out of API answers. */
+  public static final ObjectMapper MAPPER = Json.newMapper().setSerializationInclusion(JsonInclude.Include.NON_NULL);
 
   private JsonSupport() {}
 

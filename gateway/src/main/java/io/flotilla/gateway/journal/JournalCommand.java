@@ -46,7 +46,7 @@ public final class JournalCommand implements Callable<Integer> {
       spec.commandLine().getErr().println("flotilla journal: unknown entity type '" + entityType + "'; known: " + JournalReader.ENTITY_TYPES);
       return 2;
     }
-    Config nodeConfig = NodeConfig.load(node.config, node.dataDir, null, null, Map.of());
+    Config nodeConfig = NodeConfig.load(node.config, node.dataDir, null, null, ConfigFactory.empty());
     String unreachable = databaseProblem(nodeConfig);
     if (unreachable != null) {
       spec.commandLine().getErr().println("flotilla journal: " + unreachable);

@@ -1,0 +1,101 @@
+package io.flotilla.agent.cli;
+
+import io.flotilla.agent.AgentException;
+import io.flotilla.agent.ExitCode;
+import io.flotilla.agent.config.AgentConfig;
+import io.flotilla.agent.config.ConfigLoader;
+import io.flotilla.agent.gateway.DeviceTls;
+import io.flotilla.agent.gateway.GatewayClient;
+import io.flotilla.agent.registry.RegistryClient;
+import io.flotilla.agent.runtime.Compose;
+import io.flotilla.agent.runtime.DockerEngine;
+import io.flotilla.agent.runtime.DockerRuntime;
+import io.flotilla.agent.store.ContentStore;
+import io.flotilla.agent.update.Console;
+import io.flotilla.agent.update.EventQueue;
+import io.flotilla.agent.update.InstanceLock;
+import io.flotilla.agent.update.TargetSelector;
+import io.flotilla.agent.update.UpdateEngine;
+import io.flotilla.agent.update.UpdateStore;
+import io.flotilla.protocol.device.HubCredentials;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.net.http.HttpClient;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+/** Builds what a command needs from the merged config; nothing is opened until a command asks for it. */
+final class AgentContext {
+
+    private final AgentConfig config;
+    private final boolean verbose;
+    private GatewayClient gateway;
+
+    AgentContext(String cfgDirs, boolean verbose) {
+        this.config = ConfigLoader.load(ConfigLoader.paths(cfgDirs, System.getenv()));
+        this.verbose = verbose;
+    }
+
+    AgentConfig config() {
+        return config;
+    }
+
+    InstanceLock lock() {
+        return InstanceLock.acquire(config.agentStateDir().resolve("lock"));
+    }
+
+    UpdateStore updates() {
+        return new UpdateStore(config.agentStateDir().resolve("updates"), Clock.systemUTC());
+    }
+
+    GatewayClient gateway() {
+        if (gateway == null) {
+            try {
+                gateway = new GatewayClient(config.server(), DeviceTls.mutualTls(config.caCertPath(), config.clientCertPath(),
+                        config.privateKeyPath()));
+            } catch (IOException e) {
+                throw new AgentException(ExitCode.GENERIC, "device identity not usable (registered yet?): " + e.getMessage(), e);
+            }
+            config.tag().ifPresent(gateway::setTag);
+            updates().lastCompleted().ifPresent(u -> gateway.setRunning(u.targetName(), u.apps().keySet().stream().toList()));
+        }
+        return gateway;
+    }
+
+    UpdateEngine engine(PrintStream out, boolean quiet) {
+        GatewayClient gw = gateway();
+        Set<String> insecure = config.get("pacman.insecure_registries").map(list -> Arrays.stream(list.split(","))
+                .map(String::trim).collect(Collectors.toSet())).orElse(Set.of());
+        HttpClient http;
+        try {
+            http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(30)).followRedirects(HttpClient.Redirect.NORMAL)
+                    .sslContext(DeviceTls.serverOnlyWithSystemRoots(config.caCertPath())).build();
+        } catch (IOException e) {
+            throw new AgentException(ExitCode.GENERIC, e.getMessage(), e);
+        }
+        RegistryClient registry = new RegistryClient(http, host -> insecure.contains(host) ? "http" : "https", () -> hubCredentials(gw));
+        DockerEngine engine = DockerEngine.fromDockerHost(System.getenv("DOCKER_HOST"));
+        Compose compose = new Compose(Compose.detectCommand(), engine.dockerHost(), 600);
+        DockerRuntime runtime = new DockerRuntime(engine, compose, config.agentStateDir().resolve("compose-overrides"),
+                config.agentStateDir().resolve("tmp"));
+        Console console = new Console(out, quiet, verbose);
+        TargetSelector selector = new TargetSelector(config.hardwareId(), config.tag(), config.composeApps(),
+                warning -> console.info("warning: " + warning));
+        return new UpdateEngine(gw, registry, new ContentStore(config.blobStoreRoot()), updates(), runtime,
+                new EventQueue(config.agentStateDir().resolve("events")), selector, config.appsRoot(), config.storageWatermark(),
+                UpdateEngine.goArchitecture(System.getProperty("os.arch")), console, Clock.systemUTC());
+    }
+
+    private static HubCredentials hubCredentials(GatewayClient gateway) {
+        try {
+            return gateway.hubCredentials();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot get registry credentials from /hub-creds/: " + e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,132 @@
+package io.flotilla.agent.cli;
+
+import io.flotilla.agent.AgentException;
+import io.flotilla.agent.ExitCode;
+import io.flotilla.agent.gateway.GatewayClient;
+import io.flotilla.agent.update.InstanceLock;
+import io.flotilla.agent.update.SelectedTarget;
+import io.flotilla.agent.update.UpdateAction;
+import io.flotilla.agent.update.UpdateEngine;
+import io.flotilla.agent.update.UpdateRecord;
+import io.flotilla.agent.update.UpdateState;
+import io.flotilla.agent.update.UpdateStore;
+import io.flotilla.protocol.Json;
+import io.flotilla.protocol.device.AppsStates;
+import io.flotilla.protocol.device.TargetsChanged;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.ParentCommand;
+
+import java.net.http.WebSocket;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code daemon}: polls every {@code polling_seconds} and at once when the WebSocket says a target was published;
+ * retries a failing target up to {@value #MAX_ATTEMPTS} times, then re-syncs the previous target (rollback);
+ * cancels an unfinished update when a newer target appears.
+ */
+@Command(name = "daemon", description = "Keep this device on its latest target.")
+final class DaemonCommand implements Callable<Integer> {
+
+    static final int MAX_ATTEMPTS = 3;
+
+    @ParentCommand
+    AgentCli root;
+
+    private final Semaphore wakeUp = new Semaphore(0);
+    private volatile WebSocket socket;
+    private AppsStates lastReported;
+
+    @Override
+    public Integer call() throws InterruptedException {
+        AgentContext context = root.context();
+        try (InstanceLock ignored = context.lock()) {
+            while (!Thread.currentThread().isInterrupted()) {
+                iteration(context);
+                // drain extra wake-ups so a burst of notices causes one check
+                wakeUp.tryAcquire(context.config().pollingSeconds(), TimeUnit.SECONDS);
+                wakeUp.drainPermits();
+            }
+        }
+        return 0;
+    }
+
+    private void iteration(AgentContext context) {
+        try {
+            UpdateEngine engine = context.engine(System.out, false);
+            ensureSocket(context.gateway());
+            engine.flushEvents();
+            UpdateStore updates = context.updates();
+            SelectedTarget latest = engine.check(OptionalLong.empty());
+            Optional<UpdateRecord> unfinished = updates.unfinished();
+            if (unfinished.isPresent() && !unfinished.get().targetName().equals(latest.name()) && unfinished.get().state().isCancellable()) {
+                System.out.println("Newer target " + latest.name() + ": canceling update to " + unfinished.get().targetName());
+                engine.cancel();
+            }
+            boolean givenUp = updates.failedAttempts(latest.name()) >= MAX_ATTEMPTS;
+            if (updates.unfinished().isPresent() || !givenUp) {
+                engine.run(UpdateAction.UPDATE, OptionalLong.empty(), false, UpdateState.COMPLETED);
+            } else if (updates.latest().map(u -> u.state() == UpdateState.FAILED).orElse(false) && updates.lastCompleted().isPresent()) {
+                // the given-up target's last attempt left the device between targets: reinstall the previous one
+                System.out.println(latest.name() + " failed " + MAX_ATTEMPTS + " times: rolling back to "
+                        + updates.lastCompleted().get().targetName());
+                engine.run(UpdateAction.UPDATE, OptionalLong.empty(), true, UpdateState.COMPLETED);
+            }
+        } catch (AgentException e) {
+            if (e.exitCode() != ExitCode.TARGET_ALREADY_RUNNING) {
+                System.err.println("error: " + e.getMessage());
+            }
+        } catch (RuntimeException e) {
+            System.err.println("error: " + e);
+        }
+        reportAppsStates(context);
+    }
+
+    private void reportAppsStates(AgentContext context) {
+        try {
+            Optional<UpdateRecord> current = context.updates().lastCompleted();
+            if (current.isEmpty()) {
+                return;
+            }
+            AppsStates states = context.engine(System.out, true).appsStates(current.get());
+            AppsStates comparable = new AppsStates(null, null, states.apps());
+            if (!Objects.equals(comparable, lastReported)) {
+                context.gateway().appsStates(states);
+                lastReported = comparable;
+            }
+        } catch (Exception e) {
+            System.err.println("cannot report apps states: " + e.getMessage());
+        }
+    }
+
+    private void ensureSocket(GatewayClient gateway) {
+        if (socket != null && !socket.isInputClosed()) {
+            return;
+        }
+        gateway.listen(new WebSocket.Listener() {
+            private final StringBuilder text = new StringBuilder();
+
+            @Override
+            public CompletionStage<?> onText(WebSocket webSocket, CharSequence data, boolean last) {
+                text.append(data);
+                if (last) {
+                    try {
+                        if (Json.mapper().readValue(text.toString(), TargetsChanged.class).isTargetsChanged()) {
+                            wakeUp.release();
+                        }
+                    } catch (Exception ignored) {
+                        // an unknown message: the next poll will notice anything that matters
+                    }
+                    text.setLength(0);
+                }
+                webSocket.request(1);
+                return null;
+            }
+        }).whenComplete((ws, error) -> socket = error == null ? ws : null);
+    }
+}

@@ -1,0 +1,62 @@
+package io.flotilla.agent.update;
+
+import io.flotilla.agent.AgentException;
+import io.flotilla.agent.ExitCode;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * One update as persisted on disk: where it goes ({@code targetName}, app URIs), where it came from, and its state.
+ * Records are immutable; every transition writes a new version of the file.
+ */
+public record UpdateRecord(
+        String id,
+        UpdateState state,
+        String targetName,
+        long version,
+        Map<String, String> apps,
+        String fromTarget,
+        Map<String, String> fromApps,
+        Instant createdAt,
+        Instant updatedAt,
+        String error,
+        List<Transition> history) {
+
+    public record Transition(UpdateState state, Instant at) {
+    }
+
+    public UpdateRecord {
+        apps = apps == null ? Map.of() : new TreeMap<>(apps);
+        fromApps = fromApps == null ? Map.of() : new TreeMap<>(fromApps);
+        history = history == null ? List.of() : List.copyOf(history);
+    }
+
+    public static UpdateRecord create(String id, SelectedTarget target, String fromTarget, Map<String, String> fromApps,
+                                      Instant now) {
+        Map<String, String> apps = new TreeMap<>();
+        target.apps().forEach((name, uri) -> apps.put(name, uri.toString()));
+        return new UpdateRecord(id, UpdateState.CREATED, target.name(), target.version(), apps, fromTarget, fromApps,
+                now, now, null, List.of(new Transition(UpdateState.CREATED, now)));
+    }
+
+    /** The record in {@code next}; exit 10 when the state machine does not allow that move. */
+    public UpdateRecord moveTo(UpdateState next, Instant now) {
+        if (!state.canMoveTo(next)) {
+            throw new AgentException(ExitCode.INVALID_ACTION, "update " + id + " cannot go from " + state.wireName()
+                    + " to " + next.wireName());
+        }
+        List<Transition> newHistory = new ArrayList<>(history);
+        newHistory.add(new Transition(next, now));
+        return new UpdateRecord(id, next, targetName, version, apps, fromTarget, fromApps, createdAt, now, error, newHistory);
+    }
+
+    public UpdateRecord fail(String reason, Instant now) {
+        UpdateRecord failed = moveTo(UpdateState.FAILED, now);
+        return new UpdateRecord(id, failed.state, targetName, version, apps, fromTarget, fromApps, createdAt, now, reason,
+                failed.history);
+    }
+}

@@ -1,0 +1,194 @@
+package io.flotilla.agent.update;
+
+import io.flotilla.agent.AgentException;
+import io.flotilla.agent.ExitCode;
+import io.flotilla.agent.gateway.GatewayClient;
+import io.flotilla.agent.registry.RegistryClient;
+import io.flotilla.agent.runtime.Compose;
+import io.flotilla.agent.runtime.DockerEngine;
+import io.flotilla.agent.runtime.DockerRuntime;
+import io.flotilla.agent.store.ContentStore;
+import io.flotilla.agent.testing.PodmanService;
+import io.flotilla.agent.testing.TestGateway;
+import io.flotilla.agent.testing.TestImages;
+import io.flotilla.agent.testing.TestRegistry;
+import io.flotilla.protocol.device.AppsStates;
+import io.flotilla.protocol.device.DeviceEvent;
+import io.flotilla.protocol.device.HubCredentials;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.Timeout;
+
+import javax.net.ssl.SSLContext;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.http.HttpClient;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.*;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * The update engine against a real container engine (podman's Docker API) and docker-compose: target 1, an update
+ * to target 2 that reuses the image layer, a broken target 3 that fails to start, and the re-sync back to 2.
+ * Runs in CI (CI=true, where podman is installed) and wherever podman is present.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@Timeout(300)
+class UpdateEngineWithPodmanTest {
+
+    private static final String HW = "amd64-linux";
+    private static Path dir;
+    private static PodmanService podman;
+    private static TestRegistry registry;
+    private static TestGateway gateway;
+    private static DockerRuntime runtime;
+    private static DockerEngine engine;
+    private static String busybox;
+    private static final ByteArrayOutputStream output = new ByteArrayOutputStream();
+
+    @BeforeAll
+    static void start() throws Exception {
+        boolean ci = "true".equals(System.getenv("CI"));
+        assumeTrue(ci || PodmanService.installed(), "podman is not installed (CI installs it)");
+        dir = Files.createTempDirectory("agent-podman-");
+        podman = PodmanService.start(dir.resolve("podman"));
+        registry = new TestRegistry();
+        gateway = new TestGateway();
+        engine = DockerEngine.fromDockerHost(podman.dockerHost());
+        runtime = new DockerRuntime(engine, new Compose(Compose.detectCommand(), podman.dockerHost(), 300),
+                dir.resolve("state/compose-overrides"), dir.resolve("state/tmp"));
+        busybox = TestImages.pushBusybox(registry, "acme/busybox", UpdateEngine.goArchitecture(System.getProperty("os.arch")));
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (runtime != null) {
+            for (String app : List.of("shell", "extra")) {
+                Path appDir = dir.resolve("apps").resolve(app);
+                if (Files.exists(appDir)) {
+                    try {
+                        runtime.stop(app, appDir);
+                    } catch (IOException e) {
+                        System.err.println("cleanup: " + e.getMessage());
+                    }
+                }
+            }
+        }
+        if (podman != null) {
+            podman.close();
+        }
+        if (registry != null) {
+            registry.close();
+        }
+        if (gateway != null) {
+            gateway.close();
+        }
+        if (dir != null) {
+            try (Stream<Path> walk = Files.walk(dir)) {
+                walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
+    private UpdateEngine updateEngine() throws Exception {
+        GatewayClient client = new GatewayClient(gateway.uri(), SSLContext.getDefault());
+        client.setTag("main");
+        RegistryClient registryClient = new RegistryClient(HttpClient.newHttpClient(), host -> "http",
+                () -> new HubCredentials(TestRegistry.USER, TestRegistry.SECRET));
+        TargetSelector selector = new TargetSelector(HW, Optional.of("main"), Optional.empty(), System.err::println);
+        return new UpdateEngine(client, registryClient, new ContentStore(dir.resolve("store")), updates(), runtime,
+                new EventQueue(dir.resolve("state/events")), selector, dir.resolve("apps"), 99,
+                UpdateEngine.goArchitecture(System.getProperty("os.arch")), new Console(new PrintStream(output, true), false, true),
+                Clock.systemUTC());
+    }
+
+    private static UpdateStore updates() {
+        return new UpdateStore(dir.resolve("state/updates"), Clock.systemUTC());
+    }
+
+    private static String app(String services) {
+        return TestImages.pushApp(registry, "acme", "shell", "services:\n" + services, Map.of());
+    }
+
+    private static String service(String name, String command) {
+        return "  " + name + ":\n    image: " + busybox + "\n    command: " + command + "\n";
+    }
+
+    @Test
+    @Order(1)
+    void installsAndStartsTheFirstTarget() throws Exception {
+        gateway.publish(HW, 1, "main", Map.of("shell", app(service("web", "[\"httpd\", \"-f\", \"-p\", \"8080\", \"-h\", \"/\"]"))));
+        UpdateRecord update = updateEngine().run(UpdateAction.UPDATE, OptionalLong.empty(), false, UpdateState.COMPLETED);
+        assertEquals(UpdateState.COMPLETED, update.state(), output.toString());
+        assertEquals("amd64-linux-1", update.targetName());
+
+        AppsStates states = updateEngine().appsStates(update);
+        assertEquals(AppsStates.HEALTHY, states.apps().get("shell").state(), states.toString());
+        assertEquals("running", states.apps().get("shell").services().get(0).state());
+
+        List<String> types = gateway.events.stream().filter(e -> e.event().correlationId().equals(update.id()))
+                .map(e -> e.eventType().id()).toList();
+        assertEquals(List.of("UpdateInitStarted", "UpdateInitCompleted", "EcuDownloadStarted", "EcuDownloadCompleted",
+                "EcuInstallationStarted", "EcuInstallationApplied", "EcuInstallationCompleted"), types);
+        assertTrue(registry.tokenRequests.get() > 0, "blobs were pulled with a token from the token flow");
+        assertEquals(ExitCode.TARGET_ALREADY_RUNNING, assertThrows(AgentException.class, () ->
+                updateEngine().run(UpdateAction.UPDATE, OptionalLong.empty(), false, UpdateState.COMPLETED)).exitCode());
+    }
+
+    @Test
+    @Order(2)
+    void updatesToTheSecondTargetReusingTheImageLayer() throws Exception {
+        String uri = app(service("web", "[\"httpd\", \"-f\", \"-p\", \"8080\", \"-h\", \"/\"]")
+                + service("client", "[\"sh\", \"-c\", \"while true; do wget -q -O /dev/null http://web:8080/ && echo ok; sleep 1; done\"]"));
+        gateway.publish(HW, 2, "main", Map.of("shell", uri));
+        long servedBefore = registry.blobBytesServed.get();
+        UpdateRecord update = updateEngine().run(UpdateAction.UPDATE, OptionalLong.empty(), false, UpdateState.COMPLETED);
+        assertEquals(UpdateState.COMPLETED, update.state(), output.toString());
+        assertEquals("amd64-linux-2", update.targetName());
+        assertEquals("amd64-linux-1", update.fromTarget());
+        long served = registry.blobBytesServed.get() - servedBefore;
+        assertTrue(served < 10_000, "only the new bundle and index were downloaded, not the image layer again: " + served);
+        AppsStates states = updateEngine().appsStates(update);
+        assertEquals(2, states.apps().get("shell").services().size());
+        assertEquals(AppsStates.HEALTHY, states.apps().get("shell").state(), states.toString());
+    }
+
+    @Test
+    @Order(3)
+    void aServiceThatExitsFailsTheStartAndResyncRestoresTheCurrentTarget() throws Exception {
+        String broken = app(service("web", "[\"sh\", \"-c\", \"exit 3\"]"));
+        gateway.publish(HW, 3, "main", Map.of("shell", broken));
+        AgentException failure = assertThrows(AgentException.class, () ->
+                updateEngine().run(UpdateAction.UPDATE, OptionalLong.empty(), false, UpdateState.COMPLETED));
+        assertEquals(ExitCode.START_FAILED, failure.exitCode(), failure.getMessage());
+        UpdateRecord failed = updates().latest().orElseThrow();
+        assertEquals(UpdateState.FAILED, failed.state());
+        assertEquals(1, updates().failedAttempts("amd64-linux-3"));
+        DeviceEvent last = gateway.events.get(gateway.events.size() - 1);
+        assertEquals("EcuInstallationCompleted", last.eventType().id());
+        assertEquals(Boolean.FALSE, last.event().success());
+        assertTrue(last.event().details().contains("Exited (3)"), last.event().details());
+
+        UpdateRecord resync = updateEngine().run(UpdateAction.UPDATE, OptionalLong.empty(), true, UpdateState.COMPLETED);
+        assertEquals("amd64-linux-2", resync.targetName());
+        assertEquals(UpdateState.COMPLETED, resync.state());
+        assertEquals(AppsStates.HEALTHY, updateEngine().appsStates(resync).apps().get("shell").state());
+        ContentStore store = new ContentStore(dir.resolve("store"));
+        assertFalse(store.has(io.flotilla.protocol.composeapp.AppUri.parse(broken).digest()), "completing pruned the failed target's blobs");
+        assertTrue(store.has(io.flotilla.protocol.composeapp.AppUri.parse(resync.apps().get("shell")).digest()));
+    }
+}
