@@ -121,7 +121,9 @@ abstract class DeviceReadSideTest {
     send("dev-4-" + factory, r -> new Device.ReportUpdateEvents(contact(factory, null, null, now), List.of(event("x", "u", "UpdateInitStarted", null)), r));
     DeviceQueries queries = core.deviceQueries();
     Instant onlineSince = now.minus(Duration.ofMinutes(15));
+    // Each device's slice is projected independently: wait for all of them before paging.
     eventually(PATIENCE, () -> {
+      assertEquals(5, await(queries.devices(factory, new DeviceFilter(null, null, null, null, null, false), onlineSince, 10, null)).devices().size());
       var page = await(queries.devices(factory, new DeviceFilter(null, null, null, null, true, false), onlineSince, 10, null));
       assertEquals(1, page.devices().size());
       return null;
