@@ -63,6 +63,7 @@ public final class Main implements Runnable {
       FlotillaServer server = FlotillaServer.start(config);
       System.out.println("Flotilla is up: http://127.0.0.1:" + server.httpPort() + "/api/v1 (data in " + server.dataDir() + ")");
       System.out.println("Admin token: " + server.dataDir().resolve(AdminTokenFile.FILE_NAME));
+      System.out.println("Device gateway (mTLS): " + server.devices().publicUrl() + " (root.crt and device certificates from POST /ota/devices/)");
       server.system().getWhenTerminated().toCompletableFuture().join();
       return 0;
     }
