@@ -6,6 +6,7 @@ import io.flotilla.builder.BuilderService;
 import io.flotilla.core.FlotillaCore;
 import io.flotilla.gateway.app.AppRoutes;
 import io.flotilla.gateway.build.BuildRoutes;
+import io.flotilla.gateway.device.DeviceGateway;
 import io.flotilla.gateway.factory.FactoryRoutes;
 import io.flotilla.gateway.health.HealthRoutes;
 import io.flotilla.gateway.http.Authentication;
@@ -23,16 +24,19 @@ public final class ApiRoutes {
   private final AppRoutes apps;
   private final JournalRoutes journal;
   private final HealthRoutes health;
+  private final DeviceGateway devices;
+  private final Authentication auth;
   private final long maxBody;
   private final Route registry;
   private final BuildRoutes builds;
   private final Route git;
 
-  public ApiRoutes(FlotillaCore core, BooleanSupplier started, Route registry, BuilderService builder) {
+  public ApiRoutes(FlotillaCore core, BooleanSupplier started, Route registry, BuilderService builder, DeviceGateway devices) {
     this.registry = registry;
-    Authentication auth = new Authentication(core);
+    this.auth = new Authentication(core);
     this.builds = new BuildRoutes(core, builder, auth);
     this.git = builder.gitRoute();
+    this.devices = devices;
     this.factories = new FactoryRoutes(core, auth);
     this.targets = new TargetRoutes(core, auth);
     this.apps = new AppRoutes(core, auth);
@@ -52,6 +56,7 @@ public final class ApiRoutes {
                         health.route(),
                         registry,
                         git,
+                        withSizeLimit(maxBody, () -> devices.registrationRoute(auth)),
                         pathPrefix(
                             "api",
                             () ->
@@ -62,7 +67,13 @@ public final class ApiRoutes {
                                             maxBody,
                                             () ->
                                                 concat(
-                                                    factories.route(factory -> concat(targets.route(factory), apps.route(factory), builds.route(factory))),
+                                                    factories.route(
+                                                        factory ->
+                                                            concat(
+                                                                targets.route(factory),
+                                                                apps.route(factory),
+                                                                builds.route(factory),
+                                                                devices.operatorRoute(auth, factory))),
                                                     journal.route())))))));
   }
 }

@@ -6,7 +6,8 @@ import io.flotilla.core.FlotillaCore;
 import io.flotilla.core.auth.ApiToken;
 import io.flotilla.core.persistence.Database;
 import io.flotilla.core.persistence.SchemaMigration;
-import io.flotilla.gateway.registry.FactoryTokenRegistryAccess;
+import io.flotilla.gateway.device.DeviceGateway;
+import io.flotilla.gateway.registry.RegistryAccess;
 import io.flotilla.registry.RegistryRoutes;
 import io.flotilla.registry.RegistrySettings;
 import java.io.IOException;
@@ -24,7 +25,7 @@ import org.apache.pekko.cluster.typed.Join;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
 
-/** One Flotilla node: schema, actor system, cluster membership, the OTA core and the HTTP API. */
+/** One Flotilla node: schema, actor system, cluster membership, the OTA core, the HTTP API and the device port. */
 public final class FlotillaServer implements AutoCloseable {
 
   private static final Duration STARTUP_PATIENCE = Duration.ofSeconds(60);
@@ -33,14 +34,26 @@ public final class FlotillaServer implements AutoCloseable {
   private final Database database;
   private final FlotillaCore core;
   private final ServerBinding http;
+  private final DeviceGateway devices;
+  private final ServerBinding devicePort;
   private final Path dataDir;
   private final ApiToken adminToken;
 
-  private FlotillaServer(ActorSystem<Void> system, Database database, FlotillaCore core, ServerBinding http, Path dataDir, ApiToken adminToken) {
+  private FlotillaServer(
+      ActorSystem<Void> system,
+      Database database,
+      FlotillaCore core,
+      ServerBinding http,
+      DeviceGateway devices,
+      ServerBinding devicePort,
+      Path dataDir,
+      ApiToken adminToken) {
     this.system = system;
     this.database = database;
     this.core = core;
     this.http = http;
+    this.devices = devices;
+    this.devicePort = devicePort;
     this.dataDir = dataDir;
     this.adminToken = adminToken;
   }
@@ -57,17 +70,19 @@ public final class FlotillaServer implements AutoCloseable {
       joinCluster(system);
       FlotillaCore core = FlotillaCore.start(system, database);
       BuilderService builder = BuilderService.start(core, dataDir);
+      DeviceGateway devices = DeviceGateway.create(core, config, dataDir);
       AtomicBoolean started = new AtomicBoolean(false);
       ServerBinding http =
           await(
               Http.get(system)
                   .newServerAt(config.getString("flotilla.http.interface"), config.getInt("flotilla.http.port"))
-                  .bind(new ApiRoutes(core, started::get, registryRoute(system, config, dataDir, core), builder).route()),
+                  .bind(new ApiRoutes(core, started::get, registryRoute(system, config, dataDir, core, devices), builder, devices).route()),
               "binding the HTTP port " + config.getInt("flotilla.http.port"));
       builder.bound(http.localAddress().getPort(), RegistrySettings.fromConfig(config, dataDir.resolve("registry")).externalUrl());
+      ServerBinding devicePort = await(devices.bind(), "binding the device port " + config.getInt("flotilla.device.port"));
       ApiToken adminToken = AdminTokenFile.ensure(core, dataDir, STARTUP_PATIENCE);
       started.set(true);
-      return new FlotillaServer(system, database, core, http, dataDir, adminToken);
+      return new FlotillaServer(system, database, core, http, devices, devicePort, dataDir, adminToken);
     } catch (RuntimeException | IOException | InterruptedException e) {
       if (system != null) {
         system.terminate();
@@ -78,9 +93,10 @@ public final class FlotillaServer implements AutoCloseable {
     }
   }
 
-  private static org.apache.pekko.http.javadsl.server.Route registryRoute(ActorSystem<?> system, Config config, Path dataDir, FlotillaCore core) {
+  private static org.apache.pekko.http.javadsl.server.Route registryRoute(
+      ActorSystem<?> system, Config config, Path dataDir, FlotillaCore core, DeviceGateway devices) {
     RegistrySettings settings = RegistrySettings.fromConfig(config, dataDir.resolve("registry"));
-    return new RegistryRoutes(system, settings, new FactoryTokenRegistryAccess(core)).route();
+    return new RegistryRoutes(system, settings, new RegistryAccess(core, devices.hubCredentials())).route();
   }
 
   /** A node without configured seed nodes is a cluster of one: it joins itself. */
@@ -108,6 +124,14 @@ public final class FlotillaServer implements AutoCloseable {
     return http.localAddress().getPort();
   }
 
+  public int devicePort() {
+    return devicePort.localAddress().getPort();
+  }
+
+  public DeviceGateway devices() {
+    return devices;
+  }
+
   public Path dataDir() {
     return dataDir;
   }
@@ -127,6 +151,7 @@ public final class FlotillaServer implements AutoCloseable {
   @Override
   public void close() {
     http.unbind().toCompletableFuture().join();
+    devicePort.unbind().toCompletableFuture().join();
     system.terminate();
     system.getWhenTerminated().toCompletableFuture().join();
     database.close();

@@ -2,6 +2,7 @@ package io.flotilla.gateway;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import io.flotilla.gateway.demo.DemoCommand;
 import io.flotilla.gateway.journal.JournalCommand;
 import io.flotilla.gateway.registry.RegistryCommand;
 import java.nio.file.Path;
@@ -16,14 +17,14 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     version = "flotilla 0.1.0",
     description = "Self-hosted OTA updates for fleets of Linux devices running compose apps.",
-    subcommands = {Main.Server.class, JournalCommand.class, RegistryCommand.class})
+    subcommands = {Main.Server.class, DemoCommand.class, JournalCommand.class, RegistryCommand.class})
 public final class Main implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   @Override
   public void run() {
-    throw new CommandLine.ParameterException(spec.commandLine(), "a command is required (server, journal, registry)");
+    throw new CommandLine.ParameterException(spec.commandLine(), "a command is required (server, demo, journal, registry)");
   }
 
   public static void main(String[] args) {
@@ -63,6 +64,7 @@ public final class Main implements Runnable {
       FlotillaServer server = FlotillaServer.start(config);
       System.out.println("Flotilla is up: http://127.0.0.1:" + server.httpPort() + "/api/v1 (data in " + server.dataDir() + ")");
       System.out.println("Admin token: " + server.dataDir().resolve(AdminTokenFile.FILE_NAME));
+      System.out.println("Device gateway (mTLS): " + server.devices().publicUrl() + " (root.crt and device certificates from POST /ota/devices/)");
       server.system().getWhenTerminated().toCompletableFuture().join();
       return 0;
     }

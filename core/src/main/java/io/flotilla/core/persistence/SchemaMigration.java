@@ -19,16 +19,18 @@ public final class SchemaMigration {
 
   /** Tables and the columns the code reads and writes; a select of these proves the schema is usable. */
   private static final Map<String, String> REQUIRED_COLUMNS =
-      Map.of(
-          "event_journal", "ordering, persistence_id, sequence_number, event_payload",
-          "event_tag", "event_id, tag",
-          "snapshot", "persistence_id, sequence_number, snapshot_payload",
-          "pekko_projection_offset_store", "projection_name, projection_key, current_offset",
-          "factories", "name, platforms, branch_tags, created_at",
-          "factory_tokens", "factory, token_id, description, scopes, created_at, revoked_at",
-          "app_versions", "factory, app, digest, uri, source_commit, build_number, published_at",
-          "targets", "factory, name, hardware_id, version, tags, apps, containers_sha, created_at",
-          "builds", "factory, number, status, commit_sha, branch, tag, requested_by, reason, created_at, finished_at");
+      Map.ofEntries(
+          Map.entry("event_journal", "ordering, persistence_id, sequence_number, event_payload"),
+          Map.entry("event_tag", "event_id, tag"),
+          Map.entry("snapshot", "persistence_id, sequence_number, snapshot_payload"),
+          Map.entry("pekko_projection_offset_store", "projection_name, projection_key, current_offset"),
+          Map.entry("factories", "name, platforms, branch_tags, created_at"),
+          Map.entry("factory_tokens", "factory, token_id, description, scopes, created_at, revoked_at"),
+          Map.entry("app_versions", "factory, app, digest, uri, source_commit, build_number, published_at"),
+          Map.entry("targets", "factory, name, hardware_id, version, tags, apps, containers_sha, created_at"),
+          Map.entry("builds", "factory, number, status, commit_sha, branch, tag, requested_by, reason, created_at, finished_at"),
+          Map.entry("device_status", "uuid, factory, name, tag, device_group, hardware_id, production, target_name, apps, last_seen, update_correlation_id, update_state, created_at, decommissioned_at"),
+          Map.entry("device_updates", "uuid, correlation_id, factory, target_name, version, state, failed_step, events, started_at, updated_at"));
 
   private SchemaMigration() {}
 

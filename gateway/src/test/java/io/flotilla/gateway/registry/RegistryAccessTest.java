@@ -102,6 +102,22 @@ class RegistryAccessTest {
   }
 
   @Test
+  void deviceHubCredentialsPullInTheDevicesFactoryOnly() throws Exception {
+    var credentials = server.devices().hubCredentials().issue("acme", java.util.UUID.randomUUID().toString(), java.time.Instant.now());
+    String basic = Base64.getEncoder().encodeToString((credentials.username() + ":" + credentials.secret()).getBytes(StandardCharsets.UTF_8));
+    Answer pull = api.send(api.request("/v2/token?service=flotilla&scope=repository:acme/app:pull", null).header("Authorization", "Basic " + basic).GET());
+    assertEquals(200, pull.status(), pull.body());
+    Answer tags = api.get("/v2/acme/app/tags/list", pull.json().get("token").asText());
+    assertTrue(tags.status() == 200 || tags.status() == 404, "pull is granted in the device's factory: " + tags.status());
+
+    Answer foreign = api.send(api.request("/v2/token?service=flotilla&scope=repository:globex/app:pull", null).header("Authorization", "Basic " + basic).GET());
+    assertEquals(200, foreign.status(), "the token endpoint grants what it can, here nothing");
+    assertEquals(401, api.get("/v2/globex/app/tags/list", foreign.json().get("token").asText()).status(), "no pull in another factory");
+    String forged = Base64.getEncoder().encodeToString((credentials.username() + ":" + credentials.secret() + "x").getBytes(StandardCharsets.UTF_8));
+    assertEquals(401, api.send(api.request("/v2/token?service=flotilla&scope=repository:acme/app:pull", null).header("Authorization", "Basic " + forged).GET()).status());
+  }
+
+  @Test
   void tokensWithoutContainerScopesOrOfAnotherFactoryGetNothing() throws Exception {
     String basic = Base64.getEncoder().encodeToString(("ci:" + targetsOnly).getBytes(StandardCharsets.UTF_8));
     Answer refused = api.send(api.request("/v2/token?service=flotilla&scope=repository:acme/app:pull", null).header("Authorization", "Basic " + basic).GET());

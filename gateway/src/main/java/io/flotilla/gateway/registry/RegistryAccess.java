@@ -4,6 +4,7 @@ import io.flotilla.core.FlotillaCore;
 import io.flotilla.core.auth.ApiToken;
 import io.flotilla.core.auth.Scope;
 import io.flotilla.core.factory.Factory;
+import io.flotilla.gateway.device.DeviceHubCredentials;
 import io.flotilla.registry.auth.RegistryAction;
 import io.flotilla.registry.auth.RegistryAuthenticator;
 import io.flotilla.registry.auth.RegistryPrincipal;
@@ -15,23 +16,31 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
 /**
- * Registry credentials are factory API tokens given as the password of HTTP basic (any user name, as with
- * {@code docker login}): {@code containers:read} pulls and {@code containers:push} pushes in that factory's
- * repositories, {@code admin} does both. Nothing else opens a repository.
+ * Who may use the registry, over HTTP basic as registry clients send it:
+ * <ul>
+ *   <li>a factory API token as the password (any user name, as with {@code docker login}): {@code containers:read}
+ *       pulls and {@code containers:push} pushes in that factory's repositories, {@code admin} does both;
+ *   <li>a device's {@code /hub-creds/} credentials: pull in the device's own factory, until they expire or the
+ *       device is decommissioned.
+ * </ul>
+ * Nothing else opens a repository.
  */
-public final class FactoryTokenRegistryAccess implements RegistryAuthenticator {
+public final class RegistryAccess implements RegistryAuthenticator {
 
   private final FlotillaCore core;
+  private final DeviceHubCredentials devices;
 
-  public FactoryTokenRegistryAccess(FlotillaCore core) {
+  public RegistryAccess(FlotillaCore core, DeviceHubCredentials devices) {
     this.core = core;
+    this.devices = devices;
   }
 
   @Override
   public CompletionStage<Optional<RegistryPrincipal>> authenticate(String username, String password) {
     Optional<ApiToken> token = ApiToken.parse(password).filter(t -> !t.isAdmin());
     if (token.isEmpty()) {
-      return CompletableFuture.completedFuture(Optional.empty());
+      return CompletableFuture.completedFuture(
+          devices.verify(username, password).map(factory -> new RegistryPrincipal("device:" + username, Map.of(factory, Set.of(RegistryAction.PULL)))));
     }
     ApiToken presented = token.get();
     return core.factory(presented.factory())

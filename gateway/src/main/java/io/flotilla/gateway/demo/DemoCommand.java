@@ -1,0 +1,242 @@
+package io.flotilla.gateway.demo;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.typesafe.config.ConfigFactory;
+import io.flotilla.builder.image.ReproducibleLayer;
+import io.flotilla.builder.registry.RegistryClient;
+import io.flotilla.builder.registry.RegistryEndpoints;
+import io.flotilla.gateway.FlotillaServer;
+import io.flotilla.gateway.NodeConfig;
+import io.flotilla.gateway.http.JsonSupport;
+import io.flotilla.protocol.Json;
+import io.flotilla.protocol.oci.Descriptor;
+import io.flotilla.protocol.oci.Digest;
+import io.flotilla.protocol.oci.ImageManifest;
+import io.flotilla.protocol.oci.MediaTypes;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code flotilla demo}: the whole publishing flow on the embedded default, as a new user would do it by hand —
+ * a node, a factory and its token, a busybox base image in the registry, a compose app pushed with the real
+ * {@code git} to containers.git, the build, and the target that devices following {@code main} now see.
+ */
+@Command(name = "demo", mixinStandardHelpOptions = true, description = "Show the flow from git push to a published target on the embedded default.")
+public final class DemoCommand implements Callable<Integer> {
+
+  private static final String FACTORY = "demo";
+  private static final Duration BUILD_PATIENCE = Duration.ofMinutes(3);
+
+  @Option(names = "--data-dir", description = "Where the node keeps its data (default ./data, so `flotilla server` carries on from it).", defaultValue = "data")
+  Path dataDir;
+
+  @Option(names = "--http-port", description = "API port (default 8080).", defaultValue = "8080")
+  int httpPort;
+
+  @Option(names = "--device-port", description = "Device gateway port (default 8443).", defaultValue = "8443")
+  int devicePort;
+
+  @Option(names = "--keep-running", description = "Keep the node serving after the demo instead of stopping it.")
+  boolean keepRunning;
+
+  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private String api;
+
+  @Override
+  public Integer call() throws Exception {
+    step(1, "Starting a node on the embedded database in " + dataDir.toAbsolutePath().normalize());
+    // A demo node never joins others, so its cluster port may be any free one instead of the fixed 25520.
+    var demoSettings = ConfigFactory.parseMap(Map.of("pekko.remote.artery.canonical.port", 0));
+    try (FlotillaServer server = FlotillaServer.start(NodeConfig.load(null, dataDir, httpPort, devicePort, demoSettings))) {
+      String base = "http://127.0.0.1:" + server.httpPort();
+      api = base + "/api/v1";
+      String admin = server.adminToken().value();
+
+      step(2, "Creating factory '" + FACTORY + "' and a token for CI (admin token in " + server.dataDir().resolve("admin-token") + ")");
+      HttpResponse<String> factory = send("POST", "/factories", admin, "{\"name\":\"" + FACTORY + "\",\"platforms\":[\"amd64-linux\"]}");
+      if (factory.statusCode() != 201 && factory.statusCode() != 409) {
+        return fail("creating the factory answered " + factory.statusCode() + ": " + factory.body());
+      }
+      String token = json(send("POST", "/factories/" + FACTORY + "/tokens", admin,
+          "{\"description\":\"demo\",\"scopes\":[\"containers:push\",\"containers:read\",\"targets:read\",\"targets:write\"]}")).get("token").asText();
+
+      String from = pushBaseImage(server.httpPort(), token);
+
+      step(4, "Pushing a compose app to " + base + "/git/" + FACTORY + "/containers.git with git");
+      Path work = Files.createTempDirectory("flotilla-demo");
+      try {
+        String pushed = pushApp(work, server.httpPort(), token, from);
+        pushed.lines().filter(line -> line.startsWith("remote:")).forEach(line -> System.out.println("    " + line));
+
+        step(5, "Waiting for the build");
+        JsonNode build = awaitBuild(admin);
+        System.out.println("    build #" + build.get("number").asLong() + ": " + build.get("status").asText()
+            + (build.hasNonNull("reason") ? " (" + build.get("reason").asText() + ")" : ""));
+        if (!"succeeded".equals(build.get("status").asText())) {
+          return fail("the build did not succeed; its log: " + api + "/factories/" + FACTORY + "/builds/" + build.get("number").asLong() + "/log");
+        }
+
+        step(6, "Targets that devices following tag 'main' now see");
+        for (JsonNode target : json(send("GET", "/factories/" + FACTORY + "/targets?tag=main", admin, null)).get("targets")) {
+          System.out.println("    " + target.get("name").asText() + "  apps: " + target.get("apps"));
+        }
+      } finally {
+        deleteTree(work);
+      }
+
+      System.out.println();
+      System.out.println("Try it:");
+      System.out.println("  curl -s " + api + "/factories/" + FACTORY + "/targets -H \"Authorization: Bearer $(cat " + server.dataDir().resolve("admin-token") + ")\"");
+      System.out.println("  curl -s " + api + "/factories/" + FACTORY + "/builds -H \"Authorization: Bearer $(cat " + server.dataDir().resolve("admin-token") + ")\"");
+      if (keepRunning) {
+        System.out.println("Serving on " + base + " (Ctrl-C stops it).");
+        server.system().getWhenTerminated().toCompletableFuture().join();
+      } else {
+        System.out.println("The node stops now; `bin/flotilla server --data-dir " + dataDir + "` carries on with the same data.");
+      }
+      return 0;
+    }
+  }
+
+  /** Busybox from the host when it has one, so the app can really run on a device; an empty base otherwise. */
+  private String pushBaseImage(int port, String token) throws IOException {
+    Path busybox = Path.of("/bin/busybox");
+    if (!Files.isExecutable(busybox)) {
+      step(3, "No /bin/busybox on this machine: the app image starts FROM scratch");
+      return "scratch";
+    }
+    step(3, "Pushing a busybox base image (" + FACTORY + "/busybox:1) to the registry");
+    String host = "127.0.0.1:" + port;
+    RegistryClient registry =
+        new RegistryClient(http, new RegistryEndpoints(host, URI.create("http://" + host), FACTORY, token, Set.of(host)));
+    byte[] binary = Files.readAllBytes(busybox);
+    Map<String, ReproducibleLayer.Entry> files = new TreeMap<>();
+    files.put("bin", new ReproducibleLayer.Entry(null, 0755, 0, 0));
+    for (String applet : List.of("busybox", "sh", "httpd", "cat", "echo", "sleep")) {
+      files.put("bin/" + applet, new ReproducibleLayer.Entry(binary, 0755, 0, 0));
+    }
+    ReproducibleLayer layer = ReproducibleLayer.write(files);
+    byte[] config = Json.toBytes(Map.of(
+        "architecture", "amd64", "os", "linux",
+        "config", Map.of("Env", List.of("PATH=/bin"), "Cmd", List.of("/bin/sh")),
+        "rootfs", Map.of("type", "layers", "diff_ids", List.of(layer.diffId().toString()))));
+    String repository = FACTORY + "/busybox";
+    registry.pushBlob(host, repository, layer.digest(), layer.compressed());
+    registry.pushBlob(host, repository, Digest.of(config), config);
+    ImageManifest manifest = new ImageManifest(2, MediaTypes.OCI_MANIFEST, null, Descriptor.of(MediaTypes.OCI_CONFIG, config),
+        List.of(Descriptor.of(MediaTypes.OCI_LAYER_GZIP, layer.digest(), layer.compressed().length)), null, null);
+    registry.pushManifest(host, repository, "1", MediaTypes.OCI_MANIFEST, Json.toBytes(manifest));
+    return repository + ":1";
+  }
+
+  private String pushApp(Path work, int port, String token, String from) throws IOException, InterruptedException {
+    String remote = "http://ci:" + token + "@127.0.0.1:" + port + "/git/" + FACTORY + "/containers.git";
+    git(work, "clone", remote, "containers");
+    Path repo = work.resolve("containers");
+    Files.createDirectories(repo.resolve("httpd"));
+    Files.createDirectories(repo.resolve("shellhttpd"));
+    Files.writeString(repo.resolve("httpd/Dockerfile"),
+        "FROM " + from + "\nWORKDIR /www\nCOPY index.html .\nEXPOSE 8080\nCMD [\"httpd\", \"-f\", \"-p\", \"8080\", \"-h\", \"/www\"]\n");
+    Files.writeString(repo.resolve("httpd/index.html"), "<h1>Hello from Flotilla, " + Instant.now() + "</h1>\n");
+    Files.writeString(repo.resolve("shellhttpd/docker-compose.yml"), "services:\n  httpd:\n    image: httpd\n    ports: [\"8080:8080\"]\n");
+    git(repo, "add", "-A");
+    git(repo, "commit", "-q", "-m", "demo: shellhttpd");
+    return git(repo, "push", "origin", "HEAD:main");
+  }
+
+  private JsonNode awaitBuild(String admin) throws IOException, InterruptedException {
+    Instant deadline = Instant.now().plus(BUILD_PATIENCE);
+    while (true) {
+      JsonNode newest = null;
+      for (JsonNode build : json(send("GET", "/factories/" + FACTORY + "/builds", admin, null)).get("builds")) {
+        if (newest == null || build.get("number").asLong() > newest.get("number").asLong()) {
+          newest = build;
+        }
+      }
+      if (newest != null && List.of("succeeded", "failed", "canceled").contains(newest.get("status").asText())) {
+        return newest;
+      }
+      if (Instant.now().isAfter(deadline)) {
+        throw new IOException("no build finished within " + BUILD_PATIENCE.toMinutes() + " minutes");
+      }
+      Thread.sleep(500);
+    }
+  }
+
+  private HttpResponse<String> send(String method, String path, String token, String body) throws IOException, InterruptedException {
+    HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(api + path)).timeout(Duration.ofSeconds(30)).header("Authorization", "Bearer " + token);
+    if (body != null) {
+      request.header("Content-Type", "application/json");
+    }
+    request.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+    return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  private static JsonNode json(HttpResponse<String> response) throws IOException {
+    if (response.statusCode() >= 300) {
+      throw new IOException(response.uri().getPath() + " answered " + response.statusCode() + ": " + response.body());
+    }
+    return JsonSupport.MAPPER.readTree(response.body());
+  }
+
+  /** The real git, isolated from the user's git config and credential helpers. */
+  private static String git(Path dir, String... args) throws IOException, InterruptedException {
+    List<String> command = new ArrayList<>(List.of("git", "-c", "user.name=Flotilla Demo", "-c", "user.email=demo@flotilla.invalid",
+        "-c", "credential.helper=", "-c", "init.defaultBranch=main", "-c", "protocol.version=0"));
+    command.addAll(List.of(args));
+    ProcessBuilder builder = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true);
+    builder.environment().put("GIT_TERMINAL_PROMPT", "0");
+    builder.environment().put("GIT_CONFIG_NOSYSTEM", "1");
+    Process process;
+    try {
+      process = builder.start();
+    } catch (IOException e) {
+      throw new IOException("the demo needs git on the PATH: " + e.getMessage(), e);
+    }
+    String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    if (!process.waitFor(120, TimeUnit.SECONDS)) {
+      process.destroyForcibly();
+      throw new IOException("git " + args[0] + " did not finish in 2 minutes");
+    }
+    if (process.exitValue() != 0) {
+      throw new IOException("git " + args[0] + " failed:\n" + output);
+    }
+    return output;
+  }
+
+  private static void step(int number, String what) {
+    System.out.println("[" + number + "/6] " + what);
+  }
+
+  private static int fail(String why) {
+    System.err.println("flotilla demo: " + why);
+    return 1;
+  }
+
+  private static void deleteTree(Path root) throws IOException {
+    try (Stream<Path> paths = Files.walk(root)) {
+      for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(path);
+      }
+    }
+  }
+}

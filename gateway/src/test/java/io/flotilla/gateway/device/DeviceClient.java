@@ -1,0 +1,79 @@
+package io.flotilla.gateway.device;
+
+import io.flotilla.core.pki.Pem;
+import io.flotilla.core.pki.PkiTestSupport;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.security.KeyPair;
+import java.security.KeyStore;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.UUID;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
+
+/** A device as the tests play it: its own key and CSR, then the registration files, then mTLS requests. */
+final class DeviceClient {
+
+  static final Duration TIMEOUT = Duration.ofSeconds(15);
+
+  final String uuid;
+  final KeyPair key;
+  String clientPem;
+  String rootPem;
+  HttpClient http;
+
+  DeviceClient() {
+    this(PkiTestSupport.deviceKey());
+  }
+
+  DeviceClient(KeyPair key) {
+    this.uuid = UUID.randomUUID().toString();
+    this.key = key;
+  }
+
+  String csr(String factory) {
+    return PkiTestSupport.csr(key, "CN=" + uuid + ",OU=" + factory);
+  }
+
+  /** Takes the registration answer's files and builds a client that presents client.pem and trusts only root.crt. */
+  void registered(String rootPem, String clientPem) throws Exception {
+    this.rootPem = rootPem;
+    this.clientPem = clientPem;
+    this.http = HttpClient.newBuilder().sslContext(sslContext()).version(HttpClient.Version.HTTP_1_1).connectTimeout(TIMEOUT).build();
+  }
+
+  SSLContext sslContext() throws Exception {
+    KeyStore trust = KeyStore.getInstance("PKCS12");
+    trust.load(null, null);
+    trust.setCertificateEntry("root", Pem.certificate(rootPem));
+    TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+    tmf.init(trust);
+    KeyStore identity = KeyStore.getInstance("PKCS12");
+    identity.load(null, null);
+    char[] password = "test".toCharArray();
+    identity.setKeyEntry("device", key.getPrivate(), password, new X509Certificate[] {Pem.certificate(clientPem)});
+    KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+    kmf.init(identity, password);
+    SSLContext context = SSLContext.getInstance("TLS");
+    context.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
+    return context;
+  }
+
+  HttpResponse<String> send(String base, String method, String path, String body, String... headers) throws Exception {
+    HttpRequest.Builder request =
+        HttpRequest.newBuilder(URI.create(base + path))
+            .timeout(TIMEOUT)
+            .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+    if (body != null) {
+      request.header("Content-Type", "application/json");
+    }
+    for (int i = 0; i < headers.length; i += 2) {
+      request.header(headers[i], headers[i + 1]);
+    }
+    return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+  }
+}
