@@ -229,6 +229,94 @@ class BuilderEndToEndTest {
     assertTrue(failed.get("reason").asText().contains("buildah bud failed"), failed.toString());
   }
 
+  /** The build number that the push answer names ("build #N"). */
+  static int pushedBuild(String pushed) {
+    java.util.regex.Matcher matcher = java.util.regex.Pattern.compile("build #(\\d+)").matcher(pushed);
+    assertTrue(matcher.find(), pushed);
+    return Integer.parseInt(matcher.group(1));
+  }
+
+  /** Resets the repository to the known good app set, so each bad-input case changes one thing. */
+  static void restoreGoodApps() throws Exception {
+    Files.writeString(clone.resolve("web/Dockerfile"), "FROM acme/busybox:1\nWORKDIR /www\nCOPY index.html .\nEXPOSE 80\nCMD [\"httpd\", \"-f\", \"-h\", \"/www\"]\n");
+    Files.writeString(clone.resolve("shop/docker-compose.yml"), "services:\n  web:\n    image: web\n");
+    if (Files.exists(clone.resolve("tool"))) {
+      GitCli.ok(clone, "rm", "-r", "-q", "tool");
+    }
+  }
+
+  static String failedBuildReason(String message) throws Exception {
+    JsonNode build = awaitBuild(pushedBuild(commitAndPush(message)), "failed");
+    return build.get("reason").asText();
+  }
+
+  @Test
+  @Order(7)
+  void anAppWithNoServicesFailsTheBuild() throws Exception {
+    restoreGoodApps();
+    Files.writeString(clone.resolve("shop/docker-compose.yml"), "services: {}\n");
+    String reason = failedBuildReason("no services");
+    assertTrue(reason.contains("no services"), reason);
+  }
+
+  @Test
+  @Order(8)
+  void aServiceImageThatIsNeitherBuiltNorPinnedFailsTheBuild() throws Exception {
+    restoreGoodApps();
+    Files.writeString(clone.resolve("shop/docker-compose.yml"), "services:\n  web:\n    image: web\n  cache:\n    image: redis\n");
+    String reason = failedBuildReason("unpinned external image");
+    assertTrue(reason.contains("service cache") && reason.contains("redis"), reason);
+  }
+
+  @Test
+  @Order(9)
+  void aDockerfileSyntaxErrorFailsTheBuildNamingTheLine() throws Exception {
+    restoreGoodApps();
+    Files.writeString(clone.resolve("web/Dockerfile"), "FROM acme/busybox:1\nCOPPY index.html /www/\n");
+    String reason = failedBuildReason("Dockerfile typo");
+    assertTrue(reason.contains("line 2") && reason.contains("COPPY"), reason);
+  }
+
+  @Test
+  @Order(10)
+  void aMissingBaseImageFailsTheBuild() throws Exception {
+    restoreGoodApps();
+    Files.writeString(clone.resolve("web/Dockerfile"), "FROM acme/does-not-exist:1\nCOPY index.html /www/\n");
+    String reason = failedBuildReason("missing base");
+    assertTrue(reason.contains("acme/does-not-exist:1"), reason);
+  }
+
+  @Test
+  @Order(11)
+  void aRepositoryWithoutAppsPublishesATargetWithoutApps() throws Exception {
+    restoreGoodApps();
+    GitCli.ok(clone, "rm", "-r", "-q", "shop");
+    JsonNode build = awaitBuild(pushedBuild(commitAndPush("no apps at all")), "succeeded");
+    String target = build.get("targets").get(0).asText();
+    JsonNode published = eventually(Duration.ofSeconds(20), () -> {
+      for (JsonNode candidate : api.get("/api/v1/factories/acme/targets", pushToken).json().get("targets")) {
+        if (candidate.get("name").asText().equals(target)) {
+          return candidate;
+        }
+      }
+      throw new AssertionError(target + " is not listed yet");
+    });
+    assertEquals(0, published.get("apps").size(), published.toString());
+  }
+
+  @Test
+  @Order(12)
+  void theBuildApiAnswersBadRequestsWithJsonErrors() throws Exception {
+    assertEquals(404, api.get("/api/v1/factories/acme/builds/9999", pushToken).status());
+    assertEquals(400, api.get("/api/v1/factories/acme/builds/not-a-number", pushToken).status());
+    assertEquals(401, api.get("/api/v1/factories/acme/builds", null).status());
+    Answer finished = api.post("/api/v1/factories/acme/builds/1/cancel", pushToken, "");
+    assertEquals(409, finished.status(), "a finished build cannot be canceled: " + finished.body());
+    Answer badCommit = api.post("/api/v1/factories/acme/builds", pushToken, "{\"commit\":\"not-a-sha\"}");
+    assertEquals(400, badCommit.status(), badCommit.body());
+    assertTrue(badCommit.json().hasNonNull("error"), badCommit.body());
+  }
+
   private static String skopeo(String... args) throws Exception {
     List<String> command = new java.util.ArrayList<>(List.of("skopeo"));
     command.addAll(List.of(args));
