@@ -101,3 +101,38 @@ CREATE TABLE IF NOT EXISTS targets (
 );
 
 CREATE INDEX IF NOT EXISTS targets_by_version ON targets (factory, version);
+
+CREATE TABLE IF NOT EXISTS device_status (
+    uuid VARCHAR(128) PRIMARY KEY,
+    factory VARCHAR(63) NOT NULL,
+    name VARCHAR(255) NOT NULL,
+    tag VARCHAR(128),
+    device_group VARCHAR(128),
+    hardware_id VARCHAR(128),
+    production BOOLEAN NOT NULL,
+    target_name VARCHAR(255),
+    apps VARCHAR(8000) NOT NULL,
+    last_seen TIMESTAMP WITH TIME ZONE,
+    update_correlation_id VARCHAR(128),
+    update_state VARCHAR(16),
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    decommissioned_at TIMESTAMP WITH TIME ZONE
+);
+
+CREATE INDEX IF NOT EXISTS device_status_by_factory ON device_status (factory, uuid);
+
+CREATE TABLE IF NOT EXISTS device_updates (
+    uuid VARCHAR(128) NOT NULL,
+    correlation_id VARCHAR(128) NOT NULL,
+    factory VARCHAR(63) NOT NULL,
+    target_name VARCHAR(255),
+    version VARCHAR(64),
+    state VARCHAR(16) NOT NULL,
+    failed_step VARCHAR(64),
+    events TEXT NOT NULL,
+    started_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    updated_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    PRIMARY KEY (uuid, correlation_id)
+);
+
+CREATE INDEX IF NOT EXISTS device_updates_by_time ON device_updates (uuid, started_at);

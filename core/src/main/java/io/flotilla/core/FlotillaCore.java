@@ -4,6 +4,12 @@ import io.flotilla.core.app.App;
 import io.flotilla.core.app.AppProjection;
 import io.flotilla.core.app.AppQueries;
 import io.flotilla.core.auth.AdminTokens;
+import io.flotilla.core.device.Device;
+import io.flotilla.core.device.DeviceProjection;
+import io.flotilla.core.device.DeviceQueries;
+import io.flotilla.core.device.DeviceRevocations;
+import io.flotilla.core.device.DeviceSettings;
+import io.flotilla.core.device.FleetConfig;
 import io.flotilla.core.factory.Factory;
 import io.flotilla.core.factory.FactoryProjection;
 import io.flotilla.core.factory.FactoryQueries;
@@ -39,6 +45,10 @@ public final class FlotillaCore {
   private final AppQueries appQueries;
   private final TargetQueries targetQueries;
   private final JournalReader journalReader;
+  private final DeviceSettings deviceSettings;
+  private final ActorRef<Topic.Command<Device.Revoked>> deviceRevokedTopic;
+  private final DeviceQueries deviceQueries;
+  private final DeviceRevocations deviceRevocations;
 
   private FlotillaCore(ActorSystem<?> system, Database database) {
     this.system = system;
@@ -60,6 +70,14 @@ public final class FlotillaCore {
     this.appQueries = new AppQueries(database, blocking);
     this.targetQueries = new TargetQueries(database, blocking);
     this.journalReader = new JournalReader(system);
+    this.deviceSettings = DeviceSettings.fromConfig(system.settings().config());
+    this.deviceRevokedTopic =
+        system.systemActorOf(Topic.create(Device.Revoked.class, Device.REVOKED_TOPIC_NAME), "device-revoked-topic", Props.empty());
+    Device.init(system, deviceSettings, deviceRevokedTopic);
+    FleetConfig.init(system);
+    DeviceProjection.start(system, database, deviceSettings);
+    this.deviceQueries = new DeviceQueries(database, blocking);
+    this.deviceRevocations = DeviceRevocations.start(system, deviceRevokedTopic, deviceQueries);
   }
 
   public static FlotillaCore start(ActorSystem<?> system, Database database) {
@@ -117,6 +135,27 @@ public final class FlotillaCore {
 
   public TargetQueries targetQueries() {
     return targetQueries;
+  }
+
+  public EntityRef<Device.Command> device(String uuid) {
+    return sharding.entityRefFor(Device.ENTITY_KEY, uuid);
+  }
+
+  public EntityRef<FleetConfig.Command> fleetConfig(String factory) {
+    return sharding.entityRefFor(FleetConfig.ENTITY_KEY, factory);
+  }
+
+  public DeviceSettings deviceSettings() {
+    return deviceSettings;
+  }
+
+  public DeviceQueries deviceQueries() {
+    return deviceQueries;
+  }
+
+  /** What the device port's TLS handshake asks; answers from memory. */
+  public DeviceRevocations deviceRevocations() {
+    return deviceRevocations;
   }
 
   public JournalReader journalReader() {

@@ -49,6 +49,34 @@ public final class ReadSideSupport {
   }
 
   /**
+   * A projection over events spread across {@code slices} tags {@code <tagPrefix>0..N-1}: one daemon per tag, so
+   * the slices run in parallel and spread over the nodes of a cluster.
+   */
+  public static <E> void startSlicedProjection(
+      ActorSystem<?> system,
+      Database database,
+      String projectionName,
+      String tagPrefix,
+      int slices,
+      Supplier<JdbcHandler<EventEnvelope<E>, PooledJdbcSession>> handler) {
+    ShardedDaemonProcess.get(system)
+        .init(
+            ProjectionBehavior.Command.class,
+            projectionName,
+            slices,
+            index ->
+                ProjectionBehavior.create(
+                    JdbcProjection.exactlyOnce(
+                        ProjectionId.of(projectionName, tagPrefix + index),
+                        EventSourcedProvider.<E>eventsByTag(system, JdbcReadJournal.Identifier(), tagPrefix + index),
+                        () -> new PooledJdbcSession(database.dataSource()),
+                        handler,
+                        system)),
+            ShardedDaemonProcessSettings.create(system),
+            Optional.of(ProjectionBehavior.stopMessage()));
+  }
+
+  /**
    * Update-then-insert instead of a dialect's upsert: one statement pair that H2 and PostgreSQL both run, and
    * safe because exactly one projection instance writes each table.
    */

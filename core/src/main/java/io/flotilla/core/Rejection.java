@@ -36,6 +36,10 @@ public record Rejection(Kind kind, String detail) {
     return reply(Kind.CONFLICT, detail);
   }
 
+  public static <T> StatusReply<T> forbidden(String detail) {
+    return reply(Kind.FORBIDDEN, detail);
+  }
+
   private static <T> StatusReply<T> reply(Kind kind, String detail) {
     return StatusReply.error(kind.prefix + SEPARATOR + detail);
   }

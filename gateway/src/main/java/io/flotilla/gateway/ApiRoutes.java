@@ -4,6 +4,7 @@ import static org.apache.pekko.http.javadsl.server.Directives.*;
 
 import io.flotilla.core.FlotillaCore;
 import io.flotilla.gateway.app.AppRoutes;
+import io.flotilla.gateway.device.DeviceGateway;
 import io.flotilla.gateway.factory.FactoryRoutes;
 import io.flotilla.gateway.health.HealthRoutes;
 import io.flotilla.gateway.http.Authentication;
@@ -21,12 +22,15 @@ public final class ApiRoutes {
   private final AppRoutes apps;
   private final JournalRoutes journal;
   private final HealthRoutes health;
+  private final DeviceGateway devices;
+  private final Authentication auth;
   private final long maxBody;
   private final Route registry;
 
-  public ApiRoutes(FlotillaCore core, BooleanSupplier started, Route registry) {
+  public ApiRoutes(FlotillaCore core, BooleanSupplier started, DeviceGateway devices, Route registry) {
     this.registry = registry;
-    Authentication auth = new Authentication(core);
+    this.auth = new Authentication(core);
+    this.devices = devices;
     this.factories = new FactoryRoutes(core, auth);
     this.targets = new TargetRoutes(core, auth);
     this.apps = new AppRoutes(core, auth);
@@ -45,6 +49,7 @@ public final class ApiRoutes {
                     concat(
                         health.route(),
                         registry,
+                        withSizeLimit(maxBody, () -> devices.registrationRoute(auth)),
                         pathPrefix(
                             "api",
                             () ->
@@ -55,7 +60,7 @@ public final class ApiRoutes {
                                             maxBody,
                                             () ->
                                                 concat(
-                                                    factories.route(factory -> concat(targets.route(factory), apps.route(factory))),
+                                                    factories.route(factory -> concat(targets.route(factory), apps.route(factory), devices.operatorRoute(auth, factory))),
                                                     journal.route())))))));
   }
 }

@@ -8,6 +8,7 @@ import io.flotilla.core.persistence.SchemaMigration;
 import io.flotilla.gateway.registry.FactoryTokenRegistryAccess;
 import io.flotilla.registry.RegistryRoutes;
 import io.flotilla.registry.RegistrySettings;
+import io.flotilla.gateway.device.DeviceGateway;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,7 +24,7 @@ import org.apache.pekko.cluster.typed.Join;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
 
-/** One Flotilla node: schema, actor system, cluster membership, the OTA core and the HTTP API. */
+/** One Flotilla node: schema, actor system, cluster membership, the OTA core, the HTTP API and the device port. */
 public final class FlotillaServer implements AutoCloseable {
 
   private static final Duration STARTUP_PATIENCE = Duration.ofSeconds(60);
@@ -32,14 +33,26 @@ public final class FlotillaServer implements AutoCloseable {
   private final Database database;
   private final FlotillaCore core;
   private final ServerBinding http;
+  private final DeviceGateway devices;
+  private final ServerBinding devicePort;
   private final Path dataDir;
   private final ApiToken adminToken;
 
-  private FlotillaServer(ActorSystem<Void> system, Database database, FlotillaCore core, ServerBinding http, Path dataDir, ApiToken adminToken) {
+  private FlotillaServer(
+      ActorSystem<Void> system,
+      Database database,
+      FlotillaCore core,
+      ServerBinding http,
+      DeviceGateway devices,
+      ServerBinding devicePort,
+      Path dataDir,
+      ApiToken adminToken) {
     this.system = system;
     this.database = database;
     this.core = core;
     this.http = http;
+    this.devices = devices;
+    this.devicePort = devicePort;
     this.dataDir = dataDir;
     this.adminToken = adminToken;
   }
@@ -55,16 +68,18 @@ public final class FlotillaServer implements AutoCloseable {
       system = ActorSystem.create(Behaviors.empty(), "flotilla", config);
       joinCluster(system);
       FlotillaCore core = FlotillaCore.start(system, database);
+      DeviceGateway devices = DeviceGateway.create(core, config, dataDir);
       AtomicBoolean started = new AtomicBoolean(false);
       ServerBinding http =
           await(
               Http.get(system)
                   .newServerAt(config.getString("flotilla.http.interface"), config.getInt("flotilla.http.port"))
-                  .bind(new ApiRoutes(core, started::get, registryRoute(system, config, dataDir, core)).route()),
+                  .bind(new ApiRoutes(core, started::get, devices, registryRoute(system, config, dataDir, core)).route()),
               "binding the HTTP port " + config.getInt("flotilla.http.port"));
+      ServerBinding devicePort = await(devices.bind(), "binding the device port " + config.getInt("flotilla.device.port"));
       ApiToken adminToken = AdminTokenFile.ensure(core, dataDir, STARTUP_PATIENCE);
       started.set(true);
-      return new FlotillaServer(system, database, core, http, dataDir, adminToken);
+      return new FlotillaServer(system, database, core, http, devices, devicePort, dataDir, adminToken);
     } catch (RuntimeException | IOException | InterruptedException e) {
       if (system != null) {
         system.terminate();
@@ -105,6 +120,14 @@ public final class FlotillaServer implements AutoCloseable {
     return http.localAddress().getPort();
   }
 
+  public int devicePort() {
+    return devicePort.localAddress().getPort();
+  }
+
+  public DeviceGateway devices() {
+    return devices;
+  }
+
   public Path dataDir() {
     return dataDir;
   }
@@ -124,6 +147,7 @@ public final class FlotillaServer implements AutoCloseable {
   @Override
   public void close() {
     http.unbind().toCompletableFuture().join();
+    devicePort.unbind().toCompletableFuture().join();
     system.terminate();
     system.getWhenTerminated().toCompletableFuture().join();
     database.close();

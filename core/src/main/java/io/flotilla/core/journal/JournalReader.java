@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.flotilla.core.app.App;
 import io.flotilla.core.auth.AdminTokens;
+import io.flotilla.core.device.Device;
+import io.flotilla.core.device.FleetConfig;
 import io.flotilla.core.factory.Factory;
 import io.flotilla.core.target.Targets;
 import io.flotilla.protocol.Json;
@@ -24,7 +26,7 @@ public final class JournalReader {
 
   /** The entity types whose journals operators may read; the names are those stored in persistence ids. */
   public static final List<String> ENTITY_TYPES =
-      List.of(Factory.ENTITY_KEY.name(), App.ENTITY_KEY.name(), Targets.ENTITY_KEY.name(), AdminTokens.ENTITY_KEY.name());
+      List.of(Factory.ENTITY_KEY.name(), App.ENTITY_KEY.name(), Targets.ENTITY_KEY.name(), AdminTokens.ENTITY_KEY.name(), Device.ENTITY_KEY.name(), FleetConfig.ENTITY_KEY.name());
 
   public record Entry(String persistenceId, long sequenceNr, Instant timestamp, String type, JsonNode event) {}
 

@@ -27,7 +27,10 @@ public final class SchemaMigration {
           "factories", "name, platforms, branch_tags, created_at",
           "factory_tokens", "factory, token_id, description, scopes, created_at, revoked_at",
           "app_versions", "factory, app, digest, uri, source_commit, build_number, published_at",
-          "targets", "factory, name, hardware_id, version, tags, apps, containers_sha, created_at");
+          "targets", "factory, name, hardware_id, version, tags, apps, containers_sha, created_at",
+          "device_status",
+          "uuid, factory, name, tag, device_group, hardware_id, production, target_name, apps, last_seen, update_correlation_id, update_state, created_at, decommissioned_at",
+          "device_updates", "uuid, correlation_id, factory, target_name, version, state, failed_step, events, started_at, updated_at");
 
   private SchemaMigration() {}
 

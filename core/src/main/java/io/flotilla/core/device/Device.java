@@ -1,0 +1,652 @@
+package io.flotilla.core.device;
+
+import io.flotilla.core.CborSerializable;
+import io.flotilla.core.Rejection;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.regex.Pattern;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.pubsub.Topic;
+import org.apache.pekko.cluster.sharding.typed.ClusterShardingSettings;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
+import org.apache.pekko.pattern.StatusReply;
+import org.apache.pekko.persistence.typed.PersistenceId;
+import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
+import org.apache.pekko.persistence.typed.javadsl.EventHandler;
+import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
+import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
+import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
+
+/**
+ * One device (entity id = its uuid, the CN of its certificate): registration, what it runs, its updates and
+ * reports. Device-port requests arrive as commands carrying a {@link Contact}; a contact that changes nothing
+ * persists nothing, and the time of the last contact is persisted at most once per
+ * {@link DeviceSettings#lastSeenPersistInterval()} — idle fleets must not write to the database.
+ */
+public final class Device extends EventSourcedBehaviorWithEnforcedReplies<Device.Command, Device.Event, Device.State> {
+
+  public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "Device");
+  public static final String TAG_PREFIX = "device-";
+  public static final String REVOKED_TOPIC_NAME = "flotilla-device-revoked";
+
+  public static final Pattern UUID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,127}");
+  public static final Pattern CORRELATION_ID = Pattern.compile("[A-Za-z0-9_-]{1,128}");
+  public static final Pattern NAME = Pattern.compile("[^\\p{Cntrl}]{1,255}");
+  public static final Pattern GROUP = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,127}");
+  public static final Pattern TAG = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_./-]{0,127}");
+  public static final int MAX_DETAILS = 2048;
+  /** Updates kept in the entity (for duplicate detection and derived state); the read side keeps them all. */
+  public static final int MAX_UPDATES_KEPT = 20;
+  public static final int MAX_EVENTS_PER_UPDATE = 200;
+  public static final int MAX_APPS = 100;
+  public static final int MAX_CONFIG_FILES = 100;
+
+  /**
+   * What a device-port request says about its sender: the identity from its verified certificate, the
+   * {@code x-ats-*} headers (null when absent, which means "unchanged") and when it arrived.
+   */
+  public record Contact(
+      String factory, boolean production, String certificateSerial, String publicKeyPem, String tag, String targetName, List<String> apps, Instant at)
+      implements CborSerializable {}
+
+  /** One element of {@code POST /events}, as stored. */
+  public record UpdateEvent(
+      String id, String deviceTime, String type, int typeVersion, String correlationId, Boolean success, String targetName, String version, String details)
+      implements CborSerializable {}
+
+  /** {@code POST /apps-states}; {@code appsJson} is the {@code apps} object as JSON text. */
+  public record AppsStates(String ostree, String deviceTime, String appsJson) implements CborSerializable {
+
+    boolean sameReportAs(AppsStates other) {
+      return other != null && Objects.equals(ostree, other.ostree) && Objects.equals(appsJson, other.appsJson);
+    }
+  }
+
+  public enum SystemInfoKind {
+    HARDWARE,
+    NETWORK,
+    CONFIG
+  }
+
+  /** A fioconfig file: {@code onChanged} is the handler command run on the device when the file changes. */
+  public record ConfigFile(String name, String value, boolean unencrypted, List<String> onChanged) implements CborSerializable {}
+
+  public enum UpdateState {
+    IN_PROGRESS("in-progress"),
+    SUCCEEDED("succeeded"),
+    FAILED("failed");
+
+    private final String wireName;
+
+    UpdateState(String wireName) {
+      this.wireName = wireName;
+    }
+
+    public String wireName() {
+      return wireName;
+    }
+  }
+
+  /** The events of one correlation id, with the outcome derived from them. */
+  public record Update(String correlationId, String targetName, String version, List<UpdateEvent> events, Instant firstReportedAt, Instant lastReportedAt)
+      implements CborSerializable {
+
+    public UpdateState state() {
+      return outcome(events).state();
+    }
+
+    Update with(UpdateEvent event, Instant at) {
+      List<UpdateEvent> next = new ArrayList<>(events);
+      next.add(event);
+      return new Update(
+          correlationId,
+          event.targetName() != null ? event.targetName() : targetName,
+          event.version() != null ? event.version() : version,
+          List.copyOf(next),
+          firstReportedAt,
+          at);
+    }
+  }
+
+  /** @param failedStep the event type that reported {@code success: false}, else null */
+  public record Outcome(UpdateState state, String failedStep) {}
+
+  /** Failed as soon as any step reports failure; succeeded once the installation completed successfully. */
+  public static Outcome outcome(List<UpdateEvent> events) {
+    boolean installed = false;
+    for (UpdateEvent event : events) {
+      if (Boolean.FALSE.equals(event.success())) {
+        return new Outcome(UpdateState.FAILED, event.type());
+      }
+      if ("EcuInstallationCompleted".equals(event.type()) && Boolean.TRUE.equals(event.success())) {
+        installed = true;
+      }
+    }
+    return new Outcome(installed ? UpdateState.SUCCEEDED : UpdateState.IN_PROGRESS, null);
+  }
+
+  public sealed interface Command extends CborSerializable {}
+
+  /** Registration through the API ({@code POST /ota/devices/}); a second one for the uuid is a conflict. */
+  public record Register(
+      String factory,
+      String name,
+      String hardwareId,
+      String group,
+      String tag,
+      boolean production,
+      String certificateSerial,
+      String publicKeyPem,
+      Instant at,
+      ActorRef<StatusReply<Summary>> replyTo)
+      implements Command {}
+
+  /** Any device-port request: creates the device on first contact, records headers, counts as seen. */
+  public record CheckIn(Contact contact, ActorRef<StatusReply<Summary>> replyTo) implements Command {}
+
+  /** {@code POST /events}, already filtered to well-formed events. */
+  public record ReportUpdateEvents(Contact contact, List<UpdateEvent> events, ActorRef<StatusReply<Summary>> replyTo) implements Command {}
+
+  public record ReportAppsStates(Contact contact, AppsStates appsStates, ActorRef<StatusReply<Summary>> replyTo) implements Command {}
+
+  public record ReportSystemInfo(Contact contact, SystemInfoKind kind, String content, ActorRef<StatusReply<Summary>> replyTo) implements Command {}
+
+  /** {@code PATCH /config} from the device: the files are added to (or replace same-named files in) its config. */
+  public record PatchConfig(Contact contact, List<ConfigFile> files, String reason, ActorRef<StatusReply<Summary>> replyTo) implements Command {}
+
+  /** The operator's device-level config: replaces every file. */
+  public record ReplaceConfig(String factory, List<ConfigFile> files, String reason, Instant at, ActorRef<StatusReply<Summary>> replyTo)
+      implements Command {}
+
+  /** The operator's changes; null fields stay as they are. */
+  public record Change(String factory, String name, String group, Instant at, ActorRef<StatusReply<Summary>> replyTo) implements Command {}
+
+  public record Decommission(String factory, Instant at, ActorRef<StatusReply<Done>> replyTo) implements Command {}
+
+  /** The device as this entity knows it now, including the last contact not yet persisted. */
+  public record Get(String factory, ActorRef<StatusReply<Summary>> replyTo) implements Command {}
+
+  public record Summary(
+      String uuid,
+      String factory,
+      String name,
+      String hardwareId,
+      String group,
+      String tag,
+      boolean production,
+      String targetName,
+      List<String> apps,
+      String publicKeyPem,
+      Instant createdAt,
+      Instant lastSeen,
+      Instant decommissionedAt,
+      List<ConfigFile> config,
+      Instant configChangedAt,
+      String currentUpdate,
+      UpdateState currentUpdateState)
+      implements CborSerializable {}
+
+  public sealed interface Event extends CborSerializable {
+    String uuid();
+
+    String factory();
+
+    Instant at();
+  }
+
+  /** {@code firstContact}: created by a device's first request rather than by registration through the API. */
+  public record Registered(
+      String uuid,
+      String factory,
+      String name,
+      String hardwareId,
+      String group,
+      String tag,
+      boolean production,
+      String certificateSerial,
+      String publicKeyPem,
+      boolean firstContact,
+      Instant at)
+      implements Event {}
+
+  /** What the device said it follows and runs ({@code x-ats-*} headers), whole, after a change. */
+  public record StatusReported(String uuid, String factory, String tag, String targetName, List<String> apps, Instant at) implements Event {}
+
+  /** A contact that changed nothing, persisted because the last persisted one is older than the interval. */
+  public record Seen(String uuid, String factory, Instant at) implements Event {}
+
+  public record UpdateEventsReported(String uuid, String factory, List<UpdateEvent> events, Instant at) implements Event {}
+
+  public record AppsStatesReported(String uuid, String factory, AppsStates appsStates, Instant at) implements Event {}
+
+  public record SystemInfoReported(String uuid, String factory, SystemInfoKind kind, String content, Instant at) implements Event {}
+
+  /** The device-level config files, whole; {@code byDevice} tells a device's PATCH from an operator's PUT. */
+  public record ConfigChanged(String uuid, String factory, List<ConfigFile> files, String reason, boolean byDevice, Instant at) implements Event {}
+
+  public record DetailsChanged(String uuid, String factory, String name, String group, Instant at) implements Event {}
+
+  public record Decommissioned(String uuid, String factory, Instant at) implements Event {}
+
+  /** Published after a decommission so that every node refuses the certificate from then on. */
+  public record Revoked(String factory, String uuid) implements CborSerializable {}
+
+  public record State(
+      String uuid,
+      String factory,
+      String name,
+      String hardwareId,
+      String group,
+      String tag,
+      boolean production,
+      String certificateSerial,
+      String publicKeyPem,
+      String targetName,
+      List<String> apps,
+      Instant createdAt,
+      Instant lastSeen,
+      List<Update> updates,
+      AppsStates appsStates,
+      Map<SystemInfoKind, String> systemInfo,
+      List<ConfigFile> config,
+      Instant configChangedAt,
+      Instant decommissionedAt)
+      implements CborSerializable {
+
+    public boolean exists() {
+      return factory != null;
+    }
+
+    public boolean decommissioned() {
+      return decommissionedAt != null;
+    }
+
+    Summary summary(Instant lastContact) {
+      Instant seen = lastSeen == null || (lastContact != null && lastContact.isAfter(lastSeen)) ? lastContact : lastSeen;
+      Update current = updates.isEmpty() ? null : updates.get(updates.size() - 1);
+      return new Summary(
+          uuid,
+          factory,
+          name,
+          hardwareId,
+          group,
+          tag,
+          production,
+          targetName,
+          apps,
+          publicKeyPem,
+          createdAt,
+          seen,
+          decommissionedAt,
+          config,
+          configChangedAt,
+          current == null ? null : current.correlationId(),
+          current == null ? null : current.state());
+    }
+
+    boolean knowsEvent(String eventId) {
+      for (Update update : updates) {
+        for (UpdateEvent event : update.events()) {
+          if (event.id().equals(eventId)) {
+            return true;
+          }
+        }
+      }
+      return false;
+    }
+
+    Update update(String correlationId) {
+      for (Update update : updates) {
+        if (update.correlationId().equals(correlationId)) {
+          return update;
+        }
+      }
+      return null;
+    }
+
+    State apply(Event event) {
+      Instant seen = lastSeen == null || event.at().isAfter(lastSeen) ? event.at() : lastSeen;
+      if (event instanceof Registered r) {
+        return new State(
+            r.uuid(), r.factory(), r.name(), r.hardwareId(), r.group(), r.tag(), r.production(), r.certificateSerial(), r.publicKeyPem(),
+            null, List.of(), r.at(), r.firstContact() ? r.at() : null, List.of(), null, Map.of(), List.of(), null, null);
+      } else if (event instanceof StatusReported s) {
+        return new State(
+            uuid, factory, name, hardwareId, group, s.tag(), production, certificateSerial, publicKeyPem, s.targetName(), s.apps(), createdAt,
+            seen, updates, appsStates, systemInfo, config, configChangedAt, decommissionedAt);
+      } else if (event instanceof Seen) {
+        return withLastSeen(seen);
+      } else if (event instanceof UpdateEventsReported reported) {
+        List<Update> next = new ArrayList<>(updates);
+        for (UpdateEvent updateEvent : reported.events()) {
+          int index = indexOf(next, updateEvent.correlationId());
+          if (index < 0) {
+            next.add(
+                new Update(updateEvent.correlationId(), updateEvent.targetName(), updateEvent.version(), List.of(updateEvent), reported.at(), reported.at()));
+          } else {
+            next.set(index, next.get(index).with(updateEvent, reported.at()));
+          }
+        }
+        while (next.size() > MAX_UPDATES_KEPT) {
+          next.remove(0);
+        }
+        return new State(
+            uuid, factory, name, hardwareId, group, tag, production, certificateSerial, publicKeyPem, targetName, apps, createdAt, seen,
+            List.copyOf(next), appsStates, systemInfo, config, configChangedAt, decommissionedAt);
+      } else if (event instanceof AppsStatesReported reported) {
+        return new State(
+            uuid, factory, name, hardwareId, group, tag, production, certificateSerial, publicKeyPem, targetName, apps, createdAt, seen,
+            updates, reported.appsStates(), systemInfo, config, configChangedAt, decommissionedAt);
+      } else if (event instanceof SystemInfoReported reported) {
+        Map<SystemInfoKind, String> next = new LinkedHashMap<>(systemInfo);
+        next.put(reported.kind(), reported.content());
+        return new State(
+            uuid, factory, name, hardwareId, group, tag, production, certificateSerial, publicKeyPem, targetName, apps, createdAt, seen,
+            updates, appsStates, Map.copyOf(next), config, configChangedAt, decommissionedAt);
+      } else if (event instanceof ConfigChanged changed) {
+        return new State(
+            uuid, factory, name, hardwareId, group, tag, production, certificateSerial, publicKeyPem, targetName, apps, createdAt,
+            changed.byDevice() ? seen : lastSeen, updates, appsStates, systemInfo, changed.files(), changed.at(), decommissionedAt);
+      } else if (event instanceof DetailsChanged changed) {
+        return new State(
+            uuid, factory, changed.name(), hardwareId, changed.group(), tag, production, certificateSerial, publicKeyPem, targetName, apps,
+            createdAt, lastSeen, updates, appsStates, systemInfo, config, configChangedAt, decommissionedAt);
+      } else if (event instanceof Decommissioned d) {
+        return new State(
+            uuid, factory, name, hardwareId, group, tag, production, certificateSerial, publicKeyPem, targetName, apps, createdAt, lastSeen,
+            updates, appsStates, systemInfo, config, configChangedAt, d.at());
+      }
+      throw new IllegalStateException("unknown event " + event);
+    }
+
+    private State withLastSeen(Instant seen) {
+      return new State(
+          uuid, factory, name, hardwareId, group, tag, production, certificateSerial, publicKeyPem, targetName, apps, createdAt, seen,
+          updates, appsStates, systemInfo, config, configChangedAt, decommissionedAt);
+    }
+
+    private static int indexOf(List<Update> updates, String correlationId) {
+      for (int i = 0; i < updates.size(); i++) {
+        if (updates.get(i).correlationId().equals(correlationId)) {
+          return i;
+        }
+      }
+      return -1;
+    }
+  }
+
+  /** The projection tag of a device's events; a device always keeps the same one. */
+  public static String tagFor(String uuid, int slices) {
+    return TAG_PREFIX + Math.floorMod(uuid.hashCode(), slices);
+  }
+
+  public static void init(ActorSystem<?> system, DeviceSettings settings, ActorRef<Topic.Command<Revoked>> revokedTopic) {
+    ClusterShardingSettings sharding = ClusterShardingSettings.create(system);
+    sharding =
+        sharding.withPassivationStrategy(sharding.passivationStrategySettings().withActiveEntityLimit(settings.activeEntityLimit()));
+    ClusterSharding.get(system)
+        .init(Entity.of(ENTITY_KEY, ctx -> create(ctx.getEntityId(), settings, revokedTopic)).withSettings(sharding));
+  }
+
+  public static Device create(String uuid, DeviceSettings settings, ActorRef<Topic.Command<Revoked>> revokedTopic) {
+    return new Device(uuid, settings, revokedTopic);
+  }
+
+  private final String uuid;
+  private final DeviceSettings settings;
+  private final ActorRef<Topic.Command<Revoked>> revokedTopic;
+  private final String tag;
+  /** The newest contact; persisted only with a change or once per interval, so it may be newer than the state's. */
+  private Instant lastContact;
+
+  private Device(String uuid, DeviceSettings settings, ActorRef<Topic.Command<Revoked>> revokedTopic) {
+    super(PersistenceId.of(ENTITY_KEY.name(), uuid));
+    this.uuid = uuid;
+    this.settings = settings;
+    this.revokedTopic = revokedTopic;
+    this.tag = tagFor(uuid, settings.slices());
+  }
+
+  @Override
+  public State emptyState() {
+    return new State(uuid, null, null, null, null, null, false, null, null, null, List.of(), null, null, List.of(), null, Map.of(), List.of(), null, null);
+  }
+
+  @Override
+  public Set<String> tagsFor(Event event) {
+    return Set.of(tag);
+  }
+
+  @Override
+  public RetentionCriteria retentionCriteria() {
+    return RetentionCriteria.snapshotEvery(50, 2);
+  }
+
+  @Override
+  public CommandHandlerWithReply<Command, Event, State> commandHandler() {
+    return newCommandHandlerWithReplyBuilder()
+        .forAnyState()
+        .onCommand(Register.class, this::onRegister)
+        .onCommand(CheckIn.class, (state, c) -> onContact(state, c.contact(), List.of(), c.replyTo()))
+        .onCommand(ReportUpdateEvents.class, this::onReportUpdateEvents)
+        .onCommand(ReportAppsStates.class, this::onReportAppsStates)
+        .onCommand(ReportSystemInfo.class, this::onReportSystemInfo)
+        .onCommand(PatchConfig.class, this::onPatchConfig)
+        .onCommand(ReplaceConfig.class, this::onReplaceConfig)
+        .onCommand(Change.class, this::onChange)
+        .onCommand(Decommission.class, this::onDecommission)
+        .onCommand(Get.class, this::onGet)
+        .build();
+  }
+
+  private ReplyEffect<Event, State> onRegister(State state, Register c) {
+    if (state.exists()) {
+      return Effect().reply(c.replyTo(), Rejection.conflict("device " + uuid + " is already registered"));
+    }
+    if (!UUID.matcher(uuid).matches()) {
+      return Effect().reply(c.replyTo(), Rejection.invalid("uuid must match " + UUID.pattern()));
+    }
+    String name = c.name() == null || c.name().isBlank() ? uuid : c.name();
+    String problem = nameProblem(name);
+    if (problem == null && c.group() != null) {
+      problem = groupProblem(c.group());
+    }
+    if (problem == null && c.tag() != null && !TAG.matcher(c.tag()).matches()) {
+      problem = "tag must match " + TAG.pattern();
+    }
+    if (problem != null) {
+      return Effect().reply(c.replyTo(), Rejection.invalid(problem));
+    }
+    Registered registered =
+        new Registered(uuid, c.factory(), name, c.hardwareId(), c.group(), c.tag(), c.production(), c.certificateSerial(), c.publicKeyPem(), false, c.at());
+    return Effect().persist(registered).thenReply(c.replyTo(), s -> StatusReply.success(s.summary(lastContact)));
+  }
+
+  private ReplyEffect<Event, State> onReportUpdateEvents(State state, ReportUpdateEvents c) {
+    List<UpdateEvent> fresh = new ArrayList<>();
+    Set<String> ids = new HashSet<>();
+    Map<String, Integer> perUpdate = new LinkedHashMap<>();
+    for (UpdateEvent event : c.events()) {
+      if (!ids.add(event.id()) || state.knowsEvent(event.id())) {
+        continue;
+      }
+      Update known = state.update(event.correlationId());
+      int count = perUpdate.merge(event.correlationId(), 1, Integer::sum) + (known == null ? 0 : known.events().size());
+      if (count > MAX_EVENTS_PER_UPDATE) {
+        continue;
+      }
+      fresh.add(event);
+    }
+    List<Event> events = fresh.isEmpty() ? List.of() : List.of(new UpdateEventsReported(uuid, c.contact().factory(), List.copyOf(fresh), c.contact().at()));
+    return onContact(state, c.contact(), events, c.replyTo());
+  }
+
+  private ReplyEffect<Event, State> onReportAppsStates(State state, ReportAppsStates c) {
+    List<Event> events =
+        c.appsStates().sameReportAs(state.appsStates())
+            ? List.of()
+            : List.of(new AppsStatesReported(uuid, c.contact().factory(), c.appsStates(), c.contact().at()));
+    return onContact(state, c.contact(), events, c.replyTo());
+  }
+
+  private ReplyEffect<Event, State> onReportSystemInfo(State state, ReportSystemInfo c) {
+    List<Event> events =
+        Objects.equals(state.systemInfo().get(c.kind()), c.content())
+            ? List.of()
+            : List.of(new SystemInfoReported(uuid, c.contact().factory(), c.kind(), c.content(), c.contact().at()));
+    return onContact(state, c.contact(), events, c.replyTo());
+  }
+
+  private ReplyEffect<Event, State> onPatchConfig(State state, PatchConfig c) {
+    String problem = configProblem(c.files());
+    if (problem != null) {
+      return Effect().reply(c.replyTo(), Rejection.invalid(problem));
+    }
+    Map<String, ConfigFile> files = new LinkedHashMap<>();
+    state.config().forEach(f -> files.put(f.name(), f));
+    c.files().forEach(f -> files.put(f.name(), f));
+    List<ConfigFile> next = List.copyOf(files.values());
+    List<Event> events =
+        next.equals(state.config()) ? List.of() : List.of(new ConfigChanged(uuid, c.contact().factory(), next, c.reason(), true, c.contact().at()));
+    return onContact(state, c.contact(), events, c.replyTo());
+  }
+
+  /**
+   * Every device-port command: refuses foreign or decommissioned devices, adds what the contact itself changed
+   * to {@code changes}, and persists only when there is something to persist or last-seen is due.
+   */
+  private ReplyEffect<Event, State> onContact(State state, Contact contact, List<Event> changes, ActorRef<StatusReply<Summary>> replyTo) {
+    if (state.exists() && !state.factory().equals(contact.factory())) {
+      return Effect().reply(replyTo, Rejection.forbidden("device " + uuid + " belongs to another factory"));
+    }
+    if (state.decommissioned()) {
+      return Effect().reply(replyTo, Rejection.forbidden("device " + uuid + " is decommissioned"));
+    }
+    List<Event> events = new ArrayList<>();
+    State base = state;
+    if (!state.exists()) {
+      if (!UUID.matcher(uuid).matches()) {
+        return Effect().reply(replyTo, Rejection.invalid("uuid must match " + UUID.pattern()));
+      }
+      Registered registered =
+          new Registered(uuid, contact.factory(), uuid, null, null, null, contact.production(), contact.certificateSerial(), contact.publicKeyPem(), true, contact.at());
+      events.add(registered);
+      base = state.apply(registered);
+    }
+    String tagNow = contact.tag() != null ? contact.tag() : base.tag();
+    String targetNow = contact.targetName() != null ? contact.targetName() : base.targetName();
+    List<String> appsNow = contact.apps() != null ? List.copyOf(contact.apps()) : base.apps();
+    if (!Objects.equals(tagNow, base.tag()) || !Objects.equals(targetNow, base.targetName()) || !Objects.equals(appsNow, base.apps())) {
+      events.add(new StatusReported(uuid, contact.factory(), tagNow, targetNow, appsNow, contact.at()));
+    }
+    events.addAll(changes);
+    if (events.isEmpty() && lastSeenDue(state, contact.at())) {
+      events.add(new Seen(uuid, contact.factory(), contact.at()));
+    }
+    if (lastContact == null || contact.at().isAfter(lastContact)) {
+      lastContact = contact.at();
+    }
+    if (events.isEmpty()) {
+      return Effect().reply(replyTo, StatusReply.success(state.summary(lastContact)));
+    }
+    return Effect().persist(events).thenReply(replyTo, s -> StatusReply.success(s.summary(lastContact)));
+  }
+
+  private boolean lastSeenDue(State state, Instant now) {
+    return state.lastSeen() == null || !now.isBefore(state.lastSeen().plus(settings.lastSeenPersistInterval()));
+  }
+
+  private ReplyEffect<Event, State> onReplaceConfig(State state, ReplaceConfig c) {
+    if (!belongsTo(state, c.factory())) {
+      return Effect().reply(c.replyTo(), notFound(c.factory()));
+    }
+    String problem = configProblem(c.files());
+    if (problem != null) {
+      return Effect().reply(c.replyTo(), Rejection.invalid(problem));
+    }
+    List<ConfigFile> files = List.copyOf(c.files());
+    if (files.equals(state.config())) {
+      return Effect().reply(c.replyTo(), StatusReply.success(state.summary(lastContact)));
+    }
+    return Effect()
+        .persist(new ConfigChanged(uuid, c.factory(), files, c.reason(), false, c.at()))
+        .thenReply(c.replyTo(), s -> StatusReply.success(s.summary(lastContact)));
+  }
+
+  private ReplyEffect<Event, State> onChange(State state, Change c) {
+    if (!belongsTo(state, c.factory())) {
+      return Effect().reply(c.replyTo(), notFound(c.factory()));
+    }
+    String name = c.name() != null ? c.name() : state.name();
+    String group = c.group() == null ? state.group() : c.group().isEmpty() ? null : c.group();
+    String problem = nameProblem(name);
+    if (problem == null && group != null) {
+      problem = groupProblem(group);
+    }
+    if (problem != null) {
+      return Effect().reply(c.replyTo(), Rejection.invalid(problem));
+    }
+    if (Objects.equals(name, state.name()) && Objects.equals(group, state.group())) {
+      return Effect().reply(c.replyTo(), StatusReply.success(state.summary(lastContact)));
+    }
+    return Effect()
+        .persist(new DetailsChanged(uuid, c.factory(), name, group, c.at()))
+        .thenReply(c.replyTo(), s -> StatusReply.success(s.summary(lastContact)));
+  }
+
+  private ReplyEffect<Event, State> onDecommission(State state, Decommission c) {
+    if (!belongsTo(state, c.factory())) {
+      return Effect().reply(c.replyTo(), notFound(c.factory()));
+    }
+    if (state.decommissioned()) {
+      return Effect().reply(c.replyTo(), StatusReply.ack());
+    }
+    return Effect()
+        .persist(new Decommissioned(uuid, c.factory(), c.at()))
+        .thenRun(s -> revokedTopic.tell(Topic.publish(new Revoked(c.factory(), uuid))))
+        .thenReply(c.replyTo(), s -> StatusReply.ack());
+  }
+
+  private ReplyEffect<Event, State> onGet(State state, Get c) {
+    if (!belongsTo(state, c.factory())) {
+      return Effect().reply(c.replyTo(), notFound(c.factory()));
+    }
+    return Effect().reply(c.replyTo(), StatusReply.success(state.summary(lastContact)));
+  }
+
+  /** A device of another factory answers exactly as a missing one, so that uuids do not leak across factories. */
+  private static boolean belongsTo(State state, String factory) {
+    return state.exists() && state.factory().equals(factory);
+  }
+
+  private <T> StatusReply<T> notFound(String factory) {
+    return Rejection.notFound("factory " + factory + " has no device " + uuid);
+  }
+
+  private static String nameProblem(String name) {
+    return NAME.matcher(name).matches() ? null : "name must be 1 to 255 characters without control characters";
+  }
+
+  private static String groupProblem(String group) {
+    return GROUP.matcher(group).matches() ? null : "group must match " + GROUP.pattern();
+  }
+
+  private static String configProblem(List<ConfigFile> files) {
+    return FleetConfig.problem(files);
+  }
+
+  @Override
+  public EventHandler<State, Event> eventHandler() {
+    return newEventHandlerBuilder().forAnyState().onAnyEvent(State::apply);
+  }
+}

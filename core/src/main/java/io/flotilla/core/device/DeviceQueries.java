@@ -1,0 +1,268 @@
+package io.flotilla.core.device;
+
+import static io.flotilla.core.ReadSideSupport.instant;
+import static io.flotilla.core.ReadSideSupport.timestamp;
+
+import io.flotilla.core.persistence.Database;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+
+/** Read-side queries over {@code device_status} and {@code device_updates}, for the operator API. */
+public final class DeviceQueries {
+
+  public record DeviceRow(
+      String uuid,
+      String factory,
+      String name,
+      String tag,
+      String group,
+      String hardwareId,
+      boolean production,
+      String targetName,
+      List<String> apps,
+      Instant lastSeen,
+      String updateCorrelationId,
+      String updateState,
+      Instant createdAt,
+      Instant decommissionedAt) {}
+
+  /**
+   * Null fields do not filter. {@code online}: seen since {@code onlineSince}; {@code updating}: the newest
+   * update is in progress. Decommissioned devices are listed only when {@code includeDecommissioned}.
+   */
+  public record DeviceFilter(String tag, String target, String group, Boolean online, Boolean updating, boolean includeDecommissioned) {}
+
+  /** {@code nextCursor} is the uuid to continue after, null on the last page. */
+  public record DevicePage(List<DeviceRow> devices, String nextCursor) {}
+
+  public record UpdateRow(
+      String correlationId, String targetName, String version, String state, String failedStep, Instant startedAt, Instant updatedAt, List<Device.UpdateEvent> events) {}
+
+  public record FleetStatus(
+      long devices, long online, long offline, long upToDate, long notUpToDate, long updating, Map<String, Long> byTag, Map<String, Long> byTarget) {}
+
+  private static final String DEVICE_COLUMNS =
+      "uuid, factory, name, tag, device_group, hardware_id, production, target_name, apps, last_seen, update_correlation_id, update_state, created_at, decommissioned_at";
+
+  private final Database database;
+  private final Executor blocking;
+
+  public DeviceQueries(Database database, Executor blocking) {
+    this.database = database;
+    this.blocking = blocking;
+  }
+
+  public CompletionStage<DevicePage> devices(String factory, DeviceFilter filter, Instant onlineSince, int limit, String afterUuid) {
+    return database.query(
+        blocking,
+        connection -> {
+          StringBuilder sql = new StringBuilder("SELECT " + DEVICE_COLUMNS + " FROM device_status WHERE factory = ?");
+          List<Object> args = new ArrayList<>(List.of(factory));
+          if (!filter.includeDecommissioned()) {
+            sql.append(" AND decommissioned_at IS NULL");
+          }
+          if (filter.tag() != null) {
+            sql.append(" AND tag = ?");
+            args.add(filter.tag());
+          }
+          if (filter.target() != null) {
+            sql.append(" AND target_name = ?");
+            args.add(filter.target());
+          }
+          if (filter.group() != null) {
+            sql.append(" AND device_group = ?");
+            args.add(filter.group());
+          }
+          if (filter.online() != null) {
+            sql.append(filter.online() ? " AND last_seen >= ?" : " AND (last_seen IS NULL OR last_seen < ?)");
+            args.add(timestamp(onlineSince));
+          }
+          if (filter.updating() != null) {
+            sql.append(filter.updating() ? " AND update_state = ?" : " AND (update_state IS NULL OR update_state <> ?)");
+            args.add(Device.UpdateState.IN_PROGRESS.wireName());
+          }
+          if (afterUuid != null) {
+            sql.append(" AND uuid > ?");
+            args.add(afterUuid);
+          }
+          sql.append(" ORDER BY uuid LIMIT ?");
+          args.add(limit + 1);
+          List<DeviceRow> rows = new ArrayList<>();
+          try (PreparedStatement s = connection.prepareStatement(sql.toString())) {
+            for (int i = 0; i < args.size(); i++) {
+              s.setObject(i + 1, args.get(i));
+            }
+            try (ResultSet r = s.executeQuery()) {
+              while (r.next()) {
+                rows.add(device(r));
+              }
+            }
+          }
+          if (rows.size() > limit) {
+            rows = rows.subList(0, limit);
+            return new DevicePage(List.copyOf(rows), rows.get(limit - 1).uuid());
+          }
+          return new DevicePage(rows, null);
+        });
+  }
+
+  public CompletionStage<Optional<DeviceRow>> device(String factory, String uuid) {
+    return database.query(
+        blocking,
+        connection -> {
+          try (PreparedStatement s = connection.prepareStatement("SELECT " + DEVICE_COLUMNS + " FROM device_status WHERE factory = ? AND uuid = ?")) {
+            s.setString(1, factory);
+            s.setString(2, uuid);
+            try (ResultSet r = s.executeQuery()) {
+              return r.next() ? Optional.of(device(r)) : Optional.empty();
+            }
+          }
+        });
+  }
+
+  /** Newest first, without their events. */
+  public CompletionStage<List<UpdateRow>> updates(String factory, String uuid) {
+    return database.query(blocking, connection -> updates(connection, factory, uuid, null, false));
+  }
+
+  public CompletionStage<Optional<UpdateRow>> update(String factory, String uuid, String correlationId) {
+    return database.query(blocking, connection -> updates(connection, factory, uuid, correlationId, true).stream().findFirst());
+  }
+
+  private static List<UpdateRow> updates(Connection connection, String factory, String uuid, String correlationId, boolean withEvents) throws SQLException {
+    String sql =
+        "SELECT correlation_id, target_name, version, state, failed_step, started_at, updated_at"
+            + (withEvents ? ", events" : "")
+            + " FROM device_updates WHERE factory = ? AND uuid = ?"
+            + (correlationId == null ? "" : " AND correlation_id = ?")
+            + " ORDER BY started_at DESC, correlation_id DESC";
+    List<UpdateRow> updates = new ArrayList<>();
+    try (PreparedStatement s = connection.prepareStatement(sql)) {
+      s.setString(1, factory);
+      s.setString(2, uuid);
+      if (correlationId != null) {
+        s.setString(3, correlationId);
+      }
+      try (ResultSet r = s.executeQuery()) {
+        while (r.next()) {
+          updates.add(
+              new UpdateRow(
+                  r.getString(1),
+                  r.getString(2),
+                  r.getString(3),
+                  r.getString(4),
+                  r.getString(5),
+                  instant(r.getTimestamp(6)),
+                  instant(r.getTimestamp(7)),
+                  withEvents ? DeviceProjection.DeviceEventsJson.read(r.getString(8)) : null));
+        }
+      }
+    }
+    return updates;
+  }
+
+  /**
+   * Counts over the factory's active devices. A device is up to date when it runs the newest target (highest
+   * version) of its tag for its hardware id, as read from {@code targets}.
+   */
+  public CompletionStage<FleetStatus> status(String factory, Instant onlineSince) {
+    return database.query(
+        blocking,
+        connection -> {
+          Map<String, Long> latestByTagAndHardware = new TreeMap<>();
+          try (PreparedStatement s = connection.prepareStatement("SELECT name, hardware_id, version, tags FROM targets WHERE factory = ?")) {
+            s.setString(1, factory);
+            try (ResultSet r = s.executeQuery()) {
+              while (r.next()) {
+                for (String tag : r.getString(4).split(",")) {
+                  latestByTagAndHardware.merge(tag + "\n" + r.getString(2), r.getLong(3), Math::max);
+                }
+              }
+            }
+          }
+          long devices = 0, online = 0, upToDate = 0, updating = 0;
+          Map<String, Long> byTag = new TreeMap<>();
+          Map<String, Long> byTarget = new TreeMap<>();
+          try (PreparedStatement s =
+              connection.prepareStatement("SELECT tag, target_name, last_seen, update_state FROM device_status WHERE factory = ? AND decommissioned_at IS NULL")) {
+            s.setString(1, factory);
+            try (ResultSet r = s.executeQuery()) {
+              while (r.next()) {
+                devices++;
+                String tag = r.getString(1);
+                String target = r.getString(2);
+                Instant lastSeen = instant(r.getTimestamp(3));
+                if (lastSeen != null && !lastSeen.isBefore(onlineSince)) {
+                  online++;
+                }
+                if (Device.UpdateState.IN_PROGRESS.wireName().equals(r.getString(4))) {
+                  updating++;
+                }
+                byTag.merge(tag == null ? "" : tag, 1L, Long::sum);
+                byTarget.merge(target == null ? "" : target, 1L, Long::sum);
+                if (tag != null && target != null && isLatest(latestByTagAndHardware, tag, target)) {
+                  upToDate++;
+                }
+              }
+            }
+          }
+          return new FleetStatus(devices, online, devices - online, upToDate, devices - upToDate, updating, byTag, byTarget);
+        });
+  }
+
+  /** A target name is {@code <hardwareId>-<version>}; the hardware id may itself contain dashes. */
+  private static boolean isLatest(Map<String, Long> latestByTagAndHardware, String tag, String target) {
+    int dash = target.lastIndexOf('-');
+    if (dash <= 0) {
+      return false;
+    }
+    Long latest = latestByTagAndHardware.get(tag + "\n" + target.substring(0, dash));
+    return latest != null && target.substring(dash + 1).equals(Long.toString(latest));
+  }
+
+  /** Every decommissioned device, for the in-memory revocation set of each node. */
+  public CompletionStage<List<Device.Revoked>> decommissioned() {
+    return database.query(
+        blocking,
+        connection -> {
+          List<Device.Revoked> revoked = new ArrayList<>();
+          try (PreparedStatement s = connection.prepareStatement("SELECT factory, uuid FROM device_status WHERE decommissioned_at IS NOT NULL");
+              ResultSet r = s.executeQuery()) {
+            while (r.next()) {
+              revoked.add(new Device.Revoked(r.getString(1), r.getString(2)));
+            }
+          }
+          return revoked;
+        });
+  }
+
+  private static DeviceRow device(ResultSet r) throws SQLException {
+    String apps = r.getString(9);
+    return new DeviceRow(
+        r.getString(1),
+        r.getString(2),
+        r.getString(3),
+        r.getString(4),
+        r.getString(5),
+        r.getString(6),
+        r.getBoolean(7),
+        r.getString(8),
+        apps == null || apps.isEmpty() ? List.of() : Arrays.asList(apps.split(",")),
+        instant(r.getTimestamp(10)),
+        r.getString(11),
+        r.getString(12),
+        instant(r.getTimestamp(13)),
+        instant(r.getTimestamp(14)));
+  }
+}

@@ -1,0 +1,176 @@
+package io.flotilla.core.device;
+
+import static io.flotilla.core.testing.Eventually.eventually;
+import static org.junit.jupiter.api.Assertions.*;
+
+import io.flotilla.core.FlotillaCore;
+import io.flotilla.core.device.Device.Contact;
+import io.flotilla.core.device.Device.UpdateEvent;
+import io.flotilla.core.device.DeviceQueries.DeviceFilter;
+import io.flotilla.core.target.Targets;
+import io.flotilla.core.testing.TestDatabases;
+import io.flotilla.core.testing.TestNode;
+import java.math.BigInteger;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.Done;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Device entities through sharding on a real database, projected into device_status and device_updates. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+abstract class DeviceReadSideTest {
+
+  static final Duration PATIENCE = Duration.ofSeconds(20);
+  static final String URI = "hub.local/%s/shellhttpd@sha256:" + "12".repeat(32);
+
+  @TempDir static Path dataDir;
+  TestNode node;
+  FlotillaCore core;
+
+  abstract TestDatabases.Kind kind();
+
+  @BeforeAll
+  void startNode() {
+    node = TestNode.start(TestNode.config(TestDatabases.fresh(kind()), dataDir));
+    core = node.core();
+  }
+
+  @AfterAll
+  void stopNode() {
+    node.close();
+  }
+
+  <T> T await(CompletionStage<T> stage) throws Exception {
+    return stage.toCompletableFuture().get(15, TimeUnit.SECONDS);
+  }
+
+  Device.Summary send(String uuid, java.util.function.Function<org.apache.pekko.actor.typed.ActorRef<org.apache.pekko.pattern.StatusReply<Device.Summary>>, Device.Command> command)
+      throws Exception {
+    return await(core.device(uuid).askWithStatus(command::apply, core.askTimeout()));
+  }
+
+  static Contact contact(String factory, String tag, String target, Instant at) {
+    return new Contact(factory, false, "0a", "PEM", tag, target, List.of("shellhttpd"), at);
+  }
+
+  static UpdateEvent event(String id, String correlationId, String type, Boolean success) {
+    return new UpdateEvent(id, "2026-11-27T10:00:00Z", type, 2, correlationId, success, "amd64-linux-2", "2", "{\"x\":1}");
+  }
+
+  @Test
+  void devicesAndTheirUpdatesReachTheReadSide() throws Exception {
+    String factory = "rs-" + UUID.randomUUID().toString().substring(0, 8);
+    String uuid = UUID.randomUUID().toString();
+    Instant now = Instant.now();
+    send(uuid, r -> new Device.Register(factory, "dev-1", "amd64-linux", "lab", "main", false, "0a", "PEM", now, r));
+    send(uuid, r -> new Device.CheckIn(contact(factory, "main", "amd64-linux-1", now.plusSeconds(1)), r));
+    send(uuid, r -> new Device.ReportUpdateEvents(contact(factory, null, null, now.plusSeconds(2)),
+        List.of(event("e1", "u-1", "UpdateInitStarted", null), event("e2", "u-1", "UpdateInitCompleted", true)), r));
+    send(uuid, r -> new Device.ReportUpdateEvents(contact(factory, null, null, now.plusSeconds(3)),
+        List.of(event("e2", "u-1", "UpdateInitCompleted", true), event("e3", "u-1", "EcuInstallationCompleted", true)), r));
+    send(uuid, r -> new Device.ReportUpdateEvents(contact(factory, null, null, now.plusSeconds(4)),
+        List.of(event("f1", "u-2", "EcuDownloadCompleted", false)), r));
+
+    DeviceQueries queries = core.deviceQueries();
+    DeviceQueries.DeviceRow row =
+        eventually(PATIENCE, () -> {
+          var found = await(queries.device(factory, uuid)).orElseThrow();
+          assertEquals("failed", found.updateState());
+          return found;
+        });
+    assertEquals("dev-1", row.name());
+    assertEquals("lab", row.group());
+    assertEquals("main", row.tag());
+    assertEquals("amd64-linux-1", row.targetName());
+    assertEquals(List.of("shellhttpd"), row.apps());
+    assertEquals("u-2", row.updateCorrelationId());
+    assertNotNull(row.lastSeen());
+
+    var updates = await(queries.updates(factory, uuid));
+    assertEquals(List.of("u-2", "u-1"), updates.stream().map(DeviceQueries.UpdateRow::correlationId).toList());
+    assertEquals("failed", updates.get(0).state());
+    assertEquals("EcuDownloadCompleted", updates.get(0).failedStep());
+    var first = await(queries.update(factory, uuid, "u-1")).orElseThrow();
+    assertEquals("succeeded", first.state());
+    assertEquals(List.of("e1", "e2", "e3"), first.events().stream().map(UpdateEvent::id).toList());
+    assertEquals("{\"x\":1}", first.events().get(0).details());
+    assertTrue(await(queries.update("other", uuid, "u-1")).isEmpty());
+  }
+
+  @Test
+  void filtersPagingStatusAndDecommission() throws Exception {
+    String factory = "fl-" + UUID.randomUUID().toString().substring(0, 8);
+    await(core.targets(factory).<Targets.Added>askWithStatus(
+        r -> new Targets.Add(List.of("amd64-linux"), 2L, List.of("main"), Map.of("shellhttpd", URI.formatted(factory)), null, r), core.askTimeout()));
+    Instant now = Instant.now();
+    for (int i = 0; i < 5; i++) {
+      String uuid = "dev-" + i + "-" + factory;
+      String target = i < 3 ? "amd64-linux-2" : "amd64-linux-1";
+      send(uuid, r -> new Device.CheckIn(contact(factory, i(uuid) == 4 ? "beta" : "main", target, now), r));
+    }
+    send("dev-4-" + factory, r -> new Device.ReportUpdateEvents(contact(factory, null, null, now), List.of(event("x", "u", "UpdateInitStarted", null)), r));
+    DeviceQueries queries = core.deviceQueries();
+    Instant onlineSince = now.minus(Duration.ofMinutes(15));
+    eventually(PATIENCE, () -> {
+      var page = await(queries.devices(factory, new DeviceFilter(null, null, null, null, true, false), onlineSince, 10, null));
+      assertEquals(1, page.devices().size());
+      return null;
+    });
+    var all = await(queries.devices(factory, new DeviceFilter(null, null, null, null, null, false), onlineSince, 2, null));
+    assertEquals(2, all.devices().size());
+    var second = await(queries.devices(factory, new DeviceFilter(null, null, null, null, null, false), onlineSince, 2, all.nextCursor()));
+    var third = await(queries.devices(factory, new DeviceFilter(null, null, null, null, null, false), onlineSince, 2, second.nextCursor()));
+    assertEquals(1, third.devices().size());
+    assertNull(third.nextCursor());
+    assertEquals(4, await(queries.devices(factory, new DeviceFilter("main", null, null, null, null, false), onlineSince, 10, null)).devices().size());
+    assertEquals(3, await(queries.devices(factory, new DeviceFilter(null, "amd64-linux-2", null, null, null, false), onlineSince, 10, null)).devices().size());
+    assertEquals(5, await(queries.devices(factory, new DeviceFilter(null, null, null, true, null, false), onlineSince, 10, null)).devices().size());
+    assertEquals(0, await(queries.devices(factory, new DeviceFilter(null, null, null, false, null, false), onlineSince, 10, null)).devices().size());
+
+    var status = await(queries.status(factory, onlineSince));
+    assertEquals(5, status.devices());
+    assertEquals(5, status.online());
+    assertEquals(3, status.upToDate());
+    assertEquals(1, status.updating());
+    assertEquals(Map.of("main", 4L, "beta", 1L), status.byTag());
+    assertEquals(Map.of("amd64-linux-2", 3L, "amd64-linux-1", 2L), status.byTarget());
+
+    String gone = "dev-0-" + factory;
+    await(core.device(gone).<Done>askWithStatus(r -> new Device.Decommission(factory, Instant.now(), r), core.askTimeout()));
+    eventually(PATIENCE, () -> {
+      assertTrue(core.deviceRevocations().isRevoked(factory, gone, BigInteger.ONE));
+      assertEquals(4, await(queries.devices(factory, new DeviceFilter(null, null, null, null, null, false), onlineSince, 10, null)).devices().size());
+      return null;
+    });
+    assertTrue(await(queries.decommissioned()).contains(new Device.Revoked(factory, gone)));
+    assertFalse(core.deviceRevocations().isRevoked(factory, "dev-1-" + factory, BigInteger.ONE));
+  }
+
+  private static int i(String uuid) {
+    return Integer.parseInt(uuid.substring(4, 5));
+  }
+}
+
+class DeviceReadSideOnH2Test extends DeviceReadSideTest {
+  @Override
+  TestDatabases.Kind kind() {
+    return TestDatabases.Kind.H2;
+  }
+}
+
+class DeviceReadSideOnPostgresTest extends DeviceReadSideTest {
+  @Override
+  TestDatabases.Kind kind() {
+    return TestDatabases.Kind.POSTGRES;
+  }
+}

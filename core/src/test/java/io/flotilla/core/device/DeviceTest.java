@@ -1,0 +1,223 @@
+package io.flotilla.core.device;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import io.flotilla.core.Rejection;
+import io.flotilla.core.device.Device.Contact;
+import io.flotilla.core.device.Device.UpdateEvent;
+import io.flotilla.core.testing.EntityTestKit;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.UUID;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.pubsub.Topic;
+import org.apache.pekko.pattern.StatusReply;
+import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
+import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit.CommandResultWithReply;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class DeviceTest {
+
+  private static final ActorTestKit testKit = EntityTestKit.create();
+  private static final Instant T0 = Instant.parse("2026-11-27T10:00:00Z");
+  private static final DeviceSettings SETTINGS = new DeviceSettings(Duration.ofMinutes(5), Duration.ofMinutes(15), 1000, 4);
+
+  private EventSourcedBehaviorTestKit<Device.Command, Device.Event, Device.State> device;
+  private TestProbe<Device.Revoked> revoked;
+  private String uuid;
+
+  @AfterAll
+  static void shutdown() {
+    testKit.shutdownTestKit();
+  }
+
+  @BeforeEach
+  void fresh() {
+    ActorRef<Topic.Command<Device.Revoked>> topic =
+        testKit.spawn(Topic.create(Device.Revoked.class, "revoked-" + UUID.randomUUID()));
+    revoked = testKit.createTestProbe();
+    topic.tell(Topic.subscribe(revoked.ref()));
+    uuid = UUID.randomUUID().toString();
+    device = EventSourcedBehaviorTestKit.create(testKit.system(), Device.create(uuid, SETTINGS, topic));
+  }
+
+  private static Contact contact(Instant at, String tag, String target, List<String> apps) {
+    return new Contact("acme", false, "0a1b", "PEM", tag, target, apps, at);
+  }
+
+  private CommandResultWithReply<Device.Command, Device.Event, Device.State, StatusReply<Device.Summary>> checkIn(Contact contact) {
+    return device.runCommand(replyTo -> new Device.CheckIn(contact, replyTo));
+  }
+
+  private static UpdateEvent event(String id, String correlationId, String type, Boolean success) {
+    return new UpdateEvent(id, "2026-11-27T10:00:00Z", type, 2, correlationId, success, "amd64-linux-42", "42", "{}");
+  }
+
+  @Test
+  void firstContactCreatesTheDeviceWithItsHeaders() {
+    var result = checkIn(contact(T0, "main", "amd64-linux-41", List.of("shellhttpd")));
+    assertTrue(result.reply().isSuccess());
+    assertEquals(2, result.events().size());
+    Device.Registered registered = (Device.Registered) result.events().get(0);
+    assertTrue(registered.firstContact());
+    assertEquals(uuid, registered.name());
+    Device.Summary summary = result.reply().getValue();
+    assertEquals("main", summary.tag());
+    assertEquals("amd64-linux-41", summary.targetName());
+    assertEquals(List.of("shellhttpd"), summary.apps());
+    assertEquals(T0, summary.lastSeen());
+  }
+
+  @Test
+  void idleContactsPersistNothingUntilTheIntervalHasPassed() {
+    checkIn(contact(T0, "main", "amd64-linux-41", List.of("a")));
+    for (int i = 1; i < 100; i++) {
+      var idle = checkIn(contact(T0.plusSeconds(i), "main", "amd64-linux-41", List.of("a")));
+      assertTrue(idle.hasNoEvents(), "contact " + i);
+      assertEquals(T0.plusSeconds(i), idle.reply().getValue().lastSeen(), "last seen is kept in memory");
+    }
+    var absentHeaders = checkIn(contact(T0.plusSeconds(200), null, null, null));
+    assertTrue(absentHeaders.hasNoEvents(), "absent headers mean unchanged");
+
+    var due = checkIn(contact(T0.plus(Duration.ofMinutes(5)), "main", "amd64-linux-41", List.of("a")));
+    assertEquals(List.of(new Device.Seen(uuid, "acme", T0.plus(Duration.ofMinutes(5)))), due.events());
+    assertTrue(checkIn(contact(T0.plus(Duration.ofMinutes(6)), "main", "amd64-linux-41", List.of("a"))).hasNoEvents());
+
+    var changed = checkIn(contact(T0.plus(Duration.ofMinutes(7)), "main", "amd64-linux-42", List.of("a")));
+    assertEquals(1, changed.events().size());
+    assertInstanceOf(Device.StatusReported.class, changed.events().get(0));
+    assertEquals(T0.plus(Duration.ofMinutes(7)), changed.state().lastSeen(), "a real change carries last seen with it");
+  }
+
+  @Test
+  void registrationThenContactKeepsTheRegisteredDetails() {
+    StatusReply<Device.Summary> registered =
+        device.<StatusReply<Device.Summary>>runCommand(
+                replyTo -> new Device.Register("acme", "dev-1", "amd64-linux", "lab", "main", true, "0a1b", "PEM", T0, replyTo))
+            .reply();
+    assertTrue(registered.isSuccess());
+    StatusReply<Device.Summary> again =
+        device.<StatusReply<Device.Summary>>runCommand(
+                replyTo -> new Device.Register("acme", "dev-1", "amd64-linux", "lab", "main", true, "0a1b", "PEM", T0, replyTo))
+            .reply();
+    assertEquals(Rejection.Kind.CONFLICT, Rejection.of(again.getError()).orElseThrow().kind());
+
+    var contact = checkIn(contact(T0.plusSeconds(5), null, "amd64-linux-41", List.of()));
+    assertEquals(1, contact.events().size());
+    Device.Summary summary = contact.reply().getValue();
+    assertEquals("dev-1", summary.name());
+    assertEquals("lab", summary.group());
+    assertEquals("main", summary.tag());
+    assertEquals("amd64-linux", summary.hardwareId());
+    assertTrue(summary.production());
+  }
+
+  @Test
+  void anotherFactorysCertificateCannotTouchTheDevice() {
+    checkIn(contact(T0, "main", null, null));
+    var foreign =
+        device.<StatusReply<Device.Summary>>runCommand(
+            replyTo -> new Device.CheckIn(new Contact("other", false, "ff", "PEM", "evil", null, null, T0), replyTo));
+    assertTrue(foreign.hasNoEvents());
+    assertEquals(Rejection.Kind.FORBIDDEN, Rejection.of(foreign.reply().getError()).orElseThrow().kind());
+    var operatorOfOther = device.<StatusReply<Device.Summary>>runCommand(replyTo -> new Device.Get("other", replyTo));
+    assertEquals(Rejection.Kind.NOT_FOUND, Rejection.of(operatorOfOther.reply().getError()).orElseThrow().kind());
+  }
+
+  @Test
+  void updateEventsAreGroupedDeduplicatedAndTheOutcomeDerived() {
+    checkIn(contact(T0, "main", "amd64-linux-41", List.of()));
+    List<UpdateEvent> first =
+        List.of(
+            event("e1", "u1", "UpdateInitStarted", null),
+            event("e2", "u1", "UpdateInitCompleted", true),
+            event("e3", "u1", "EcuDownloadStarted", null));
+    var reported = device.<StatusReply<Device.Summary>>runCommand(replyTo -> new Device.ReportUpdateEvents(contact(T0.plusSeconds(1), null, null, null), first, replyTo));
+    assertEquals(1, reported.events().size());
+    assertEquals(Device.UpdateState.IN_PROGRESS, reported.reply().getValue().currentUpdateState());
+
+    var resent = device.<StatusReply<Device.Summary>>runCommand(replyTo -> new Device.ReportUpdateEvents(contact(T0.plusSeconds(2), null, null, null), first, replyTo));
+    assertTrue(resent.hasNoEvents(), "a client resending after a lost reply adds nothing");
+
+    List<UpdateEvent> rest =
+        List.of(
+            event("e3", "u1", "EcuDownloadStarted", null),
+            event("e4", "u1", "EcuDownloadCompleted", true),
+            event("e5", "u1", "EcuInstallationStarted", null),
+            event("e6", "u1", "EcuInstallationApplied", null),
+            event("e7", "u1", "EcuInstallationCompleted", true));
+    var done = device.<StatusReply<Device.Summary>>runCommand(replyTo -> new Device.ReportUpdateEvents(contact(T0.plusSeconds(3), null, null, null), rest, replyTo));
+    Device.UpdateEventsReported stored = (Device.UpdateEventsReported) done.events().get(0);
+    assertEquals(4, stored.events().size());
+    assertEquals(Device.UpdateState.SUCCEEDED, done.reply().getValue().currentUpdateState());
+    assertEquals(7, done.state().update("u1").events().size());
+
+    var failing =
+        device.<StatusReply<Device.Summary>>runCommand(
+            replyTo ->
+                new Device.ReportUpdateEvents(
+                    contact(T0.plusSeconds(4), null, null, null),
+                    List.of(event("f1", "u2", "UpdateInitStarted", null), event("f2", "u2", "EcuDownloadCompleted", false)),
+                    replyTo));
+    assertEquals(Device.UpdateState.FAILED, failing.reply().getValue().currentUpdateState());
+    assertEquals(new Device.Outcome(Device.UpdateState.FAILED, "EcuDownloadCompleted"), Device.outcome(failing.state().update("u2").events()));
+  }
+
+  @Test
+  void unchangedReportsPersistNothing() {
+    checkIn(contact(T0, "main", null, null));
+    Device.AppsStates states = new Device.AppsStates("abc", "2026-11-27T10:00:00Z", "{\"a\":{\"state\":\"healthy\"}}");
+    var first = device.<StatusReply<Device.Summary>>runCommand(replyTo -> new Device.ReportAppsStates(contact(T0.plusSeconds(1), null, null, null), states, replyTo));
+    assertEquals(1, first.events().size());
+    Device.AppsStates later = new Device.AppsStates("abc", "2026-11-27T10:05:00Z", states.appsJson());
+    var same = device.<StatusReply<Device.Summary>>runCommand(replyTo -> new Device.ReportAppsStates(contact(T0.plusSeconds(2), null, null, null), later, replyTo));
+    assertTrue(same.hasNoEvents(), "only the device time differs");
+
+    var info = device.<StatusReply<Device.Summary>>runCommand(replyTo -> new Device.ReportSystemInfo(contact(T0.plusSeconds(3), null, null, null), Device.SystemInfoKind.NETWORK, "{\"hostname\":\"h\"}", replyTo));
+    assertEquals(1, info.events().size());
+    var infoAgain = device.<StatusReply<Device.Summary>>runCommand(replyTo -> new Device.ReportSystemInfo(contact(T0.plusSeconds(4), null, null, null), Device.SystemInfoKind.NETWORK, "{\"hostname\":\"h\"}", replyTo));
+    assertTrue(infoAgain.hasNoEvents());
+  }
+
+  @Test
+  void configPatchMergesAndOperatorReplaces() {
+    checkIn(contact(T0, "main", null, null));
+    Device.ConfigFile a = new Device.ConfigFile("a.toml", "x = 1", true, List.of());
+    Device.ConfigFile b = new Device.ConfigFile("b.toml", "y = 2", true, List.of("/usr/share/fioconfig/handlers/h"));
+    device.<StatusReply<Device.Summary>>runCommand(replyTo -> new Device.ReplaceConfig("acme", List.of(a), "op", T0.plusSeconds(1), replyTo));
+    var patched = device.<StatusReply<Device.Summary>>runCommand(replyTo -> new Device.PatchConfig(contact(T0.plusSeconds(2), null, null, null), List.of(b), "dev", replyTo));
+    assertEquals(List.of(a, b), patched.reply().getValue().config());
+    var bad = device.<StatusReply<Device.Summary>>runCommand(replyTo -> new Device.PatchConfig(contact(T0.plusSeconds(3), null, null, null), List.of(b, b), "dev", replyTo));
+    assertEquals(Rejection.Kind.INVALID, Rejection.of(bad.reply().getError()).orElseThrow().kind());
+  }
+
+  @Test
+  void decommissionRefusesTheDeviceAndAnnouncesTheRevocation() {
+    checkIn(contact(T0, "main", null, null));
+    var decommissioned = device.<StatusReply<org.apache.pekko.Done>>runCommand(replyTo -> new Device.Decommission("acme", T0.plusSeconds(1), replyTo));
+    assertTrue(decommissioned.reply().isSuccess());
+    assertEquals(new Device.Revoked("acme", uuid), revoked.receiveMessage());
+    var contact = checkIn(contact(T0.plusSeconds(2), null, null, null));
+    assertEquals(Rejection.Kind.FORBIDDEN, Rejection.of(contact.reply().getError()).orElseThrow().kind());
+    assertTrue(contact.hasNoEvents());
+  }
+
+  @Test
+  void stateSurvivesARestart() {
+    checkIn(contact(T0, "main", "amd64-linux-41", List.of("a")));
+    device.<StatusReply<Device.Summary>>runCommand(
+        replyTo -> new Device.ReportUpdateEvents(contact(T0.plusSeconds(1), null, null, null), List.of(event("e1", "u1", "UpdateInitStarted", null)), replyTo));
+    Device.State before = device.getState();
+    device.restart();
+    assertEquals(before, device.getState());
+    assertTrue(
+        device.<StatusReply<Device.Summary>>runCommand(
+                replyTo -> new Device.ReportUpdateEvents(contact(T0.plusSeconds(2), null, null, null), List.of(event("e1", "u1", "UpdateInitStarted", null)), replyTo))
+            .hasNoEvents());
+  }
+}

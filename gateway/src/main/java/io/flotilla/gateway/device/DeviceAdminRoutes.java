@@ -1,0 +1,286 @@
+package io.flotilla.gateway.device;
+
+import static org.apache.pekko.http.javadsl.server.Directives.*;
+import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import io.flotilla.core.FlotillaCore;
+import io.flotilla.core.auth.Scope;
+import io.flotilla.core.device.Device;
+import io.flotilla.core.device.Device.ConfigFile;
+import io.flotilla.core.device.DeviceProjection;
+import io.flotilla.core.device.DeviceQueries;
+import io.flotilla.core.device.FleetConfig;
+import io.flotilla.gateway.http.Authentication;
+import io.flotilla.gateway.http.Errors;
+import io.flotilla.gateway.http.JsonSupport;
+import io.flotilla.gateway.http.Replies;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.apache.pekko.Done;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.server.Route;
+
+/**
+ * The operator's view of a factory's devices under {@code /api/v1/factories/{f}/}: lists and details from the
+ * read side ({@code device_status}, {@code device_updates}), changes through the Device and FleetConfig entities.
+ */
+final class DeviceAdminRoutes {
+
+  static final int DEFAULT_LIMIT = 100;
+  static final int MAX_LIMIT = 1000;
+  /** The fioconfig file through which a device's tag is changed remotely (§5). */
+  static final String FIOCTL_FILE = "z-50-fioctl.toml";
+
+  record DeviceView(
+      String uuid,
+      String name,
+      String tag,
+      String group,
+      String hardwareId,
+      boolean production,
+      String targetName,
+      List<String> apps,
+      Instant lastSeen,
+      boolean online,
+      String updateCorrelationId,
+      String updateState,
+      Instant createdAt,
+      Instant decommissionedAt) {
+
+    static DeviceView of(DeviceQueries.DeviceRow r, Instant onlineSince) {
+      boolean online = r.lastSeen() != null && !r.lastSeen().isBefore(onlineSince);
+      return new DeviceView(
+          r.uuid(), r.name(), r.tag(), r.group(), r.hardwareId(), r.production(), r.targetName(), r.apps(), r.lastSeen(), online,
+          r.updateCorrelationId(), r.updateState(), r.createdAt(), r.decommissionedAt());
+    }
+  }
+
+  record DeviceList(List<DeviceView> devices, String nextCursor) {}
+
+  record UpdateView(
+      String correlationId, String targetName, String version, String state, String failedStep, Instant startedAt, Instant updatedAt, JsonNode events) {}
+
+  record UpdateList(List<UpdateView> updates) {}
+
+  record DeviceChange(String name, String group, String tag) {}
+
+  record ConfigFileBody(String name, String value, Boolean unencrypted, @JsonProperty("on-changed") List<String> onChanged) {}
+
+  record ConfigBody(String reason, List<ConfigFileBody> files) {}
+
+  record ConfigView(List<ConfigFile> files) {}
+
+  private final FlotillaCore core;
+  private final Authentication auth;
+
+  DeviceAdminRoutes(FlotillaCore core, Authentication auth) {
+    this.core = core;
+    this.auth = auth;
+  }
+
+  Route route(String factory) {
+    return concat(
+        pathPrefix(
+            "devices",
+            () ->
+                concat(
+                    pathEndOrSingleSlash(() -> get(() -> auth.authorized(factory, Scope.DEVICES_READ, () -> list(factory)))),
+                    pathPrefix(segment(), uuid -> device(factory, uuid)))),
+        path(
+            segment("device-groups").slash(segment()).slash("config"),
+            group -> put(() -> auth.authorized(factory, Scope.DEVICES_WRITE, () -> setFleetConfig(factory, group)))),
+        path("config", () -> put(() -> auth.authorized(factory, Scope.DEVICES_WRITE, () -> setFleetConfig(factory, null)))),
+        path("status", () -> get(() -> auth.authorized(factory, Scope.DEVICES_READ, () -> Replies.json(core.deviceQueries().status(factory, onlineSince()))))));
+  }
+
+  private Route device(String factory, String uuid) {
+    return concat(
+        pathEndOrSingleSlash(
+            () ->
+                concat(
+                    get(() -> auth.authorized(factory, Scope.DEVICES_READ, () -> detail(factory, uuid))),
+                    patch(() -> auth.authorized(factory, Scope.DEVICES_WRITE, () -> change(factory, uuid))),
+                    delete(
+                        () ->
+                            auth.authorized(
+                                factory,
+                                Scope.DEVICES_WRITE,
+                                () ->
+                                    Replies.whenDone(
+                                        core.device(uuid).<Done>askWithStatus(r -> new Device.Decommission(factory, Instant.now(), r), core.askTimeout()),
+                                        done -> complete(StatusCodes.NO_CONTENT)))))),
+        pathPrefix(
+            "updates",
+            () ->
+                get(
+                    () ->
+                        auth.authorized(
+                            factory,
+                            Scope.DEVICES_READ,
+                            () ->
+                                concat(
+                                    pathEndOrSingleSlash(() -> updates(factory, uuid)),
+                                    path(segment(), correlationId -> update(factory, uuid, correlationId)))))),
+        path(
+            "config",
+            () ->
+                concat(
+                    get(
+                        () ->
+                            auth.authorized(
+                                factory,
+                                Scope.DEVICES_READ,
+                                () ->
+                                    Replies.json(
+                                        core.device(uuid)
+                                            .<Device.Summary>askWithStatus(r -> new Device.Get(factory, r), core.askTimeout())
+                                            .thenApply(s -> new ConfigView(s.config()))))),
+                    put(() -> auth.authorized(factory, Scope.DEVICES_WRITE, () -> setDeviceConfig(factory, uuid))))));
+  }
+
+  private Instant onlineSince() {
+    return Instant.now().minus(core.deviceSettings().onlineWindow());
+  }
+
+  private Route list(String factory) {
+    return parameterMap(
+        params -> {
+          Optional<Boolean> online;
+          Optional<Boolean> updating;
+          int limit;
+          try {
+            online = bool(params, "online");
+            updating = bool(params, "updating");
+            limit = params.containsKey("limit") ? Integer.parseInt(params.get("limit")) : DEFAULT_LIMIT;
+          } catch (IllegalArgumentException e) {
+            return Errors.badRequest(e.getMessage());
+          }
+          if (limit < 1 || limit > MAX_LIMIT) {
+            return Errors.badRequest("limit must be between 1 and " + MAX_LIMIT);
+          }
+          var filter =
+              new DeviceQueries.DeviceFilter(
+                  params.get("tag"), params.get("target"), params.get("group"), online.orElse(null), updating.orElse(null), false);
+          Instant since = onlineSince();
+          return Replies.json(
+              core.deviceQueries()
+                  .devices(factory, filter, since, limit, params.get("cursor"))
+                  .thenApply(page -> new DeviceList(page.devices().stream().map(r -> DeviceView.of(r, since)).toList(), page.nextCursor())));
+        });
+  }
+
+  private static Optional<Boolean> bool(Map<String, String> params, String name) {
+    String value = params.get(name);
+    if (value == null) {
+      return Optional.empty();
+    }
+    return switch (value) {
+      case "true" -> Optional.of(true);
+      case "false" -> Optional.of(false);
+      default -> throw new IllegalArgumentException(name + " must be true or false");
+    };
+  }
+
+  private Route detail(String factory, String uuid) {
+    Instant since = onlineSince();
+    return Replies.whenDone(
+        core.deviceQueries().device(factory, uuid),
+        row ->
+            row.<Route>map(r -> complete(StatusCodes.OK, DeviceView.of(r, since), JsonSupport.marshaller()))
+                .orElseGet(() -> Errors.notFound("factory " + factory + " has no device " + uuid)));
+  }
+
+  private Route updates(String factory, String uuid) {
+    return Replies.json(core.deviceQueries().updates(factory, uuid).thenApply(rows -> new UpdateList(rows.stream().map(r -> view(r, null)).toList())));
+  }
+
+  private Route update(String factory, String uuid, String correlationId) {
+    return Replies.whenDone(
+        core.deviceQueries().update(factory, uuid, correlationId),
+        row ->
+            row.<Route>map(r -> complete(StatusCodes.OK, view(r, events(r.events())), JsonSupport.marshaller()))
+                .orElseGet(() -> Errors.notFound("device " + uuid + " has no update " + correlationId)));
+  }
+
+  private static UpdateView view(DeviceQueries.UpdateRow r, JsonNode events) {
+    return new UpdateView(r.correlationId(), r.targetName(), r.version(), r.state(), r.failedStep(), r.startedAt(), r.updatedAt(), events);
+  }
+
+  private static JsonNode events(List<Device.UpdateEvent> events) {
+    try {
+      return JsonSupport.MAPPER.readTree(DeviceProjection.DeviceEventsJson.write(events));
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("stored update events are valid JSON", e);
+    }
+  }
+
+  /** Name and group on the entity; a tag is pushed as the fioconfig file {@value #FIOCTL_FILE}, as fioctl does. */
+  private Route change(String factory, String uuid) {
+    return entity(
+        JsonSupport.unmarshaller(DeviceChange.class),
+        change -> {
+          if (change.tag() != null && !Device.TAG.matcher(change.tag()).matches()) {
+            return Errors.badRequest("tag must match " + Device.TAG.pattern());
+          }
+          var changed =
+              core.device(uuid).<Device.Summary>askWithStatus(r -> new Device.Change(factory, change.name(), change.group(), Instant.now(), r), core.askTimeout());
+          if (change.tag() != null) {
+            changed =
+                changed.thenCompose(
+                    summary -> {
+                      List<ConfigFile> files = new ArrayList<>(summary.config().stream().filter(f -> !f.name().equals(FIOCTL_FILE)).toList());
+                      files.add(new ConfigFile(FIOCTL_FILE, "[pacman]\n  tags = " + SotaToml.quoted(change.tag()) + "\n", true, List.of()));
+                      return core.device(uuid)
+                          .<Device.Summary>askWithStatus(r -> new Device.ReplaceConfig(factory, files, "tag set to " + change.tag(), Instant.now(), r), core.askTimeout());
+                    });
+          }
+          return Replies.json(changed.thenApply(DeviceWire.DeviceRecord::of));
+        });
+  }
+
+  private Route setDeviceConfig(String factory, String uuid) {
+    return configBody(
+        (reason, files) ->
+            Replies.json(
+                core.device(uuid)
+                    .<Device.Summary>askWithStatus(r -> new Device.ReplaceConfig(factory, files, reason, Instant.now(), r), core.askTimeout())
+                    .thenApply(s -> new ConfigView(s.config()))));
+  }
+
+  private Route setFleetConfig(String factory, String group) {
+    return configBody(
+        (reason, files) ->
+            Replies.json(
+                core.fleetConfig(factory)
+                    .<FleetConfig.Layers>askWithStatus(r -> new FleetConfig.SetFiles(group, files, reason, Instant.now(), r), core.askTimeout())
+                    .thenApply(layers -> new ConfigView(group == null ? layers.factoryFiles() : layers.groupFiles()))));
+  }
+
+  private interface ConfigHandler {
+    Route apply(String reason, List<ConfigFile> files);
+  }
+
+  private static Route configBody(ConfigHandler handler) {
+    return entity(
+        JsonSupport.unmarshaller(ConfigBody.class),
+        body -> {
+          if (body.files() == null) {
+            return Errors.badRequest("files are required");
+          }
+          List<ConfigFile> files = new ArrayList<>();
+          for (ConfigFileBody f : body.files()) {
+            if (f == null) {
+              return Errors.badRequest("files must not contain null");
+            }
+            files.add(new ConfigFile(f.name(), f.value(), f.unencrypted() == null || f.unencrypted(), f.onChanged() == null ? List.of() : f.onChanged()));
+          }
+          return handler.apply(body.reason(), files);
+        });
+  }
+}

@@ -1,0 +1,114 @@
+package io.flotilla.gateway.device;
+
+import com.typesafe.config.Config;
+import io.flotilla.core.FlotillaCore;
+import io.flotilla.core.pki.DeviceCertificateVerifier;
+import io.flotilla.core.pki.DevicePki;
+import io.flotilla.core.pki.PkiSettings;
+import io.flotilla.core.tuf.TargetsKeys;
+import io.flotilla.gateway.http.Authentication;
+import io.flotilla.gateway.tls.DeviceIdentityDirectives;
+import io.flotilla.gateway.tls.DeviceTls;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.http.javadsl.settings.ServerSettings;
+
+/**
+ * The device gateway of one node: the PKI and TUF keys under {@code <data-dir>/pki}, the mTLS device port, the
+ * registration route and the operator's device routes on the API port.
+ */
+public final class DeviceGateway {
+
+  /** WebSocket pings keep idle push connections open through the server's and proxies' idle timeouts. */
+  private static final Duration WEBSOCKET_KEEP_ALIVE = Duration.ofSeconds(30);
+
+  private final FlotillaCore core;
+  private final Config config;
+  private final DevicePki pki;
+  private final DeviceCertificateVerifier verifier;
+  private final DeviceHubCredentials hubCredentials;
+  private final DevicePush push;
+  private final DeviceRoutes deviceRoutes;
+  private volatile ServerBinding binding;
+
+  private DeviceGateway(FlotillaCore core, Config config, Path pkiDir) {
+    this.core = core;
+    this.config = config;
+    this.pki = DevicePki.open(pkiDir, PkiSettings.fromConfig(config));
+    this.verifier = pki.verifier(core.deviceRevocations());
+    this.hubCredentials = DeviceHubCredentials.open(pkiDir, config.getDuration("flotilla.device.hub-creds-ttl"), core.deviceRevocations());
+    this.push = DevicePush.start(core);
+    TufRepository repository = new TufRepository(new TargetsKeys(pkiDir), core.targetsCache(), Clock.systemUTC());
+    this.deviceRoutes =
+        new DeviceRoutes(core, new DeviceIdentityDirectives(verifier), repository, hubCredentials, push, config.getBytes("flotilla.device.max-body"));
+  }
+
+  public static DeviceGateway create(FlotillaCore core, Config config, Path dataDir) {
+    return new DeviceGateway(core, config, dataDir.resolve("pki"));
+  }
+
+  /** Binds the device port ({@code flotilla.device.interface} / {@code port}) with mutual TLS. */
+  public CompletionStage<ServerBinding> bind() {
+    ServerSettings settings = DeviceTls.serverSettings(core.system());
+    settings = settings.withWebsocketSettings(settings.getWebsocketSettings().withPeriodicKeepAliveMaxIdle(WEBSOCKET_KEEP_ALIVE));
+    return Http.get(core.system())
+        .newServerAt(config.getString("flotilla.device.interface"), config.getInt("flotilla.device.port"))
+        .enableHttps(DeviceTls.httpsContext(pki.server().credentials(), verifier))
+        .withSettings(settings)
+        .bind(deviceRoutes.route())
+        .thenApply(
+            bound -> {
+              binding = bound;
+              return bound;
+            });
+  }
+
+  /** {@code POST /ota/devices/}, for the root of the API port. */
+  public Route registrationRoute(Authentication auth) {
+    return new RegistrationRoutes(core, auth, pki, this::publicUrl).route();
+  }
+
+  /** The device routes below {@code /api/v1/factories/{factory}/}. */
+  public Route operatorRoute(Authentication auth, String factory) {
+    return new DeviceAdminRoutes(core, auth).route(factory);
+  }
+
+  /** For the registry's authenticator: the factory a device's {@code /hub-creds/} credentials may pull from. */
+  public DeviceHubCredentials hubCredentials() {
+    return hubCredentials;
+  }
+
+  public DevicePki pki() {
+    return pki;
+  }
+
+  public int port() {
+    return binding.localAddress().getPort();
+  }
+
+  int pushConnections() {
+    return push.connections();
+  }
+
+  /** {@code flotilla.device.public-url}, or {@code https://<host name>:<bound port>}. */
+  public String publicUrl() {
+    String configured = config.getString("flotilla.device.public-url");
+    if (!configured.isBlank()) {
+      return configured.endsWith("/") ? configured.substring(0, configured.length() - 1) : configured;
+    }
+    String host;
+    try {
+      host = InetAddress.getLocalHost().getHostName();
+    } catch (UnknownHostException e) {
+      host = "localhost";
+    }
+    return "https://" + host + ":" + (binding != null ? port() : config.getInt("flotilla.device.port"));
+  }
+}

@@ -1,0 +1,170 @@
+package io.flotilla.gateway.device;
+
+import static org.apache.pekko.http.javadsl.server.Directives.*;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import io.flotilla.core.FlotillaCore;
+import io.flotilla.core.auth.Scope;
+import io.flotilla.core.device.Device;
+import io.flotilla.core.factory.Factory;
+import io.flotilla.core.pki.CsrRejectedException;
+import io.flotilla.core.pki.DeviceCsr;
+import io.flotilla.core.pki.DevicePki;
+import io.flotilla.core.pki.IssuedDeviceCertificate;
+import io.flotilla.gateway.http.Authentication;
+import io.flotilla.gateway.http.Errors;
+import io.flotilla.gateway.http.JsonSupport;
+import io.flotilla.gateway.http.Principal;
+import io.flotilla.gateway.http.Replies;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.function.Supplier;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.server.Route;
+
+/**
+ * {@code POST /ota/devices/} (§2) on the API port: signs the device's CSR with its factory's device CA and
+ * answers the files the agent writes into its config dir. The device is registered before the answer, so a
+ * second registration of the uuid is a 409 and the certificate of a refused one is never handed out.
+ */
+final class RegistrationRoutes {
+
+  record RegistrationRequest(
+      String name,
+      String uuid,
+      @JsonProperty("hardware-id") String hardwareId,
+      String csr,
+      @JsonProperty("sota-config-dir") String sotaConfigDir,
+      String group,
+      Map<String, Map<String, String>> overrides) {}
+
+  private final FlotillaCore core;
+  private final Authentication auth;
+  private final DevicePki pki;
+  private final Supplier<String> publicUrl;
+
+  RegistrationRoutes(FlotillaCore core, Authentication auth, DevicePki pki, Supplier<String> publicUrl) {
+    this.core = core;
+    this.auth = auth;
+    this.pki = pki;
+    this.publicUrl = publicUrl;
+  }
+
+  Route route() {
+    return pathPrefix(
+        "ota",
+        () ->
+            path(
+                "devices",
+                () ->
+                    pathEndOrSingleSlash(
+                        () ->
+                            post(
+                                () ->
+                                    auth.authenticated(
+                                        principal -> entity(JsonSupport.unmarshaller(RegistrationRequest.class), request -> register(principal, request)))))));
+  }
+
+  private Route register(Principal principal, RegistrationRequest request) {
+    if (request.uuid() == null || !Device.UUID.matcher(request.uuid()).matches()) {
+      return Errors.badRequest("uuid must match " + Device.UUID.pattern());
+    }
+    if (request.csr() == null || request.csr().isBlank()) {
+      return Errors.badRequest("csr is required");
+    }
+    DeviceCsr csr;
+    try {
+      csr = DeviceCsr.parse(request.csr());
+    } catch (CsrRejectedException e) {
+      return csrRejected(e);
+    }
+    String factory = principal.admin() ? csr.organizationalUnit() : principal.factory();
+    if (factory == null || !principal.mayAccess(factory, Scope.DEVICES_CREATE)) {
+      return Errors.forbidden("the token lacks scope " + Scope.DEVICES_CREATE.wireName() + " on factory " + factory);
+    }
+    String tag = tomlString(request.overrides(), "tags");
+    if (tag != null && !Device.TAG.matcher(tag).matches()) {
+      return Errors.badRequest("overrides pacman.tags must match " + Device.TAG.pattern());
+    }
+    if (request.hardwareId() != null && !Factory.PLATFORM.matcher(request.hardwareId()).matches()) {
+      return Errors.badRequest("hardware-id must match " + Factory.PLATFORM.pattern());
+    }
+    return Replies.whenDone(
+        core.factory(factory).askWithStatus(Factory.Get::new, core.askTimeout()),
+        summary ->
+            onComplete(
+                CompletableFuture.supplyAsync(() -> issue(factory, request.uuid(), request.csr(), csr.requestsProduction()), core.blocking()),
+                result -> {
+                  if (result.isFailure()) {
+                    return csrRejection(result.failed().get()).map(RegistrationRoutes::csrRejected).orElseGet(() -> Errors.failure(result.failed().get()));
+                  }
+                  IssuedDeviceCertificate issued = result.get();
+                  String hardwareId = request.hardwareId() != null ? request.hardwareId() : summary.platforms().get(0);
+                  var registered =
+                      core.device(request.uuid())
+                          .<Device.Summary>askWithStatus(
+                              replyTo ->
+                                  new Device.Register(
+                                      factory,
+                                      request.name(),
+                                      hardwareId,
+                                      request.group(),
+                                      tag,
+                                      issued.identity().production(),
+                                      issued.identity().serial().toString(16),
+                                      issued.identity().publicKeyPem(),
+                                      Instant.now(),
+                                      replyTo),
+                              core.askTimeout());
+                  return Replies.whenDone(
+                      registered,
+                      device -> complete(StatusCodes.CREATED, files(issued, device, request), JsonSupport.marshaller()));
+                }));
+  }
+
+  private IssuedDeviceCertificate issue(String factory, String uuid, String csrPem, boolean production) {
+    pki.ensureFactory(factory);
+    return pki.registerDevice(factory, uuid, csrPem, production);
+  }
+
+  private Map<String, String> files(IssuedDeviceCertificate issued, Device.Summary device, RegistrationRequest request) {
+    Map<String, String> files = new LinkedHashMap<>();
+    files.put("root.crt", pki.rootCertificatePem());
+    files.put("client.pem", issued.certificatePem());
+    files.put("sota.toml", SotaToml.render(publicUrl.get(), device, request.sotaConfigDir(), request.overrides()));
+    return files;
+  }
+
+  /** The value of {@code overrides.pacman.<key>}, a literal TOML string such as {@code "\"main\""}, unquoted. */
+  private static String tomlString(Map<String, Map<String, String>> overrides, String key) {
+    if (overrides == null || overrides.get("pacman") == null) {
+      return null;
+    }
+    String literal = overrides.get("pacman").get(key);
+    if (literal == null) {
+      return null;
+    }
+    String value = literal.strip();
+    if (value.length() >= 2 && value.startsWith("\"") && value.endsWith("\"")) {
+      value = value.substring(1, value.length() - 1);
+    }
+    return value.isEmpty() ? null : value;
+  }
+
+  static Route csrRejected(CsrRejectedException e) {
+    return Errors.error(StatusCodes.BAD_REQUEST, e.code(), e.getMessage());
+  }
+
+  /** The CSR check runs on the blocking dispatcher; its refusal arrives wrapped. */
+  private static Optional<CsrRejectedException> csrRejection(Throwable failure) {
+    Throwable cause = failure;
+    while (cause instanceof CompletionException && cause.getCause() != null) {
+      cause = cause.getCause();
+    }
+    return cause instanceof CsrRejectedException rejected ? Optional.of(rejected) : Optional.empty();
+  }
+}

@@ -1,0 +1,130 @@
+package io.flotilla.gateway.device;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.flotilla.core.target.Target;
+import io.flotilla.core.target.Targets;
+import io.flotilla.core.target.TargetsCache;
+import io.flotilla.core.tuf.Ed25519TufKey;
+import io.flotilla.core.tuf.TargetsKeys;
+import io.flotilla.core.tuf.TufMetadata;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.Optional;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The signed TUF documents a device reads under {@code /repo/}, per (factory, tag). Each set is serialized once
+ * and kept until the tag's targets change or the day turns: the {@code x-ats-role-checksum} and the snapshot and
+ * timestamp hashes are over those exact bytes, and an unchanged target list gives the same bytes all day, so
+ * clients that compare checksums do not re-process it.
+ *
+ * <p>{@code signed.version} is the tag's version plus one: TUF versions start at 1, and a tag without targets
+ * yet (version 0) must still serve a valid, empty targets.json.
+ */
+final class TufRepository {
+
+  static final Duration VALIDITY = Duration.ofDays(365);
+  private static final int MAX_ENTRIES = 10_000;
+  private static final ObjectMapper MAPPER = new ObjectMapper();
+  private static final String EMPTY_SHA256 = TufMetadata.sha256Hex(new byte[0]);
+
+  /** One served file and the sha256 of exactly those bytes. */
+  record Document(byte[] body, String sha256) {
+    static Document of(ObjectNode node) {
+      try {
+        byte[] bytes = MAPPER.writeValueAsBytes(node);
+        return new Document(bytes, TufMetadata.sha256Hex(bytes));
+      } catch (JsonProcessingException e) {
+        throw new IllegalStateException("TUF documents are plain JSON trees", e);
+      }
+    }
+  }
+
+  record Documents(long revision, Instant expires, long version, Document targets, Document snapshot, Document timestamp) {}
+
+  private record Key(String factory, String tag) {}
+
+  private final TargetsKeys keys;
+  private final TargetsCache targets;
+  private final Clock clock;
+  private final ConcurrentHashMap<Key, Documents> documents = new ConcurrentHashMap<>();
+
+  TufRepository(TargetsKeys keys, TargetsCache targets, Clock clock) {
+    this.keys = keys;
+    this.targets = targets;
+    this.clock = clock;
+  }
+
+  CompletionStage<Documents> documents(String factory, String tag) {
+    Key key = new Key(factory, tag);
+    Instant expires = expires();
+    return targets
+        .forTag(factory, tag)
+        .thenApply(
+            list -> {
+              Documents cached = documents.get(key);
+              if (cached != null && cached.revision() == list.revision() && cached.expires().equals(expires)) {
+                return cached;
+              }
+              Documents fresh = build(keys.forFactory(factory), list, expires);
+              if (documents.size() >= MAX_ENTRIES) {
+                documents.clear();
+              }
+              documents.put(key, fresh);
+              return fresh;
+            });
+  }
+
+  /** Only version 1 exists until root rotation is built. */
+  Optional<Document> root(String factory, int version) {
+    if (version != 1) {
+      return Optional.empty();
+    }
+    return Optional.of(Document.of(TufMetadata.root(keys.forFactory(factory), 1, expires())));
+  }
+
+  /** Day-aligned, so that the documents of an unchanged tag keep their bytes for a day. */
+  private Instant expires() {
+    return clock.instant().truncatedTo(ChronoUnit.DAYS).plus(VALIDITY);
+  }
+
+  private static Documents build(Ed25519TufKey key, Targets.TargetList list, Instant expires) {
+    long version = list.tagVersion() + 1;
+    ObjectNode entries = JsonNodeFactory.instance.objectNode();
+    for (Target target : list.targets()) {
+      entries.set(target.name(), entry(target));
+    }
+    Document targets = Document.of(TufMetadata.signedEnvelope(TufMetadata.targetsSigned(version, expires, entries), key));
+    Document snapshot = Document.of(TufMetadata.signedEnvelope(TufMetadata.snapshotSigned(version, expires, version, targets.body()), key));
+    Document timestamp = Document.of(TufMetadata.signedEnvelope(TufMetadata.timestampSigned(version, expires, version, snapshot.body()), key));
+    return new Documents(list.revision(), expires, version, targets, snapshot, timestamp);
+  }
+
+  /** A container-only target: no OS image, so the hash is that of the empty string and the length 0. */
+  private static ObjectNode entry(Target target) {
+    ObjectNode entry = JsonNodeFactory.instance.objectNode();
+    entry.putObject("hashes").put("sha256", EMPTY_SHA256);
+    entry.put("length", 0);
+    ObjectNode custom = entry.putObject("custom");
+    custom.put("name", target.hardwareId());
+    custom.put("version", Long.toString(target.version()));
+    custom.putArray("hardwareIds").add(target.hardwareId());
+    var tags = custom.putArray("tags");
+    target.tags().forEach(tags::add);
+    custom.put("targetFormat", "OSTREE");
+    custom.put("createdAt", TufMetadata.expires(target.createdAt()));
+    custom.put("updatedAt", TufMetadata.expires(target.createdAt()));
+    if (target.containersSha() != null) {
+      custom.put("containers-sha", target.containersSha());
+    }
+    ObjectNode apps = custom.putObject("docker_compose_apps");
+    target.apps().forEach((app, uri) -> apps.putObject(app).put("uri", uri));
+    return entry;
+  }
+}
