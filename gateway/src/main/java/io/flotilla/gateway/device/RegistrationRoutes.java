@@ -58,7 +58,7 @@ final class RegistrationRoutes {
     return pathPrefix(
         "ota",
         () ->
-            path(
+            pathPrefix(
                 "devices",
                 () ->
                     pathEndOrSingleSlash(
