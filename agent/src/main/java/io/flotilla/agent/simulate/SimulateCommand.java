@@ -42,7 +42,7 @@ public final class SimulateCommand implements Callable<Integer> {
     Duration poll;
 
     @Option(names = "--ramp", defaultValue = "0s", converter = DurationConverter.class,
-            description = "Bring devices online over this time (default ${DEFAULT-VALUE}).")
+            description = "Bring devices online over this time: device i checks in first at i*ramp/N, then every --poll (default ${DEFAULT-VALUE}: spread over one poll interval).")
     Duration ramp;
 
     @Option(names = "--duration", defaultValue = "60s", converter = DurationConverter.class, description = "Run time after registration (default ${DEFAULT-VALUE}).")

@@ -205,27 +205,31 @@ public final class Simulator {
                 settings.progressInterval().toMillis(), TimeUnit.MILLISECONDS);
         int n = devices.length;
         boolean closedLoop = settings.poll().isZero();
-        double slotNanos = closedLoop ? 0 : (double) settings.poll().toNanos() / n;
-        long nextSlot = 0;
-        int started = 0;
+        long pollNanos = settings.poll().toNanos();
+        // device i checks in first at i * spread / n, then every poll: the ramp when given, else the whole poll interval
+        double spacing = (double) (rampNanos > 0 && (closedLoop || rampNanos < pollNanos) ? rampNanos : pollNanos) / n;
+        long period = 0;
+        int next = 0;
         while (true) {
             long now = System.nanoTime();
             if (now - endNanos >= 0) {
                 break;
             }
-            int active = rampNanos <= 0 ? n : (int) Math.min(n, (double) n * (now - startNanos) / rampNanos);
-            if (closedLoop) {
-                for (; started < active; started++) {
-                    dispatch(devices[started], false);
-                }
-            } else {
-                long due = (long) ((now - startNanos) / slotNanos);
-                for (; nextSlot <= due; nextSlot++) {
-                    int index = (int) (nextSlot % n);
-                    if (index < active) {
-                        dispatch(devices[index], false);
+            while (next >= 0 && now - (startNanos + period * pollNanos + (long) (next * spacing)) >= 0) {
+                dispatch(devices[next], false);
+                next++;
+                if (next == n) {
+                    if (closedLoop) {
+                        next = -1;
+                        break;
                     }
+                    next = 0;
+                    period++;
                 }
+            }
+            if (next < 0) {
+                LockSupport.parkNanos(Math.max(1, Math.min(endNanos - now, 100_000_000L)));
+                continue;
             }
             LockSupport.parkNanos(1_000_000L);
         }
