@@ -33,7 +33,7 @@ import static org.apache.pekko.http.javadsl.server.Directives.extractRequest;
  */
 public final class DeviceIdentityDirectives {
 
-    private static final String VERIFIED_IDENTITY = "io.flotilla.device-identity";
+    static final String VERIFIED_IDENTITY = "io.flotilla.device-identity";
 
     private final DeviceCertificateVerifier verifier;
 
