@@ -27,7 +27,7 @@ start_server() {
   local args=(server --data-dir "$dir" --http-port "$HTTP_PORT" --device-port "$DEVICE_PORT")
   [[ -n "$conf" ]] && args+=(--config "$conf")
   FLOTILLA_DEVICE_PUBLIC_URL="https://127.0.0.1:$DEVICE_PORT" \
-    java ${SERVER_JAVA_OPTS:-} -jar "$SERVER_JAR" "${args[@]}" > "$dir/server.log" 2>&1 &
+    java -Dpekko.remote.artery.canonical.port=0 ${SERVER_JAVA_OPTS:-} -jar "$SERVER_JAR" "${args[@]}" > "$dir/server.log" 2>&1 &
   SERVER_PID=$!
   PIDS+=("$SERVER_PID")
   for _ in $(seq 1 240); do
