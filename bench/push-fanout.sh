@@ -2,7 +2,7 @@
 # Benchmark 4: push fan-out. N simulated devices keep a WebSocket open (GET /ws over mTLS); a target is published
 # through the API; measured is the time from the API's answer to the moment the last pushed device has fetched the
 # new targets.json (each over a new TLS connection, as a woken-up device does).
-# Usage: bench/push-fanout.sh [devices=15000] [ramp-seconds=60]
+# Usage: bench/push-fanout.sh [devices=15000] [ramp-seconds=60]   (extra simulator flags: SIM_FLAGS=--tls-resumption)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 N=${1:-15000}; RAMP=${2:-60}
@@ -17,7 +17,7 @@ simulate push "$WORK/fleet" "https://127.0.0.1:$DEVICE_PORT" --devices "$N" --du
   > "$WORK/register.log" 2>&1 || true
 grep -E "registered [0-9]+ devices in" "$WORK/register.log" || { tail -5 "$WORK/register.log" >&2; exit 1; }
 DURATION=$((RAMP + 60))
-simulate push "$WORK/fleet" "https://127.0.0.1:$DEVICE_PORT" --devices "$N" --websocket-fraction 1 --ramp "${RAMP}s" --poll 3600s \
+simulate push "$WORK/fleet" "https://127.0.0.1:$DEVICE_PORT" --devices "$N" ${SIM_FLAGS:-} --websocket-fraction 1 --ramp "${RAMP}s" --poll 3600s \
   --start-current --duration "${DURATION}s" --progress 2s --timeout 60s --report-json "$WORK/report.json" > "$WORK/sim.log" 2>&1 &
 SIM=$!
 PIDS+=("$SIM")

@@ -96,6 +96,8 @@ final class FleetIdentities {
             trustManagers.init(trust);
             SSLContext context = SSLContext.getInstance("TLS");
             context.init(new javax.net.ssl.KeyManager[] {new PerDeviceKeyManager()}, trustManagers.getTrustManagers(), null);
+            // the JDK keeps 20,480 client sessions by default; with resumption on every device must find its own
+            context.getClientSessionContext().setSessionCacheSize(0);
             return context;
         } catch (GeneralSecurityException e) {
             throw new IOException("cannot build the simulated devices' TLS context: " + e.getMessage(), e);
