@@ -14,7 +14,7 @@ trap 'cleanup; runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$WORK/pg" -m fast sto
 build
 mkdir -p "$WORK/pg" && chown postgres "$WORK/pg"
 runuser -u postgres -- "$PG_BIN/initdb" -D "$WORK/pg" -U flotilla --auth=trust >/dev/null
-runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$WORK/pg" -o "-p $PG_PORT -k /tmp -c listen_addresses=127.0.0.1" -l "$WORK/pg.log" start >/dev/null
+runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$WORK/pg" -o "-p $PG_PORT -k /tmp -c listen_addresses=127.0.0.1" -l "$WORK/pg/server.log" start >/dev/null
 psql -h 127.0.0.1 -p "$PG_PORT" -U flotilla -d postgres -qc "CREATE DATABASE flotilla" >/dev/null
 export FLOTILLA_DB_URL="jdbc:postgresql://127.0.0.1:$PG_PORT/flotilla" FLOTILLA_DB_USER=flotilla
 start_server "$WORK/server" "$REPO/conf/postgres.conf"
