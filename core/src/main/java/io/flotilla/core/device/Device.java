@@ -436,19 +436,36 @@ public final class Device extends EventSourcedBehaviorWithEnforcedReplies<Device
 
   @Override
   public CommandHandlerWithReply<Command, Event, State> commandHandler() {
-    return newCommandHandlerWithReplyBuilder()
-        .forAnyState()
-        .onCommand(Register.class, this::onRegister)
-        .onCommand(CheckIn.class, (state, c) -> onContact(state, c.contact(), List.of(), c.replyTo()))
-        .onCommand(ReportUpdateEvents.class, this::onReportUpdateEvents)
-        .onCommand(ReportAppsStates.class, this::onReportAppsStates)
-        .onCommand(ReportSystemInfo.class, this::onReportSystemInfo)
-        .onCommand(PatchConfig.class, this::onPatchConfig)
-        .onCommand(ReplaceConfig.class, this::onReplaceConfig)
-        .onCommand(Change.class, this::onChange)
-        .onCommand(Decommission.class, this::onDecommission)
-        .onCommand(Get.class, this::onGet)
-        .build();
+    return this::onCommand;
+  }
+
+  /**
+   * A plain dispatch rather than the handler builder: the builder allocates a case and two lambdas per command
+   * type for every entity instance (about 1 KB a device), and a node keeps up to active-entity-limit devices.
+   */
+  private ReplyEffect<Event, State> onCommand(State state, Command command) {
+    if (command instanceof CheckIn c) {
+      return onContact(state, c.contact(), List.of(), c.replyTo());
+    } else if (command instanceof ReportUpdateEvents c) {
+      return onReportUpdateEvents(state, c);
+    } else if (command instanceof ReportAppsStates c) {
+      return onReportAppsStates(state, c);
+    } else if (command instanceof ReportSystemInfo c) {
+      return onReportSystemInfo(state, c);
+    } else if (command instanceof Register c) {
+      return onRegister(state, c);
+    } else if (command instanceof PatchConfig c) {
+      return onPatchConfig(state, c);
+    } else if (command instanceof ReplaceConfig c) {
+      return onReplaceConfig(state, c);
+    } else if (command instanceof Change c) {
+      return onChange(state, c);
+    } else if (command instanceof Decommission c) {
+      return onDecommission(state, c);
+    } else if (command instanceof Get c) {
+      return onGet(state, c);
+    }
+    throw new IllegalArgumentException("unknown device command " + command.getClass().getName());
   }
 
   private ReplyEffect<Event, State> onRegister(State state, Register c) {
@@ -649,6 +666,6 @@ public final class Device extends EventSourcedBehaviorWithEnforcedReplies<Device
 
   @Override
   public EventHandler<State, Event> eventHandler() {
-    return newEventHandlerBuilder().forAnyState().onAnyEvent(State::apply);
+    return State::apply;
   }
 }

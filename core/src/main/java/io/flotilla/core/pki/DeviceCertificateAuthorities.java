@@ -65,7 +65,12 @@ public final class DeviceCertificateAuthorities {
      * @throws CsrRejectedException if the CSR is malformed, badly signed, not P-256, or names another device
      */
     public IssuedDeviceCertificate issue(String factory, String uuid, String csrPem, boolean production) {
-        DeviceCsr csr = DeviceCsr.parse(csrPem).requireSubject(uuid, factory);
+        return issue(factory, uuid, DeviceCsr.parse(csrPem), production);
+    }
+
+    /** For a CSR the caller has parsed (and so signature-checked) already: the ECDSA verify is not repeated. */
+    public IssuedDeviceCertificate issue(String factory, String uuid, DeviceCsr parsed, boolean production) {
+        DeviceCsr csr = parsed.requireSubject(uuid, factory);
         CertificateAuthority ca = forFactory(factory);
         Instant notBefore = Certificates.backdatedNow();
         X509Certificate certificate = Certificates.issueLeaf(ca.certificate(), ca.privateKey(),

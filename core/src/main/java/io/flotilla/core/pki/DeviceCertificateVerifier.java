@@ -62,6 +62,21 @@ public final class DeviceCertificateVerifier {
     }
 
     /**
+     * For an identity that {@link #verify} accepted earlier for the same TLS session: only what can have changed
+     * since, revocation and expiry, are checked again. The signature and chain cannot change within a session.
+     */
+    public DeviceIdentity reverify(DeviceIdentity identity, java.time.Instant now) throws CertificateException {
+        if (now.isAfter(identity.notAfter())) {
+            throw new CertificateException("certificate of device " + identity.uuid() + " expired at " + identity.notAfter());
+        }
+        if (revocation.isRevoked(identity.factory(), identity.uuid(), identity.serial())) {
+            throw new CertificateException("certificate of device " + identity.uuid() + " (serial "
+                    + identity.serial().toString(16) + ") is revoked");
+        }
+        return identity;
+    }
+
+    /**
      * What a certificate says about the device, without checking who signed it. Only for certificates already
      * verified, or for display.
      */

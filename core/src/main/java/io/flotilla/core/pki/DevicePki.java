@@ -45,6 +45,10 @@ public final class DevicePki {
         return deviceCas.issue(factory, uuid, csrPem, production);
     }
 
+    public IssuedDeviceCertificate registerDevice(String factory, String uuid, DeviceCsr csr, boolean production) {
+        return deviceCas.issue(factory, uuid, csr, production);
+    }
+
     /** The {@code root.crt} of the registration answer. */
     public String rootCertificatePem() {
         return server.rootCertificatePem();

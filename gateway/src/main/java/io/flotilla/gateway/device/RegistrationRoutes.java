@@ -88,7 +88,7 @@ final class RegistrationRoutes {
         core.factory(factory).askWithStatus(Factory.Get::new, core.askTimeout()),
         summary ->
             onComplete(
-                CompletableFuture.supplyAsync(() -> issue(factory, request.uuid(), request.csr(), csr.requestsProduction()), core.blocking()),
+                CompletableFuture.supplyAsync(() -> issue(factory, request.uuid(), csr), core.blocking()),
                 result -> {
                   if (result.isFailure()) {
                     return csrRejection(result.failed().get()).map(RegistrationRoutes::csrRejected).orElseGet(() -> Errors.failure(result.failed().get()));
@@ -117,9 +117,9 @@ final class RegistrationRoutes {
                 }));
   }
 
-  private IssuedDeviceCertificate issue(String factory, String uuid, String csrPem, boolean production) {
+  private IssuedDeviceCertificate issue(String factory, String uuid, DeviceCsr csr) {
     pki.ensureFactory(factory);
-    return pki.registerDevice(factory, uuid, csrPem, production);
+    return pki.registerDevice(factory, uuid, csr, csr.requestsProduction());
   }
 
   private Map<String, String> files(IssuedDeviceCertificate issued, Device.Summary device, RegistrationRequest request) {

@@ -16,7 +16,9 @@ import javax.net.ssl.SSLPeerUnverifiedException;
 import java.security.cert.Certificate;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
+import java.time.Instant;
 import java.util.Arrays;
+import javax.net.ssl.SSLSession;
 import java.util.function.Function;
 
 import static org.apache.pekko.http.javadsl.server.Directives.complete;
@@ -31,29 +33,48 @@ import static org.apache.pekko.http.javadsl.server.Directives.extractRequest;
  */
 public final class DeviceIdentityDirectives {
 
+    static final String VERIFIED_IDENTITY = "io.flotilla.device-identity";
+
     private final DeviceCertificateVerifier verifier;
 
     public DeviceIdentityDirectives(DeviceCertificateVerifier verifier) {
         this.verifier = verifier;
     }
 
-    /** Runs {@code inner} with the verified device, or answers 401 {@code {"error","detail"}}. */
+    /**
+     * Runs {@code inner} with the verified device, or answers 401 {@code {"error","detail"}}. The identity is
+     * kept on the TLS session once its chain has been verified: a keep-alive connection then pays the PKIX path
+     * validation once instead of on every request, and only revocation and expiry are checked again.
+     */
     public Route deviceIdentity(Function<DeviceIdentity, Route> inner) {
         return extractRequest(request -> {
             try {
-                return inner.apply(verifier.verify(peerCertificates(request)));
+                return inner.apply(identity(session(request)));
             } catch (CertificateException e) {
                 return unauthorized(e.getMessage());
             }
         });
     }
 
-    private static X509Certificate[] peerCertificates(HttpRequest request) throws CertificateException {
+    private DeviceIdentity identity(SSLSession session) throws CertificateException {
+        if (session.getValue(VERIFIED_IDENTITY) instanceof DeviceIdentity verified) {
+            return verifier.reverify(verified, Instant.now());
+        }
+        DeviceIdentity identity = verifier.verify(peerCertificates(session));
+        session.putValue(VERIFIED_IDENTITY, identity);
+        return identity;
+    }
+
+    private static SSLSession session(HttpRequest request) throws CertificateException {
         SslSessionInfo session = request.getAttribute(AttributeKeys.sslSession).orElseThrow(() ->
                 new CertificateException("no TLS session on this request (device port bound without "
                         + "DeviceTls.serverSettings?)"));
+        return session.getSession();
+    }
+
+    private static X509Certificate[] peerCertificates(SSLSession session) throws CertificateException {
         try {
-            Certificate[] certificates = session.getSession().getPeerCertificates();
+            Certificate[] certificates = session.getPeerCertificates();
             return Arrays.stream(certificates)
                     .filter(X509Certificate.class::isInstance)
                     .map(X509Certificate.class::cast)

@@ -4,7 +4,9 @@ import io.flotilla.core.pki.DeviceCertificateVerifier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.flotilla.core.pki.DeviceIdentity;
 import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLSession;
 import javax.net.ssl.X509ExtendedTrustManager;
 import java.net.Socket;
 import java.security.cert.CertificateException;
@@ -41,9 +43,24 @@ final class DeviceTrustManager extends X509ExtendedTrustManager {
         checkClientTrusted(chain, authType);
     }
 
+    /**
+     * The identity is left on the handshake session, which becomes the connection's session, so that
+     * {@link DeviceIdentityDirectives} does not verify the same chain again on the connection's first request:
+     * a device that polls on a new connection each time would otherwise pay two ECDSA verifications per check-in.
+     */
     @Override
     public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
-        checkClientTrusted(chain, authType);
+        DeviceIdentity identity;
+        try {
+            identity = verifier.verify(chain);
+        } catch (CertificateException e) {
+            LOG.info("refused device certificate {}: {}", subjectOf(chain), e.getMessage());
+            throw e;
+        }
+        SSLSession handshake = engine.getHandshakeSession();
+        if (handshake != null) {
+            handshake.putValue(DeviceIdentityDirectives.VERIFIED_IDENTITY, identity);
+        }
     }
 
     @Override

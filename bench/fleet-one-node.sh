@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Benchmark 2: a fleet on one node. N simulated devices poll targets.json, each check-in on a new mutual-TLS
+# connection (a real device polling every 300 s finds its previous connection closed). The check-in rate is raised
+# step by step (shorter polling interval over the same registered devices) until p99 > 100 ms or errors appear.
+# 1,000,000 devices polling every 300 s is 3,333 check-ins/s; the table gives each step's devices-every-300-s
+# equivalent. The simulator runs on the same 2 cores as the server and takes its share of the CPU.
+# Usage: bench/fleet-one-node.sh [devices=15000] [seconds-per-step=60] [rates="500 1000 1500 2000 2500 3333"]
+# Extra simulator flags through SIM_FLAGS (e.g. SIM_FLAGS=--tls-resumption). BENCH_WORK=DIR keeps and reuses the
+# server data and the registered devices between runs.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+N=${1:-15000}; STEP=${2:-60}; RATES=${3:-"500 1000 1500 2000 2500 3333"}
+WORK=${BENCH_WORK:-$(mktemp -d /tmp/bench-fleet.XXXXXX)}
+trap 'cleanup' EXIT
+build
+start_server "$WORK/server"
+seed_factory fleet
+api GET /api/v1/factories/fleet/targets | grep -q amd64-linux || publish_target fleet main
+simulate fleet "$WORK/fleet" "https://127.0.0.1:$DEVICE_PORT" --devices "$N" --duration 1s --poll 3600s --register-concurrency 32 \
+  --progress 30s > "$WORK/register.log" 2>&1 || true
+grep -E "registered [0-9]+ devices in" "$WORK/register.log" || true
+# one warm-up pass so that every device entity exists and the JIT has compiled the path
+simulate fleet "$WORK/fleet" "https://127.0.0.1:$DEVICE_PORT" --devices "$N" --ramp 30s --poll 3600s --start-current \
+  --duration 35s > "$WORK/warm.log" 2>&1 || true
+echo "| check-ins/s intended | achieved | devices | poll s | = devices at 300 s | p50 ms | p99 ms | p99.9 ms | errors | server CPU % |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
+for rate in $RATES; do
+  poll=$(python3 -c "print(max(1, round($N / $rate)))")
+  cpu0=$(awk '{print $14+$15}' /proc/$SERVER_PID/stat)
+  simulate fleet "$WORK/fleet" "https://127.0.0.1:$DEVICE_PORT" --devices "$N" --poll "${poll}s" --start-current \
+    --duration "${STEP}s" --timeout 10s ${SIM_FLAGS:-} --report-json "$WORK/step-$rate.json" > "$WORK/step-$rate.log" 2>&1 || true
+  cpu1=$(awk '{print $14+$15}' /proc/$SERVER_PID/stat)
+  line=$(json "$WORK/step-$rate.json" "f\"{r['intendedRatePerSecond']:.0f} | {r['achievedRatePerSecond']:.0f} | {r['devices']} | {r['pollSeconds']:.0f} | {r['achievedRatePerSecond']*300:,.0f} | {r['latency']['p50Ms']:.1f} | {r['latency']['p99Ms']:.1f} | {r['latency']['p999Ms']:.1f} | {sum(r['errors'].values())} {r['errors'] or ''}\"")
+  echo "| $line | $(( (cpu1 - cpu0) / STEP )) |"
+  if json "$WORK/step-$rate.json" "'stop' if r['latency']['p99Ms'] > 100 or sum(r['errors'].values()) > 0 else 'go'" | grep -q stop; then
+    echo "(stopped: p99 > 100 ms or errors at $rate/s)"
+    break
+  fi
+done
+machine
