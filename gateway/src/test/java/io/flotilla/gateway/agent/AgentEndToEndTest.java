@@ -106,10 +106,12 @@ class AgentEndToEndTest {
   @AfterAll
   static void stop() throws Exception {
     AgentProcess.stop(daemon);
-    if (engine != null && sotaDir != null && Files.exists(sotaDir.resolve("compose-apps").resolve(APP))) {
-      new ProcessBuilder("docker-compose", "-p", APP, "-f", sotaDir.resolve("compose-apps").resolve(APP).resolve("docker-compose.yml").toString(),
-          "down", "--remove-orphans", "-t", "1").redirectErrorStream(true).redirectOutput(dir.resolve("down.log").toFile())
-          .start().waitFor(60, TimeUnit.SECONDS);
+    Path installed = sotaDir == null ? null : sotaDir.resolve("compose-apps").resolve(APP).resolve("docker-compose.yml");
+    if (installed != null && Files.exists(installed)) {
+      ProcessBuilder down = new ProcessBuilder("docker-compose", "-p", APP, "-f", installed.toString(), "down", "--remove-orphans", "-t", "1")
+          .redirectErrorStream(true).redirectOutput(dir.resolve("down.log").toFile());
+      down.environment().put("DOCKER_HOST", podman.dockerHost());
+      down.start().waitFor(60, TimeUnit.SECONDS);
     }
     if (server != null) {
       server.close();
@@ -137,7 +139,7 @@ class AgentEndToEndTest {
     awaitDeviceOn(1, Duration.ofSeconds(120));
     assertRunningHealthy();
     eventually(Duration.ofSeconds(30), () -> {
-      assertTrue(logs("probe").contains("hello v1"), "the probe fetched the web page over the compose network: " + logs("probe"));
+      assertTrue(logs("probe").contains("fetched: hello v1"), "the probe fetched the web page over the compose network: " + logs("probe"));
       return null;
     });
   }
@@ -153,7 +155,7 @@ class AgentEndToEndTest {
     assertTrue(seconds < POLLING_SECONDS / 4, "switched after " + seconds + " s");
     assertRunningHealthy();
     eventually(Duration.ofSeconds(30), () -> {
-      assertTrue(logs("probe").contains("hello v2"), logs("probe"));
+      assertTrue(logs("probe").contains("fetched: hello v2"), logs("probe"));
       return null;
     });
   }
@@ -170,7 +172,7 @@ class AgentEndToEndTest {
       toThree.forEach(u -> assertEquals("failed", u.path("state").asText(), u.toString()));
       JsonNode newest = stream(list).max(Comparator.comparing(u -> u.path("startedAt").asText())).orElseThrow();
       assertEquals(HW + "-2", newest.path("targetName").asText(), "the rollback re-syncs target 2: " + list);
-      assertEquals("completed", newest.path("state").asText(), newest.toString());
+      assertEquals("succeeded", newest.path("state").asText(), newest.toString());
       return list;
     });
     awaitDeviceOn(2, Duration.ofSeconds(30));
@@ -200,10 +202,10 @@ class AgentEndToEndTest {
     writeApp("v4", false);
     publish("target 4", 4);
     Random random = new Random(Long.getLong("crash.seed", System.nanoTime()));
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(100);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(80);
     int runs = 0;
     long goal = 4;
-    while (runs < 8 && System.nanoTime() < deadline) {
+    while (runs < 6 && System.nanoTime() < deadline) {
       String before = currentTarget();
       Process update = agent.start(daemonLog, "update", Long.toString(goal));
       Thread.sleep(300 + random.nextInt(9000));
@@ -239,11 +241,11 @@ class AgentEndToEndTest {
     // fetches the page once (the compose network's DNS must resolve "web"), prints it, then exits if web stops answering
     Files.writeString(clone.resolve("probe/probe.sh"), """
         i=0
-        until busybox wget -q -O /tmp/page http://web:8080/; do
+        until page=$(busybox wget -q -O - http://web:8080/); do
           i=$((i+1)); [ "$i" -lt 20 ] || exit 1; busybox sleep 1
         done
-        cat /tmp/page
-        while busybox wget -q -O /tmp/page http://web:8080/; do busybox sleep 2; done
+        echo "fetched: $page"
+        while busybox wget -q -O - http://web:8080/ > /dev/null; do busybox sleep 2; done
         echo "web stopped answering"; exit 1
         """);
     String compose = "services:\n  web:\n    image: web\n  probe:\n    image: probe\n    depends_on: [web]\n";
@@ -332,10 +334,15 @@ class AgentEndToEndTest {
     return text.length() > 4000 ? text.substring(text.length() - 4000) : text;
   }
 
+  /** Best effort: a container that podman could not stop may keep a mount busy in its storage. */
   private static void deleteTree(Path root) throws Exception {
     try (Stream<Path> paths = Files.walk(root)) {
       for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(path);
+        try {
+          Files.deleteIfExists(path);
+        } catch (java.io.IOException e) {
+          System.err.println("left behind: " + path + " (" + e.getMessage() + ")");
+        }
       }
     }
   }
