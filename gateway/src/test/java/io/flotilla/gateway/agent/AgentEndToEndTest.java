@@ -127,7 +127,7 @@ class AgentEndToEndTest {
 
   @Test
   @Order(1)
-  void theDaemonRunsTargetOneWithBothServicesTalking() throws Exception {
+  void theDaemonRunsTargetOne() throws Exception {
     String deviceToken = token("[\"devices:create\"]");
     agent.ok(Duration.ofSeconds(60), "register", "--server", "http://" + host, "--token", deviceToken, "--factory", FACTORY,
         "--name", "dev-1", "--hw-id", HW, "--tag", "main", "--sota-dir", sotaDir.toString());
