@@ -34,6 +34,11 @@ import java.util.concurrent.Callable;
 final class DaemonCommand implements Callable<Integer> {
 
     static final int MAX_ATTEMPTS = 3;
+    /**
+     * A failed attempt leaves the changed apps stopped, so the next attempt (or the rollback) comes after this
+     * short pause instead of a whole polling interval.
+     */
+    static final long RETRY_SECONDS = 5;
 
     @ParentCommand
     AgentCli root;
@@ -48,8 +53,10 @@ final class DaemonCommand implements Callable<Integer> {
         try (InstanceLock ignored = context.lock()) {
             while (!Thread.currentThread().isInterrupted()) {
                 iteration(context);
+                long pause = retryPending(context.updates()) ? Math.min(RETRY_SECONDS, context.config().pollingSeconds())
+                        : context.config().pollingSeconds();
                 // drain extra wake-ups so a burst of notices causes one check
-                wakeUp.tryAcquire(context.config().pollingSeconds(), TimeUnit.SECONDS);
+                wakeUp.tryAcquire(pause, TimeUnit.SECONDS);
                 wakeUp.drainPermits();
             }
         }
@@ -85,6 +92,15 @@ final class DaemonCommand implements Callable<Integer> {
             System.err.println("error: " + e);
         }
         reportAppsStates(context);
+    }
+
+    /** The latest update failed and another attempt, or the rollback to the last completed target, is due. */
+    private static boolean retryPending(UpdateStore updates) {
+        Optional<UpdateRecord> latest = updates.latest();
+        if (latest.isEmpty() || latest.get().state() != UpdateState.FAILED) {
+            return false;
+        }
+        return updates.failedAttempts(latest.get().targetName()) < MAX_ATTEMPTS || updates.lastCompleted().isPresent();
     }
 
     private void reportAppsStates(AgentContext context) {

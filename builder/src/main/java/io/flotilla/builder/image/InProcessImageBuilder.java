@@ -273,7 +273,7 @@ public final class InProcessImageBuilder implements ImageBuilder {
     if (!dest.startsWith("/")) {
       dest = (workdir.endsWith("/") ? workdir : workdir + "/") + dest;
     }
-    boolean destIsDir = dest.endsWith("/") || words.size() > 1;
+    boolean destIsDir = destinationIsDirectory(dest, words.size());
     String destPath = normalize(dest);
     TreeMap<String, ReproducibleLayer.Entry> entries = new TreeMap<>();
     Path context = request.context().toRealPath();
@@ -304,6 +304,15 @@ public final class InProcessImageBuilder implements ImageBuilder {
       }
     }
     return ReproducibleLayer.write(entries);
+  }
+
+  /**
+   * Docker copies into a directory when the destination ends in "/" or names a directory such as "." (the usual
+   * {@code WORKDIR /www} + {@code COPY index.html .}), or when there are several sources; otherwise the destination
+   * is the file's new name.
+   */
+  static boolean destinationIsDirectory(String dest, int sources) {
+    return sources > 1 || dest.endsWith("/") || dest.equals(".") || dest.equals("..") || dest.endsWith("/.") || dest.endsWith("/..");
   }
 
   private static boolean isArchive(String source) {

@@ -17,11 +17,11 @@ import java.util.TreeMap;
  * A busybox base image written in Java (nothing can be pulled from the internet here): /bin/busybox plus copies
  * named sh, echo and httpd, since busybox picks its applet by the name it is run as. Pushed with the builder's client.
  */
-final class BusyboxImage {
+public final class BusyboxImage {
 
   private BusyboxImage() {}
 
-  static Digest push(RegistryClient registry, String host, String repository, String tag) throws Exception {
+  public static Digest push(RegistryClient registry, String host, String repository, String tag) throws Exception {
     byte[] busybox = Files.readAllBytes(Path.of("/bin/busybox"));
     Map<String, ReproducibleLayer.Entry> files = new TreeMap<>();
     files.put("bin", new ReproducibleLayer.Entry(null, 0755, 0, 0));

@@ -8,13 +8,13 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /** The real {@code git} command, isolated from the machine's git config. */
-final class GitCli {
+public final class GitCli {
 
-  record Result(int exit, String output) {}
+  public record Result(int exit, String output) {}
 
   private GitCli() {}
 
-  static Result run(Path dir, String... args) throws IOException, InterruptedException {
+  public static Result run(Path dir, String... args) throws IOException, InterruptedException {
     List<String> command = new ArrayList<>(List.of("git", "-c", "user.name=Dev", "-c", "user.email=dev@example.com", "-c", "credential.helper=",
         "-c", "init.defaultBranch=main", "-c", "protocol.version=0"));
     command.addAll(List.of(args));
@@ -31,7 +31,7 @@ final class GitCli {
     return new Result(process.exitValue(), output);
   }
 
-  static String ok(Path dir, String... args) throws IOException, InterruptedException {
+  public static String ok(Path dir, String... args) throws IOException, InterruptedException {
     Result result = run(dir, args);
     if (result.exit() != 0) {
       throw new AssertionError("git " + String.join(" ", args) + " failed (" + result.exit() + "):\n" + result.output());
