@@ -20,8 +20,8 @@ simulate fleet "$WORK/fleet" "https://127.0.0.1:$DEVICE_PORT" --devices "$N" --d
   --progress 30s > "$WORK/register.log" 2>&1 || true
 grep -E "registered [0-9]+ devices in" "$WORK/register.log" || true
 # one warm-up pass so that every device entity exists and the JIT has compiled the path
-simulate fleet "$WORK/fleet" "https://127.0.0.1:$DEVICE_PORT" --devices "$N" --ramp 30s --poll 3600s --start-current \
-  --duration 35s > "$WORK/warm.log" 2>&1 || true
+simulate fleet "$WORK/fleet" "https://127.0.0.1:$DEVICE_PORT" --devices "$N" --ramp "$((N / 50))s" --poll 3600s --start-current \
+  --duration "$((N / 50 + 10))s" > "$WORK/warm.log" 2>&1 || true
 echo "| check-ins/s intended | achieved | devices | poll s | = devices at 300 s | p50 ms | p99 ms | p99.9 ms | errors | server CPU % |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
 for rate in $RATES; do

@@ -18,6 +18,9 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class JournalInsertBench {
 
+  /** Makes every copied row's persistence id unique across both runs, as the table keeps its primary key. */
+  private static final AtomicLong SEQUENCE = new AtomicLong();
+
   private record Row(String persistenceId, String writer, long writeTimestamp, int serId, String manifest, byte[] payload, String tag) {}
 
   public static void main(String[] args) throws Exception {
@@ -53,7 +56,6 @@ public final class JournalInsertBench {
 
   private static double run(String url, String user, String password, int seconds, int threads, int batch, List<Row> rows) throws Exception {
     AtomicLong inserted = new AtomicLong();
-    AtomicLong sequence = new AtomicLong();
     long end = System.nanoTime() + seconds * 1_000_000_000L;
     List<Thread> workers = new ArrayList<>();
     for (int t = 0; t < threads; t++) {
@@ -74,7 +76,7 @@ public final class JournalInsertBench {
                     for (int b = 0; b < batch; b++) {
                       Row row = rows.get(Math.floorMod(i++, rows.size()));
                       chunk.add(row);
-                      journal.setString(1, row.persistenceId() + "#" + sequence.incrementAndGet());
+                      journal.setString(1, row.persistenceId() + "#" + SEQUENCE.incrementAndGet());
                       journal.setLong(2, 1);
                       journal.setString(3, row.writer());
                       journal.setLong(4, row.writeTimestamp());
