@@ -134,7 +134,7 @@ class DevicePkiTest {
         assertReason(CsrRejectedException.Reason.CN_MISMATCH, () -> pki.registerDevice("acme", "dev-2", good, false));
         assertReason(CsrRejectedException.Reason.OU_MISMATCH, () -> pki.registerDevice("other", "dev-1", good, false));
         assertReason(CsrRejectedException.Reason.MALFORMED, () -> pki.registerDevice("acme", "dev-1", "hello", false));
-        assertReason(CsrRejectedException.Reason.MALFORMED, () -> pki.registerDevice("acme", "dev-1", null, false));
+        assertReason(CsrRejectedException.Reason.MALFORMED, () -> pki.registerDevice("acme", "dev-1", (String) null, false));
         assertReason(CsrRejectedException.Reason.MALFORMED, () -> pki.registerDevice("acme", "dev-1",
                 Pem.encode(Pem.CERTIFICATE_REQUEST, new byte[] {0x30, 0x03, 0x02, 0x01, 0x01}), false));
         assertReason(CsrRejectedException.Reason.UNSUPPORTED_KEY, () -> pki.registerDevice("acme", "dev-1",
