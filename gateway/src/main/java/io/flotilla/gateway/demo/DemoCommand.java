@@ -2,17 +2,12 @@ package io.flotilla.gateway.demo;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.typesafe.config.ConfigFactory;
-import io.flotilla.builder.image.ReproducibleLayer;
+import io.flotilla.builder.image.BusyboxBaseImage;
 import io.flotilla.builder.registry.RegistryClient;
 import io.flotilla.builder.registry.RegistryEndpoints;
 import io.flotilla.gateway.FlotillaServer;
 import io.flotilla.gateway.NodeConfig;
 import io.flotilla.gateway.http.JsonSupport;
-import io.flotilla.protocol.Json;
-import io.flotilla.protocol.oci.Descriptor;
-import io.flotilla.protocol.oci.Digest;
-import io.flotilla.protocol.oci.ImageManifest;
-import io.flotilla.protocol.oci.MediaTypes;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -28,7 +23,6 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -119,8 +113,7 @@ public final class DemoCommand implements Callable<Integer> {
 
   /** Busybox from the host when it has one, so the app can really run on a device; an empty base otherwise. */
   private String pushBaseImage(int port, String token) throws IOException {
-    Path busybox = Path.of("/bin/busybox");
-    if (!Files.isExecutable(busybox)) {
+    if (!Files.isExecutable(BusyboxBaseImage.HOST_BUSYBOX)) {
       step(3, "No /bin/busybox on this machine: the app image starts FROM scratch");
       return "scratch";
     }
@@ -128,23 +121,8 @@ public final class DemoCommand implements Callable<Integer> {
     String host = "127.0.0.1:" + port;
     RegistryClient registry =
         new RegistryClient(http, new RegistryEndpoints(host, URI.create("http://" + host), FACTORY, token, Set.of(host)));
-    byte[] binary = Files.readAllBytes(busybox);
-    Map<String, ReproducibleLayer.Entry> files = new TreeMap<>();
-    files.put("bin", new ReproducibleLayer.Entry(null, 0755, 0, 0));
-    for (String applet : List.of("busybox", "sh", "httpd", "cat", "echo", "sleep")) {
-      files.put("bin/" + applet, new ReproducibleLayer.Entry(binary, 0755, 0, 0));
-    }
-    ReproducibleLayer layer = ReproducibleLayer.write(files);
-    byte[] config = Json.toBytes(Map.of(
-        "architecture", "amd64", "os", "linux",
-        "config", Map.of("Env", List.of("PATH=/bin"), "Cmd", List.of("/bin/sh")),
-        "rootfs", Map.of("type", "layers", "diff_ids", List.of(layer.diffId().toString()))));
     String repository = FACTORY + "/busybox";
-    registry.pushBlob(host, repository, layer.digest(), layer.compressed());
-    registry.pushBlob(host, repository, Digest.of(config), config);
-    ImageManifest manifest = new ImageManifest(2, MediaTypes.OCI_MANIFEST, null, Descriptor.of(MediaTypes.OCI_CONFIG, config),
-        List.of(Descriptor.of(MediaTypes.OCI_LAYER_GZIP, layer.digest(), layer.compressed().length)), null, null);
-    registry.pushManifest(host, repository, "1", MediaTypes.OCI_MANIFEST, Json.toBytes(manifest));
+    BusyboxBaseImage.push(registry, host, repository, "1");
     return repository + ":1";
   }
 

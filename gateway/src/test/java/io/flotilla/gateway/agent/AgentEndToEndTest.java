@@ -6,13 +6,13 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.flotilla.builder.image.BusyboxBaseImage;
 import io.flotilla.agent.runtime.AppHealth;
 import io.flotilla.agent.runtime.DockerEngine;
 import io.flotilla.agent.testing.PodmanService;
 import io.flotilla.builder.registry.RegistryClient;
 import io.flotilla.builder.registry.RegistryEndpoints;
 import io.flotilla.gateway.FlotillaServer;
-import io.flotilla.gateway.build.BusyboxImage;
 import io.flotilla.gateway.build.GitCli;
 import io.flotilla.gateway.testing.ApiClient;
 import io.flotilla.gateway.testing.ApiClient.Answer;
@@ -89,7 +89,7 @@ class AgentEndToEndTest {
     pushToken = token("[\"containers:read\",\"containers:push\",\"targets:read\"]");
     RegistryClient registry = new RegistryClient(HttpClient.newHttpClient(),
         new RegistryEndpoints(host, URI.create("http://" + host), "dev", pushToken, Set.of(host)));
-    BusyboxImage.push(registry, host, FACTORY + "/busybox", "1");
+    BusyboxBaseImage.push(registry, host, FACTORY + "/busybox", "1");
 
     GitCli.ok(dir, "clone", "http://dev:" + pushToken + "@" + host + "/git/" + FACTORY + "/containers.git", "clone");
     clone = dir.resolve("clone");

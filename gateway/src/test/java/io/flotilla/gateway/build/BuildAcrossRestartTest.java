@@ -4,6 +4,7 @@ import static io.flotilla.core.testing.Eventually.eventually;
 import static org.junit.jupiter.api.Assertions.*;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.flotilla.builder.image.BusyboxBaseImage;
 import io.flotilla.builder.registry.RegistryClient;
 import io.flotilla.builder.registry.RegistryEndpoints;
 import io.flotilla.gateway.FlotillaServer;
@@ -44,7 +45,7 @@ class BuildAcrossRestartTest {
     assertEquals(201, api.post("/api/v1/factories", admin, "{\"name\":\"acme\",\"platforms\":[\"amd64-linux\"]}").status());
     String push = api.post("/api/v1/factories/acme/tokens", admin, "{\"scopes\":[\"containers:read\",\"containers:push\"]}").json().get("token").asText();
     String host = "127.0.0.1:" + server.httpPort();
-    BusyboxImage.push(new RegistryClient(HttpClient.newHttpClient(), new RegistryEndpoints(host, URI.create("http://" + host), "dev", push, Set.of())), host, "acme/busybox", "1");
+    BusyboxBaseImage.push(new RegistryClient(HttpClient.newHttpClient(), new RegistryEndpoints(host, URI.create("http://" + host), "dev", push, Set.of())), host, "acme/busybox", "1");
 
     GitCli.ok(dir, "clone", "http://dev:" + push + "@" + host + "/git/acme/containers.git", "clone");
     Path clone = dir.resolve("clone");

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.typesafe.config.ConfigFactory;
+import io.flotilla.builder.image.BusyboxBaseImage;
 import io.flotilla.builder.registry.RegistryClient;
 import io.flotilla.builder.registry.RegistryEndpoints;
 import io.flotilla.gateway.FlotillaServer;
@@ -67,7 +68,7 @@ class BuilderEndToEndTest {
 
     RegistryClient ours = new RegistryClient(HttpClient.newHttpClient(),
         new RegistryEndpoints(host, URI.create("http://" + host), "dev", pushToken, Set.of(externalHost)));
-    BusyboxImage.push(ours, host, "acme/busybox", "1");
+    BusyboxBaseImage.push(ours, host, "acme/busybox", "1");
 
     Path config = Files.writeString(dir.resolve("registry.yml"), "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: " + dir.resolve("external")
         + "\nhttp:\n  addr: " + externalHost + "\n");
@@ -76,7 +77,7 @@ class BuilderEndToEndTest {
     eventually(Duration.ofSeconds(20), () -> HttpClient.newHttpClient()
         .send(java.net.http.HttpRequest.newBuilder(URI.create("http://" + externalHost + "/v2/")).build(), java.net.http.HttpResponse.BodyHandlers.discarding())
         .statusCode());
-    BusyboxImage.push(ours, externalHost, "library/busybox", "1.36");
+    BusyboxBaseImage.push(ours, externalHost, "library/busybox", "1.36");
   }
 
   @AfterAll

@@ -1,12 +1,12 @@
-package io.flotilla.gateway.build;
+package io.flotilla.builder.image;
 
-import io.flotilla.builder.image.ReproducibleLayer;
 import io.flotilla.builder.registry.RegistryClient;
 import io.flotilla.protocol.Json;
 import io.flotilla.protocol.oci.Descriptor;
 import io.flotilla.protocol.oci.Digest;
 import io.flotilla.protocol.oci.ImageManifest;
 import io.flotilla.protocol.oci.MediaTypes;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -14,19 +14,23 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * A busybox base image written in Java (nothing can be pulled from the internet here): /bin/busybox plus copies
- * named sh, echo and httpd, since busybox picks its applet by the name it is run as. Pushed with the builder's client.
+ * A busybox base image made from the host's static busybox, for machines that cannot pull one (the demo, tests):
+ * /bin/busybox plus copies under applet names, since busybox picks its applet by the name it is run as.
  */
-public final class BusyboxImage {
+public final class BusyboxBaseImage {
 
-  private BusyboxImage() {}
+  public static final Path HOST_BUSYBOX = Path.of("/bin/busybox");
+  private static final List<String> APPLETS = List.of("busybox", "sh", "echo", "httpd", "cat", "ls", "sleep", "wget");
 
-  public static Digest push(RegistryClient registry, String host, String repository, String tag) throws Exception {
-    byte[] busybox = Files.readAllBytes(Path.of("/bin/busybox"));
+  private BusyboxBaseImage() {}
+
+  /** Pushes the image as {@code <repository>:<tag>} to {@code host} and answers its manifest digest. */
+  public static Digest push(RegistryClient registry, String host, String repository, String tag) throws IOException {
+    byte[] busybox = Files.readAllBytes(HOST_BUSYBOX);
     Map<String, ReproducibleLayer.Entry> files = new TreeMap<>();
     files.put("bin", new ReproducibleLayer.Entry(null, 0755, 0, 0));
-    for (String name : List.of("busybox", "sh", "echo", "httpd", "cat", "ls")) {
-      files.put("bin/" + name, new ReproducibleLayer.Entry(busybox, 0755, 0, 0));
+    for (String applet : APPLETS) {
+      files.put("bin/" + applet, new ReproducibleLayer.Entry(busybox, 0755, 0, 0));
     }
     ReproducibleLayer layer = ReproducibleLayer.write(files);
     byte[] config = Json.toBytes(Map.of(
