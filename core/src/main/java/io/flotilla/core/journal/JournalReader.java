@@ -43,7 +43,7 @@ public final class JournalReader {
 
   public JournalReader(ActorSystem<?> system) {
     this.readJournal = PersistenceQuery.get(system).getReadJournalFor(JdbcReadJournal.class, JdbcReadJournal.Identifier());
-    this.mapper = Json.newMapper();
+    this.mapper = Json.mapper();
   }
 
   /** Empty when the type is not one operators may read. */

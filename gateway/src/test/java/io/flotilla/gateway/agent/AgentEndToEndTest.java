@@ -143,7 +143,7 @@ class AgentEndToEndTest {
 
   @Test
   @Order(2)
-  @Disabled("on the shared CI machine aardvark-dns did not resolve the service name 'web' (wget: bad address); to investigate")
+  @Disabled("compose service names do not resolve inside containers here (wget: bad address web:8080), also with per-test network_config_dir and tmp_dir; aardvark-dns under podman 4.3 needs investigating (issue 6)")
   void theProbeReachesTheWebServiceByItsNameOverTheComposeNetwork() throws Exception {
     eventually(Duration.ofSeconds(30), () -> {
       assertTrue(logs("probe").contains("fetched: hello v"), "the probe fetched the web page over the compose network: " + logs("probe"));

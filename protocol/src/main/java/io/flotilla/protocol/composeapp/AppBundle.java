@@ -235,8 +235,10 @@ public final class AppBundle {
                 permissions.addAll(EnumSet.of(PosixFilePermission.OWNER_EXECUTE, PosixFilePermission.GROUP_EXECUTE,
                         PosixFilePermission.OTHERS_EXECUTE));
                 Files.setPosixFilePermissions(destination, permissions);
-            } catch (UnsupportedOperationException ignored) {
-                // not a POSIX file system: the executable bit cannot be kept
+            } catch (UnsupportedOperationException e) {
+                // An app whose scripts lost their executable bit would fail at start; refuse the install instead.
+                throw new ComposeAppException("bundle file " + path + " must stay executable, but " + destination.getParent()
+                        + " is not on a POSIX file system");
             }
         }
     }
