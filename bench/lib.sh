@@ -13,7 +13,7 @@ cleanup() {
 build() {
   if [[ ! -f "$SERVER_JAR" || ! -f "$AGENT_JAR" || ! -d "$REPO/gateway/target/test-classes/io/flotilla/gateway/bench" ]]; then
     echo "bench: building the server and agent jars..." >&2
-    (cd "$REPO" && mvn -B -q -pl protocol,core,registry,agent,gateway package -DskipTests) >&2
+    (cd "$REPO" && mvn -B -q -pl gateway,agent -am package -DskipTests) >&2
   fi
 }
 
