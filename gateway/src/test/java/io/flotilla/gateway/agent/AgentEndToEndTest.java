@@ -21,7 +21,6 @@ import io.flotilla.protocol.composeapp.ComposeFile;
 import io.flotilla.protocol.device.AppsStates;
 import java.net.URI;
 import java.net.http.HttpClient;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -35,7 +34,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
@@ -143,7 +141,6 @@ class AgentEndToEndTest {
 
   @Test
   @Order(2)
-  @Disabled("compose service names do not resolve inside containers here (wget: bad address web:8080), also with per-test network_config_dir and tmp_dir; aardvark-dns under podman 4.3 needs investigating (issue 6)")
   void theProbeReachesTheWebServiceByItsNameOverTheComposeNetwork() throws Exception {
     eventually(Duration.ofSeconds(30), () -> {
       assertTrue(logs("probe").contains("fetched: hello v"), "the probe fetched the web page over the compose network: " + logs("probe"));
@@ -305,12 +302,7 @@ class AgentEndToEndTest {
   }
 
   private static String logs(String service) throws Exception {
-    ProcessBuilder builder = new ProcessBuilder("docker", "logs", APP + "_" + service + "_1").redirectErrorStream(true);
-    builder.environment().put("DOCKER_HOST", podman.dockerHost());
-    Process process = builder.start();
-    String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    process.waitFor(20, TimeUnit.SECONDS);
-    return output;
+    return podman.logs(APP + "_" + service + "_1");
   }
 
   private static String devicePath() {
