@@ -230,6 +230,30 @@ class AgentEndToEndTest {
     assertTrue(runs >= 2, "only " + runs + " runs were killed mid-way");
   }
 
+  /** An update fetched but not installed is overtaken by a newer target: the daemon cancels it and installs the newer. */
+  @Test
+  @Order(6)
+  void theDaemonCancelsAnUnfinishedUpdateWhenANewerTargetArrives() throws Exception {
+    long older = currentTarget().equals(HW + "-4") ? 2 : 4;
+    agent.ok(Duration.ofSeconds(120), "fetch", Long.toString(older));
+    JsonNode fetched = status().path("update_in_progress");
+    assertEquals("fetched", fetched.path("state").asText(), fetched.toString());
+    String correlationId = fetched.path("id").asText();
+
+    writeApp("v5", false);
+    publish("target 5", 5);
+    daemon = agent.start(daemonLog, "daemon");
+    awaitDeviceOn(5, Duration.ofSeconds(120));
+    assertRunningHealthy();
+    assertTrue(Files.readString(daemonLog).contains("Newer target " + HW + "-5: canceling update to " + HW + "-" + older), tail(daemonLog));
+
+    JsonNode canceled = api.get(devicePath() + "/updates/" + correlationId, admin).json();
+    assertEquals("failed", canceled.path("state").asText(), "the server sees the canceled update end: " + canceled);
+    JsonNode last = canceled.path("events").get(canceled.path("events").size() - 1);
+    assertEquals("EcuInstallationCompleted", last.path("eventType").path("id").asText(), canceled.toString());
+    assertTrue(last.path("event").path("details").asText().contains("newer target " + HW + "-5"), last.toString());
+  }
+
   private static void writeApp(String version, boolean broken) throws Exception {
     Files.createDirectories(clone.resolve("web"));
     Files.createDirectories(clone.resolve("probe"));
