@@ -33,7 +33,8 @@ simulate push "$WORK/fleet" "https://127.0.0.1:$DEVICE_PORT" --devices "$N" "${R
   --start-current --duration "${DURATION}s" --progress 2s --timeout 60s --report-json "$WORK/report.json" > "$WORK/sim.log" 2>&1 &
 SIM=$!
 PIDS+=("$SIM")
-for _ in $(seq 1 $((DURATION * 2))); do
+# publish once every socket is open, or 30 s after the ramp at the latest, leaving the fetches a minute
+for _ in $(seq 1 $(((RAMP + 30) * 2))); do
   grep -q "websockets=$N\b" "$WORK/sim.log" && break
   sleep 0.5
 done
