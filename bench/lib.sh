@@ -59,9 +59,11 @@ publish_target() {
 }
 
 # simulate FACTORY WORKDIR SERVER_URL [simulator options...]
+# The simulator offers only an X25519 key share, as Go's TLS client (fioup) does: a JDK client otherwise also makes a
+# P-256 key pair per handshake that the server never uses (it picks X25519), and the simulator shares the cores.
 simulate() {
   local factory=$1 work=$2 url=$3; shift 3
-  java ${SIM_JAVA_OPTS:--Xmx2g} -jar "$AGENT_JAR" simulate --server "$url" --api "http://127.0.0.1:$HTTP_PORT" \
+  java ${SIM_JAVA_OPTS:--Xmx2g -Djdk.tls.namedGroups=x25519} -jar "$AGENT_JAR" simulate --server "$url" --api "http://127.0.0.1:$HTTP_PORT" \
     --token "$ADMIN" --factory "$factory" --hardware-id amd64-linux --work-dir "$work" "$@"
 }
 

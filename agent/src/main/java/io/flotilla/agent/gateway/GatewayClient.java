@@ -30,6 +30,12 @@ import java.util.concurrent.CompletableFuture;
 /**
  * The device side of the gateway API (§3–§5, §8) over mutual TLS. Every request carries the device's tag and, once
  * known, the target and apps it runs, since the gateway updates the device record from these headers.
+ *
+ * <p>One {@link HttpClient}, so one {@link SSLContext}, serves the client's whole life, and the JDK's HttpClient
+ * opens each connection's SSLEngine with the gateway's host and port: a new connection (the gateway closes idle
+ * ones after a minute, so every poll and every pushed check opens one) resumes the TLS 1.3 session from the
+ * gateway's last ticket, without the certificate signatures of a full handshake on either side. The daemon keeps
+ * its client; a one-shot command starts with a full handshake.
  */
 public final class GatewayClient {
 
