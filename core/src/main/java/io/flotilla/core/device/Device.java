@@ -175,6 +175,13 @@ public final class Device extends EventSourcedBehaviorWithEnforcedReplies<Device
 
   public record Decommission(String factory, Instant at, ActorRef<StatusReply<Done>> replyTo) implements Command {}
 
+  /**
+   * Sharding's stop message when it passivates the entity. Giving one spares every entity the interceptor that
+   * sharding otherwise wraps around it to turn its poison pill into a stop (~100 bytes an entity); like the poison
+   * pill it waits behind any persist in progress.
+   */
+  public record Passivate() implements Command {}
+
   /** The device as this entity knows it now, including the last contact not yet persisted. */
   public record Get(String factory, ActorRef<StatusReply<Summary>> replyTo) implements Command {}
 
@@ -412,7 +419,10 @@ public final class Device extends EventSourcedBehaviorWithEnforcedReplies<Device
     sharding =
         sharding.withPassivationStrategy(sharding.passivationStrategySettings().withActiveEntityLimit(settings.activeEntityLimit()));
     ClusterSharding.get(system)
-        .init(Entity.of(ENTITY_KEY, ctx -> create(ctx.getEntityId(), settings, revokedTopic)).withSettings(sharding));
+        .init(
+            Entity.of(ENTITY_KEY, ctx -> create(ctx.getEntityId(), settings, revokedTopic))
+                .withSettings(sharding)
+                .withStopMessage(new Passivate()));
   }
 
   public static Device create(String uuid, DeviceSettings settings, ActorRef<Topic.Command<Revoked>> revokedTopic) {
@@ -479,6 +489,8 @@ public final class Device extends EventSourcedBehaviorWithEnforcedReplies<Device
       return onDecommission(state, c);
     } else if (command instanceof Get c) {
       return onGet(state, c);
+    } else if (command instanceof Passivate) {
+      return Effect().stop().thenNoReply();
     }
     throw new IllegalArgumentException("unknown device command " + command.getClass().getName());
   }
