@@ -238,7 +238,7 @@ final class DeviceAdminRoutes {
                           .<Device.Summary>askWithStatus(r -> new Device.ReplaceConfig(factory, files, "tag set to " + change.tag(), Instant.now(), r), core.askTimeout());
                     });
           }
-          return Replies.json(changed.thenApply(DeviceRoutes::deviceRecord));
+          return Replies.json(changed.thenCompose(summary -> DeviceRoutes.deviceRecord(core, summary)));
         });
   }
 

@@ -204,7 +204,7 @@ abstract class DeviceGatewayTest {
     assertEquals("lab", record.get("group_name").asText());
     assertFalse(record.get("is_prod").asBoolean());
     assertEquals("amd64-linux-0", record.get("target_name").asText());
-    assertTrue(record.get("pubkey").asText().contains("PUBLIC KEY"));
+    assertEquals(io.flotilla.core.pki.Pem.encode(device.key.getPublic()), record.get("pubkey").asText(), "the registered key");
 
     HttpResponse<String> targets = device.send(base, "GET", "/repo/targets.json", null, "x-ats-tags", "main");
     assertEquals(200, targets.statusCode(), targets.body());
@@ -308,7 +308,9 @@ abstract class DeviceGatewayTest {
     var key = io.flotilla.core.pki.PkiTestSupport.deviceKey();
 
     DeviceClient firstContact = withCertificate(key, io.flotilla.core.pki.PkiTestSupport.forge(acmeCa, "CN=fc-" + device.uuid + ",OU=acme", key.getPublic()));
-    assertEquals(200, firstContact.send(deviceBase(), "GET", "/device", null, "x-ats-tags", "main").statusCode(), "a factory-CA certificate creates the device");
+    HttpResponse<String> created = firstContact.send(deviceBase(), "GET", "/device", null, "x-ats-tags", "main");
+    assertEquals(200, created.statusCode(), "a factory-CA certificate creates the device");
+    assertEquals(io.flotilla.core.pki.Pem.encode(key.getPublic()), JSON.readTree(created.body()).get("pubkey").asText(), "the first contact's key");
     eventually(PATIENCE, () -> {
       assertEquals(200, call("GET", "/api/v1/factories/acme/devices/fc-" + device.uuid, null, token).statusCode());
       return null;
@@ -394,7 +396,9 @@ abstract class DeviceGatewayTest {
     String lastModified = config.headers().firstValue("Last-Modified").orElseThrow();
     assertEquals(304, device.send(base, "GET", "/config", null, "If-Modified-Since", lastModified).statusCode());
 
-    assertEquals(200, call("PATCH", "/api/v1/factories/acme/devices/" + device.uuid, "{\"name\":\"renamed\",\"tag\":\"beta\"}", token).statusCode());
+    HttpResponse<String> renamed = call("PATCH", "/api/v1/factories/acme/devices/" + device.uuid, "{\"name\":\"renamed\",\"tag\":\"beta\"}", token);
+    assertEquals(200, renamed.statusCode());
+    assertEquals(io.flotilla.core.pki.Pem.encode(device.key.getPublic()), JSON.readTree(renamed.body()).get("pubkey").asText());
     JsonNode withTag = JSON.readTree(device.send(base, "GET", "/config", null).body());
     assertTrue(withTag.get("z-50-fioctl.toml").get("Value").asText().contains("tags = \"beta\""));
   }
