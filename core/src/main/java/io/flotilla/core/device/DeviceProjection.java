@@ -26,9 +26,11 @@ import org.apache.pekko.projection.jdbc.javadsl.JdbcHandler;
 
 /**
  * Keeps {@code device_status} (one row per device) and {@code device_updates} (one row per correlation id, with
- * every event of that update in the device's own wire shape).
+ * every event of that update in the device's own wire shape). Envelopes arrive in groups, each group one
+ * transaction with the projection's offset; within it they are applied in journal order, so a later event of the
+ * same device or update reads what an earlier one of the group wrote.
  */
-public final class DeviceProjection extends JdbcHandler<EventEnvelope<Device.Event>, PooledJdbcSession> {
+public final class DeviceProjection extends JdbcHandler<List<EventEnvelope<Device.Event>>, PooledJdbcSession> {
 
   public static final String NAME = "devices";
 
@@ -37,10 +39,12 @@ public final class DeviceProjection extends JdbcHandler<EventEnvelope<Device.Eve
   }
 
   @Override
-  public void process(PooledJdbcSession session, EventEnvelope<Device.Event> envelope) throws Exception {
+  public void process(PooledJdbcSession session, List<EventEnvelope<Device.Event>> envelopes) throws Exception {
     session.withConnection(
         connection -> {
-          apply(connection, envelope.event());
+          for (EventEnvelope<Device.Event> envelope : envelopes) {
+            apply(connection, envelope.event());
+          }
           return null;
         });
   }
@@ -85,10 +89,10 @@ public final class DeviceProjection extends JdbcHandler<EventEnvelope<Device.Eve
     }
   }
 
+  /** UpdateEventsReported is not listed: its own device_status update sets last_seen, one statement instead of two. */
   private static boolean contactedByDevice(Device.Event event) {
     return event instanceof Device.StatusReported
         || event instanceof Device.Seen
-        || event instanceof Device.UpdateEventsReported
         || event instanceof Device.AppsStatesReported
         || event instanceof Device.SystemInfoReported
         || (event instanceof Device.ConfigChanged changed && changed.byDevice());
@@ -121,26 +125,38 @@ public final class DeviceProjection extends JdbcHandler<EventEnvelope<Device.Eve
       String targetName = last.targetName() != null ? last.targetName() : stored == null ? null : stored.targetName();
       String version = last.version() != null ? last.version() : stored == null ? null : stored.version();
       Instant startedAt = stored == null ? reported.at() : stored.startedAt();
-      upsert(
-          connection,
-          "UPDATE device_updates SET factory = ?, target_name = ?, version = ?, state = ?, failed_step = ?, events = ?, started_at = ?, updated_at = ? WHERE uuid = ? AND correlation_id = ?",
-          "INSERT INTO device_updates (factory, target_name, version, state, failed_step, events, started_at, updated_at, uuid, correlation_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-          s -> {
-            s.setString(1, reported.factory());
-            s.setString(2, targetName);
-            s.setString(3, version);
-            s.setString(4, outcome.state().wireName());
-            s.setString(5, outcome.failedStep());
-            s.setString(6, DeviceEventsJson.write(events));
-            s.setTimestamp(7, timestamp(startedAt));
-            s.setTimestamp(8, timestamp(reported.at()));
-            s.setString(9, reported.uuid());
-            s.setString(10, entry.getKey());
-          });
+      // The SELECT above already told whether the row exists (this projection is its only writer): one statement.
+      String sql =
+          stored == null
+              ? "INSERT INTO device_updates (factory, target_name, version, state, failed_step, events, started_at, updated_at, uuid, correlation_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+              : "UPDATE device_updates SET factory = ?, target_name = ?, version = ?, state = ?, failed_step = ?, events = ?, started_at = ?, updated_at = ? WHERE uuid = ? AND correlation_id = ?";
+      try (PreparedStatement s = connection.prepareStatement(sql)) {
+        s.setString(1, reported.factory());
+        s.setString(2, targetName);
+        s.setString(3, version);
+        s.setString(4, outcome.state().wireName());
+        s.setString(5, outcome.failedStep());
+        s.setString(6, DeviceEventsJson.write(events));
+        s.setTimestamp(7, timestamp(startedAt));
+        s.setTimestamp(8, timestamp(reported.at()));
+        s.setString(9, reported.uuid());
+        s.setString(10, entry.getKey());
+        s.executeUpdate();
+      }
       latest = entry.getKey();
       latestState = outcome.state();
     }
-    update(connection, "UPDATE device_status SET update_correlation_id = ?, update_state = ? WHERE uuid = ?", latest, latestState.wireName(), reported.uuid());
+    try (PreparedStatement s =
+        connection.prepareStatement(
+            "UPDATE device_status SET update_correlation_id = ?, update_state = ?,"
+                + " last_seen = CASE WHEN last_seen IS NULL OR last_seen < ? THEN ? ELSE last_seen END WHERE uuid = ?")) {
+      s.setString(1, latest);
+      s.setString(2, latestState.wireName());
+      s.setTimestamp(3, timestamp(reported.at()));
+      s.setTimestamp(4, timestamp(reported.at()));
+      s.setString(5, reported.uuid());
+      s.executeUpdate();
+    }
   }
 
   private record StoredUpdate(String targetName, String version, List<Device.UpdateEvent> events, Instant startedAt) {}
