@@ -2,6 +2,8 @@ package io.flotilla.core.device;
 
 import io.flotilla.core.CborSerializable;
 import io.flotilla.core.Rejection;
+import io.flotilla.protocol.oci.Digest;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -254,7 +256,7 @@ public final class Device extends EventSourcedBehaviorWithEnforcedReplies<Device
    * holds up to active-entity-limit of them): the uuid is the entity's, the certificate serial and public key
    * stay in the {@link Registered} event ({@link DeviceKeys} reads the key for {@code GET /device}), and the
    * values that many devices share (factory, hardware id, group, tag, target, app list) are shared through
-   * {@link Canonical}. It is also the snapshot: snapshots written when it still held {@code uuid},
+   * {@link Canonical}; of each system info only a digest is kept. It is also the snapshot: snapshots written when it still held {@code uuid},
    * {@code certificateSerial} and {@code publicKeyPem} load, the serializer skipping those properties.
    */
   public record State(
@@ -373,7 +375,7 @@ public final class Device extends EventSourcedBehaviorWithEnforcedReplies<Device
             updates, reported.appsStates(), systemInfo, config, configChangedAt, decommissionedAt);
       } else if (event instanceof SystemInfoReported reported) {
         Map<SystemInfoKind, String> next = new LinkedHashMap<>(systemInfo);
-        next.put(reported.kind(), reported.content());
+        next.put(reported.kind(), systemInfoDigest(reported.content()));
         return new State(
             factory, name, hardwareId, group, tag, production, targetName, apps, createdAt, seen,
             updates, appsStates, Map.copyOf(next), config, configChangedAt, decommissionedAt);
@@ -545,9 +547,19 @@ public final class Device extends EventSourcedBehaviorWithEnforcedReplies<Device
     return onContact(state, c.contact(), events, c.replyTo());
   }
 
+  /**
+   * What the state keeps of a system info report: enough to tell a repeat from a change. A device's inventory
+   * (lshw output runs to tens of KB) lives in the journal and {@code device_system_info}, not in every active
+   * entity. Snapshots from before kept the content itself; against those the first report after recovery differs
+   * once and is persisted again, which is harmless.
+   */
+  static String systemInfoDigest(String content) {
+    return Digest.of(content.getBytes(StandardCharsets.UTF_8)).hex().substring(0, 16);
+  }
+
   private ReplyEffect<Event, State> onReportSystemInfo(State state, ReportSystemInfo c) {
     List<Event> events =
-        Objects.equals(state.systemInfo().get(c.kind()), c.content())
+        Objects.equals(state.systemInfo().get(c.kind()), systemInfoDigest(c.content()))
             ? List.of()
             : List.of(new SystemInfoReported(uuid, c.contact().factory(), c.kind(), c.content(), c.contact().at()));
     return onContact(state, c.contact(), events, c.replyTo());

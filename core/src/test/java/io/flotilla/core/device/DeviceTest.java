@@ -252,7 +252,7 @@ class DeviceTest {
     assertEquals(List.of(new Device.ConfigFile("z-50-fioctl.toml", "[pacman]\n  tags = \"main\"\n", true, List.of("/usr/share/fioconfig/handlers/x"))), summary.config());
     assertEquals(T0.plusSeconds(4), summary.configChangedAt());
     assertEquals(2, device.getState().update("u1").events().size());
-    assertEquals("{\"hostname\":\"dev-1\"}", device.getState().systemInfo().get(Device.SystemInfoKind.NETWORK));
+    assertEquals("{\"hostname\":\"dev-1\"}", device.getState().systemInfo().get(Device.SystemInfoKind.NETWORK), "the old snapshot kept the content");
     assertEquals("abc123", device.getState().appsStates().ostree());
 
     assertTrue(checkIn(contact(T0.plusSeconds(301), "main", "amd64-linux-41", List.of("shellhttpd", "nginx"))).hasNoEvents(), "nothing changed");
@@ -261,6 +261,16 @@ class DeviceTest {
                 replyTo -> new Device.ReportUpdateEvents(contact(T0.plusSeconds(302), null, null, null), List.of(event("e2", "u1", "UpdateInitCompleted", true)), replyTo))
             .hasNoEvents(),
         "the snapshot's update events are known");
+
+    // against a content the state holds a digest of it from now on: the first repeat is persisted once more, then no longer
+    assertEquals(1, reportNetwork(T0.plusSeconds(303), "{\"hostname\":\"dev-1\"}").events().size());
+    assertEquals(Device.systemInfoDigest("{\"hostname\":\"dev-1\"}"), device.getState().systemInfo().get(Device.SystemInfoKind.NETWORK));
+    assertTrue(reportNetwork(T0.plusSeconds(304), "{\"hostname\":\"dev-1\"}").hasNoEvents());
+  }
+
+  private CommandResultWithReply<Device.Command, Device.Event, Device.State, StatusReply<Device.Summary>> reportNetwork(
+      Instant at, String content) {
+    return device.runCommand(replyTo -> new Device.ReportSystemInfo(contact(at, null, null, null), Device.SystemInfoKind.NETWORK, content, replyTo));
   }
 
   @Test

@@ -94,6 +94,13 @@ class AgentRemoteConfigTest {
       return lines;
     });
     assertTrue(after.contains("tags = \\\"beta\\\""), after);
+    eventually(Duration.ofSeconds(30), () -> {
+      var info = api.get(device + "/system-info", admin).json();
+      assertTrue(info.path("config").asText().contains("tags = \"beta\""), "the operator sees the device's merged config: " + info);
+      assertTrue(info.path("hardware").path("children").isArray(), info.toString());
+      assertTrue(!info.path("network").path("hostname").asText().isEmpty(), info.toString());
+      return null;
+    });
 
     // a restarted daemon remembers what it sent: several rounds later nothing was reported again
     AgentProcess.stop(daemon);

@@ -252,6 +252,17 @@ abstract class DeviceGatewayTest {
     assertEquals(200, device.send(base, "PUT", "/system_info/network", "{\"hostname\":\"dev\",\"mac\":\"00:11\",\"local_ipv4\":\"10.0.0.2\"}").statusCode());
     assertEquals(200, device.send(base, "PUT", "/system_info/config", "[pacman]\ntags = \"main\"\n").statusCode());
 
+    String systemInfoPath = "/api/v1/factories/acme/devices/" + device.uuid + "/system-info";
+    eventually(PATIENCE, () -> {
+      JsonNode info = JSON.readTree(call("GET", systemInfoPath, null, token).body());
+      assertEquals("computer", info.path("hardware").path("id").asText(), info.toString());
+      assertEquals("10.0.0.2", info.path("network").path("local_ipv4").asText(), info.toString());
+      assertEquals("[pacman]\ntags = \"main\"\n", info.path("config").asText(), info.toString());
+      assertTrue(info.path("reportedAt").has("network"), info.toString());
+      return null;
+    });
+    assertEquals(404, call("GET", "/api/v1/factories/acme/devices/no-such-device/system-info", null, token).statusCode());
+
     assertOperatorViewShowsTheUpdate();
     JsonNode status = JSON.readTree(call("GET", "/api/v1/factories/acme/status", null, token).body());
     assertEquals(1, status.get("upToDate").asLong(), status.toString());
