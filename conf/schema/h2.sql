@@ -154,3 +154,12 @@ CREATE TABLE IF NOT EXISTS device_updates (
 );
 
 CREATE INDEX IF NOT EXISTS device_updates_by_time ON device_updates (uuid, started_at);
+
+-- the device's last inventory of each kind (hardware, network, config); the entity keeps only a digest of it
+CREATE TABLE IF NOT EXISTS device_system_info (
+    uuid VARCHAR(128) NOT NULL,
+    kind VARCHAR(16) NOT NULL,
+    content CLOB NOT NULL,
+    reported_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    PRIMARY KEY (uuid, kind)
+);

@@ -5,6 +5,7 @@ import io.flotilla.core.app.AppProjection;
 import io.flotilla.core.app.AppQueries;
 import io.flotilla.core.auth.AdminTokens;
 import io.flotilla.core.device.Device;
+import io.flotilla.core.device.DeviceKeys;
 import io.flotilla.core.device.DeviceProjection;
 import io.flotilla.core.device.DeviceQueries;
 import io.flotilla.core.device.DeviceRevocations;
@@ -49,6 +50,7 @@ public final class FlotillaCore {
   private final ActorRef<Topic.Command<Device.Revoked>> deviceRevokedTopic;
   private final DeviceQueries deviceQueries;
   private final DeviceRevocations deviceRevocations;
+  private final DeviceKeys deviceKeys;
 
   private FlotillaCore(ActorSystem<?> system, Database database) {
     this.system = system;
@@ -78,6 +80,7 @@ public final class FlotillaCore {
     DeviceProjection.start(system, database, deviceSettings);
     this.deviceQueries = new DeviceQueries(database, blocking);
     this.deviceRevocations = DeviceRevocations.start(system, deviceRevokedTopic, deviceQueries);
+    this.deviceKeys = new DeviceKeys(system);
   }
 
   public static FlotillaCore start(ActorSystem<?> system, Database database) {
@@ -156,6 +159,10 @@ public final class FlotillaCore {
   /** What the device port's TLS handshake asks; answers from memory. */
   public DeviceRevocations deviceRevocations() {
     return deviceRevocations;
+  }
+
+  public DeviceKeys deviceKeys() {
+    return deviceKeys;
   }
 
   public JournalReader journalReader() {

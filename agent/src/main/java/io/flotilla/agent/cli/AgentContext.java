@@ -4,6 +4,7 @@ import io.flotilla.agent.AgentException;
 import io.flotilla.agent.ExitCode;
 import io.flotilla.agent.config.AgentConfig;
 import io.flotilla.agent.config.ConfigLoader;
+import io.flotilla.agent.config.RemoteConfig;
 import io.flotilla.agent.gateway.DeviceTls;
 import io.flotilla.agent.gateway.GatewayClient;
 import io.flotilla.agent.registry.RegistryClient;
@@ -11,6 +12,7 @@ import io.flotilla.agent.runtime.Compose;
 import io.flotilla.agent.runtime.DockerEngine;
 import io.flotilla.agent.runtime.DockerRuntime;
 import io.flotilla.agent.store.ContentStore;
+import io.flotilla.agent.sysinfo.SystemInfo;
 import io.flotilla.agent.update.Console;
 import io.flotilla.agent.update.EventQueue;
 import io.flotilla.agent.update.InstanceLock;
@@ -23,21 +25,25 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.net.http.HttpClient;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
 
 /** Builds what a command needs from the merged config; nothing is opened until a command asks for it. */
 final class AgentContext {
 
+    private final List<Path> configPaths;
     private final AgentConfig config;
     private final boolean verbose;
     private GatewayClient gateway;
 
     AgentContext(String cfgDirs, boolean verbose) {
-        this.config = ConfigLoader.load(ConfigLoader.paths(cfgDirs, System.getenv()));
+        this.configPaths = ConfigLoader.paths(cfgDirs, System.getenv());
+        this.config = ConfigLoader.load(configPaths);
         this.verbose = verbose;
     }
 
@@ -47,6 +53,15 @@ final class AgentContext {
 
     InstanceLock lock() {
         return InstanceLock.acquire(config.agentStateDir().resolve("lock"));
+    }
+
+    RemoteConfig remoteConfig() {
+        return new RemoteConfig(config.agentStateDir().resolve("config"), RemoteConfig.tomlDirOf(configPaths),
+                config.agentStateDir().resolve("remote-config.json"), System.out::println);
+    }
+
+    SystemInfo systemInfo() {
+        return new SystemInfo(config.agentStateDir().resolve("system-info-sent.json"));
     }
 
     UpdateStore updates() {

@@ -2,6 +2,8 @@ package io.flotilla.agent.cli;
 
 import io.flotilla.agent.AgentException;
 import io.flotilla.agent.ExitCode;
+import io.flotilla.agent.config.AgentConfig;
+import io.flotilla.agent.config.RemoteConfig;
 import io.flotilla.agent.gateway.GatewayClient;
 import io.flotilla.agent.update.InstanceLock;
 import io.flotilla.agent.update.SelectedTarget;
@@ -16,7 +18,9 @@ import io.flotilla.protocol.device.TargetsChanged;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ParentCommand;
 
+import java.io.IOException;
 import java.net.http.WebSocket;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
@@ -28,7 +32,9 @@ import java.util.concurrent.Callable;
 /**
  * {@code daemon}: polls every {@code polling_seconds} and at once when the WebSocket says a target was published;
  * retries a failing target up to {@value #MAX_ATTEMPTS} times, then re-syncs the previous target (rollback);
- * cancels an unfinished update when a newer target appears.
+ * cancels an unfinished update when a newer target appears. Each round first installs the operator's config files
+ * (§5) and reloads its own config when they change it (a new tag or app shortlist), and reports the device's
+ * inventory when it changed.
  */
 @Command(name = "daemon", description = "Keep this device on its latest target.")
 final class DaemonCommand implements Callable<Integer> {
@@ -52,7 +58,9 @@ final class DaemonCommand implements Callable<Integer> {
         AgentContext context = root.context();
         try (InstanceLock ignored = context.lock()) {
             while (!Thread.currentThread().isInterrupted()) {
+                context = syncConfig(context);
                 iteration(context);
+                reportSystemInfo(context);
                 long pause = retryPending(context.updates()) ? Math.min(RETRY_SECONDS, context.config().pollingSeconds())
                         : context.config().pollingSeconds();
                 // drain extra wake-ups so a burst of notices causes one check
@@ -73,7 +81,7 @@ final class DaemonCommand implements Callable<Integer> {
             Optional<UpdateRecord> unfinished = updates.unfinished();
             if (unfinished.isPresent() && !unfinished.get().targetName().equals(latest.name()) && unfinished.get().state().isCancellable()) {
                 System.out.println("Newer target " + latest.name() + ": canceling update to " + unfinished.get().targetName());
-                engine.cancel();
+                engine.cancel("newer target " + latest.name());
             }
             boolean givenUp = updates.failedAttempts(latest.name()) >= MAX_ATTEMPTS;
             if (updates.unfinished().isPresent() || !givenUp) {
@@ -92,6 +100,48 @@ final class DaemonCommand implements Callable<Integer> {
             System.err.println("error: " + e);
         }
         reportAppsStates(context);
+    }
+
+    /** Installs the config files of {@code GET /config}; answers a context with the new config if they changed it. */
+    private AgentContext syncConfig(AgentContext context) {
+        try {
+            RemoteConfig.Applied applied = context.remoteConfig().sync(context.gateway());
+            if (!applied.changed().isEmpty() || !applied.removed().isEmpty()) {
+                System.out.println("Config files: installed " + applied.changed() + ", removed " + applied.removed());
+            }
+            if (!applied.agentConfigChanged()) {
+                return context;
+            }
+            AgentContext reloaded = root.context();
+            reloaded.config().validate();
+            AgentConfig before = context.config();
+            AgentConfig after = reloaded.config();
+            System.out.println("Config reloaded: tag " + before.tag().orElse("(none)") + " -> " + after.tag().orElse("(none)")
+                    + ", apps " + before.composeApps().map(Object::toString).orElse("(all)") + " -> "
+                    + after.composeApps().map(Object::toString).orElse("(all)"));
+            // the server pushes by tag, and learnt this socket's tag when it opened
+            WebSocket open = socket;
+            if (open != null) {
+                open.abort();
+            }
+            socket = null;
+            lastReported = null;
+            return reloaded;
+        } catch (AgentException | IOException e) {
+            System.err.println("cannot apply the config from the server: " + e.getMessage());
+            return context;
+        }
+    }
+
+    private static void reportSystemInfo(AgentContext context) {
+        try {
+            List<String> sent = context.systemInfo().report(context.gateway(), context.config().toToml());
+            if (!sent.isEmpty()) {
+                System.out.println("Reported system info: " + sent);
+            }
+        } catch (AgentException | IOException e) {
+            System.err.println("cannot report system info: " + e.getMessage());
+        }
     }
 
     /** The latest update failed and another attempt, or the rollback to the last completed target, is due. */

@@ -154,7 +154,7 @@ final class UpdateCommands {
             try (InstanceLock ignored = context.lock()) {
                 // checked before the engine is built: canceling needs neither the server nor the registry
                 UpdateAction.CANCEL.check(context.updates().unfinished());
-                report(context.engine(System.out, json()).cancel());
+                report(context.engine(System.out, json()).cancel("canceled on the device"));
                 return 0;
             }
         }

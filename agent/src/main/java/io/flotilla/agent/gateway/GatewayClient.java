@@ -22,9 +22,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.WebSocket;
 import java.time.Duration;
-import java.time.ZoneOffset;
-import java.time.ZonedDateTime;
-import java.time.format.DateTimeFormatter;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -33,6 +30,12 @@ import java.util.concurrent.CompletableFuture;
 /**
  * The device side of the gateway API (§3–§5, §8) over mutual TLS. Every request carries the device's tag and, once
  * known, the target and apps it runs, since the gateway updates the device record from these headers.
+ *
+ * <p>One {@link HttpClient}, so one {@link SSLContext}, serves the client's whole life, and the JDK's HttpClient
+ * opens each connection's SSLEngine with the gateway's host and port: a new connection (the gateway closes idle
+ * ones after a minute, so every poll and every pushed check opens one) resumes the TLS 1.3 session from the
+ * gateway's last ticket, without the certificate signatures of a full handshake on either side. The daemon keeps
+ * its client; a one-shot command starts with a full handshake.
  */
 public final class GatewayClient {
 
@@ -66,11 +69,11 @@ public final class GatewayClient {
     }
 
     public void events(List<DeviceEvent> events) throws IOException {
-        expect(send(request(DevicePaths.EVENTS).POST(body(events))), 200, 201, 204);
+        expect(send(jsonBody(DevicePaths.EVENTS).POST(body(events))), 200, 201, 204);
     }
 
     public void appsStates(AppsStates states) throws IOException {
-        expect(send(request(DevicePaths.APPS_STATES).POST(body(states))), 200, 201, 204);
+        expect(send(jsonBody(DevicePaths.APPS_STATES).POST(body(states))), 200, 201, 204);
     }
 
     public DeviceRecord device() throws IOException {
@@ -81,26 +84,29 @@ public final class GatewayClient {
         return json.readValue(expect(send(request(DevicePaths.HUB_CREDS).GET()), 200).body(), HubCredentials.class);
     }
 
-    /** {@code GET /config}: empty when unchanged since {@code ifModifiedSince} (304) or when there is none (204). */
-    public Optional<Map<String, ConfigFile>> config(ZonedDateTime ifModifiedSince) throws IOException {
+    /** What {@code GET /config} answered: 200 with files and their Last-Modified, 204 (no config) or 304 (unchanged). */
+    public record ConfigAnswer(int status, Map<String, ConfigFile> files, Optional<String> lastModified) {
+    }
+
+    /** {@code GET /config} (§5), conditional on {@code ifModifiedSince}, the Last-Modified of the last 200 if any. */
+    public ConfigAnswer config(Optional<String> ifModifiedSince) throws IOException {
         HttpRequest.Builder request = request(DevicePaths.CONFIG).GET();
-        if (ifModifiedSince != null) {
-            request.header("If-Modified-Since", DateTimeFormatter.RFC_1123_DATE_TIME.format(ifModifiedSince.withZoneSameInstant(ZoneOffset.UTC)));
-        }
+        ifModifiedSince.ifPresent(since -> request.header("If-Modified-Since", since));
         HttpResponse<byte[]> response = expect(send(request), 200, 204, 304);
         if (response.statusCode() != 200) {
-            return Optional.empty();
+            return new ConfigAnswer(response.statusCode(), Map.of(), Optional.empty());
         }
-        return Optional.of(json.readValue(response.body(), new TypeReference<Map<String, ConfigFile>>() {
-        }));
+        Map<String, ConfigFile> files = json.readValue(response.body(), new TypeReference<Map<String, ConfigFile>>() {
+        });
+        return new ConfigAnswer(200, files, response.headers().firstValue("Last-Modified"));
     }
 
     public void putNetworkInfo(NetworkInfo info) throws IOException {
-        expect(send(request(DevicePaths.NETWORK_INFO).PUT(body(info))), 200, 204);
+        expect(send(jsonBody(DevicePaths.NETWORK_INFO).PUT(body(info))), 200, 204);
     }
 
     public void putSystemInfo(Object hardware) throws IOException {
-        expect(send(request(DevicePaths.SYSTEM_INFO).PUT(body(hardware))), 200, 204);
+        expect(send(jsonBody(DevicePaths.SYSTEM_INFO).PUT(body(hardware))), 200, 204);
     }
 
     public void putConfigInfo(String mergedToml) throws IOException {
@@ -137,12 +143,16 @@ public final class GatewayClient {
         return headers;
     }
 
+    private HttpRequest.Builder jsonBody(String path) {
+        return request(path).header("Content-Type", "application/json");
+    }
+
     private HttpRequest.BodyPublisher body(Object value) {
         return HttpRequest.BodyPublishers.ofByteArray(Json.toBytes(value));
     }
 
     private HttpResponse<byte[]> send(HttpRequest.Builder request) throws GatewayException {
-        HttpRequest built = request.header("Content-Type", "application/json").build();
+        HttpRequest built = request.build();
         try {
             return http.send(built, HttpResponse.BodyHandlers.ofByteArray());
         } catch (IOException e) {

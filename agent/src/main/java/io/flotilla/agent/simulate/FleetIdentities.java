@@ -41,6 +41,7 @@ final class FleetIdentities {
     private byte[][] keys = new byte[0][];
     private volatile int size;
     private final ConcurrentHashMap<SSLEngine, Integer> engines = new ConcurrentHashMap<>();
+    private final java.util.Set<SSLEngine> presented = ConcurrentHashMap.newKeySet();
 
     FleetIdentities(String factory) {
         this.factory = factory;
@@ -81,6 +82,16 @@ final class FleetIdentities {
 
     void release(SSLEngine engine) {
         engines.remove(engine);
+        presented.remove(engine);
+    }
+
+    /**
+     * Whether {@code engine}'s handshake sent the device certificate. The server asks for it in every full
+     * handshake and never in a TLS 1.3 handshake that resumes a session (RFC 8446 §4.3.2), so after the handshake
+     * this tells a full handshake from a resumed one.
+     */
+    boolean presentedCertificate(SSLEngine engine) {
+        return presented.contains(engine);
     }
 
     /** Trusts only {@code root.crt}, as a registered device does. */
@@ -96,7 +107,8 @@ final class FleetIdentities {
             trustManagers.init(trust);
             SSLContext context = SSLContext.getInstance("TLS");
             context.init(new javax.net.ssl.KeyManager[] {new PerDeviceKeyManager()}, trustManagers.getTrustManagers(), null);
-            // the JDK keeps 20,480 client sessions by default; with resumption on every device must find its own
+            // The JDK keeps 20,480 client sessions by default; with resumption on, every device must find its own
+            // (0 = no limit). The cache is keyed by the engine's peer host and port: see Simulator#open.
             context.getClientSessionContext().setSessionCacheSize(0);
             return context;
         } catch (GeneralSecurityException e) {
@@ -153,7 +165,11 @@ final class FleetIdentities {
         @Override
         public String chooseEngineClientAlias(String[] keyType, Principal[] issuers, SSLEngine engine) {
             Integer device = engines.get(engine);
-            return device == null ? null : Integer.toString(device);
+            if (device == null) {
+                return null;
+            }
+            presented.add(engine);
+            return Integer.toString(device);
         }
 
         @Override

@@ -45,8 +45,13 @@ public final class SimulateCommand implements Callable<Integer> {
             description = "Bring devices online over this time: device i checks in first at i*ramp/N, then every --poll (default ${DEFAULT-VALUE}: spread over one poll interval).")
     Duration ramp;
 
-    @Option(names = "--duration", defaultValue = "60s", converter = DurationConverter.class, description = "Run time after registration (default ${DEFAULT-VALUE}).")
+    @Option(names = "--duration", defaultValue = "60s", converter = DurationConverter.class, description = "Measured run time after registration and warm-up (default ${DEFAULT-VALUE}).")
     Duration duration;
+
+    @Option(names = "--warm-up", defaultValue = "0s", converter = DurationConverter.class,
+            description = {"Run this long before measuring (default ${DEFAULT-VALUE}). With --tls-resumption, a warm-up of one --poll",
+                    "lets every device make its first, full handshake, so the run measures devices that resume, as a long-running agent does."})
+    Duration warmUp;
 
     @Option(names = "--tag", defaultValue = "main", description = "Tag the devices follow (default ${DEFAULT-VALUE}).")
     String tag;
@@ -107,7 +112,7 @@ public final class SimulateCommand implements Callable<Integer> {
             return 2;
         }
         Simulator.Settings settings = new Simulator.Settings(server, api, secret, factory, devices, poll, ramp, tag, hardwareId,
-                fetchBlobs, registryScheme, websocketFraction, duration,
+                fetchBlobs, registryScheme, websocketFraction, warmUp, duration,
                 Simulator.Connections.valueOf(connections.toUpperCase(Locale.ROOT).replace('-', '_')),
                 Simulator.Scenario.valueOf(scenario.toUpperCase(Locale.ROOT)), startCurrent, tlsResumption, workDir, ioThreads,
                 timeout, progress, registerConcurrency, System.out);
@@ -123,13 +128,14 @@ public final class SimulateCommand implements Callable<Integer> {
         var out = System.out;
         out.println("--- simulated fleet report ---");
         out.println(report.runtime());
-        out.printf("devices %d (%d registered this run), scenario %s, connections %s, poll %.0fs, duration %.0fs%n",
+        out.printf("devices %d (%d registered this run), scenario %s, connections %s, poll %.0fs, warm-up %.0fs, duration %.0fs%n",
                 report.devices(), report.registeredThisRun(), report.scenario(), report.connections(), report.pollSeconds(),
-                report.durationSeconds());
+                report.warmUpSeconds(), report.durationSeconds());
         out.printf("rate: achieved %.1f/s, intended %s%n", report.achievedRatePerSecond(),
                 report.intendedRatePerSecond() == 0 ? "as fast as possible" : String.format("%.1f/s", report.intendedRatePerSecond()));
         out.printf("check-ins %d, updates %d, events %d, overruns %d, peak websockets %d%n", report.checkIns(), report.updates(),
                 report.events(), report.overruns(), report.peakWebSockets());
+        out.printf("TLS handshakes: %d full, %d resumed%n", report.fullHandshakes(), report.resumedHandshakes());
         var l = report.latency();
         out.printf("latency ms: mean %.2f p50 %.2f p90 %.2f p99 %.2f p99.9 %.2f max %.2f (n=%d)%n", l.meanMs(), l.p50Ms(), l.p90Ms(),
                 l.p99Ms(), l.p999Ms(), l.maxMs(), l.count());

@@ -57,7 +57,7 @@ public final class Simulator {
 
     public record Settings(URI gateway, URI api, String token, String factory, int devices, Duration poll, Duration ramp,
                            String tag, String hardwareId, boolean fetchBlobs, String registryScheme, double websocketFraction,
-                           Duration duration, Connections connections, Scenario scenario, boolean startCurrent,
+                           Duration warmUp, Duration duration, Connections connections, Scenario scenario, boolean startCurrent,
                            boolean tlsResumption, Path workDir, int ioThreads, Duration timeout, Duration progressInterval,
                            int registerConcurrency, PrintStream out) {
     }
@@ -77,9 +77,10 @@ public final class Simulator {
     }
 
     public record Report(String runtime, int devices, int registeredThisRun, double registrationSeconds, String scenario,
-                         String connections, double pollSeconds, double rampSeconds, double durationSeconds,
+                         String connections, double pollSeconds, double rampSeconds, double warmUpSeconds, double durationSeconds,
                          double intendedRatePerSecond, double achievedRatePerSecond, long checkIns, long updates, long events,
-                         long overruns, Latency latency, Map<String, Long> errors, int peakWebSockets, List<PushReport> pushes) {
+                         long overruns, long fullHandshakes, long resumedHandshakes, Latency latency, Map<String, Long> errors,
+                         int peakWebSockets, List<PushReport> pushes) {
         public long errorCount() {
             return errors.values().stream().mapToLong(Long::longValue).sum();
         }
@@ -199,7 +200,12 @@ public final class Simulator {
         startNanos = System.nanoTime();
         long rampNanos = settings.ramp().toNanos();
         rampEndNanos = startNanos + rampNanos;
-        long endNanos = startNanos + settings.duration().toNanos();
+        long warmUpEndNanos = startNanos + settings.warmUp().toNanos();
+        long endNanos = warmUpEndNanos + settings.duration().toNanos();
+        boolean measuring = settings.warmUp().isZero();
+        if (measuring) {
+            measuring();
+        }
         var progress = scheduler.scheduleAtFixedRate(this::progress, settings.progressInterval().toMillis(),
                 settings.progressInterval().toMillis(), TimeUnit.MILLISECONDS);
         int n = devices.length;
@@ -213,6 +219,11 @@ public final class Simulator {
             long now = System.nanoTime();
             if (now - endNanos >= 0) {
                 break;
+            }
+            if (!measuring && now - warmUpEndNanos >= 0) {
+                stats.reset();
+                measuring = true;
+                measuring();
             }
             while (next >= 0 && now - (startNanos + period * pollNanos + (long) (next * spacing)) >= 0) {
                 dispatch(devices[next], false);
@@ -238,6 +249,11 @@ public final class Simulator {
             LockSupport.parkNanos(10_000_000L);
         }
         progress.cancel(false);
+    }
+
+    /** Benchmark scripts wait for this line to sample the server's CPU time over the measured part only. */
+    private void measuring() {
+        settings.out().printf("measuring for %ds%n", settings.duration().toSeconds());
     }
 
     private int inFlight() {
@@ -304,7 +320,8 @@ public final class Simulator {
     private TlsConnection open(SimDevice device, Runnable onClose) {
         String resumptionHost = settings.tlsResumption() ? "d" + device.index + ".simulated" : null;
         SSLEngine engine = identities.engine(tls, device.index, resumptionHost, address.getPort());
-        return TlsConnection.open(loops[device.index % loops.length], address, engine, () -> {
+        return TlsConnection.open(loops[device.index % loops.length], address, engine,
+                () -> (identities.presentedCertificate(engine) ? stats.fullHandshakes : stats.resumedHandshakes).increment(), () -> {
             identities.release(engine);
             onClose.run();
         });
@@ -628,7 +645,8 @@ public final class Simulator {
 
     private Report report(int registered, double registrationSeconds) {
         double elapsed = settings.duration().toMillis() / 1000.0;
-        double measured = Math.max(0.001, elapsed - settings.ramp().toMillis() / 1000.0);
+        double rampAfterWarmUp = Math.max(0, settings.ramp().toMillis() - settings.warmUp().toMillis()) / 1000.0;
+        double measured = Math.max(0.001, elapsed - rampAfterWarmUp);
         double intended = settings.poll().isZero() ? 0 : devices.length / (settings.poll().toMillis() / 1000.0);
         List<PushReport> pushes = new ArrayList<>();
         new TreeMap<>(stats.pushes).forEach((version, push) -> pushes.add(new PushReport(version, push.pushed.get(),
@@ -636,9 +654,11 @@ public final class Simulator {
                 push.lastFetchEpochMs.get())));
         return new Report(RUNTIME_NOTE, devices.length, registered, registrationSeconds,
                 settings.scenario().name().toLowerCase(), settings.connections().name().toLowerCase().replace('_', '-'),
-                settings.poll().toMillis() / 1000.0, settings.ramp().toMillis() / 1000.0, elapsed, intended,
+                settings.poll().toMillis() / 1000.0, settings.ramp().toMillis() / 1000.0, settings.warmUp().toMillis() / 1000.0,
+                elapsed, intended,
                 stats.checkInsAfterRamp.sum() / measured, stats.checkIns.sum(), stats.updates.sum(), stats.events.sum(),
-                stats.overruns.sum(), Latency.of(stats.total()), stats.errors(), stats.peakWebSockets.get(), pushes);
+                stats.overruns.sum(), stats.fullHandshakes.sum(), stats.resumedHandshakes.sum(), Latency.of(stats.total()),
+                stats.errors(), stats.peakWebSockets.get(), pushes);
     }
 
     private static java.util.concurrent.ThreadFactory daemon(String name) {

@@ -3,6 +3,7 @@ package io.flotilla.agent.simulate;
 import org.HdrHistogram.Histogram;
 import org.HdrHistogram.Recorder;
 
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
@@ -28,6 +29,8 @@ final class Stats {
     final LongAdder updates = new LongAdder();
     final LongAdder events = new LongAdder();
     final LongAdder overruns = new LongAdder();
+    final LongAdder fullHandshakes = new LongAdder();
+    final LongAdder resumedHandshakes = new LongAdder();
     final AtomicInteger webSockets = new AtomicInteger();
     final AtomicInteger peakWebSockets = new AtomicInteger();
     private final ConcurrentHashMap<String, LongAdder> errors = new ConcurrentHashMap<>();
@@ -72,6 +75,19 @@ final class Stats {
         Histogram interval = latency.getIntervalHistogram();
         total.add(interval);
         return interval;
+    }
+
+    /**
+     * Forgets what was measured so far, at the end of a warm-up; the WebSocket gauges and the pushes stay, as they
+     * describe what is open and what the pushed devices still have to fetch.
+     */
+    synchronized void reset() {
+        latency.reset();
+        total.reset();
+        for (LongAdder counter : List.of(checkIns, checkInsAfterRamp, updates, events, overruns, fullHandshakes, resumedHandshakes)) {
+            counter.reset();
+        }
+        errors.clear();
     }
 
     synchronized Histogram total() {

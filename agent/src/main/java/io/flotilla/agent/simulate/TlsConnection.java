@@ -31,6 +31,7 @@ final class TlsConnection {
 
     private final IoLoop loop;
     private final SSLEngine engine;
+    private final Runnable onEstablished;
     private final Runnable onClose;
     private SocketChannel channel;
     private SelectionKey key;
@@ -46,15 +47,19 @@ final class TlsConnection {
     private boolean deadlineSet;
     private Consumer<String> webSocketText;
 
-    private TlsConnection(IoLoop loop, SSLEngine engine, Runnable onClose) {
+    private TlsConnection(IoLoop loop, SSLEngine engine, Runnable onEstablished, Runnable onClose) {
         this.loop = loop;
         this.engine = engine;
+        this.onEstablished = onEstablished;
         this.onClose = onClose;
     }
 
-    /** Starts connecting; an exchange may be queued at once and is sent after the handshake. */
-    static TlsConnection open(IoLoop loop, InetSocketAddress address, SSLEngine engine, Runnable onClose) {
-        TlsConnection connection = new TlsConnection(loop, engine, onClose);
+    /**
+     * Starts connecting; an exchange may be queued at once and is sent after the handshake. {@code onEstablished}
+     * runs once the handshake is done, {@code onClose} when the connection ends, both on the loop's thread.
+     */
+    static TlsConnection open(IoLoop loop, InetSocketAddress address, SSLEngine engine, Runnable onEstablished, Runnable onClose) {
+        TlsConnection connection = new TlsConnection(loop, engine, onEstablished, onClose);
         loop.execute(() -> connection.connect(address));
         return connection;
     }
@@ -164,7 +169,10 @@ final class TlsConnection {
                     continue;
                 }
                 if (status == SSLEngineResult.HandshakeStatus.NOT_HANDSHAKING || status == SSLEngineResult.HandshakeStatus.FINISHED) {
-                    established = true;
+                    if (!established) {
+                        established = true;
+                        onEstablished.run();
+                    }
                     if (appOut != null && appOut.hasRemaining()) {
                         wrap(appOut);
                         continue;

@@ -137,14 +137,22 @@ public final class UpdateEngine {
         return advance(update, until);
     }
 
-    public UpdateRecord cancel() {
+    /**
+     * Cancels the unfinished update; the server learns it ended (a failed EcuInstallationCompleted whose details say
+     * why), else the operator would see it in progress for ever.
+     */
+    public UpdateRecord cancel(String reason) {
         Optional<UpdateRecord> unfinished = updates.unfinished();
         UpdateAction.CANCEL.check(unfinished);
         UpdateRecord update = unfinished.get();
         if (update.state() != UpdateState.CANCELLING) {
             update = updates.transition(update, UpdateState.CANCELLING);
         }
-        return updates.transition(update, UpdateState.CANCELED);
+        UpdateRecord canceled = updates.transition(update, UpdateState.CANCELED);
+        event(canceled, DeviceEventType.EcuInstallationCompleted, false,
+                "{\"canceled\": " + io.flotilla.protocol.Json.mapper().valueToTree(reason) + "}");
+        flushEvents();
+        return canceled;
     }
 
     /** Moves an update forward step by step; a failing step marks it failed and exits with the step's code. */

@@ -11,6 +11,7 @@ import io.flotilla.agent.store.ContentStore;
 import io.flotilla.agent.testing.TestGateway;
 import io.flotilla.agent.testing.TestImages;
 import io.flotilla.agent.testing.TestRegistry;
+import io.flotilla.protocol.Json;
 import io.flotilla.protocol.device.DeviceEvent;
 import io.flotilla.protocol.device.DeviceEventType;
 import io.flotilla.protocol.device.HubCredentials;
@@ -92,18 +93,21 @@ class UpdateResumeTest {
         assertEquals(ExitCode.INVALID_ONGOING_UPDATE, assertThrows(AgentException.class,
                 () -> engine().run(UpdateAction.UPDATE, OptionalLong.of(7), false, UpdateState.COMPLETED)).exitCode());
 
-        UpdateRecord canceled = engine().cancel();
+        UpdateRecord canceled = engine().cancel("canceled by the test");
         assertEquals(UpdateState.CANCELED, canceled.state());
-        assertEquals(ExitCode.NO_UPDATE_IN_PROGRESS, assertThrows(AgentException.class, () -> engine().cancel()).exitCode());
+        assertEquals(ExitCode.NO_UPDATE_IN_PROGRESS, assertThrows(AgentException.class, () -> engine().cancel("again")).exitCode());
 
         UpdateRecord again = engine().run(UpdateAction.FETCH, OptionalLong.empty(), false, UpdateState.FETCHED);
         assertNotEquals(initialized.id(), again.id());
         assertEquals(served, registry.blobBytesServed.get(), "a new fetch of the same target downloads nothing again");
 
-        List<String> types = gateway.events.stream().filter(e -> e.event().correlationId().equals(initialized.id()))
-                .map(e -> e.eventType().id()).toList();
-        assertEquals(List.of("UpdateInitStarted", "UpdateInitCompleted", "EcuDownloadCompleted"), types,
-                "a resumed step does not report its start twice");
+        List<DeviceEvent> reported = gateway.events.stream().filter(e -> e.event().correlationId().equals(initialized.id())).toList();
+        assertEquals(List.of("UpdateInitStarted", "UpdateInitCompleted", "EcuDownloadCompleted", "EcuInstallationCompleted"),
+                reported.stream().map(e -> e.eventType().id()).toList(),
+                "a resumed step does not report its start twice; the cancel ends the update on the server");
+        DeviceEvent end = reported.get(reported.size() - 1);
+        assertEquals(Boolean.FALSE, end.event().success());
+        assertEquals("canceled by the test", Json.mapper().readTree(end.event().details()).path("canceled").asText());
     }
 
     @Test

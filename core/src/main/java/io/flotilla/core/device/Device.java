@@ -2,6 +2,8 @@ package io.flotilla.core.device;
 
 import io.flotilla.core.CborSerializable;
 import io.flotilla.core.Rejection;
+import io.flotilla.protocol.oci.Digest;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -175,6 +177,13 @@ public final class Device extends EventSourcedBehaviorWithEnforcedReplies<Device
 
   public record Decommission(String factory, Instant at, ActorRef<StatusReply<Done>> replyTo) implements Command {}
 
+  /**
+   * Sharding's stop message when it passivates the entity. Giving one spares every entity the interceptor that
+   * sharding otherwise wraps around it to turn its poison pill into a stop (~100 bytes an entity); like the poison
+   * pill it waits behind any persist in progress.
+   */
+  public record Passivate() implements Command {}
+
   /** The device as this entity knows it now, including the last contact not yet persisted. */
   public record Get(String factory, ActorRef<StatusReply<Summary>> replyTo) implements Command {}
 
@@ -188,7 +197,6 @@ public final class Device extends EventSourcedBehaviorWithEnforcedReplies<Device
       boolean production,
       String targetName,
       List<String> apps,
-      String publicKeyPem,
       Instant createdAt,
       Instant lastSeen,
       Instant decommissionedAt,
@@ -243,16 +251,21 @@ public final class Device extends EventSourcedBehaviorWithEnforcedReplies<Device
   /** Published after a decommission so that every node refuses the certificate from then on. */
   public record Revoked(String factory, String uuid) implements CborSerializable {}
 
+  /**
+   * What command handling needs, kept in memory by every active entity, so it is as small as it can be (a node
+   * holds up to active-entity-limit of them): the uuid is the entity's, the certificate serial and public key
+   * stay in the {@link Registered} event ({@link DeviceKeys} reads the key for {@code GET /device}), and the
+   * values that many devices share (factory, hardware id, group, tag, target, app list) are shared through
+   * {@link Canonical}; of each system info only a digest is kept. It is also the snapshot: snapshots written when it still held {@code uuid},
+   * {@code certificateSerial} and {@code publicKeyPem} load, the serializer skipping those properties.
+   */
   public record State(
-      String uuid,
       String factory,
       String name,
       String hardwareId,
       String group,
       String tag,
       boolean production,
-      String certificateSerial,
-      String publicKeyPem,
       String targetName,
       List<String> apps,
       Instant createdAt,
@@ -265,6 +278,18 @@ public final class Device extends EventSourcedBehaviorWithEnforcedReplies<Device
       Instant decommissionedAt)
       implements CborSerializable {
 
+    /** Shared by every entity: the persistence layer keeps the empty state for the entity's whole life. */
+    static final State EMPTY = new State(null, null, null, null, null, false, null, List.of(), null, null, List.of(), null, Map.of(), List.of(), null, null);
+
+    public State {
+      factory = Canonical.of(factory);
+      hardwareId = Canonical.of(hardwareId);
+      group = Canonical.of(group);
+      tag = Canonical.of(tag);
+      targetName = Canonical.of(targetName);
+      apps = Canonical.of(List.copyOf(apps));
+    }
+
     public boolean exists() {
       return factory != null;
     }
@@ -273,7 +298,7 @@ public final class Device extends EventSourcedBehaviorWithEnforcedReplies<Device
       return decommissionedAt != null;
     }
 
-    Summary summary(Instant lastContact) {
+    Summary summary(String uuid, Instant lastContact) {
       Instant seen = lastSeen == null || (lastContact != null && lastContact.isAfter(lastSeen)) ? lastContact : lastSeen;
       Update current = updates.isEmpty() ? null : updates.get(updates.size() - 1);
       return new Summary(
@@ -286,7 +311,6 @@ public final class Device extends EventSourcedBehaviorWithEnforcedReplies<Device
           production,
           targetName,
           apps,
-          publicKeyPem,
           createdAt,
           seen,
           decommissionedAt,
@@ -320,11 +344,11 @@ public final class Device extends EventSourcedBehaviorWithEnforcedReplies<Device
       Instant seen = lastSeen == null || event.at().isAfter(lastSeen) ? event.at() : lastSeen;
       if (event instanceof Registered r) {
         return new State(
-            r.uuid(), r.factory(), r.name(), r.hardwareId(), r.group(), r.tag(), r.production(), r.certificateSerial(), r.publicKeyPem(),
-            null, List.of(), r.at(), r.firstContact() ? r.at() : null, List.of(), null, Map.of(), List.of(), null, null);
+            r.factory(), r.name(), r.hardwareId(), r.group(), r.tag(), r.production(), null, List.of(), r.at(), r.firstContact() ? r.at() : null, List.of(), null,
+            Map.of(), List.of(), null, null);
       } else if (event instanceof StatusReported s) {
         return new State(
-            uuid, factory, name, hardwareId, group, s.tag(), production, certificateSerial, publicKeyPem, s.targetName(), s.apps(), createdAt,
+            factory, name, hardwareId, group, s.tag(), production, s.targetName(), s.apps(), createdAt,
             seen, updates, appsStates, systemInfo, config, configChangedAt, decommissionedAt);
       } else if (event instanceof Seen) {
         return withLastSeen(seen);
@@ -343,29 +367,29 @@ public final class Device extends EventSourcedBehaviorWithEnforcedReplies<Device
           next.remove(0);
         }
         return new State(
-            uuid, factory, name, hardwareId, group, tag, production, certificateSerial, publicKeyPem, targetName, apps, createdAt, seen,
+            factory, name, hardwareId, group, tag, production, targetName, apps, createdAt, seen,
             List.copyOf(next), appsStates, systemInfo, config, configChangedAt, decommissionedAt);
       } else if (event instanceof AppsStatesReported reported) {
         return new State(
-            uuid, factory, name, hardwareId, group, tag, production, certificateSerial, publicKeyPem, targetName, apps, createdAt, seen,
+            factory, name, hardwareId, group, tag, production, targetName, apps, createdAt, seen,
             updates, reported.appsStates(), systemInfo, config, configChangedAt, decommissionedAt);
       } else if (event instanceof SystemInfoReported reported) {
         Map<SystemInfoKind, String> next = new LinkedHashMap<>(systemInfo);
-        next.put(reported.kind(), reported.content());
+        next.put(reported.kind(), systemInfoDigest(reported.content()));
         return new State(
-            uuid, factory, name, hardwareId, group, tag, production, certificateSerial, publicKeyPem, targetName, apps, createdAt, seen,
+            factory, name, hardwareId, group, tag, production, targetName, apps, createdAt, seen,
             updates, appsStates, Map.copyOf(next), config, configChangedAt, decommissionedAt);
       } else if (event instanceof ConfigChanged changed) {
         return new State(
-            uuid, factory, name, hardwareId, group, tag, production, certificateSerial, publicKeyPem, targetName, apps, createdAt,
+            factory, name, hardwareId, group, tag, production, targetName, apps, createdAt,
             changed.byDevice() ? seen : lastSeen, updates, appsStates, systemInfo, changed.files(), changed.at(), decommissionedAt);
       } else if (event instanceof DetailsChanged changed) {
         return new State(
-            uuid, factory, changed.name(), hardwareId, changed.group(), tag, production, certificateSerial, publicKeyPem, targetName, apps,
+            factory, changed.name(), hardwareId, changed.group(), tag, production, targetName, apps,
             createdAt, lastSeen, updates, appsStates, systemInfo, config, configChangedAt, decommissionedAt);
       } else if (event instanceof Decommissioned d) {
         return new State(
-            uuid, factory, name, hardwareId, group, tag, production, certificateSerial, publicKeyPem, targetName, apps, createdAt, lastSeen,
+            factory, name, hardwareId, group, tag, production, targetName, apps, createdAt, lastSeen,
             updates, appsStates, systemInfo, config, configChangedAt, d.at());
       }
       throw new IllegalStateException("unknown event " + event);
@@ -373,7 +397,7 @@ public final class Device extends EventSourcedBehaviorWithEnforcedReplies<Device
 
     private State withLastSeen(Instant seen) {
       return new State(
-          uuid, factory, name, hardwareId, group, tag, production, certificateSerial, publicKeyPem, targetName, apps, createdAt, seen,
+          factory, name, hardwareId, group, tag, production, targetName, apps, createdAt, seen,
           updates, appsStates, systemInfo, config, configChangedAt, decommissionedAt);
     }
 
@@ -397,7 +421,10 @@ public final class Device extends EventSourcedBehaviorWithEnforcedReplies<Device
     sharding =
         sharding.withPassivationStrategy(sharding.passivationStrategySettings().withActiveEntityLimit(settings.activeEntityLimit()));
     ClusterSharding.get(system)
-        .init(Entity.of(ENTITY_KEY, ctx -> create(ctx.getEntityId(), settings, revokedTopic)).withSettings(sharding));
+        .init(
+            Entity.of(ENTITY_KEY, ctx -> create(ctx.getEntityId(), settings, revokedTopic))
+                .withSettings(sharding)
+                .withStopMessage(new Passivate()));
   }
 
   public static Device create(String uuid, DeviceSettings settings, ActorRef<Topic.Command<Revoked>> revokedTopic) {
@@ -416,12 +443,12 @@ public final class Device extends EventSourcedBehaviorWithEnforcedReplies<Device
     this.uuid = uuid;
     this.settings = settings;
     this.revokedTopic = revokedTopic;
-    this.tag = tagFor(uuid, settings.slices());
+    this.tag = Canonical.of(tagFor(uuid, settings.slices()));
   }
 
   @Override
   public State emptyState() {
-    return new State(uuid, null, null, null, null, null, false, null, null, null, List.of(), null, null, List.of(), null, Map.of(), List.of(), null, null);
+    return State.EMPTY;
   }
 
   @Override
@@ -464,6 +491,8 @@ public final class Device extends EventSourcedBehaviorWithEnforcedReplies<Device
       return onDecommission(state, c);
     } else if (command instanceof Get c) {
       return onGet(state, c);
+    } else if (command instanceof Passivate) {
+      return Effect().stop().thenNoReply();
     }
     throw new IllegalArgumentException("unknown device command " + command.getClass().getName());
   }
@@ -488,7 +517,7 @@ public final class Device extends EventSourcedBehaviorWithEnforcedReplies<Device
     }
     Registered registered =
         new Registered(uuid, c.factory(), name, c.hardwareId(), c.group(), c.tag(), c.production(), c.certificateSerial(), c.publicKeyPem(), false, c.at());
-    return Effect().persist(registered).thenReply(c.replyTo(), s -> StatusReply.success(s.summary(lastContact)));
+    return Effect().persist(registered).thenReply(c.replyTo(), s -> StatusReply.success(s.summary(uuid, lastContact)));
   }
 
   private ReplyEffect<Event, State> onReportUpdateEvents(State state, ReportUpdateEvents c) {
@@ -518,9 +547,19 @@ public final class Device extends EventSourcedBehaviorWithEnforcedReplies<Device
     return onContact(state, c.contact(), events, c.replyTo());
   }
 
+  /**
+   * What the state keeps of a system info report: enough to tell a repeat from a change. A device's inventory
+   * (lshw output runs to tens of KB) lives in the journal and {@code device_system_info}, not in every active
+   * entity. Snapshots from before kept the content itself; against those the first report after recovery differs
+   * once and is persisted again, which is harmless.
+   */
+  static String systemInfoDigest(String content) {
+    return Digest.of(content.getBytes(StandardCharsets.UTF_8)).hex().substring(0, 16);
+  }
+
   private ReplyEffect<Event, State> onReportSystemInfo(State state, ReportSystemInfo c) {
     List<Event> events =
-        Objects.equals(state.systemInfo().get(c.kind()), c.content())
+        Objects.equals(state.systemInfo().get(c.kind()), systemInfoDigest(c.content()))
             ? List.of()
             : List.of(new SystemInfoReported(uuid, c.contact().factory(), c.kind(), c.content(), c.contact().at()));
     return onContact(state, c.contact(), events, c.replyTo());
@@ -576,9 +615,9 @@ public final class Device extends EventSourcedBehaviorWithEnforcedReplies<Device
       lastContact = contact.at();
     }
     if (events.isEmpty()) {
-      return Effect().reply(replyTo, StatusReply.success(state.summary(lastContact)));
+      return Effect().reply(replyTo, StatusReply.success(state.summary(uuid, lastContact)));
     }
-    return Effect().persist(events).thenReply(replyTo, s -> StatusReply.success(s.summary(lastContact)));
+    return Effect().persist(events).thenReply(replyTo, s -> StatusReply.success(s.summary(uuid, lastContact)));
   }
 
   private boolean lastSeenDue(State state, Instant now) {
@@ -595,11 +634,11 @@ public final class Device extends EventSourcedBehaviorWithEnforcedReplies<Device
     }
     List<ConfigFile> files = List.copyOf(c.files());
     if (files.equals(state.config())) {
-      return Effect().reply(c.replyTo(), StatusReply.success(state.summary(lastContact)));
+      return Effect().reply(c.replyTo(), StatusReply.success(state.summary(uuid, lastContact)));
     }
     return Effect()
         .persist(new ConfigChanged(uuid, c.factory(), files, c.reason(), false, c.at()))
-        .thenReply(c.replyTo(), s -> StatusReply.success(s.summary(lastContact)));
+        .thenReply(c.replyTo(), s -> StatusReply.success(s.summary(uuid, lastContact)));
   }
 
   private ReplyEffect<Event, State> onChange(State state, Change c) {
@@ -616,11 +655,11 @@ public final class Device extends EventSourcedBehaviorWithEnforcedReplies<Device
       return Effect().reply(c.replyTo(), Rejection.invalid(problem));
     }
     if (Objects.equals(name, state.name()) && Objects.equals(group, state.group())) {
-      return Effect().reply(c.replyTo(), StatusReply.success(state.summary(lastContact)));
+      return Effect().reply(c.replyTo(), StatusReply.success(state.summary(uuid, lastContact)));
     }
     return Effect()
         .persist(new DetailsChanged(uuid, c.factory(), name, group, c.at()))
-        .thenReply(c.replyTo(), s -> StatusReply.success(s.summary(lastContact)));
+        .thenReply(c.replyTo(), s -> StatusReply.success(s.summary(uuid, lastContact)));
   }
 
   private ReplyEffect<Event, State> onDecommission(State state, Decommission c) {
@@ -640,7 +679,7 @@ public final class Device extends EventSourcedBehaviorWithEnforcedReplies<Device
     if (!belongsTo(state, c.factory())) {
       return Effect().reply(c.replyTo(), notFound(c.factory()));
     }
-    return Effect().reply(c.replyTo(), StatusReply.success(state.summary(lastContact)));
+    return Effect().reply(c.replyTo(), StatusReply.success(state.summary(uuid, lastContact)));
   }
 
   /** A device of another factory answers exactly as a missing one, so that uuids do not leak across factories. */

@@ -25,8 +25,9 @@ import org.apache.pekko.projection.eventsourced.EventEnvelope;
 import org.apache.pekko.projection.jdbc.javadsl.JdbcHandler;
 
 /**
- * Keeps {@code device_status} (one row per device) and {@code device_updates} (one row per correlation id, with
- * every event of that update in the device's own wire shape). Envelopes arrive in groups, each group one
+ * Keeps {@code device_status} (one row per device), {@code device_updates} (one row per correlation id, with
+ * every event of that update in the device's own wire shape) and {@code device_system_info} (the last inventory of
+ * each kind). Envelopes arrive in groups, each group one
  * transaction with the projection's offset; within it they are applied in journal order, so a later event of the
  * same device or update reads what an earlier one of the group wrote.
  */
@@ -70,6 +71,17 @@ public final class DeviceProjection extends JdbcHandler<List<EventEnvelope<Devic
       update(connection, "UPDATE device_status SET tag = ?, target_name = ?, apps = ? WHERE uuid = ?", s.tag(), s.targetName(), String.join(",", s.apps()), s.uuid());
     } else if (event instanceof Device.UpdateEventsReported reported) {
       recordUpdateEvents(connection, reported);
+    } else if (event instanceof Device.SystemInfoReported reported) {
+      upsert(
+          connection,
+          "UPDATE device_system_info SET content = ?, reported_at = ? WHERE uuid = ? AND kind = ?",
+          "INSERT INTO device_system_info (content, reported_at, uuid, kind) VALUES (?, ?, ?, ?)",
+          s -> {
+            s.setString(1, reported.content());
+            s.setTimestamp(2, timestamp(reported.at()));
+            s.setString(3, reported.uuid());
+            s.setString(4, reported.kind().name());
+          });
     } else if (event instanceof Device.DetailsChanged changed) {
       update(connection, "UPDATE device_status SET name = ?, device_group = ? WHERE uuid = ?", changed.name(), changed.group(), changed.uuid());
     } else if (event instanceof Device.Decommissioned d) {

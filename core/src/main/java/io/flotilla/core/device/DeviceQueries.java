@@ -131,6 +131,30 @@ public final class DeviceQueries {
         });
   }
 
+  public record SystemInfoRow(Device.SystemInfoKind kind, String content, Instant reportedAt) {}
+
+  /** The device's last inventory of each kind it reported (none for a device that is not the factory's). */
+  public CompletionStage<List<SystemInfoRow>> systemInfo(String factory, String uuid) {
+    return database.query(
+        blocking,
+        connection -> {
+          List<SystemInfoRow> rows = new ArrayList<>();
+          try (PreparedStatement s =
+              connection.prepareStatement(
+                  "SELECT i.kind, i.content, i.reported_at FROM device_system_info i JOIN device_status d ON d.uuid = i.uuid"
+                      + " WHERE d.factory = ? AND i.uuid = ? ORDER BY i.kind")) {
+            s.setString(1, factory);
+            s.setString(2, uuid);
+            try (ResultSet r = s.executeQuery()) {
+              while (r.next()) {
+                rows.add(new SystemInfoRow(Device.SystemInfoKind.valueOf(r.getString(1)), r.getString(2), instant(r.getTimestamp(3))));
+              }
+            }
+          }
+          return rows;
+        });
+  }
+
   /** Newest first, without their events. */
   public CompletionStage<List<UpdateRow>> updates(String factory, String uuid) {
     return database.query(blocking, connection -> updates(connection, factory, uuid, null, false));

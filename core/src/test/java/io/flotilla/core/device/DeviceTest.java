@@ -17,6 +17,8 @@ import org.apache.pekko.actor.typed.pubsub.Topic;
 import org.apache.pekko.pattern.StatusReply;
 import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
 import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit.CommandResultWithReply;
+import org.apache.pekko.serialization.Serialization;
+import org.apache.pekko.serialization.SerializationExtension;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -219,5 +221,72 @@ class DeviceTest {
         device.<StatusReply<Device.Summary>>runCommand(
                 replyTo -> new Device.ReportUpdateEvents(contact(T0.plusSeconds(2), null, null, null), List.of(event("e1", "u1", "UpdateInitStarted", null)), replyTo))
             .hasNoEvents());
+  }
+
+  /**
+   * {@code device/state-snapshot-v1.cbor} is a State serialized (jackson-cbor, as the snapshot store does) by the
+   * code before the state was slimmed, when it still held uuid, certificate serial and public key.
+   */
+  @Test
+  void recoversFromASnapshotOfTheFormerStateShape() throws Exception {
+    byte[] bytes;
+    try (var in = DeviceTest.class.getResourceAsStream("/device/state-snapshot-v1.cbor")) {
+      bytes = in.readAllBytes();
+    }
+    Serialization serialization = SerializationExtension.get(testKit.system());
+    Device.State old = (Device.State) serialization.deserialize(bytes, 33, "io.flotilla.core.device.Device$State").get();
+    device.initialize(old);
+
+    Device.Summary summary = device.<StatusReply<Device.Summary>>runCommand(replyTo -> new Device.Get("acme", replyTo)).reply().getValue();
+    assertEquals(uuid, summary.uuid());
+    assertEquals("dev-1", summary.name());
+    assertEquals("amd64-linux", summary.hardwareId());
+    assertEquals("lab", summary.group());
+    assertEquals("main", summary.tag());
+    assertTrue(summary.production());
+    assertEquals("amd64-linux-41", summary.targetName());
+    assertEquals(List.of("shellhttpd", "nginx"), summary.apps());
+    assertEquals(T0, summary.createdAt());
+    assertEquals(T0.plusSeconds(300), summary.lastSeen());
+    assertEquals("u1", summary.currentUpdate());
+    assertEquals(List.of(new Device.ConfigFile("z-50-fioctl.toml", "[pacman]\n  tags = \"main\"\n", true, List.of("/usr/share/fioconfig/handlers/x"))), summary.config());
+    assertEquals(T0.plusSeconds(4), summary.configChangedAt());
+    assertEquals(2, device.getState().update("u1").events().size());
+    assertEquals("{\"hostname\":\"dev-1\"}", device.getState().systemInfo().get(Device.SystemInfoKind.NETWORK), "the old snapshot kept the content");
+    assertEquals("abc123", device.getState().appsStates().ostree());
+
+    assertTrue(checkIn(contact(T0.plusSeconds(301), "main", "amd64-linux-41", List.of("shellhttpd", "nginx"))).hasNoEvents(), "nothing changed");
+    assertTrue(
+        device.<StatusReply<Device.Summary>>runCommand(
+                replyTo -> new Device.ReportUpdateEvents(contact(T0.plusSeconds(302), null, null, null), List.of(event("e2", "u1", "UpdateInitCompleted", true)), replyTo))
+            .hasNoEvents(),
+        "the snapshot's update events are known");
+
+    // against a content the state holds a digest of it from now on: the first repeat is persisted once more, then no longer
+    assertEquals(1, reportNetwork(T0.plusSeconds(303), "{\"hostname\":\"dev-1\"}").events().size());
+    assertEquals(Device.systemInfoDigest("{\"hostname\":\"dev-1\"}"), device.getState().systemInfo().get(Device.SystemInfoKind.NETWORK));
+    assertTrue(reportNetwork(T0.plusSeconds(304), "{\"hostname\":\"dev-1\"}").hasNoEvents());
+  }
+
+  private CommandResultWithReply<Device.Command, Device.Event, Device.State, StatusReply<Device.Summary>> reportNetwork(
+      Instant at, String content) {
+    return device.runCommand(replyTo -> new Device.ReportSystemInfo(contact(at, null, null, null), Device.SystemInfoKind.NETWORK, content, replyTo));
+  }
+
+  @Test
+  void devicesShareTheValuesTheyHaveInCommon() {
+    Device.State a = stateWith(new String("main"), new String("amd64-linux-41"), List.of(new String("shellhttpd")));
+    Device.State b = stateWith(new String("main"), new String("amd64-linux-41"), List.of(new String("shellhttpd")));
+    assertSame(a.factory(), b.factory());
+    assertSame(a.tag(), b.tag());
+    assertSame(a.targetName(), b.targetName());
+    assertSame(a.apps(), b.apps());
+    assertNotSame(a.name(), b.name(), "names are one a device, so sharing them would only cost");
+    assertSame(Device.create("d1", SETTINGS, null).emptyState(), Device.create("d2", SETTINGS, null).emptyState());
+  }
+
+  private static Device.State stateWith(String tag, String target, List<String> apps) {
+    return new Device.State(
+        new String("acme"), new String("dev"), "amd64-linux", null, tag, false, target, apps, T0, T0, List.of(), null, java.util.Map.of(), List.of(), null, null);
   }
 }

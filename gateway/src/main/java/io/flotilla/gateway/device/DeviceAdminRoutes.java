@@ -6,6 +6,8 @@ import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.TextNode;
 import io.flotilla.core.FlotillaCore;
 import io.flotilla.core.auth.Scope;
 import io.flotilla.core.device.Device;
@@ -20,6 +22,7 @@ import io.flotilla.gateway.http.Replies;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import org.apache.pekko.Done;
@@ -125,6 +128,7 @@ final class DeviceAdminRoutes {
                                 concat(
                                     pathEndOrSingleSlash(() -> updates(factory, uuid)),
                                     path(segment(), correlationId -> update(factory, uuid, correlationId)))))),
+        path("system-info", () -> get(() -> auth.authorized(factory, Scope.DEVICES_READ, () -> systemInfo(factory, uuid)))),
         path(
             "config",
             () ->
@@ -194,6 +198,48 @@ final class DeviceAdminRoutes {
                 .orElseGet(() -> Errors.notFound("factory " + factory + " has no device " + uuid)));
   }
 
+  /**
+   * The device's last reported inventory: hardware and network as the JSON it sent, config as its TOML text, each
+   * null until reported, with when it was reported.
+   */
+  private Route systemInfo(String factory, String uuid) {
+    return Replies.whenDone(
+        core.deviceQueries().device(factory, uuid),
+        device -> {
+          if (device.isEmpty()) {
+            return Errors.notFound("no device " + uuid + " in factory " + factory);
+          }
+          return Replies.json(
+              core.deviceQueries()
+                  .systemInfo(factory, uuid)
+                  .thenApply(
+                      rows -> {
+                        ObjectNode view = JsonSupport.MAPPER.createObjectNode();
+                        ObjectNode reportedAt = JsonSupport.MAPPER.createObjectNode();
+                        for (Device.SystemInfoKind kind : Device.SystemInfoKind.values()) {
+                          view.putNull(kind.name().toLowerCase(Locale.ROOT));
+                        }
+                        for (DeviceQueries.SystemInfoRow row : rows) {
+                          view.set(row.kind().name().toLowerCase(Locale.ROOT), systemInfoContent(row));
+                          reportedAt.put(row.kind().name().toLowerCase(Locale.ROOT), row.reportedAt().toString());
+                        }
+                        view.set("reportedAt", reportedAt);
+                        return view;
+                      }));
+        });
+  }
+
+  private static JsonNode systemInfoContent(DeviceQueries.SystemInfoRow row) {
+    if (row.kind() == Device.SystemInfoKind.CONFIG) {
+      return TextNode.valueOf(row.content());
+    }
+    try {
+      return JsonSupport.MAPPER.readTree(row.content());
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("the gateway stores only valid JSON as " + row.kind(), e);
+    }
+  }
+
   private Route updates(String factory, String uuid) {
     return Replies.json(core.deviceQueries().updates(factory, uuid).thenApply(rows -> new UpdateList(rows.stream().map(r -> view(r, null)).toList())));
   }
@@ -238,7 +284,7 @@ final class DeviceAdminRoutes {
                           .<Device.Summary>askWithStatus(r -> new Device.ReplaceConfig(factory, files, "tag set to " + change.tag(), Instant.now(), r), core.askTimeout());
                     });
           }
-          return Replies.json(changed.thenApply(DeviceRoutes::deviceRecord));
+          return Replies.json(changed.thenCompose(summary -> DeviceRoutes.deviceRecord(core, summary)));
         });
   }
 

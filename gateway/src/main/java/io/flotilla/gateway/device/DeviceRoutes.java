@@ -31,6 +31,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpEntities;
@@ -95,7 +96,7 @@ public final class DeviceRoutes {
                             pathEnd(() -> systemInfo(device, contact, Device.SystemInfoKind.HARDWARE)),
                             path("network", () -> systemInfo(device, contact, Device.SystemInfoKind.NETWORK)),
                             path("config", () -> systemInfo(device, contact, Device.SystemInfoKind.CONFIG))))),
-        path("device", () -> get(() -> checkIn(device, contact, summary -> complete(StatusCodes.OK, deviceRecord(summary), JsonSupport.marshaller())))),
+        path("device", () -> get(() -> checkIn(device, contact, summary -> Replies.json(deviceRecord(core, summary))))),
         path("config", () -> concat(get(() -> config(device, contact)), patch(() -> patchConfig(device, contact)))),
         pathPrefix("hub-creds", () -> pathEndOrSingleSlash(() -> get(() -> hubCreds(device, contact)))),
         path("ws", () -> get(() -> checkIn(device, contact, summary -> push.route(summary)))));
@@ -127,9 +128,14 @@ public final class DeviceRoutes {
     return request.getHeader(name).map(h -> h.value());
   }
 
-  static DeviceRecord deviceRecord(Device.Summary s) {
-    return new DeviceRecord(
-        s.uuid(), s.name(), s.factory(), s.tag(), s.group(), s.production(), s.targetName(), s.apps(), s.lastSeen(), s.createdAt(), s.publicKeyPem());
+  /** The entity's summary with the registered public key, which only the journal keeps. */
+  static CompletionStage<DeviceRecord> deviceRecord(FlotillaCore core, Device.Summary s) {
+    return core.deviceKeys()
+        .registeredPublicKey(s.uuid())
+        .thenApply(
+            pubkey ->
+                new DeviceRecord(
+                    s.uuid(), s.name(), s.factory(), s.tag(), s.group(), s.production(), s.targetName(), s.apps(), s.lastSeen(), s.createdAt(), pubkey.orElse(null)));
   }
 
   private Route checkIn(DeviceIdentity device, Contact contact, Function<Device.Summary, Route> inner) {

@@ -17,7 +17,9 @@ import java.security.cert.Certificate;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.time.Instant;
-import java.util.Arrays;
+import java.util.Collections;
+import java.util.Map;
+import java.util.WeakHashMap;
 import javax.net.ssl.SSLSession;
 import java.util.function.Function;
 
@@ -27,24 +29,30 @@ import static org.apache.pekko.http.javadsl.server.Directives.extractRequest;
 /**
  * Gives device routes the identity of the device on the other end of the connection.
  *
- * <p>The certificate is verified again on each request, not only at the handshake: a keep-alive connection or
- * a resumed TLS session can outlive a decommission or the certificate's expiry. Requires the server to be bound
- * with {@link DeviceTls#serverSettings}, which puts the TLS session on each request.
+ * <p>The certificate's revocation and expiry are checked again on each request, not only at the handshake: a
+ * keep-alive connection or a resumed TLS session can outlive a decommission or the certificate's expiry. Its
+ * signature and chain are not: {@link DeviceTrustManager} verified them when the TLS session was established, so
+ * the server must be bound with {@link DeviceTls#httpsContext} (and with {@link DeviceTls#serverSettings}, which
+ * puts the TLS session on each request).
  */
 public final class DeviceIdentityDirectives {
 
-    static final String VERIFIED_IDENTITY = "io.flotilla.device-identity";
-
     private final DeviceCertificateVerifier verifier;
+    /**
+     * The identity of each live TLS session once a request has read it, so later requests on a keep-alive connection
+     * only check revocation and expiry. Not a value bound to the session: on TLS 1.3 the JDK answers
+     * {@code SSLSession.putValue} by sending the device a ticket held in the server's session cache instead of a
+     * stateless one, and that cache is bounded far below the size of a fleet. Weak keys: an entry goes with its
+     * session.
+     */
+    private final Map<SSLSession, DeviceIdentity> verified = Collections.synchronizedMap(new WeakHashMap<>());
 
     public DeviceIdentityDirectives(DeviceCertificateVerifier verifier) {
         this.verifier = verifier;
     }
 
     /**
-     * Runs {@code inner} with the verified device, or answers 401 {@code {"error","detail"}}. The identity is
-     * kept on the TLS session once its chain has been verified: a keep-alive connection then pays the PKIX path
-     * validation once instead of on every request, and only revocation and expiry are checked again.
+     * Runs {@code inner} with the verified device, or answers 401 {@code {"error","detail"}}.
      */
     public Route deviceIdentity(Function<DeviceIdentity, Route> inner) {
         return extractRequest(request -> {
@@ -56,12 +64,20 @@ public final class DeviceIdentityDirectives {
         });
     }
 
+    /**
+     * The session's peer chain passed {@link DeviceTrustManager} in a full handshake: this connection's, or, for a
+     * resumed session, the one that issued the session ticket (tickets are encrypted and authenticated with this
+     * server's keys, so a client cannot forge one). It is not verified again here: that would cost a resumed
+     * handshake an ECDSA verification it exists to avoid. What can have changed since is checked.
+     */
     private DeviceIdentity identity(SSLSession session) throws CertificateException {
-        if (session.getValue(VERIFIED_IDENTITY) instanceof DeviceIdentity verified) {
-            return verifier.reverify(verified, Instant.now());
+        Instant now = Instant.now();
+        DeviceIdentity known = verified.get(session);
+        if (known != null) {
+            return verifier.reverify(known, now);
         }
-        DeviceIdentity identity = verifier.verify(peerCertificates(session));
-        session.putValue(VERIFIED_IDENTITY, identity);
+        DeviceIdentity identity = verifier.reverify(DeviceCertificateVerifier.readIdentity(leaf(session)), now);
+        verified.put(session, identity);
         return identity;
     }
 
@@ -72,13 +88,13 @@ public final class DeviceIdentityDirectives {
         return session.getSession();
     }
 
-    private static X509Certificate[] peerCertificates(SSLSession session) throws CertificateException {
+    private static X509Certificate leaf(SSLSession session) throws CertificateException {
         try {
             Certificate[] certificates = session.getPeerCertificates();
-            return Arrays.stream(certificates)
-                    .filter(X509Certificate.class::isInstance)
-                    .map(X509Certificate.class::cast)
-                    .toArray(X509Certificate[]::new);
+            if (certificates.length > 0 && certificates[0] instanceof X509Certificate leaf) {
+                return leaf;
+            }
+            throw new CertificateException("no X.509 client certificate");
         } catch (SSLPeerUnverifiedException e) {
             throw new CertificateException("no client certificate");
         }

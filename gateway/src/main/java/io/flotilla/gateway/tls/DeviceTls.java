@@ -40,7 +40,11 @@ public final class DeviceTls {
     }
 
     public static HttpsConnectionContext httpsContext(ServerCredentials server, DeviceCertificateVerifier verifier) {
-        SSLContext context = sslContext(server, verifier);
+        return httpsContext(sslContext(server, verifier));
+    }
+
+    /** For tests that look into the context's session cache. */
+    static HttpsConnectionContext httpsContext(SSLContext context) {
         return ConnectionContext.httpsServer(() -> {
             SSLEngine engine = context.createSSLEngine();
             engine.setUseClientMode(false);
@@ -70,7 +74,10 @@ public final class DeviceTls {
             context.init(keyManagers(server), new TrustManager[] {new DeviceTrustManager(verifier)}, new SecureRandom());
             // The JDK keeps up to 20,480 server sessions for a day, each with the client's parsed certificate
             // (about 6 KB): with devices that reconnect every few minutes that is more heap than their entities.
-            // TLS 1.3 resumption uses stateless tickets, which need no server-side cache.
+            // TLS 1.3 resumption uses stateless tickets (jdk.tls.server.enableSessionTicketExtension, on by
+            // default): the session travels encrypted in the ticket the device keeps, valid for the session
+            // timeout (24 h), so this cache is only for TLS 1.2 clients. The JDK falls back to caching a TLS 1.3
+            // session here when a value is bound to it (SSLSession.putValue), which this port therefore never does.
             context.getServerSessionContext().setSessionCacheSize(SERVER_SESSION_CACHE);
             return context;
         } catch (GeneralSecurityException e) {

@@ -4,9 +4,7 @@ import io.flotilla.core.pki.DeviceCertificateVerifier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import io.flotilla.core.pki.DeviceIdentity;
 import javax.net.ssl.SSLEngine;
-import javax.net.ssl.SSLSession;
 import javax.net.ssl.X509ExtendedTrustManager;
 import java.net.Socket;
 import java.security.cert.CertificateException;
@@ -44,23 +42,14 @@ final class DeviceTrustManager extends X509ExtendedTrustManager {
     }
 
     /**
-     * The identity is left on the handshake session, which becomes the connection's session, so that
-     * {@link DeviceIdentityDirectives} does not verify the same chain again on the connection's first request:
-     * a device that polls on a new connection each time would otherwise pay two ECDSA verifications per check-in.
+     * Nothing is left on the handshake session: the JDK gives a TLS 1.3 session with a bound value
+     * ({@code putValue}) a ticket kept in the server's session cache instead of a stateless one, and a fleet larger
+     * than that bounded cache could not resume. {@link DeviceIdentityDirectives} reads the identity from the
+     * verified chain on the connection's first request instead.
      */
     @Override
     public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
-        DeviceIdentity identity;
-        try {
-            identity = verifier.verify(chain);
-        } catch (CertificateException e) {
-            LOG.info("refused device certificate {}: {}", subjectOf(chain), e.getMessage());
-            throw e;
-        }
-        SSLSession handshake = engine.getHandshakeSession();
-        if (handshake != null) {
-            handshake.putValue(DeviceIdentityDirectives.VERIFIED_IDENTITY, identity);
-        }
+        checkClientTrusted(chain, authType);
     }
 
     @Override

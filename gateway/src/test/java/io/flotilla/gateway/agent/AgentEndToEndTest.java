@@ -21,7 +21,6 @@ import io.flotilla.protocol.composeapp.ComposeFile;
 import io.flotilla.protocol.device.AppsStates;
 import java.net.URI;
 import java.net.http.HttpClient;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -35,7 +34,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
@@ -143,7 +141,6 @@ class AgentEndToEndTest {
 
   @Test
   @Order(2)
-  @Disabled("compose service names do not resolve inside containers here (wget: bad address web:8080), also with per-test network_config_dir and tmp_dir; aardvark-dns under podman 4.3 needs investigating (issue 6)")
   void theProbeReachesTheWebServiceByItsNameOverTheComposeNetwork() throws Exception {
     eventually(Duration.ofSeconds(30), () -> {
       assertTrue(logs("probe").contains("fetched: hello v"), "the probe fetched the web page over the compose network: " + logs("probe"));
@@ -233,6 +230,30 @@ class AgentEndToEndTest {
     assertTrue(runs >= 2, "only " + runs + " runs were killed mid-way");
   }
 
+  /** An update fetched but not installed is overtaken by a newer target: the daemon cancels it and installs the newer. */
+  @Test
+  @Order(6)
+  void theDaemonCancelsAnUnfinishedUpdateWhenANewerTargetArrives() throws Exception {
+    long older = currentTarget().equals(HW + "-4") ? 2 : 4;
+    agent.ok(Duration.ofSeconds(120), "fetch", Long.toString(older));
+    JsonNode fetched = status().path("update_in_progress");
+    assertEquals("fetched", fetched.path("state").asText(), fetched.toString());
+    String correlationId = fetched.path("id").asText();
+
+    writeApp("v5", false);
+    publish("target 5", 5);
+    daemon = agent.start(daemonLog, "daemon");
+    awaitDeviceOn(5, Duration.ofSeconds(120));
+    assertRunningHealthy();
+    assertTrue(Files.readString(daemonLog).contains("Newer target " + HW + "-5: canceling update to " + HW + "-" + older), tail(daemonLog));
+
+    JsonNode canceled = api.get(devicePath() + "/updates/" + correlationId, admin).json();
+    assertEquals("failed", canceled.path("state").asText(), "the server sees the canceled update end: " + canceled);
+    JsonNode last = canceled.path("events").get(canceled.path("events").size() - 1);
+    assertEquals("EcuInstallationCompleted", last.path("eventType").path("id").asText(), canceled.toString());
+    assertTrue(last.path("event").path("details").asText().contains("newer target " + HW + "-5"), last.toString());
+  }
+
   private static void writeApp(String version, boolean broken) throws Exception {
     Files.createDirectories(clone.resolve("web"));
     Files.createDirectories(clone.resolve("probe"));
@@ -305,12 +326,7 @@ class AgentEndToEndTest {
   }
 
   private static String logs(String service) throws Exception {
-    ProcessBuilder builder = new ProcessBuilder("docker", "logs", APP + "_" + service + "_1").redirectErrorStream(true);
-    builder.environment().put("DOCKER_HOST", podman.dockerHost());
-    Process process = builder.start();
-    String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    process.waitFor(20, TimeUnit.SECONDS);
-    return output;
+    return podman.logs(APP + "_" + service + "_1");
   }
 
   private static String devicePath() {

@@ -204,7 +204,7 @@ abstract class DeviceGatewayTest {
     assertEquals("lab", record.get("group_name").asText());
     assertFalse(record.get("is_prod").asBoolean());
     assertEquals("amd64-linux-0", record.get("target_name").asText());
-    assertTrue(record.get("pubkey").asText().contains("PUBLIC KEY"));
+    assertEquals(io.flotilla.core.pki.Pem.encode(device.key.getPublic()), record.get("pubkey").asText(), "the registered key");
 
     HttpResponse<String> targets = device.send(base, "GET", "/repo/targets.json", null, "x-ats-tags", "main");
     assertEquals(200, targets.statusCode(), targets.body());
@@ -251,6 +251,17 @@ abstract class DeviceGatewayTest {
     assertEquals(200, device.send(base, "PUT", "/system_info", "{\"id\":\"computer\"}").statusCode());
     assertEquals(200, device.send(base, "PUT", "/system_info/network", "{\"hostname\":\"dev\",\"mac\":\"00:11\",\"local_ipv4\":\"10.0.0.2\"}").statusCode());
     assertEquals(200, device.send(base, "PUT", "/system_info/config", "[pacman]\ntags = \"main\"\n").statusCode());
+
+    String systemInfoPath = "/api/v1/factories/acme/devices/" + device.uuid + "/system-info";
+    eventually(PATIENCE, () -> {
+      JsonNode info = JSON.readTree(call("GET", systemInfoPath, null, token).body());
+      assertEquals("computer", info.path("hardware").path("id").asText(), info.toString());
+      assertEquals("10.0.0.2", info.path("network").path("local_ipv4").asText(), info.toString());
+      assertEquals("[pacman]\ntags = \"main\"\n", info.path("config").asText(), info.toString());
+      assertTrue(info.path("reportedAt").has("network"), info.toString());
+      return null;
+    });
+    assertEquals(404, call("GET", "/api/v1/factories/acme/devices/no-such-device/system-info", null, token).statusCode());
 
     assertOperatorViewShowsTheUpdate();
     JsonNode status = JSON.readTree(call("GET", "/api/v1/factories/acme/status", null, token).body());
@@ -308,7 +319,9 @@ abstract class DeviceGatewayTest {
     var key = io.flotilla.core.pki.PkiTestSupport.deviceKey();
 
     DeviceClient firstContact = withCertificate(key, io.flotilla.core.pki.PkiTestSupport.forge(acmeCa, "CN=fc-" + device.uuid + ",OU=acme", key.getPublic()));
-    assertEquals(200, firstContact.send(deviceBase(), "GET", "/device", null, "x-ats-tags", "main").statusCode(), "a factory-CA certificate creates the device");
+    HttpResponse<String> created = firstContact.send(deviceBase(), "GET", "/device", null, "x-ats-tags", "main");
+    assertEquals(200, created.statusCode(), "a factory-CA certificate creates the device");
+    assertEquals(io.flotilla.core.pki.Pem.encode(key.getPublic()), JSON.readTree(created.body()).get("pubkey").asText(), "the first contact's key");
     eventually(PATIENCE, () -> {
       assertEquals(200, call("GET", "/api/v1/factories/acme/devices/fc-" + device.uuid, null, token).statusCode());
       return null;
@@ -394,7 +407,9 @@ abstract class DeviceGatewayTest {
     String lastModified = config.headers().firstValue("Last-Modified").orElseThrow();
     assertEquals(304, device.send(base, "GET", "/config", null, "If-Modified-Since", lastModified).statusCode());
 
-    assertEquals(200, call("PATCH", "/api/v1/factories/acme/devices/" + device.uuid, "{\"name\":\"renamed\",\"tag\":\"beta\"}", token).statusCode());
+    HttpResponse<String> renamed = call("PATCH", "/api/v1/factories/acme/devices/" + device.uuid, "{\"name\":\"renamed\",\"tag\":\"beta\"}", token);
+    assertEquals(200, renamed.statusCode());
+    assertEquals(io.flotilla.core.pki.Pem.encode(device.key.getPublic()), JSON.readTree(renamed.body()).get("pubkey").asText());
     JsonNode withTag = JSON.readTree(device.send(base, "GET", "/config", null).body());
     assertTrue(withTag.get("z-50-fioctl.toml").get("Value").asText().contains("tags = \"beta\""));
   }

@@ -63,11 +63,23 @@ class FleetSimulatorTest {
   }
 
   private Simulator.Settings settings(Duration duration, double websocketFraction, Simulator.Connections connections, PrintStream out) {
+    return settings("sim", registrationToken, workDir, duration, websocketFraction, connections, false, out);
+  }
+
+  private Simulator.Settings settings(
+      String factory,
+      String token,
+      Path fleetDir,
+      Duration duration,
+      double websocketFraction,
+      Simulator.Connections connections,
+      boolean tlsResumption,
+      PrintStream out) {
     return new Simulator.Settings(
         URI.create("https://127.0.0.1:" + server.devicePort()),
         URI.create("http://127.0.0.1:" + server.httpPort()),
-        registrationToken,
-        "sim",
+        token,
+        factory,
         DEVICES,
         Duration.ofSeconds(1),
         Duration.ZERO,
@@ -76,12 +88,13 @@ class FleetSimulatorTest {
         false,
         "http",
         websocketFraction,
+        Duration.ZERO,
         duration,
         connections,
         Simulator.Scenario.CHECKIN,
         false,
-        false,
-        workDir,
+        tlsResumption,
+        fleetDir,
         2,
         Duration.ofSeconds(20),
         Duration.ofSeconds(1),
@@ -125,6 +138,26 @@ class FleetSimulatorTest {
     assertEquals(0, again.registeredThisRun(), "a second run reuses the registered devices");
     assertEquals(0, again.errorCount(), again.errors().toString());
     assertTrue(again.checkIns() >= DEVICES, again.toString());
+  }
+
+  @Test
+  void withResumptionOnlyEachDevicesFirstConnectionIsAFullHandshake(@TempDir Path fleetDir) throws Exception {
+    // A factory of its own, so the other test's device counts stay exact.
+    assertEquals(201, api.post("/api/v1/factories", admin, "{\"name\":\"resume\",\"platforms\":[\"amd64-linux\"]}").status());
+    Answer token = api.post("/api/v1/factories/resume/tokens", admin, "{\"description\":\"simulator\",\"scopes\":[\"devices:create\"]}");
+    assertEquals(201, token.status(), token.body());
+    PrintStream out = new PrintStream(output, true, StandardCharsets.UTF_8);
+
+    Simulator.Report report =
+        new Simulator(
+                settings("resume", token.json().get("token").asText(), fleetDir, Duration.ofSeconds(4), 0,
+                    Simulator.Connections.NEW_PER_CHECKIN, true, out))
+            .run();
+
+    assertEquals(0, report.errorCount(), report.errors().toString());
+    assertEquals(DEVICES, report.fullHandshakes(), report.toString());
+    assertEquals(report.checkIns() - DEVICES, report.resumedHandshakes(), report.toString());
+    assertTrue(report.resumedHandshakes() >= DEVICES, report.toString());
   }
 
   private static boolean allOn(JsonNode devices, String target) {

@@ -17,11 +17,15 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import javax.net.ssl.KeyManager;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
 import javax.net.ssl.TrustManagerFactory;
+import javax.net.ssl.X509ExtendedKeyManager;
 import java.io.IOException;
 import java.math.BigInteger;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -31,6 +35,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyPair;
 import java.security.KeyStore;
+import java.security.Principal;
+import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.List;
@@ -38,9 +44,11 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.apache.pekko.http.javadsl.server.Directives.complete;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -56,6 +64,7 @@ class DeviceTlsTest {
 
     private static final Set<BigInteger> revokedSerials = ConcurrentHashMap.newKeySet();
     private static DevicePki pki;
+    private static SSLContext serverTls;
     private static ActorSystem system;
     private static ServerBinding httpsBinding;
     private static ServerBinding plainBinding;
@@ -67,9 +76,10 @@ class DeviceTlsTest {
         pki.ensureFactory("acme");
         DeviceCertificateVerifier verifier = pki.verifier((factory, uuid, serial) -> revokedSerials.contains(serial));
         Route whoami = new DeviceIdentityDirectives(verifier).deviceIdentity(DeviceTlsTest::echo);
+        serverTls = DeviceTls.sslContext(pki.server().credentials(), verifier);
         system = ActorSystem.create("device-tls-test");
         httpsBinding = Http.get(system).newServerAt("127.0.0.1", 0)
-                .enableHttps(DeviceTls.httpsContext(pki.server().credentials(), verifier))
+                .enableHttps(DeviceTls.httpsContext(serverTls))
                 .withSettings(DeviceTls.serverSettings(system))
                 .bind(whoami)
                 .toCompletableFuture().get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
@@ -152,6 +162,39 @@ class DeviceTlsTest {
     }
 
     @Test
+    void resumedSessionIsStillIdentified() throws Exception {
+        Device device = Device.register("acme", false);
+        CountingKeyManager keys = device.countingKeyManager();
+        SSLContext tls = context(keys);
+        assertEquals("acme " + device.uuid + " production=false", get(client(tls), "/whoami").body());
+        assertEquals(1, keys.certificatesPresented.get(), "the first connection is a full handshake");
+
+        // A new HttpClient opens a new connection; its SSLEngine comes from the same SSLContext, whose client
+        // session cache offers the server's ticket.
+        HttpResponse<String> resumed = get(client(tls), "/whoami");
+        assertEquals(1, keys.certificatesPresented.get(), "the second connection resumed: no certificate was asked for");
+        assertEquals(200, resumed.statusCode());
+        assertEquals("acme " + device.uuid + " production=false", resumed.body());
+        assertFalse(serverTls.getServerSessionContext().getIds().hasMoreElements(),
+                "stateless tickets: the server keeps no session, so any number of devices can resume");
+    }
+
+    @Test
+    void revokedDeviceCannotResumeItsWayIn() throws Exception {
+        Device device = Device.register("acme", false);
+        CountingKeyManager keys = device.countingKeyManager();
+        SSLContext tls = context(keys);
+        assertEquals(200, get(client(tls), "/whoami").statusCode());
+
+        revokedSerials.add(device.issued.identity().serial());
+        // The handshake resumes (the trust manager is not asked again), so the refusal must come from the request.
+        HttpResponse<String> resumed = get(client(tls), "/whoami");
+        assertEquals(1, keys.certificatesPresented.get(), "the session was resumed");
+        assertEquals(401, resumed.statusCode());
+        assertTrue(resumed.body().contains("revoked"), resumed.body());
+    }
+
+    @Test
     void requestWithoutTlsSessionIsUnauthorized() throws Exception {
         HttpResponse<String> response = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
                         URI.create("http://127.0.0.1:" + plainBinding.localAddress().getPort() + "/whoami"))
@@ -193,16 +236,34 @@ class DeviceTlsTest {
         HttpClient client() throws Exception {
             return DeviceTlsTest.client(key, Pem.certificate(issued.certificatePem()));
         }
+
+        CountingKeyManager countingKeyManager() throws Exception {
+            return new CountingKeyManager(deviceKeyManager(key, Pem.certificate(issued.certificatePem())));
+        }
     }
 
     /** A fresh client (own SSLContext, so no TLS session is resumed) trusting only root.crt. */
     private static HttpClient client(KeyPair key, X509Certificate certificate) throws Exception {
+        return client(context(deviceKeyManager(key, certificate)));
+    }
+
+    private static HttpClient client(SSLContext context) {
+        return HttpClient.newBuilder().sslContext(context).version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(TIMEOUT).build();
+    }
+
+    private static SSLContext context(X509ExtendedKeyManager keys) throws Exception {
         KeyStore trust = KeyStore.getInstance("PKCS12");
         trust.load(null, null);
         trust.setCertificateEntry("root", Pem.certificate(pki.rootCertificatePem()));
         TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
         tmf.init(trust);
+        SSLContext context = SSLContext.getInstance("TLS");
+        context.init(new KeyManager[] {keys}, tmf.getTrustManagers(), null);
+        return context;
+    }
 
+    private static X509ExtendedKeyManager deviceKeyManager(KeyPair key, X509Certificate certificate) throws Exception {
         KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
         KeyStore identity = KeyStore.getInstance("PKCS12");
         identity.load(null, null);
@@ -211,11 +272,57 @@ class DeviceTlsTest {
             identity.setKeyEntry("device", key.getPrivate(), password, new X509Certificate[] {certificate});
         }
         kmf.init(identity, password);
+        return (X509ExtendedKeyManager) kmf.getKeyManagers()[0];
+    }
 
-        SSLContext context = SSLContext.getInstance("TLS");
-        context.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
-        return HttpClient.newBuilder().sslContext(context).version(HttpClient.Version.HTTP_1_1)
-                .connectTimeout(TIMEOUT).build();
+    /**
+     * Counts the full handshakes of a client: the server asks for the client certificate only in those, and a
+     * TLS 1.3 handshake that resumes a session never does (RFC 8446 §4.3.2).
+     */
+    private static final class CountingKeyManager extends X509ExtendedKeyManager {
+        final AtomicInteger certificatesPresented = new AtomicInteger();
+        private final X509ExtendedKeyManager delegate;
+
+        CountingKeyManager(X509ExtendedKeyManager delegate) {
+            this.delegate = delegate;
+        }
+
+        @Override
+        public String chooseEngineClientAlias(String[] keyType, Principal[] issuers, SSLEngine engine) {
+            certificatesPresented.incrementAndGet();
+            return delegate.chooseEngineClientAlias(keyType, issuers, engine);
+        }
+
+        @Override
+        public String chooseClientAlias(String[] keyType, Principal[] issuers, Socket socket) {
+            certificatesPresented.incrementAndGet();
+            return delegate.chooseClientAlias(keyType, issuers, socket);
+        }
+
+        @Override
+        public String[] getClientAliases(String keyType, Principal[] issuers) {
+            return delegate.getClientAliases(keyType, issuers);
+        }
+
+        @Override
+        public String[] getServerAliases(String keyType, Principal[] issuers) {
+            return delegate.getServerAliases(keyType, issuers);
+        }
+
+        @Override
+        public String chooseServerAlias(String keyType, Principal[] issuers, Socket socket) {
+            return delegate.chooseServerAlias(keyType, issuers, socket);
+        }
+
+        @Override
+        public X509Certificate[] getCertificateChain(String alias) {
+            return delegate.getCertificateChain(alias);
+        }
+
+        @Override
+        public PrivateKey getPrivateKey(String alias) {
+            return delegate.getPrivateKey(alias);
+        }
     }
 
     private static HttpResponse<String> get(HttpClient client, String path) throws Exception {
