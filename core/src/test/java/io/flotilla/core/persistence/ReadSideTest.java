@@ -19,6 +19,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.Done;
+import org.apache.pekko.persistence.jdbc.query.javadsl.JdbcReadJournal;
+import org.apache.pekko.persistence.query.EventEnvelope;
+import org.apache.pekko.persistence.query.Offset;
+import org.apache.pekko.persistence.query.PersistenceQuery;
+import org.apache.pekko.persistence.query.Sequence;
 import org.apache.pekko.stream.javadsl.Sink;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -114,6 +119,28 @@ abstract class ReadSideTest {
     assertTrue(reader.toJsonLine(all.get(0)).endsWith("\n"));
     List<JournalReader.Entry> tail = await(reader.events("Factory|replay", 3).runWith(Sink.seq(), node.system()));
     assertEquals(List.of(3L, 4L), tail.stream().map(JournalReader.Entry::sequenceNr).toList());
+  }
+
+  @Test
+  void eventsByTagReadsTheTagsEventsAfterAnOffsetInJournalOrder() throws Exception {
+    PersistenceQuery query = PersistenceQuery.get(node.system());
+    assertInstanceOf(TagRangeReadJournalDao.class, query.<org.apache.pekko.persistence.jdbc.query.scaladsl.JdbcReadJournal>readJournalFor(JdbcReadJournal.Identifier()).readJournalDao());
+    JdbcReadJournal readJournal = query.getReadJournalFor(JdbcReadJournal.class, JdbcReadJournal.Identifier());
+    for (String name : List.of("tagged-a", "tagged-b", "tagged-c")) {
+      createFactory(name);
+      await(core.targets(name).<Targets.Added>askWithStatus(replyTo -> new Targets.Add(List.of("amd64-linux"), null, List.of("main"), Map.of(), null, replyTo), core.askTimeout()));
+    }
+    List<EventEnvelope> all = await(readJournal.currentEventsByTag(Factory.TAG, Offset.noOffset()).runWith(Sink.seq(), node.system()));
+    List<String> created = all.stream().map(EventEnvelope::persistenceId).filter(id -> id.startsWith("Factory|tagged-")).toList();
+    assertEquals(List.of("Factory|tagged-a", "Factory|tagged-b", "Factory|tagged-c"), created);
+    assertTrue(all.stream().allMatch(envelope -> envelope.persistenceId().startsWith("Factory|")), "only the tag's events");
+    List<Long> offsets = all.stream().map(envelope -> ((Sequence) envelope.offset()).value()).toList();
+    assertEquals(offsets.stream().sorted().distinct().toList(), offsets, "journal order, each event once");
+
+    EventEnvelope first = all.stream().filter(envelope -> envelope.persistenceId().equals("Factory|tagged-a")).findFirst().orElseThrow();
+    List<EventEnvelope> after = await(readJournal.currentEventsByTag(Factory.TAG, first.offset()).runWith(Sink.seq(), node.system()));
+    assertEquals(all.subList(all.indexOf(first) + 1, all.size()).stream().map(EventEnvelope::offset).toList(), after.stream().map(EventEnvelope::offset).toList());
+    assertInstanceOf(Factory.Created.class, after.get(0).event());
   }
 
   @Test
