@@ -26,7 +26,6 @@ import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -112,16 +111,28 @@ public final class DeviceRoutes {
     if (target != null && target.length() > 255) {
       throw new IllegalArgumentException(DeviceHeaders.TARGET + " is longer than 255 characters");
     }
-    List<String> apps =
-        header(request, DeviceHeaders.DOCKER_APPS).map(value -> Arrays.stream(value.split(",")).map(String::strip).filter(a -> !a.isEmpty()).toList()).orElse(null);
-    if (apps != null && apps.size() > Device.MAX_APPS) {
-      throw new IllegalArgumentException(DeviceHeaders.DOCKER_APPS + " lists more than " + Device.MAX_APPS + " apps");
-    }
-    if (apps != null && !apps.stream().allMatch(app -> Device.APP.matcher(app).matches())) {
-      throw new IllegalArgumentException(DeviceHeaders.DOCKER_APPS + " app names must match " + Device.APP.pattern());
-    }
+    List<String> apps = header(request, DeviceHeaders.DOCKER_APPS).map(DeviceRoutes::apps).orElse(null);
     return new Contact(
         device.factory(), device.production(), device.serial().toString(16), device.publicKeyPem(), tag, target, apps, Instant.now());
+  }
+
+  /** A loop, not a stream: this runs on every device request. */
+  private static List<String> apps(String header) {
+    List<String> apps = new ArrayList<>();
+    for (String item : header.split(",")) {
+      String app = item.strip();
+      if (app.isEmpty()) {
+        continue;
+      }
+      if (apps.size() == Device.MAX_APPS) {
+        throw new IllegalArgumentException(DeviceHeaders.DOCKER_APPS + " lists more than " + Device.MAX_APPS + " apps");
+      }
+      if (!Device.APP.matcher(app).matches()) {
+        throw new IllegalArgumentException(DeviceHeaders.DOCKER_APPS + " app names must match " + Device.APP.pattern());
+      }
+      apps.add(app);
+    }
+    return List.copyOf(apps);
   }
 
   private static Optional<String> header(HttpRequest request, String name) {

@@ -39,6 +39,12 @@ class DeviceRequestParsingTest {
         () -> DeviceRoutes.contact(DEVICE, HttpRequest.create("/").addHeader(RawHeader.create("x-ats-dockerapps", "a," + "x".repeat(65)))));
     assertThrows(
         IllegalArgumentException.class, () -> DeviceRoutes.contact(DEVICE, HttpRequest.create("/").addHeader(RawHeader.create("x-ats-target", "t".repeat(256)))));
+    String tooMany = String.join(",", java.util.Collections.nCopies(Device.MAX_APPS + 1, "app"));
+    IllegalArgumentException overLimit =
+        assertThrows(IllegalArgumentException.class, () -> DeviceRoutes.contact(DEVICE, HttpRequest.create("/").addHeader(RawHeader.create("x-ats-dockerapps", tooMany))));
+    assertTrue(overLimit.getMessage().contains("more than " + Device.MAX_APPS), overLimit.getMessage());
+    String atLimit = String.join(",", java.util.Collections.nCopies(Device.MAX_APPS, "app"));
+    assertEquals(Device.MAX_APPS, DeviceRoutes.contact(DEVICE, HttpRequest.create("/").addHeader(RawHeader.create("x-ats-dockerapps", atLimit))).apps().size());
   }
 
   @Test
