@@ -21,8 +21,7 @@ case ${TLS_RESUMPTION:-both} in
   off) MODES=(off) ;; on) MODES=(on) ;; both) MODES=(off on) ;;
   *) echo "TLS_RESUMPTION must be off, on or both" >&2; exit 2 ;;
 esac
-WORK=${BENCH_WORK:-$(mktemp -d /tmp/bench-fleet.XXXXXX)}
-trap 'cleanup' EXIT
+work_dir fleet
 build
 start_server "$WORK/server"
 seed_factory fleet

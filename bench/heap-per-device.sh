@@ -10,8 +10,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 N=${1:-100000}; RATE=${2:-1000}; WARMUP=${3:-1000}
-WORK=${BENCH_WORK:-$(mktemp -d /tmp/bench-heap.XXXXXX)}
-trap 'cleanup' EXIT
+work_dir heap
 build
 LIMIT=$((N * 2))
 cat > "$WORK/heap.conf" <<CONF

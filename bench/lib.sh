@@ -10,6 +10,16 @@ cleanup() {
   for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
 }
 
+# work_dir NAME: sets WORK to $BENCH_WORK, which is kept (its registered fleet serves the next run), or else to a
+# scratch directory under /tmp that the EXIT trap removes; the trap also stops every process started here.
+work_dir() {
+  if [[ -n "${BENCH_WORK:-}" ]]; then
+    WORK=$BENCH_WORK; mkdir -p "$WORK"; trap 'cleanup' EXIT
+  else
+    WORK=$(mktemp -d "/tmp/bench-$1.XXXXXX"); trap 'cleanup; rm -rf "$WORK"' EXIT
+  fi
+}
+
 build() {
   # always: jars left from an older checkout would measure old code (BENCH_SKIP_BUILD=1 reuses them knowingly)
   if [[ "${BENCH_SKIP_BUILD:-0}" != 1 || ! -f "$SERVER_JAR" || ! -f "$AGENT_JAR" ]]; then

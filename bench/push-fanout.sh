@@ -14,11 +14,7 @@ case ${TLS_RESUMPTION:-on} in
   on) RESUME=(--tls-resumption) ;; off) RESUME=() ;;
   *) echo "TLS_RESUMPTION must be on or off" >&2; exit 2 ;;
 esac
-if [[ -n "${BENCH_WORK:-}" ]]; then   # keeps and reuses the server data and the registered devices
-  WORK=$BENCH_WORK; trap 'cleanup' EXIT
-else
-  WORK=$(mktemp -d /tmp/bench-push.XXXXXX); trap 'cleanup; rm -rf "$WORK"' EXIT
-fi
+work_dir push
 build
 start_server "$WORK/server"
 seed_factory push
