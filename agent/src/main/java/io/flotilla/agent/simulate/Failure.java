@@ -45,7 +45,7 @@ final class Failure extends RuntimeException {
             return failure;
         }
         Kind kind = cause instanceof SSLException ? Kind.TLS : cause instanceof ConnectException ? Kind.CONNECT : fallback;
-        return new Failure(kind, String.valueOf(cause.getMessage()));
+        return new Failure(kind, cause.getClass().getSimpleName() + ": " + cause.getMessage());
     }
 
     /** Unwraps the completion wrappers of a failed future. */

@@ -5,6 +5,8 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
@@ -19,6 +21,8 @@ final class IoLoop implements AutoCloseable {
     private final Selector selector;
     private final Thread thread;
     private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
+    /** Touched only on the loop's thread. */
+    private List<Runnable> afterNextSelect = new ArrayList<>();
     final ByteBuffer netIn;
     final ByteBuffer netOut;
     final ByteBuffer appIn;
@@ -47,11 +51,24 @@ final class IoLoop implements AutoCloseable {
         return selector;
     }
 
+    /**
+     * Runs {@code task} once the next select is done, on the loop's thread (and called only there). A channel
+     * registered with a selector keeps its descriptor until the selector deregisters its cancelled key, which it
+     * does at the start of a select.
+     */
+    void afterNextSelect(Runnable task) {
+        afterNextSelect.add(task);
+        selector.wakeup();
+    }
+
     private void run() {
         long nextScan = System.nanoTime() + DEADLINE_SCAN_NANOS;
         while (running) {
             try {
+                List<Runnable> due = afterNextSelect;
+                afterNextSelect = new ArrayList<>();
                 selector.select(100);
+                due.forEach(Runnable::run);
                 Runnable task;
                 while ((task = tasks.poll()) != null) {
                     task.run();

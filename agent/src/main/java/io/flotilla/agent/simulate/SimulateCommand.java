@@ -136,10 +136,13 @@ public final class SimulateCommand implements Callable<Integer> {
         out.printf("check-ins %d, updates %d, events %d, overruns %d, peak websockets %d%n", report.checkIns(), report.updates(),
                 report.events(), report.overruns(), report.peakWebSockets());
         out.printf("TLS handshakes: %d full, %d resumed%n", report.fullHandshakes(), report.resumedHandshakes());
+        out.printf("connections open at once: at most %d (this process's descriptor limit), %d opens waited for a close%n",
+                report.connectionLimit(), report.connectionsWaited());
         var l = report.latency();
         out.printf("latency ms: mean %.2f p50 %.2f p90 %.2f p99 %.2f p99.9 %.2f max %.2f (n=%d)%n", l.meanMs(), l.p50Ms(), l.p90Ms(),
                 l.p99Ms(), l.p999Ms(), l.maxMs(), l.count());
         out.println("errors: " + (report.errors().isEmpty() ? "none" : report.errors()));
+        report.errorExamples().forEach((kind, message) -> out.printf("  first %s: %s%n", kind, message));
         report.pushes().forEach(p -> out.printf("push v%d: %d pushed, %d fetched, first push %d, last fetch %d (%d ms)%n",
                 p.version(), p.devicesPushed(), p.devicesFetched(), p.firstPushEpochMs(), p.lastFetchEpochMs(),
                 p.lastFetchEpochMs() - p.firstPushEpochMs()));

@@ -80,7 +80,8 @@ public final class Simulator {
                          String connections, double pollSeconds, double rampSeconds, double warmUpSeconds, double durationSeconds,
                          double intendedRatePerSecond, double achievedRatePerSecond, long checkIns, long updates, long events,
                          long overruns, long fullHandshakes, long resumedHandshakes, Latency latency, Map<String, Long> errors,
-                         int peakWebSockets, List<PushReport> pushes) {
+                         Map<String, String> errorExamples, int peakWebSockets, List<PushReport> pushes, int connectionLimit,
+                         long connectionsWaited) {
         public long errorCount() {
             return errors.values().stream().mapToLong(Long::longValue).sum();
         }
@@ -112,6 +113,7 @@ public final class Simulator {
     private FleetIdentities identities;
     private SSLContext tls;
     private IoLoop[] loops;
+    private ConnectionBudget budget;
     private SimDevice[] devices;
     private AtomicIntegerArray busy;
     private InetSocketAddress address;
@@ -179,6 +181,7 @@ public final class Simulator {
         int port = gateway.getPort() > 0 ? gateway.getPort() : 443;
         address = new InetSocketAddress(gateway.getHost(), port);
         hostHeader = gateway.getHost() + ":" + port;
+        budget = ConnectionBudget.forThisProcess();
         loops = new IoLoop[Math.max(1, settings.ioThreads())];
         SSLEngine probe = tls.createSSLEngine();
         for (int i = 0; i < loops.length; i++) {
@@ -320,7 +323,7 @@ public final class Simulator {
     private TlsConnection open(SimDevice device, Runnable onClose) {
         String resumptionHost = settings.tlsResumption() ? "d" + device.index + ".simulated" : null;
         SSLEngine engine = identities.engine(tls, device.index, resumptionHost, address.getPort());
-        return TlsConnection.open(loops[device.index % loops.length], address, engine,
+        return TlsConnection.open(loops[device.index % loops.length], budget, address, engine,
                 () -> (identities.presentedCertificate(engine) ? stats.fullHandshakes : stats.resumedHandshakes).increment(), () -> {
             identities.release(engine);
             onClose.run();
@@ -658,7 +661,7 @@ public final class Simulator {
                 elapsed, intended,
                 stats.checkInsAfterRamp.sum() / measured, stats.checkIns.sum(), stats.updates.sum(), stats.events.sum(),
                 stats.overruns.sum(), stats.fullHandshakes.sum(), stats.resumedHandshakes.sum(), Latency.of(stats.total()),
-                stats.errors(), stats.peakWebSockets.get(), pushes);
+                stats.errors(), stats.errorExamples(), stats.peakWebSockets.get(), pushes, budget.limit(), budget.waited());
     }
 
     private static java.util.concurrent.ThreadFactory daemon(String name) {

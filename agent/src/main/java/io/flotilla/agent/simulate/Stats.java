@@ -34,6 +34,8 @@ final class Stats {
     final AtomicInteger webSockets = new AtomicInteger();
     final AtomicInteger peakWebSockets = new AtomicInteger();
     private final ConcurrentHashMap<String, LongAdder> errors = new ConcurrentHashMap<>();
+    /** The first message of each kind: a count says how often, not whether the server refused or the client ran out. */
+    private final ConcurrentHashMap<String, String> errorExamples = new ConcurrentHashMap<>();
     final ConcurrentHashMap<Long, Push> pushes = new ConcurrentHashMap<>();
 
     void latency(long startNanos) {
@@ -42,6 +44,7 @@ final class Stats {
 
     void error(Failure failure) {
         errors.computeIfAbsent(failure.label(), k -> new LongAdder()).increment();
+        errorExamples.putIfAbsent(failure.label(), String.valueOf(failure.getMessage()));
     }
 
     long errorCount() {
@@ -70,6 +73,10 @@ final class Stats {
         push.lastFetchEpochMs.accumulateAndGet(System.currentTimeMillis(), Math::max);
     }
 
+    Map<String, String> errorExamples() {
+        return new TreeMap<>(errorExamples);
+    }
+
     /** The latencies since the previous call (microseconds), also folded into the run's total. */
     synchronized Histogram interval() {
         Histogram interval = latency.getIntervalHistogram();
@@ -88,6 +95,7 @@ final class Stats {
             counter.reset();
         }
         errors.clear();
+        errorExamples.clear();
     }
 
     synchronized Histogram total() {

@@ -30,6 +30,7 @@ final class TlsConnection {
     private static final byte[] HEADER_END = {'\r', '\n', '\r', '\n'};
 
     private final IoLoop loop;
+    private final ConnectionBudget budget;
     private final SSLEngine engine;
     private final Runnable onEstablished;
     private final Runnable onClose;
@@ -37,6 +38,9 @@ final class TlsConnection {
     private SelectionKey key;
     private boolean established;
     private boolean closed;
+    /** Why the connection ended, for exchanges queued after that: a refused connect is not a server's close. */
+    private Failure closedBy;
+    private boolean holdsBudget;
     private ByteBuffer pendingIn;
     private ByteBuffer pendingOut;
     private ByteBuffer appOut;
@@ -44,11 +48,13 @@ final class TlsConnection {
     private int inLength;
     private CompletableFuture<Response> exchange;
     private long deadline;
+    private long exchangeTimeoutNanos;
     private boolean deadlineSet;
     private Consumer<String> webSocketText;
 
-    private TlsConnection(IoLoop loop, SSLEngine engine, Runnable onEstablished, Runnable onClose) {
+    private TlsConnection(IoLoop loop, ConnectionBudget budget, SSLEngine engine, Runnable onEstablished, Runnable onClose) {
         this.loop = loop;
+        this.budget = budget;
         this.engine = engine;
         this.onEstablished = onEstablished;
         this.onClose = onClose;
@@ -56,17 +62,24 @@ final class TlsConnection {
 
     /**
      * Starts connecting; an exchange may be queued at once and is sent after the handshake. {@code onEstablished}
-     * runs once the handshake is done, {@code onClose} when the connection ends, both on the loop's thread.
+     * runs once the handshake is done, {@code onClose} when the connection ends, both on the loop's thread. The
+     * connect waits for room in {@code budget}; a queued exchange's time starts when it does.
      */
-    static TlsConnection open(IoLoop loop, InetSocketAddress address, SSLEngine engine, Runnable onEstablished, Runnable onClose) {
-        TlsConnection connection = new TlsConnection(loop, engine, onEstablished, onClose);
-        loop.execute(() -> connection.connect(address));
+    static TlsConnection open(IoLoop loop, ConnectionBudget budget, InetSocketAddress address, SSLEngine engine, Runnable onEstablished,
+                              Runnable onClose) {
+        TlsConnection connection = new TlsConnection(loop, budget, engine, onEstablished, onClose);
+        budget.acquire(() -> loop.execute(() -> connection.connect(address)));
         return connection;
     }
 
     private void connect(InetSocketAddress address) {
         if (closed) {
+            budget.release();
             return;
+        }
+        holdsBudget = true;
+        if (exchange != null) {
+            deadline = System.nanoTime() + exchangeTimeoutNanos;
         }
         try {
             channel = SocketChannel.open();
@@ -88,7 +101,7 @@ final class TlsConnection {
         CompletableFuture<Response> future = new CompletableFuture<>();
         loop.execute(() -> {
             if (closed) {
-                future.completeExceptionally(new Failure(Failure.Kind.CLOSED, "connection closed"));
+                future.completeExceptionally(closedBy != null ? closedBy : new Failure(Failure.Kind.CLOSED, "connection closed"));
                 return;
             }
             if (exchange != null) {
@@ -96,6 +109,7 @@ final class TlsConnection {
                 return;
             }
             exchange = future;
+            exchangeTimeoutNanos = timeoutNanos;
             deadline = System.nanoTime() + timeoutNanos;
             deadlineSet = true;
             appOut = ByteBuffer.wrap(request);
@@ -465,6 +479,7 @@ final class TlsConnection {
             return;
         }
         closed = true;
+        closedBy = failure;
         try {
             if (key != null) {
                 key.cancel();
@@ -474,6 +489,12 @@ final class TlsConnection {
             }
         } catch (IOException ignored) {
             // closing a socket that is already gone
+        }
+        if (holdsBudget) {
+            holdsBudget = false;
+            // releasing before the descriptor is really closed let a burst of opens outrun the closes and hit the
+            // process's limit ("Too many open files" with the budget full of connections already closed)
+            loop.afterNextSelect(budget::release);
         }
         in = null;
         pendingIn = null;
