@@ -6,8 +6,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 CONNS=${1:-32}; SECONDS_PER_RUN=${2:-20}; ROUNDS=${3:-2}
-WORK=$(mktemp -d /tmp/bench-checkin.XXXXXX)
-trap 'cleanup; rm -rf "$WORK"' EXIT
+work_dir checkin
 build
 start_server "$WORK/server"
 seed_factory bench

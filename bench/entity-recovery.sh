@@ -4,8 +4,7 @@
 # Usage: bench/entity-recovery.sh [events=10000] [restarts=3]
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-WORK=$(mktemp -d /tmp/bench-recovery.XXXXXX)
-trap 'cleanup; rm -rf "$WORK"' EXIT
+work_dir recovery
 build
 # the server jar carries every dependency; the bench classes and TestServers come from the test classes
 CP="$REPO/gateway/target/test-classes:$SERVER_JAR"
