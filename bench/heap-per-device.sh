@@ -5,7 +5,9 @@
 # GC.class_histogram, which runs a full GC first), lets every device check in once over mTLS, takes a second
 # histogram, and divides the growth by the number of Device entities it added (counted in the histograms, so devices
 # whose check-in timed out do not flatter the figure). The active-entity limit is raised above N so that no entity
-# is passivated during the measurement.
+# is passivated during the measurement. Then (FLOOR=off skips it) the same number of entities of three types in one
+# in-process node (EntityHeapBench): a plain sharded typed actor, the smallest event-sourced entity and the Device
+# entity, which shows how much of the figure is Pekko's own cost of an event-sourced sharded entity.
 # Usage: bench/heap-per-device.sh [devices=100000] [check-ins-per-second=1000] [warm-up devices=1000]
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -65,5 +67,13 @@ print("\nlargest growth by class (bytes per entity, instances per entity):")
 for bytes_, count, name in growth:
     print(f"  {bytes_/entities:8.1f} B  {count/entities:6.2f}  {name}")
 PY
+if [[ "${FLOOR:-on}" == on ]]; then
+  stop_server
+  echo
+  echo "Pekko's floor: $N entities of each type in one in-process node (EntityHeapBench)"
+  rm -rf "$WORK/floor"
+  java -Xmx4g -cp "$REPO/gateway/target/test-classes:$SERVER_JAR" io.flotilla.gateway.bench.EntityHeapBench "$WORK/floor" "$N" \
+    2> "$WORK/floor.log" | grep -v '^# stop' || { tail -30 "$WORK/floor.log" >&2; exit 1; }
+fi
 machine
 echo "work dir (reusable with BENCH_WORK=$WORK): $WORK"
