@@ -21,8 +21,9 @@ final class IoLoop implements AutoCloseable {
     private final Selector selector;
     private final Thread thread;
     private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
-    /** Touched only on the loop's thread. */
+    /** Touched only on the loop's thread; the two lists take turns so that a loop iteration allocates nothing. */
     private List<Runnable> afterNextSelect = new ArrayList<>();
+    private List<Runnable> due = new ArrayList<>();
     final ByteBuffer netIn;
     final ByteBuffer netOut;
     final ByteBuffer appIn;
@@ -65,10 +66,12 @@ final class IoLoop implements AutoCloseable {
         long nextScan = System.nanoTime() + DEADLINE_SCAN_NANOS;
         while (running) {
             try {
-                List<Runnable> due = afterNextSelect;
-                afterNextSelect = new ArrayList<>();
+                List<Runnable> requested = afterNextSelect;
+                afterNextSelect = due;
+                due = requested;
                 selector.select(100);
                 due.forEach(Runnable::run);
+                due.clear();
                 Runnable task;
                 while ((task = tasks.poll()) != null) {
                     task.run();

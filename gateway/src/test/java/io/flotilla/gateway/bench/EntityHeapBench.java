@@ -126,8 +126,10 @@ public final class EntityHeapBench {
       sharding.init(Entity.of(PLAIN, ctx -> Behaviors.setup(PlainActor::new)).withSettings(settings).withStopMessage(new Stop()));
       sharding.init(Entity.of(EVENT_SOURCED, ctx -> new MinimalEventSourced(ctx.getEntityId())).withSettings(settings).withStopMessage(new Stop()));
 
-      IntFunction<CompletableFuture<?>> plain = i -> ping(sharding.entityRefFor(PLAIN, "p-" + i).ask(Ping::new, Duration.ofSeconds(60)));
-      IntFunction<CompletableFuture<?>> eventSourced = i -> ping(sharding.entityRefFor(EVENT_SOURCED, "e-" + i).ask(Ping::new, Duration.ofSeconds(60)));
+      IntFunction<CompletableFuture<?>> plain =
+          i -> sharding.entityRefFor(PLAIN, "p-" + i).ask(Ping::new, Duration.ofSeconds(60)).toCompletableFuture();
+      IntFunction<CompletableFuture<?>> eventSourced =
+          i -> sharding.entityRefFor(EVENT_SOURCED, "e-" + i).ask(Ping::new, Duration.ofSeconds(60)).toCompletableFuture();
       List<String> uuids = new ArrayList<>();
       for (int i = 0; i < n + 1_000; i++) {
         uuids.add(UUID.randomUUID().toString());
@@ -139,13 +141,12 @@ public final class EntityHeapBench {
       run(eventSourced, n, n + 1_000);
       run(device, n, n + 1_000);
 
-      Map<String, long[]> before = histogram();
-      List<String[]> rows = new ArrayList<>();
-      rows.add(measure("plain typed actor (sharded, persists nothing)", plain, n, PlainActor.class.getName(), before));
-      Map<String, long[]> afterPlain = histogram();
-      rows.add(measure("smallest event-sourced entity (constant state, no events)", eventSourced, n, MinimalEventSourced.class.getName(), afterPlain));
-      Map<String, long[]> afterEventSourced = histogram();
-      rows.add(measure("Device entity, first-contact check-in", device, n, Device.class.getName(), afterEventSourced));
+      // each measurement starts from the histogram the previous one ended with
+      Measured plainActors = measure("plain typed actor (sharded, persists nothing)", plain, n, PlainActor.class.getName(), histogram());
+      Measured eventSourcedEntities =
+          measure("smallest event-sourced entity (constant state, no events)", eventSourced, n, MinimalEventSourced.class.getName(), plainActors.after());
+      Measured devices = measure("Device entity, first-contact check-in", device, n, Device.class.getName(), eventSourcedEntities.after());
+      List<String[]> rows = List.of(plainActors.row(), eventSourcedEntities.row(), devices.row());
 
       System.out.println("| entity type (" + n + " each, one node) | entities added | heap growth per entity (bytes) | of which H2's page cache |");
       System.out.println("|---|---|---|---|");
@@ -154,7 +155,9 @@ public final class EntityHeapBench {
     System.exit(0);
   }
 
-  private static String[] measure(String name, IntFunction<CompletableFuture<?>> touch, int n, String countedClass, Map<String, long[]> before)
+  private record Measured(String[] row, Map<String, long[]> after) {}
+
+  private static Measured measure(String name, IntFunction<CompletableFuture<?>> touch, int n, String countedClass, Map<String, long[]> before)
       throws Exception {
     long start = System.nanoTime();
     run(touch, 0, n);
@@ -164,9 +167,10 @@ public final class EntityHeapBench {
     long bytes = total(after, "") - total(before, "");
     long database = total(after, "org.h2.") - total(before, "org.h2.");
     printLargestGrowth(name, before, after, entities);
-    return new String[] {
+    String[] row = {
       name, Long.toString(entities), String.format("%.0f", (double) bytes / entities), String.format("%.0f", (double) database / entities)
     };
+    return new Measured(row, after);
   }
 
   /** Touches entities {@code from} to {@code to - 1}, IN_FLIGHT at a time. */
@@ -180,10 +184,6 @@ public final class EntityHeapBench {
       }
     }
     CompletableFuture.allOf(window.toArray(CompletableFuture[]::new)).get(120, TimeUnit.SECONDS);
-  }
-
-  private static CompletableFuture<?> ping(java.util.concurrent.CompletionStage<Done> reply) {
-    return reply.toCompletableFuture();
   }
 
   private static CompletableFuture<?> checkIn(FlotillaCore core, String uuid) {
