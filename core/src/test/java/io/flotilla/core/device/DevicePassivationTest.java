@@ -34,10 +34,7 @@ class DevicePassivationTest {
   @Test
   void aDevicePassivatedByTheEntityLimitStopsAndRecovers() throws Exception {
     var config =
-        ConfigFactory.parseString(
-                "flotilla.device.active-entity-limit = 1\n"
-                    + "pekko.cluster.sharding.passivation.default-strategy.active-entity-limit = 1\n"
-                    + "pekko.cluster.sharding.number-of-shards = 1")
+        ConfigFactory.parseString("flotilla.device.active-entity-limit = 1\npekko.cluster.sharding.number-of-shards = 1")
             .withFallback(TestNode.config(TestDatabases.fresh(TestDatabases.Kind.H2), dataDir));
     try (TestNode node = TestNode.start(config)) {
       FlotillaCore core = node.core();

@@ -17,6 +17,10 @@ import org.apache.pekko.cluster.typed.Join;
 /**
  * A real node for tests: the node's own configuration on a test database, remoting on a free port, the
  * schema migrated, a one-member cluster (or joined to another node) and the OTA core started.
+ *
+ * <p>Closing waits up to 60 s: a cluster member's coordinated shutdown has phases that may each take their own
+ * 10 s timeout (sharding hand-off, cluster exiting), so the test kit's default bound of 10 s for the whole
+ * shutdown failed a passing test on a loaded CI machine.
  */
 public final class TestNode implements AutoCloseable {
 
@@ -37,6 +41,7 @@ public final class TestNode implements AutoCloseable {
                 "flotilla.data-dir", dataDir.toString(),
                 "pekko.remote.artery.canonical.port", 0,
                 "pekko.cluster.jmx.multi-mbeans-in-same-jvm", "on",
+                "pekko.actor.testkit.typed.system-shutdown-default", "60s",
                 "pekko.loglevel", "WARNING"))
         .withFallback(database)
         .withFallback(ConfigFactory.parseResources("application.conf"))
