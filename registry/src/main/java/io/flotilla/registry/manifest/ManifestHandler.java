@@ -17,6 +17,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.regex.Pattern;
 
@@ -24,6 +25,8 @@ import java.util.regex.Pattern;
 public final class ManifestHandler {
     private static final Pattern TAG = Pattern.compile("[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}");
     private static final long READ_TIMEOUT_MILLIS = 60_000;
+    /** Oversized manifests up to this many times the limit are read to the end before the 413 goes out. */
+    private static final long DRAINED_OVERSIZE_FACTOR = 4;
 
     private final RegistryContext ctx;
 
@@ -54,9 +57,16 @@ public final class ManifestHandler {
         Optional<Digest> expected = tag.isPresent() ? Optional.empty() : Optional.of(Digest.parse(reference));
         Optional<String> contentType = Optional.of(request.entity().getContentType().mediaType().toString());
         long limit = ctx.settings().maxManifestSize();
-        if (request.entity().getContentLengthOption().orElse(0) > limit) {
-            request.discardEntityBytes(ctx.materializer());
-            throw tooLarge(limit);
+        long declared = request.entity().getContentLengthOption().orElse(0);
+        if (declared > limit) {
+            if (declared > limit * DRAINED_OVERSIZE_FACTOR) {
+                request.discardEntityBytes(ctx.materializer());
+                throw tooLarge(limit);
+            }
+            // Answering before the body is read makes pekko-http close the connection with bytes unread, and the
+            // reset that follows can destroy the 413 before the client reads it; a body not far over is read first.
+            return request.discardEntityBytes(ctx.materializer()).completionStage()
+                    .thenCompose(done -> CompletableFuture.failedFuture(tooLarge(limit)));
         }
         return request.entity()
                 .withSizeLimit(limit)
