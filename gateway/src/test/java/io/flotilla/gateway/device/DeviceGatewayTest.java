@@ -264,10 +264,14 @@ abstract class DeviceGatewayTest {
     assertEquals(404, call("GET", "/api/v1/factories/acme/devices/no-such-device/system-info", null, token).statusCode());
 
     assertOperatorViewShowsTheUpdate();
-    JsonNode status = JSON.readTree(call("GET", "/api/v1/factories/acme/status", null, token).body());
-    assertEquals(1, status.get("upToDate").asLong(), status.toString());
-    assertEquals(1, status.get("online").asLong(), status.toString());
-    assertEquals(1, status.get("byTarget").get("amd64-linux-1").asLong(), status.toString());
+    // the fleet status reads two projections, devices and targets, and each catches up on its own
+    eventually(PATIENCE, () -> {
+      JsonNode status = JSON.readTree(call("GET", "/api/v1/factories/acme/status", null, token).body());
+      assertEquals(1, status.get("upToDate").asLong(), status.toString());
+      assertEquals(1, status.get("online").asLong(), status.toString());
+      assertEquals(1, status.get("byTarget").get("amd64-linux-1").asLong(), status.toString());
+      return null;
+    });
   }
 
   void assertOperatorViewShowsTheUpdate() throws Exception {
