@@ -2,6 +2,7 @@ package io.flotilla.registry;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
+import java.io.ByteArrayInputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -43,10 +44,15 @@ final class RegistryClient {
     }
 
     HttpResponse<byte[]> send(String method, String path, byte[] body, Map<String, String> headers) throws Exception {
+        return sendPublished(method, path, body == null ? HttpRequest.BodyPublishers.noBody()
+                : HttpRequest.BodyPublishers.ofByteArray(body), headers);
+    }
+
+    HttpResponse<byte[]> sendPublished(String method, String path, HttpRequest.BodyPublisher body,
+                                       Map<String, String> headers) throws Exception {
         HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(baseUrl + path))
                 .timeout(Duration.ofSeconds(120))
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
-                        : HttpRequest.BodyPublishers.ofByteArray(body));
+                .method(method, body);
         if (authorization != null) {
             request.header("Authorization", authorization);
         }
@@ -74,6 +80,14 @@ final class RegistryClient {
     HttpResponse<byte[]> putManifest(String repository, String reference, String mediaType, byte[] manifest)
             throws Exception {
         return send("PUT", "/v2/" + repository + "/manifests/" + reference, manifest, Map.of("Content-Type", mediaType));
+    }
+
+    /** The same PUT without Content-Length: a body of unknown length goes out chunked. */
+    HttpResponse<byte[]> putManifestChunked(String repository, String reference, String mediaType, byte[] manifest)
+            throws Exception {
+        return sendPublished("PUT", "/v2/" + repository + "/manifests/" + reference,
+                HttpRequest.BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(manifest)),
+                Map.of("Content-Type", mediaType));
     }
 
     static String header(HttpResponse<?> response, String name) {

@@ -314,6 +314,11 @@ class RegistryProtocolTest {
         HttpResponse<byte[]> tooLarge = client.putManifest("acme/bad", "huge", OCI_MANIFEST, huge);
         assertEquals(413, tooLarge.statusCode(), new String(tooLarge.body()));
         assertEquals("SIZE_INVALID", errorCode(tooLarge));
+        HttpResponse<byte[]> tooLargeChunked = client.putManifestChunked("acme/bad", "huge", OCI_MANIFEST, huge);
+        assertEquals(413, tooLargeChunked.statusCode(), new String(tooLargeChunked.body()));
+        assertEquals("SIZE_INVALID", errorCode(tooLargeChunked));
+        assertEquals(201, client.putManifestChunked("acme/bad", "chunked", OCI_MANIFEST, valid).statusCode(),
+                "a manifest within the limit is taken without Content-Length too");
 
         HttpResponse<byte[]> typeConflict = client.putManifest("acme/bad", "v2",
                 "application/vnd.docker.distribution.manifest.v2+json", valid);

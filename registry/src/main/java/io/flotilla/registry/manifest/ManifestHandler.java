@@ -9,9 +9,12 @@ import io.flotilla.registry.Responses;
 import org.apache.pekko.http.javadsl.model.HttpEntities;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.util.ByteString;
+import org.apache.pekko.util.ByteStringBuilder;
 
 import java.io.IOException;
 import java.nio.file.NoSuchFileException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -24,7 +27,7 @@ import java.util.regex.Pattern;
 /** Manifest pulls, pushes (by tag or digest) and deletes. */
 public final class ManifestHandler {
     private static final Pattern TAG = Pattern.compile("[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}");
-    private static final long READ_TIMEOUT_MILLIS = 60_000;
+    private static final Duration READ_TIMEOUT = Duration.ofSeconds(60);
     /** Oversized manifests up to this many times the limit are read to the end before the 413 goes out. */
     private static final long DRAINED_OVERSIZE_FACTOR = 4;
 
@@ -57,25 +60,8 @@ public final class ManifestHandler {
         Optional<Digest> expected = tag.isPresent() ? Optional.empty() : Optional.of(Digest.parse(reference));
         Optional<String> contentType = Optional.of(request.entity().getContentType().mediaType().toString());
         long limit = ctx.settings().maxManifestSize();
-        long declared = request.entity().getContentLengthOption().orElse(0);
-        if (declared > limit) {
-            if (declared > limit * DRAINED_OVERSIZE_FACTOR) {
-                request.discardEntityBytes(ctx.materializer());
-                throw tooLarge(limit);
-            }
-            // Answering before the body is read makes pekko-http close the connection with bytes unread, and the
-            // reset that follows can destroy the 413 before the client reads it; a body not far over is read first.
-            return request.discardEntityBytes(ctx.materializer()).completionStage()
-                    .thenCompose(done -> CompletableFuture.failedFuture(tooLarge(limit)));
-        }
-        return request.entity()
-                .withSizeLimit(limit)
-                .toStrict(READ_TIMEOUT_MILLIS, limit, ctx.materializer())
-                .exceptionally(e -> {
-                    throw sizeFailure(e, limit);
-                })
-                .thenCompose(strict -> {
-                    byte[] content = strict.getData().toArray();
+        return readBody(request, limit)
+                .thenCompose(content -> {
                     Manifest manifest = Manifest.parse(content, contentType);
                     Digest actual = Digest.of(content);
                     if (expected.isPresent() && !expected.get().equals(actual)) {
@@ -173,17 +159,52 @@ public final class ManifestHandler {
         return new RegistryError(ErrorCode.SIZE_INVALID, 413, "manifest larger than " + limit + " bytes");
     }
 
-    /** A body without Content-Length that outgrows the limit fails while it is read. */
-    private static RuntimeException sizeFailure(Throwable failure, long limit) {
-        for (Throwable t = failure; t != null; t = t.getCause()) {
-            if (t instanceof org.apache.pekko.http.scaladsl.model.EntityStreamSizeException
-                    || t instanceof org.apache.pekko.http.scaladsl.model.EntityStreamException) {
-                return tooLarge(limit);
-            }
-            if (t instanceof RegistryError error) {
-                return error;
-            }
+    /**
+     * The manifest's bytes, at most {@code limit}. A body over the limit is refused with 413 only after it has been
+     * read to its end: answering before makes pekko-http close the connection with bytes unread, and the reset that
+     * follows can destroy the 413 before the client reads it. Bodies declared or found larger than
+     * {@link #DRAINED_OVERSIZE_FACTOR} times the limit are refused at once, connection reset or not.
+     */
+    private CompletionStage<byte[]> readBody(HttpRequest request, long limit) {
+        long drainLimit = limit * DRAINED_OVERSIZE_FACTOR;
+        if (request.entity().getContentLengthOption().orElse(0) > drainLimit) {
+            request.discardEntityBytes(ctx.materializer());
+            return CompletableFuture.failedFuture(tooLarge(limit));
         }
-        return failure instanceof RuntimeException r ? r : new java.util.concurrent.CompletionException(failure);
+        return request.entity().withoutSizeLimit().getDataBytes()
+                .completionTimeout(READ_TIMEOUT)
+                .runFold(new BoundedBody(limit, drainLimit), BoundedBody::add, ctx.materializer())
+                .thenApply(BoundedBody::content);
+    }
+
+    /** Keeps a body's bytes up to the limit and counts the rest; one instance per request, used by one stream. */
+    private static final class BoundedBody {
+        private final ByteStringBuilder kept = ByteString.createBuilder();
+        private final long limit;
+        private final long drainLimit;
+        private long received;
+
+        BoundedBody(long limit, long drainLimit) {
+            this.limit = limit;
+            this.drainLimit = drainLimit;
+        }
+
+        BoundedBody add(ByteString chunk) {
+            received += chunk.size();
+            if (received > drainLimit) {
+                throw tooLarge(limit);
+            }
+            if (received <= limit) {
+                kept.append(chunk);
+            }
+            return this;
+        }
+
+        byte[] content() {
+            if (received > limit) {
+                throw tooLarge(limit);
+            }
+            return kept.result().toArray();
+        }
     }
 }
