@@ -28,7 +28,6 @@ import java.util.regex.Pattern;
 public final class ManifestHandler {
     private static final Pattern TAG = Pattern.compile("[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}");
     private static final Duration READ_TIMEOUT = Duration.ofSeconds(60);
-    /** Oversized manifests up to this many times the limit are read to the end before the 413 goes out. */
     private static final long DRAINED_OVERSIZE_FACTOR = 4;
 
     private final RegistryContext ctx;
@@ -166,14 +165,13 @@ public final class ManifestHandler {
      * {@link #DRAINED_OVERSIZE_FACTOR} times the limit are refused at once, connection reset or not.
      */
     private CompletionStage<byte[]> readBody(HttpRequest request, long limit) {
-        long drainLimit = limit * DRAINED_OVERSIZE_FACTOR;
-        if (request.entity().getContentLengthOption().orElse(0) > drainLimit) {
+        if (request.entity().getContentLengthOption().orElse(0) > limit * DRAINED_OVERSIZE_FACTOR) {
             request.discardEntityBytes(ctx.materializer());
             return CompletableFuture.failedFuture(tooLarge(limit));
         }
         return request.entity().withoutSizeLimit().getDataBytes()
                 .completionTimeout(READ_TIMEOUT)
-                .runFold(new BoundedBody(limit, drainLimit), BoundedBody::add, ctx.materializer())
+                .runFold(new BoundedBody(limit), BoundedBody::add, ctx.materializer())
                 .thenApply(BoundedBody::content);
     }
 
@@ -181,17 +179,15 @@ public final class ManifestHandler {
     private static final class BoundedBody {
         private final ByteStringBuilder kept = ByteString.createBuilder();
         private final long limit;
-        private final long drainLimit;
         private long received;
 
-        BoundedBody(long limit, long drainLimit) {
+        BoundedBody(long limit) {
             this.limit = limit;
-            this.drainLimit = drainLimit;
         }
 
         BoundedBody add(ByteString chunk) {
             received += chunk.size();
-            if (received > drainLimit) {
+            if (received > limit * DRAINED_OVERSIZE_FACTOR) {
                 throw tooLarge(limit);
             }
             if (received <= limit) {
