@@ -12,7 +12,8 @@ public final class Limits {
 
   private Limits() {}
 
-  public static final Pattern FACTORY_NAME = Pattern.compile("[a-z0-9-]{3,63}");
+  /** A DNS label of 3 to 63 characters: it names registry repositories, git paths and certificate OUs. */
+  public static final Pattern FACTORY_NAME = Pattern.compile("[a-z0-9][a-z0-9-]{1,61}[a-z0-9]");
   /** Platforms (hardware ids) of a factory, and the hardware ids of a target. */
   public static final Pattern PLATFORM = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,127}");
   public static final int PLATFORMS = 20;

@@ -105,9 +105,6 @@ public final class DeviceRoutes {
   /** Identity from the certificate; headers that are absent stay null, meaning "unchanged". */
   static Contact contact(DeviceIdentity device, HttpRequest request) {
     String tag = header(request, DeviceHeaders.TAGS).map(DeviceRoutes::firstTag).orElse(null);
-    if (tag != null && !Device.TAG.matcher(tag).matches()) {
-      throw new IllegalArgumentException(DeviceHeaders.TAGS + " must match " + Device.TAG.pattern());
-    }
     String target = header(request, DeviceHeaders.TARGET).map(String::strip).filter(v -> !v.isEmpty()).orElse(null);
     if (target != null && (target.length() > Limits.TARGET_NAME || !Limits.plain(target))) {
       throw new IllegalArgumentException(DeviceHeaders.TARGET + " must be at most " + Limits.TARGET_NAME + " characters without control characters");
@@ -117,15 +114,16 @@ public final class DeviceRoutes {
         device.factory(), device.production(), device.serial().toString(16), device.publicKeyPem(), tag, target, apps, Instant.now());
   }
 
-  /** The first non-empty item of the comma-separated header; null when it has none (",,," included). */
+  /** The first item of the comma-separated header; null for a blank header; a header such as ",,," has no tag and is refused. */
   private static String firstTag(String header) {
-    for (String item : header.split(",")) {
-      String tag = item.strip();
-      if (!tag.isEmpty()) {
-        return tag;
-      }
+    if (header.isBlank()) {
+      return null;
     }
-    return null;
+    String tag = header.split(",", -1)[0].strip();
+    if (!Device.TAG.matcher(tag).matches()) {
+      throw new IllegalArgumentException(DeviceHeaders.TAGS + " must start with a tag matching " + Device.TAG.pattern());
+    }
+    return tag;
   }
 
   /** A loop, not a stream: this runs on every device request. */
@@ -283,8 +281,13 @@ public final class DeviceRoutes {
   private Route systemInfo(DeviceIdentity device, Contact contact, Device.SystemInfoKind kind) {
     if (kind == Device.SystemInfoKind.CONFIG) {
       return entity(
-          Unmarshaller.entityToString(),
-          text -> text.indexOf('\0') >= 0 ? Errors.badRequest("the config report must not hold NUL characters") : reportSystemInfo(device, contact, kind, text));
+          Unmarshaller.entityToByteArray(),
+          bytes -> {
+            String text = JsonSupport.utf8(bytes);
+            return text == null || text.indexOf('\0') >= 0
+                ? Errors.badRequest("the config report must be UTF-8 text without NUL characters")
+                : reportSystemInfo(device, contact, kind, text);
+          });
     }
     return json(
         body -> {
@@ -381,13 +384,15 @@ public final class DeviceRoutes {
 
   private static Route json(Function<JsonNode, Route> inner) {
     return entity(
-        Unmarshaller.entityToString(),
-        text -> {
+        Unmarshaller.entityToByteArray(),
+        bytes -> {
           JsonNode body;
           try {
-            body = JsonSupport.MAPPER.readTree(text);
+            body = JsonSupport.MAPPER.readTree(bytes);
           } catch (JsonProcessingException e) {
             return Errors.badRequest("malformed JSON: " + e.getOriginalMessage());
+          } catch (java.io.IOException e) {
+            return Errors.badRequest("malformed JSON: " + e.getMessage());
           }
           if (body == null || body.isMissingNode()) {
             return Errors.badRequest("the body is empty");

@@ -6,9 +6,14 @@ import com.fasterxml.jackson.annotation.Nulls;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.flotilla.protocol.Json;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.StandardCharsets;
 import org.apache.pekko.http.javadsl.marshallers.jackson.Jackson;
 import org.apache.pekko.http.javadsl.marshalling.Marshaller;
 import org.apache.pekko.http.javadsl.model.HttpEntity;
+import org.apache.pekko.http.javadsl.model.MediaTypes;
 import org.apache.pekko.http.javadsl.model.RequestEntity;
 import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
 
@@ -38,14 +43,33 @@ public final class JsonSupport {
     return Jackson.marshaller(MAPPER);
   }
 
+  /**
+   * Reads the bytes, not a decoded string: Jackson's own UTF-8 decoder refuses a malformed byte, where decoding to a
+   * string first would replace it and accept the body.
+   */
   public static <T> Unmarshaller<HttpEntity, T> unmarshaller(Class<T> type) {
-    return Jackson.unmarshaller(MAPPER, type)
+    return Unmarshaller.forMediaType(MediaTypes.APPLICATION_JSON, Unmarshaller.entityToByteArray())
         .thenApply(
-            value -> {
+            bytes -> {
+              T value;
+              try {
+                value = MAPPER.readValue(bytes, type);
+              } catch (IOException e) {
+                throw new IllegalArgumentException(e.getMessage(), e);
+              }
               if (value == null) {
                 throw new IllegalArgumentException("the body must be a JSON object, not null");
               }
               return value;
             });
+  }
+
+  /** The bytes as UTF-8 text, or null when they are not UTF-8. */
+  public static String utf8(byte[] bytes) {
+    try {
+      return StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(bytes)).toString();
+    } catch (CharacterCodingException e) {
+      return null;
+    }
   }
 }

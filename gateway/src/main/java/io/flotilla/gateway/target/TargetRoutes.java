@@ -57,10 +57,12 @@ public final class TargetRoutes {
                                             parameterOptional(
                                                 "tag",
                                                 tag ->
-                                                    Replies.json(
-                                                        core.targetQueries()
-                                                            .targets(factory, tag.orElse(null))
-                                                            .thenApply(TargetListResponse::new))))),
+                                                    tag.isPresent() && !Limits.BRANCH_OR_TAG.matcher(tag.get()).matches()
+                                                        ? Errors.badRequest("tag must match " + Limits.BRANCH_OR_TAG.pattern())
+                                                        : Replies.json(
+                                                            core.targetQueries()
+                                                                .targets(factory, tag.orElse(null))
+                                                                .thenApply(TargetListResponse::new))))),
                             post(() -> auth.authorized(factory, Scope.TARGETS_WRITE, () -> add(factory))))),
                 path(segment(), name -> patch(() -> auth.authorized(factory, Scope.TARGETS_WRITE, () -> setTags(factory, name))))));
   }
