@@ -26,11 +26,10 @@ import java.util.UUID;
  *
  * <p>Bind with both pieces, or routes cannot see the client certificate:
  * <pre>{@code
- * Http.get(system).newServerAt(host, devicePort)
- *     .enableHttps(DeviceTls.httpsContext(pki.server().credentials(), verifier))
- *     .withSettings(DeviceTls.serverSettings(system))
- *     .bind(deviceRoutes);
+ * HttpListener.bind(system, host, devicePort, DeviceTls.serverSettings(system),
+ *     Optional.of(DeviceTls.engines(pki.server().credentials(), verifier)), headerTimeout, deviceRoutes);
  * }</pre>
+ * ({@link #httpsContext} gives the same engines to pekko-http's own {@code newServerAt(...).enableHttps(...)}.)
  */
 public final class DeviceTls {
 
