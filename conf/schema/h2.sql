@@ -65,7 +65,7 @@ CREATE TABLE IF NOT EXISTS "pekko_projection_management" (
 CREATE TABLE IF NOT EXISTS factories (
     name VARCHAR(63) PRIMARY KEY,
     platforms VARCHAR(4000) NOT NULL,
-    branch_tags VARCHAR(4000) NOT NULL,
+    branch_tags VARCHAR(30000) NOT NULL,
     created_at TIMESTAMP WITH TIME ZONE NOT NULL
 );
 
@@ -96,7 +96,7 @@ CREATE TABLE IF NOT EXISTS targets (
     hardware_id VARCHAR(128) NOT NULL,
     version BIGINT NOT NULL,
     tags VARCHAR(4000) NOT NULL,
-    apps VARCHAR(20000) NOT NULL,
+    apps VARCHAR(40000) NOT NULL,
     containers_sha VARCHAR(64),
     created_at TIMESTAMP WITH TIME ZONE NOT NULL,
     PRIMARY KEY (factory, name)

@@ -63,7 +63,7 @@ CREATE TABLE IF NOT EXISTS pekko_projection_management (
 CREATE TABLE IF NOT EXISTS factories (
     name VARCHAR(63) PRIMARY KEY,
     platforms VARCHAR(4000) NOT NULL,
-    branch_tags VARCHAR(4000) NOT NULL,
+    branch_tags VARCHAR(30000) NOT NULL,
     created_at TIMESTAMP WITH TIME ZONE NOT NULL
 );
 

@@ -22,8 +22,10 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
-import org.apache.pekko.http.javadsl.Http;
-import org.apache.pekko.http.javadsl.ServerBinding;
+import io.flotilla.gateway.http.HttpListener;
+import java.util.Optional;
+import org.apache.pekko.http.javadsl.settings.ServerSettings;
+import org.apache.pekko.stream.javadsl.Tcp.ServerBinding;
 
 /** One Flotilla node: schema, actor system, cluster membership, the OTA core, the HTTP API and the device port. */
 public final class FlotillaServer implements AutoCloseable {
@@ -74,9 +76,14 @@ public final class FlotillaServer implements AutoCloseable {
       AtomicBoolean started = new AtomicBoolean(false);
       ServerBinding http =
           await(
-              Http.get(system)
-                  .newServerAt(config.getString("flotilla.http.interface"), config.getInt("flotilla.http.port"))
-                  .bind(new ApiRoutes(core, started::get, registryRoute(system, config, dataDir, core, devices), builder, devices).route()),
+              HttpListener.bind(
+                  system,
+                  config.getString("flotilla.http.interface"),
+                  config.getInt("flotilla.http.port"),
+                  ServerSettings.create(system.classicSystem()),
+                  Optional.empty(),
+                  config.getDuration("flotilla.http.header-timeout"),
+                  new ApiRoutes(core, started::get, registryRoute(system, config, dataDir, core, devices), builder, devices).route()),
               "binding the HTTP port " + config.getInt("flotilla.http.port"));
       builder.bound(http.localAddress().getPort(), RegistrySettings.fromConfig(config, dataDir.resolve("registry")).externalUrl());
       ServerBinding devicePort = await(devices.bind(), "binding the device port " + config.getInt("flotilla.device.port"));

@@ -27,7 +27,7 @@ public final class App extends EventSourcedBehaviorWithEnforcedReplies<App.Comma
   public static final String TAG = "app";
 
   /** Compose project names: lower case, digits, dash and underscore, starting with a letter or digit. */
-  public static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9_-]{0,62}");
+  public static final Pattern NAME = io.flotilla.core.Limits.APP_NAME;
   public static final Pattern DIGEST = Pattern.compile("sha256:[0-9a-f]{64}");
 
   public static String entityId(String factory, String app) {

@@ -1,6 +1,7 @@
 package io.flotilla.core.device;
 
 import io.flotilla.core.CborSerializable;
+import io.flotilla.core.Limits;
 import io.flotilla.core.Rejection;
 import io.flotilla.protocol.oci.Digest;
 import java.nio.charset.StandardCharsets;
@@ -41,19 +42,18 @@ public final class Device extends EventSourcedBehaviorWithEnforcedReplies<Device
   public static final String TAG_PREFIX = "device-";
   public static final String REVOKED_TOPIC_NAME = "flotilla-device-revoked";
 
-  public static final Pattern UUID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,127}");
-  public static final Pattern CORRELATION_ID = Pattern.compile("[A-Za-z0-9_-]{1,128}");
-  public static final Pattern NAME = Pattern.compile("[^\\p{Cntrl}]{1,255}");
-  public static final Pattern GROUP = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,127}");
-  public static final Pattern TAG = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_./-]{0,127}");
-  /** Bounded so that a device's app list always fits its read-side column. */
-  public static final Pattern APP = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
-  public static final int MAX_DETAILS = 2048;
+  public static final Pattern UUID = Limits.DEVICE_UUID;
+  public static final Pattern CORRELATION_ID = Limits.CORRELATION_ID;
+  public static final Pattern NAME = Limits.DEVICE_NAME;
+  public static final Pattern GROUP = Limits.GROUP;
+  public static final Pattern TAG = Limits.DEVICE_TAG;
+  public static final Pattern APP = Limits.DEVICE_APP;
+  public static final int MAX_DETAILS = Limits.EVENT_DETAILS;
   /** Updates kept in the entity (for duplicate detection and derived state); the read side keeps them all. */
   public static final int MAX_UPDATES_KEPT = 20;
-  public static final int MAX_EVENTS_PER_UPDATE = 200;
-  public static final int MAX_APPS = 100;
-  public static final int MAX_CONFIG_FILES = 100;
+  public static final int MAX_EVENTS_PER_UPDATE = Limits.EVENTS_PER_UPDATE;
+  public static final int MAX_APPS = Limits.DEVICE_APPS;
+  public static final int MAX_CONFIG_FILES = Limits.CONFIG_FILES;
 
   /**
    * What a device-port request says about its sender: the identity from its verified certificate, the
@@ -512,6 +512,9 @@ public final class Device extends EventSourcedBehaviorWithEnforcedReplies<Device
     if (problem == null && c.tag() != null && !TAG.matcher(c.tag()).matches()) {
       problem = "tag must match " + TAG.pattern();
     }
+    if (problem == null && c.hardwareId() != null && !Limits.PLATFORM.matcher(c.hardwareId()).matches()) {
+      problem = "hardware id must match " + Limits.PLATFORM.pattern();
+    }
     if (problem != null) {
       return Effect().reply(c.replyTo(), Rejection.invalid(problem));
     }
@@ -525,7 +528,7 @@ public final class Device extends EventSourcedBehaviorWithEnforcedReplies<Device
     Set<String> ids = new HashSet<>();
     Map<String, Integer> perUpdate = new LinkedHashMap<>();
     for (UpdateEvent event : c.events()) {
-      if (!ids.add(event.id()) || state.knowsEvent(event.id())) {
+      if (!storable(event) || !ids.add(event.id()) || state.knowsEvent(event.id())) {
         continue;
       }
       Update known = state.update(event.correlationId());
@@ -537,6 +540,18 @@ public final class Device extends EventSourcedBehaviorWithEnforcedReplies<Device
     }
     List<Event> events = fresh.isEmpty() ? List.of() : List.of(new UpdateEventsReported(uuid, c.contact().factory(), List.copyOf(fresh), c.contact().at()));
     return onContact(state, c.contact(), events, c.replyTo());
+  }
+
+  /** What the read side stores in columns fits them; the protocol drops any other event. */
+  public static boolean storable(UpdateEvent e) {
+    return e != null
+        && e.id() != null && !e.id().isEmpty() && e.id().length() <= 128 && Limits.plain(e.id())
+        && e.type() != null && !e.type().isEmpty() && e.type().length() <= 64 && Limits.plain(e.type())
+        && e.correlationId() != null && CORRELATION_ID.matcher(e.correlationId()).matches()
+        && (e.targetName() == null || e.targetName().length() <= Limits.TARGET_NAME) && Limits.plain(e.targetName())
+        && (e.version() == null || e.version().length() <= 64) && Limits.plain(e.version())
+        && (e.deviceTime() == null || e.deviceTime().length() <= 64) && Limits.plain(e.deviceTime())
+        && (e.details() == null || e.details().length() <= MAX_DETAILS);
   }
 
   private ReplyEffect<Event, State> onReportAppsStates(State state, ReportAppsStates c) {
@@ -566,7 +581,7 @@ public final class Device extends EventSourcedBehaviorWithEnforcedReplies<Device
   }
 
   private ReplyEffect<Event, State> onPatchConfig(State state, PatchConfig c) {
-    String problem = configProblem(c.files());
+    String problem = configProblem(c.files(), c.reason());
     if (problem != null) {
       return Effect().reply(c.replyTo(), Rejection.invalid(problem));
     }
@@ -574,6 +589,10 @@ public final class Device extends EventSourcedBehaviorWithEnforcedReplies<Device
     state.config().forEach(f -> files.put(f.name(), f));
     c.files().forEach(f -> files.put(f.name(), f));
     List<ConfigFile> next = List.copyOf(files.values());
+    problem = FleetConfig.problem(next);
+    if (problem != null) {
+      return Effect().reply(c.replyTo(), Rejection.invalid("with this patch the device's config would break a bound: " + problem));
+    }
     List<Event> events =
         next.equals(state.config()) ? List.of() : List.of(new ConfigChanged(uuid, c.contact().factory(), next, c.reason(), true, c.contact().at()));
     return onContact(state, c.contact(), events, c.replyTo());
@@ -589,6 +608,10 @@ public final class Device extends EventSourcedBehaviorWithEnforcedReplies<Device
     }
     if (state.decommissioned()) {
       return Effect().reply(replyTo, Rejection.forbidden("device " + uuid + " is decommissioned"));
+    }
+    String problem = contactProblem(contact);
+    if (problem != null) {
+      return Effect().reply(replyTo, Rejection.invalid(problem));
     }
     List<Event> events = new ArrayList<>();
     State base = state;
@@ -620,6 +643,16 @@ public final class Device extends EventSourcedBehaviorWithEnforcedReplies<Device
     return Effect().persist(events).thenReply(replyTo, s -> StatusReply.success(s.summary(uuid, lastContact)));
   }
 
+  private static String contactProblem(Contact contact) {
+    if (contact.tag() != null && !TAG.matcher(contact.tag()).matches()) {
+      return "tag must match " + TAG.pattern();
+    }
+    if (contact.targetName() != null && (contact.targetName().length() > Limits.TARGET_NAME || !Limits.plain(contact.targetName()))) {
+      return "target name must be at most " + Limits.TARGET_NAME + " characters without control characters";
+    }
+    return Limits.listProblem("apps", contact.apps(), MAX_APPS, APP);
+  }
+
   private boolean lastSeenDue(State state, Instant now) {
     return state.lastSeen() == null || !now.isBefore(state.lastSeen().plus(settings.lastSeenPersistInterval()));
   }
@@ -628,7 +661,7 @@ public final class Device extends EventSourcedBehaviorWithEnforcedReplies<Device
     if (!belongsTo(state, c.factory())) {
       return Effect().reply(c.replyTo(), notFound(c.factory()));
     }
-    String problem = configProblem(c.files());
+    String problem = configProblem(c.files(), c.reason());
     if (problem != null) {
       return Effect().reply(c.replyTo(), Rejection.invalid(problem));
     }
@@ -692,15 +725,16 @@ public final class Device extends EventSourcedBehaviorWithEnforcedReplies<Device
   }
 
   private static String nameProblem(String name) {
-    return NAME.matcher(name).matches() ? null : "name must be 1 to 255 characters without control characters";
+    return Limits.deviceNameProblem(name);
   }
 
   private static String groupProblem(String group) {
     return GROUP.matcher(group).matches() ? null : "group must match " + GROUP.pattern();
   }
 
-  private static String configProblem(List<ConfigFile> files) {
-    return FleetConfig.problem(files);
+  private static String configProblem(List<ConfigFile> files, String reason) {
+    String problem = FleetConfig.problem(files);
+    return problem != null ? problem : Limits.textProblem("reason", reason);
   }
 
   @Override

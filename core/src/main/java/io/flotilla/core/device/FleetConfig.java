@@ -1,6 +1,7 @@
 package io.flotilla.core.device;
 
 import io.flotilla.core.CborSerializable;
+import io.flotilla.core.Limits;
 import io.flotilla.core.Rejection;
 import io.flotilla.core.device.Device.ConfigFile;
 import java.time.Instant;
@@ -114,6 +115,9 @@ public final class FleetConfig extends EventSourcedBehaviorWithEnforcedReplies<F
       return Effect().reply(c.replyTo(), Rejection.invalid("group must match " + Device.GROUP.pattern()));
     }
     String problem = problem(c.files());
+    if (problem == null) {
+      problem = Limits.textProblem("reason", c.reason());
+    }
     if (problem != null) {
       return Effect().reply(c.replyTo(), Rejection.invalid(problem));
     }
@@ -130,15 +134,40 @@ public final class FleetConfig extends EventSourcedBehaviorWithEnforcedReplies<F
       return "at most " + Device.MAX_CONFIG_FILES + " config files";
     }
     Set<String> names = new HashSet<>();
+    long chars = 0;
     for (ConfigFile file : files) {
-      if (file == null || file.name() == null || !Device.GROUP.matcher(file.name()).matches()) {
-        return "a config file name must match " + Device.GROUP.pattern();
+      if (file == null || file.name() == null || !Limits.CONFIG_FILE_NAME.matcher(file.name()).matches()) {
+        return "a config file name must match " + Limits.CONFIG_FILE_NAME.pattern();
       }
       if (file.value() == null) {
         return "config file " + file.name() + " has no value";
       }
       if (!names.add(file.name())) {
         return "config file " + file.name() + " appears twice";
+      }
+      chars += file.value().length();
+      if (chars > Limits.CONFIG_CHARS) {
+        return "config file values add up to more than " + Limits.CONFIG_CHARS + " characters";
+      }
+      String handler = onChangedProblem(file);
+      if (handler != null) {
+        return handler;
+      }
+    }
+    return null;
+  }
+
+  private static String onChangedProblem(ConfigFile file) {
+    List<String> command = file.onChanged();
+    if (command == null) {
+      return null;
+    }
+    if (command.size() > Limits.ON_CHANGED_ARGS) {
+      return "config file " + file.name() + ": on-changed has more than " + Limits.ON_CHANGED_ARGS + " arguments";
+    }
+    for (String argument : command) {
+      if (argument == null || argument.length() > Limits.ON_CHANGED_ARG || argument.indexOf('\0') >= 0) {
+        return "config file " + file.name() + ": an on-changed argument must be a string of at most " + Limits.ON_CHANGED_ARG + " characters without NUL";
       }
     }
     return null;

@@ -1,6 +1,7 @@
 package io.flotilla.core.factory;
 
 import io.flotilla.core.CborSerializable;
+import io.flotilla.core.Limits;
 import io.flotilla.core.Rejection;
 import io.flotilla.core.auth.ApiToken;
 import io.flotilla.core.auth.Scope;
@@ -33,10 +34,10 @@ public final class Factory extends EventSourcedBehaviorWithEnforcedReplies<Facto
   public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "Factory");
   public static final String TAG = "factory";
 
-  public static final Pattern NAME = Pattern.compile("[a-z0-9-]{3,63}");
-  public static final Pattern PLATFORM = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,127}");
-  public static final Pattern BRANCH_OR_TAG = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_./-]{0,127}");
-  public static final int MAX_TOKENS = 1000;
+  public static final Pattern NAME = Limits.FACTORY_NAME;
+  public static final Pattern PLATFORM = Limits.PLATFORM;
+  public static final Pattern BRANCH_OR_TAG = Limits.BRANCH_OR_TAG;
+  public static final int MAX_TOKENS = Limits.LIVE_TOKENS;
 
   public sealed interface Command extends CborSerializable {}
 
@@ -180,12 +181,11 @@ public final class Factory extends EventSourcedBehaviorWithEnforcedReplies<Facto
     if (!NAME.matcher(name).matches()) {
       return Effect().reply(command.replyTo(), Rejection.invalid("factory name must match " + NAME.pattern()));
     }
-    List<String> platforms = command.platforms() == null || command.platforms().isEmpty() ? List.of("amd64-linux") : List.copyOf(command.platforms());
-    for (String platform : platforms) {
-      if (platform == null || !PLATFORM.matcher(platform).matches()) {
-        return Effect().reply(command.replyTo(), Rejection.invalid("platform '" + platform + "' must match " + PLATFORM.pattern()));
-      }
+    String problem = Limits.listProblem("platforms", command.platforms(), Limits.PLATFORMS, PLATFORM);
+    if (problem != null) {
+      return Effect().reply(command.replyTo(), Rejection.invalid(problem));
     }
+    List<String> platforms = command.platforms() == null || command.platforms().isEmpty() ? List.of("amd64-linux") : List.copyOf(command.platforms());
     if (platforms.stream().distinct().count() != platforms.size()) {
       return Effect().reply(command.replyTo(), Rejection.invalid("platforms must not repeat"));
     }
@@ -195,18 +195,14 @@ public final class Factory extends EventSourcedBehaviorWithEnforcedReplies<Facto
   }
 
   private ReplyEffect<Event, State> onCreateToken(State state, CreateToken command) {
-    if (command.scopes() == null || command.scopes().isEmpty()) {
-      return Effect().reply(command.replyTo(), Rejection.invalid("a token needs at least one scope"));
+    String problem = scopesProblem(command.scopes());
+    if (problem == null) {
+      problem = Limits.textProblem("description", command.description());
     }
-    for (String scope : command.scopes()) {
-      if (Scope.fromWireName(scope).isEmpty()) {
-        return Effect().reply(command.replyTo(), Rejection.invalid("unknown scope '" + scope + "'"));
-      }
+    if (problem != null) {
+      return Effect().reply(command.replyTo(), Rejection.invalid(problem));
     }
     String description = command.description() == null ? "" : command.description();
-    if (description.length() > 1000) {
-      return Effect().reply(command.replyTo(), Rejection.invalid("description is longer than 1000 characters"));
-    }
     if (state.tokens().containsKey(command.tokenId())) {
       return Effect().reply(command.replyTo(), Rejection.conflict("token id " + command.tokenId() + " exists"));
     }
@@ -220,6 +216,25 @@ public final class Factory extends EventSourcedBehaviorWithEnforcedReplies<Facto
         .thenReply(
             command.replyTo(),
             s -> StatusReply.success(new TokenInfo(event.tokenId(), event.description(), event.scopes(), event.createdAt())));
+  }
+
+  /** Known scopes, each once: the list is stored as given and must fit {@code factory_tokens.scopes}. */
+  public static String scopesProblem(List<String> scopes) {
+    if (scopes == null || scopes.isEmpty()) {
+      return "a token needs at least one scope";
+    }
+    if (scopes.size() > Scope.values().length) {
+      return "a token has at most " + Scope.values().length + " scopes";
+    }
+    for (String scope : scopes) {
+      if (Scope.fromWireName(scope).isEmpty()) {
+        return "unknown scope '" + Limits.shortened(scope) + "'";
+      }
+    }
+    if (scopes.stream().distinct().count() != scopes.size()) {
+      return "scopes must not repeat";
+    }
+    return null;
   }
 
   private ReplyEffect<Event, State> onRevokeToken(State state, RevokeToken command) {
@@ -250,6 +265,9 @@ public final class Factory extends EventSourcedBehaviorWithEnforcedReplies<Facto
     }
     if (command.tag().equals(state.branchTags().get(command.branch()))) {
       return Effect().reply(command.replyTo(), StatusReply.success(state.summary()));
+    }
+    if (!state.branchTags().containsKey(command.branch()) && state.branchTags().size() >= Limits.BRANCHES) {
+      return Effect().reply(command.replyTo(), Rejection.conflict("factory maps " + Limits.BRANCHES + " branches already"));
     }
     return Effect()
         .persist(new BranchTagSet(name, command.branch(), command.tag(), Instant.now()))

@@ -33,6 +33,15 @@ public final class SchemaMigration {
           Map.entry("device_updates", "uuid, correlation_id, factory, target_name, version, state, failed_step, events, started_at, updated_at"),
           Map.entry("device_system_info", "uuid, kind, content, reported_at"));
 
+  /**
+   * Columns made wider after release, so that they hold what {@link io.flotilla.core.Limits} allows: {table, column,
+   * length}. A database made before gets them altered once (widening a VARCHAR keeps every row as it is).
+   */
+  private static final List<Widened> WIDENED =
+      List.of(new Widened("factories", "branch_tags", 30000), new Widened("targets", "apps", 40000));
+
+  private record Widened(String table, String column, int length) {}
+
   private SchemaMigration() {}
 
   public static final class SchemaException extends RuntimeException {
@@ -54,11 +63,43 @@ public final class SchemaMigration {
                     "schema statement failed (" + e.getMessage() + "): " + firstLine(sql), e);
               }
             }
+            widen(connection, database.dialect());
             verify(connection, database.dialect());
             return null;
           });
     } catch (SQLException e) {
       throw new SchemaException("cannot reach the database to create the schema: " + e.getMessage(), e);
+    }
+  }
+
+  private static void widen(Connection connection, String dialect) throws SQLException {
+    for (Widened widened : WIDENED) {
+      Long length = null;
+      try (var select =
+          connection.prepareStatement(
+              "SELECT CHARACTER_MAXIMUM_LENGTH FROM INFORMATION_SCHEMA.COLUMNS WHERE LOWER(TABLE_NAME) = ? AND LOWER(COLUMN_NAME) = ?")) {
+        select.setString(1, widened.table());
+        select.setString(2, widened.column());
+        try (var rows = select.executeQuery()) {
+          if (rows.next()) {
+            long found = rows.getLong(1);
+            length = rows.wasNull() ? null : found;
+          }
+        }
+      }
+      if (length == null || length >= widened.length()) {
+        continue;
+      }
+      String type = "VARCHAR(" + widened.length() + ")";
+      String sql =
+          dialect.equals("h2")
+              ? "ALTER TABLE " + widened.table() + " ALTER COLUMN " + widened.column() + " SET DATA TYPE " + type
+              : "ALTER TABLE " + widened.table() + " ALTER COLUMN " + widened.column() + " TYPE " + type;
+      try (Statement statement = connection.createStatement()) {
+        statement.execute(sql);
+      } catch (SQLException e) {
+        throw new SchemaException("schema statement failed (" + e.getMessage() + "): " + sql, e);
+      }
     }
   }
 

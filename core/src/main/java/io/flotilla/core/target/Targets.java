@@ -1,10 +1,10 @@
 package io.flotilla.core.target;
 
 import io.flotilla.core.CborSerializable;
+import io.flotilla.core.Limits;
 import io.flotilla.core.Rejection;
 import io.flotilla.core.app.App;
 import io.flotilla.protocol.composeapp.AppUri;
-import io.flotilla.core.factory.Factory;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -37,9 +37,9 @@ public final class Targets extends EventSourcedBehaviorWithEnforcedReplies<Targe
 
   public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "Targets");
   public static final String TAG = "targets";
-  public static final int MAX_APPS = 100;
-  public static final int MAX_TAGS = 20;
-  public static final java.util.regex.Pattern SHA = java.util.regex.Pattern.compile("[0-9a-f]{7,64}");
+  public static final int MAX_APPS = Limits.TARGET_APPS;
+  public static final int MAX_TAGS = Limits.TARGET_TAGS;
+  public static final java.util.regex.Pattern SHA = Limits.COMMIT;
 
   public sealed interface Command extends CborSerializable {}
 
@@ -164,14 +164,16 @@ public final class Targets extends EventSourcedBehaviorWithEnforcedReplies<Targe
     if (command.hardwareIds() == null || command.hardwareIds().isEmpty()) {
       return Effect().reply(command.replyTo(), Rejection.invalid("at least one hardware id is needed"));
     }
-    for (String hardwareId : command.hardwareIds()) {
-      if (hardwareId == null || !Factory.PLATFORM.matcher(hardwareId).matches()) {
-        return Effect().reply(command.replyTo(), Rejection.invalid("hardware id '" + hardwareId + "' must match " + Factory.PLATFORM.pattern()));
-      }
+    String hardwareIdProblem = Limits.listProblem("hardware ids", command.hardwareIds(), Limits.PLATFORMS, Limits.PLATFORM);
+    if (hardwareIdProblem != null) {
+      return Effect().reply(command.replyTo(), Rejection.invalid(hardwareIdProblem));
+    }
+    if (command.version() == null && state.maxVersion() >= Limits.MAX_VERSION) {
+      return Effect().reply(command.replyTo(), Rejection.conflict("the factory has used every version up to " + Limits.MAX_VERSION + "; give one"));
     }
     long version = command.version() == null ? state.maxVersion() + 1 : command.version();
-    if (version < 1) {
-      return Effect().reply(command.replyTo(), Rejection.invalid("version must be a positive integer"));
+    if (version < 1 || version > Limits.MAX_VERSION) {
+      return Effect().reply(command.replyTo(), Rejection.invalid(versionProblem()));
     }
     String tagProblem = tagProblem(command.tags());
     if (tagProblem != null) {
@@ -182,6 +184,12 @@ public final class Targets extends EventSourcedBehaviorWithEnforcedReplies<Targe
       return Effect().reply(command.replyTo(), Rejection.invalid("a target holds at most " + MAX_APPS + " apps"));
     }
     for (Map.Entry<String, String> app : apps.entrySet()) {
+      if (app.getKey() == null || !Limits.APP_NAME.matcher(app.getKey()).matches()) {
+        return Effect().reply(command.replyTo(), Rejection.invalid("app name '" + Limits.shortened(app.getKey()) + "' must match " + Limits.APP_NAME.pattern()));
+      }
+      if (app.getValue() != null && app.getValue().length() > Limits.APP_URI) {
+        return Effect().reply(command.replyTo(), Rejection.invalid("app '" + app.getKey() + "' has a uri longer than " + Limits.APP_URI + " characters"));
+      }
       AppUri uri;
       try {
         uri = AppUri.parse(app.getValue());
@@ -239,19 +247,15 @@ public final class Targets extends EventSourcedBehaviorWithEnforcedReplies<Targe
         .thenReply(command.replyTo(), s -> StatusReply.success(s.targets().get(command.name())));
   }
 
+  public static String versionProblem() {
+    return "version must be an integer from 1 to " + Limits.MAX_VERSION;
+  }
+
   private static String tagProblem(List<String> tags) {
     if (tags == null || tags.isEmpty()) {
       return "at least one tag is needed";
     }
-    if (tags.size() > MAX_TAGS) {
-      return "at most " + MAX_TAGS + " tags";
-    }
-    for (String tag : tags) {
-      if (tag == null || !Factory.BRANCH_OR_TAG.matcher(tag).matches()) {
-        return "tag '" + tag + "' must match " + Factory.BRANCH_OR_TAG.pattern();
-      }
-    }
-    return null;
+    return Limits.listProblem("tags", tags, MAX_TAGS, Limits.BRANCH_OR_TAG);
   }
 
   @Override

@@ -289,4 +289,61 @@ class DeviceTest {
     return new Device.State(
         new String("acme"), new String("dev"), "amd64-linux", null, tag, false, target, apps, T0, T0, List.of(), null, java.util.Map.of(), List.of(), null, null);
   }
+
+  private static io.flotilla.core.Rejection.Kind kind(StatusReply<?> reply) {
+    assertTrue(reply.isError(), "expected a refusal");
+    return io.flotilla.core.Rejection.of(new StatusReply.ErrorMessage(reply.getError().getMessage())).orElseThrow().kind();
+  }
+
+  @Test
+  void refusesRegistrationsAndContactsOutsideTheBoundsWithoutEvents() {
+    var longName =
+        device.<StatusReply<Device.Summary>>runCommand(
+            replyTo -> new Device.Register("acme", "\uD83D\uDE00".repeat(200), "amd64-linux", null, null, false, "0a1b", "PEM", T0, replyTo));
+    assertTrue(longName.hasNoEvents());
+    assertEquals(io.flotilla.core.Rejection.Kind.INVALID, kind(longName.reply()));
+    var badHardware =
+        device.<StatusReply<Device.Summary>>runCommand(
+            replyTo -> new Device.Register("acme", "d", "amd64 linux\u0000", null, null, false, "0a1b", "PEM", T0, replyTo));
+    assertEquals(io.flotilla.core.Rejection.Kind.INVALID, kind(badHardware.reply()));
+    var nulTarget = checkIn(contact(T0, "main", "t\u0000", null));
+    assertTrue(nulTarget.hasNoEvents());
+    assertEquals(io.flotilla.core.Rejection.Kind.INVALID, kind(nulTarget.reply()));
+    var badApps = checkIn(contact(T0, null, null, java.util.Arrays.asList("ok", null)));
+    assertEquals(io.flotilla.core.Rejection.Kind.INVALID, kind(badApps.reply()));
+    assertTrue(checkIn(contact(T0, "main", "amd64-linux-1", List.of("ok"))).reply().isSuccess());
+  }
+
+  @Test
+  void dropsUpdateEventsTheReadSideCouldNotStore() {
+    checkIn(contact(T0, "main", null, null));
+    UpdateEvent nul = new UpdateEvent("e1", "2026-11-27T10:00:00Z", "EcuDownloadStarted", 2, "c1", null, "t\u0000", "42", "{}");
+    UpdateEvent longType = new UpdateEvent("e2", "2026-11-27T10:00:00Z", "x".repeat(65), 2, "c1", null, null, null, null);
+    var result =
+        device.<StatusReply<Device.Summary>>runCommand(
+            replyTo -> new Device.ReportUpdateEvents(contact(T0.plusSeconds(1), null, null, null), List.of(nul, longType), replyTo));
+    assertTrue(result.reply().isSuccess());
+    assertTrue(result.events().stream().noneMatch(e -> e instanceof Device.UpdateEventsReported));
+  }
+
+  @Test
+  void refusesConfigBeyondItsBounds() {
+    checkIn(contact(T0, "main", null, null));
+    Device.ConfigFile huge = new Device.ConfigFile("big", "x".repeat(io.flotilla.core.Limits.CONFIG_CHARS + 1), true, List.of());
+    Device.ConfigFile handler = new Device.ConfigFile("h", "v", true, java.util.Collections.nCopies(io.flotilla.core.Limits.ON_CHANGED_ARGS + 1, "a"));
+    Device.ConfigFile ok = new Device.ConfigFile("ok", "v", true, List.of("/bin/true"));
+    for (var files : List.of(List.of(huge), List.of(handler))) {
+      var refused = device.<StatusReply<Device.Summary>>runCommand(replyTo -> new Device.ReplaceConfig("acme", files, "op", T0, replyTo));
+      assertTrue(refused.hasNoEvents());
+      assertEquals(io.flotilla.core.Rejection.Kind.INVALID, kind(refused.reply()));
+    }
+    var badReason = device.<StatusReply<Device.Summary>>runCommand(replyTo -> new Device.ReplaceConfig("acme", List.of(ok), "r\u0007", T0, replyTo));
+    assertEquals(io.flotilla.core.Rejection.Kind.INVALID, kind(badReason.reply()));
+    Device.ConfigFile half = new Device.ConfigFile("half", "x".repeat(io.flotilla.core.Limits.CONFIG_CHARS / 2 + 1), true, List.of());
+    Device.ConfigFile otherHalf = new Device.ConfigFile("other", "x".repeat(io.flotilla.core.Limits.CONFIG_CHARS / 2 + 1), true, List.of());
+    assertTrue(device.<StatusReply<Device.Summary>>runCommand(replyTo -> new Device.ReplaceConfig("acme", List.of(half), "op", T0, replyTo)).reply().isSuccess());
+    var patched =
+        device.<StatusReply<Device.Summary>>runCommand(replyTo -> new Device.PatchConfig(contact(T0.plusSeconds(1), null, null, null), List.of(otherHalf), "dev", replyTo));
+    assertEquals(io.flotilla.core.Rejection.Kind.INVALID, kind(patched.reply()));
+  }
 }

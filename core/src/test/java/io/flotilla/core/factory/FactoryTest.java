@@ -125,4 +125,52 @@ class FactoryTest {
   private static Rejection rejection(StatusReply<?> reply) {
     return Rejection.of(reply.getError()).orElseThrow();
   }
+
+  private static Rejection.Kind kind(StatusReply<?> reply) {
+    assertTrue(reply.isError(), "expected a refusal");
+    return Rejection.of(new StatusReply.ErrorMessage(reply.getError().getMessage())).orElseThrow().kind();
+  }
+
+  @Test
+  void refusesNullsAndTooManyPlatformsWithoutThrowing() {
+    java.util.List<String> withNull = new java.util.ArrayList<>();
+    withNull.add(null);
+    var refused = create(withNull);
+    assertTrue(refused.hasNoEvents());
+    assertEquals(Rejection.Kind.INVALID, kind(refused.reply()));
+    List<String> many = java.util.stream.IntStream.rangeClosed(0, io.flotilla.core.Limits.PLATFORMS).mapToObj(i -> "p" + i).toList();
+    assertEquals(Rejection.Kind.INVALID, kind(create(many).reply()));
+    assertTrue(create(List.of("amd64-linux")).reply().isSuccess());
+  }
+
+  @Test
+  void refusesRepeatedUnknownOrTooManyScopesAndControlCharactersInDescriptions() {
+    create(null);
+    java.util.function.BiFunction<String, List<String>, StatusReply<Factory.TokenInfo>> token =
+        (description, scopes) ->
+            factory.<StatusReply<Factory.TokenInfo>>runCommand(replyTo -> new Factory.CreateToken(java.util.UUID.randomUUID().toString(), description, scopes, "hash", replyTo)).reply();
+    List<String> tenThousand = java.util.Collections.nCopies(10_000, "admin");
+    assertEquals(Rejection.Kind.INVALID, kind(token.apply("d", tenThousand)));
+    assertEquals(Rejection.Kind.INVALID, kind(token.apply("d", List.of("admin", "admin"))));
+    assertEquals(Rejection.Kind.INVALID, kind(token.apply("d", List.of("root"))));
+    java.util.List<String> withNull = new java.util.ArrayList<>();
+    withNull.add(null);
+    assertEquals(Rejection.Kind.INVALID, kind(token.apply("d", withNull)));
+    assertEquals(Rejection.Kind.INVALID, kind(token.apply("nul\u0000", List.of("admin"))));
+    assertEquals(Rejection.Kind.INVALID, kind(token.apply("x".repeat(io.flotilla.core.Limits.TEXT + 1), List.of("admin"))));
+    List<String> every = java.util.Arrays.stream(Scope.values()).map(Scope::wireName).toList();
+    assertTrue(token.apply("two\nlines", every).isSuccess());
+  }
+
+  @Test
+  void refusesMoreBranchesThanTheLimitButStillRemapsAKnownOne() {
+    create(null);
+    java.util.function.BiFunction<String, String, StatusReply<Factory.Summary>> map =
+        (branch, tag) -> factory.<StatusReply<Factory.Summary>>runCommand(replyTo -> new Factory.SetBranchTag(branch, tag, replyTo)).reply();
+    for (int i = 1; i < io.flotilla.core.Limits.BRANCHES; i++) {
+      assertTrue(map.apply("b" + i, "t").isSuccess());
+    }
+    assertEquals(Rejection.Kind.CONFLICT, kind(map.apply("one-too-many", "t")));
+    assertTrue(map.apply("main", "other").isSuccess());
+  }
 }

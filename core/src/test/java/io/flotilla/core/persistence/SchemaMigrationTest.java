@@ -43,6 +43,34 @@ abstract class SchemaMigrationTest {
   }
 
   @Test
+  void aColumnOfAnOlderSchemaIsWidenedToHoldTheLimits() throws Exception {
+    try (Database database = Database.open(config())) {
+      database.withConnection(
+          connection -> {
+            try (Statement statement = connection.createStatement()) {
+              statement.execute(
+                  "CREATE TABLE factories (name VARCHAR(63) PRIMARY KEY, platforms VARCHAR(4000) NOT NULL, branch_tags VARCHAR(4000) NOT NULL, created_at TIMESTAMP WITH TIME ZONE NOT NULL)");
+              statement.execute("INSERT INTO factories VALUES ('acme', 'amd64-linux', '{}', CURRENT_TIMESTAMP)");
+            }
+            return null;
+          });
+      SchemaMigration.migrate(database);
+      SchemaMigration.migrate(database);
+      database.withConnection(
+          connection -> {
+            try (Statement statement = connection.createStatement()) {
+              statement.execute("UPDATE factories SET branch_tags = '" + "x".repeat(29000) + "' WHERE name = 'acme'");
+              var rows = statement.executeQuery("SELECT LENGTH(branch_tags) FROM factories WHERE name = 'acme'");
+              assertTrue(rows.next());
+              assertEquals(29000, rows.getInt(1));
+              assertThrows(java.sql.SQLException.class, () -> statement.execute("UPDATE factories SET branch_tags = NULL"));
+            }
+            return null;
+          });
+    }
+  }
+
+  @Test
   void anUnreachableDatabaseFailsFast() {
     Config unreachable =
         ConfigFactory.parseMap(Map.of("flotilla.db.url", kind() == TestDatabases.Kind.H2 ? "jdbc:h2:/proc/no/such/dir/db" : "jdbc:postgresql://127.0.0.1:1/none"))

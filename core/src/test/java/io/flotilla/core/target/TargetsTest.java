@@ -118,4 +118,33 @@ class TargetsTest {
     assertEquals(Map.of("shellhttpd", URI), list("main").targets().get(0).apps());
     assertEquals(1, list("main").tagVersion());
   }
+
+  private static Rejection.Kind kind(StatusReply<?> reply) {
+    assertTrue(reply.isError(), "expected a refusal");
+    return Rejection.of(new StatusReply.ErrorMessage(reply.getError().getMessage())).orElseThrow().kind();
+  }
+
+  @Test
+  void refusesVersionsOutsideTheBoundAndNeverOverflows() {
+    assertEquals(Rejection.Kind.INVALID, kind(add(List.of("amd64-linux"), Long.MAX_VALUE, List.of("main"), Map.of())));
+    assertEquals(Rejection.Kind.INVALID, kind(add(List.of("amd64-linux"), 0L, List.of("main"), Map.of())));
+    assertTrue(add(List.of("amd64-linux"), io.flotilla.core.Limits.MAX_VERSION, List.of("main"), Map.of()).isSuccess());
+    assertEquals(Rejection.Kind.CONFLICT, kind(add(List.of("amd64-linux"), null, List.of("main"), Map.of())));
+    assertTrue(add(List.of("amd64-linux"), 7L, List.of("main"), Map.of()).isSuccess());
+  }
+
+  @Test
+  void refusesNullsAndOversizedAppsWithoutThrowing() {
+    java.util.List<String> withNull = new java.util.ArrayList<>();
+    withNull.add(null);
+    assertEquals(Rejection.Kind.INVALID, kind(add(withNull, null, List.of("main"), Map.of())));
+    assertEquals(Rejection.Kind.INVALID, kind(add(List.of("amd64-linux"), null, withNull, Map.of())));
+    Map<String, String> nullUri = new java.util.HashMap<>();
+    nullUri.put("shellhttpd", null);
+    assertEquals(Rejection.Kind.INVALID, kind(add(List.of("amd64-linux"), null, List.of("main"), nullUri)));
+    assertEquals(Rejection.Kind.INVALID, kind(add(List.of("amd64-linux"), null, List.of("main"), Map.of("Shell httpd", URI))));
+    String longHost = "h".repeat(io.flotilla.core.Limits.APP_URI) + "/acme/shellhttpd@" + DIGEST;
+    assertEquals(Rejection.Kind.INVALID, kind(add(List.of("amd64-linux"), null, List.of("main"), Map.of("shellhttpd", longHost))));
+    assertEquals(0, list(null).targets().size());
+  }
 }

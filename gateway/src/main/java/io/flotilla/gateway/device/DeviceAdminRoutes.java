@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import io.flotilla.core.FlotillaCore;
+import io.flotilla.core.Limits;
 import io.flotilla.core.auth.Scope;
 import io.flotilla.core.device.Device;
 import io.flotilla.core.device.Device.ConfigFile;
@@ -166,6 +167,10 @@ final class DeviceAdminRoutes {
           if (limit < 1 || limit > MAX_LIMIT) {
             return Errors.badRequest("limit must be between 1 and " + MAX_LIMIT);
           }
+          String problem = filterProblem(params);
+          if (problem != null) {
+            return Errors.badRequest(problem);
+          }
           var filter =
               new DeviceQueries.DeviceFilter(
                   params.get("tag"), params.get("target"), params.get("group"), online.orElse(null), updating.orElse(null), false);
@@ -175,6 +180,27 @@ final class DeviceAdminRoutes {
                   .devices(factory, filter, since, limit, params.get("cursor"))
                   .thenApply(page -> new DeviceList(page.devices().stream().map(r -> DeviceView.of(r, since)).toList(), page.nextCursor())));
         });
+  }
+
+  /** The filters reach SQL as parameters: held to what a stored value can be (PostgreSQL refuses NUL outright). */
+  private static String filterProblem(Map<String, String> params) {
+    String cursor = params.get("cursor");
+    if (cursor != null && !Limits.DEVICE_UUID.matcher(cursor).matches()) {
+      return "cursor must be a device uuid (" + Limits.DEVICE_UUID.pattern() + ")";
+    }
+    String tag = params.get("tag");
+    if (tag != null && !Limits.DEVICE_TAG.matcher(tag).matches()) {
+      return "tag must match " + Limits.DEVICE_TAG.pattern();
+    }
+    String group = params.get("group");
+    if (group != null && !Limits.GROUP.matcher(group).matches()) {
+      return "group must match " + Limits.GROUP.pattern();
+    }
+    String target = params.get("target");
+    if (target != null && (target.length() > Limits.TARGET_NAME || !Limits.plain(target))) {
+      return "target must be at most " + Limits.TARGET_NAME + " characters without control characters";
+    }
+    return null;
   }
 
   private static Optional<Boolean> bool(Map<String, String> params, String name) {

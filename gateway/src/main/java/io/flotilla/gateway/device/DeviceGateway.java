@@ -15,8 +15,9 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.CompletionStage;
-import org.apache.pekko.http.javadsl.Http;
-import org.apache.pekko.http.javadsl.ServerBinding;
+import io.flotilla.gateway.http.HttpListener;
+import java.util.Optional;
+import org.apache.pekko.stream.javadsl.Tcp;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.http.javadsl.settings.ServerSettings;
 
@@ -36,7 +37,7 @@ public final class DeviceGateway {
   private final DeviceHubCredentials hubCredentials;
   private final DevicePush push;
   private final DeviceRoutes deviceRoutes;
-  private volatile ServerBinding binding;
+  private volatile Tcp.ServerBinding binding;
 
   private DeviceGateway(FlotillaCore core, Config config, Path pkiDir) {
     this.core = core;
@@ -55,14 +56,17 @@ public final class DeviceGateway {
   }
 
   /** Binds the device port ({@code flotilla.device.interface} / {@code port}) with mutual TLS. */
-  public CompletionStage<ServerBinding> bind() {
+  public CompletionStage<Tcp.ServerBinding> bind() {
     ServerSettings settings = DeviceTls.serverSettings(core.system());
     settings = settings.withWebsocketSettings(settings.getWebsocketSettings().withPeriodicKeepAliveMaxIdle(WEBSOCKET_KEEP_ALIVE));
-    return Http.get(core.system())
-        .newServerAt(config.getString("flotilla.device.interface"), config.getInt("flotilla.device.port"))
-        .enableHttps(DeviceTls.httpsContext(pki.server().credentials(), verifier))
-        .withSettings(settings)
-        .bind(deviceRoutes.route())
+    return HttpListener.bind(
+            core.system(),
+            config.getString("flotilla.device.interface"),
+            config.getInt("flotilla.device.port"),
+            settings,
+            Optional.of(DeviceTls.engines(pki.server().credentials(), verifier)),
+            config.getDuration("flotilla.device.header-timeout"),
+            deviceRoutes.route())
         .thenApply(
             bound -> {
               binding = bound;

@@ -5,6 +5,7 @@ import static org.apache.pekko.http.javadsl.server.Directives.*;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.flotilla.core.FlotillaCore;
+import io.flotilla.core.Limits;
 import io.flotilla.core.device.Device;
 import io.flotilla.core.device.Device.ConfigFile;
 import io.flotilla.core.device.Device.Contact;
@@ -103,17 +104,26 @@ public final class DeviceRoutes {
 
   /** Identity from the certificate; headers that are absent stay null, meaning "unchanged". */
   static Contact contact(DeviceIdentity device, HttpRequest request) {
-    String tag = header(request, DeviceHeaders.TAGS).map(value -> value.split(",")[0].strip()).filter(v -> !v.isEmpty()).orElse(null);
-    if (tag != null && !Device.TAG.matcher(tag).matches()) {
-      throw new IllegalArgumentException(DeviceHeaders.TAGS + " must match " + Device.TAG.pattern());
-    }
+    String tag = header(request, DeviceHeaders.TAGS).map(DeviceRoutes::firstTag).orElse(null);
     String target = header(request, DeviceHeaders.TARGET).map(String::strip).filter(v -> !v.isEmpty()).orElse(null);
-    if (target != null && target.length() > 255) {
-      throw new IllegalArgumentException(DeviceHeaders.TARGET + " is longer than 255 characters");
+    if (target != null && (target.length() > Limits.TARGET_NAME || !Limits.plain(target))) {
+      throw new IllegalArgumentException(DeviceHeaders.TARGET + " must be at most " + Limits.TARGET_NAME + " characters without control characters");
     }
     List<String> apps = header(request, DeviceHeaders.DOCKER_APPS).map(DeviceRoutes::apps).orElse(null);
     return new Contact(
         device.factory(), device.production(), device.serial().toString(16), device.publicKeyPem(), tag, target, apps, Instant.now());
+  }
+
+  /** The first item of the comma-separated header; null for a blank header; a header such as ",,," has no tag and is refused. */
+  private static String firstTag(String header) {
+    if (header.isBlank()) {
+      return null;
+    }
+    String tag = header.split(",", -1)[0].strip();
+    if (!Device.TAG.matcher(tag).matches()) {
+      throw new IllegalArgumentException(DeviceHeaders.TAGS + " must start with a tag matching " + Device.TAG.pattern());
+    }
+    return tag;
   }
 
   /** A loop, not a stream: this runs on every device request. */
@@ -230,7 +240,7 @@ public final class DeviceRoutes {
     if (details != null && details.length() > Device.MAX_DETAILS) {
       details = details.substring(0, Device.MAX_DETAILS);
     }
-    return Optional.of(
+    Device.UpdateEvent parsed =
         new Device.UpdateEvent(
             id,
             limited(node.path("deviceTime").asText(null), 64),
@@ -240,7 +250,8 @@ public final class DeviceRoutes {
             success.isBoolean() ? success.asBoolean() : null,
             limited(event.path("targetName").asText(null), 255),
             limited(event.path("version").asText(null), 64),
-            details));
+            details);
+    return Device.storable(parsed) ? Optional.of(parsed) : Optional.empty();
   }
 
   private static String limited(String value, int max) {
@@ -269,7 +280,14 @@ public final class DeviceRoutes {
 
   private Route systemInfo(DeviceIdentity device, Contact contact, Device.SystemInfoKind kind) {
     if (kind == Device.SystemInfoKind.CONFIG) {
-      return entity(Unmarshaller.entityToString(), text -> reportSystemInfo(device, contact, kind, text));
+      return entity(
+          Unmarshaller.entityToByteArray(),
+          bytes -> {
+            String text = JsonSupport.utf8(bytes);
+            return text == null || text.indexOf('\0') >= 0
+                ? Errors.badRequest("the config report must be UTF-8 text without NUL characters")
+                : reportSystemInfo(device, contact, kind, text);
+          });
     }
     return json(
         body -> {
@@ -366,13 +384,15 @@ public final class DeviceRoutes {
 
   private static Route json(Function<JsonNode, Route> inner) {
     return entity(
-        Unmarshaller.entityToString(),
-        text -> {
+        Unmarshaller.entityToByteArray(),
+        bytes -> {
           JsonNode body;
           try {
-            body = JsonSupport.MAPPER.readTree(text);
+            body = JsonSupport.MAPPER.readTree(bytes);
           } catch (JsonProcessingException e) {
             return Errors.badRequest("malformed JSON: " + e.getOriginalMessage());
+          } catch (java.io.IOException e) {
+            return Errors.badRequest("malformed JSON: " + e.getMessage());
           }
           if (body == null || body.isMissingNode()) {
             return Errors.badRequest("the body is empty");

@@ -4,6 +4,7 @@ import static org.apache.pekko.http.javadsl.server.Directives.*;
 import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
 
 import io.flotilla.core.FlotillaCore;
+import io.flotilla.core.Limits;
 import io.flotilla.core.auth.ApiToken;
 import io.flotilla.core.auth.Scope;
 import io.flotilla.core.factory.Factory;
@@ -71,6 +72,10 @@ public final class FactoryRoutes {
                   if (request.name() == null || !Factory.NAME.matcher(request.name()).matches()) {
                     return Errors.badRequest("name must match " + Factory.NAME.pattern());
                   }
+                  String problem = Limits.listProblem("platforms", request.platforms(), Limits.PLATFORMS, Limits.PLATFORM);
+                  if (problem != null) {
+                    return Errors.badRequest(problem);
+                  }
                   return Replies.json(
                       StatusCodes.CREATED,
                       core.factory(request.name())
@@ -121,6 +126,13 @@ public final class FactoryRoutes {
     return entity(
         JsonSupport.unmarshaller(CreateTokenRequest.class),
         request -> {
+          String problem = Factory.scopesProblem(request.scopes());
+          if (problem == null) {
+            problem = Limits.textProblem("description", request.description());
+          }
+          if (problem != null) {
+            return Errors.badRequest(problem);
+          }
           ApiToken token = ApiToken.newFactoryToken(factory);
           return Replies.json(
               StatusCodes.CREATED,

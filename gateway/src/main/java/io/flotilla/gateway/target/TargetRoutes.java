@@ -4,6 +4,7 @@ import static org.apache.pekko.http.javadsl.server.Directives.*;
 import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
 
 import io.flotilla.core.FlotillaCore;
+import io.flotilla.core.Limits;
 import io.flotilla.core.app.App;
 import io.flotilla.core.auth.Scope;
 import io.flotilla.core.factory.Factory;
@@ -56,51 +57,72 @@ public final class TargetRoutes {
                                             parameterOptional(
                                                 "tag",
                                                 tag ->
-                                                    Replies.json(
-                                                        core.targetQueries()
-                                                            .targets(factory, tag.orElse(null))
-                                                            .thenApply(TargetListResponse::new))))),
+                                                    tag.isPresent() && !Limits.BRANCH_OR_TAG.matcher(tag.get()).matches()
+                                                        ? Errors.badRequest("tag must match " + Limits.BRANCH_OR_TAG.pattern())
+                                                        : Replies.json(
+                                                            core.targetQueries()
+                                                                .targets(factory, tag.orElse(null))
+                                                                .thenApply(TargetListResponse::new))))),
                             post(() -> auth.authorized(factory, Scope.TARGETS_WRITE, () -> add(factory))))),
-                path(
-                    segment(),
-                    name ->
-                        patch(
-                            () ->
-                                auth.authorized(
-                                    factory,
-                                    Scope.TARGETS_WRITE,
-                                    () ->
-                                        entity(
-                                            JsonSupport.unmarshaller(TagsRequest.class),
-                                            request ->
-                                                Replies.json(
-                                                    core.targets(factory)
-                                                        .<Target>askWithStatus(
-                                                            replyTo -> new Targets.SetTags(name, request.tags(), replyTo),
-                                                            core.askTimeout()))))))));
+                path(segment(), name -> patch(() -> auth.authorized(factory, Scope.TARGETS_WRITE, () -> setTags(factory, name))))));
+  }
+
+  private Route setTags(String factory, String name) {
+    return entity(
+        JsonSupport.unmarshaller(TagsRequest.class),
+        request -> {
+          String problem = Limits.listProblem("tags", request.tags(), Limits.TARGET_TAGS, Limits.BRANCH_OR_TAG);
+          if (problem != null) {
+            return Errors.badRequest(problem);
+          }
+          return Replies.json(
+              core.targets(factory).<Target>askWithStatus(replyTo -> new Targets.SetTags(name, request.tags(), replyTo), core.askTimeout()));
+        });
   }
 
   private Route add(String factory) {
     return entity(
         JsonSupport.unmarshaller(AddTargetsRequest.class),
-        request ->
-            Replies.whenDone(
-                core.factory(factory).askWithStatus(Factory.Get::new, core.askTimeout()),
-                summary -> {
-                  List<String> hardwareIds = request.hardwareIds() == null || request.hardwareIds().isEmpty() ? summary.platforms() : request.hardwareIds();
-                  for (String hardwareId : hardwareIds) {
-                    if (!summary.platforms().contains(hardwareId)) {
-                      return Errors.badRequest("hardware id '" + hardwareId + "' is not a platform of factory " + factory + " " + summary.platforms());
-                    }
+        request -> {
+          String problem = problem(request);
+          if (problem != null) {
+            return Errors.badRequest(problem);
+          }
+          return Replies.whenDone(
+              core.factory(factory).askWithStatus(Factory.Get::new, core.askTimeout()),
+              summary -> {
+                List<String> hardwareIds = request.hardwareIds() == null || request.hardwareIds().isEmpty() ? summary.platforms() : request.hardwareIds();
+                for (String hardwareId : hardwareIds) {
+                  if (!summary.platforms().contains(hardwareId)) {
+                    return Errors.badRequest("hardware id '" + hardwareId + "' is not a platform of factory " + factory + " " + summary.platforms());
                   }
-                  CompletionStage<Targets.Added> added =
-                      core.targets(factory)
-                          .<Targets.Added>askWithStatus(
-                              replyTo ->
-                                  new Targets.Add(hardwareIds, request.version(), request.tags(), request.apps(), request.containersSha(), replyTo),
-                              core.askTimeout());
-                  return Replies.json(StatusCodes.CREATED, added.thenCompose(result -> recordAppVersions(factory, result.targets())));
-                }));
+                }
+                CompletionStage<Targets.Added> added =
+                    core.targets(factory)
+                        .<Targets.Added>askWithStatus(
+                            replyTo -> new Targets.Add(hardwareIds, request.version(), request.tags(), request.apps(), request.containersSha(), replyTo),
+                            core.askTimeout());
+                return Replies.json(StatusCodes.CREATED, added.thenCompose(result -> recordAppVersions(factory, result.targets())));
+              });
+        });
+  }
+
+  /** The bounds the Targets entity checks again, here so that a bad request never costs an ask. */
+  private static String problem(AddTargetsRequest request) {
+    if (request.version() != null && (request.version() < 1 || request.version() > Limits.MAX_VERSION)) {
+      return Targets.versionProblem();
+    }
+    String problem = Limits.listProblem("hardware ids", request.hardwareIds(), Limits.PLATFORMS, Limits.PLATFORM);
+    if (problem == null) {
+      problem = Limits.listProblem("tags", request.tags(), Limits.TARGET_TAGS, Limits.BRANCH_OR_TAG);
+    }
+    if (problem == null && request.apps() != null && request.apps().size() > Limits.TARGET_APPS) {
+      problem = "a target holds at most " + Limits.TARGET_APPS + " apps";
+    }
+    if (problem == null && request.containersSha() != null && !Limits.COMMIT.matcher(request.containersSha()).matches()) {
+      problem = "containers sha must be a git commit id (hex)";
+    }
+    return problem;
   }
 
   /** Every app a target names is a published version of that app; publishing is idempotent per digest. */

@@ -28,7 +28,6 @@ import java.util.regex.Pattern;
 public final class ManifestHandler {
     private static final Pattern TAG = Pattern.compile("[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}");
     private static final Duration READ_TIMEOUT = Duration.ofSeconds(60);
-    private static final long DRAINED_OVERSIZE_FACTOR = 4;
 
     private final RegistryContext ctx;
 
@@ -160,22 +159,19 @@ public final class ManifestHandler {
 
     /**
      * The manifest's bytes, at most {@code limit}. A body over the limit is refused with 413 only after it has been
-     * read to its end: answering before makes pekko-http close the connection with bytes unread, and the reset that
-     * follows can destroy the 413 before the client reads it. Bodies declared or found larger than
-     * {@link #DRAINED_OVERSIZE_FACTOR} times the limit are refused at once, connection reset or not.
+     * read to its end, whatever its size: answering before makes pekko-http close the connection with bytes unread,
+     * and the reset that follows can destroy the 413 before the client reads it (a 20 MiB manifest lost it every
+     * time). Reading on costs the server bandwidth only, as a blob upload of the same size would, and keeps nothing
+     * past the limit; {@link #READ_TIMEOUT} bounds how long.
      */
     private CompletionStage<byte[]> readBody(HttpRequest request, long limit) {
-        if (request.entity().getContentLengthOption().orElse(0) > limit * DRAINED_OVERSIZE_FACTOR) {
-            request.discardEntityBytes(ctx.materializer());
-            return CompletableFuture.failedFuture(tooLarge(limit));
-        }
         return request.entity().withoutSizeLimit().getDataBytes()
                 .completionTimeout(READ_TIMEOUT)
                 .runFold(new BoundedBody(limit), BoundedBody::add, ctx.materializer())
                 .thenApply(BoundedBody::content);
     }
 
-    /** Keeps a body's bytes up to the limit and counts the rest; one instance per request, used by one stream. */
+    /** Keeps a body's bytes up to the limit and counts the rest (the kept bytes are useless past it); one instance per request, used by one stream. */
     private static final class BoundedBody {
         private final ByteStringBuilder kept = ByteString.createBuilder();
         private final long limit;
@@ -187,9 +183,6 @@ public final class ManifestHandler {
 
         BoundedBody add(ByteString chunk) {
             received += chunk.size();
-            if (received > limit * DRAINED_OVERSIZE_FACTOR) {
-                throw tooLarge(limit);
-            }
             if (received <= limit) {
                 kept.append(chunk);
             }

@@ -26,7 +26,8 @@ import java.util.regex.Pattern;
 
 /** Blob pushes: monolithic, chunked, resumed, and cross-repository mounts. */
 public final class UploadHandler {
-    private static final Pattern CONTENT_RANGE = Pattern.compile("(?:bytes )?(\\d+)-(\\d+)(?:/.*)?");
+    /** At most 18 digits: every such number parses as a long, and no upload comes near 10^18 bytes. */
+    private static final Pattern CONTENT_RANGE = Pattern.compile("(?:bytes )?(\\d{1,18})-(\\d{1,18})(?:/.*)?");
 
     private final RegistryContext ctx;
 
