@@ -97,7 +97,8 @@ public final class RegistryRoutes {
             if (endpoint.kind() == Endpoint.Kind.TOKEN) {
                 response = issueToken(request);
             } else {
-                Endpoint.Requirement requirement = endpoint.requirement(method);
+                Endpoint.Requirement requirement = endpoint.requirement(method, request.getUri().query().get("from")
+                        .filter(from -> request.getUri().query().get("mount").isPresent()));
                 response = authenticate(request, requirement)
                         .thenCompose(caller -> dispatch(request, method, endpoint, caller));
             }

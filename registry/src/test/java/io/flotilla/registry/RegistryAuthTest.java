@@ -59,6 +59,11 @@ class RegistryAuthTest {
     }
 
     static String token(RegistryServer.Credentials credentials, String... scopes) throws Exception {
+        return token(server, credentials, scopes);
+    }
+
+    static String token(RegistryServer server, RegistryServer.Credentials credentials, String... scopes)
+            throws Exception {
         StringBuilder query = new StringBuilder("/v2/token?service=flotilla");
         for (String scope : scopes) {
             query.append("&scope=").append(URLEncoder.encode(scope, StandardCharsets.UTF_8));

@@ -19,7 +19,8 @@ import java.util.concurrent.CompletionStage;
  * Who may use the registry, over HTTP basic as registry clients send it:
  * <ul>
  *   <li>a factory API token as the password (any user name, as with {@code docker login}): {@code containers:read}
- *       pulls and {@code containers:push} pushes in that factory's repositories, {@code admin} does both;
+ *       pulls and {@code containers:push} pushes and deletes in that factory's repositories, {@code admin} does
+ *       all;
  *   <li>a device's {@code /hub-creds/} credentials: pull in the device's own factory, until they expire or the
  *       device is decommissioned.
  * </ul>
