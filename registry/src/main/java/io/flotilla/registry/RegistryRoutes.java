@@ -159,11 +159,15 @@ public final class RegistryRoutes {
     private Caller authorize(HttpRequest request, Endpoint.Requirement requirement, Caller caller) {
         if (requirement.repository().isPresent()
                 && !caller.allows(requirement.repository().get(), requirement.action())) {
+            RepositoryName repository = requirement.repository().get();
             if (caller.viaToken()) {
                 throw challenge(request, requirement, Optional.of("insufficient_scope"));
             }
-            throw new RegistryError(ErrorCode.DENIED, "requested access to the resource is denied",
-                    requirement.repository().get().value());
+            if (!caller.memberOf(repository.factory())) {
+                throw new RegistryError(ErrorCode.NAME_UNKNOWN, "repository name not known to registry",
+                        repository.value());
+            }
+            throw new RegistryError(ErrorCode.DENIED, "requested access to the resource is denied", repository.value());
         }
         return caller;
     }

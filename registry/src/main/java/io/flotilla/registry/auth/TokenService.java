@@ -115,6 +115,12 @@ public final class TokenService {
                 return claims.factories().contains(factory);
             }
 
+            /** Never asked: a token lacking a scope is challenged, wherever the repository is. */
+            @Override
+            public boolean memberOf(String factory) {
+                return claims.factories().contains(factory);
+            }
+
             @Override
             public boolean viaToken() {
                 return true;
