@@ -15,6 +15,7 @@ import io.flotilla.gateway.journal.JournalRoutes;
 import io.flotilla.gateway.target.TargetRoutes;
 import java.util.function.BooleanSupplier;
 import org.apache.pekko.http.javadsl.model.ContentType;
+import org.apache.pekko.http.javadsl.model.HttpCharsets;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.MediaTypes;
 import org.apache.pekko.http.javadsl.server.Route;
@@ -25,7 +26,7 @@ import org.apache.pekko.http.javadsl.server.Route;
  */
 public final class ApiRoutes {
 
-  private static final ContentType.NonBinary PEM = MediaTypes.applicationWithOpenCharset("x-pem-file").toContentType(org.apache.pekko.http.javadsl.model.HttpCharsets.US_ASCII);
+  private static final ContentType.NonBinary PEM = MediaTypes.applicationWithOpenCharset("x-pem-file").toContentType(HttpCharsets.US_ASCII);
 
   private final FactoryRoutes factories;
   private final TargetRoutes targets;

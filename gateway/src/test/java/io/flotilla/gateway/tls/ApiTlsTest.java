@@ -88,7 +88,40 @@ class ApiTlsTest {
           "the JDK's roots do not vouch for the node's certificate");
 
       assertFalse(answersPlainHttp(server.httpPort()), "no plain HTTP beyond loopback");
+
+      String admin = server.adminToken().value();
+      assertEquals(201, verifying.send(post(server, "/api/v1/factories", admin, "{\"name\":\"acme\",\"platforms\":[\"amd64-linux\"]}"),
+          HttpResponse.BodyHandlers.ofString()).statusCode());
+      HttpResponse<String> created = verifying.send(post(server, "/api/v1/factories/acme/tokens", admin, "{\"scopes\":[\"containers:read\"]}"),
+          HttpResponse.BodyHandlers.ofString());
+      String token = created.body().replaceFirst(".*\"token\":\"([^\"]+)\".*", "$1");
+      Path caPath = wildcardDir.resolve("pki/root.crt");
+      String base = "https://127.0.0.1:" + server.httpPort();
+      assertEquals(0, tool(Map.of(), "curl", "-sf", "--cacert", caPath.toString(), base + "/health/alive"), "curl verifies with the CA file");
+      assertEquals(0, tool(Map.of("GIT_SSL_CAINFO", caPath.toString()), "git", "ls-remote", "https://ci:" + token + "@127.0.0.1:" + server.httpPort() + "/git/acme/containers.git"),
+          "git verifies with the CA file");
+      assertTrue(tool(Map.of(), "curl", "-sf", base + "/health/alive") != 0, "curl without the CA refuses the certificate");
     }
+  }
+
+  /** Runs a real client with the given environment; its exit code. */
+  private int tool(Map<String, String> env, String... command) throws Exception {
+    Path log = Files.createTempFile(wildcardDir, "tool", ".log");
+    ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+    builder.environment().putAll(env);
+    builder.environment().put("GIT_TERMINAL_PROMPT", "0");
+    Process process = builder.start();
+    if (!process.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)) {
+      process.destroyForcibly();
+      throw new AssertionError(String.join(" ", command) + " did not finish in 60 s: " + Files.readString(log));
+    }
+    return process.exitValue();
+  }
+
+  private static HttpRequest post(FlotillaServer server, String path, String token, String json) {
+    return HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + server.httpPort() + path)).timeout(TIMEOUT)
+        .header("Authorization", "Bearer " + token).header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString(json)).build();
   }
 
   @Test
