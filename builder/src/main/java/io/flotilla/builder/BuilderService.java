@@ -17,6 +17,7 @@ import io.flotilla.builder.image.InProcessImageBuilder;
 import io.flotilla.builder.registry.RegistryEndpoints;
 import io.flotilla.core.FlotillaCore;
 import io.flotilla.core.factory.Factory;
+import io.flotilla.core.pki.ServerCertificates;
 import io.flotilla.core.target.Targets;
 import java.net.URI;
 import java.nio.file.Path;
@@ -80,8 +81,9 @@ public final class BuilderService implements BuildTrigger {
   /** The node's builder with the real build work (git checkout, image builders, registry, targets). */
   public static BuilderService start(FlotillaCore core, Path dataDir) {
     BuilderSettings settings = BuilderSettings.fromConfig(core.system().settings().config());
-    return start(core, dataDir, settings, self -> new ContainersBuildWork(core, self.repos, self::endpoints, imageBuilders(settings, dataDir),
-        settings.platforms(), dataDir.resolve("builder").resolve("work")));
+    Path serverCa = dataDir.resolve("pki").resolve(ServerCertificates.ROOT_CRT);
+    return start(core, dataDir, settings, self -> new ContainersBuildWork(core, self.repos, self::endpoints, imageBuilders(settings, dataDir, serverCa),
+        settings.platforms(), dataDir.resolve("builder").resolve("work"), serverCa));
   }
 
   /** With other build work: tests supervise fakes with it. */
@@ -89,24 +91,28 @@ public final class BuilderService implements BuildTrigger {
     return new BuilderService(core, settings, dataDir, work);
   }
 
-  private static ImageBuilders imageBuilders(BuilderSettings settings, Path dataDir) {
+  private static ImageBuilders imageBuilders(BuilderSettings settings, Path dataDir, Path serverCa) {
     BuildahImageBuilder buildah = null;
     if (!settings.buildah().equals("never") && BuildahImageBuilder.installed(settings.buildahExecutable())) {
-      buildah = new BuildahImageBuilder(settings.buildahExecutable(), dataDir.resolve("builder").resolve("containers-storage"));
+      buildah = new BuildahImageBuilder(settings.buildahExecutable(), dataDir.resolve("builder").resolve("containers-storage"), serverCa);
     }
     log.info("image builders: in-process{}", buildah == null ? " (buildah not available: Dockerfiles with RUN will fail)" : " and buildah");
     return new ImageBuilders(new InProcessImageBuilder(), buildah);
   }
 
-  /** Called once the API port is bound: from then on builds know where to push and what host to pin. */
-  public void bound(int apiPort, java.util.Optional<String> registryExternalUrl) {
+  /**
+   * Called once the API port is bound: from then on builds know where to push and what host to pin. {@code https}:
+   * the port serves HTTPS (with the server CA's certificate unless one is configured).
+   */
+  public void bound(int apiPort, boolean https, java.util.Optional<String> registryExternalUrl) {
     String local = "127.0.0.1:" + apiPort;
-    URI base = URI.create(settings.registryUrl().isEmpty() ? "http://" + local : settings.registryUrl().replaceAll("/+$", ""));
+    String scheme = https ? "https://" : "http://";
+    URI base = URI.create(settings.registryUrl().isEmpty() ? scheme + local : settings.registryUrl().replaceAll("/+$", ""));
     String host = !settings.registryHost().isEmpty()
         ? settings.registryHost()
         : registryExternalUrl.map(u -> URI.create(u).getAuthority()).orElse(local);
     this.endpoints = new RegistryEndpoints(host, base, "flotilla-builder", null, Set.copyOf(settings.insecureRegistries()));
-    this.publicUrl = settings.publicUrl().isEmpty() ? "http://" + local : settings.publicUrl().replaceAll("/+$", "");
+    this.publicUrl = settings.publicUrl().isEmpty() ? scheme + local : settings.publicUrl().replaceAll("/+$", "");
   }
 
   public RegistryEndpoints endpoints() {

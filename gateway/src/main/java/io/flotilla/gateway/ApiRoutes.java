@@ -14,10 +14,19 @@ import io.flotilla.gateway.http.Errors;
 import io.flotilla.gateway.journal.JournalRoutes;
 import io.flotilla.gateway.target.TargetRoutes;
 import java.util.function.BooleanSupplier;
+import org.apache.pekko.http.javadsl.model.ContentType;
+import org.apache.pekko.http.javadsl.model.HttpCharsets;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.MediaTypes;
 import org.apache.pekko.http.javadsl.server.Route;
 
-/** Everything the API port serves, with the JSON error handling and body limit wrapped around it. */
+/**
+ * Everything the API port serves, with the JSON error handling and body limit wrapped around it. {@code /ca.crt}
+ * is the server CA, without authentication: clients fetch it to verify the API port's HTTPS certificate.
+ */
 public final class ApiRoutes {
+
+  private static final ContentType.NonBinary PEM = MediaTypes.applicationWithOpenCharset("x-pem-file").toContentType(HttpCharsets.US_ASCII);
 
   private final FactoryRoutes factories;
   private final TargetRoutes targets;
@@ -54,6 +63,7 @@ public final class ApiRoutes {
                 () ->
                     concat(
                         health.route(),
+                        path("ca.crt", () -> get(() -> complete(HttpResponse.create().withEntity(PEM, devices.pki().rootCertificatePem())))),
                         registry,
                         git,
                         withSizeLimit(maxBody, () -> devices.registrationRoute(auth)),

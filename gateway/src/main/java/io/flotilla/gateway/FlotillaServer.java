@@ -6,14 +6,17 @@ import io.flotilla.core.FlotillaCore;
 import io.flotilla.core.auth.ApiToken;
 import io.flotilla.core.persistence.Database;
 import io.flotilla.core.persistence.SchemaMigration;
+import io.flotilla.core.pki.ServerCredentials;
 import io.flotilla.gateway.device.DeviceGateway;
 import io.flotilla.gateway.registry.RegistryAccess;
+import io.flotilla.gateway.tls.ApiTls;
 import io.flotilla.registry.RegistryRoutes;
 import io.flotilla.registry.RegistrySettings;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -23,13 +26,17 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
 import io.flotilla.gateway.http.HttpListener;
-import java.util.Optional;
+import java.util.function.Supplier;
+import javax.net.ssl.SSLEngine;
 import org.apache.pekko.http.javadsl.settings.ServerSettings;
 import org.apache.pekko.stream.javadsl.Tcp.ServerBinding;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** One Flotilla node: schema, actor system, cluster membership, the OTA core, the HTTP API and the device port. */
 public final class FlotillaServer implements AutoCloseable {
 
+  private static final Logger log = LoggerFactory.getLogger(FlotillaServer.class);
   private static final Duration STARTUP_PATIENCE = Duration.ofSeconds(60);
 
   private final ActorSystem<Void> system;
@@ -74,6 +81,7 @@ public final class FlotillaServer implements AutoCloseable {
       BuilderService builder = BuilderService.start(core, dataDir);
       DeviceGateway devices = DeviceGateway.create(core, config, dataDir);
       AtomicBoolean started = new AtomicBoolean(false);
+      boolean https = ApiTls.enabled(config);
       ServerBinding http =
           await(
               HttpListener.bind(
@@ -81,11 +89,11 @@ public final class FlotillaServer implements AutoCloseable {
                   config.getString("flotilla.http.interface"),
                   config.getInt("flotilla.http.port"),
                   ServerSettings.create(system.classicSystem()),
-                  Optional.empty(),
+                  apiTls(config, devices, https),
                   config.getDuration("flotilla.http.header-timeout"),
                   new ApiRoutes(core, started::get, registryRoute(system, config, dataDir, core, devices), builder, devices).route()),
               "binding the HTTP port " + config.getInt("flotilla.http.port"));
-      builder.bound(http.localAddress().getPort(), RegistrySettings.fromConfig(config, dataDir.resolve("registry")).externalUrl());
+      builder.bound(http.localAddress().getPort(), https, RegistrySettings.fromConfig(config, dataDir.resolve("registry")).externalUrl());
       ServerBinding devicePort = await(devices.bind(), "binding the device port " + config.getInt("flotilla.device.port"));
       ApiToken adminToken = AdminTokenFile.ensure(core, dataDir, STARTUP_PATIENCE);
       started.set(true);
@@ -98,6 +106,21 @@ public final class FlotillaServer implements AutoCloseable {
       database.close();
       throw e;
     }
+  }
+
+  private static Optional<Supplier<SSLEngine>> apiTls(Config config, DeviceGateway devices, boolean https) {
+    String host = config.getString("flotilla.http.interface");
+    if (!https) {
+      if (!ApiTls.isLoopback(host)) {
+        log.warn("the API port serves plain HTTP on {} (flotilla.http.tls = off): tokens cross the network in clear unless a TLS proxy is in front", host);
+      }
+      return Optional.empty();
+    }
+    Optional<ServerCredentials> configured = ApiTls.configured(config);
+    log.info("the API port serves HTTPS on {} with {}", host, configured.isPresent()
+        ? "the certificate of flotilla.http.tls-certificate"
+        : "a certificate of the server CA (" + ApiTls.fingerprint(devices.pki().server().rootCertificate()) + "), served at /ca.crt");
+    return Optional.of(ApiTls.engines(configured.orElseGet(() -> devices.pki().server().credentials())));
   }
 
   private static org.apache.pekko.http.javadsl.server.Route registryRoute(

@@ -98,7 +98,7 @@ abstract class ManagementApiTest {
     String reader = token("tokens", "\"targets:read\"");
     String tokenId = reader.split("_")[2];
     assertEquals(200, api.get("/api/v1/factories/tokens/targets", reader).status());
-    assertError(api.get("/api/v1/factories/elsewhere/targets", reader), 403);
+    assertError(api.get("/api/v1/factories/elsewhere/targets", reader), 404);
     assertError(api.post("/api/v1/factories/tokens/targets", reader, "{\"tags\":[\"main\"]}"), 403);
     assertError(api.post("/api/v1/factories/tokens/tokens", admin, "{\"scopes\":[\"root\"]}"), 400);
 

@@ -3,6 +3,7 @@ package io.flotilla.registry;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
+import java.util.Optional;
 import java.util.regex.Pattern;
 
 /** A content digest. Only sha256 is stored, as every client in use computes it. */
@@ -11,13 +12,20 @@ public record Digest(String hex) {
     private static final Pattern ANY = Pattern.compile("[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+");
 
     public static Digest parse(String value) {
-        if (value != null && SHA256.matcher(value).matches()) {
-            return new Digest(value.substring("sha256:".length()));
+        Optional<Digest> valid = ifValid(value);
+        if (valid.isPresent()) {
+            return valid.get();
         }
         if (value != null && ANY.matcher(value).matches()) {
             throw new RegistryError(ErrorCode.DIGEST_INVALID, "unsupported digest algorithm, only sha256 is accepted", value);
         }
         throw new RegistryError(ErrorCode.DIGEST_INVALID, "invalid digest", value);
+    }
+
+    /** Empty where {@link #parse} would refuse the value. */
+    public static Optional<Digest> ifValid(String value) {
+        return value != null && SHA256.matcher(value).matches()
+                ? Optional.of(new Digest(value.substring("sha256:".length()))) : Optional.empty();
     }
 
     public static boolean looksLikeDigest(String reference) {

@@ -54,7 +54,12 @@ record Endpoint(Kind kind, RepositoryName name, String reference) {
         throw new RegistryError(ErrorCode.NAME_UNKNOWN, 404, "no such registry endpoint", path, Map.of());
     }
 
-    Requirement requirement(String method) {
+    /**
+     * @param mountFrom the {@code from} of a cross-repository mount ({@code POST .../blobs/uploads/?mount=&from=}):
+     *                  its pull scope is challenged for together with the target's push, as distribution does, so
+     *                  that a client following the challenge gets a token that mounts
+     */
+    Requirement requirement(String method, Optional<String> mountFrom) {
         Set<String> allowed = switch (kind) {
             case BASE -> Set.of("GET", "HEAD");
             case TOKEN, CATALOG, TAGS, REFERRERS -> Set.of("GET");
@@ -73,11 +78,15 @@ record Endpoint(Kind kind, RepositoryName name, String reference) {
             return new Requirement(Optional.empty(), RegistryAction.PULL, Optional.of("registry:catalog:*"));
         }
         boolean reads = method.equals("GET") && kind != Kind.UPLOAD || method.equals("HEAD");
-        RegistryAction action = reads ? RegistryAction.PULL : RegistryAction.PUSH;
-        String actions = switch (action) {
-            case PULL -> "pull";
-            case PUSH -> method.equals("DELETE") && kind != Kind.UPLOAD ? "delete" : "pull,push";
-        };
-        return new Requirement(Optional.of(name), action, Optional.of("repository:" + name + ":" + actions));
+        RegistryAction action = reads ? RegistryAction.PULL
+                : method.equals("DELETE") && kind != Kind.UPLOAD ? RegistryAction.DELETE : RegistryAction.PUSH;
+        String actions = action == RegistryAction.PUSH ? "pull,push" : action.scopeName();
+        String scope = "repository:" + name + ":" + actions;
+        Optional<RepositoryName> source = kind == Kind.UPLOAD && method.equals("POST")
+                ? mountFrom.flatMap(RepositoryName::ifValid) : Optional.empty();
+        if (source.isPresent()) {
+            scope += " repository:" + source.get() + ":pull";
+        }
+        return new Requirement(Optional.of(name), action, Optional.of(scope));
     }
 }

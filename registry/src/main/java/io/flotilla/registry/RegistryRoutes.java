@@ -97,7 +97,8 @@ public final class RegistryRoutes {
             if (endpoint.kind() == Endpoint.Kind.TOKEN) {
                 response = issueToken(request);
             } else {
-                Endpoint.Requirement requirement = endpoint.requirement(method);
+                Endpoint.Requirement requirement = endpoint.requirement(method, request.getUri().query().get("from")
+                        .filter(from -> request.getUri().query().get("mount").isPresent()));
                 response = authenticate(request, requirement)
                         .thenCompose(caller -> dispatch(request, method, endpoint, caller));
             }
@@ -158,11 +159,15 @@ public final class RegistryRoutes {
     private Caller authorize(HttpRequest request, Endpoint.Requirement requirement, Caller caller) {
         if (requirement.repository().isPresent()
                 && !caller.allows(requirement.repository().get(), requirement.action())) {
+            RepositoryName repository = requirement.repository().get();
             if (caller.viaToken()) {
                 throw challenge(request, requirement, Optional.of("insufficient_scope"));
             }
-            throw new RegistryError(ErrorCode.DENIED, "requested access to the resource is denied",
-                    requirement.repository().get().value());
+            if (!caller.memberOf(repository.factory())) {
+                throw new RegistryError(ErrorCode.NAME_UNKNOWN, "repository name not known to registry",
+                        repository.value());
+            }
+            throw new RegistryError(ErrorCode.DENIED, "requested access to the resource is denied", repository.value());
         }
         return caller;
     }

@@ -1,5 +1,6 @@
 package io.flotilla.registry;
 
+import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
@@ -12,11 +13,14 @@ public record RepositoryName(String value) {
     private static final int MAX_LENGTH = 255;
 
     public static RepositoryName parse(String value) {
-        if (value.length() > MAX_LENGTH || !GRAMMAR.matcher(value).matches()) {
-            throw new RegistryError(ErrorCode.NAME_INVALID,
-                    "invalid repository name, expected <factory>/<name> in the OCI name grammar", value);
-        }
-        return new RepositoryName(value);
+        return ifValid(value).orElseThrow(() -> new RegistryError(ErrorCode.NAME_INVALID,
+                "invalid repository name, expected <factory>/<name> in the OCI name grammar", value));
+    }
+
+    /** Empty where {@link #parse} would refuse the name. */
+    public static Optional<RepositoryName> ifValid(String value) {
+        return value.length() > MAX_LENGTH || !GRAMMAR.matcher(value).matches()
+                ? Optional.empty() : Optional.of(new RepositoryName(value));
     }
 
     public String factory() {

@@ -15,6 +15,7 @@ import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The registry as real clients use it: skopeo, buildah and podman, through the bearer-token flow. */
@@ -148,6 +149,37 @@ class ClientInteropTest {
         tools.run("skopeo", "copy", "--src-tls-verify=false", "--src-creds", DEVICE_CREDS,
                 "docker://" + registry + "/acme/compose-app:v1", "oci:" + out + ":bundle");
         assertArrayEquals(bundle, Files.readAllBytes(out.resolve("blobs/sha256").resolve(bundleDigest.substring(7))));
+    }
+
+    @Test
+    void skopeoDeletesThroughTheTokenFlow() throws Exception {
+        tools.run("skopeo", "copy", "--dest-tls-verify=false", "--dest-creds", PUSH_CREDS,
+                "containers-storage:localhost/flotilla-busybox:latest", "docker://" + registry + "/acme/doomed:v1");
+        tools.run("skopeo", "delete", "--tls-verify=false", "--creds", PUSH_CREDS,
+                "docker://" + registry + "/acme/doomed:v1");
+        assertEquals(404, RegistryClient.basic(server, RegistryServer.READER)
+                .send("GET", "/v2/acme/doomed/manifests/v1").statusCode());
+    }
+
+    /**
+     * skopeo mounts a blob it knows to be in another repository of the same registry (its blob info cache learnt
+     * that from the first push), asking for a token with both repositories' scopes.
+     */
+    @Test
+    void skopeoCopyBetweenRepositoriesMountsTheLayers() throws Exception {
+        tools.run("skopeo", "copy", "--dest-tls-verify=false", "--dest-creds", PUSH_CREDS,
+                "containers-storage:localhost/flotilla-app:latest", "docker://" + registry + "/acme/mount-a:v1");
+        tools.run("skopeo", "copy", "--src-tls-verify=false", "--src-creds", PUSH_CREDS,
+                "--dest-tls-verify=false", "--dest-creds", PUSH_CREDS,
+                "docker://" + registry + "/acme/mount-a:v1", "docker://" + registry + "/acme/mount-b:v1");
+        List<String> mounts = server.served.stream()
+                .filter(line -> line.contains(" /v2/acme/mount-b/blobs/uploads/?") && line.contains("mount=")).toList();
+        assertFalse(mounts.isEmpty(), () -> String.join("\n", server.served));
+        assertTrue(mounts.stream().allMatch(line -> line.startsWith("201 ")), String.join("\n", mounts));
+        assertEquals(rawManifestDigest("docker://" + registry + "/acme/mount-a:v1", "--tls-verify=false",
+                        "--creds", READ_CREDS),
+                rawManifestDigest("docker://" + registry + "/acme/mount-b:v1", "--tls-verify=false",
+                        "--creds", READ_CREDS));
     }
 
     static String writeBlob(Path layout, byte[] content) throws Exception {

@@ -59,6 +59,11 @@ class RegistryAuthTest {
     }
 
     static String token(RegistryServer.Credentials credentials, String... scopes) throws Exception {
+        return token(server, credentials, scopes);
+    }
+
+    static String token(RegistryServer server, RegistryServer.Credentials credentials, String... scopes)
+            throws Exception {
         StringBuilder query = new StringBuilder("/v2/token?service=flotilla");
         for (String scope : scopes) {
             query.append("&scope=").append(URLEncoder.encode(scope, StandardCharsets.UTF_8));
@@ -139,8 +144,8 @@ class RegistryAuthTest {
         assertEquals(401, device.send("GET", "/v2/globex/app/manifests/v1").statusCode());
         assertEquals(401, device.send("PUT", "/v2/acme/app/manifests/v2", "{}".getBytes(),
                 Map.of("Content-Type", RegistryProtocolTest.OCI_MANIFEST)).statusCode());
-        assertEquals(403, RegistryClient.basic(server, RegistryServer.DEVICE)
-                .send("GET", "/v2/globex/app/manifests/v1").statusCode());
+        assertEquals(404, RegistryClient.basic(server, RegistryServer.DEVICE)
+                .send("GET", "/v2/globex/app/manifests/v1").statusCode(), "another factory is as if it did not exist");
     }
 
     @Test
@@ -152,8 +157,9 @@ class RegistryAuthTest {
         assertEquals(401, other.send("POST", "/v2/acme/app/blobs/uploads/").statusCode());
 
         RegistryClient otherBasic = RegistryClient.basic(server, RegistryServer.OTHER_PUSHER);
-        assertEquals(403, otherBasic.send("GET", manifestPath).statusCode());
-        assertEquals(403, otherBasic.send("GET", "/v2/acme/app/tags/list").statusCode());
+        assertEquals(404, otherBasic.send("GET", manifestPath).statusCode());
+        assertEquals("NAME_UNKNOWN", errorCode(otherBasic.send("GET", "/v2/acme/app/tags/list")));
+        assertEquals(404, otherBasic.send("GET", "/v2/acme/nothing/tags/list").statusCode());
 
         String acmeBlob = blobPath.substring(blobPath.lastIndexOf('/') + 1);
         HttpResponse<byte[]> blobOfOtherFactory = otherBasic.send("GET", "/v2/globex/app/blobs/"

@@ -8,14 +8,20 @@ import io.flotilla.registry.auth.RegistryPrincipal;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.http.javadsl.server.Route;
 
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Queue;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
+
+import static org.apache.pekko.http.javadsl.server.Directives.extractRequest;
+import static org.apache.pekko.http.javadsl.server.Directives.mapResponse;
 
 /** A registry bound on a free loopback port over a temp dir, with a fixed table of test credentials. */
 final class RegistryServer implements AutoCloseable {
@@ -39,12 +45,16 @@ final class RegistryServer implements AutoCloseable {
     static final RegistryAuthenticator AUTHENTICATOR = (user, password) ->
             CompletableFuture.completedFuture(Optional.ofNullable(PRINCIPALS.get(new Credentials(user, password))));
 
+    /** Every answered request as {@code "<status> <method> <path>?<query>"}, for tests that check what a tool sent. */
+    final Queue<String> served;
     final ActorTestKit testKit;
     final RegistrySettings settings;
     final ServerBinding binding;
     final int port;
 
-    private RegistryServer(ActorTestKit testKit, RegistrySettings settings, ServerBinding binding) {
+    private RegistryServer(ActorTestKit testKit, RegistrySettings settings, ServerBinding binding,
+                           Queue<String> served) {
+        this.served = served;
         this.testKit = testKit;
         this.settings = settings;
         this.binding = binding;
@@ -65,9 +75,15 @@ final class RegistryServer implements AutoCloseable {
         ActorTestKit testKit = ActorTestKit.create("registry-test", config);
         RegistrySettings settings = RegistrySettings.fromConfig(config, root);
         RegistryRoutes routes = new RegistryRoutes(testKit.system(), settings, AUTHENTICATOR);
-        ServerBinding binding = Http.get(testKit.system()).newServerAt("127.0.0.1", 0).bind(routes.route())
+        Queue<String> served = new ConcurrentLinkedQueue<>();
+        Route recorded = extractRequest(request -> mapResponse(response -> {
+            served.add(response.status().intValue() + " " + request.method().name() + " "
+                    + request.getUri().getPathString() + request.getUri().rawQueryString().map(q -> "?" + q).orElse(""));
+            return response;
+        }, routes::route));
+        ServerBinding binding = Http.get(testKit.system()).newServerAt("127.0.0.1", 0).bind(recorded)
                 .toCompletableFuture().get(30, TimeUnit.SECONDS);
-        return new RegistryServer(testKit, settings, binding);
+        return new RegistryServer(testKit, settings, binding, served);
     }
 
     String baseUrl() {

@@ -10,6 +10,7 @@ import io.flotilla.builder.image.ImageBuilder;
 import io.flotilla.builder.image.TargetPlatform;
 import io.flotilla.builder.pack.AppPackager;
 import io.flotilla.builder.pack.RepoLayout;
+import io.flotilla.builder.registry.OwnRegistryTrust;
 import io.flotilla.builder.registry.RegistryClient;
 import io.flotilla.builder.registry.RegistryEndpoints;
 import io.flotilla.builder.registry.RegistryException;
@@ -55,10 +56,18 @@ public final class ContainersBuildWork implements BuildWork {
   private final ImageBuilder images;
   private final Map<String, String> platformMapping;
   private final Path workRoot;
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+  private final Path serverCa;
 
+  /** {@code serverCa}: the node's server CA, trusted besides the JDK's roots when the API port serves HTTPS. */
   public ContainersBuildWork(
-      FlotillaCore core, ContainerRepos repos, java.util.function.Supplier<RegistryEndpoints> registry, ImageBuilder images, Map<String, String> platformMapping, Path workRoot) {
+      FlotillaCore core,
+      ContainerRepos repos,
+      java.util.function.Supplier<RegistryEndpoints> registry,
+      ImageBuilder images,
+      Map<String, String> platformMapping,
+      Path workRoot,
+      Path serverCa) {
+    this.serverCa = serverCa;
     this.core = core;
     this.repos = repos;
     this.registry = registry;
@@ -94,6 +103,8 @@ public final class ContainersBuildWork implements BuildWork {
       log.line("-- commit " + spec.commit() + ": images " + layout.images().keySet() + ", apps " + layout.apps().keySet()
           + (layout.skipped().isEmpty() ? "" : ", disabled " + layout.skipped()) + "; platforms " + platforms);
       token = buildToken(spec);
+      // Built per build: the server CA appears only once the device gateway has created it.
+      HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).sslContext(OwnRegistryTrust.sslContext(serverCa)).build();
       RegistryClient client = new RegistryClient(http, registry.get().withPassword(token.value()));
       AppPackager packager = new AppPackager(spec.factory(), client, log);
       Map<String, Map<String, AppPackager.ServiceImage>> services = new TreeMap<>();

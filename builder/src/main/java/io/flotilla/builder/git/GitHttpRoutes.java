@@ -174,7 +174,11 @@ public final class GitHttpRoutes {
     return service.equals(RECEIVE) ? Scope.CONTAINERS_PUSH : Scope.CONTAINERS_READ;
   }
 
-  /** 401 with a Basic challenge makes git ask for (or send its stored) credentials; 403 tells it they do not suffice. */
+  /**
+   * 401 with a Basic challenge makes git ask for (or send its stored) credentials, also for the server admin token,
+   * which is no factory's token; another factory's token gets 404, as the management API answers it; 403 tells a
+   * token of this factory that its scopes do not suffice.
+   */
   private Route authorized(String factory, Scope scope, java.util.function.Function<Caller, Route> inner) {
     return extractRequest(request -> {
       Optional<ApiToken> token = presentedToken(request);
@@ -182,8 +186,11 @@ public final class GitHttpRoutes {
         return complete(unauthorized("a factory API token is required as the HTTP basic password"));
       }
       ApiToken presented = token.get();
-      if (presented.isAdmin() || !presented.factory().equals(factory)) {
-        return complete(error(StatusCodes.FORBIDDEN, "forbidden", "the token is not a token of factory " + factory));
+      if (presented.isAdmin()) {
+        return complete(unauthorized("the server admin token does not open repositories; use a factory API token"));
+      }
+      if (!presented.factory().equals(factory)) {
+        return complete(error(StatusCodes.NOT_FOUND, "not_found", "factory " + factory + " is not visible to this token"));
       }
       CompletionStage<Factory.TokenCheck> check = core.factory(factory)
           .ask(replyTo -> new Factory.CheckToken(presented.id(), presented.secretHash(), replyTo), core.askTimeout());

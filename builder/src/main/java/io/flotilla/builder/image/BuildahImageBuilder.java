@@ -32,11 +32,16 @@ public final class BuildahImageBuilder implements ImageBuilder {
 
   private final String executable;
   private final Path storageRoot;
+  private final Path serverCa;
 
-  /** {@code storageRoot} holds buildah's image store, shared by the node's builds so that bases stay cached. */
-  public BuildahImageBuilder(String executable, Path storageRoot) {
+  /**
+   * {@code storageRoot} holds buildah's image store, shared by the node's builds so that bases stay cached;
+   * {@code serverCa} is what buildah trusts for the node's own registry when it is reached over HTTPS.
+   */
+  public BuildahImageBuilder(String executable, Path storageRoot, Path serverCa) {
     this.executable = executable;
     this.storageRoot = storageRoot;
+    this.serverCa = serverCa;
   }
 
   public static boolean installed(String executable) {
@@ -70,6 +75,7 @@ public final class BuildahImageBuilder implements ImageBuilder {
       String image = "localhost/flotilla-build/" + request.repository().replace('/', '-') + ":" + Long.toHexString(System.nanoTime());
       int built = run(request, config, List.of(executable, "bud", "--isolation", "chroot", "--format", "oci", "--pull",
           "--authfile", config.resolve("auth.json").toString(), "--tls-verify=" + tlsVerify(request.registry()),
+          "--cert-dir", config.resolve("certs").toString(),
           "-f", request.context().resolve("Dockerfile").toString(), "-t", image, request.context().toString()));
       if (built != 0) {
         if (built > 128) {
@@ -106,6 +112,10 @@ public final class BuildahImageBuilder implements ImageBuilder {
     boolean insecure = !tlsVerify(registry);
     Files.writeString(config.resolve("registries.conf"),
         "unqualified-search-registries = [\"" + host + "\"]\nshort-name-mode = \"disabled\"\n\n[[registry]]\nlocation = \"" + host + "\"\ninsecure = " + insecure + "\n");
+    Path certs = Files.createDirectories(config.resolve("certs"));
+    if (Files.isReadable(serverCa)) {
+      Files.copy(serverCa, certs.resolve("flotilla-server-ca.crt"));
+    }
     Files.writeString(config.resolve("storage.conf"),
         "[storage]\ndriver = \"vfs\"\ngraphroot = \"" + storageRoot.resolve("graph") + "\"\nrunroot = \"" + storageRoot.resolve("run") + "\"\n");
     Files.writeString(config.resolve("containers.conf"),

@@ -26,6 +26,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Supplier;
 import org.apache.pekko.Done;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.server.Route;
@@ -266,16 +267,30 @@ final class DeviceAdminRoutes {
     }
   }
 
+  /** A device of another factory is 404 here, as on every other device route, not an empty list. */
   private Route updates(String factory, String uuid) {
-    return Replies.json(core.deviceQueries().updates(factory, uuid).thenApply(rows -> new UpdateList(rows.stream().map(r -> view(r, null)).toList())));
+    return ofKnownDevice(
+        factory,
+        uuid,
+        () -> Replies.json(core.deviceQueries().updates(factory, uuid).thenApply(rows -> new UpdateList(rows.stream().map(r -> view(r, null)).toList()))));
   }
 
   private Route update(String factory, String uuid, String correlationId) {
+    return ofKnownDevice(
+        factory,
+        uuid,
+        () ->
+            Replies.whenDone(
+                core.deviceQueries().update(factory, uuid, correlationId),
+                row ->
+                    row.<Route>map(r -> complete(StatusCodes.OK, view(r, events(r.events())), JsonSupport.marshaller()))
+                        .orElseGet(() -> Errors.notFound("device " + uuid + " has no update " + correlationId))));
+  }
+
+  private Route ofKnownDevice(String factory, String uuid, Supplier<Route> inner) {
     return Replies.whenDone(
-        core.deviceQueries().update(factory, uuid, correlationId),
-        row ->
-            row.<Route>map(r -> complete(StatusCodes.OK, view(r, events(r.events())), JsonSupport.marshaller()))
-                .orElseGet(() -> Errors.notFound("device " + uuid + " has no update " + correlationId)));
+        core.deviceQueries().device(factory, uuid),
+        device -> device.isPresent() ? inner.get() : Errors.notFound("factory " + factory + " has no device " + uuid));
   }
 
   private static UpdateView view(DeviceQueries.UpdateRow r, JsonNode events) {

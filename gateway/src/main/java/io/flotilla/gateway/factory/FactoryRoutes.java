@@ -92,7 +92,7 @@ public final class FactoryRoutes {
         principal ->
             principal.admin() || factory.equals(principal.factory())
                 ? Replies.json(core.factory(factory).askWithStatus(Factory.Get::new, core.askTimeout()))
-                : Errors.forbidden("the token belongs to another factory"));
+                : Authentication.notVisible(factory));
   }
 
   private Route tokens(String factory) {

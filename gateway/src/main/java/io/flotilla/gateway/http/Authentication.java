@@ -50,13 +50,25 @@ public final class Authentication {
         });
   }
 
-  /** Authenticates, then requires {@code scope} on {@code factory} (or server admin). */
+  /**
+   * Authenticates, then requires {@code scope} on {@code factory} (or server admin). Another factory's token gets
+   * the 404 of {@link #notVisible}, whether or not the factory exists; a missing scope in one's own factory is 403.
+   */
   public Route authorized(String factory, Scope scope, Supplier<Route> inner) {
     return authenticated(
-        principal ->
-            principal.mayAccess(factory, scope)
-                ? inner.get()
-                : Errors.forbidden("the token lacks scope " + scope.wireName() + " on factory " + factory));
+        principal -> {
+          if (principal.outside(factory)) {
+            return notVisible(factory);
+          }
+          return principal.mayAccess(factory, scope)
+              ? inner.get()
+              : Errors.forbidden("the token lacks scope " + scope.wireName() + " on factory " + factory);
+        });
+  }
+
+  /** The one answer for anything outside the caller's factory, so that it never tells what exists there. */
+  public static Route notVisible(String factory) {
+    return Errors.notFound("factory " + factory + " is not visible to this token");
   }
 
   public Route adminOnly(Supplier<Route> inner) {

@@ -10,6 +10,11 @@ public record Principal(boolean admin, String factory, List<String> scopes) {
     return new Principal(true, null, List.of());
   }
 
+  /** A factory token looking at another factory: answered 404, as if that factory did not exist. */
+  public boolean outside(String factoryName) {
+    return !admin && !factory.equals(factoryName);
+  }
+
   public boolean mayAccess(String factoryName, Scope scope) {
     if (admin) {
       return true;

@@ -19,11 +19,13 @@ import java.util.concurrent.CompletionStage;
  * Who may use the registry, over HTTP basic as registry clients send it:
  * <ul>
  *   <li>a factory API token as the password (any user name, as with {@code docker login}): {@code containers:read}
- *       pulls and {@code containers:push} pushes in that factory's repositories, {@code admin} does both;
+ *       pulls and {@code containers:push} pushes and deletes in that factory's repositories, {@code admin} does
+ *       all;
  *   <li>a device's {@code /hub-creds/} credentials: pull in the device's own factory, until they expire or the
  *       device is decommissioned.
  * </ul>
- * Nothing else opens a repository.
+ * Nothing else opens a repository. A valid token of a factory without those scopes is recognised with no actions,
+ * so that the registry answers it 403 in its own factory and 404 elsewhere, as the management API does.
  */
 public final class RegistryAccess implements RegistryAuthenticator {
 
@@ -49,15 +51,15 @@ public final class RegistryAccess implements RegistryAuthenticator {
   }
 
   private static Optional<RegistryPrincipal> principal(ApiToken token, Factory.TokenCheck check) {
+    if (!check.valid()) {
+      return Optional.empty();
+    }
     Set<RegistryAction> actions = EnumSet.noneOf(RegistryAction.class);
     if (check.allows(Scope.CONTAINERS_READ)) {
       actions.add(RegistryAction.PULL);
     }
     if (check.allows(Scope.CONTAINERS_PUSH)) {
       actions.add(RegistryAction.PUSH);
-    }
-    if (actions.isEmpty()) {
-      return Optional.empty();
     }
     return Optional.of(new RegistryPrincipal("token:" + token.factory() + "/" + token.id(), Map.of(token.factory(), actions)));
   }

@@ -94,7 +94,7 @@ public final class DeviceTls {
         }
     }
 
-    private static KeyManager[] keyManagers(ServerCredentials server) throws GeneralSecurityException {
+    static KeyManager[] keyManagers(ServerCredentials server) throws GeneralSecurityException {
         // The JDK's key managers read keys only from a KeyStore; this one lives in memory only, so its password
         // protects nothing and is random.
         char[] password = UUID.randomUUID().toString().toCharArray();

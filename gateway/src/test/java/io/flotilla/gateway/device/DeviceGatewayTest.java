@@ -371,7 +371,7 @@ abstract class DeviceGatewayTest {
     assertEquals(400, call("GET", "/api/v1/factories/acme/devices?limit=x", null, token).statusCode());
     assertEquals(404, call("GET", "/api/v1/factories/acme/devices/nobody", null, token).statusCode());
     assertEquals(404, call("GET", "/api/v1/factories/acme/devices/" + device.uuid + "/updates/nothing", null, token).statusCode());
-    assertEquals(403, call("GET", "/api/v1/factories/beta/devices", null, token).statusCode());
+    assertEquals(404, call("GET", "/api/v1/factories/beta/devices", null, token).statusCode());
     assertEquals(401, call("GET", "/api/v1/factories/acme/devices", null, null).statusCode());
     assertEquals(400, call("PATCH", "/api/v1/factories/acme/devices/" + device.uuid, "{\"tag\":\"no spaces\"}", token).statusCode());
     assertEquals(404, call("DELETE", "/api/v1/factories/acme/devices/nobody", null, token).statusCode());

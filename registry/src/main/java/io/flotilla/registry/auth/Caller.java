@@ -9,6 +9,9 @@ public interface Caller {
     /** Whether the catalog may list this factory's repositories to the caller. */
     boolean mayList(String factory);
 
+    /** Whether the factory is the caller's own: a refusal there is 403, elsewhere 404 as if nothing existed. */
+    boolean memberOf(String factory);
+
     /** Bearer callers lacking a scope get a new challenge (they fetch a wider token); basic callers are denied. */
     boolean viaToken();
 
@@ -22,6 +25,11 @@ public interface Caller {
             @Override
             public boolean mayList(String factory) {
                 return principal.allows(factory, RegistryAction.PULL);
+            }
+
+            @Override
+            public boolean memberOf(String factory) {
+                return principal.factories().containsKey(factory);
             }
 
             @Override

@@ -15,9 +15,12 @@ public record RegistryPrincipal(String subject, Map<String, Set<RegistryAction>>
         factories = Map.copyOf(factories);
     }
 
-    /** Push implies pull: a client pushing checks which blobs exist before it uploads them. */
+    /**
+     * Push implies pull (a client pushing checks which blobs exist before it uploads them) and delete (see
+     * {@link RegistryAction#DELETE}).
+     */
     public boolean allows(String factory, RegistryAction action) {
         Set<RegistryAction> granted = factories.getOrDefault(factory, Set.of());
-        return granted.contains(action) || (action == RegistryAction.PULL && granted.contains(RegistryAction.PUSH));
+        return granted.contains(action) || (action != RegistryAction.PUSH && granted.contains(RegistryAction.PUSH));
     }
 }

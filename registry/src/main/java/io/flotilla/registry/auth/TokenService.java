@@ -106,13 +106,18 @@ public final class TokenService {
         return new Caller() {
             @Override
             public boolean allows(RepositoryName repository, RegistryAction action) {
-                String needed = action == RegistryAction.PULL ? "pull" : "push";
                 return claims.access().stream().anyMatch(a -> a.type().equals("repository")
-                        && a.name().equals(repository.value()) && a.actions().contains(needed));
+                        && a.name().equals(repository.value()) && a.actions().contains(action.scopeName()));
             }
 
             @Override
             public boolean mayList(String factory) {
+                return claims.factories().contains(factory);
+            }
+
+            /** Never asked: a token lacking a scope is challenged, wherever the repository is. */
+            @Override
+            public boolean memberOf(String factory) {
                 return claims.factories().contains(factory);
             }
 
@@ -146,15 +151,9 @@ public final class TokenService {
         }
         boolean all = requested.contains("*");
         Set<String> granted = new LinkedHashSet<>();
-        if ((all || requested.contains("pull")) && principal.allows(repository.factory(), RegistryAction.PULL)) {
-            granted.add("pull");
-        }
-        if (principal.allows(repository.factory(), RegistryAction.PUSH)) {
-            if (all || requested.contains("push")) {
-                granted.add("push");
-            }
-            if (all || requested.contains("delete")) {
-                granted.add("delete");
+        for (RegistryAction action : RegistryAction.values()) {
+            if ((all || requested.contains(action.scopeName())) && principal.allows(repository.factory(), action)) {
+                granted.add(action.scopeName());
             }
         }
         return granted.isEmpty() ? Optional.empty() : Optional.of(new Access("repository", name, List.copyOf(granted)));

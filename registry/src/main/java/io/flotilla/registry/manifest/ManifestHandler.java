@@ -35,9 +35,17 @@ public final class ManifestHandler {
         this.ctx = ctx;
     }
 
+    /**
+     * A reference that is neither a valid tag nor a sha256 digest names no manifest: 404 {@code MANIFEST_UNKNOWN},
+     * which clients treat as "not there", where a 400 makes them fail.
+     */
     public CompletionStage<HttpResponse> get(RepositoryName name, String reference) {
-        Optional<String> tag = Digest.looksLikeDigest(reference) ? Optional.empty() : Optional.of(validTag(reference));
-        Optional<Digest> byDigest = tag.isPresent() ? Optional.empty() : Optional.of(Digest.parse(reference));
+        boolean digestLike = Digest.looksLikeDigest(reference);
+        Optional<String> tag = !digestLike && TAG.matcher(reference).matches() ? Optional.of(reference) : Optional.empty();
+        Optional<Digest> byDigest = digestLike ? Digest.ifValid(reference) : Optional.empty();
+        if (tag.isEmpty() && byDigest.isEmpty()) {
+            return CompletableFuture.failedFuture(unknown(reference));
+        }
         return ctx.io().call(() -> {
             Digest digest = byDigest.isPresent() ? byDigest.get() : ctx.repositories().resolveTag(name, tag.get())
                     .orElseThrow(() -> unknown(reference));
