@@ -113,6 +113,9 @@ public final class UpdateEngine {
      * for {@code update}). {@code syncCurrent} reinstalls the current target even if it runs.
      */
     public UpdateRecord run(UpdateAction action, OptionalLong version, boolean syncCurrent, UpdateState until) {
+        // before anything can end the command (the target already runs, the gateway refuses): the server's view of
+        // the device is only as new as what it was sent
+        flushEvents();
         Optional<UpdateRecord> unfinished = updates.unfinished();
         action.check(unfinished);
         UpdateRecord update;
@@ -148,9 +151,8 @@ public final class UpdateEngine {
         if (update.state() != UpdateState.CANCELLING) {
             update = updates.transition(update, UpdateState.CANCELLING);
         }
-        UpdateRecord canceled = updates.transition(update, UpdateState.CANCELED);
-        event(canceled, DeviceEventType.EcuInstallationCompleted, false,
-                "{\"canceled\": " + io.flotilla.protocol.Json.mapper().valueToTree(reason) + "}");
+        UpdateRecord canceled = updates.transition(update, UpdateState.CANCELED, event(update, DeviceEventType.EcuInstallationCompleted,
+                false, "{\"canceled\": " + io.flotilla.protocol.Json.mapper().valueToTree(reason) + "}"));
         flushEvents();
         return canceled;
     }
@@ -185,10 +187,7 @@ public final class UpdateEngine {
                               DeviceEventType started, DeviceEventType completed, Step work) {
         boolean resumed = update.state() == running;
         if (!resumed) {
-            update = updates.transition(update, running);
-            if (started != null) {
-                event(update, started, null, null);
-            }
+            update = updates.transition(update, running, events(update, started));
         }
         try {
             work.run(update);
@@ -197,17 +196,12 @@ public final class UpdateEngine {
         } catch (IOException | RuntimeException e) {
             throw failed(update, completed, failure, e.getMessage(), e);
         }
-        UpdateRecord moved = updates.transition(update, done);
-        if (completed != null) {
-            event(moved, completed, true, null);
-        }
-        return moved;
+        return updates.transition(update, done, events(update, completed));
     }
 
     private AgentException failed(UpdateRecord update, DeviceEventType completed, ExitCode code, String reason, Exception cause) {
-        updates.fail(update, reason);
-        event(update, completed != null ? completed : DeviceEventType.EcuInstallationCompleted, false,
-                "{\"error\": " + io.flotilla.protocol.Json.mapper().valueToTree(reason == null ? "unknown" : reason) + "}");
+        updates.fail(update, reason, event(update, completed != null ? completed : DeviceEventType.EcuInstallationCompleted, false,
+                "{\"error\": " + io.flotilla.protocol.Json.mapper().valueToTree(reason == null ? "unknown" : reason) + "}"));
         flushEvents();
         return new AgentException(code, "update " + update.id() + " to " + update.targetName() + " failed while "
                 + update.state().wireName() + ": " + reason, cause);
@@ -480,13 +474,13 @@ public final class UpdateEngine {
         return uris;
     }
 
-    private void event(UpdateRecord update, DeviceEventType type, Boolean success, String details) {
-        try {
-            events.add(DeviceEvent.of(type, clock.instant(), update.id(), update.targetName(), Long.toString(update.version()),
-                    success, details));
-        } catch (IOException e) {
-            console.info("cannot queue event " + type + ": " + e.getMessage());
-        }
+    /** The event of a step's start or successful end, none when the step reports none. */
+    private DeviceEvent[] events(UpdateRecord update, DeviceEventType type) {
+        return type == null ? new DeviceEvent[0] : new DeviceEvent[] {event(update, type, true, null)};
+    }
+
+    private DeviceEvent event(UpdateRecord update, DeviceEventType type, Boolean success, String details) {
+        return DeviceEvent.of(type, clock.instant(), update.id(), update.targetName(), Long.toString(update.version()), success, details);
     }
 
     /** Health of the apps of the current target, read from the engine (for {@code POST /apps-states}). */

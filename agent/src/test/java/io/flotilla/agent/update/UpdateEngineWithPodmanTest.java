@@ -111,7 +111,7 @@ class UpdateEngineWithPodmanTest {
                 () -> new HubCredentials(TestRegistry.USER, TestRegistry.SECRET));
         TargetSelector selector = new TargetSelector(HW, Optional.of("main"), Optional.empty(), System.err::println);
         return new UpdateEngine(client, registryClient, new ContentStore(dir.resolve("store")), updates(), runtime,
-                new EventQueue(dir.resolve("state/events")), selector, dir.resolve("apps"), 99,
+                new EventQueue(dir.resolve("state/events"), updates()), selector, dir.resolve("apps"), 99,
                 UpdateEngine.goArchitecture(System.getProperty("os.arch")), new Console(new PrintStream(output, true), false, true),
                 Clock.systemUTC());
     }
