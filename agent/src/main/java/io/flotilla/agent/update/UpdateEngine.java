@@ -5,6 +5,7 @@ import io.flotilla.agent.ExitCode;
 import io.flotilla.agent.gateway.GatewayClient;
 import io.flotilla.agent.registry.RegistryClient;
 import io.flotilla.agent.runtime.AppRuntime;
+import io.flotilla.agent.runtime.ImageArchive;
 import io.flotilla.agent.store.ContentStore;
 import io.flotilla.protocol.composeapp.AppBundle;
 import io.flotilla.protocol.composeapp.AppUri;
@@ -30,11 +31,13 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.Set;
 import java.util.stream.Stream;
 
 /**
@@ -305,7 +308,7 @@ public final class UpdateEngine {
         for (AppPlan plan : plans(update, false)) {
             Map<String, String> images = new LinkedHashMap<>();
             for (ImagePlan image : plan.images()) {
-                images.put(image.service(), io.flotilla.agent.runtime.ImageArchive.localTag(image.ref().hostAndRepository(), image.ref().digest()));
+                images.put(image.service(), ImageArchive.localTag(image.ref().hostAndRepository(), image.ref().digest()));
             }
             runtime.start(plan.uri().app(), appsRoot.resolve(plan.uri().app()), images);
         }
@@ -359,7 +362,46 @@ public final class UpdateEngine {
                 deleteTree(appsRoot.resolve(removed));
             }
         }
+        pruneImages(update);
         prune(update);
+    }
+
+    /**
+     * Removes the images this agent loaded that neither the completed target nor the one it replaced uses: the
+     * running apps keep theirs, and the previous target's stay for a rollback. Runs before the blob prune, which
+     * removes the previous target's manifests; a resumed step that finds them gone has pruned the images already.
+     */
+    private void pruneImages(UpdateRecord update) throws IOException {
+        Set<String> keep = new HashSet<>(localImages(plans(update.apps(), false)));
+        try {
+            keep.addAll(localImages(plans(update.fromApps(), false)));
+        } catch (IOException e) {
+            console.debug("images of " + update.fromTarget() + " no longer readable (" + e.getMessage() + "), pruned already");
+            return;
+        }
+        List<String> removed = new ArrayList<>();
+        for (String image : runtime.loadedImages()) {
+            if (!keep.contains(image)) {
+                if (runtime.removeImage(image)) {
+                    removed.add(image);
+                } else {
+                    console.info("image " + image + " is still used by a container; kept");
+                }
+            }
+        }
+        if (!removed.isEmpty()) {
+            console.info("Removed " + removed.size() + " image(s) no longer used: " + removed);
+        }
+    }
+
+    private static List<String> localImages(List<AppPlan> plans) {
+        List<String> images = new ArrayList<>();
+        for (AppPlan plan : plans) {
+            for (ImagePlan image : plan.images()) {
+                images.add(ImageArchive.localTag(image.ref().hostAndRepository(), image.ref().digest()));
+            }
+        }
+        return images;
     }
 
     /**
@@ -394,8 +436,12 @@ public final class UpdateEngine {
 
     /** Reads each app's tree from the content store, downloading manifests, index and bundle when {@code download}. */
     List<AppPlan> plans(UpdateRecord update, boolean download) throws IOException {
+        return plans(update.apps(), download);
+    }
+
+    private List<AppPlan> plans(Map<String, String> apps, boolean download) throws IOException {
         List<AppPlan> plans = new ArrayList<>();
-        for (String uriText : update.apps().values()) {
+        for (String uriText : apps.values()) {
             AppUri uri = AppUri.parse(uriText);
             byte[] manifestBytes = manifest(uri.registryHost(), uri.repository(), uri.digest(), download);
             ComposeAppManifest app = ComposeAppManifest.parse(manifestBytes);
