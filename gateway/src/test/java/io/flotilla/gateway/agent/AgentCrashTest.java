@@ -129,56 +129,62 @@ class AgentCrashTest {
     int consistent = 0;
     int outages = 0;
     int killed = 0;
+    // an update may also fail on its own (a start slower than the agent's 60 s on a loaded machine): the device then
+    // runs its previous target, which the server must show all the same
+    int otherExits = 0;
     List<String> failures = new ArrayList<>();
     for (int trial = 0; trial < trials; trial++) {
       boolean outage = trial % 2 == 1;
-      long goal = status().path("current_target").asText().equals(HW + "-1") ? 2 : 1;
-      Process update = agent.start(log, "update", Long.toString(goal));
-      if (outage) {
-        outages++;
-        awaitFetchedOrEnded(update);
-        proxy.down();
-        try {
-          if (random.nextBoolean()) {
-            Thread.sleep(random.nextInt(8000));
-            killed += kill(update) ? 1 : 0;
-          }
-          if (!update.waitFor(COMMAND.toSeconds(), TimeUnit.SECONDS)) {
-            AgentProcess.kill(update, Duration.ofSeconds(10));
-            fail("the update did not end while the server was away\n" + tail(log));
-          }
-          if (!status().path("update_in_progress").isNull()) {
-            AgentProcess.Result resumed = agent.run(COMMAND, "update", Long.toString(goal));
-            assertEquals(0, resumed.exit(), "resuming with the server away: " + resumed.output());
-          }
-        } finally {
-          proxy.up();
-        }
-      } else {
-        Thread.sleep(300 + random.nextInt(9000));
-        killed += kill(update) ? 1 : 0;
-      }
-      // the agent's next command, with the server reachable
-      boolean unfinished = !status().path("update_in_progress").isNull();
-      if (unfinished || random.nextBoolean()) {
-        AgentProcess.Result next = agent.run(COMMAND, "update", Long.toString(goal));
-        assertTrue(next.exit() == 0 || next.exit() == 25, "update " + goal + " exited " + next.exit() + ": " + next.output());
-      } else {
-        agent.ok(COMMAND, "check");
-      }
+      Process update = null;
       try {
+        long goal = status().path("current_target").asText().equals(HW + "-1") ? 2 : 1;
+        update = agent.start(log, "update", Long.toString(goal));
+        if (outage) {
+          outages++;
+          awaitFetchedOrEnded(update);
+          proxy.down();
+          try {
+            if (random.nextBoolean()) {
+              Thread.sleep(random.nextInt(8000));
+              killed += kill(update) ? 1 : 0;
+            }
+            if (!update.waitFor(COMMAND.toSeconds(), TimeUnit.SECONDS)) {
+              AgentProcess.kill(update, Duration.ofSeconds(10));
+              fail("the update did not end while the server was away\n" + tail(log));
+            }
+            if (!status().path("update_in_progress").isNull()) {
+              otherExits += agent.run(COMMAND, "update", Long.toString(goal)).exit() == 0 ? 0 : 1;
+            }
+          } finally {
+            proxy.up();
+          }
+        } else {
+          Thread.sleep(300 + random.nextInt(9000));
+          killed += kill(update) ? 1 : 0;
+        }
+        // the agent's next command, with the server reachable
+        boolean unfinished = !status().path("update_in_progress").isNull();
+        if (unfinished || random.nextBoolean()) {
+          int exit = agent.run(COMMAND, "update", Long.toString(goal)).exit();
+          otherExits += exit == 0 || exit == 25 ? 0 : 1;
+        } else {
+          agent.ok(COMMAND, "check");
+        }
         eventually(Duration.ofSeconds(30), () -> {
           assertAgree();
           return null;
         });
         consistent++;
-      } catch (AssertionError e) {
+      } catch (AssertionError | Exception e) {
         failures.add("trial " + trial + (outage ? " (outage)" : "") + ": " + e.getMessage());
+        if (update != null) {
+          AgentProcess.kill(update, Duration.ofSeconds(10));
+        }
       }
     }
     long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - started);
     String result = "agent-crash: trials=" + trials + " consistent=" + consistent + " outages=" + outages + " killed=" + killed
-        + " seconds=" + seconds + " seed=" + seed;
+        + " failed-updates=" + otherExits + " seconds=" + seconds + " seed=" + seed;
     System.out.println(result);
     String report = System.getProperty("agent.crash.report");
     if (report != null && !report.isBlank()) {
