@@ -20,6 +20,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -41,7 +42,7 @@ import org.junit.jupiter.api.Test;
  * is killed and resumed) while the server cannot hear of it. After the agent's next command with the server back
  * ({@code update} or {@code check}, whichever comes), the server must see what the device runs: its target and apps,
  * and every update the device recorded in the state it ended in. {@code -Dagent.crash.trials=N} (default 3, what CI
- * runs), {@code -Dcrash.seed=S}; {@code -Dagent.crash.report=FILE} receives the result line ({@code bench/agent-crash.sh}).
+ * runs), {@code -Dcrash.seed=S}; {@code -Dagent.crash.report=FILE} receives a line per trial and the result line ({@code bench/agent-crash.sh}).
  */
 class AgentCrashTest {
 
@@ -133,11 +134,15 @@ class AgentCrashTest {
     // runs its previous target, which the server must show all the same
     int otherExits = 0;
     List<String> failures = new ArrayList<>();
+    Path report = Path.of(System.getProperty("agent.crash.report", dir.resolve("report.txt").toString()));
+    Files.writeString(report, "");
     for (int trial = 0; trial < trials; trial++) {
       boolean outage = trial % 2 == 1;
+      long trialStarted = System.nanoTime();
       Process update = null;
+      // decisions read the records (each `status` is a JVM start); the agreement check asks `status` itself
       try {
-        long goal = status().path("current_target").asText().equals(HW + "-1") ? 2 : 1;
+        long goal = currentTarget().equals(HW + "-1") ? 2 : 1;
         update = agent.start(log, "update", Long.toString(goal));
         if (outage) {
           outages++;
@@ -152,7 +157,7 @@ class AgentCrashTest {
               AgentProcess.kill(update, Duration.ofSeconds(10));
               fail("the update did not end while the server was away\n" + tail(log));
             }
-            if (!status().path("update_in_progress").isNull()) {
+            if (unfinished()) {
               otherExits += agent.run(COMMAND, "update", Long.toString(goal)).exit() == 0 ? 0 : 1;
             }
           } finally {
@@ -163,8 +168,7 @@ class AgentCrashTest {
           killed += kill(update) ? 1 : 0;
         }
         // the agent's next command, with the server reachable
-        boolean unfinished = !status().path("update_in_progress").isNull();
-        if (unfinished || random.nextBoolean()) {
+        if (unfinished() || random.nextBoolean()) {
           int exit = agent.run(COMMAND, "update", Long.toString(goal)).exit();
           otherExits += exit == 0 || exit == 25 ? 0 : 1;
         } else {
@@ -175,8 +179,10 @@ class AgentCrashTest {
           return null;
         });
         consistent++;
+        progress(report, "trial " + trial + (outage ? " outage" : " kill") + ": consistent", trialStarted);
       } catch (AssertionError | Exception e) {
         failures.add("trial " + trial + (outage ? " (outage)" : "") + ": " + e.getMessage());
+        progress(report, "trial " + trial + (outage ? " outage" : " kill") + ": NOT consistent: " + e.getMessage(), trialStarted);
         if (update != null) {
           AgentProcess.kill(update, Duration.ofSeconds(10));
         }
@@ -186,12 +192,29 @@ class AgentCrashTest {
     String result = "agent-crash: trials=" + trials + " consistent=" + consistent + " outages=" + outages + " killed=" + killed
         + " failed-updates=" + otherExits + " seconds=" + seconds + " seed=" + seed;
     System.out.println(result);
-    String report = System.getProperty("agent.crash.report");
-    if (report != null && !report.isBlank()) {
-      Files.writeString(Path.of(report), result + "\n" + String.join("\n", failures) + (failures.isEmpty() ? "" : "\n"));
-    }
+    Files.writeString(report, result + "\n", StandardOpenOption.APPEND);
     assertEquals(List.of(), failures, result);
     assertTrue(killed > 0 || trials < 3, "no trial killed an agent mid-way: " + result);
+  }
+
+  /** One line per trial as it ends, so a run cut short still shows what it found. */
+  private static void progress(Path report, String line, long since) throws IOException {
+    Files.writeString(report, line + " (" + TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - since) + " s)\n",
+        StandardOpenOption.APPEND);
+  }
+
+  private static String currentTarget() throws IOException {
+    String current = "";
+    for (JsonNode record : records()) {
+      if (record.path("state").asText().equals("completed")) {
+        current = record.path("targetName").asText();
+      }
+    }
+    return current;
+  }
+
+  private static boolean unfinished() throws IOException {
+    return records().stream().anyMatch(r -> !Set.of("completed", "failed", "canceled").contains(r.path("state").asText()));
   }
 
   /** The device's running target and apps, and every update it recorded, are what the server shows. */
