@@ -30,6 +30,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
 
@@ -82,6 +83,31 @@ final class AgentContext {
         return gateway;
     }
 
+    EventQueue events() {
+        return new EventQueue(config.agentStateDir().resolve("events"), updates());
+    }
+
+    /** Sends the queued events; the caller holds the instance lock, since sending rewrites the update records. */
+    void flushQueued() throws IOException {
+        events().flush(gateway()::events);
+    }
+
+    /**
+     * For commands that talk to the server without taking the lock: sends the queue first, unless another agent
+     * runs (that one sends it).
+     */
+    void flushQueuedIfIdle() {
+        Optional<InstanceLock> lock = InstanceLock.tryAcquire(config.agentStateDir().resolve("lock"));
+        if (lock.isEmpty()) {
+            return;
+        }
+        try (InstanceLock ignored = lock.get()) {
+            flushQueued();
+        } catch (IOException | AgentException e) {
+            System.err.println("queued events not sent: " + e.getMessage());
+        }
+    }
+
     UpdateEngine engine(PrintStream out, boolean quiet) {
         GatewayClient gw = gateway();
         Set<String> insecure = config.get("pacman.insecure_registries").map(list -> Arrays.stream(list.split(","))
@@ -102,7 +128,7 @@ final class AgentContext {
         TargetSelector selector = new TargetSelector(config.hardwareId(), config.tag(), config.composeApps(),
                 warning -> console.info("warning: " + warning));
         return new UpdateEngine(gw, registry, new ContentStore(config.blobStoreRoot()), updates(), runtime,
-                new EventQueue(config.agentStateDir().resolve("events")), selector, config.appsRoot(), config.storageWatermark(),
+                events(), selector, config.appsRoot(), config.storageWatermark(),
                 UpdateEngine.goArchitecture(System.getProperty("os.arch")), console, Clock.systemUTC());
     }
 

@@ -58,6 +58,8 @@ final class DaemonCommand implements Callable<Integer> {
         AgentContext context = root.context();
         try (InstanceLock ignored = context.lock()) {
             while (!Thread.currentThread().isInterrupted()) {
+                // first, at start and every round: what happened while the server was away is older than any news
+                flushQueued(context);
                 context = syncConfig(context);
                 iteration(context);
                 reportSystemInfo(context);
@@ -75,7 +77,6 @@ final class DaemonCommand implements Callable<Integer> {
         try {
             UpdateEngine engine = context.engine(System.out, false);
             ensureSocket(context.gateway());
-            engine.flushEvents();
             UpdateStore updates = context.updates();
             SelectedTarget latest = engine.check(OptionalLong.empty());
             Optional<UpdateRecord> unfinished = updates.unfinished();
@@ -100,6 +101,14 @@ final class DaemonCommand implements Callable<Integer> {
             System.err.println("error: " + e);
         }
         reportAppsStates(context);
+    }
+
+    private static void flushQueued(AgentContext context) {
+        try {
+            context.flushQueued();
+        } catch (AgentException | IOException e) {
+            System.err.println("queued events not sent: " + e.getMessage());
+        }
     }
 
     /** Installs the config files of {@code GET /config}; answers a context with the new config if they changed it. */

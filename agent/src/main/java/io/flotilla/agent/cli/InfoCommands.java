@@ -43,7 +43,9 @@ final class InfoCommands {
 
         @Override
         public Integer call() throws Exception {
-            DeviceRecord device = root.context().gateway().device();
+            AgentContext context = root.context();
+            context.flushQueuedIfIdle();
+            DeviceRecord device = context.gateway().device();
             if ("json".equalsIgnoreCase(format)) {
                 System.out.println(new String(Json.toBytes(device), StandardCharsets.UTF_8));
             } else {

@@ -63,9 +63,12 @@ final class UpdateCommands {
         Integer advance(UpdateAction action, UpdateState until) {
             AgentContext context = root.context();
             try (InstanceLock ignored = context.lock()) {
+                // checked before the engine is built: saying there is nothing to do needs no server
                 Optional<UpdateRecord> unfinished = context.updates().unfinished();
                 action.check(unfinished);
-                UpdateRecord update = context.engine(System.out, json()).advance(unfinished.get(), until);
+                UpdateEngine engine = context.engine(System.out, json());
+                engine.flushEvents();
+                UpdateRecord update = engine.advance(unfinished.get(), until);
                 report(update);
                 return 0;
             }
@@ -85,6 +88,7 @@ final class UpdateCommands {
         @Override
         public Integer call() {
             AgentContext context = root.context();
+            context.flushQueuedIfIdle();
             UpdateEngine engine = context.engine(System.out, json());
             SelectedTarget target = engine.check(OptionalLong.empty());
             Optional<UpdateRecord> current = context.updates().lastCompleted();

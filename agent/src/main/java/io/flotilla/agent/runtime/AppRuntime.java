@@ -8,6 +8,7 @@ import io.flotilla.protocol.oci.ImageManifest;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.Set;
 
 /** What the update engine needs from a container engine. */
 public interface AppRuntime {
@@ -20,6 +21,12 @@ public interface AppRuntime {
     void start(String app, Path appDir, Map<String, String> localImages) throws IOException;
 
     void stop(String app, Path appDir) throws IOException;
+
+    /** The local references of every image {@link #loadImage} made available that the engine still has. */
+    Set<String> loadedImages() throws IOException;
+
+    /** Removes a loaded image; false when the engine keeps it because a container still uses it. */
+    boolean removeImage(String localReference) throws IOException;
 
     AppsStates.AppState health(String app, String uri, Map<String, String> configHashes) throws IOException;
 }

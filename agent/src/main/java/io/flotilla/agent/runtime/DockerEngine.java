@@ -14,6 +14,7 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -88,6 +89,30 @@ public final class DockerEngine {
             throw new IOException("inspecting image " + reference + " answered " + status);
         }
         return status == 200;
+    }
+
+    /** Every tag of every image the engine has. */
+    public List<String> imageTags() throws IOException {
+        List<String> tags = new ArrayList<>();
+        for (JsonNode image : expectOk(request("GET", API + "/images/json", null, null)).json()) {
+            image.path("RepoTags").forEach(tag -> tags.add(tag.asText()));
+        }
+        return tags;
+    }
+
+    /**
+     * {@code DELETE /images/<reference>} without force: removes the tag, and the image once no tag is left. False
+     * when the engine refuses because a container uses the image (409); an image already gone counts as removed.
+     */
+    public boolean removeImage(String reference) throws IOException {
+        Response response = request("DELETE", API + "/images/" + reference, null, null);
+        if (response.status() == 409) {
+            return false;
+        }
+        if (response.status() != 404) {
+            expectOk(response);
+        }
+        return true;
     }
 
     /** {@code POST /images/load} with a docker-archive tarball; the engine's progress output is returned. */

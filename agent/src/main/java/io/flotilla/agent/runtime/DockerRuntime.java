@@ -12,6 +12,9 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
 
 /**
  * Docker Engine API + compose. Loaded images are tagged locally and a compose override file outside the app
@@ -68,6 +71,16 @@ public final class DockerRuntime implements AppRuntime {
         if (!result.ok()) {
             throw new IOException("compose down of " + app + " failed (exit " + result.exitCode() + "): " + tail(result.output()));
         }
+    }
+
+    @Override
+    public Set<String> loadedImages() throws IOException {
+        return engine.imageTags().stream().filter(ImageArchive::isLocalTag).collect(Collectors.toCollection(TreeSet::new));
+    }
+
+    @Override
+    public boolean removeImage(String localReference) throws IOException {
+        return engine.removeImage(localReference);
     }
 
     @Override

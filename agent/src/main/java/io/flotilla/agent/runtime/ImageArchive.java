@@ -14,6 +14,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.regex.Pattern;
 
 /**
  * Writes a docker-archive tarball ({@code docker save} layout: {@code manifest.json}, the config, one file per
@@ -21,6 +22,8 @@ import java.nio.file.Path;
  * second download. Layers stay compressed; both Docker and podman decompress them on load.
  */
 public final class ImageArchive {
+
+    private static final Pattern LOCAL_TAG = Pattern.compile(".+:flotilla-[0-9a-f]{64}");
 
     private ImageArchive() {
     }
@@ -53,6 +56,11 @@ public final class ImageArchive {
      */
     public static String localTag(String repositoryWithHost, Digest manifestDigest) {
         return repositoryWithHost + ":flotilla-" + manifestDigest.hex();
+    }
+
+    /** Whether {@code reference} is a tag {@link #localTag} made (and so an image this agent loaded). */
+    public static boolean isLocalTag(String reference) {
+        return LOCAL_TAG.matcher(reference).matches();
     }
 
     private static void addBytes(TarArchiveOutputStream tar, String name, byte[] content) throws IOException {

@@ -1,6 +1,5 @@
 package io.flotilla.agent.update;
 
-import io.flotilla.agent.store.AtomicFiles;
 import io.flotilla.protocol.Json;
 import io.flotilla.protocol.device.DeviceEvent;
 
@@ -12,8 +11,10 @@ import java.util.List;
 import java.util.stream.Stream;
 
 /**
- * Events are written to disk before they are sent and deleted only once the gateway accepted them, so a device
- * offline during an update reports it later. Resending after a lost reply is safe: the server drops duplicate ids.
+ * What the device still has to tell the gateway: the unsent events that each update record carries (written in the
+ * same atomic write as the state they report), and files left in the events directory by agents that queued events
+ * apart from the records. Events leave the disk only once the gateway accepted them, so a device offline during an
+ * update reports it later. Resending after a lost reply is safe: the server drops duplicate ids.
  */
 public final class EventQueue {
 
@@ -25,20 +26,24 @@ public final class EventQueue {
     }
 
     private final Path dir;
+    private final UpdateStore updates;
 
-    public EventQueue(Path dir) {
+    public EventQueue(Path dir, UpdateStore updates) {
         this.dir = dir;
-    }
-
-    public void add(DeviceEvent event) throws IOException {
-        // nanoTime keeps the order of events written within one millisecond
-        String name = String.format("%016d-%s.json", System.currentTimeMillis() * 1000 + (System.nanoTime() / 1000) % 1000, event.id());
-        AtomicFiles.write(dir.resolve(name), Json.toBytes(event));
+        this.updates = updates;
     }
 
     /** Sends queued events oldest first; stops at the first failure and keeps the rest. Returns the number sent. */
     public int flush(Sender sender) throws IOException {
-        List<Path> files = pending();
+        return flushFiles(sender) + updates.sendUnsent(sender, BATCH);
+    }
+
+    public int pendingCount() throws IOException {
+        return pendingFiles().size() + updates.unsentCount();
+    }
+
+    private int flushFiles(Sender sender) throws IOException {
+        List<Path> files = pendingFiles();
         int sent = 0;
         for (int from = 0; from < files.size(); from += BATCH) {
             List<Path> batch = files.subList(from, Math.min(files.size(), from + BATCH));
@@ -59,7 +64,7 @@ public final class EventQueue {
         return sent;
     }
 
-    public List<Path> pending() throws IOException {
+    private List<Path> pendingFiles() throws IOException {
         if (!Files.isDirectory(dir)) {
             return List.of();
         }

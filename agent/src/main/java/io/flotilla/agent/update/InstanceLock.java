@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Optional;
 
 /**
  * One agent at a time per storage directory. An OS file lock is used rather than the file's existence, so a
@@ -28,6 +29,20 @@ public final class InstanceLock implements AutoCloseable {
     }
 
     public static InstanceLock acquire(Path lockFile) {
+        return tryAcquire(lockFile).orElseThrow(() -> {
+            String holder;
+            try {
+                holder = Files.readString(lockFile, StandardCharsets.UTF_8).trim();
+            } catch (IOException e) {
+                holder = "";
+            }
+            return new AgentException(ExitCode.GENERIC, "another flotilla-agent is running"
+                    + (holder.isEmpty() ? "" : " (pid " + holder + ")") + "; lock " + lockFile);
+        });
+    }
+
+    /** The lock, or nothing when another agent (or this one) holds it. */
+    public static Optional<InstanceLock> tryAcquire(Path lockFile) {
         try {
             Files.createDirectories(lockFile.toAbsolutePath().getParent());
             FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
@@ -38,14 +53,12 @@ public final class InstanceLock implements AutoCloseable {
                 lock = null;
             }
             if (lock == null) {
-                String holder = Files.readString(lockFile, StandardCharsets.UTF_8).trim();
                 channel.close();
-                throw new AgentException(ExitCode.GENERIC, "another flotilla-agent is running"
-                        + (holder.isEmpty() ? "" : " (pid " + holder + ")") + "; lock " + lockFile);
+                return Optional.empty();
             }
             channel.truncate(0);
             channel.write(ByteBuffer.wrap(Long.toString(ProcessHandle.current().pid()).getBytes(StandardCharsets.UTF_8)), 0);
-            return new InstanceLock(channel, lock);
+            return Optional.of(new InstanceLock(channel, lock));
         } catch (IOException e) {
             throw new AgentException(ExitCode.GENERIC, "cannot take the lock " + lockFile + ": " + e.getMessage(), e);
         }

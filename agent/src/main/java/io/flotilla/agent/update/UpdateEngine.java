@@ -5,6 +5,7 @@ import io.flotilla.agent.ExitCode;
 import io.flotilla.agent.gateway.GatewayClient;
 import io.flotilla.agent.registry.RegistryClient;
 import io.flotilla.agent.runtime.AppRuntime;
+import io.flotilla.agent.runtime.ImageArchive;
 import io.flotilla.agent.store.ContentStore;
 import io.flotilla.protocol.composeapp.AppBundle;
 import io.flotilla.protocol.composeapp.AppUri;
@@ -30,11 +31,13 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.Set;
 import java.util.stream.Stream;
 
 /**
@@ -113,6 +116,9 @@ public final class UpdateEngine {
      * for {@code update}). {@code syncCurrent} reinstalls the current target even if it runs.
      */
     public UpdateRecord run(UpdateAction action, OptionalLong version, boolean syncCurrent, UpdateState until) {
+        // before anything can end the command (the target already runs, the gateway refuses): the server's view of
+        // the device is only as new as what it was sent
+        flushEvents();
         Optional<UpdateRecord> unfinished = updates.unfinished();
         action.check(unfinished);
         UpdateRecord update;
@@ -148,9 +154,8 @@ public final class UpdateEngine {
         if (update.state() != UpdateState.CANCELLING) {
             update = updates.transition(update, UpdateState.CANCELLING);
         }
-        UpdateRecord canceled = updates.transition(update, UpdateState.CANCELED);
-        event(canceled, DeviceEventType.EcuInstallationCompleted, false,
-                "{\"canceled\": " + io.flotilla.protocol.Json.mapper().valueToTree(reason) + "}");
+        UpdateRecord canceled = updates.transition(update, UpdateState.CANCELED, event(update, DeviceEventType.EcuInstallationCompleted,
+                false, "{\"canceled\": " + io.flotilla.protocol.Json.mapper().valueToTree(reason) + "}"));
         flushEvents();
         return canceled;
     }
@@ -185,10 +190,7 @@ public final class UpdateEngine {
                               DeviceEventType started, DeviceEventType completed, Step work) {
         boolean resumed = update.state() == running;
         if (!resumed) {
-            update = updates.transition(update, running);
-            if (started != null) {
-                event(update, started, null, null);
-            }
+            update = updates.transition(update, running, events(update, started));
         }
         try {
             work.run(update);
@@ -197,17 +199,12 @@ public final class UpdateEngine {
         } catch (IOException | RuntimeException e) {
             throw failed(update, completed, failure, e.getMessage(), e);
         }
-        UpdateRecord moved = updates.transition(update, done);
-        if (completed != null) {
-            event(moved, completed, true, null);
-        }
-        return moved;
+        return updates.transition(update, done, events(update, completed));
     }
 
     private AgentException failed(UpdateRecord update, DeviceEventType completed, ExitCode code, String reason, Exception cause) {
-        updates.fail(update, reason);
-        event(update, completed != null ? completed : DeviceEventType.EcuInstallationCompleted, false,
-                "{\"error\": " + io.flotilla.protocol.Json.mapper().valueToTree(reason == null ? "unknown" : reason) + "}");
+        updates.fail(update, reason, event(update, completed != null ? completed : DeviceEventType.EcuInstallationCompleted, false,
+                "{\"error\": " + io.flotilla.protocol.Json.mapper().valueToTree(reason == null ? "unknown" : reason) + "}"));
         flushEvents();
         return new AgentException(code, "update " + update.id() + " to " + update.targetName() + " failed while "
                 + update.state().wireName() + ": " + reason, cause);
@@ -311,7 +308,7 @@ public final class UpdateEngine {
         for (AppPlan plan : plans(update, false)) {
             Map<String, String> images = new LinkedHashMap<>();
             for (ImagePlan image : plan.images()) {
-                images.put(image.service(), io.flotilla.agent.runtime.ImageArchive.localTag(image.ref().hostAndRepository(), image.ref().digest()));
+                images.put(image.service(), ImageArchive.localTag(image.ref().hostAndRepository(), image.ref().digest()));
             }
             runtime.start(plan.uri().app(), appsRoot.resolve(plan.uri().app()), images);
         }
@@ -365,7 +362,46 @@ public final class UpdateEngine {
                 deleteTree(appsRoot.resolve(removed));
             }
         }
+        pruneImages(update);
         prune(update);
+    }
+
+    /**
+     * Removes the images this agent loaded that neither the completed target nor the one it replaced uses: the
+     * running apps keep theirs, and the previous target's stay for a rollback. Runs before the blob prune, which
+     * removes the previous target's manifests; a resumed step that finds them gone has pruned the images already.
+     */
+    private void pruneImages(UpdateRecord update) throws IOException {
+        Set<String> keep = new HashSet<>(localImages(plans(update.apps(), false)));
+        try {
+            keep.addAll(localImages(plans(update.fromApps(), false)));
+        } catch (IOException e) {
+            console.debug("images of " + update.fromTarget() + " no longer readable (" + e.getMessage() + "), pruned already");
+            return;
+        }
+        List<String> removed = new ArrayList<>();
+        for (String image : runtime.loadedImages()) {
+            if (!keep.contains(image)) {
+                if (runtime.removeImage(image)) {
+                    removed.add(image);
+                } else {
+                    console.info("image " + image + " is still used by a container; kept");
+                }
+            }
+        }
+        if (!removed.isEmpty()) {
+            console.info("Removed " + removed.size() + " image(s) no longer used: " + removed);
+        }
+    }
+
+    private static List<String> localImages(List<AppPlan> plans) {
+        List<String> images = new ArrayList<>();
+        for (AppPlan plan : plans) {
+            for (ImagePlan image : plan.images()) {
+                images.add(ImageArchive.localTag(image.ref().hostAndRepository(), image.ref().digest()));
+            }
+        }
+        return images;
     }
 
     /**
@@ -400,8 +436,12 @@ public final class UpdateEngine {
 
     /** Reads each app's tree from the content store, downloading manifests, index and bundle when {@code download}. */
     List<AppPlan> plans(UpdateRecord update, boolean download) throws IOException {
+        return plans(update.apps(), download);
+    }
+
+    private List<AppPlan> plans(Map<String, String> apps, boolean download) throws IOException {
         List<AppPlan> plans = new ArrayList<>();
-        for (String uriText : update.apps().values()) {
+        for (String uriText : apps.values()) {
             AppUri uri = AppUri.parse(uriText);
             byte[] manifestBytes = manifest(uri.registryHost(), uri.repository(), uri.digest(), download);
             ComposeAppManifest app = ComposeAppManifest.parse(manifestBytes);
@@ -480,13 +520,13 @@ public final class UpdateEngine {
         return uris;
     }
 
-    private void event(UpdateRecord update, DeviceEventType type, Boolean success, String details) {
-        try {
-            events.add(DeviceEvent.of(type, clock.instant(), update.id(), update.targetName(), Long.toString(update.version()),
-                    success, details));
-        } catch (IOException e) {
-            console.info("cannot queue event " + type + ": " + e.getMessage());
-        }
+    /** The event of a step's start or successful end, none when the step reports none. */
+    private DeviceEvent[] events(UpdateRecord update, DeviceEventType type) {
+        return type == null ? new DeviceEvent[0] : new DeviceEvent[] {event(update, type, true, null)};
+    }
+
+    private DeviceEvent event(UpdateRecord update, DeviceEventType type, Boolean success, String details) {
+        return DeviceEvent.of(type, clock.instant(), update.id(), update.targetName(), Long.toString(update.version()), success, details);
     }
 
     /** Health of the apps of the current target, read from the engine (for {@code POST /apps-states}). */

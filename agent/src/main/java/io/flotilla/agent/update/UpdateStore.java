@@ -5,6 +5,7 @@ import io.flotilla.agent.AgentException;
 import io.flotilla.agent.ExitCode;
 import io.flotilla.agent.store.AtomicFiles;
 import io.flotilla.protocol.Json;
+import io.flotilla.protocol.device.DeviceEvent;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -84,17 +85,67 @@ public final class UpdateStore {
         return record;
     }
 
-    /** Moves the update to {@code next} and persists it before returning. */
-    public UpdateRecord transition(UpdateRecord update, UpdateState next) {
-        UpdateRecord moved = update.moveTo(next, clock.instant());
-        save(moved);
-        return moved;
+    /**
+     * Moves the update to {@code next} and persists it, with {@code events} added to its unsent events in the same
+     * write, before returning: a kill leaves either the old state or the new state and its events, never one without
+     * the other.
+     */
+    public UpdateRecord transition(UpdateRecord update, UpdateState next, DeviceEvent... events) {
+        return saveWith(update.moveTo(next, clock.instant()), events);
     }
 
-    public UpdateRecord fail(UpdateRecord update, String reason) {
-        UpdateRecord failed = update.fail(reason, clock.instant());
-        save(failed);
-        return failed;
+    public UpdateRecord fail(UpdateRecord update, String reason, DeviceEvent... events) {
+        return saveWith(update.fail(reason, clock.instant()), events);
+    }
+
+    /**
+     * Sends every record's unsent events, oldest record first and at most {@code batch} per request, and rewrites
+     * the record without them once the gateway took them. A kill between the two resends them: the server ignores
+     * event ids it already has. Stops at the first failure, keeping the rest. Returns the number sent.
+     */
+    public int sendUnsent(EventQueue.Sender sender, int batch) throws IOException {
+        int sent = 0;
+        for (UpdateRecord record : all()) {
+            List<DeviceEvent> unsent = record.unsent();
+            while (!unsent.isEmpty()) {
+                List<DeviceEvent> chunk = unsent.subList(0, Math.min(batch, unsent.size()));
+                sender.send(chunk);
+                sent += chunk.size();
+                unsent = unsent.subList(chunk.size(), unsent.size());
+                record = record.withUnsent(unsent);
+                save(record);
+            }
+        }
+        return sent;
+    }
+
+    /** Events written with the records and not yet taken by the gateway. */
+    public int unsentCount() {
+        return all().stream().mapToInt(u -> u.unsent().size()).sum();
+    }
+
+    /**
+     * The record on disk knows which events the gateway already took (a flush may have rewritten it since the
+     * caller read it), so the new version carries the disk's unsent events plus {@code events}.
+     */
+    private UpdateRecord saveWith(UpdateRecord record, DeviceEvent... events) {
+        List<DeviceEvent> unsent = new ArrayList<>(read(record.id()).map(UpdateRecord::unsent).orElse(record.unsent()));
+        unsent.addAll(List.of(events));
+        UpdateRecord withEvents = record.withUnsent(unsent);
+        save(withEvents);
+        return withEvents;
+    }
+
+    private Optional<UpdateRecord> read(String id) {
+        Path file = dir.resolve(id + ".json");
+        if (!Files.exists(file)) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(json.readValue(file.toFile(), UpdateRecord.class));
+        } catch (IOException e) {
+            throw new AgentException(ExitCode.INVALID_ONGOING_UPDATE, "unreadable update record " + file + ": " + e.getMessage(), e);
+        }
     }
 
     /** All records, oldest first. */
@@ -133,9 +184,14 @@ public final class UpdateStore {
         }
     }
 
+    /** Old finished records go, except one whose events the gateway has not taken yet. */
     private void prune() {
         List<Path> files = files();
         for (int i = 0; i < files.size() - KEEP_FINISHED; i++) {
+            String name = files.get(i).getFileName().toString();
+            if (read(name.substring(0, name.length() - 5)).map(u -> !u.unsent().isEmpty()).orElse(false)) {
+                continue;
+            }
             try {
                 Files.deleteIfExists(files.get(i));
             } catch (IOException e) {

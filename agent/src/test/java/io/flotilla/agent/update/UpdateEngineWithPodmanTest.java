@@ -7,6 +7,7 @@ import io.flotilla.agent.registry.RegistryClient;
 import io.flotilla.agent.runtime.Compose;
 import io.flotilla.agent.runtime.DockerEngine;
 import io.flotilla.agent.runtime.DockerRuntime;
+import io.flotilla.agent.runtime.ImageArchive;
 import io.flotilla.agent.store.ContentStore;
 import io.flotilla.agent.testing.PodmanService;
 import io.flotilla.agent.testing.TestGateway;
@@ -35,6 +36,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.OptionalLong;
 import java.util.stream.Stream;
 
@@ -111,7 +113,7 @@ class UpdateEngineWithPodmanTest {
                 () -> new HubCredentials(TestRegistry.USER, TestRegistry.SECRET));
         TargetSelector selector = new TargetSelector(HW, Optional.of("main"), Optional.empty(), System.err::println);
         return new UpdateEngine(client, registryClient, new ContentStore(dir.resolve("store")), updates(), runtime,
-                new EventQueue(dir.resolve("state/events")), selector, dir.resolve("apps"), 99,
+                new EventQueue(dir.resolve("state/events"), updates()), selector, dir.resolve("apps"), 99,
                 UpdateEngine.goArchitecture(System.getProperty("os.arch")), new Console(new PrintStream(output, true), false, true),
                 Clock.systemUTC());
     }
@@ -190,5 +192,35 @@ class UpdateEngineWithPodmanTest {
         ContentStore store = new ContentStore(dir.resolve("store"));
         assertFalse(store.has(io.flotilla.protocol.composeapp.AppUri.parse(broken).digest()), "completing pruned the failed target's blobs");
         assertTrue(store.has(io.flotilla.protocol.composeapp.AppUri.parse(resync.apps().get("shell")).digest()));
+    }
+
+    /** Each target's image comes from its own repository, so each is a tag of its own in the engine. */
+    @Test
+    @Order(4)
+    void aCompletedUpdateRemovesImagesOlderThanThePreviousTarget() throws Exception {
+        String arch = UpdateEngine.goArchitecture(System.getProperty("os.arch"));
+        String four = TestImages.pushBusybox(registry, "acme/four", arch);
+        String five = TestImages.pushBusybox(registry, "acme/five", arch);
+        String httpd = "    command: [\"httpd\", \"-f\", \"-p\", \"8080\", \"-h\", \"/\"]\n";
+        gateway.publish(HW, 4, "main", Map.of("shell", app("  web:\n    image: " + four + "\n" + httpd)));
+        assertEquals(UpdateState.COMPLETED, updateEngine().run(UpdateAction.UPDATE, OptionalLong.empty(), false, UpdateState.COMPLETED).state(),
+                output.toString());
+        String targetTwoImage = localTag(busybox);
+        assertTrue(engine.imageExists(targetTwoImage), "the previous target's image stays for a rollback");
+        assertTrue(engine.imageExists(localTag(four)));
+
+        gateway.publish(HW, 5, "main", Map.of("shell", app("  web:\n    image: " + five + "\n" + httpd)));
+        UpdateRecord update = updateEngine().run(UpdateAction.UPDATE, OptionalLong.empty(), false, UpdateState.COMPLETED);
+        assertEquals(UpdateState.COMPLETED, update.state(), output.toString());
+        assertFalse(engine.imageExists(targetTwoImage), "older than the previous target: removed");
+        assertTrue(engine.imageExists(localTag(four)), "the previous target's image stays");
+        assertTrue(engine.imageExists(localTag(five)), "the running target's image stays");
+        assertEquals(Set.of(localTag(four), localTag(five)), runtime.loadedImages());
+        assertEquals(AppsStates.HEALTHY, updateEngine().appsStates(update).apps().get("shell").state());
+    }
+
+    private static String localTag(String imageReference) {
+        ImageRef ref = ImageRef.parse(imageReference);
+        return ImageArchive.localTag(ref.hostAndRepository(), ref.digest());
     }
 }

@@ -27,6 +27,8 @@ import java.net.http.HttpClient;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -67,7 +69,7 @@ class UpdateResumeTest {
         DockerRuntime noEngine = new DockerRuntime(new DockerEngine(tmp.resolve("no.sock")), new Compose(List.of("false"), "unix:///none", 5),
                 tmp.resolve("overrides"), tmp.resolve("scratch"));
         return new UpdateEngine(client, registryClient, new ContentStore(tmp.resolve("store")), updates(), noEngine,
-                new EventQueue(tmp.resolve("events")), new TargetSelector("amd64-linux", Optional.of("main"), Optional.empty(), w -> { }),
+                new EventQueue(tmp.resolve("events"), updates()), new TargetSelector("amd64-linux", Optional.of("main"), Optional.empty(), w -> { }),
                 tmp.resolve("apps"), 99, "amd64", new Console(new PrintStream(PrintStream.nullOutputStream()), true, false), Clock.systemUTC());
     }
 
@@ -110,25 +112,84 @@ class UpdateResumeTest {
         assertEquals("canceled by the test", Json.mapper().readTree(end.event().details()).path("canceled").asText());
     }
 
-    @Test
-    void eventsWaitOnDiskUntilTheGatewayTakesThem() throws IOException {
-        EventQueue queue = new EventQueue(tmp.resolve("queue"));
-        for (DeviceEventType type : List.of(DeviceEventType.UpdateInitStarted, DeviceEventType.UpdateInitCompleted,
-                DeviceEventType.EcuDownloadStarted, DeviceEventType.EcuDownloadCompleted, DeviceEventType.EcuInstallationStarted,
-                DeviceEventType.EcuInstallationApplied, DeviceEventType.EcuInstallationCompleted)) {
-            queue.add(DeviceEvent.of(type, Instant.now(), "u1", "t-1", "1", true, null));
+    private static final List<DeviceEventType> SEVEN = List.of(DeviceEventType.UpdateInitStarted, DeviceEventType.UpdateInitCompleted,
+            DeviceEventType.EcuDownloadStarted, DeviceEventType.EcuDownloadCompleted, DeviceEventType.EcuInstallationStarted,
+            DeviceEventType.EcuInstallationApplied, DeviceEventType.EcuInstallationCompleted);
+
+    /** What a whole update leaves on disk when the gateway never answered: the record, completed, carrying its seven events. */
+    private UpdateRecord completedOffline(SelectedTarget target) {
+        UpdateStore store = updates();
+        UpdateRecord update = store.create(target, null, Map.of());
+        Iterator<DeviceEventType> types = SEVEN.iterator();
+        for (UpdateState next : List.of(UpdateState.INITIALIZING, UpdateState.INITIALIZED, UpdateState.FETCHING, UpdateState.FETCHED,
+                UpdateState.INSTALLING, UpdateState.INSTALLED, UpdateState.STARTING, UpdateState.STARTED, UpdateState.COMPLETING,
+                UpdateState.COMPLETED)) {
+            boolean reported = next != UpdateState.STARTING && next != UpdateState.STARTED && next != UpdateState.COMPLETING;
+            update = reported
+                    ? store.transition(update, next, DeviceEvent.of(types.next(), Instant.now(), update.id(), target.name(), "1", true, null))
+                    : store.transition(update, next);
         }
+        return update;
+    }
+
+    @Test
+    void eachStateIsWrittenWithItsEventInOneRecord() throws Exception {
+        SelectedTarget target = new SelectedTarget("t-1", 1, Map.of(), false);
+        UpdateStore store = updates();
+        UpdateRecord created = store.create(target, null, Map.of());
+        DeviceEvent started = DeviceEvent.of(DeviceEventType.UpdateInitStarted, Instant.now(), created.id(), "t-1", "1", null, null);
+        store.transition(created, UpdateState.INITIALIZING, started);
+
+        // the file is the only thing a kill can leave: the new state and its event are both in it
+        UpdateRecord onDisk = Json.mapper().readValue(tmp.resolve("updates").resolve(created.id() + ".json").toFile(), UpdateRecord.class);
+        assertEquals(UpdateState.INITIALIZING, onDisk.state());
+        assertEquals(List.of(started.id()), onDisk.unsent().stream().map(DeviceEvent::id).toList());
+
+        // a stale copy of the record (one read before a flush took its events) does not bring them back
+        new EventQueue(tmp.resolve("events"), store).flush(events -> { });
+        UpdateRecord moved = store.transition(onDisk, UpdateState.INITIALIZED,
+                DeviceEvent.of(DeviceEventType.UpdateInitCompleted, Instant.now(), created.id(), "t-1", "1", true, null));
+        assertEquals(List.of("UpdateInitCompleted"), moved.unsent().stream().map(e -> e.eventType().id()).toList());
+    }
+
+    @Test
+    void eventsWaitInTheRecordsUntilTheGatewayTakesThem() throws IOException {
+        completedOffline(new SelectedTarget("t-1", 1, Map.of(), false));
+        EventQueue queue = new EventQueue(tmp.resolve("events"), updates());
         assertThrows(IOException.class, () -> queue.flush(events -> {
             throw new IOException("gateway unreachable");
         }));
-        assertEquals(7, queue.pending().size(), "nothing is lost while offline");
+        assertEquals(7, queue.pendingCount(), "nothing is lost while offline");
 
-        List<List<String>> batches = new java.util.ArrayList<>();
-        assertEquals(7, new EventQueue(tmp.resolve("queue")).flush(events ->
+        List<List<String>> batches = new ArrayList<>();
+        assertEquals(7, new EventQueue(tmp.resolve("events"), updates()).flush(events ->
                 batches.add(events.stream().map(e -> e.eventType().id()).toList())));
         assertEquals(List.of(6, 1), batches.stream().map(List::size).toList(), "at most 6 events per request");
         assertEquals("UpdateInitStarted", batches.get(0).get(0), "oldest first");
         assertEquals("EcuInstallationCompleted", batches.get(1).get(0));
-        assertTrue(queue.pending().isEmpty());
+        assertEquals(0, queue.pendingCount());
+        assertEquals(0, queue.flush(events -> fail("sent twice: " + events)));
+    }
+
+    @Test
+    void eventsQueuedAsFilesByAnOlderAgentAreSentToo() throws IOException {
+        DeviceEvent old = DeviceEvent.of(DeviceEventType.EcuInstallationCompleted, Instant.now(), "u0", "t-0", "0", true, null);
+        io.flotilla.agent.store.AtomicFiles.write(tmp.resolve("events").resolve("0000000000000001-" + old.id() + ".json"), Json.toBytes(old));
+        List<String> sent = new ArrayList<>();
+        assertEquals(1, new EventQueue(tmp.resolve("events"), updates()).flush(events -> events.forEach(e -> sent.add(e.id()))));
+        assertEquals(List.of(old.id()), sent);
+    }
+
+    /** The update ended while the gateway was away; asking again for the target it now runs still reports it. */
+    @Test
+    void updateToTheRunningTargetSendsTheQueueBeforeSayingSo() throws Exception {
+        SelectedTarget target = engine().check(OptionalLong.empty());
+        UpdateRecord done = completedOffline(target);
+        AgentException running = assertThrows(AgentException.class,
+                () -> engine().run(UpdateAction.UPDATE, OptionalLong.of(target.version()), false, UpdateState.COMPLETED));
+        assertEquals(ExitCode.TARGET_ALREADY_RUNNING, running.exitCode());
+        assertEquals(SEVEN.stream().map(Enum::name).toList(), gateway.events.stream()
+                .filter(e -> e.event().correlationId().equals(done.id())).map(e -> e.eventType().id()).toList());
+        assertTrue(updates().lastCompleted().orElseThrow().unsent().isEmpty());
     }
 }
