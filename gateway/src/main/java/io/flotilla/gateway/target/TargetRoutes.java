@@ -21,7 +21,7 @@ import java.util.concurrent.CompletionStage;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.server.Route;
 
-/** A factory's targets: list (read side), add (as {@code fioctl targets add}), re-tag. */
+/** A factory's targets: list (read side), add (as {@code fioctl targets add}), re-tag, prune (as {@code fioctl targets prune}). */
 public final class TargetRoutes {
 
   /** {@code hardwareIds} defaults to all of the factory's platforms; {@code version} to the next one. */
@@ -64,20 +64,30 @@ public final class TargetRoutes {
                 path(
                     segment(),
                     name ->
-                        patch(
-                            () ->
-                                auth.authorized(
-                                    factory,
-                                    Scope.TARGETS_WRITE,
-                                    () ->
-                                        entity(
-                                            JsonSupport.unmarshaller(TagsRequest.class),
-                                            request ->
-                                                Replies.json(
-                                                    core.targets(factory)
-                                                        .<Target>askWithStatus(
-                                                            replyTo -> new Targets.SetTags(name, request.tags(), replyTo),
-                                                            core.askTimeout()))))))));
+                        concat(
+                            patch(
+                                () ->
+                                    auth.authorized(
+                                        factory,
+                                        Scope.TARGETS_WRITE,
+                                        () ->
+                                            entity(
+                                                JsonSupport.unmarshaller(TagsRequest.class),
+                                                request ->
+                                                    Replies.json(
+                                                        core.targets(factory)
+                                                            .<Target>askWithStatus(
+                                                                replyTo -> new Targets.SetTags(name, request.tags(), replyTo),
+                                                                core.askTimeout()))))),
+                            delete(
+                                () ->
+                                    auth.authorized(
+                                        factory,
+                                        Scope.TARGETS_WRITE,
+                                        () ->
+                                            Replies.json(
+                                                core.targets(factory)
+                                                    .<Target>askWithStatus(replyTo -> new Targets.Prune(name, replyTo), core.askTimeout()))))))));
   }
 
   private Route add(String factory) {
