@@ -16,11 +16,15 @@ import io.flotilla.core.factory.FactoryProjection;
 import io.flotilla.core.factory.FactoryQueries;
 import io.flotilla.core.journal.JournalReader;
 import io.flotilla.core.persistence.Database;
+import io.flotilla.core.persistence.DatabaseHealth;
 import io.flotilla.core.target.TargetQueries;
 import io.flotilla.core.target.Targets;
 import io.flotilla.core.target.TargetsCache;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.DispatcherSelector;
@@ -51,6 +55,7 @@ public final class FlotillaCore {
   private final DeviceQueries deviceQueries;
   private final DeviceRevocations deviceRevocations;
   private final DeviceKeys deviceKeys;
+  private final DatabaseHealth databaseHealth;
 
   private FlotillaCore(ActorSystem<?> system, Database database) {
     this.system = system;
@@ -81,6 +86,15 @@ public final class FlotillaCore {
     this.deviceQueries = new DeviceQueries(database, blocking);
     this.deviceRevocations = DeviceRevocations.start(system, deviceRevokedTopic, deviceQueries);
     this.deviceKeys = new DeviceKeys(system);
+    this.databaseHealth = DatabaseHealth.start(system);
+    CoordinatedShutdown.get(system)
+        .addTask(
+            CoordinatedShutdown.PhaseBeforeServiceUnbind(),
+            "stop-database-probe",
+            () -> {
+              databaseHealth.stop();
+              return CompletableFuture.completedFuture(Done.getInstance());
+            });
   }
 
   public static FlotillaCore start(ActorSystem<?> system, Database database) {
@@ -163,6 +177,11 @@ public final class FlotillaCore {
 
   public DeviceKeys deviceKeys() {
     return deviceKeys;
+  }
+
+  /** Whether the journal's database answers; the HTTP layer fails fast and readiness reports it while it does not. */
+  public DatabaseHealth databaseHealth() {
+    return databaseHealth;
   }
 
   public JournalReader journalReader() {

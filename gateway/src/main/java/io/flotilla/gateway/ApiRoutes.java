@@ -10,6 +10,7 @@ import io.flotilla.gateway.device.DeviceGateway;
 import io.flotilla.gateway.factory.FactoryRoutes;
 import io.flotilla.gateway.health.HealthRoutes;
 import io.flotilla.gateway.http.Authentication;
+import io.flotilla.gateway.http.DatabaseGuard;
 import io.flotilla.gateway.http.Errors;
 import io.flotilla.gateway.journal.JournalRoutes;
 import io.flotilla.gateway.target.TargetRoutes;
@@ -30,6 +31,7 @@ public final class ApiRoutes {
   private final Route registry;
   private final BuildRoutes builds;
   private final Route git;
+  private final DatabaseGuard databaseGuard;
 
   public ApiRoutes(FlotillaCore core, BooleanSupplier started, Route registry, BuilderService builder, DeviceGateway devices) {
     this.registry = registry;
@@ -43,6 +45,7 @@ public final class ApiRoutes {
     this.journal = new JournalRoutes(core, auth);
     this.health = new HealthRoutes(core, started);
     this.maxBody = core.system().settings().config().getBytes("flotilla.http.max-body");
+    this.databaseGuard = new DatabaseGuard(core.databaseHealth());
   }
 
   public Route route() {
@@ -56,24 +59,26 @@ public final class ApiRoutes {
                         health.route(),
                         registry,
                         git,
-                        withSizeLimit(maxBody, () -> devices.registrationRoute(auth)),
+                        databaseGuard.route(() -> withSizeLimit(maxBody, () -> devices.registrationRoute(auth))),
                         pathPrefix(
                             "api",
                             () ->
                                 pathPrefix(
                                     "v1",
                                     () ->
-                                        withSizeLimit(
-                                            maxBody,
+                                        databaseGuard.route(
                                             () ->
-                                                concat(
-                                                    factories.route(
-                                                        factory ->
-                                                            concat(
-                                                                targets.route(factory),
-                                                                apps.route(factory),
-                                                                builds.route(factory),
-                                                                devices.operatorRoute(auth, factory))),
-                                                    journal.route())))))));
+                                                withSizeLimit(
+                                                    maxBody,
+                                                    () ->
+                                                        concat(
+                                                            factories.route(
+                                                                factory ->
+                                                                    concat(
+                                                                        targets.route(factory),
+                                                                        apps.route(factory),
+                                                                        builds.route(factory),
+                                                                        devices.operatorRoute(auth, factory))),
+                                                            journal.route()))))))));
   }
 }

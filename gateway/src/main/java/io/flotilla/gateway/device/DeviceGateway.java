@@ -7,6 +7,7 @@ import io.flotilla.core.pki.DevicePki;
 import io.flotilla.core.pki.PkiSettings;
 import io.flotilla.core.tuf.TargetsKeys;
 import io.flotilla.gateway.http.Authentication;
+import io.flotilla.gateway.http.DatabaseGuard;
 import io.flotilla.gateway.tls.DeviceIdentityDirectives;
 import io.flotilla.gateway.tls.DeviceTls;
 import java.net.InetAddress;
@@ -58,11 +59,12 @@ public final class DeviceGateway {
   public CompletionStage<ServerBinding> bind() {
     ServerSettings settings = DeviceTls.serverSettings(core.system());
     settings = settings.withWebsocketSettings(settings.getWebsocketSettings().withPeriodicKeepAliveMaxIdle(WEBSOCKET_KEEP_ALIVE));
+    Route routes = deviceRoutes.route();
     return Http.get(core.system())
         .newServerAt(config.getString("flotilla.device.interface"), config.getInt("flotilla.device.port"))
         .enableHttps(DeviceTls.httpsContext(pki.server().credentials(), verifier))
         .withSettings(settings)
-        .bind(deviceRoutes.route())
+        .bind(new DatabaseGuard(core.databaseHealth()).route(() -> routes))
         .thenApply(
             bound -> {
               binding = bound;

@@ -3,30 +3,28 @@ package io.flotilla.gateway.health;
 import static org.apache.pekko.http.javadsl.server.Directives.*;
 
 import io.flotilla.core.FlotillaCore;
+import io.flotilla.core.persistence.DatabaseHealth;
 import io.flotilla.gateway.http.Errors;
 import io.flotilla.gateway.http.JsonSupport;
 import java.util.Map;
-import java.util.concurrent.CompletionStage;
-import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.server.Route;
-import org.apache.pekko.persistence.jdbc.query.javadsl.JdbcReadJournal;
-import org.apache.pekko.persistence.query.PersistenceQuery;
 
-/** {@code /health/alive} (the process answers) and {@code /health/ready} (member Up, bootstrap done, journal answers). */
+/**
+ * {@code /health/alive} (the process answers) and {@code /health/ready}: member Up, bootstrap done, and the journal's
+ * database answering ({@link DatabaseHealth}), so a load balancer stops sending to a node that could only answer 503.
+ */
 public final class HealthRoutes {
 
   private final FlotillaCore core;
   private final BooleanSupplier started;
-  private final JdbcReadJournal readJournal;
 
   public HealthRoutes(FlotillaCore core, BooleanSupplier started) {
     this.core = core;
     this.started = started;
-    this.readJournal = PersistenceQuery.get(core.system()).getReadJournalFor(JdbcReadJournal.class, JdbcReadJournal.Identifier());
   }
 
   public Route route() {
@@ -45,18 +43,11 @@ public final class HealthRoutes {
     if (Cluster.get(core.system()).selfMember().status() != MemberStatus.up()) {
       return Errors.error(StatusCodes.SERVICE_UNAVAILABLE, "not_ready", "the node is not an Up cluster member");
     }
-    return onComplete(
-        journalAnswers(),
-        result ->
-            result.isSuccess()
-                ? complete(StatusCodes.OK, Map.of("status", "ready"), JsonSupport.marshaller())
-                : Errors.error(StatusCodes.SERVICE_UNAVAILABLE, "not_ready", "the journal does not answer: " + result.failed().get().getMessage()));
-  }
-
-  private CompletionStage<?> journalAnswers() {
-    return readJournal
-        .currentLastSequenceNumberByPersistenceId("AdminTokens|admin")
-        .toCompletableFuture()
-        .orTimeout(core.askTimeout().toMillis(), TimeUnit.MILLISECONDS);
+    DatabaseHealth.Status database = core.databaseHealth().status();
+    if (!database.available()) {
+      return Errors.error(
+          StatusCodes.SERVICE_UNAVAILABLE, "not_ready", "the database is unavailable since " + database.since() + ": " + database.problem());
+    }
+    return complete(StatusCodes.OK, Map.of("status", "ready"), JsonSupport.marshaller());
   }
 }
