@@ -17,6 +17,8 @@ import io.flotilla.core.factory.FactoryQueries;
 import io.flotilla.core.journal.JournalReader;
 import io.flotilla.core.persistence.Database;
 import io.flotilla.core.persistence.DatabaseHealth;
+import io.flotilla.core.projection.ProjectionAdmin;
+import io.flotilla.core.projection.ProjectionHealth;
 import io.flotilla.core.target.TargetQueries;
 import io.flotilla.core.target.Targets;
 import io.flotilla.core.target.TargetsCache;
@@ -56,6 +58,7 @@ public final class FlotillaCore {
   private final DeviceRevocations deviceRevocations;
   private final DeviceKeys deviceKeys;
   private final DatabaseHealth databaseHealth;
+  private final ProjectionAdmin projectionAdmin;
 
   private FlotillaCore(ActorSystem<?> system, Database database) {
     this.system = system;
@@ -87,6 +90,7 @@ public final class FlotillaCore {
     this.deviceRevocations = DeviceRevocations.start(system, deviceRevokedTopic, deviceQueries);
     this.deviceKeys = new DeviceKeys(system);
     this.databaseHealth = DatabaseHealth.start(system);
+    this.projectionAdmin = new ProjectionAdmin(database, blocking, ProjectionHealth.get(system));
     CoordinatedShutdown.get(system)
         .addTask(
             CoordinatedShutdown.PhaseBeforeServiceUnbind(),
@@ -182,6 +186,11 @@ public final class FlotillaCore {
   /** Whether the journal's database answers; the HTTP layer fails fast and readiness reports it while it does not. */
   public DatabaseHealth databaseHealth() {
     return databaseHealth;
+  }
+
+  /** Read-side projections: their state, and skipping an event one of them cannot store. */
+  public ProjectionAdmin projectionAdmin() {
+    return projectionAdmin;
   }
 
   public JournalReader journalReader() {

@@ -13,6 +13,8 @@ import io.flotilla.gateway.http.Authentication;
 import io.flotilla.gateway.http.DatabaseGuard;
 import io.flotilla.gateway.http.Errors;
 import io.flotilla.gateway.journal.JournalRoutes;
+import io.flotilla.gateway.metrics.NodeMetrics;
+import io.flotilla.gateway.projection.ProjectionRoutes;
 import io.flotilla.gateway.target.TargetRoutes;
 import java.util.function.BooleanSupplier;
 import org.apache.pekko.http.javadsl.server.Route;
@@ -32,8 +34,10 @@ public final class ApiRoutes {
   private final BuildRoutes builds;
   private final Route git;
   private final DatabaseGuard databaseGuard;
+  private final NodeMetrics metrics;
+  private final ProjectionRoutes projections;
 
-  public ApiRoutes(FlotillaCore core, BooleanSupplier started, Route registry, BuilderService builder, DeviceGateway devices) {
+  public ApiRoutes(FlotillaCore core, BooleanSupplier started, Route registry, BuilderService builder, DeviceGateway devices, NodeMetrics metrics) {
     this.registry = registry;
     this.auth = new Authentication(core);
     this.builds = new BuildRoutes(core, builder, auth);
@@ -46,6 +50,8 @@ public final class ApiRoutes {
     this.health = new HealthRoutes(core, started);
     this.maxBody = core.system().settings().config().getBytes("flotilla.http.max-body");
     this.databaseGuard = new DatabaseGuard(core.databaseHealth());
+    this.metrics = metrics;
+    this.projections = new ProjectionRoutes(core, auth);
   }
 
   public Route route() {
@@ -57,6 +63,7 @@ public final class ApiRoutes {
                 () ->
                     concat(
                         health.route(),
+                        metrics.route(),
                         registry,
                         git,
                         databaseGuard.route(() -> withSizeLimit(maxBody, () -> devices.registrationRoute(auth))),
@@ -79,6 +86,7 @@ public final class ApiRoutes {
                                                                         apps.route(factory),
                                                                         builds.route(factory),
                                                                         devices.operatorRoute(auth, factory))),
-                                                            journal.route()))))))));
+                                                            journal.route(),
+                                                            projections.route()))))))));
   }
 }

@@ -7,6 +7,7 @@ import io.flotilla.core.auth.ApiToken;
 import io.flotilla.core.persistence.Database;
 import io.flotilla.core.persistence.SchemaMigration;
 import io.flotilla.gateway.device.DeviceGateway;
+import io.flotilla.gateway.metrics.NodeMetrics;
 import io.flotilla.gateway.registry.RegistryAccess;
 import io.flotilla.registry.RegistryRoutes;
 import io.flotilla.registry.RegistrySettings;
@@ -71,12 +72,14 @@ public final class FlotillaServer implements AutoCloseable {
       FlotillaCore core = FlotillaCore.start(system, database);
       BuilderService builder = BuilderService.start(core, dataDir);
       DeviceGateway devices = DeviceGateway.create(core, config, dataDir);
+      NodeMetrics metrics = new NodeMetrics();
+      metrics.bind(core);
       AtomicBoolean started = new AtomicBoolean(false);
       ServerBinding http =
           await(
               Http.get(system)
                   .newServerAt(config.getString("flotilla.http.interface"), config.getInt("flotilla.http.port"))
-                  .bind(new ApiRoutes(core, started::get, registryRoute(system, config, dataDir, core, devices), builder, devices).route()),
+                  .bind(new ApiRoutes(core, started::get, registryRoute(system, config, dataDir, core, devices), builder, devices, metrics).route()),
               "binding the HTTP port " + config.getInt("flotilla.http.port"));
       builder.bound(http.localAddress().getPort(), RegistrySettings.fromConfig(config, dataDir.resolve("registry")).externalUrl());
       ServerBinding devicePort = await(devices.bind(), "binding the device port " + config.getInt("flotilla.device.port"));

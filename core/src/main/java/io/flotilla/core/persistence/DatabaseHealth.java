@@ -3,12 +3,15 @@ package io.flotilla.core.persistence;
 import com.typesafe.config.Config;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.sql.SQLNonTransientConnectionException;
+import java.sql.SQLTransientConnectionException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import org.apache.pekko.actor.Cancellable;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.pattern.CircuitBreakerOpenException;
 import org.apache.pekko.persistence.jdbc.db.SlickExtension;
 import org.apache.pekko.persistence.jdbc.db.SlickExtensionImpl;
 import org.slf4j.Logger;
@@ -93,6 +96,23 @@ public final class DatabaseHealth {
       status = new Status(false, Instant.now(), problem);
       log.warn("The database is unavailable: {}; API requests are answered 503 until it answers again", problem);
     }
+  }
+
+  /**
+   * Whether a failure means the database could not be reached or dropped the connection (SQL states of class 08,
+   * connection exceptions, an administrator shutdown, a journal breaker that is open), as opposed to refusing a
+   * statement.
+   */
+  public static boolean isConnectionFailure(Throwable failure) {
+    for (Throwable t = failure; t != null; t = t.getCause()) {
+      if (t instanceof SQLTransientConnectionException
+          || t instanceof SQLNonTransientConnectionException
+          || t instanceof CircuitBreakerOpenException
+          || (t instanceof SQLException sql && sql.getSQLState() != null && (sql.getSQLState().startsWith("08") || sql.getSQLState().startsWith("57P")))) {
+        return true;
+      }
+    }
+    return false;
   }
 
   public void stop() {

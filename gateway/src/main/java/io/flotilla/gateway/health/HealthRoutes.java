@@ -4,8 +4,10 @@ import static org.apache.pekko.http.javadsl.server.Directives.*;
 
 import io.flotilla.core.FlotillaCore;
 import io.flotilla.core.persistence.DatabaseHealth;
+import io.flotilla.core.projection.ProjectionHealth;
 import io.flotilla.gateway.http.Errors;
 import io.flotilla.gateway.http.JsonSupport;
+import java.util.List;
 import java.util.Map;
 import java.util.function.BooleanSupplier;
 import org.apache.pekko.cluster.MemberStatus;
@@ -16,6 +18,8 @@ import org.apache.pekko.http.javadsl.server.Route;
 /**
  * {@code /health/alive} (the process answers) and {@code /health/ready}: member Up, bootstrap done, and the journal's
  * database answering ({@link DatabaseHealth}), so a load balancer stops sending to a node that could only answer 503.
+ * A projection stuck on an event makes it answer 200 {@code "degraded"} with the projection named: the read side
+ * lags on every node alike, and taking nodes out of service would turn a stale list into an outage.
  */
 public final class HealthRoutes {
 
@@ -48,6 +52,20 @@ public final class HealthRoutes {
       return Errors.error(
           StatusCodes.SERVICE_UNAVAILABLE, "not_ready", "the database is unavailable since " + database.since() + ": " + database.problem());
     }
+    List<String> stuck =
+        ProjectionHealth.get(core.system()).statuses().stream()
+            .filter(p -> p.stuck().isPresent())
+            .map(HealthRoutes::describe)
+            .toList();
+    if (!stuck.isEmpty()) {
+      return complete(StatusCodes.OK, Map.of("status", "degraded", "stuckProjections", stuck), JsonSupport.marshaller());
+    }
     return complete(StatusCodes.OK, Map.of("status", "ready"), JsonSupport.marshaller());
+  }
+
+  private static String describe(ProjectionHealth.Status status) {
+    ProjectionHealth.Stuck stuck = status.stuck().orElseThrow();
+    String event = stuck.persistenceId() == null ? "a group of events" : "event " + stuck.persistenceId() + " #" + stuck.sequenceNr();
+    return status.name() + "/" + status.key() + " cannot store " + event + " since " + stuck.since() + ": " + stuck.error();
   }
 }

@@ -5,9 +5,7 @@ import io.flotilla.protocol.ApiError;
 import static org.apache.pekko.http.javadsl.server.Directives.complete;
 
 import io.flotilla.core.Rejection;
-import java.sql.SQLException;
-import java.sql.SQLNonTransientConnectionException;
-import java.sql.SQLTransientConnectionException;
+import io.flotilla.core.persistence.DatabaseHealth;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeoutException;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
@@ -24,7 +22,6 @@ import org.apache.pekko.http.javadsl.server.MalformedRequestContentRejection;
 import org.apache.pekko.http.javadsl.server.RejectionHandler;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
-import org.apache.pekko.pattern.CircuitBreakerOpenException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -79,7 +76,7 @@ public final class Errors {
     if (cause instanceof TimeoutException) {
       return error(StatusCodes.SERVICE_UNAVAILABLE, "unavailable", "the service did not answer in time; try again");
     }
-    if (isDatabaseUnreachable(cause)) {
+    if (DatabaseHealth.isConnectionFailure(cause)) {
       return databaseUnavailable();
     }
     log.error("request failed", cause);
@@ -102,19 +99,6 @@ public final class Errors {
 
   public static Route databaseUnavailable() {
     return complete(DATABASE_UNAVAILABLE);
-  }
-
-  /** A connection that could not be had or broke: the database is away, which is no bug of the request or ours. */
-  private static boolean isDatabaseUnreachable(Throwable cause) {
-    for (Throwable t = cause; t != null; t = t.getCause()) {
-      if (t instanceof SQLTransientConnectionException
-          || t instanceof SQLNonTransientConnectionException
-          || t instanceof CircuitBreakerOpenException
-          || (t instanceof SQLException sql && sql.getSQLState() != null && sql.getSQLState().startsWith("08"))) {
-        return true;
-      }
-    }
-    return false;
   }
 
   /**
