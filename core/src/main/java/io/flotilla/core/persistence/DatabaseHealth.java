@@ -69,8 +69,7 @@ public final class DatabaseHealth {
     return status;
   }
 
-  /** One probe; public so that a test can drive it without waiting for the schedule. */
-  public void probe() {
+  private void probe() {
     try (Connection connection = source.open();
         Statement statement = connection.createStatement()) {
       statement.setQueryTimeout(queryTimeoutSeconds);

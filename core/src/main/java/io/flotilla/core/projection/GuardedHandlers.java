@@ -65,7 +65,7 @@ public final class GuardedHandlers {
 
       @Override
       public void process(PooledJdbcSession session, List<EventEnvelope<E>> envelopes) throws Exception {
-        if (!tracker.narrowing()) {
+        if (!tracker.isStuck()) {
           try {
             inner.process(session, envelopes);
           } catch (Exception e) {

@@ -80,11 +80,11 @@ public final class ProjectionAdmin {
         });
   }
 
-  /** Whether the projection is known; skipping an event twice is a no-op. */
   public boolean knows(String name, String key) {
     return health.tracker(name, key).isPresent();
   }
 
+  /** Skipping an event twice is a no-op. */
   public CompletionStage<Skip> skip(String name, String key, String persistenceId, long sequenceNr) {
     Skip skip = new Skip(persistenceId, sequenceNr, Instant.now());
     return database.query(

@@ -51,6 +51,8 @@ public final class ProjectionHealth implements Extension {
 
   private final Map<ProjectionId, Tracker> trackers = new ConcurrentHashMap<>();
 
+  ProjectionHealth() {}
+
   public Tracker register(ProjectionId id) {
     return trackers.computeIfAbsent(id, Tracker::new);
   }
@@ -86,11 +88,6 @@ public final class ProjectionHealth implements Extension {
     }
 
     public boolean isStuck() {
-      return stuck != null;
-    }
-
-    /** The handler narrows a failing group down event by event while this is set. */
-    boolean narrowing() {
       return stuck != null;
     }
 

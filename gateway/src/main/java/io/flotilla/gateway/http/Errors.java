@@ -90,7 +90,7 @@ public final class Errors {
       HttpResponse.create()
           .withStatus(StatusCodes.SERVICE_UNAVAILABLE)
           .addHeader(RetryAfter.create((long) DATABASE_RETRY_AFTER_SECONDS))
-          .withEntity(json(new ApiError("database_unavailable", "the database is unavailable; nothing was changed, try again later")));
+          .withEntity(json(new ApiError("database_unavailable", "the database is unavailable; try again later")));
 
   /** 503 with {@code Retry-After}: the request was refused or failed because the database does not answer. */
   public static HttpResponse databaseUnavailableResponse() {
