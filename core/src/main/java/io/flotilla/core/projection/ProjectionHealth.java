@@ -110,7 +110,7 @@ public final class ProjectionHealth implements Extension {
       if (persistenceId != null) {
         log.warn(
             "Projection {}/{} cannot store event {} #{} (offset {}): {}. It retries with back-off; to go on without it: "
-                + "bin/flotilla projections skip {} {} {} {}",
+                + "bin/flotilla projections skip {} {} '{}' {}",
             id.name(), id.key(), persistenceId, sequenceNr, offsetValue(offset), message, id.name(), id.key(), persistenceId, sequenceNr);
       }
     }
