@@ -161,3 +161,13 @@ CREATE TABLE IF NOT EXISTS device_system_info (
     reported_at TIMESTAMP WITH TIME ZONE NOT NULL,
     PRIMARY KEY (uuid, kind)
 );
+
+-- events an operator chose to skip in a projection that could not store them (bin/flotilla projections skip)
+CREATE TABLE IF NOT EXISTS projection_skips (
+    projection_name VARCHAR(255) NOT NULL,
+    projection_key VARCHAR(255) NOT NULL,
+    persistence_id VARCHAR(255) NOT NULL,
+    sequence_nr BIGINT NOT NULL,
+    skipped_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    PRIMARY KEY (projection_name, projection_key, persistence_id, sequence_nr)
+);

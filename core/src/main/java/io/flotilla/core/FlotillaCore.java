@@ -16,11 +16,17 @@ import io.flotilla.core.factory.FactoryProjection;
 import io.flotilla.core.factory.FactoryQueries;
 import io.flotilla.core.journal.JournalReader;
 import io.flotilla.core.persistence.Database;
+import io.flotilla.core.persistence.DatabaseHealth;
+import io.flotilla.core.projection.ProjectionAdmin;
+import io.flotilla.core.projection.ProjectionHealth;
 import io.flotilla.core.target.TargetQueries;
 import io.flotilla.core.target.Targets;
 import io.flotilla.core.target.TargetsCache;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.DispatcherSelector;
@@ -51,6 +57,8 @@ public final class FlotillaCore {
   private final DeviceQueries deviceQueries;
   private final DeviceRevocations deviceRevocations;
   private final DeviceKeys deviceKeys;
+  private final DatabaseHealth databaseHealth;
+  private final ProjectionAdmin projectionAdmin;
 
   private FlotillaCore(ActorSystem<?> system, Database database) {
     this.system = system;
@@ -81,6 +89,16 @@ public final class FlotillaCore {
     this.deviceQueries = new DeviceQueries(database, blocking);
     this.deviceRevocations = DeviceRevocations.start(system, deviceRevokedTopic, deviceQueries);
     this.deviceKeys = new DeviceKeys(system);
+    this.databaseHealth = DatabaseHealth.start(system);
+    this.projectionAdmin = new ProjectionAdmin(database, blocking, ProjectionHealth.get(system));
+    CoordinatedShutdown.get(system)
+        .addTask(
+            CoordinatedShutdown.PhaseBeforeServiceUnbind(),
+            "stop-database-probe",
+            () -> {
+              databaseHealth.stop();
+              return CompletableFuture.completedFuture(Done.getInstance());
+            });
   }
 
   public static FlotillaCore start(ActorSystem<?> system, Database database) {
@@ -163,6 +181,16 @@ public final class FlotillaCore {
 
   public DeviceKeys deviceKeys() {
     return deviceKeys;
+  }
+
+  /** Whether the journal's database answers; the HTTP layer fails fast and readiness reports it while it does not. */
+  public DatabaseHealth databaseHealth() {
+    return databaseHealth;
+  }
+
+  /** Read-side projections: their state, and skipping an event one of them cannot store. */
+  public ProjectionAdmin projectionAdmin() {
+    return projectionAdmin;
   }
 
   public JournalReader journalReader() {

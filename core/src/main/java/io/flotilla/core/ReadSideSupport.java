@@ -2,6 +2,8 @@ package io.flotilla.core;
 
 import io.flotilla.core.persistence.Database;
 import io.flotilla.core.persistence.PooledJdbcSession;
+import io.flotilla.core.projection.GuardedHandlers;
+import io.flotilla.core.projection.ProjectionHealth;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
@@ -21,7 +23,11 @@ import org.apache.pekko.projection.eventsourced.javadsl.EventSourcedProvider;
 import org.apache.pekko.projection.jdbc.javadsl.JdbcHandler;
 import org.apache.pekko.projection.jdbc.javadsl.JdbcProjection;
 
-/** Runs read-side projections as sharded daemons: exactly one instance per projection in the whole cluster. */
+/**
+ * Runs read-side projections as sharded daemons: exactly one instance per projection in the whole cluster. Every
+ * projection is registered with {@link ProjectionHealth} on every node (so its metrics exist everywhere) and its
+ * handler is guarded ({@link GuardedHandlers}).
+ */
 public final class ReadSideSupport {
 
   private ReadSideSupport() {}
@@ -32,19 +38,23 @@ public final class ReadSideSupport {
       String projectionName,
       String eventTag,
       Supplier<JdbcHandler<EventEnvelope<E>, PooledJdbcSession>> handler) {
+    ProjectionHealth health = ProjectionHealth.get(system);
+    health.register(ProjectionId.of(projectionName, eventTag));
     ShardedDaemonProcess.get(system)
         .init(
             ProjectionBehavior.Command.class,
             projectionName,
             1,
-            index ->
-                ProjectionBehavior.create(
-                    JdbcProjection.exactlyOnce(
-                        ProjectionId.of(projectionName, eventTag),
-                        EventSourcedProvider.<E>eventsByTag(system, JdbcReadJournal.Identifier(), eventTag),
-                        () -> new PooledJdbcSession(database.dataSource()),
-                        handler,
-                        system)),
+            index -> {
+              ProjectionHealth.Tracker tracker = health.register(ProjectionId.of(projectionName, eventTag));
+              return ProjectionBehavior.create(
+                  JdbcProjection.exactlyOnce(
+                      tracker.id(),
+                      EventSourcedProvider.<E>eventsByTag(system, JdbcReadJournal.Identifier(), eventTag),
+                      () -> new PooledJdbcSession(database.dataSource()),
+                      () -> GuardedHandlers.single(tracker, handler.get()),
+                      system));
+            },
             ShardedDaemonProcessSettings.create(system),
             Optional.of(ProjectionBehavior.stopMessage()));
   }
@@ -62,19 +72,25 @@ public final class ReadSideSupport {
       String tagPrefix,
       int slices,
       Supplier<JdbcHandler<List<EventEnvelope<E>>, PooledJdbcSession>> handler) {
+    ProjectionHealth health = ProjectionHealth.get(system);
+    for (int slice = 0; slice < slices; slice++) {
+      health.register(ProjectionId.of(projectionName, tagPrefix + slice));
+    }
     ShardedDaemonProcess.get(system)
         .init(
             ProjectionBehavior.Command.class,
             projectionName,
             slices,
-            index ->
-                ProjectionBehavior.create(
-                    JdbcProjection.groupedWithin(
-                        ProjectionId.of(projectionName, tagPrefix + index),
-                        EventSourcedProvider.<E>eventsByTag(system, JdbcReadJournal.Identifier(), tagPrefix + index),
-                        () -> new PooledJdbcSession(database.dataSource()),
-                        handler,
-                        system)),
+            index -> {
+              ProjectionHealth.Tracker tracker = health.register(ProjectionId.of(projectionName, tagPrefix + index));
+              return ProjectionBehavior.create(
+                  JdbcProjection.groupedWithin(
+                      tracker.id(),
+                      EventSourcedProvider.<E>eventsByTag(system, JdbcReadJournal.Identifier(), tagPrefix + index),
+                      () -> new PooledJdbcSession(database.dataSource()),
+                      () -> GuardedHandlers.grouped(tracker, handler.get()),
+                      system));
+            },
             ShardedDaemonProcessSettings.create(system),
             Optional.of(ProjectionBehavior.stopMessage()));
   }

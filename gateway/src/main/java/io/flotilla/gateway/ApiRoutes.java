@@ -10,8 +10,11 @@ import io.flotilla.gateway.device.DeviceGateway;
 import io.flotilla.gateway.factory.FactoryRoutes;
 import io.flotilla.gateway.health.HealthRoutes;
 import io.flotilla.gateway.http.Authentication;
+import io.flotilla.gateway.http.DatabaseGuard;
 import io.flotilla.gateway.http.Errors;
 import io.flotilla.gateway.journal.JournalRoutes;
+import io.flotilla.gateway.metrics.NodeMetrics;
+import io.flotilla.gateway.projection.ProjectionRoutes;
 import io.flotilla.gateway.target.TargetRoutes;
 import java.util.function.BooleanSupplier;
 import org.apache.pekko.http.javadsl.model.ContentType;
@@ -39,8 +42,11 @@ public final class ApiRoutes {
   private final Route registry;
   private final BuildRoutes builds;
   private final Route git;
+  private final DatabaseGuard databaseGuard;
+  private final NodeMetrics metrics;
+  private final ProjectionRoutes projections;
 
-  public ApiRoutes(FlotillaCore core, BooleanSupplier started, Route registry, BuilderService builder, DeviceGateway devices) {
+  public ApiRoutes(FlotillaCore core, BooleanSupplier started, Route registry, BuilderService builder, DeviceGateway devices, NodeMetrics metrics) {
     this.registry = registry;
     this.auth = new Authentication(core);
     this.builds = new BuildRoutes(core, builder, auth);
@@ -52,6 +58,9 @@ public final class ApiRoutes {
     this.journal = new JournalRoutes(core, auth);
     this.health = new HealthRoutes(core, started);
     this.maxBody = core.system().settings().config().getBytes("flotilla.http.max-body");
+    this.databaseGuard = new DatabaseGuard(core.databaseHealth());
+    this.metrics = metrics;
+    this.projections = new ProjectionRoutes(core, auth);
   }
 
   public Route route() {
@@ -64,26 +73,30 @@ public final class ApiRoutes {
                     concat(
                         health.route(),
                         path("ca.crt", () -> get(() -> complete(HttpResponse.create().withEntity(PEM, devices.pki().rootCertificatePem())))),
+                        metrics.route(),
                         registry,
                         git,
-                        withSizeLimit(maxBody, () -> devices.registrationRoute(auth)),
+                        databaseGuard.route(() -> withSizeLimit(maxBody, () -> devices.registrationRoute(auth))),
                         pathPrefix(
                             "api",
                             () ->
                                 pathPrefix(
                                     "v1",
                                     () ->
-                                        withSizeLimit(
-                                            maxBody,
+                                        databaseGuard.route(
                                             () ->
-                                                concat(
-                                                    factories.route(
-                                                        factory ->
-                                                            concat(
-                                                                targets.route(factory),
-                                                                apps.route(factory),
-                                                                builds.route(factory),
-                                                                devices.operatorRoute(auth, factory))),
-                                                    journal.route())))))));
+                                                withSizeLimit(
+                                                    maxBody,
+                                                    () ->
+                                                        concat(
+                                                            factories.route(
+                                                                factory ->
+                                                                    concat(
+                                                                        targets.route(factory),
+                                                                        apps.route(factory),
+                                                                        builds.route(factory),
+                                                                        devices.operatorRoute(auth, factory))),
+                                                            journal.route(),
+                                                            projections.route()))))))));
   }
 }

@@ -8,6 +8,7 @@ import io.flotilla.core.persistence.Database;
 import io.flotilla.core.persistence.SchemaMigration;
 import io.flotilla.core.pki.ServerCredentials;
 import io.flotilla.gateway.device.DeviceGateway;
+import io.flotilla.gateway.metrics.NodeMetrics;
 import io.flotilla.gateway.registry.RegistryAccess;
 import io.flotilla.gateway.tls.ApiTls;
 import io.flotilla.registry.RegistryRoutes;
@@ -80,6 +81,8 @@ public final class FlotillaServer implements AutoCloseable {
       FlotillaCore core = FlotillaCore.start(system, database);
       BuilderService builder = BuilderService.start(core, dataDir);
       DeviceGateway devices = DeviceGateway.create(core, config, dataDir);
+      NodeMetrics metrics = new NodeMetrics();
+      metrics.bind(core);
       AtomicBoolean started = new AtomicBoolean(false);
       boolean https = ApiTls.enabled(config);
       ServerBinding http =
@@ -91,7 +94,7 @@ public final class FlotillaServer implements AutoCloseable {
                   ServerSettings.create(system.classicSystem()),
                   apiTls(config, devices, https),
                   config.getDuration("flotilla.http.header-timeout"),
-                  new ApiRoutes(core, started::get, registryRoute(system, config, dataDir, core, devices), builder, devices).route()),
+                  new ApiRoutes(core, started::get, registryRoute(system, config, dataDir, core, devices), builder, devices, metrics).route()),
               "binding the HTTP port " + config.getInt("flotilla.http.port"));
       builder.bound(http.localAddress().getPort(), https, RegistrySettings.fromConfig(config, dataDir.resolve("registry")).externalUrl());
       ServerBinding devicePort = await(devices.bind(), "binding the device port " + config.getInt("flotilla.device.port"));

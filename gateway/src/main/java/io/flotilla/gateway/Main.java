@@ -4,6 +4,7 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.flotilla.gateway.demo.DemoCommand;
 import io.flotilla.gateway.journal.JournalCommand;
+import io.flotilla.gateway.projection.ProjectionsCommand;
 import io.flotilla.gateway.registry.RegistryCommand;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -17,14 +18,14 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     version = "flotilla 0.1.0",
     description = "Self-hosted OTA updates for fleets of Linux devices running compose apps.",
-    subcommands = {Main.Server.class, DemoCommand.class, JournalCommand.class, RegistryCommand.class})
+    subcommands = {Main.Server.class, DemoCommand.class, JournalCommand.class, RegistryCommand.class, ProjectionsCommand.class})
 public final class Main implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   @Override
   public void run() {
-    throw new CommandLine.ParameterException(spec.commandLine(), "a command is required (server, demo, journal, registry)");
+    throw new CommandLine.ParameterException(spec.commandLine(), "a command is required (server, demo, journal, registry, projections)");
   }
 
   public static void main(String[] args) {

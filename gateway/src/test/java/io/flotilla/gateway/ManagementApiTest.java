@@ -159,6 +159,31 @@ abstract class ManagementApiTest {
   }
 
   @Test
+  void targetsArePrunedWithTheirVersionsNeverReissued() throws Exception {
+    createFactory("pruning");
+    String writer = token("pruning", "\"targets:read\",\"targets:write\"");
+    String reader = token("pruning", "\"targets:read\"");
+    assertEquals(201, api.post("/api/v1/factories/pruning/targets", writer, "{\"version\":4,\"tags\":[\"main\"]}").status());
+    assertError(api.delete("/api/v1/factories/pruning/targets/amd64-linux-4", reader), 403);
+    Answer pruned = api.delete("/api/v1/factories/pruning/targets/amd64-linux-4", writer);
+    assertEquals(200, pruned.status(), pruned.body());
+    assertEquals("amd64-linux-4", pruned.json().get("name").asText());
+    assertError(api.delete("/api/v1/factories/pruning/targets/amd64-linux-4", writer), 404);
+    assertError(api.post("/api/v1/factories/pruning/targets", writer, "{\"hardwareIds\":[\"amd64-linux\"],\"version\":4,\"tags\":[\"main\"]}"), 409);
+    Answer next = api.post("/api/v1/factories/pruning/targets", writer, "{\"hardwareIds\":[\"amd64-linux\"],\"tags\":[\"main\"]}");
+    assertEquals("amd64-linux-5", next.json().get("targets").get(0).get("name").asText(), next.body());
+    eventually(
+        PATIENCE,
+        () -> {
+          JsonNode all = api.get("/api/v1/factories/pruning/targets", reader).json().get("targets");
+          java.util.List<String> names = new java.util.ArrayList<>();
+          all.forEach(t -> names.add(t.get("name").asText()));
+          assertEquals(java.util.Set.of("amd64-linux-5", "arm64-linux-4"), java.util.Set.copyOf(names), all.toString());
+          return null;
+        });
+  }
+
+  @Test
   void journalReplayIsForTheAdminOnly() throws Exception {
     createFactory("journaled");
     Answer lines = api.get("/api/v1/journal/Factory/journaled", admin);

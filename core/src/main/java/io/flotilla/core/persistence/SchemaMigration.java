@@ -31,7 +31,8 @@ public final class SchemaMigration {
           Map.entry("builds", "factory, number, status, commit_sha, branch, tag, requested_by, reason, created_at, finished_at"),
           Map.entry("device_status", "uuid, factory, name, tag, device_group, hardware_id, production, target_name, apps, last_seen, update_correlation_id, update_state, created_at, decommissioned_at"),
           Map.entry("device_updates", "uuid, correlation_id, factory, target_name, version, state, failed_step, events, started_at, updated_at"),
-          Map.entry("device_system_info", "uuid, kind, content, reported_at"));
+          Map.entry("device_system_info", "uuid, kind, content, reported_at"),
+          Map.entry("projection_skips", "projection_name, projection_key, persistence_id, sequence_nr, skipped_at"));
 
   /**
    * Columns made wider after release, so that they hold what {@link io.flotilla.core.Limits} allows: {table, column,

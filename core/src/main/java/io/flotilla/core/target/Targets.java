@@ -57,6 +57,9 @@ public final class Targets extends EventSourcedBehaviorWithEnforcedReplies<Targe
 
   public record SetTags(String name, List<String> tags, ActorRef<StatusReply<Target>> replyTo) implements Command {}
 
+  /** Removes one target for good (as {@code fioctl targets prune}); its name and version are never issued again. */
+  public record Prune(String name, ActorRef<StatusReply<Target>> replyTo) implements Command {}
+
   /** {@code tag} null lists every target. */
   public record ListTargets(String tag, ActorRef<TargetList> replyTo) implements Command {}
 
@@ -75,10 +78,21 @@ public final class Targets extends EventSourcedBehaviorWithEnforcedReplies<Targe
 
   public record TargetTagsSet(String factory, String name, List<String> tags, Instant setAt) implements Event {}
 
-  public record State(Map<String, Target> targets, Map<String, Long> tagVersions, long revision) implements CborSerializable {
+  public record TargetPruned(String factory, String name, Instant prunedAt) implements Event {}
+
+  /**
+   * {@code highestVersion} and {@code pruned} outlive pruning so that no version or name is issued twice; snapshots
+   * taken before pruning existed lack both (0 and null), and {@link #maxVersion()} still covers the live targets.
+   */
+  public record State(Map<String, Target> targets, Map<String, Long> tagVersions, long revision, long highestVersion, Set<String> pruned)
+      implements CborSerializable {
+
+    public State {
+      pruned = pruned == null ? Set.of() : pruned;
+    }
 
     long maxVersion() {
-      return targets.values().stream().mapToLong(Target::version).max().orElse(0);
+      return Math.max(highestVersion, targets.values().stream().mapToLong(Target::version).max().orElse(0));
     }
 
     TargetList list(String factory, String tag) {
@@ -95,10 +109,17 @@ public final class Targets extends EventSourcedBehaviorWithEnforcedReplies<Targe
     State apply(Event event) {
       Map<String, Target> next = new LinkedHashMap<>(targets);
       Map<String, Long> versions = new HashMap<>(tagVersions);
+      Set<String> gone = pruned;
       Set<String> touched;
       if (event instanceof TargetAdded added) {
         next.put(added.target().name(), added.target());
         touched = new HashSet<>(added.target().tags());
+      } else if (event instanceof TargetPruned prune) {
+        Target old = next.remove(prune.name());
+        touched = new HashSet<>(old.tags());
+        Set<String> names = new HashSet<>(pruned);
+        names.add(prune.name());
+        gone = Set.copyOf(names);
       } else if (event instanceof TargetTagsSet set) {
         Target old = next.get(set.name());
         next.put(set.name(), old.withTags(set.tags()));
@@ -109,7 +130,8 @@ public final class Targets extends EventSourcedBehaviorWithEnforcedReplies<Targe
         throw new IllegalStateException("unknown event " + event);
       }
       touched.forEach(tag -> versions.merge(tag, 1L, Long::sum));
-      return new State(next, Map.copyOf(versions), revision + 1);
+      long highest = Math.max(maxVersion(), next.values().stream().mapToLong(Target::version).max().orElse(0));
+      return new State(next, Map.copyOf(versions), revision + 1, highest, gone);
     }
   }
 
@@ -137,7 +159,7 @@ public final class Targets extends EventSourcedBehaviorWithEnforcedReplies<Targe
 
   @Override
   public State emptyState() {
-    return new State(Map.of(), Map.of(), 0);
+    return new State(Map.of(), Map.of(), 0, 0, Set.of());
   }
 
   @Override
@@ -156,6 +178,7 @@ public final class Targets extends EventSourcedBehaviorWithEnforcedReplies<Targe
         .forAnyState()
         .onCommand(Add.class, this::onAdd)
         .onCommand(SetTags.class, this::onSetTags)
+        .onCommand(Prune.class, this::onPrune)
         .onCommand(ListTargets.class, (state, c) -> Effect().reply(c.replyTo(), state.list(factory, c.tag())))
         .build();
   }
@@ -214,6 +237,9 @@ public final class Targets extends EventSourcedBehaviorWithEnforcedReplies<Targe
       if (state.targets().containsKey(name)) {
         return Effect().reply(command.replyTo(), Rejection.conflict("target " + name + " already exists"));
       }
+      if (state.pruned().contains(name)) {
+        return Effect().reply(command.replyTo(), Rejection.conflict("target " + name + " was pruned; its version is not issued again"));
+      }
       Target target =
           new Target(name, hardwareId, version, List.copyOf(new TreeSet<>(command.tags())), new TreeMap<>(apps), command.containersSha(), now);
       added.add(target);
@@ -249,6 +275,18 @@ public final class Targets extends EventSourcedBehaviorWithEnforcedReplies<Targe
 
   public static String versionProblem() {
     return "version must be an integer from 1 to " + Limits.MAX_VERSION;
+  }
+
+  private ReplyEffect<Event, State> onPrune(State state, Prune command) {
+    Target target = state.targets().get(command.name());
+    if (target == null) {
+      return Effect().reply(command.replyTo(), Rejection.notFound("no target " + command.name()));
+    }
+    Set<String> touched = new TreeSet<>(target.tags());
+    return Effect()
+        .persist(new TargetPruned(factory, command.name(), Instant.now()))
+        .thenRun(s -> topic.tell(Topic.publish(new TargetsChanged(factory, touched, s.revision()))))
+        .thenReply(command.replyTo(), s -> StatusReply.success(target));
   }
 
   private static String tagProblem(List<String> tags) {

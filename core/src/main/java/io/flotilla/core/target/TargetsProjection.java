@@ -49,6 +49,12 @@ public final class TargetsProjection extends JdbcHandler<EventEnvelope<Targets.E
               s.setString(3, set.name());
               s.executeUpdate();
             }
+          } else if (event instanceof Targets.TargetPruned pruned) {
+            try (PreparedStatement s = connection.prepareStatement("DELETE FROM targets WHERE factory = ? AND name = ?")) {
+              s.setString(1, pruned.factory());
+              s.setString(2, pruned.name());
+              s.executeUpdate();
+            }
           }
           return null;
         });

@@ -144,6 +144,32 @@ abstract class ReadSideTest {
   }
 
   @Test
+  void prunedTargetsLeaveTheReadSideAndTheCacheAndTheirVersionsStayUsed() throws Exception {
+    createFactory("pruned");
+    for (int i = 0; i < 2; i++) {
+      await(
+          core.targets("pruned")
+              .<Targets.Added>askWithStatus(replyTo -> new Targets.Add(List.of("amd64-linux"), null, List.of("main"), Map.of(), null, replyTo), core.askTimeout()));
+    }
+    Targets.TargetList before = await(core.targetsCache().forTag("pruned", "main"));
+    await(core.targets("pruned").<Target>askWithStatus(replyTo -> new Targets.Prune("amd64-linux-2", replyTo), core.askTimeout()));
+    eventually(
+        PATIENCE,
+        () -> {
+          assertEquals(List.of("amd64-linux-1"), await(core.targetQueries().targets("pruned", null)).stream().map(Target::name).toList());
+          Targets.TargetList served = await(core.targetsCache().forTag("pruned", "main"));
+          assertEquals(List.of("amd64-linux-1"), served.targets().stream().map(Target::name).toList());
+          assertTrue(served.tagVersion() > before.tagVersion());
+          return null;
+        });
+    Targets.Added next =
+        await(
+            core.targets("pruned")
+                .<Targets.Added>askWithStatus(replyTo -> new Targets.Add(List.of("amd64-linux"), null, List.of("main"), Map.of(), null, replyTo), core.askTimeout()));
+    assertEquals("amd64-linux-3", next.targets().get(0).name());
+  }
+
+  @Test
   void targetsCacheFollowsChangesMadeThroughTheEntity() throws Exception {
     createFactory("cached");
     Targets.TargetList empty = await(core.targetsCache().forTag("cached", "main"));

@@ -147,4 +147,40 @@ class TargetsTest {
     assertEquals(Rejection.Kind.INVALID, kind(add(List.of("amd64-linux"), null, List.of("main"), Map.of("shellhttpd", longHost))));
     assertEquals(0, list(null).targets().size());
   }
+
+  @Test
+  void prunedTargetsLeaveEveryListAndTheirVersionsAreNeverIssuedAgain() {
+    add(List.of("amd64-linux", "arm64-linux"), 7L, List.of("main"), Map.of());
+    changes.receiveMessage();
+    var pruned = targets.<StatusReply<Target>>runCommand(replyTo -> new Targets.Prune("amd64-linux-7", replyTo));
+    assertEquals("amd64-linux-7", pruned.reply().getValue().name());
+    assertInstanceOf(Targets.TargetPruned.class, pruned.event());
+    assertEquals(new Targets.TargetsChanged("acme", Set.of("main"), 3), changes.receiveMessage());
+    assertEquals(List.of("arm64-linux-7"), list("main").targets().stream().map(Target::name).toList());
+    assertEquals(3, list("main").tagVersion(), "the tag's signed version grows (one step per added target, one for the prune)");
+
+    var again = targets.<StatusReply<Target>>runCommand(replyTo -> new Targets.Prune("amd64-linux-7", replyTo));
+    assertEquals(Rejection.Kind.NOT_FOUND, Rejection.of(again.reply().getError()).orElseThrow().kind());
+    assertEquals(Rejection.Kind.CONFLICT, Rejection.of(add(List.of("amd64-linux"), 7L, List.of("main"), Map.of()).getError()).orElseThrow().kind());
+
+    targets.<StatusReply<Target>>runCommand(replyTo -> new Targets.Prune("arm64-linux-7", replyTo));
+    assertTrue(list(null).targets().isEmpty());
+    targets.restart();
+    assertEquals("amd64-linux-8", add(List.of("amd64-linux"), null, List.of("main"), Map.of()).getValue().get(0).name());
+    assertTrue(add(List.of("arm64-linux"), 7L, List.of("main"), Map.of()).isError());
+  }
+
+  @Test
+  void snapshotsFromBeforePruningStillRead() throws Exception {
+    var serialization = org.apache.pekko.serialization.SerializationExtension.get(testKit.system());
+    Targets.State current = new Targets.State(Map.of(), Map.of("main", 2L), 2, 0, Set.of());
+    var serializer = serialization.findSerializerFor(current);
+    String manifest = org.apache.pekko.serialization.Serializers.manifestFor(serializer, current);
+    byte[] old =
+        org.apache.pekko.serialization.jackson.JacksonObjectMapperProvider.get(testKit.system())
+            .getOrCreate("jackson-cbor", java.util.Optional.empty())
+            .writeValueAsBytes(Map.of("targets", Map.of(), "tagVersions", Map.of("main", 2), "revision", 2));
+    Targets.State read = (Targets.State) serialization.deserialize(old, serializer.identifier(), manifest).get();
+    assertEquals(current, read);
+  }
 }

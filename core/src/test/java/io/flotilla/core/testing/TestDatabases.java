@@ -42,21 +42,32 @@ public final class TestDatabases {
       db.put("pekko-persistence-jdbc.shared-databases.slick.profile", "slick.jdbc.H2Profile$");
       db.put("pekko.projection.jdbc.dialect", "h2-dialect");
     } else {
-      Server server = postgres();
-      try (Connection admin = DriverManager.getConnection(server.url(), server.user(), server.password());
-          Statement statement = admin.createStatement()) {
-        statement.execute("CREATE DATABASE " + name);
-      } catch (SQLException e) {
-        throw new IllegalStateException("cannot create a test database on " + server.url() + ": " + e.getMessage(), e);
-      }
-      db.put("flotilla.db.dialect", "postgres");
-      db.put("flotilla.db.url", withDatabase(server.url(), name));
-      db.put("flotilla.db.user", server.user());
-      db.put("flotilla.db.password", server.password());
-      db.put("flotilla.db.driver", "org.postgresql.Driver");
-      db.put("pekko-persistence-jdbc.shared-databases.slick.profile", "slick.jdbc.PostgresProfile$");
-      db.put("pekko.projection.jdbc.dialect", "postgres-dialect");
+      return freshOn(postgres(), name);
     }
+    db.put("flotilla.db.max-connections", 4);
+    return ConfigFactory.parseMap(db);
+  }
+
+  /** A new empty database on the PostgreSQL server at {@code serverUrl} (any database name in it). */
+  public static Config freshOnPostgres(String serverUrl, String user, String password) {
+    return freshOn(new Server(serverUrl, user, password), "flotilla_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12));
+  }
+
+  private static Config freshOn(Server server, String name) {
+    try (Connection admin = DriverManager.getConnection(server.url(), server.user(), server.password());
+        Statement statement = admin.createStatement()) {
+      statement.execute("CREATE DATABASE " + name);
+    } catch (SQLException e) {
+      throw new IllegalStateException("cannot create a test database on " + server.url() + ": " + e.getMessage(), e);
+    }
+    Map<String, Object> db = new HashMap<>();
+    db.put("flotilla.db.dialect", "postgres");
+    db.put("flotilla.db.url", withDatabase(server.url(), name));
+    db.put("flotilla.db.user", server.user());
+    db.put("flotilla.db.password", server.password());
+    db.put("flotilla.db.driver", "org.postgresql.Driver");
+    db.put("pekko-persistence-jdbc.shared-databases.slick.profile", "slick.jdbc.PostgresProfile$");
+    db.put("pekko.projection.jdbc.dialect", "postgres-dialect");
     db.put("flotilla.db.max-connections", 4);
     return ConfigFactory.parseMap(db);
   }

@@ -7,6 +7,7 @@ import io.flotilla.core.pki.DevicePki;
 import io.flotilla.core.pki.PkiSettings;
 import io.flotilla.core.tuf.TargetsKeys;
 import io.flotilla.gateway.http.Authentication;
+import io.flotilla.gateway.http.DatabaseGuard;
 import io.flotilla.gateway.tls.DeviceIdentityDirectives;
 import io.flotilla.gateway.tls.DeviceTls;
 import java.net.InetAddress;
@@ -59,6 +60,7 @@ public final class DeviceGateway {
   public CompletionStage<Tcp.ServerBinding> bind() {
     ServerSettings settings = DeviceTls.serverSettings(core.system());
     settings = settings.withWebsocketSettings(settings.getWebsocketSettings().withPeriodicKeepAliveMaxIdle(WEBSOCKET_KEEP_ALIVE));
+    Route routes = deviceRoutes.route();
     return HttpListener.bind(
             core.system(),
             config.getString("flotilla.device.interface"),
@@ -66,7 +68,7 @@ public final class DeviceGateway {
             settings,
             Optional.of(DeviceTls.engines(pki.server().credentials(), verifier)),
             config.getDuration("flotilla.device.header-timeout"),
-            deviceRoutes.route())
+            new DatabaseGuard(core.databaseHealth()).route(() -> routes))
         .thenApply(
             bound -> {
               binding = bound;

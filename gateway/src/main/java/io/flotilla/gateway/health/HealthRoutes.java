@@ -3,30 +3,32 @@ package io.flotilla.gateway.health;
 import static org.apache.pekko.http.javadsl.server.Directives.*;
 
 import io.flotilla.core.FlotillaCore;
+import io.flotilla.core.persistence.DatabaseHealth;
+import io.flotilla.core.projection.ProjectionHealth;
 import io.flotilla.gateway.http.Errors;
 import io.flotilla.gateway.http.JsonSupport;
+import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletionStage;
-import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.server.Route;
-import org.apache.pekko.persistence.jdbc.query.javadsl.JdbcReadJournal;
-import org.apache.pekko.persistence.query.PersistenceQuery;
 
-/** {@code /health/alive} (the process answers) and {@code /health/ready} (member Up, bootstrap done, journal answers). */
+/**
+ * {@code /health/alive} (the process answers) and {@code /health/ready}: member Up, bootstrap done, and the journal's
+ * database answering ({@link DatabaseHealth}), so a load balancer stops sending to a node that could only answer 503.
+ * A projection stuck on an event makes it answer 200 {@code "degraded"} with the projection named: the read side
+ * lags on every node alike, and taking nodes out of service would turn a stale list into an outage.
+ */
 public final class HealthRoutes {
 
   private final FlotillaCore core;
   private final BooleanSupplier started;
-  private final JdbcReadJournal readJournal;
 
   public HealthRoutes(FlotillaCore core, BooleanSupplier started) {
     this.core = core;
     this.started = started;
-    this.readJournal = PersistenceQuery.get(core.system()).getReadJournalFor(JdbcReadJournal.class, JdbcReadJournal.Identifier());
   }
 
   public Route route() {
@@ -45,18 +47,25 @@ public final class HealthRoutes {
     if (Cluster.get(core.system()).selfMember().status() != MemberStatus.up()) {
       return Errors.error(StatusCodes.SERVICE_UNAVAILABLE, "not_ready", "the node is not an Up cluster member");
     }
-    return onComplete(
-        journalAnswers(),
-        result ->
-            result.isSuccess()
-                ? complete(StatusCodes.OK, Map.of("status", "ready"), JsonSupport.marshaller())
-                : Errors.error(StatusCodes.SERVICE_UNAVAILABLE, "not_ready", "the journal does not answer: " + result.failed().get().getMessage()));
+    DatabaseHealth.Status database = core.databaseHealth().status();
+    if (!database.available()) {
+      return Errors.error(
+          StatusCodes.SERVICE_UNAVAILABLE, "not_ready", "the database is unavailable since " + database.since() + ": " + database.problem());
+    }
+    List<String> stuck =
+        ProjectionHealth.get(core.system()).statuses().stream()
+            .filter(p -> p.stuck().isPresent())
+            .map(HealthRoutes::describe)
+            .toList();
+    if (!stuck.isEmpty()) {
+      return complete(StatusCodes.OK, Map.of("status", "degraded", "stuckProjections", stuck), JsonSupport.marshaller());
+    }
+    return complete(StatusCodes.OK, Map.of("status", "ready"), JsonSupport.marshaller());
   }
 
-  private CompletionStage<?> journalAnswers() {
-    return readJournal
-        .currentLastSequenceNumberByPersistenceId("AdminTokens|admin")
-        .toCompletableFuture()
-        .orTimeout(core.askTimeout().toMillis(), TimeUnit.MILLISECONDS);
+  private static String describe(ProjectionHealth.Status status) {
+    ProjectionHealth.Stuck stuck = status.stuck().orElseThrow();
+    String event = stuck.persistenceId() == null ? "a group of events" : "event " + stuck.persistenceId() + " #" + stuck.sequenceNr();
+    return status.name() + "/" + status.key() + " cannot store " + event + " since " + stuck.since() + ": " + stuck.error();
   }
 }

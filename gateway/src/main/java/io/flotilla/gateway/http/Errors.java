@@ -5,6 +5,7 @@ import io.flotilla.protocol.ApiError;
 import static org.apache.pekko.http.javadsl.server.Directives.complete;
 
 import io.flotilla.core.Rejection;
+import io.flotilla.core.persistence.DatabaseHealth;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeoutException;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
@@ -14,6 +15,7 @@ import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.StatusCode;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.model.headers.HttpChallenge;
+import org.apache.pekko.http.javadsl.model.headers.RetryAfter;
 import org.apache.pekko.http.javadsl.model.headers.WWWAuthenticate;
 import org.apache.pekko.http.javadsl.server.ExceptionHandler;
 import org.apache.pekko.http.javadsl.server.MalformedRequestContentRejection;
@@ -74,8 +76,29 @@ public final class Errors {
     if (cause instanceof TimeoutException) {
       return error(StatusCodes.SERVICE_UNAVAILABLE, "unavailable", "the service did not answer in time; try again");
     }
+    if (DatabaseHealth.isConnectionFailure(cause)) {
+      return databaseUnavailable();
+    }
     log.error("request failed", cause);
     return error(StatusCodes.INTERNAL_SERVER_ERROR, "internal_error", "an unexpected error occurred; see the server log");
+  }
+
+  /** Seconds a client is asked to wait before retrying while the database is away (the probe runs every second). */
+  public static final int DATABASE_RETRY_AFTER_SECONDS = 5;
+
+  private static final HttpResponse DATABASE_UNAVAILABLE =
+      HttpResponse.create()
+          .withStatus(StatusCodes.SERVICE_UNAVAILABLE)
+          .addHeader(RetryAfter.create((long) DATABASE_RETRY_AFTER_SECONDS))
+          .withEntity(json(new ApiError("database_unavailable", "the database is unavailable; try again later")));
+
+  /** 503 with {@code Retry-After}: the request was refused or failed because the database does not answer. */
+  public static HttpResponse databaseUnavailableResponse() {
+    return DATABASE_UNAVAILABLE;
+  }
+
+  public static Route databaseUnavailable() {
+    return complete(DATABASE_UNAVAILABLE);
   }
 
   /**

@@ -22,7 +22,7 @@ import java.util.concurrent.CompletionStage;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.server.Route;
 
-/** A factory's targets: list (read side), add (as {@code fioctl targets add}), re-tag. */
+/** A factory's targets: list (read side), add (as {@code fioctl targets add}), re-tag, prune (as {@code fioctl targets prune}). */
 public final class TargetRoutes {
 
   /** {@code hardwareIds} defaults to all of the factory's platforms; {@code version} to the next one. */
@@ -64,7 +64,20 @@ public final class TargetRoutes {
                                                                 .targets(factory, tag.orElse(null))
                                                                 .thenApply(TargetListResponse::new))))),
                             post(() -> auth.authorized(factory, Scope.TARGETS_WRITE, () -> add(factory))))),
-                path(segment(), name -> patch(() -> auth.authorized(factory, Scope.TARGETS_WRITE, () -> setTags(factory, name))))));
+                path(
+                    segment(),
+                    name ->
+                        concat(
+                            patch(() -> auth.authorized(factory, Scope.TARGETS_WRITE, () -> setTags(factory, name))),
+                            delete(
+                                () ->
+                                    auth.authorized(
+                                        factory,
+                                        Scope.TARGETS_WRITE,
+                                        () ->
+                                            Replies.json(
+                                                core.targets(factory)
+                                                    .<Target>askWithStatus(replyTo -> new Targets.Prune(name, replyTo), core.askTimeout())))))));
   }
 
   private Route setTags(String factory, String name) {
