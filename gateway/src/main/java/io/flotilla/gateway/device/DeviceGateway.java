@@ -17,6 +17,8 @@ import java.time.Duration;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.http.javadsl.model.Host;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.http.javadsl.settings.ServerSettings;
 
@@ -97,18 +99,38 @@ public final class DeviceGateway {
     return push.connections();
   }
 
-  /** {@code flotilla.device.public-url}, or {@code https://<host name>:<bound port>}. */
+  /** {@code flotilla.device.public-url}, or {@code https://<this machine's host name>:<bound device port>}. */
   public String publicUrl() {
+    return urlWithHost(machineHostName());
+  }
+
+  /**
+   * The gateway's URL for a device that sent {@code request}: {@code flotilla.device.public-url}, or the host the
+   * request was addressed to (its Host header, the name the device already reaches this server by) with the bound
+   * device port. A proxy that rewrites Host must come with public-url set.
+   */
+  String publicUrl(HttpRequest request) {
+    Host host = request.getUri().host();
+    String address = host.address();
+    if (address == null || address.isEmpty()) {
+      return publicUrl();
+    }
+    return urlWithHost(host.isIPv6() ? "[" + address + "]" : address);
+  }
+
+  private String urlWithHost(String host) {
     String configured = config.getString("flotilla.device.public-url");
     if (!configured.isBlank()) {
       return configured.endsWith("/") ? configured.substring(0, configured.length() - 1) : configured;
     }
-    String host;
-    try {
-      host = InetAddress.getLocalHost().getHostName();
-    } catch (UnknownHostException e) {
-      host = "localhost";
-    }
     return "https://" + host + ":" + (binding != null ? port() : config.getInt("flotilla.device.port"));
+  }
+
+  private static String machineHostName() {
+    try {
+      return InetAddress.getLocalHost().getHostName();
+    } catch (UnknownHostException e) {
+      return "localhost";
+    }
   }
 }

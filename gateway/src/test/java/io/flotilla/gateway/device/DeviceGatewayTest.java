@@ -166,7 +166,7 @@ abstract class DeviceGatewayTest {
     assertTrue(files.get("root.crt").asText().startsWith("-----BEGIN CERTIFICATE-----"));
     assertEquals(device.uuid, Pem.certificate(files.get("client.pem").asText()).getSubjectX500Principal().getName().replaceAll(".*CN=([^,]+).*", "$1"));
     String toml = files.get("sota.toml").asText();
-    assertTrue(toml.contains("server = \"https://"), toml);
+    assertTrue(toml.contains("server = \"https://127.0.0.1:" + server.devicePort() + "\""), "the host the device registered by: " + toml);
     assertTrue(toml.contains("tags = \"main\""), toml);
     assertTrue(toml.contains("tls_pkey_path = \"/var/sota/pkey.pem\""), toml);
     device.registered(files.get("root.crt").asText(), files.get("client.pem").asText());
