@@ -72,14 +72,15 @@ public final class FlotillaServer implements AutoCloseable {
       BuilderService builder = BuilderService.start(core, dataDir);
       DeviceGateway devices = DeviceGateway.create(core, config, dataDir);
       AtomicBoolean started = new AtomicBoolean(false);
+      RegistryRoutes registry = registry(system, config, dataDir, core, devices);
       ServerBinding http =
           await(
               Http.get(system)
                   .newServerAt(config.getString("flotilla.http.interface"), config.getInt("flotilla.http.port"))
-                  .bind(new ApiRoutes(core, started::get, registryRoute(system, config, dataDir, core, devices), builder, devices).route()),
+                  .bind(new ApiRoutes(core, started::get, registry.route(), builder, devices).route()),
               "binding the HTTP port " + config.getInt("flotilla.http.port"));
       builder.bound(http.localAddress().getPort(), RegistrySettings.fromConfig(config, dataDir.resolve("registry")).externalUrl());
-      ServerBinding devicePort = await(devices.bind(), "binding the device port " + config.getInt("flotilla.device.port"));
+      ServerBinding devicePort = await(devices.bind(registry::readOnly), "binding the device port " + config.getInt("flotilla.device.port"));
       ApiToken adminToken = AdminTokenFile.ensure(core, dataDir, STARTUP_PATIENCE);
       started.set(true);
       return new FlotillaServer(system, database, core, http, devices, devicePort, dataDir, adminToken);
@@ -93,10 +94,9 @@ public final class FlotillaServer implements AutoCloseable {
     }
   }
 
-  private static org.apache.pekko.http.javadsl.server.Route registryRoute(
-      ActorSystem<?> system, Config config, Path dataDir, FlotillaCore core, DeviceGateway devices) {
+  private static RegistryRoutes registry(ActorSystem<?> system, Config config, Path dataDir, FlotillaCore core, DeviceGateway devices) {
     RegistrySettings settings = RegistrySettings.fromConfig(config, dataDir.resolve("registry"));
-    return new RegistryRoutes(system, settings, new RegistryAccess(core, devices.hubCredentials())).route();
+    return new RegistryRoutes(system, settings, new RegistryAccess(core, devices.hubCredentials()));
   }
 
   /** A node without configured seed nodes is a cluster of one: it joins itself. */

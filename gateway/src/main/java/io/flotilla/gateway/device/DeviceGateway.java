@@ -1,5 +1,7 @@
 package io.flotilla.gateway.device;
 
+import static org.apache.pekko.http.javadsl.server.Directives.concat;
+
 import com.typesafe.config.Config;
 import io.flotilla.core.FlotillaCore;
 import io.flotilla.core.pki.DeviceCertificateVerifier;
@@ -37,6 +39,7 @@ public final class DeviceGateway {
   private final DeviceCertificateVerifier verifier;
   private final DeviceHubCredentials hubCredentials;
   private final DevicePush push;
+  private final AppsProxy appsProxy;
   private final DeviceRoutes deviceRoutes;
   private volatile ServerBinding binding;
 
@@ -47,24 +50,36 @@ public final class DeviceGateway {
     this.verifier = pki.verifier(core.deviceRevocations());
     this.hubCredentials = DeviceHubCredentials.open(pkiDir, config.getDuration("flotilla.device.hub-creds-ttl"), core.deviceRevocations());
     this.push = DevicePush.start(core);
+    this.appsProxy = new AppsProxy(hubCredentials, config.getDuration("flotilla.device.apps-proxy-ttl"));
     TufRepository repository = new TufRepository(new TargetsKeys(pkiDir), core.targetsCache(), Clock.systemUTC());
     this.deviceRoutes =
-        new DeviceRoutes(core, new DeviceIdentityDirectives(verifier), repository, hubCredentials, push, config.getBytes("flotilla.device.max-body"));
+        new DeviceRoutes(
+            core,
+            new DeviceIdentityDirectives(verifier),
+            repository,
+            hubCredentials,
+            push,
+            appsProxy,
+            this::publicUrl,
+            config.getBytes("flotilla.device.max-body"));
   }
 
   public static DeviceGateway create(FlotillaCore core, Config config, Path dataDir) {
     return new DeviceGateway(core, config, dataDir.resolve("pki"));
   }
 
-  /** Binds the device port ({@code flotilla.device.interface} / {@code port}) with mutual TLS. */
-  public CompletionStage<ServerBinding> bind() {
+  /**
+   * Binds the device port ({@code flotilla.device.interface} / {@code port}) with mutual TLS; {@code registry}
+   * serves the apps proxy's reads.
+   */
+  public CompletionStage<ServerBinding> bind(AppsProxy.RegistryReads registry) {
     ServerSettings settings = DeviceTls.serverSettings(core.system());
     settings = settings.withWebsocketSettings(settings.getWebsocketSettings().withPeriodicKeepAliveMaxIdle(WEBSOCKET_KEEP_ALIVE));
     return Http.get(core.system())
         .newServerAt(config.getString("flotilla.device.interface"), config.getInt("flotilla.device.port"))
         .enableHttps(DeviceTls.httpsContext(pki.server().credentials(), verifier))
         .withSettings(settings)
-        .bind(deviceRoutes.route())
+        .bind(concat(appsProxy.route(registry), deviceRoutes.route()))
         .thenApply(
             bound -> {
               binding = bound;
