@@ -171,3 +171,15 @@ CREATE TABLE IF NOT EXISTS projection_skips (
     skipped_at TIMESTAMP WITH TIME ZONE NOT NULL,
     PRIMARY KEY (projection_name, projection_key, persistence_id, sequence_nr)
 );
+
+-- fioup's metadata events (correlation id meta-<ULID>) are device events, not updates (Device.isMetadataEvent).
+-- A read side projected before that rule holds updates made of them: they go, and a device whose newest update
+-- was one shows its newest real update again. Idempotent, like everything here, so it runs at every start.
+DELETE FROM device_updates WHERE correlation_id LIKE 'meta-%';
+
+UPDATE device_status SET
+    update_correlation_id = (SELECT u.correlation_id FROM device_updates u WHERE u.uuid = device_status.uuid
+                             ORDER BY u.updated_at DESC, u.correlation_id DESC LIMIT 1),
+    update_state = (SELECT u.state FROM device_updates u WHERE u.uuid = device_status.uuid
+                    ORDER BY u.updated_at DESC, u.correlation_id DESC LIMIT 1)
+WHERE update_correlation_id LIKE 'meta-%';

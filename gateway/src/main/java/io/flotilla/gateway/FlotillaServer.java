@@ -85,6 +85,7 @@ public final class FlotillaServer implements AutoCloseable {
       metrics.bind(core);
       AtomicBoolean started = new AtomicBoolean(false);
       boolean https = ApiTls.enabled(config);
+      RegistryRoutes registry = registry(system, config, dataDir, core, devices);
       ServerBinding http =
           await(
               HttpListener.bind(
@@ -94,10 +95,10 @@ public final class FlotillaServer implements AutoCloseable {
                   ServerSettings.create(system.classicSystem()),
                   apiTls(config, devices, https),
                   config.getDuration("flotilla.http.header-timeout"),
-                  new ApiRoutes(core, started::get, registryRoute(system, config, dataDir, core, devices), builder, devices, metrics).route()),
+                  new ApiRoutes(core, started::get, registry.route(), builder, devices, metrics).route()),
               "binding the HTTP port " + config.getInt("flotilla.http.port"));
       builder.bound(http.localAddress().getPort(), https, RegistrySettings.fromConfig(config, dataDir.resolve("registry")).externalUrl());
-      ServerBinding devicePort = await(devices.bind(), "binding the device port " + config.getInt("flotilla.device.port"));
+      ServerBinding devicePort = await(devices.bind(registry::readOnly), "binding the device port " + config.getInt("flotilla.device.port"));
       ApiToken adminToken = AdminTokenFile.ensure(core, dataDir, STARTUP_PATIENCE);
       started.set(true);
       return new FlotillaServer(system, database, core, http, devices, devicePort, dataDir, adminToken);
@@ -126,10 +127,9 @@ public final class FlotillaServer implements AutoCloseable {
     return Optional.of(ApiTls.engines(configured.orElseGet(() -> devices.pki().server().credentials())));
   }
 
-  private static org.apache.pekko.http.javadsl.server.Route registryRoute(
-      ActorSystem<?> system, Config config, Path dataDir, FlotillaCore core, DeviceGateway devices) {
+  private static RegistryRoutes registry(ActorSystem<?> system, Config config, Path dataDir, FlotillaCore core, DeviceGateway devices) {
     RegistrySettings settings = RegistrySettings.fromConfig(config, dataDir.resolve("registry"));
-    return new RegistryRoutes(system, settings, new RegistryAccess(core, devices.hubCredentials())).route();
+    return new RegistryRoutes(system, settings, new RegistryAccess(core, devices.hubCredentials()));
   }
 
   /** A node without configured seed nodes is a cluster of one: it joins itself. */

@@ -110,6 +110,40 @@ public final class RegistryRoutes {
                 .thenApply(r -> r.addHeader(API_VERSION));
     }
 
+    /**
+     * The read side for a caller the gateway has already authorized for one factory's repositories (the device apps
+     * proxy): manifests and blobs of that factory by digest, GET and HEAD, no credentials asked. {@code path} is the
+     * registry path ({@code /v2/...}), which need not be the request's own.
+     */
+    public CompletionStage<HttpResponse> readOnly(HttpRequest request, String path, String factory) {
+        CompletionStage<HttpResponse> response;
+        try {
+            if (!path.startsWith("/v2/")) {
+                throw new RegistryError(ErrorCode.NAME_UNKNOWN, 404, "no such registry endpoint", path, Map.of());
+            }
+            Endpoint endpoint = Endpoint.parse(path);
+            String method = request.method().name();
+            if (endpoint.kind() != Endpoint.Kind.MANIFEST && endpoint.kind() != Endpoint.Kind.BLOB) {
+                throw new RegistryError(ErrorCode.DENIED, "only manifests and blobs are read here", path);
+            }
+            if (!method.equals("GET") && !method.equals("HEAD")) {
+                throw new RegistryError(ErrorCode.UNSUPPORTED, 405, "read only: GET and HEAD", method,
+                        Map.of("Allow", "GET, HEAD"));
+            }
+            if (!endpoint.name().factory().equals(factory)) {
+                throw new RegistryError(ErrorCode.DENIED, "requested access to the resource is denied",
+                        endpoint.name().value());
+            }
+            Digest.parse(endpoint.reference());
+            response = dispatch(request, method, endpoint, null);
+        } catch (RuntimeException e) {
+            response = CompletableFuture.failedFuture(e);
+        }
+        return response
+                .exceptionally(failure -> errorResponse(request, failure))
+                .thenApply(r -> r.addHeader(API_VERSION));
+    }
+
     private CompletionStage<HttpResponse> dispatch(HttpRequest request, String method, Endpoint endpoint, Caller caller) {
         RepositoryName name = endpoint.name();
         String ref = endpoint.reference();

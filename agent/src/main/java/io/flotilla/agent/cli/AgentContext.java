@@ -24,6 +24,7 @@ import io.flotilla.protocol.device.HubCredentials;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
+import java.net.URI;
 import java.net.http.HttpClient;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -119,7 +120,11 @@ final class AgentContext {
         } catch (IOException e) {
             throw new AgentException(ExitCode.GENERIC, e.getMessage(), e);
         }
-        RegistryClient registry = new RegistryClient(http, host -> insecure.contains(host) ? "http" : "https", () -> hubCredentials(gw));
+        // As composeapp: with an apps proxy in sota.toml every registry read goes through it, and no registry needs
+        // to be reachable, trusted or marked insecure; without one, straight to the registry with /hub-creds/.
+        RegistryClient registry = config.get("pacman.compose_apps_proxy").filter(url -> !url.isBlank())
+                .map(url -> RegistryClient.throughAppsProxy(http, () -> gw.appsProxy(URI.create(url))))
+                .orElseGet(() -> new RegistryClient(http, host -> insecure.contains(host) ? "http" : "https", () -> hubCredentials(gw)));
         DockerEngine engine = DockerEngine.fromDockerHost(System.getenv("DOCKER_HOST"));
         Compose compose = new Compose(Compose.detectCommand(), engine.dockerHost(), 600);
         DockerRuntime runtime = new DockerRuntime(engine, compose, config.agentStateDir().resolve("compose-overrides"),

@@ -84,6 +84,25 @@ public final class GatewayClient {
         return json.readValue(expect(send(request(DevicePaths.HUB_CREDS).GET()), 200).body(), HubCredentials.class);
     }
 
+    /**
+     * The apps proxy URL (fioup's {@code getComposeAppProxy}): {@code POST} to {@code pacman.compose_apps_proxy}
+     * over mutual TLS, {@code 201} with the URL as the whole body.
+     */
+    public URI appsProxy(URI provider) throws IOException {
+        HttpRequest.Builder request = HttpRequest.newBuilder(provider).timeout(TIMEOUT).POST(HttpRequest.BodyPublishers.noBody());
+        headers().forEach(request::header);
+        String body = new String(expect(send(request), 201).body(), java.nio.charset.StandardCharsets.UTF_8);
+        try {
+            URI url = new URI(body);
+            if (!"https".equals(url.getScheme()) && !"http".equals(url.getScheme()) || url.getHost() == null) {
+                throw new GatewayException("the apps proxy at " + provider + " answered an unusable URL: " + body, null);
+            }
+            return url;
+        } catch (java.net.URISyntaxException e) {
+            throw new GatewayException("the apps proxy at " + provider + " answered an invalid URL: " + e.getMessage(), e);
+        }
+    }
+
     /** What {@code GET /config} answered: 200 with files and their Last-Modified, 204 (no config) or 304 (unchanged). */
     public record ConfigAnswer(int status, Map<String, ConfigFile> files, Optional<String> lastModified) {
     }

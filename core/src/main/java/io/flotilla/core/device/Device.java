@@ -54,6 +54,8 @@ public final class Device extends EventSourcedBehaviorWithEnforcedReplies<Device
   public static final int MAX_EVENTS_PER_UPDATE = Limits.EVENTS_PER_UPDATE;
   public static final int MAX_APPS = Limits.DEVICE_APPS;
   public static final int MAX_CONFIG_FILES = Limits.CONFIG_FILES;
+  public static final String METADATA_UPDATE_COMPLETED = "MetadataUpdateCompleted";
+  public static final String METADATA_CORRELATION_PREFIX = "meta-";
 
   /**
    * What a device-port request says about its sender: the identity from its verified certificate, the
@@ -120,6 +122,26 @@ public final class Device extends EventSourcedBehaviorWithEnforcedReplies<Device
           firstReportedAt,
           at);
     }
+  }
+
+  /**
+   * fioup reports every change of the targets metadata version, its first check included, as
+   * {@code MetadataUpdateCompleted} under a correlation id of its own, {@code meta-<ULID>} ({@code pkg/state/check.go},
+   * {@code sendMetadataUpdateCompletedEvent}). Such an event tells what the device last read, not that it updates:
+   * it stays in the journal with the device's other events and never becomes an {@link Update}.
+   */
+  public static boolean isMetadataEvent(UpdateEvent event) {
+    return METADATA_UPDATE_COMPLETED.equals(event.type()) || event.correlationId().startsWith(METADATA_CORRELATION_PREFIX);
+  }
+
+  /** An update made only of metadata events: what the entity made of them before it knew better. */
+  static boolean isMetadataUpdate(Update update) {
+    for (UpdateEvent event : update.events()) {
+      if (!isMetadataEvent(event)) {
+        return false;
+      }
+    }
+    return !update.events().isEmpty();
   }
 
   /** @param failedStep the event type that reported {@code success: false}, else null */
@@ -288,6 +310,20 @@ public final class Device extends EventSourcedBehaviorWithEnforcedReplies<Device
       tag = Canonical.of(tag);
       targetName = Canonical.of(targetName);
       apps = Canonical.of(List.copyOf(apps));
+      updates = withoutMetadataUpdates(updates);
+    }
+
+    /** Snapshots taken before metadata events were told apart may hold them as updates; they go on load. */
+    private static List<Update> withoutMetadataUpdates(List<Update> updates) {
+      if (updates == null) {
+        return null;
+      }
+      for (Update update : updates) {
+        if (isMetadataUpdate(update)) {
+          return updates.stream().filter(u -> !isMetadataUpdate(u)).toList();
+        }
+      }
+      return updates;
     }
 
     public boolean exists() {
@@ -355,6 +391,9 @@ public final class Device extends EventSourcedBehaviorWithEnforcedReplies<Device
       } else if (event instanceof UpdateEventsReported reported) {
         List<Update> next = new ArrayList<>(updates);
         for (UpdateEvent updateEvent : reported.events()) {
+          if (isMetadataEvent(updateEvent)) {
+            continue;
+          }
           int index = indexOf(next, updateEvent.correlationId());
           if (index < 0) {
             next.add(

@@ -92,12 +92,16 @@ public final class DeviceProjection extends JdbcHandler<List<EventEnvelope<Devic
       }
     }
     if (contactedByDevice(event)) {
-      try (PreparedStatement s = connection.prepareStatement("UPDATE device_status SET last_seen = ? WHERE uuid = ? AND (last_seen IS NULL OR last_seen < ?)")) {
-        s.setTimestamp(1, timestamp(event.at()));
-        s.setString(2, event.uuid());
-        s.setTimestamp(3, timestamp(event.at()));
-        s.executeUpdate();
-      }
+      touchLastSeen(connection, event.uuid(), event.at());
+    }
+  }
+
+  private static void touchLastSeen(Connection connection, String uuid, Instant at) throws SQLException {
+    try (PreparedStatement s = connection.prepareStatement("UPDATE device_status SET last_seen = ? WHERE uuid = ? AND (last_seen IS NULL OR last_seen < ?)")) {
+      s.setTimestamp(1, timestamp(at));
+      s.setString(2, uuid);
+      s.setTimestamp(3, timestamp(at));
+      s.executeUpdate();
     }
   }
 
@@ -122,7 +126,14 @@ public final class DeviceProjection extends JdbcHandler<List<EventEnvelope<Devic
   private static void recordUpdateEvents(Connection connection, Device.UpdateEventsReported reported) throws SQLException {
     Map<String, List<Device.UpdateEvent>> byUpdate = new LinkedHashMap<>();
     for (Device.UpdateEvent e : reported.events()) {
-      byUpdate.computeIfAbsent(e.correlationId(), k -> new ArrayList<>()).add(e);
+      if (!Device.isMetadataEvent(e)) {
+        byUpdate.computeIfAbsent(e.correlationId(), k -> new ArrayList<>()).add(e);
+      }
+    }
+    if (byUpdate.isEmpty()) {
+      // only metadata events (Device.isMetadataEvent): a contact, not an update
+      touchLastSeen(connection, reported.uuid(), reported.at());
+      return;
     }
     String latest = null;
     Device.UpdateState latestState = null;

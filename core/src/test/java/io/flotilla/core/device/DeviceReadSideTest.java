@@ -40,9 +40,11 @@ abstract class DeviceReadSideTest {
   abstract TestDatabases.Kind kind();
 
   @BeforeAll
-  void startNode() {
+  void startNode() throws Exception {
     node = TestNode.start(TestNode.config(TestDatabases.fresh(kind()), dataDir));
     core = node.core();
+    // The first ask waits for sharding to come up, which on a loaded machine can outlast the ask timeout.
+    eventually(PATIENCE, () -> send("warm-up", r -> new Device.CheckIn(contact("warm-up", null, null, Instant.now()), r)));
   }
 
   @AfterAll
@@ -156,6 +158,92 @@ abstract class DeviceReadSideTest {
     });
     assertTrue(await(queries.decommissioned()).contains(new Device.Revoked(factory, gone)));
     assertFalse(core.deviceRevocations().isRevoked(factory, "dev-1-" + factory, BigInteger.ONE));
+  }
+
+  /** fioup's MetadataUpdateCompleted (pkg/state/check.go, sendMetadataUpdateCompletedEvent) as it sends it. */
+  static UpdateEvent metadataEvent(String id, String ulid) {
+    return new UpdateEvent(id, "2026-11-27T10:00:00Z", "MetadataUpdateCompleted", 0, "meta-" + ulid, true, "amd64-linux-2", "2",
+        "{\"from_version\":-1,\"to_version\":3}");
+  }
+
+  @Test
+  void metadataEventsNeverBecomeUpdates() throws Exception {
+    String factory = "md-" + UUID.randomUUID().toString().substring(0, 8);
+    String fresh = UUID.randomUUID().toString();
+    String updated = UUID.randomUUID().toString();
+    Instant now = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+    send(fresh, r -> new Device.ReportUpdateEvents(contact(factory, "main", null, now), List.of(metadataEvent("m1", "01KAAAAAAAAAAAAAAAAAAAAAAA")), r));
+    send(updated, r -> new Device.ReportUpdateEvents(contact(factory, "main", null, now),
+        List.of(event("e1", "u-1", "UpdateInitStarted", null), event("e2", "u-1", "EcuInstallationCompleted", true)), r));
+    Device.Summary summary = send(updated, r -> new Device.ReportUpdateEvents(contact(factory, null, null, now.plusSeconds(1)),
+        List.of(metadataEvent("m2", "01KBBBBBBBBBBBBBBBBBBBBBBB")), r));
+    assertEquals("u-1", summary.currentUpdate());
+    assertEquals(Device.UpdateState.SUCCEEDED, summary.currentUpdateState());
+
+    DeviceQueries queries = core.deviceQueries();
+    eventually(PATIENCE, () -> {
+      var row = await(queries.device(factory, updated)).orElseThrow();
+      assertEquals(now.plusSeconds(1), row.lastSeen(), "the metadata event is a contact");
+      assertEquals("u-1", row.updateCorrelationId());
+      assertEquals("succeeded", row.updateState());
+      var other = await(queries.device(factory, fresh)).orElseThrow();
+      assertNull(other.updateCorrelationId());
+      assertNull(other.updateState());
+      return null;
+    });
+    assertTrue(await(queries.updates(factory, fresh)).isEmpty());
+    assertEquals(List.of("u-1"), await(queries.updates(factory, updated)).stream().map(DeviceQueries.UpdateRow::correlationId).toList());
+    assertEquals(0, await(queries.status(factory, now.minus(Duration.ofMinutes(15)))).updating());
+  }
+
+  /** A read side projected by the code that took metadata events for updates is repaired when the node starts. */
+  @Test
+  void phantomUpdatesLeftByEarlierProjectionsAreRemovedAtStart() throws Exception {
+    String factory = "ph-" + UUID.randomUUID().toString().substring(0, 8);
+    String uuid = UUID.randomUUID().toString();
+    String onlyPhantom = UUID.randomUUID().toString();
+    Instant now = Instant.now();
+    send(uuid, r -> new Device.ReportUpdateEvents(contact(factory, "main", null, now),
+        List.of(event("e1", "u-1", "EcuInstallationCompleted", true)), r));
+    send(onlyPhantom, r -> new Device.CheckIn(contact(factory, "main", null, now), r));
+    DeviceQueries queries = core.deviceQueries();
+    eventually(PATIENCE, () -> {
+      assertEquals("succeeded", await(queries.device(factory, uuid)).orElseThrow().updateState());
+      assertTrue(await(queries.device(factory, onlyPhantom)).isPresent());
+      return null;
+    });
+    node.database().withConnection(connection -> {
+      for (String device : List.of(uuid, onlyPhantom)) {
+        try (var insert = connection.prepareStatement(
+            "INSERT INTO device_updates (uuid, correlation_id, factory, target_name, version, state, failed_step, events, started_at, updated_at)"
+                + " VALUES (?, 'meta-01KCCCCCCCCCCCCCCCCCCCCCCC', ?, NULL, NULL, 'in-progress', NULL, '[]', ?, ?)")) {
+          insert.setString(1, device);
+          insert.setString(2, factory);
+          insert.setTimestamp(3, java.sql.Timestamp.from(now.plusSeconds(5)));
+          insert.setTimestamp(4, java.sql.Timestamp.from(now.plusSeconds(5)));
+          insert.executeUpdate();
+        }
+        try (var update = connection.prepareStatement(
+            "UPDATE device_status SET update_correlation_id = 'meta-01KCCCCCCCCCCCCCCCCCCCCCCC', update_state = 'in-progress' WHERE uuid = ?")) {
+          update.setString(1, device);
+          update.executeUpdate();
+        }
+      }
+      return null;
+    });
+    assertEquals(2, await(queries.status(factory, now.minus(Duration.ofMinutes(15)))).updating(), "the phantom updates as they were");
+
+    io.flotilla.core.persistence.SchemaMigration.migrate(node.database());
+
+    var row = await(queries.device(factory, uuid)).orElseThrow();
+    assertEquals("u-1", row.updateCorrelationId());
+    assertEquals("succeeded", row.updateState());
+    var phantomOnly = await(queries.device(factory, onlyPhantom)).orElseThrow();
+    assertNull(phantomOnly.updateCorrelationId());
+    assertNull(phantomOnly.updateState());
+    assertEquals(List.of("u-1"), await(queries.updates(factory, uuid)).stream().map(DeviceQueries.UpdateRow::correlationId).toList());
+    assertTrue(await(queries.updates(factory, onlyPhantom)).isEmpty());
+    assertEquals(0, await(queries.status(factory, now.minus(Duration.ofMinutes(15)))).updating());
   }
 
   private static int i(String uuid) {

@@ -170,6 +170,55 @@ class DeviceTest {
     assertEquals(new Device.Outcome(Device.UpdateState.FAILED, "EcuDownloadCompleted"), Device.outcome(failing.state().update("u2").events()));
   }
 
+  /** As fioup sends it after each change of the targets version (pkg/state/check.go, sendMetadataUpdateCompletedEvent). */
+  private static UpdateEvent metadataEvent(String id, String ulid, boolean success) {
+    return new UpdateEvent(id, "2026-11-27T10:00:00Z", "MetadataUpdateCompleted", 0, "meta-" + ulid, success, "amd64-linux-42", "42", "{\"from_version\":-1,\"to_version\":3}");
+  }
+
+  @Test
+  void metadataEventsAreJournaledButAreNoUpdate() {
+    var first = device.<StatusReply<Device.Summary>>runCommand(
+        replyTo -> new Device.ReportUpdateEvents(contact(T0, "main", null, null), List.of(metadataEvent("m1", "01KAAAAAAAAAAAAAAAAAAAAAAA", true)), replyTo));
+    assertTrue(first.events().stream().anyMatch(e -> e instanceof Device.UpdateEventsReported), "the device event is in the journal");
+    assertNull(first.reply().getValue().currentUpdate(), "the first check is no update");
+    assertTrue(first.state().updates().isEmpty());
+
+    device.<StatusReply<Device.Summary>>runCommand(replyTo -> new Device.ReportUpdateEvents(contact(T0.plusSeconds(1), null, null, null),
+        List.of(event("e1", "u1", "UpdateInitStarted", null), event("e2", "u1", "EcuInstallationCompleted", true)), replyTo));
+    var failedMeta = device.<StatusReply<Device.Summary>>runCommand(
+        replyTo -> new Device.ReportUpdateEvents(contact(T0.plusSeconds(2), null, null, null), List.of(metadataEvent("m2", "01KBBBBBBBBBBBBBBBBBBBBBBB", false)), replyTo));
+    assertEquals("u1", failedMeta.reply().getValue().currentUpdate());
+    assertEquals(Device.UpdateState.SUCCEEDED, failedMeta.reply().getValue().currentUpdateState(), "a failed metadata update fails no update");
+
+    device.restart();
+    assertEquals(List.of("u1"), device.getState().updates().stream().map(Device.Update::correlationId).toList(), "replayed by the same rule");
+  }
+
+  /**
+   * A snapshot taken by the code that made metadata events into updates: serialized as the snapshot store does, the
+   * phantom's correlation id and event type written into the bytes (the constructor would not let such a state be).
+   */
+  @Test
+  void aSnapshotHoldingAPhantomUpdateLosesItOnLoad() throws Exception {
+    String stand = "xeta-01KCCCCCCCCCCCCCCCCCCCCCCC";
+    UpdateEvent phantomEvent = new UpdateEvent("m1", "2026-11-27T10:00:00Z", "MetadataUpdateCompletex", 0, stand, true, null, null, null);
+    Device.Update phantom = new Device.Update(stand, null, null, List.of(phantomEvent), T0, T0);
+    Device.Update real = new Device.Update("u1", "amd64-linux-41", "41", List.of(event("e1", "u1", "EcuInstallationCompleted", true)), T0, T0);
+    Device.State written = new Device.State(
+        "acme", "dev", "amd64-linux", null, "main", false, "amd64-linux-41", List.of(), T0, T0, List.of(real, phantom), null, java.util.Map.of(), List.of(), null, null);
+    Serialization serialization = SerializationExtension.get(testKit.system());
+    byte[] bytes = serialization.serialize(written).get();
+    String latin = new String(bytes, java.nio.charset.StandardCharsets.ISO_8859_1)
+        .replace(stand, "meta-" + stand.substring(5))
+        .replace("MetadataUpdateCompletex", "MetadataUpdateCompleted");
+    Device.State old = (Device.State) serialization.deserialize(latin.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1), 33, Device.State.class.getName()).get();
+    device.initialize(old);
+
+    Device.Summary summary = device.<StatusReply<Device.Summary>>runCommand(replyTo -> new Device.Get("acme", replyTo)).reply().getValue();
+    assertEquals("u1", summary.currentUpdate());
+    assertEquals(Device.UpdateState.SUCCEEDED, summary.currentUpdateState());
+  }
+
   @Test
   void unchangedReportsPersistNothing() {
     checkIn(contact(T0, "main", null, null));

@@ -1,5 +1,7 @@
 package io.flotilla.gateway.device;
 
+import static org.apache.pekko.http.javadsl.server.Directives.concat;
+
 import com.typesafe.config.Config;
 import io.flotilla.core.FlotillaCore;
 import io.flotilla.core.pki.DeviceCertificateVerifier;
@@ -19,6 +21,8 @@ import java.util.concurrent.CompletionStage;
 import io.flotilla.gateway.http.HttpListener;
 import java.util.Optional;
 import org.apache.pekko.stream.javadsl.Tcp;
+import org.apache.pekko.http.javadsl.model.Host;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.http.javadsl.settings.ServerSettings;
 
@@ -37,6 +41,7 @@ public final class DeviceGateway {
   private final DeviceCertificateVerifier verifier;
   private final DeviceHubCredentials hubCredentials;
   private final DevicePush push;
+  private final AppsProxy appsProxy;
   private final DeviceRoutes deviceRoutes;
   private volatile Tcp.ServerBinding binding;
 
@@ -47,20 +52,32 @@ public final class DeviceGateway {
     this.verifier = pki.verifier(core.deviceRevocations());
     this.hubCredentials = DeviceHubCredentials.open(pkiDir, config.getDuration("flotilla.device.hub-creds-ttl"), core.deviceRevocations());
     this.push = DevicePush.start(core);
+    this.appsProxy = new AppsProxy(hubCredentials, config.getDuration("flotilla.device.apps-proxy-ttl"));
     TufRepository repository = new TufRepository(new TargetsKeys(pkiDir), core.targetsCache(), Clock.systemUTC());
     this.deviceRoutes =
-        new DeviceRoutes(core, new DeviceIdentityDirectives(verifier), repository, hubCredentials, push, config.getBytes("flotilla.device.max-body"));
+        new DeviceRoutes(
+            core,
+            new DeviceIdentityDirectives(verifier),
+            repository,
+            hubCredentials,
+            push,
+            appsProxy,
+            this::publicUrl,
+            config.getBytes("flotilla.device.max-body"));
   }
 
   public static DeviceGateway create(FlotillaCore core, Config config, Path dataDir) {
     return new DeviceGateway(core, config, dataDir.resolve("pki"));
   }
 
-  /** Binds the device port ({@code flotilla.device.interface} / {@code port}) with mutual TLS. */
-  public CompletionStage<Tcp.ServerBinding> bind() {
+  /**
+   * Binds the device port ({@code flotilla.device.interface} / {@code port}) with mutual TLS; {@code registry}
+   * serves the apps proxy's reads.
+   */
+  public CompletionStage<Tcp.ServerBinding> bind(AppsProxy.RegistryReads registry) {
     ServerSettings settings = DeviceTls.serverSettings(core.system());
     settings = settings.withWebsocketSettings(settings.getWebsocketSettings().withPeriodicKeepAliveMaxIdle(WEBSOCKET_KEEP_ALIVE));
-    Route routes = deviceRoutes.route();
+    Route routes = concat(appsProxy.route(registry), deviceRoutes.route());
     return HttpListener.bind(
             core.system(),
             config.getString("flotilla.device.interface"),
@@ -103,18 +120,38 @@ public final class DeviceGateway {
     return push.connections();
   }
 
-  /** {@code flotilla.device.public-url}, or {@code https://<host name>:<bound port>}. */
+  /** {@code flotilla.device.public-url}, or {@code https://<this machine's host name>:<bound device port>}. */
   public String publicUrl() {
+    return urlWithHost(machineHostName());
+  }
+
+  /**
+   * The gateway's URL for a device that sent {@code request}: {@code flotilla.device.public-url}, or the host the
+   * request was addressed to (its Host header, the name the device already reaches this server by) with the bound
+   * device port. A proxy that rewrites Host must come with public-url set.
+   */
+  String publicUrl(HttpRequest request) {
+    Host host = request.getUri().host();
+    String address = host.address();
+    if (address == null || address.isEmpty()) {
+      return publicUrl();
+    }
+    return urlWithHost(host.isIPv6() ? "[" + address + "]" : address);
+  }
+
+  private String urlWithHost(String host) {
     String configured = config.getString("flotilla.device.public-url");
     if (!configured.isBlank()) {
       return configured.endsWith("/") ? configured.substring(0, configured.length() - 1) : configured;
     }
-    String host;
-    try {
-      host = InetAddress.getLocalHost().getHostName();
-    } catch (UnknownHostException e) {
-      host = "localhost";
-    }
     return "https://" + host + ":" + (binding != null ? port() : config.getInt("flotilla.device.port"));
+  }
+
+  private static String machineHostName() {
+    try {
+      return InetAddress.getLocalHost().getHostName();
+    } catch (UnknownHostException e) {
+      return "localhost";
+    }
   }
 }

@@ -26,6 +26,9 @@ public final class DeviceHubCredentials {
 
   public static final String USERNAME_PREFIX = "device/";
   static final String KEY_FILE = "hub-creds.key";
+  private static final String PROXY_LABEL = "apps-proxy\n";
+  /** Far above a real one (factory and uuid are bounded): anything longer is refused before it is decoded. */
+  private static final int MAX_CAPABILITY = 1024;
 
   /** The wire answer: {@code {"Username": "...", "Secret": "..."}}. */
   public record Credentials(String username, String secret, Instant expiresAt) {}
@@ -92,11 +95,48 @@ public final class DeviceHubCredentials {
     return Optional.of(parts[0]);
   }
 
+  /**
+   * A capability for the apps proxy ({@link AppsProxy}): {@code <base64url(factory \n uuid \n expiry)>.<MAC>}, path-safe.
+   * Its MAC covers a label of its own, so a capability never passes for registry credentials nor the reverse (a
+   * username always starts with {@code device/}).
+   */
+  String proxyCapability(String factory, String uuid, Instant expiresAt) {
+    String payload = factory + "\n" + uuid + "\n" + expiresAt.getEpochSecond();
+    return Base64.getUrlEncoder().withoutPadding().encodeToString(payload.getBytes(StandardCharsets.UTF_8)) + "." + mac(PROXY_LABEL + payload);
+  }
+
+  /** The factory a genuine, unexpired capability of a device that is not decommissioned may read. */
+  Optional<String> verifyProxyCapability(String capability, Instant now) {
+    int dot = capability.indexOf('.');
+    if (capability.length() > MAX_CAPABILITY || dot <= 0) {
+      return Optional.empty();
+    }
+    String payload;
+    try {
+      payload = new String(Base64.getUrlDecoder().decode(capability.substring(0, dot)), StandardCharsets.UTF_8);
+    } catch (IllegalArgumentException e) {
+      return Optional.empty();
+    }
+    byte[] expected = mac(PROXY_LABEL + payload).getBytes(StandardCharsets.US_ASCII);
+    if (!MessageDigest.isEqual(expected, capability.substring(dot + 1).getBytes(StandardCharsets.US_ASCII))) {
+      return Optional.empty();
+    }
+    String[] parts = payload.split("\n", -1);
+    if (parts.length != 3 || now.getEpochSecond() >= Long.parseLong(parts[2]) || revocation.isRevoked(parts[0], parts[1], BigInteger.ZERO)) {
+      return Optional.empty();
+    }
+    return Optional.of(parts[0]);
+  }
+
   private String mac(String username, long expiry) {
+    return mac(username + "\n" + expiry);
+  }
+
+  private String mac(String message) {
     try {
       Mac mac = Mac.getInstance("HmacSHA256");
       mac.init(new SecretKeySpec(key, "HmacSHA256"));
-      return Base64.getUrlEncoder().withoutPadding().encodeToString(mac.doFinal((username + "\n" + expiry).getBytes(StandardCharsets.UTF_8)));
+      return Base64.getUrlEncoder().withoutPadding().encodeToString(mac.doFinal(message.getBytes(StandardCharsets.UTF_8)));
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("the JDK lacks HmacSHA256", e);
     }

@@ -55,15 +55,26 @@ public final class DeviceRoutes {
   private final TufRepository repository;
   private final DeviceHubCredentials hubCredentials;
   private final DevicePush push;
+  private final AppsProxy appsProxy;
+  private final Function<HttpRequest, String> gatewayUrl;
   private final long maxBody;
 
   DeviceRoutes(
-      FlotillaCore core, DeviceIdentityDirectives identity, TufRepository repository, DeviceHubCredentials hubCredentials, DevicePush push, long maxBody) {
+      FlotillaCore core,
+      DeviceIdentityDirectives identity,
+      TufRepository repository,
+      DeviceHubCredentials hubCredentials,
+      DevicePush push,
+      AppsProxy appsProxy,
+      Function<HttpRequest, String> gatewayUrl,
+      long maxBody) {
     this.core = core;
     this.identity = identity;
     this.repository = repository;
     this.hubCredentials = hubCredentials;
     this.push = push;
+    this.appsProxy = appsProxy;
+    this.gatewayUrl = gatewayUrl;
     this.maxBody = maxBody;
   }
 
@@ -99,6 +110,7 @@ public final class DeviceRoutes {
         path("device", () -> get(() -> checkIn(device, contact, summary -> Replies.json(deviceRecord(core, summary))))),
         path("config", () -> concat(get(() -> config(device, contact)), patch(() -> patchConfig(device, contact)))),
         pathPrefix("hub-creds", () -> pathEndOrSingleSlash(() -> get(() -> hubCreds(device, contact)))),
+        path(AppsProxy.URL_PATH, () -> post(() -> appsProxyUrl(device, contact, request))),
         path("ws", () -> get(() -> checkIn(device, contact, summary -> push.route(summary)))));
   }
 
@@ -380,6 +392,17 @@ public final class DeviceRoutes {
           DeviceHubCredentials.Credentials credentials = hubCredentials.issue(device.factory(), device.uuid(), contact.at());
           return complete(StatusCodes.OK, new HubCredentials(credentials.username(), credentials.secret()), JsonSupport.marshaller());
         });
+  }
+
+  /** The body is the bare URL: fioup parses all of it ({@code url.ParseRequestURI}), so no newline, no JSON. */
+  private Route appsProxyUrl(DeviceIdentity device, Contact contact, HttpRequest request) {
+    return checkIn(
+        device,
+        contact,
+        summary ->
+            complete(
+                StatusCodes.CREATED,
+                HttpEntities.create(ContentTypes.TEXT_PLAIN_UTF8, appsProxy.url(gatewayUrl.apply(request), device.factory(), device.uuid(), contact.at()))));
   }
 
   private static Route json(Function<JsonNode, Route> inner) {

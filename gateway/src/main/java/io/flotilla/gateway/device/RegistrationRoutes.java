@@ -22,7 +22,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.function.Supplier;
+import java.util.function.Function;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.server.Route;
 
@@ -36,9 +37,10 @@ final class RegistrationRoutes {
   private final FlotillaCore core;
   private final Authentication auth;
   private final DevicePki pki;
-  private final Supplier<String> publicUrl;
+  /** The gateway URL for the registration request: the name the device reached the API by, unless configured. */
+  private final Function<HttpRequest, String> publicUrl;
 
-  RegistrationRoutes(FlotillaCore core, Authentication auth, DevicePki pki, Supplier<String> publicUrl) {
+  RegistrationRoutes(FlotillaCore core, Authentication auth, DevicePki pki, Function<HttpRequest, String> publicUrl) {
     this.core = core;
     this.auth = auth;
     this.pki = pki;
@@ -57,10 +59,15 @@ final class RegistrationRoutes {
                             post(
                                 () ->
                                     auth.authenticated(
-                                        principal -> entity(JsonSupport.unmarshaller(RegistrationRequest.class), request -> register(principal, request)))))));
+                                        principal ->
+                                            extractRequest(
+                                                http ->
+                                                    entity(
+                                                        JsonSupport.unmarshaller(RegistrationRequest.class),
+                                                        request -> register(principal, request, publicUrl.apply(http)))))))));
   }
 
-  private Route register(Principal principal, RegistrationRequest request) {
+  private Route register(Principal principal, RegistrationRequest request, String gatewayUrl) {
     if (request.uuid() == null || !Device.UUID.matcher(request.uuid()).matches()) {
       return Errors.badRequest("uuid must match " + Device.UUID.pattern());
     }
@@ -113,7 +120,7 @@ final class RegistrationRoutes {
                               core.askTimeout());
                   return Replies.whenDone(
                       registered,
-                      device -> complete(StatusCodes.CREATED, files(issued, device, request), JsonSupport.marshaller()));
+                      device -> complete(StatusCodes.CREATED, files(issued, device, request, gatewayUrl), JsonSupport.marshaller()));
                 }));
   }
 
@@ -122,11 +129,11 @@ final class RegistrationRoutes {
     return pki.registerDevice(factory, uuid, csr, csr.requestsProduction());
   }
 
-  private Map<String, String> files(IssuedDeviceCertificate issued, Device.Summary device, RegistrationRequest request) {
+  private Map<String, String> files(IssuedDeviceCertificate issued, Device.Summary device, RegistrationRequest request, String gatewayUrl) {
     Map<String, String> files = new LinkedHashMap<>();
     files.put("root.crt", pki.rootCertificatePem());
     files.put("client.pem", issued.certificatePem());
-    files.put("sota.toml", SotaToml.render(publicUrl.get(), device, request.sotaConfigDir(), request.overrides()));
+    files.put("sota.toml", SotaToml.render(gatewayUrl, device, request.sotaConfigDir(), request.overrides()));
     return files;
   }
 

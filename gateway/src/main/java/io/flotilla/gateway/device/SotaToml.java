@@ -5,8 +5,9 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * The {@code sota.toml} of a registration answer (§7): where the gateway is and where the agent keeps its TLS
- * files, plus the registration's {@code overrides}, whose values are literal TOML and are written verbatim.
+ * The {@code sota.toml} of a registration answer (§7): where the gateway and its apps proxy are and where the agent
+ * keeps its TLS files, plus the registration's {@code overrides}, whose values are literal TOML and are written
+ * verbatim.
  */
 final class SotaToml {
 
@@ -24,6 +25,8 @@ final class SotaToml {
     section(sections, "uptane").put("repo_server", quoted(serverUrl + "/repo"));
     section(sections, "uptane").put("key_source", quoted("file"));
     section(sections, "pacman").put("type", quoted("ostree+compose_apps"));
+    // fioup POSTs here for the apps proxy URL, and trusts the proxy by import.tls_cacert_path (see AppsProxy)
+    section(sections, "pacman").put("compose_apps_proxy", quoted(serverUrl + "/" + AppsProxy.URL_PATH));
     if (device.tag() != null) {
       section(sections, "pacman").put("tags", quoted(device.tag()));
     }

@@ -21,8 +21,8 @@ import java.security.cert.X509Certificate;
 import java.util.UUID;
 
 /**
- * TLS of the device port: the server certificate from the PKI, a client certificate required on every
- * connection, and {@link DeviceTrustManager} deciding which ones are devices.
+ * TLS of the device port: the server certificate from the PKI, a client certificate asked of every connection,
+ * and {@link DeviceTrustManager} deciding which ones are devices.
  *
  * <p>Bind with both pieces, or routes cannot see the client certificate:
  * <pre>{@code
@@ -57,8 +57,10 @@ public final class DeviceTls {
         return () -> {
             SSLEngine engine = context.createSSLEngine();
             engine.setUseClientMode(false);
-            // "need", not "want": a connection without a device certificate never reaches a route.
-            engine.setNeedClientAuth(true);
+            // "want", not "need": composeapp's registry requests through the apps proxy come without a client
+            // certificate (the proxy URL's capability authorizes them). A certificate that is presented must still
+            // pass DeviceTrustManager, or the handshake fails; every other route answers 401 without one.
+            engine.setWantClientAuth(true);
             engine.setEnabledProtocols(PROTOCOLS);
             return engine;
         };

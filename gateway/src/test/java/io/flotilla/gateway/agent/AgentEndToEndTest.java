@@ -95,9 +95,9 @@ class AgentEndToEndTest {
 
     sotaDir = dir.resolve("device/sota");
     Path confD = Files.createDirectories(dir.resolve("device/conf.d"));
-    // our registry serves plain HTTP on the API port; a slow poll proves that the WebSocket wakes the daemon
-    Files.writeString(confD.resolve("z-90-e2e.toml"), "[pacman]\ninsecure_registries = \"" + host + "\"\n[uptane]\npolling_seconds = "
-        + POLLING_SECONDS + "\n");
+    // nothing about the registry: the daemon reads it through the apps proxy that registration wrote into
+    // sota.toml; a slow poll proves that the WebSocket wakes the daemon
+    Files.writeString(confD.resolve("z-90-e2e.toml"), "[uptane]\npolling_seconds = " + POLLING_SECONDS + "\n");
     agent = new AgentProcess(sotaDir.resolve("sota.toml") + "," + confD, podman.dockerHost());
     daemonLog = dir.resolve("daemon.log");
   }

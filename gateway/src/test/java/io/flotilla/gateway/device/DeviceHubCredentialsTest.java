@@ -57,4 +57,32 @@ class DeviceHubCredentialsTest {
     DeviceHubCredentials.Credentials creds = hub.issue("acme", "gone", Instant.now());
     assertTrue(hub.verify(creds.username(), creds.secret()).isEmpty());
   }
+
+  @Test
+  void appsProxyCapabilitiesNameTheirFactoryUntilTheyExpireAndAreNothingElse() {
+    DeviceHubCredentials hub = DeviceHubCredentials.open(dir, Duration.ofHours(1), (factory, uuid, serial) -> uuid.equals("gone"));
+    Instant now = Instant.parse("2026-11-27T10:00:00Z");
+    String capability = hub.proxyCapability("acme", "d-1", now.plusSeconds(600));
+    assertTrue(capability.matches("[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+"), "one path segment: " + capability);
+    assertEquals(Optional.of("acme"), hub.verifyProxyCapability(capability, now.plusSeconds(599)));
+    assertTrue(hub.verifyProxyCapability(capability, now.plusSeconds(600)).isEmpty(), "expired");
+    assertTrue(hub.verifyProxyCapability(hub.proxyCapability("acme", "gone", now.plusSeconds(600)), now).isEmpty(), "decommissioned");
+
+    String payload = capability.substring(0, capability.indexOf('.'));
+    String mac = capability.substring(capability.indexOf('.') + 1);
+    String otherFactory = java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(
+        ("beta\nd-1\n" + now.plusSeconds(600).getEpochSecond()).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    assertTrue(hub.verifyProxyCapability(otherFactory + "." + mac, now).isEmpty(), "another factory under the same MAC");
+    assertTrue(hub.verifyProxyCapability(payload + "." + mac + "x", now).isEmpty());
+    assertTrue(hub.verifyProxyCapability("!!!." + mac, now).isEmpty());
+    assertTrue(hub.verifyProxyCapability("x".repeat(2000), now).isEmpty());
+    assertTrue(hub.verifyProxyCapability("", now).isEmpty());
+
+    DeviceHubCredentials.Credentials creds = hub.issue("acme", "d-1", now);
+    assertTrue(hub.verify(creds.username(), capability, now).isEmpty(), "a capability is no registry secret");
+    String credsAsCapability = java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(
+        (creds.username() + "\n" + creds.expiresAt().getEpochSecond()).getBytes(java.nio.charset.StandardCharsets.UTF_8))
+        + creds.secret().substring(creds.secret().indexOf('.'));
+    assertTrue(hub.verifyProxyCapability(credsAsCapability, now).isEmpty(), "a registry secret is no capability");
+  }
 }
