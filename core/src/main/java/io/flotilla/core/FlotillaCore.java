@@ -51,6 +51,7 @@ public final class FlotillaCore {
   private final DeviceQueries deviceQueries;
   private final DeviceRevocations deviceRevocations;
   private final DeviceKeys deviceKeys;
+  private final ReadYourWrites readYourWrites;
 
   private FlotillaCore(ActorSystem<?> system, Database database) {
     this.system = system;
@@ -81,6 +82,7 @@ public final class FlotillaCore {
     this.deviceQueries = new DeviceQueries(database, blocking);
     this.deviceRevocations = DeviceRevocations.start(system, deviceRevokedTopic, deviceQueries);
     this.deviceKeys = new DeviceKeys(system);
+    this.readYourWrites = new ReadYourWrites(system, database, blocking, system.settings().config().getDuration("flotilla.read-your-writes-patience"));
   }
 
   public static FlotillaCore start(ActorSystem<?> system, Database database) {
@@ -163,6 +165,10 @@ public final class FlotillaCore {
 
   public DeviceKeys deviceKeys() {
     return deviceKeys;
+  }
+
+  public ReadYourWrites readYourWrites() {
+    return readYourWrites;
   }
 
   public JournalReader journalReader() {

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import io.flotilla.core.FlotillaCore;
+import io.flotilla.core.ReadYourWrites.Projected;
 import io.flotilla.core.auth.Scope;
 import io.flotilla.core.device.Device;
 import io.flotilla.core.device.Device.ConfigFile;
@@ -310,7 +311,11 @@ final class DeviceAdminRoutes {
                           .<Device.Summary>askWithStatus(r -> new Device.ReplaceConfig(factory, files, "tag set to " + change.tag(), Instant.now(), r), core.askTimeout());
                     });
           }
-          return Replies.json(changed.thenApply(summary -> DeviceView.of(summary, onlineSince())));
+          return Replies.json(
+              changed.thenCompose(
+                  summary ->
+                      core.readYourWrites()
+                          .projected(DeviceView.of(summary, onlineSince()), List.of(Projected.device(uuid, core.deviceSettings().slices())))));
         });
   }
 

@@ -4,6 +4,7 @@ import static org.apache.pekko.http.javadsl.server.Directives.*;
 import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
 
 import io.flotilla.core.FlotillaCore;
+import io.flotilla.core.ReadYourWrites.Projected;
 import io.flotilla.core.app.App;
 import io.flotilla.core.auth.Scope;
 import io.flotilla.core.factory.Factory;
@@ -77,7 +78,9 @@ public final class TargetRoutes {
                                                     core.targets(factory)
                                                         .<Target>askWithStatus(
                                                             replyTo -> new Targets.SetTags(name, request.tags(), replyTo),
-                                                            core.askTimeout()))))))));
+                                                            core.askTimeout())
+                                                        .thenCompose(
+                                                            target -> core.readYourWrites().projected(target, List.of(Projected.targets(factory)))))))))));
   }
 
   private Route add(String factory) {
@@ -117,6 +120,9 @@ public final class TargetRoutes {
                                 new App.Publish(uri, first.containersSha(), first.version(), replyTo),
                             core.askTimeout())
                         .toCompletableFuture()));
-    return CompletableFuture.allOf(publishes.toArray(CompletableFuture[]::new)).thenApply(done -> new TargetListResponse(targets));
+    List<Projected> written = new ArrayList<>(List.of(Projected.targets(factory)));
+    first.apps().keySet().forEach(app -> written.add(Projected.app(factory, app)));
+    return CompletableFuture.allOf(publishes.toArray(CompletableFuture[]::new))
+        .thenCompose(done -> core.readYourWrites().projected(new TargetListResponse(targets), written));
   }
 }
