@@ -96,7 +96,10 @@ class ReadmeTest {
     env.put("FLOTILLA_HTTP_PORT", String.valueOf(freePort()));
     env.put("FLOTILLA_DEVICE_PORT", String.valueOf(freePort()));
     env.put("FLOTILLA_CLASSPATH", classPath());
-    env.put("FLOTILLA_JAVA_OPTS", "-Dpekko.remote.artery.canonical.port=0");
+    // the node's own logging settings, not the test class path's logback-test.xml
+    String logging = "-Dlogback.configurationFile=" + root.resolve("conf/logback.xml");
+    env.put("FLOTILLA_JAVA_OPTS", "-Dpekko.remote.artery.canonical.port=0 " + logging);
+    env.put("FLOTILLA_AGENT_JAVA_OPTS", logging);
     shell = builder.start();
     boolean finished = shell.waitFor(BUDGET.toSeconds(), TimeUnit.SECONDS);
     if (!finished) {
