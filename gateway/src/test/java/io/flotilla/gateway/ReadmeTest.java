@@ -35,7 +35,7 @@ import org.junit.jupiter.api.io.TempDir;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ReadmeTest {
 
-  private static final Duration BUDGET = Duration.ofMinutes(6);
+  private static final Duration BUDGET = Duration.ofMinutes(8);
   private static final Pattern FENCE = Pattern.compile("^```(\\S*)\\s*$");
   private static final Pattern MARKER = Pattern.compile("^<!--\\s*readme-test:\\s*(run|skip)\\b(.*)-->\\s*$");
   private static final Pattern FAILED_AT = Pattern.compile("readme-test: script line (\\d+) failed");
