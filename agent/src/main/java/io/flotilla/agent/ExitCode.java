@@ -1,6 +1,6 @@
 package io.flotilla.agent;
 
-/** The process exit codes of DEVICE-PROTOCOL.md §7; scripts and the daemon's supervisor rely on them. */
+/** The process exit codes of docs/device-protocol.md §7; scripts and the daemon's supervisor rely on them. */
 public enum ExitCode {
     OK(0),
     GENERIC(1),

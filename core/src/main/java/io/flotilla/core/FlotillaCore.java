@@ -59,6 +59,7 @@ public final class FlotillaCore {
   private final DeviceKeys deviceKeys;
   private final DatabaseHealth databaseHealth;
   private final ProjectionAdmin projectionAdmin;
+  private final ReadYourWrites readYourWrites;
 
   private FlotillaCore(ActorSystem<?> system, Database database) {
     this.system = system;
@@ -99,6 +100,7 @@ public final class FlotillaCore {
               databaseHealth.stop();
               return CompletableFuture.completedFuture(Done.getInstance());
             });
+    this.readYourWrites = new ReadYourWrites(system, database, blocking, system.settings().config().getDuration("flotilla.read-your-writes-patience"));
   }
 
   public static FlotillaCore start(ActorSystem<?> system, Database database) {
@@ -191,6 +193,10 @@ public final class FlotillaCore {
   /** Read-side projections: their state, and skipping an event one of them cannot store. */
   public ProjectionAdmin projectionAdmin() {
     return projectionAdmin;
+  }
+
+  public ReadYourWrites readYourWrites() {
+    return readYourWrites;
   }
 
   public JournalReader journalReader() {

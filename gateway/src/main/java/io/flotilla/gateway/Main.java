@@ -29,6 +29,7 @@ public final class Main implements Runnable {
   }
 
   public static void main(String[] args) {
+    ConsoleOutput.libraryPrintsToLog();
     int exit = new CommandLine(new Main()).setExecutionExceptionHandler(Main::reportFailure).execute(args);
     if (exit != 0) {
       System.exit(exit);
@@ -42,7 +43,8 @@ public final class Main implements Runnable {
 
   /** Options every command that opens the node's database shares. */
   public static class NodeOptions {
-    @Option(names = "--data-dir", description = "Directory for the embedded database, keys and the admin token (default ./data).")
+    @Option(names = "--data-dir", defaultValue = "${env:FLOTILLA_DATA_DIR}",
+        description = "Directory for the embedded database, keys, the admin token and the log (default: env FLOTILLA_DATA_DIR, else ./data).")
     public Path dataDir;
 
     @Option(names = "--config", description = "HOCON profile, e.g. conf/postgres.conf (default: embedded H2).")
@@ -53,21 +55,27 @@ public final class Main implements Runnable {
   static final class Server implements Callable<Integer> {
     @CommandLine.Mixin NodeOptions node = new NodeOptions();
 
-    @Option(names = "--http-port", description = "API port (default 8080).")
+    @Option(names = "--http-port", defaultValue = "${env:FLOTILLA_HTTP_PORT}", description = "API port (default: env FLOTILLA_HTTP_PORT, else 8080).")
     Integer httpPort;
 
-    @Option(names = "--device-port", description = "Device gateway (mTLS) port (default 8443).")
+    @Option(names = "--device-port", defaultValue = "${env:FLOTILLA_DEVICE_PORT}",
+        description = "Device gateway (mTLS) port (default: env FLOTILLA_DEVICE_PORT, else 8443).")
     Integer devicePort;
+
+    @Option(names = "--verbose", description = "Log to the console instead of <data-dir>/" + ConsoleOutput.LOG_FILE + ".")
+    boolean verbose;
 
     @Override
     public Integer call() throws Exception {
       Config config = NodeConfig.load(node.config, node.dataDir, httpPort, devicePort, ConfigFactory.empty());
-      FlotillaServer server = FlotillaServer.start(config);
-      System.out.println("Flotilla is up: http://127.0.0.1:" + server.httpPort() + "/api/v1 (data in " + server.dataDir() + ")");
-      System.out.println("Admin token: " + server.dataDir().resolve(AdminTokenFile.FILE_NAME));
-      System.out.println("Device gateway (mTLS): " + server.devices().publicUrl() + " (root.crt and device certificates from POST /ota/devices/)");
-      server.system().getWhenTerminated().toCompletableFuture().join();
-      return 0;
+      try (ConsoleOutput output = ConsoleOutput.logTo(Path.of(config.getString("flotilla.data-dir")), verbose)) {
+        FlotillaServer server = FlotillaServer.start(config);
+        System.out.println("Flotilla is up: http://127.0.0.1:" + server.httpPort() + "/api/v1 (data in " + server.dataDir() + ")");
+        System.out.println("Admin token: " + server.dataDir().resolve(AdminTokenFile.FILE_NAME));
+        System.out.println("Device gateway (mTLS): " + server.devices().publicUrl() + " (root.crt and device certificates from POST /ota/devices/)");
+        server.system().getWhenTerminated().toCompletableFuture().join();
+        return 0;
+      }
     }
   }
 }

@@ -158,6 +158,25 @@ abstract class ManagementApiTest {
     assertError(api.get("/api/v1/factories/fleet/apps/none", writer), 404);
   }
 
+  /** Reads come from the read side; a write answers once its change is there, so the writer's next read shows it. */
+  @Test
+  void aWritersNextReadShowsItsWrite() throws Exception {
+    createFactory("ryw");
+    assertTrue(api.get("/api/v1/factories", admin).body().contains("\"ryw\""), "the factory list right after the create");
+    String writer = token("ryw", "\"targets:read\",\"targets:write\"");
+    assertTrue(api.get("/api/v1/factories/ryw/tokens", admin).body().contains(writer.split("_")[2]), "the token list right after the create");
+    for (int round = 1; round <= 3; round++) {
+      String uri = "hub.example:8080/ryw/app" + round + "@" + DIGEST;
+      Answer added = api.post("/api/v1/factories/ryw/targets", writer, "{\"hardwareIds\":[\"amd64-linux\"],\"tags\":[\"main\"],\"apps\":{\"app" + round + "\":\"" + uri + "\"}}");
+      assertEquals(201, added.status(), added.body());
+      String name = added.json().get("targets").get(0).get("name").asText();
+      assertTrue(api.get("/api/v1/factories/ryw/targets?tag=main", writer).body().contains(name), name + " listed right after the POST");
+      assertTrue(api.get("/api/v1/factories/ryw/apps", writer).body().contains("app" + round), "app" + round + " listed right after the POST");
+      assertEquals(200, api.patch("/api/v1/factories/ryw/targets/" + name, writer, "{\"tags\":[\"main\",\"beta\"]}").status());
+      assertTrue(api.get("/api/v1/factories/ryw/targets?tag=beta", writer).body().contains(name), name + " tagged beta right after the PATCH");
+    }
+  }
+
   @Test
   void targetsArePrunedWithTheirVersionsNeverReissued() throws Exception {
     createFactory("pruning");

@@ -15,7 +15,7 @@ import java.util.concurrent.TimeUnit;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /**
- * skopeo, buildah and podman configured as CONTAINER-TOOLING.md says (runc, cgroupfs, vfs, ulimits the kernel
+ * skopeo, buildah and podman configured as docs/container-tooling.md says (runc, cgroupfs, vfs, ulimits the kernel
  * allows), with every path inside one temp dir so parallel runs never collide.
  */
 final class ContainerTools {

@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ScopeType;
 
-/** {@code flotilla-agent}: the fioup-compatible device agent (DEVICE-PROTOCOL.md §7). */
+/** {@code flotilla-agent}: the fioup-compatible device agent (docs/device-protocol.md §7). */
 @Command(name = "flotilla-agent", mixinStandardHelpOptions = true, versionProvider = AgentCli.Version.class,
         description = "Updates this device's docker-compose apps from a Flotilla (or Foundries-compatible) server.",
         subcommands = {RegisterCommand.class, UpdateCommands.Check.class, UpdateCommands.Update.class,

@@ -78,7 +78,8 @@ final class DaemonCommand implements Callable<Integer> {
             UpdateEngine engine = context.engine(System.out, false);
             ensureSocket(context.gateway());
             UpdateStore updates = context.updates();
-            SelectedTarget latest = engine.check(OptionalLong.empty());
+            // quiet: engine.run checks again and prints that step, so a round shows it once
+            SelectedTarget latest = context.engine(System.out, true).check(OptionalLong.empty());
             Optional<UpdateRecord> unfinished = updates.unfinished();
             if (unfinished.isPresent() && !unfinished.get().targetName().equals(latest.name()) && unfinished.get().state().isCancellable()) {
                 System.out.println("Newer target " + latest.name() + ": canceling update to " + unfinished.get().targetName());

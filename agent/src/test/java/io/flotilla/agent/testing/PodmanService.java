@@ -8,7 +8,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * {@code podman system service} on a socket in a temp dir, with the settings CONTAINER-TOOLING.md says work on these
+ * {@code podman system service} on a socket in a temp dir, with the settings docs/container-tooling.md says work on these
  * machines (runc, cgroupfs, netavark, vfs storage inside the temp dir), in its own network and mount namespace, so
  * test runs never collide. Needs root, like the rest of the container tooling here; images are loaded through the
  * API, since the namespace cannot reach the host's loopback registry.

@@ -77,15 +77,21 @@ public final class GitHttpRoutes {
 
   public Route route() {
     return pathPrefix("git", () -> pathPrefix(factory -> pathPrefix("containers.git", () -> concat(
-        pathPrefix("info", () -> path("refs", () -> get(() -> parameterOptional("service", service -> advertise(factory, service))))),
-        path(UPLOAD, () -> post(() -> serve(factory, UPLOAD))),
-        path(RECEIVE, () -> post(() -> serve(factory, RECEIVE))),
+        pathPrefix("info", () -> path("refs", () -> get(() -> parameterOptional("service", service ->
+            optionalHeaderValueByName("Git-Protocol", protocol -> advertise(factory, service, isV2(protocol))))))),
+        path(UPLOAD, () -> post(() -> optionalHeaderValueByName("Git-Protocol", protocol -> serve(factory, UPLOAD, isV2(protocol))))),
+        path(RECEIVE, () -> post(() -> serve(factory, RECEIVE, false))),
         complete(error(StatusCodes.NOT_FOUND, "not found", "containers.git serves only git's smart HTTP protocol"))))));
   }
 
   private record Caller(String subject) {}
 
-  private Route advertise(String factory, Optional<String> service) {
+  /** git asks for protocol v2 with this header; fetches then speak it (pushes have no v2). */
+  private static boolean isV2(Optional<String> protocol) {
+    return protocol.map(p -> List.of(p.split(":")).contains("version=2")).orElse(false);
+  }
+
+  private Route advertise(String factory, Optional<String> service, boolean v2) {
     if (service.isEmpty() || !(service.get().equals(UPLOAD) || service.get().equals(RECEIVE))) {
       return complete(error(StatusCodes.FORBIDDEN, "dumb protocol not supported", "use a git client that speaks the smart HTTP protocol (git 1.6.6+)"));
     }
@@ -94,10 +100,20 @@ public final class GitHttpRoutes {
       try (Repository repository = repos.open(factory)) {
         java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
         PacketLineOut packets = new PacketLineOut(bytes);
-        packets.writeString("# service=" + name + "\n");
-        packets.end();
         RefAdvertiser.PacketLineOutRefAdvertiser advertiser = new RefAdvertiser.PacketLineOutRefAdvertiser(packets);
-        if (name.equals(UPLOAD)) {
+        if (!v2 || !name.equals(UPLOAD)) {
+          // v2 answers with its capabilities only, without the service line (as git http-backend does)
+          packets.writeString("# service=" + name + "\n");
+          packets.end();
+        }
+        if (name.equals(UPLOAD) && v2) {
+          UploadPack pack = new UploadPack(repository);
+          pack.setBiDirectionalPipe(false);
+          pack.setExtraParameters(List.of("version=2"));
+          java.io.ByteArrayOutputStream capabilities = new java.io.ByteArrayOutputStream();
+          pack.sendAdvertisedRefs(new RefAdvertiser.PacketLineOutRefAdvertiser(new PacketLineOut(capabilities)));
+          bytes.write(UnbornHead.advertise(capabilities.toByteArray()));
+        } else if (name.equals(UPLOAD)) {
           UploadPack pack = new UploadPack(repository);
           pack.setBiDirectionalPipe(false);
           pack.sendAdvertisedRefs(advertiser);
@@ -116,7 +132,7 @@ public final class GitHttpRoutes {
     }, blocking)));
   }
 
-  private Route serve(String factory, String service) {
+  private Route serve(String factory, String service, boolean v2) {
     return authorized(factory, scopeFor(service), caller -> extractRequest(request -> {
       String expected = "application/x-" + service + "-request";
       if (!request.entity().getContentType().mediaType().toString().equals(expected)) {
@@ -125,7 +141,7 @@ public final class GitHttpRoutes {
       InputStream body = request.entity().getDataBytes().runWith(StreamConverters.asInputStream(BODY_TIMEOUT), materializer);
       boolean gzip = request.getHeader("Content-Encoding").map(h -> h.value().equalsIgnoreCase("gzip")).orElse(false);
       Source<ByteString, NotUsed> answer = StreamConverters.asOutputStream(BODY_TIMEOUT).mapMaterializedValue(out -> {
-        CompletableFuture.runAsync(() -> run(factory, service, caller, gzip, body, out), blocking);
+        CompletableFuture.runAsync(() -> run(factory, service, v2, caller, gzip, body, out), blocking);
         return NotUsed.getInstance();
       });
       return complete(HttpResponse.create()
@@ -134,13 +150,18 @@ public final class GitHttpRoutes {
     }));
   }
 
-  private void run(String factory, String service, Caller caller, boolean gzip, InputStream body, OutputStream out) {
+  private void run(String factory, String service, boolean v2, Caller caller, boolean gzip, InputStream body, OutputStream out) {
     try (Repository repository = repos.open(factory); OutputStream output = out; InputStream raw = body;
          InputStream input = gzip ? new GZIPInputStream(raw) : raw) {
       if (service.equals(UPLOAD)) {
         UploadPack pack = new UploadPack(repository);
         pack.setBiDirectionalPipe(false);
-        pack.upload(input, output, null);
+        if (v2) {
+          pack.setExtraParameters(List.of("version=2"));
+          pack.upload(UnbornHead.request(new java.io.BufferedInputStream(input, 65536), repository, output), output, null);
+        } else {
+          pack.upload(input, output, null);
+        }
       } else {
         ReceivePack pack = new ReceivePack(repository);
         pack.setBiDirectionalPipe(false);

@@ -24,7 +24,7 @@ import java.util.TreeMap;
 import java.util.stream.Stream;
 
 /**
- * Turns an app directory into a compose-app v1 artifact (DEVICE-PROTOCOL.md §6) in the factory's registry space:
+ * Turns an app directory into a compose-app v1 artifact (docs/device-protocol.md §6) in the factory's registry space:
  * every service image pinned by digest in our registry (factory images to what this build produced, external
  * images copied in first), {@code build:} dropped, config-hash labels added, the directory bundled reproducibly.
  */

@@ -5,6 +5,7 @@ import com.typesafe.config.ConfigFactory;
 import io.flotilla.builder.image.BusyboxBaseImage;
 import io.flotilla.builder.registry.RegistryClient;
 import io.flotilla.builder.registry.RegistryEndpoints;
+import io.flotilla.gateway.ConsoleOutput;
 import io.flotilla.gateway.FlotillaServer;
 import io.flotilla.gateway.NodeConfig;
 import io.flotilla.gateway.http.JsonSupport;
@@ -25,6 +26,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -39,15 +42,21 @@ public final class DemoCommand implements Callable<Integer> {
 
   private static final String FACTORY = "demo";
   private static final Duration BUILD_PATIENCE = Duration.ofMinutes(3);
+  private static final Pattern ANNOUNCED = Pattern.compile("flotilla: build #(\\d+) ");
 
-  @Option(names = "--data-dir", description = "Where the node keeps its data (default ./data, so `flotilla server` carries on from it).", defaultValue = "data")
+  @Option(names = "--data-dir", defaultValue = "${env:FLOTILLA_DATA_DIR:-data}",
+      description = "Where the node keeps its data (default: env FLOTILLA_DATA_DIR, else ./data, so `flotilla server` carries on from it).")
   Path dataDir;
 
-  @Option(names = "--http-port", description = "API port (default 8080).", defaultValue = "8080")
+  @Option(names = "--http-port", defaultValue = "${env:FLOTILLA_HTTP_PORT:-8080}", description = "API port (default: env FLOTILLA_HTTP_PORT, else 8080).")
   int httpPort;
 
-  @Option(names = "--device-port", description = "Device gateway port (default 8443).", defaultValue = "8443")
+  @Option(names = "--device-port", defaultValue = "${env:FLOTILLA_DEVICE_PORT:-8443}",
+      description = "Device gateway port (default: env FLOTILLA_DEVICE_PORT, else 8443).")
   int devicePort;
+
+  @Option(names = "--verbose", description = "Show the node's log on the console instead of in <data-dir>/logs/flotilla.log.")
+  boolean verbose;
 
   @Option(names = "--keep-running", description = "Keep the node serving after the demo instead of stopping it.")
   boolean keepRunning;
@@ -60,7 +69,8 @@ public final class DemoCommand implements Callable<Integer> {
     step(1, "Starting a node on the embedded database in " + dataDir.toAbsolutePath().normalize());
     // A demo node never joins others, so its cluster port may be any free one instead of the fixed 25520.
     var demoSettings = ConfigFactory.parseMap(Map.of("pekko.remote.artery.canonical.port", 0));
-    try (FlotillaServer server = FlotillaServer.start(NodeConfig.load(null, dataDir, httpPort, devicePort, demoSettings))) {
+    try (ConsoleOutput output = ConsoleOutput.logTo(dataDir, verbose);
+        FlotillaServer server = FlotillaServer.start(NodeConfig.load(null, dataDir, httpPort, devicePort, demoSettings))) {
       String base = "http://127.0.0.1:" + server.httpPort();
       api = base + "/api/v1";
       String admin = server.adminToken().value();
@@ -81,17 +91,18 @@ public final class DemoCommand implements Callable<Integer> {
         String pushed = pushApp(work, server.httpPort(), token, from);
         pushed.lines().filter(line -> line.startsWith("remote:")).forEach(line -> System.out.println("    " + line));
 
-        step(5, "Waiting for the build");
-        JsonNode build = awaitBuild(admin);
-        System.out.println("    build #" + build.get("number").asLong() + ": " + build.get("status").asText()
+        long number = announcedBuild(pushed);
+        step(5, "Waiting for build #" + number);
+        JsonNode build = awaitBuild(admin, number);
+        System.out.println("    build #" + number + ": " + build.get("status").asText()
             + (build.hasNonNull("reason") ? " (" + build.get("reason").asText() + ")" : ""));
         if (!"succeeded".equals(build.get("status").asText())) {
-          return fail("the build did not succeed; its log: " + api + "/factories/" + FACTORY + "/builds/" + build.get("number").asLong() + "/log");
+          return fail("the build did not succeed; its log: " + api + "/factories/" + FACTORY + "/builds/" + number + "/log");
         }
 
-        step(6, "Targets that devices following tag 'main' now see");
-        for (JsonNode target : json(send("GET", "/factories/" + FACTORY + "/targets?tag=main", admin, null)).get("targets")) {
-          System.out.println("    " + target.get("name").asText() + "  apps: " + target.get("apps"));
+        step(6, "Targets that devices following tag 'main' now get");
+        for (JsonNode target : build.get("targets")) {
+          System.out.println("    " + target.asText() + "  apps: " + build.get("apps"));
         }
       } finally {
         deleteTree(work);
@@ -141,20 +152,30 @@ public final class DemoCommand implements Callable<Integer> {
     return git(repo, "push", "origin", "HEAD:main");
   }
 
-  private JsonNode awaitBuild(String admin) throws IOException, InterruptedException {
+  /** The number the push's answer announced: the build list is a read side that may not show it yet. */
+  static long announcedBuild(String pushOutput) throws IOException {
+    Matcher matcher = ANNOUNCED.matcher(pushOutput);
+    if (!matcher.find()) {
+      throw new IOException("the push did not start a build:\n" + pushOutput);
+    }
+    return Long.parseLong(matcher.group(1));
+  }
+
+  /** Asks the build itself (not the lagging list), printing each step as it starts so a slow build shows progress. */
+  private JsonNode awaitBuild(String admin, long number) throws IOException, InterruptedException {
     Instant deadline = Instant.now().plus(BUILD_PATIENCE);
+    int stepsShown = 0;
     while (true) {
-      JsonNode newest = null;
-      for (JsonNode build : json(send("GET", "/factories/" + FACTORY + "/builds", admin, null)).get("builds")) {
-        if (newest == null || build.get("number").asLong() > newest.get("number").asLong()) {
-          newest = build;
-        }
+      JsonNode build = json(send("GET", "/factories/" + FACTORY + "/builds/" + number, admin, null));
+      JsonNode steps = build.get("steps");
+      for (; steps != null && stepsShown < steps.size(); stepsShown++) {
+        System.out.println("    " + steps.get(stepsShown).get("step").asText().toLowerCase(java.util.Locale.ROOT).replace('_', ' '));
       }
-      if (newest != null && List.of("succeeded", "failed", "canceled").contains(newest.get("status").asText())) {
-        return newest;
+      if (List.of("succeeded", "failed", "canceled").contains(build.get("status").asText())) {
+        return build;
       }
       if (Instant.now().isAfter(deadline)) {
-        throw new IOException("no build finished within " + BUILD_PATIENCE.toMinutes() + " minutes");
+        throw new IOException("build #" + number + " did not finish within " + BUILD_PATIENCE.toMinutes() + " minutes");
       }
       Thread.sleep(500);
     }

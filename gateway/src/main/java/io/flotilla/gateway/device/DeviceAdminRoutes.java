@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import io.flotilla.core.FlotillaCore;
 import io.flotilla.core.Limits;
+import io.flotilla.core.ReadYourWrites.Projected;
 import io.flotilla.core.auth.Scope;
 import io.flotilla.core.device.Device;
 import io.flotilla.core.device.Device.ConfigFile;
@@ -27,6 +28,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Supplier;
+import java.util.regex.Pattern;
 import org.apache.pekko.Done;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.server.Route;
@@ -54,14 +56,39 @@ final class DeviceAdminRoutes {
       String updateCorrelationId,
       String updateState,
       Instant createdAt,
-      Instant decommissionedAt) {
+      Instant decommissionedAt,
+      String requestedTag) {
 
     static DeviceView of(DeviceQueries.DeviceRow r, Instant onlineSince) {
       boolean online = r.lastSeen() != null && !r.lastSeen().isBefore(onlineSince);
       return new DeviceView(
           r.uuid(), r.name(), r.tag(), r.group(), r.hardwareId(), r.production(), r.targetName(), r.apps(), r.lastSeen(), online,
-          r.updateCorrelationId(), r.updateState(), r.createdAt(), r.decommissionedAt());
+          r.updateCorrelationId(), r.updateState(), r.createdAt(), r.decommissionedAt(), null);
     }
+
+    /**
+     * The entity's own state, so an answer to a change shows that change. {@code tag} stays what the device reports;
+     * {@code requestedTag} is the operator's tag that the device has not reported yet.
+     */
+    static DeviceView of(Device.Summary s, Instant onlineSince) {
+      boolean online = s.lastSeen() != null && !s.lastSeen().isBefore(onlineSince);
+      String requested = operatorTag(s.config()).filter(tag -> !tag.equals(s.tag())).orElse(null);
+      return new DeviceView(
+          s.uuid(), s.name(), s.tag(), s.group(), s.hardwareId(), s.production(), s.targetName(), s.apps(), s.lastSeen(), online,
+          s.currentUpdate(), s.currentUpdateState() == null ? null : s.currentUpdateState().wireName(), s.createdAt(), s.decommissionedAt(),
+          requested);
+    }
+  }
+
+  private static final Pattern FIOCTL_TAG = Pattern.compile("(?m)^\\s*tags\\s*=\\s*\"([^\"]*)\"");
+
+  private static Optional<String> operatorTag(List<ConfigFile> config) {
+    return config.stream()
+        .filter(f -> f.name().equals(io.flotilla.protocol.device.ConfigFile.FIOCTL_TOML))
+        .findFirst()
+        .map(f -> FIOCTL_TAG.matcher(f.value()))
+        .filter(java.util.regex.Matcher::find)
+        .map(m -> m.group(1));
   }
 
   record DeviceList(List<DeviceView> devices, String nextCursor) {}
@@ -325,7 +352,11 @@ final class DeviceAdminRoutes {
                           .<Device.Summary>askWithStatus(r -> new Device.ReplaceConfig(factory, files, "tag set to " + change.tag(), Instant.now(), r), core.askTimeout());
                     });
           }
-          return Replies.json(changed.thenCompose(summary -> DeviceRoutes.deviceRecord(core, summary)));
+          return Replies.json(
+              changed.thenCompose(
+                  summary ->
+                      core.readYourWrites()
+                          .projected(DeviceView.of(summary, onlineSince()), List.of(Projected.device(uuid, core.deviceSettings().slices())))));
         });
   }
 

@@ -44,7 +44,7 @@ import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
 
 /**
- * The device port (DEVICE-PROTOCOL.md §3–6, 8). Every request is identified by its client certificate and is a
+ * The device port (docs/device-protocol.md §3–6, 8). Every request is identified by its client certificate and is a
  * check-in: its {@code x-ats-*} headers go to the Device entity with whatever the request reports, in one
  * command, so a request costs one ask and an idle one no write.
  */

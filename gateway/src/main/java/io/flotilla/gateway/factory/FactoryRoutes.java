@@ -5,6 +5,7 @@ import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
 
 import io.flotilla.core.FlotillaCore;
 import io.flotilla.core.Limits;
+import io.flotilla.core.ReadYourWrites.Projected;
 import io.flotilla.core.auth.ApiToken;
 import io.flotilla.core.auth.Scope;
 import io.flotilla.core.factory.Factory;
@@ -79,7 +80,8 @@ public final class FactoryRoutes {
                   return Replies.json(
                       StatusCodes.CREATED,
                       core.factory(request.name())
-                          .<Factory.Summary>askWithStatus(replyTo -> new Factory.Create(request.platforms(), replyTo), core.askTimeout()));
+                          .<Factory.Summary>askWithStatus(replyTo -> new Factory.Create(request.platforms(), replyTo), core.askTimeout())
+                          .thenCompose(created -> core.readYourWrites().projected(created, List.of(Projected.factory(request.name())))));
                 }));
   }
 
@@ -118,7 +120,8 @@ public final class FactoryRoutes {
                             () ->
                                 Replies.whenDone(
                                     core.factory(factory)
-                                        .<org.apache.pekko.Done>askWithStatus(replyTo -> new Factory.RevokeToken(tokenId, replyTo), core.askTimeout()),
+                                        .<org.apache.pekko.Done>askWithStatus(replyTo -> new Factory.RevokeToken(tokenId, replyTo), core.askTimeout())
+                                        .thenCompose(done -> core.readYourWrites().projected(done, List.of(Projected.factory(factory)))),
                                     done -> complete(StatusCodes.NO_CONTENT))))));
   }
 
@@ -141,7 +144,8 @@ public final class FactoryRoutes {
                       replyTo ->
                           new Factory.CreateToken(token.id(), request.description(), request.scopes(), token.secretHash(), replyTo),
                       core.askTimeout())
-                  .thenApply(info -> new CreatedToken(info.id(), token.value(), info.description(), info.scopes(), info.createdAt())));
+                  .thenApply(info -> new CreatedToken(info.id(), token.value(), info.description(), info.scopes(), info.createdAt()))
+                  .thenCompose(created -> core.readYourWrites().projected(created, List.of(Projected.factory(factory)))));
         });
   }
 

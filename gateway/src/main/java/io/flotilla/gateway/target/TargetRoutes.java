@@ -5,6 +5,7 @@ import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
 
 import io.flotilla.core.FlotillaCore;
 import io.flotilla.core.Limits;
+import io.flotilla.core.ReadYourWrites.Projected;
 import io.flotilla.core.app.App;
 import io.flotilla.core.auth.Scope;
 import io.flotilla.core.factory.Factory;
@@ -77,7 +78,8 @@ public final class TargetRoutes {
                                         () ->
                                             Replies.json(
                                                 core.targets(factory)
-                                                    .<Target>askWithStatus(replyTo -> new Targets.Prune(name, replyTo), core.askTimeout())))))));
+                                                    .<Target>askWithStatus(replyTo -> new Targets.Prune(name, replyTo), core.askTimeout())
+                                                    .thenCompose(target -> core.readYourWrites().projected(target, List.of(Projected.targets(factory))))))))));
   }
 
   private Route setTags(String factory, String name) {
@@ -89,7 +91,9 @@ public final class TargetRoutes {
             return Errors.badRequest(problem);
           }
           return Replies.json(
-              core.targets(factory).<Target>askWithStatus(replyTo -> new Targets.SetTags(name, request.tags(), replyTo), core.askTimeout()));
+              core.targets(factory)
+                  .<Target>askWithStatus(replyTo -> new Targets.SetTags(name, request.tags(), replyTo), core.askTimeout())
+                  .thenCompose(target -> core.readYourWrites().projected(target, List.of(Projected.targets(factory)))));
         });
   }
 
@@ -152,6 +156,9 @@ public final class TargetRoutes {
                                 new App.Publish(uri, first.containersSha(), first.version(), replyTo),
                             core.askTimeout())
                         .toCompletableFuture()));
-    return CompletableFuture.allOf(publishes.toArray(CompletableFuture[]::new)).thenApply(done -> new TargetListResponse(targets));
+    List<Projected> written = new ArrayList<>(List.of(Projected.targets(factory)));
+    first.apps().keySet().forEach(app -> written.add(Projected.app(factory, app)));
+    return CompletableFuture.allOf(publishes.toArray(CompletableFuture[]::new))
+        .thenCompose(done -> core.readYourWrites().projected(new TargetListResponse(targets), written));
   }
 }

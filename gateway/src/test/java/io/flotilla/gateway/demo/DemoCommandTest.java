@@ -17,6 +17,20 @@ class DemoCommandTest {
 
   @Test
   void theDemoPushesAnAppAndEndsWithATargetForMain(@TempDir Path dataDir) throws Exception {
+    String output = runDemo(dataDir);
+    assertTrue(output.contains("remote: flotilla: build #1"), output);
+    assertTrue(output.contains("build #1: succeeded"), output);
+    assertTrue(output.contains("amd64-linux-1  apps: {\"shellhttpd\":"), output);
+    assertTrue(Files.exists(dataDir.resolve("admin-token")));
+
+    // A second run on the same data waits for the build its own push announced, not for the newest one listed.
+    String again = runDemo(dataDir);
+    assertTrue(again.contains("Waiting for build #2"), again);
+    assertTrue(again.contains("build #2: succeeded"), again);
+    assertTrue(again.contains("amd64-linux-2  apps: {\"shellhttpd\":"), again);
+  }
+
+  private static String runDemo(Path dataDir) {
     ByteArrayOutputStream captured = new ByteArrayOutputStream();
     ByteArrayOutputStream errors = new ByteArrayOutputStream();
     PrintStream original = System.out;
@@ -32,9 +46,6 @@ class DemoCommandTest {
     }
     String output = captured.toString(StandardCharsets.UTF_8) + errors.toString(StandardCharsets.UTF_8);
     assertEquals(0, exit, output);
-    assertTrue(output.contains("remote: flotilla: build #1"), output);
-    assertTrue(output.contains("succeeded"), output);
-    assertTrue(output.contains("amd64-linux-1  apps: {\"shellhttpd\":"), output);
-    assertTrue(Files.exists(dataDir.resolve("admin-token")));
+    return output;
   }
 }

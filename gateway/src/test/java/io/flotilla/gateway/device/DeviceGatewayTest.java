@@ -413,7 +413,17 @@ abstract class DeviceGatewayTest {
 
     HttpResponse<String> renamed = call("PATCH", "/api/v1/factories/acme/devices/" + device.uuid, "{\"name\":\"renamed\",\"tag\":\"beta\"}", token);
     assertEquals(200, renamed.statusCode());
-    assertEquals(io.flotilla.core.pki.Pem.encode(device.key.getPublic()), JSON.readTree(renamed.body()).get("pubkey").asText());
+    // The answer is the device as GET shows it, with the change in it: the new name, and the tag the device is yet to report.
+    JsonNode answered = JSON.readTree(renamed.body());
+    assertEquals("renamed", answered.get("name").asText(), renamed.body());
+    assertEquals("main", answered.get("tag").asText(), renamed.body());
+    assertEquals("beta", answered.get("requestedTag").asText(), renamed.body());
+    for (String field : List.of("uuid", "hardwareId", "production", "online", "createdAt")) {
+      assertTrue(answered.has(field), "PATCH answers in GET's shape, with " + field + ": " + renamed.body());
+    }
+    for (String field : List.of("is_prod", "target_name", "group_name", "pubkey")) {
+      assertFalse(answered.has(field), "no device-protocol field " + field + " in the operator API: " + renamed.body());
+    }
     JsonNode withTag = JSON.readTree(device.send(base, "GET", "/config", null).body());
     assertTrue(withTag.get("z-50-fioctl.toml").get("Value").asText().contains("tags = \"beta\""));
   }

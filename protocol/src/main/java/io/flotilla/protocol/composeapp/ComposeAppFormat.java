@@ -6,7 +6,7 @@ import io.flotilla.protocol.oci.MediaTypes;
 
 import java.nio.charset.StandardCharsets;
 
-/** Constants of the compose-app v1 format (DEVICE-PROTOCOL.md §6). */
+/** Constants of the compose-app v1 format (docs/device-protocol.md §6). */
 public final class ComposeAppFormat {
 
     public static final String ARTIFACT_TYPE = "application/vnd.fio+compose-app";

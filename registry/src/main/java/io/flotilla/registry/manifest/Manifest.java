@@ -39,7 +39,7 @@ public record Manifest(
     public static final String DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json";
     private static final Set<String> IMAGE_MANIFESTS = Set.of(OCI_MANIFEST, DOCKER_MANIFEST);
     private static final Set<String> INDEXES = Set.of(OCI_INDEX, DOCKER_MANIFEST_LIST);
-    /** Compose-app bundles reference their file index only through this layer annotation (DEVICE-PROTOCOL 6). */
+    /** Compose-app bundles reference their file index only through this layer annotation (docs/device-protocol.md §6). */
     static final String BUNDLE_INDEX_ANNOTATION = "org.foundries.app.bundle.index.digest";
     /** Docker foreign layers live elsewhere (their {@code urls}); the registry never holds them. */
     private static final String DOCKER_FOREIGN_LAYER = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip";
