@@ -79,7 +79,7 @@ public final class TargetRoutes {
                                             Replies.json(
                                                 core.targets(factory)
                                                     .<Target>askWithStatus(replyTo -> new Targets.Prune(name, replyTo), core.askTimeout())
-                                                    .thenCompose(target -> core.readYourWrites().projected(target, List.of(Projected.targets(factory))))))))));
+                                                    .thenCompose(target -> core.readYourWrites().projected(target, List.of(Projected.targets(factory)))))))))));
   }
 
   private Route setTags(String factory, String name) {
