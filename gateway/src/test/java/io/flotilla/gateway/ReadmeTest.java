@@ -55,7 +55,8 @@ class ReadmeTest {
     Map<Integer, Integer> readmeLineOf = new TreeMap<>();
     List<String> preamble =
         List.of(
-            "set -euo pipefail",
+            // -E: the ERR trap also names a command that fails inside a function (the curl below)
+            "set -Eeuo pipefail",
             "trap 'rc=$?; echo \"readme-test: script line $LINENO failed (exit $rc): $BASH_COMMAND\" >&2' ERR",
             "trap 'kill $(jobs -p) 2>/dev/null || true; wait' EXIT",
             "curl() { command curl --fail-with-body \"$@\"; }");
