@@ -15,9 +15,8 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.CompletionStage;
-import io.flotilla.gateway.http.HttpListener;
-import java.util.Optional;
-import org.apache.pekko.stream.javadsl.Tcp;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.ServerBinding;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.http.javadsl.settings.ServerSettings;
 
@@ -37,7 +36,7 @@ public final class DeviceGateway {
   private final DeviceHubCredentials hubCredentials;
   private final DevicePush push;
   private final DeviceRoutes deviceRoutes;
-  private volatile Tcp.ServerBinding binding;
+  private volatile ServerBinding binding;
 
   private DeviceGateway(FlotillaCore core, Config config, Path pkiDir) {
     this.core = core;
@@ -56,17 +55,14 @@ public final class DeviceGateway {
   }
 
   /** Binds the device port ({@code flotilla.device.interface} / {@code port}) with mutual TLS. */
-  public CompletionStage<Tcp.ServerBinding> bind() {
+  public CompletionStage<ServerBinding> bind() {
     ServerSettings settings = DeviceTls.serverSettings(core.system());
     settings = settings.withWebsocketSettings(settings.getWebsocketSettings().withPeriodicKeepAliveMaxIdle(WEBSOCKET_KEEP_ALIVE));
-    return HttpListener.bind(
-            core.system(),
-            config.getString("flotilla.device.interface"),
-            config.getInt("flotilla.device.port"),
-            settings,
-            Optional.of(DeviceTls.engines(pki.server().credentials(), verifier)),
-            config.getDuration("flotilla.device.header-timeout"),
-            deviceRoutes.route())
+    return Http.get(core.system())
+        .newServerAt(config.getString("flotilla.device.interface"), config.getInt("flotilla.device.port"))
+        .enableHttps(DeviceTls.httpsContext(pki.server().credentials(), verifier))
+        .withSettings(settings)
+        .bind(deviceRoutes.route())
         .thenApply(
             bound -> {
               binding = bound;
