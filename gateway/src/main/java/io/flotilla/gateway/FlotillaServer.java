@@ -23,7 +23,6 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
 import io.flotilla.gateway.http.HttpListener;
-import java.util.Optional;
 import org.apache.pekko.http.javadsl.settings.ServerSettings;
 import org.apache.pekko.stream.javadsl.Tcp.ServerBinding;
 
@@ -82,7 +81,6 @@ public final class FlotillaServer implements AutoCloseable {
                   config.getString("flotilla.http.interface"),
                   config.getInt("flotilla.http.port"),
                   ServerSettings.create(system.classicSystem()),
-                  Optional.empty(),
                   config.getDuration("flotilla.http.header-timeout"),
                   new ApiRoutes(core, started::get, registryRoute(system, config, dataDir, core, devices), builder, devices).route()),
               "binding the HTTP port " + config.getInt("flotilla.http.port"));

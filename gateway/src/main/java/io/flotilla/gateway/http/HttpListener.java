@@ -6,8 +6,6 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.function.Supplier;
-import javax.net.ssl.SSLEngine;
 import org.apache.pekko.Done;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -21,13 +19,11 @@ import org.apache.pekko.stream.BidiShape;
 import org.apache.pekko.stream.Inlet;
 import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.stream.Outlet;
-import org.apache.pekko.stream.TLSClosing;
 import org.apache.pekko.stream.TLSProtocol;
 import org.apache.pekko.stream.javadsl.BidiFlow;
 import org.apache.pekko.stream.javadsl.Flow;
 import org.apache.pekko.stream.javadsl.Keep;
 import org.apache.pekko.stream.javadsl.Sink;
-import org.apache.pekko.stream.javadsl.TLS;
 import org.apache.pekko.stream.javadsl.TLSPlacebo;
 import org.apache.pekko.stream.javadsl.Tcp;
 import org.apache.pekko.stream.stage.AbstractInHandler;
@@ -38,7 +34,7 @@ import org.apache.pekko.stream.stage.TimerGraphStageLogic;
 import org.apache.pekko.util.ByteString;
 
 /**
- * One HTTP port, bound as pekko-http's {@code newServerAt(...).bind(route)} binds it (TCP, optional TLS, the HTTP
+ * One plain HTTP port, bound as pekko-http's {@code newServerAt(...).bind(route)} binds it (TCP, the HTTP
  * server layer, the idle timeout, the backlog and connection limit of {@link ServerSettings}), plus what pekko-http
  * lacks: a header timeout. A client must finish each request's head (request line and headers) within
  * {@code headerTimeout} of its first byte, or the connection is closed; without it a client that sends one header byte
@@ -50,7 +46,7 @@ public final class HttpListener {
   private HttpListener() {}
 
   public static CompletionStage<Tcp.ServerBinding> bind(
-      ActorSystem<?> system, String host, int port, ServerSettings settings, Optional<Supplier<SSLEngine>> tls, Duration headerTimeout, Route route) {
+      ActorSystem<?> system, String host, int port, ServerSettings settings, Duration headerTimeout, Route route) {
     Materializer materializer = Materializer.matFromSystem(system);
     Flow<HttpRequest, HttpResponse, NotUsed> handler = route.flow(system);
     scala.concurrent.duration.Duration idleSetting = settings.getTimeouts().idleTimeout();
@@ -59,15 +55,11 @@ public final class HttpListener {
         .mapAsyncUnordered(
             settings.getMaxConnections(),
             connection -> {
-              BidiFlow<TLSProtocol.SslTlsOutbound, ByteString, ByteString, TLSProtocol.SslTlsInbound, NotUsed> transport =
-                  tls.<BidiFlow<TLSProtocol.SslTlsOutbound, ByteString, ByteString, TLSProtocol.SslTlsInbound, NotUsed>>map(
-                          engine -> TLS.create(engine, TLSClosing.eagerClose()))
-                      .orElseGet(HttpListener::plain);
               Flow<ByteString, ByteString, CompletionStage<Done>> connectionFlow =
                   Http.get(system)
                       .serverLayer(settings, Optional.of(connection.remoteAddress()), system.classicSystem().log())
                       .atop(BidiFlow.fromGraph(new HeaderTimeout(headerTimeout)))
-                      .atop(transport)
+                      .atop(plain())
                       .atop(
                           idleSetting.isFinite()
                               ? BidiFlow.<ByteString, ByteString>bidirectionalIdleTimeout(Duration.ofMillis(idleSetting.toMillis()))
@@ -99,7 +91,7 @@ public final class HttpListener {
   }
 
   /**
-   * Watches the plain bytes between TLS and the HTTP layer. A request's head starts with the first byte after the
+   * Watches the plain bytes below the HTTP layer (where TLS would sit, so that it could serve a TLS port too). A request's head starts with the first byte after the
    * previous answer (or the connection's start) and ends at its blank line; the timer runs in between. An answer
    * ({@code HTTP/1.1 ...}) ends the body phase; {@code 100 Continue} does not (the body follows it), and after
    * {@code 101 Switching Protocols} the connection speaks WebSocket and is no longer watched.
