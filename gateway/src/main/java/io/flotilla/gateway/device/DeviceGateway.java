@@ -18,9 +18,8 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.CompletionStage;
-import io.flotilla.gateway.http.HttpListener;
-import java.util.Optional;
-import org.apache.pekko.stream.javadsl.Tcp;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.ServerBinding;
 import org.apache.pekko.http.javadsl.model.Host;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.server.Route;
@@ -43,7 +42,7 @@ public final class DeviceGateway {
   private final DevicePush push;
   private final AppsProxy appsProxy;
   private final DeviceRoutes deviceRoutes;
-  private volatile Tcp.ServerBinding binding;
+  private volatile ServerBinding binding;
 
   private DeviceGateway(FlotillaCore core, Config config, Path pkiDir) {
     this.core = core;
@@ -74,18 +73,15 @@ public final class DeviceGateway {
    * Binds the device port ({@code flotilla.device.interface} / {@code port}) with mutual TLS; {@code registry}
    * serves the apps proxy's reads.
    */
-  public CompletionStage<Tcp.ServerBinding> bind(AppsProxy.RegistryReads registry) {
+  public CompletionStage<ServerBinding> bind(AppsProxy.RegistryReads registry) {
     ServerSettings settings = DeviceTls.serverSettings(core.system());
     settings = settings.withWebsocketSettings(settings.getWebsocketSettings().withPeriodicKeepAliveMaxIdle(WEBSOCKET_KEEP_ALIVE));
     Route routes = concat(appsProxy.route(registry), deviceRoutes.route());
-    return HttpListener.bind(
-            core.system(),
-            config.getString("flotilla.device.interface"),
-            config.getInt("flotilla.device.port"),
-            settings,
-            Optional.of(DeviceTls.engines(pki.server().credentials(), verifier)),
-            config.getDuration("flotilla.device.header-timeout"),
-            new DatabaseGuard(core.databaseHealth()).route(() -> routes))
+    return Http.get(core.system())
+        .newServerAt(config.getString("flotilla.device.interface"), config.getInt("flotilla.device.port"))
+        .enableHttps(DeviceTls.httpsContext(pki.server().credentials(), verifier))
+        .withSettings(settings)
+        .bind(new DatabaseGuard(core.databaseHealth()).route(() -> routes))
         .thenApply(
             bound -> {
               binding = bound;

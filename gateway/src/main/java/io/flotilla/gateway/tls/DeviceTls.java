@@ -3,7 +3,6 @@ package io.flotilla.gateway.tls;
 import io.flotilla.core.pki.DeviceCertificateVerifier;
 import io.flotilla.core.pki.ServerCredentials;
 import org.apache.pekko.actor.ClassicActorSystemProvider;
-import java.util.function.Supplier;
 import org.apache.pekko.http.javadsl.ConnectionContext;
 import org.apache.pekko.http.javadsl.HttpsConnectionContext;
 import org.apache.pekko.http.javadsl.settings.ServerSettings;
@@ -26,10 +25,11 @@ import java.util.UUID;
  *
  * <p>Bind with both pieces, or routes cannot see the client certificate:
  * <pre>{@code
- * HttpListener.bind(system, host, devicePort, DeviceTls.serverSettings(system),
- *     Optional.of(DeviceTls.engines(pki.server().credentials(), verifier)), headerTimeout, deviceRoutes);
+ * Http.get(system).newServerAt(host, devicePort)
+ *     .enableHttps(DeviceTls.httpsContext(pki.server().credentials(), verifier))
+ *     .withSettings(DeviceTls.serverSettings(system))
+ *     .bind(deviceRoutes);
  * }</pre>
- * ({@link #httpsContext} gives the same engines to pekko-http's own {@code newServerAt(...).enableHttps(...)}.)
  */
 public final class DeviceTls {
 
@@ -45,16 +45,7 @@ public final class DeviceTls {
 
     /** For tests that look into the context's session cache. */
     static HttpsConnectionContext httpsContext(SSLContext context) {
-        return ConnectionContext.httpsServer(engines(context)::get);
-    }
-
-    /** The server side of each device connection's TLS, for {@code HttpListener}. */
-    public static Supplier<SSLEngine> engines(ServerCredentials server, DeviceCertificateVerifier verifier) {
-        return engines(sslContext(server, verifier));
-    }
-
-    private static Supplier<SSLEngine> engines(SSLContext context) {
-        return () -> {
+        return ConnectionContext.httpsServer(() -> {
             SSLEngine engine = context.createSSLEngine();
             engine.setUseClientMode(false);
             // "want", not "need": composeapp's registry requests through the apps proxy come without a client
@@ -63,7 +54,7 @@ public final class DeviceTls {
             engine.setWantClientAuth(true);
             engine.setEnabledProtocols(PROTOCOLS);
             return engine;
-        };
+        });
     }
 
     /**
