@@ -11,7 +11,6 @@ import io.flotilla.gateway.registry.RegistryAccess;
 import io.flotilla.registry.RegistryRoutes;
 import io.flotilla.registry.RegistrySettings;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.ExecutionException;
@@ -61,7 +60,7 @@ public final class FlotillaServer implements AutoCloseable {
   /** Starts a node, or throws with a message that says what is wrong (database, schema, port, data dir). */
   public static FlotillaServer start(Config config) throws IOException, InterruptedException {
     Path dataDir = Path.of(config.getString("flotilla.data-dir"));
-    Files.createDirectories(dataDir);
+    DataDir.create(dataDir);
     Database database = Database.open(config);
     ActorSystem<Void> system = null;
     try {
@@ -71,6 +70,8 @@ public final class FlotillaServer implements AutoCloseable {
       FlotillaCore core = FlotillaCore.start(system, database);
       BuilderService builder = BuilderService.start(core, dataDir);
       DeviceGateway devices = DeviceGateway.create(core, config, dataDir);
+      // Before the ports open: every file made so far (the database's included) is there, and no request races it.
+      DataDir.restrict(dataDir);
       AtomicBoolean started = new AtomicBoolean(false);
       ServerBinding http =
           await(
