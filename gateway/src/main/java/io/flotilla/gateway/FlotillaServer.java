@@ -70,14 +70,16 @@ public final class FlotillaServer implements AutoCloseable {
       FlotillaCore core = FlotillaCore.start(system, database);
       BuilderService builder = BuilderService.start(core, dataDir);
       DeviceGateway devices = DeviceGateway.create(core, config, dataDir);
-      // Before the ports open: every file made so far (the database's included) is there, and no request races it.
+      org.apache.pekko.http.javadsl.server.Route registry = registryRoute(system, config, dataDir, core, devices);
+      // Before the ports open: every file made so far (the database's and the registry's included) is there, and no
+      // request races it.
       DataDir.restrict(dataDir);
       AtomicBoolean started = new AtomicBoolean(false);
       ServerBinding http =
           await(
               Http.get(system)
                   .newServerAt(config.getString("flotilla.http.interface"), config.getInt("flotilla.http.port"))
-                  .bind(new ApiRoutes(core, started::get, registryRoute(system, config, dataDir, core, devices), builder, devices).route()),
+                  .bind(new ApiRoutes(core, started::get, registry, builder, devices).route()),
               "binding the HTTP port " + config.getInt("flotilla.http.port"));
       builder.bound(http.localAddress().getPort(), RegistrySettings.fromConfig(config, dataDir.resolve("registry")).externalUrl());
       ServerBinding devicePort = await(devices.bind(), "binding the device port " + config.getInt("flotilla.device.port"));

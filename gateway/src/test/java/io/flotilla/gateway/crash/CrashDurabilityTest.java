@@ -63,6 +63,9 @@ abstract class CrashDurabilityTest {
     server = ServerProcess.start(dataDir, settings, log);
     CrashLoad load = new CrashLoad(work, seed);
     load.setUp(server);
+    if (server.stopToShareClasses()) {
+      server = ServerProcess.start(dataDir, settings, log);
+    }
     CrashLoad.Tally total = new CrashLoad.Tally();
     List<Long> restartMillis = new ArrayList<>();
     for (int trial = 1; trial <= TRIALS; trial++) {

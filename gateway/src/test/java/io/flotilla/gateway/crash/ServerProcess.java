@@ -24,14 +24,24 @@ import java.util.concurrent.TimeUnit;
  */
 final class ServerProcess {
 
-  private static final Duration READY_PATIENCE = Duration.ofSeconds(120);
+  private static final Duration READY_PATIENCE = Duration.ofSeconds(300);
+  /**
+   * Class data sharing for the many restarts: the first server of the test JVM dumps the classes it loaded when it
+   * stops cleanly ({@link #stopToShareClasses}), and every later start maps them instead of loading and verifying
+   * each class again.
+   */
+  private static Path classArchive;
+  private static boolean classArchiveRequested;
 
   private final Process process;
   final int httpPort;
   final int devicePort;
   final String adminToken;
 
-  private ServerProcess(Process process, int httpPort, int devicePort, String adminToken) {
+  private final boolean dumpsClasses;
+
+  private ServerProcess(Process process, int httpPort, int devicePort, String adminToken, boolean dumpsClasses) {
+    this.dumpsClasses = dumpsClasses;
     this.process = process;
     this.httpPort = httpPort;
     this.devicePort = devicePort;
@@ -58,6 +68,20 @@ final class ServerProcess {
       command.add("-Dflotilla.http.interface=127.0.0.1");
       command.add("-Dflotilla.device.interface=127.0.0.1");
       command.add("-Dflotilla.device.public-url=https://127.0.0.1:" + devicePort);
+      boolean dumps = false;
+      synchronized (ServerProcess.class) {
+        if (classArchive != null && Files.exists(classArchive)) {
+          command.add("-XX:SharedArchiveFile=" + classArchive);
+        } else if (!classArchiveRequested) {
+          classArchiveRequested = true;
+          classArchive = Files.createTempDirectory("flotilla-crash-cds").resolve("server.jsa");
+          // deleted in reverse order of registration: the file, then its directory
+          classArchive.getParent().toFile().deleteOnExit();
+          classArchive.toFile().deleteOnExit();
+          command.add("-XX:ArchiveClassesAtExit=" + classArchive);
+          dumps = true;
+        }
+      }
       settings.forEach((key, value) -> command.add("-D" + key + "=" + value));
       command.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName(), "server",
           "--data-dir", dataDir.toString(), "--http-port", String.valueOf(httpPort), "--device-port", String.valueOf(devicePort)));
@@ -68,7 +92,7 @@ final class ServerProcess {
       try {
         awaitReady(process, httpPort, log);
         String token = Files.readString(dataDir.resolve("admin-token"), StandardCharsets.UTF_8).strip();
-        return new ServerProcess(process, httpPort, devicePort, token);
+        return new ServerProcess(process, httpPort, devicePort, token, dumps);
       } catch (IOException e) {
         process.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
         last = e;
@@ -114,6 +138,15 @@ final class ServerProcess {
     if (!process.waitFor(60, TimeUnit.SECONDS)) {
       kill();
     }
+  }
+
+  /** True when this server was the one asked to dump the class archive; it is then stopped cleanly to write it. */
+  boolean stopToShareClasses() throws InterruptedException {
+    if (!dumpsClasses) {
+      return false;
+    }
+    stop();
+    return true;
   }
 
   boolean alive() {
