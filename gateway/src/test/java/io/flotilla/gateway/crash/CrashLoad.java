@@ -89,6 +89,8 @@ final class CrashLoad {
   private static final String REPOSITORY = FACTORY + "/app";
   private static final String BRANCH = "durability";
   private static final int EVENT_DEVICES = 4;
+  /** A git push is several processes and round trips: on a saturated machine the first one of a trial is slow. */
+  private static final int EVERY_KIND_PATIENCE_SECONDS = 180;
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String MANIFEST_TYPE = "application/vnd.oci.image.manifest.v1+json";
 
@@ -105,6 +107,8 @@ final class CrashLoad {
   private String ciToken;
   private volatile ServerProcess server;
   private volatile boolean running;
+  /** The last refusal a writer met while the node was up, to say why a kind of write was never acknowledged. */
+  private volatile String lastRefusal = "none";
   private int trial;
 
   CrashLoad(Path work, long seed) {
@@ -171,15 +175,15 @@ final class CrashLoad {
   }
 
   private void awaitEveryKind() throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(EVERY_KIND_PATIENCE_SECONDS);
     while (System.nanoTime() < deadline && failures.isEmpty()) {
       if (acks.stream().map(Ack::kind).distinct().count() == Kind.values().length) {
         return;
       }
       Thread.sleep(20);
     }
-    throw new AssertionError("not every kind of write was acknowledged within 60 s (acknowledged: "
-        + acks.stream().map(Ack::kind).distinct().toList() + ", writer failures: " + failures + ")");
+    throw new AssertionError("not every kind of write was acknowledged within " + EVERY_KIND_PATIENCE_SECONDS + " s (acknowledged: "
+        + acks.stream().map(Ack::kind).distinct().toList() + ", writer failures: " + failures + ", last refusal: " + lastRefusal + ")");
   }
 
   interface Step {
@@ -265,6 +269,8 @@ final class CrashLoad {
     GitCli.Result pushed = GitCli.run(git, "push", "-q", gitUrl(), "HEAD:refs/heads/" + BRANCH);
     if (pushed.exit() == 0) {
       acks.add(new Ack(Kind.GIT_PUSHES, BRANCH, commit));
+    } else if (running) {
+      lastRefusal = "git push: " + pushed.output().strip();
     }
   }
 
@@ -321,6 +327,7 @@ final class CrashLoad {
 
   private Optional<String> blobAck(HttpResponse<String> answer, String digest) {
     if (answer.statusCode() != 201) {
+      lastRefusal = "blob upload: " + answer.statusCode() + " " + answer.body();
       return Optional.empty();
     }
     acks.add(new Ack(Kind.BLOBS, REPOSITORY, digest));
