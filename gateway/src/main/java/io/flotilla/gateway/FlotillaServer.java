@@ -14,7 +14,6 @@ import io.flotilla.gateway.tls.ApiTls;
 import io.flotilla.registry.RegistryRoutes;
 import io.flotilla.registry.RegistrySettings;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
@@ -72,7 +71,7 @@ public final class FlotillaServer implements AutoCloseable {
   /** Starts a node, or throws with a message that says what is wrong (database, schema, port, data dir). */
   public static FlotillaServer start(Config config) throws IOException, InterruptedException {
     Path dataDir = Path.of(config.getString("flotilla.data-dir"));
-    Files.createDirectories(dataDir);
+    DataDir.create(dataDir);
     Database database = Database.open(config);
     ActorSystem<Void> system = null;
     try {
@@ -87,6 +86,9 @@ public final class FlotillaServer implements AutoCloseable {
       AtomicBoolean started = new AtomicBoolean(false);
       boolean https = ApiTls.enabled(config);
       RegistryRoutes registry = registry(system, config, dataDir, core, devices);
+      // Before the ports open: every file made so far (the database's and the registry's included) is there, and no
+      // request races it.
+      DataDir.restrict(dataDir);
       ServerBinding http =
           await(
               HttpListener.bind(

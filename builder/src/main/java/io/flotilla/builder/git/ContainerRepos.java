@@ -4,11 +4,14 @@ import io.flotilla.core.factory.Factory;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import org.eclipse.jgit.api.Git;
 import org.eclipse.jgit.api.errors.GitAPIException;
 import org.eclipse.jgit.lib.Repository;
+import org.eclipse.jgit.lib.StoredConfig;
 import org.eclipse.jgit.storage.file.FileRepositoryBuilder;
 
 /**
@@ -17,6 +20,10 @@ import org.eclipse.jgit.storage.file.FileRepositoryBuilder;
  * clone of the empty repository starts on the branch that builds by default.
  */
 public final class ContainerRepos {
+
+  private static final String CORE = "core";
+  private static final String FSYNC_OBJECTS = "fsyncObjectFiles";
+  private static final String FSYNC_REFS = "fsyncRefFiles";
 
   private final Path root;
   private final ConcurrentMap<String, Object> creationLocks = new ConcurrentHashMap<>();
@@ -32,23 +39,50 @@ public final class ContainerRepos {
     return root.resolve(factory + ".git");
   }
 
-  /** Opens (creating if needed) the factory's repository; the caller closes it. Blocking. */
+  /**
+   * Opens (creating if needed) the factory's repository; the caller closes it. Blocking. Its config makes JGit
+   * force objects and refs to disk before a push is answered (see {@link DurableReceivePack}); repositories made
+   * before that setting get it here.
+   */
   public Repository open(String factory) throws IOException {
     Path dir = directory(factory);
     if (!Files.isDirectory(dir)) {
       synchronized (creationLocks.computeIfAbsent(factory, f -> new Object())) {
         if (!Files.isDirectory(dir)) {
-          Files.createDirectories(root);
-          Path temp = Files.createTempDirectory(root, factory + ".git.init-");
-          try (Git ignored = Git.init().setBare(true).setInitialBranch("main").setDirectory(temp.toFile()).call()) {
-            // created
-          } catch (GitAPIException e) {
-            throw new IOException("cannot create " + dir + ": " + e.getMessage(), e);
-          }
-          Files.move(temp, dir);
+          create(dir, factory);
         }
       }
     }
-    return new FileRepositoryBuilder().setGitDir(dir.toFile()).setBare().setMustExist(true).build();
+    Repository repository = new FileRepositoryBuilder().setGitDir(dir.toFile()).setBare().setMustExist(true).build();
+    StoredConfig config = repository.getConfig();
+    if (!config.getBoolean(CORE, FSYNC_OBJECTS, false) || !config.getBoolean(CORE, FSYNC_REFS, false)) {
+      synchronized (creationLocks.computeIfAbsent(factory, f -> new Object())) {
+        config.setBoolean(CORE, null, FSYNC_OBJECTS, true);
+        config.setBoolean(CORE, null, FSYNC_REFS, true);
+        config.save();
+        GitFiles.settleFilesIn(dir);
+      }
+    }
+    return repository;
+  }
+
+  /** Made in a private temp directory and renamed into place once complete and on disk. */
+  private void create(Path dir, String factory) throws IOException {
+    if (!Files.isDirectory(root)) {
+      Files.createDirectories(root, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+      GitFiles.settleDirectory(root.toAbsolutePath().getParent());
+    }
+    Path temp = Files.createTempDirectory(root, factory + ".git.init-");
+    try (Git git = Git.init().setBare(true).setInitialBranch("main").setDirectory(temp.toFile()).call()) {
+      StoredConfig config = git.getRepository().getConfig();
+      config.setBoolean(CORE, null, FSYNC_OBJECTS, true);
+      config.setBoolean(CORE, null, FSYNC_REFS, true);
+      config.save();
+    } catch (GitAPIException e) {
+      throw new IOException("cannot create " + dir + ": " + e.getMessage(), e);
+    }
+    GitFiles.settleTree(temp);
+    Files.move(temp, dir, StandardCopyOption.ATOMIC_MOVE);
+    GitFiles.settleDirectory(root);
   }
 }

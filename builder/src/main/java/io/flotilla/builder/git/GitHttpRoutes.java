@@ -163,7 +163,7 @@ public final class GitHttpRoutes {
           pack.upload(input, output, null);
         }
       } else {
-        ReceivePack pack = new ReceivePack(repository);
+        ReceivePack pack = new DurableReceivePack(repository);
         pack.setBiDirectionalPipe(false);
         pack.setAllowNonFastForwards(true);
         pack.setPostReceiveHook((rp, commands) -> onPushed(factory, caller, rp, commands));

@@ -5,6 +5,7 @@ import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
@@ -43,7 +44,27 @@ public final class Database implements AutoCloseable {
     // Fail fast when the database is not there: a node that cannot reach it must not half-start.
     hikari.setInitializationFailTimeout(failAfter.toMillis());
     hikari.setConnectionTimeout(Math.max(250, failAfter.toMillis()));
-    return new Database(new HikariDataSource(hikari), db.getString("dialect"));
+    Database database = new Database(new HikariDataSource(hikari), db.getString("dialect"));
+    if (database.dialect.equals("h2")) {
+      database.setWriteDelay(db.hasPath("h2-write-delay") ? db.getDuration("h2-write-delay").toMillis() : 0);
+    }
+    return database;
+  }
+
+  /**
+   * H2 writes a committed transaction to its file only up to WRITE_DELAY (500 ms by default) later, from a
+   * background thread: a process killed in that window loses commits that were already acknowledged. At 0 each
+   * commit is written before it returns. The setting belongs to the database (every connection of this process
+   * shares it), so it is made here, on the first connection, whatever the configured URL says. H2 still does not
+   * fsync a commit: see docs/durability.md.
+   */
+  private void setWriteDelay(long millis) {
+    try (Connection connection = dataSource.getConnection(); Statement statement = connection.createStatement()) {
+      statement.execute("SET WRITE_DELAY " + millis);
+    } catch (SQLException e) {
+      dataSource.close();
+      throw new DatabaseException(e);
+    }
   }
 
   public DataSource dataSource() {

@@ -16,17 +16,17 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
 
 /** A device as the tests play it: its own key and CSR, then the registration files, then mTLS requests. */
-final class DeviceClient {
+public final class DeviceClient {
 
-  static final Duration TIMEOUT = Duration.ofSeconds(15);
+  public static final Duration TIMEOUT = Duration.ofSeconds(15);
 
-  final String uuid;
+  public final String uuid;
   final KeyPair key;
   String clientPem;
   String rootPem;
   HttpClient http;
 
-  DeviceClient() {
+  public DeviceClient() {
     this(PkiTestSupport.deviceKey());
   }
 
@@ -35,12 +35,12 @@ final class DeviceClient {
     this.key = key;
   }
 
-  String csr(String factory) {
+  public String csr(String factory) {
     return PkiTestSupport.csr(key, "CN=" + uuid + ",OU=" + factory);
   }
 
   /** Takes the registration answer's files and builds a client that presents client.pem and trusts only root.crt. */
-  void registered(String rootPem, String clientPem) throws Exception {
+  public void registered(String rootPem, String clientPem) throws Exception {
     this.rootPem = rootPem;
     this.clientPem = clientPem;
     this.http = HttpClient.newBuilder().sslContext(sslContext()).version(HttpClient.Version.HTTP_1_1).connectTimeout(TIMEOUT).build();
@@ -63,7 +63,7 @@ final class DeviceClient {
     return context;
   }
 
-  HttpResponse<String> send(String base, String method, String path, String body, String... headers) throws Exception {
+  public HttpResponse<String> send(String base, String method, String path, String body, String... headers) throws Exception {
     HttpRequest.Builder request =
         HttpRequest.newBuilder(URI.create(base + path))
             .timeout(TIMEOUT)

@@ -73,7 +73,7 @@ public final class BlobStore {
             Files.deleteIfExists(verifiedFile);
             return;
         }
-        Files.createDirectories(target.getParent());
+        Durable.createDirectories(target.getParent());
         try {
             Durable.publish(verifiedFile, target);
         } catch (AtomicMoveNotSupportedException e) {
@@ -98,7 +98,7 @@ public final class BlobStore {
     }
 
     public Path newTempFile() throws IOException {
-        Files.createDirectories(tmpDir);
+        Durable.createDirectories(tmpDir);
         return tmpDir.resolve(UUID.randomUUID().toString());
     }
 

@@ -25,7 +25,8 @@ import java.util.stream.Stream;
  *   _referrers/sha256/&lt;subject hex&gt;/&lt;hex&gt;     manifest whose subject is the given digest
  * </pre>
  * Repository name components never start with '_', so these directories cannot clash with nested names.
- * Every write is a rename of a complete temp file, so readers on any node see the old or the new value.
+ * Every write is a rename of a complete temp file, so readers on any node see the old or the new value, and every
+ * write and delete is durable before it returns ({@link Durable}).
  * Methods block: call them on the registry's blocking dispatcher.
  */
 public final class RepositoryStore {
@@ -70,7 +71,7 @@ public final class RepositoryStore {
     }
 
     public boolean unlinkBlob(RepositoryName name, Digest digest) throws IOException {
-        return Files.deleteIfExists(layerLink(name, digest));
+        return Durable.delete(layerLink(name, digest));
     }
 
     public List<Digest> linkedBlobs(RepositoryName name) throws IOException {
@@ -91,7 +92,7 @@ public final class RepositoryStore {
     }
 
     public boolean deleteRevision(RepositoryName name, Digest digest) throws IOException {
-        return Files.deleteIfExists(revision(name, digest));
+        return Durable.delete(revision(name, digest));
     }
 
     public List<Digest> revisions(RepositoryName name) throws IOException {
@@ -111,7 +112,7 @@ public final class RepositoryStore {
     }
 
     public boolean deleteTag(RepositoryName name, String tag) throws IOException {
-        return Files.deleteIfExists(tagsDir(name).resolve(tag));
+        return Durable.delete(tagsDir(name).resolve(tag));
     }
 
     /** Tags in lexical order, as the spec requires for paging. */
@@ -130,7 +131,7 @@ public final class RepositoryStore {
     }
 
     public void removeReferrer(RepositoryName name, Digest subject, Digest referrer) throws IOException {
-        Files.deleteIfExists(referrersDir(name, subject).resolve(referrer.hex()));
+        Durable.delete(referrersDir(name, subject).resolve(referrer.hex()));
     }
 
     public List<Digest> referrers(RepositoryName name, Digest subject) throws IOException {
@@ -165,8 +166,8 @@ public final class RepositoryStore {
     }
 
     private void writeAtomically(Path target, byte[] content) throws IOException {
-        Files.createDirectories(target.getParent());
-        Files.createDirectories(tmpDir);
+        Durable.createDirectories(target.getParent());
+        Durable.createDirectories(tmpDir);
         Path tmp = tmpDir.resolve(UUID.randomUUID().toString());
         Durable.write(tmp, content);
         Durable.publish(tmp, target);

@@ -56,10 +56,12 @@ public final class UploadStore {
     public Session create(RepositoryName repository) throws IOException {
         String id = UUID.randomUUID().toString();
         Path dir = uploadsDir.resolve(id);
-        Files.createDirectories(dir);
-        Files.createFile(dir.resolve("data"));
-        Files.write(dir.resolve("info.json"),
+        // The 202 hands the client a session to continue, on any node and after a restart: it must be on disk.
+        Durable.createDirectories(dir);
+        Durable.createFile(dir.resolve("data"));
+        Durable.write(dir.resolve("info.json"),
                 RegistryJson.MAPPER.writeValueAsBytes(new SessionInfo(repository.value(), Instant.now().toString())));
+        Durable.syncDirectory(dir);
         return new Session(id, repository, dir);
     }
 
