@@ -1,18 +1,14 @@
 package io.flotilla.gateway;
 
+import io.flotilla.core.files.PrivateModes;
 import java.io.IOException;
 import java.nio.file.FileVisitResult;
-import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
-import java.nio.file.attribute.PosixFileAttributeView;
-import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.EnumSet;
-import java.util.Set;
 
 /**
  * The node's data dir is readable by the user that runs the node only: it holds token hashes, key material,
@@ -26,15 +22,6 @@ import java.util.Set;
  */
 public final class DataDir {
 
-  static final Set<PosixFilePermission> PRIVATE_DIR = PosixFilePermissions.fromString("rwx------");
-  private static final Set<PosixFilePermission> GROUP_AND_OTHERS =
-      EnumSet.of(
-          PosixFilePermission.GROUP_READ,
-          PosixFilePermission.GROUP_WRITE,
-          PosixFilePermission.GROUP_EXECUTE,
-          PosixFilePermission.OTHERS_READ,
-          PosixFilePermission.OTHERS_WRITE,
-          PosixFilePermission.OTHERS_EXECUTE);
   private static final String KEEP_MODES_BELOW = "builder";
 
   private DataDir() {}
@@ -45,7 +32,7 @@ public final class DataDir {
       Files.createDirectories(dir);
       return;
     }
-    Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PRIVATE_DIR));
+    Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PrivateModes.PRIVATE_DIR));
   }
 
   /** Takes group and other permissions away from everything under the data dir, itself included. */
@@ -59,17 +46,14 @@ public final class DataDir {
         new SimpleFileVisitor<>() {
           @Override
           public FileVisitResult preVisitDirectory(Path d, BasicFileAttributes attrs) throws IOException {
-            set(d, PRIVATE_DIR);
+            PrivateModes.apply(d);
             return d.equals(keepModes) ? FileVisitResult.SKIP_SUBTREE : FileVisitResult.CONTINUE;
           }
 
           @Override
           public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
             if (attrs.isRegularFile()) {
-              Set<PosixFilePermission> mode = Files.getPosixFilePermissions(file, LinkOption.NOFOLLOW_LINKS);
-              if (mode.removeAll(GROUP_AND_OTHERS)) {
-                set(file, mode);
-              }
+              PrivateModes.apply(file);
             }
             return FileVisitResult.CONTINUE;
           }
@@ -84,17 +68,7 @@ public final class DataDir {
         });
   }
 
-  private static void set(Path path, Set<PosixFilePermission> mode) throws IOException {
-    try {
-      if (!Files.getPosixFilePermissions(path, LinkOption.NOFOLLOW_LINKS).equals(mode)) {
-        Files.setPosixFilePermissions(path, mode);
-      }
-    } catch (NoSuchFileException e) {
-      // removed while walking (a temp file): nothing left to protect
-    }
-  }
-
   private static boolean posix(Path path) {
-    return Files.getFileAttributeView(path, PosixFileAttributeView.class) != null;
+    return PrivateModes.supported(path);
   }
 }

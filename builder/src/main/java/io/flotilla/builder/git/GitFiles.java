@@ -1,17 +1,13 @@
 package io.flotilla.builder.git;
 
+import io.flotilla.core.files.PrivateModes;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermission;
-import java.nio.file.attribute.PosixFilePermissions;
-import java.util.EnumSet;
 import java.util.List;
-import java.util.Set;
 import java.util.stream.Stream;
 
 /**
@@ -20,16 +16,6 @@ import java.util.stream.Stream;
  * taking group and other permissions away from what it creates with the process umask.
  */
 final class GitFiles {
-
-  private static final Set<PosixFilePermission> PRIVATE_DIR = PosixFilePermissions.fromString("rwx------");
-  private static final Set<PosixFilePermission> GROUP_AND_OTHERS =
-      EnumSet.of(
-          PosixFilePermission.GROUP_READ,
-          PosixFilePermission.GROUP_WRITE,
-          PosixFilePermission.GROUP_EXECUTE,
-          PosixFilePermission.OTHERS_READ,
-          PosixFilePermission.OTHERS_WRITE,
-          PosixFilePermission.OTHERS_EXECUTE);
 
   private GitFiles() {}
 
@@ -78,24 +64,8 @@ final class GitFiles {
   }
 
   private static void makePrivate(Path path) throws IOException {
-    if (!path.getFileSystem().supportedFileAttributeViews().contains("posix")) {
-      return;
+    if (PrivateModes.supported(path)) {
+      PrivateModes.apply(path);
     }
-    try {
-      Set<PosixFilePermission> mode = Files.getPosixFilePermissions(path, LinkOption.NOFOLLOW_LINKS);
-      Set<PosixFilePermission> wanted = Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS) ? PRIVATE_DIR : without(mode);
-      if (!mode.equals(wanted)) {
-        Files.setPosixFilePermissions(path, wanted);
-      }
-    } catch (NoSuchFileException e) {
-      // gone meanwhile (a lock file JGit removed): nothing to protect
-    }
-  }
-
-  private static Set<PosixFilePermission> without(Set<PosixFilePermission> mode) {
-    Set<PosixFilePermission> kept = EnumSet.noneOf(PosixFilePermission.class);
-    kept.addAll(mode);
-    kept.removeAll(GROUP_AND_OTHERS);
-    return kept;
   }
 }
