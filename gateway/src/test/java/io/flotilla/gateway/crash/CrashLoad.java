@@ -3,6 +3,7 @@ package io.flotilla.gateway.crash;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.flotilla.core.Limits;
 import io.flotilla.core.auth.ApiToken;
 import io.flotilla.gateway.build.GitCli;
 import io.flotilla.gateway.device.DeviceClient;
@@ -211,8 +212,11 @@ final class CrashLoad {
 
   private void postEvent(DeviceClient device, int index, int n) throws Exception {
     String id = "t" + trial + "-d" + index + "-" + n;
+    // A device keeps at most Limits.EVENTS_PER_UPDATE events of one update and drops the rest (the protocol answers
+    // 200 all the same), so the events are spread over updates that each stay below it.
+    String correlationId = "crash-" + trial + "-" + n / (Limits.EVENTS_PER_UPDATE / 2);
     String event = "{\"id\":\"" + id + "\",\"deviceTime\":\"2026-11-27T10:00:00Z\",\"eventType\":{\"id\":\"EcuDownloadStarted\",\"version\":2},"
-        + "\"event\":{\"correlationId\":\"crash-" + trial + "\",\"success\":null,\"targetName\":\"amd64-linux-1\",\"version\":\"1\"}}";
+        + "\"event\":{\"correlationId\":\"" + correlationId + "\",\"success\":null,\"targetName\":\"amd64-linux-1\",\"version\":\"1\"}}";
     HttpResponse<String> answer = device.send("https://127.0.0.1:" + server.devicePort, "POST", "/events", "[" + event + "]", "x-ats-tags", "main");
     if (answer.statusCode() == 200) {
       acks.add(new Ack(Kind.EVENTS, device.uuid, id));
