@@ -52,7 +52,12 @@ public final class HttpListener {
   public static CompletionStage<Tcp.ServerBinding> bind(
       ActorSystem<?> system, String host, int port, ServerSettings settings, Optional<Supplier<SSLEngine>> tls, Duration headerTimeout, Route route) {
     Materializer materializer = Materializer.matFromSystem(system);
-    Flow<HttpRequest, HttpResponse, NotUsed> handler = route.flow(system);
+    // pekko-http's Java server layer cannot be told the connection is secure, so on a TLS port the requests' URIs
+    // say https here, as newServerAt(...).enableHttps(...) makes them (the registry's token realm is built from them).
+    Flow<HttpRequest, HttpResponse, NotUsed> handler =
+        tls.isPresent()
+            ? Flow.of(HttpRequest.class).map(request -> request.withUri(request.getUri().scheme("https"))).via(route.flow(system))
+            : route.flow(system);
     scala.concurrent.duration.Duration idleSetting = settings.getTimeouts().idleTimeout();
     return Tcp.get(system)
         .bind(host, port, settings.getBacklog(), List.of(), false, Optional.empty())
