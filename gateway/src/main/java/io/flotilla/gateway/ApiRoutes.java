@@ -10,6 +10,7 @@ import io.flotilla.gateway.device.DeviceGateway;
 import io.flotilla.gateway.factory.FactoryRoutes;
 import io.flotilla.gateway.health.HealthRoutes;
 import io.flotilla.gateway.http.Authentication;
+import io.flotilla.gateway.http.BodyLimit;
 import io.flotilla.gateway.http.DatabaseGuard;
 import io.flotilla.gateway.http.Errors;
 import io.flotilla.gateway.journal.JournalRoutes;
@@ -76,7 +77,7 @@ public final class ApiRoutes {
                         metrics.route(),
                         registry,
                         git,
-                        databaseGuard.route(() -> withSizeLimit(maxBody, () -> devices.registrationRoute(auth))),
+                        databaseGuard.route(() -> BodyLimit.of(maxBody, () -> devices.registrationRoute(auth))),
                         pathPrefix(
                             "api",
                             () ->
@@ -85,7 +86,7 @@ public final class ApiRoutes {
                                     () ->
                                         databaseGuard.route(
                                             () ->
-                                                withSizeLimit(
+                                                BodyLimit.of(
                                                     maxBody,
                                                     () ->
                                                         concat(

@@ -11,6 +11,7 @@ import io.flotilla.core.device.Device.ConfigFile;
 import io.flotilla.core.device.Device.Contact;
 import io.flotilla.core.device.FleetConfig;
 import io.flotilla.core.pki.DeviceIdentity;
+import io.flotilla.gateway.http.BodyLimit;
 import io.flotilla.gateway.http.Errors;
 import io.flotilla.gateway.http.JsonSupport;
 import io.flotilla.gateway.http.Replies;
@@ -84,7 +85,7 @@ public final class DeviceRoutes {
         () ->
             handleRejections(
                 Errors.rejectionHandler(),
-                () -> withSizeLimit(maxBody, () -> identity.deviceIdentity(device -> extractRequest(request -> withContact(device, request))))));
+                () -> BodyLimit.of(maxBody, () -> identity.deviceIdentity(device -> extractRequest(request -> withContact(device, request))))));
   }
 
   private Route withContact(DeviceIdentity device, HttpRequest request) {

@@ -36,11 +36,17 @@ public final class ProjectionsCommand implements Runnable {
 
   /** Where the node is and how to authenticate. */
   static class ApiOptions {
-    @Option(names = "--api", description = "The node's API URL (default http://127.0.0.1:8080).")
-    String api = "http://127.0.0.1:8080";
+    @Option(
+        names = "--api",
+        defaultValue = "http://127.0.0.1:${env:FLOTILLA_HTTP_PORT:-8080}",
+        description = "The node's API URL (default http://127.0.0.1:$FLOTILLA_HTTP_PORT, else port 8080).")
+    String api;
 
-    @Option(names = "--data-dir", description = "The node's data dir, for its admin token (default ./data).")
-    Path dataDir = Path.of("data");
+    @Option(
+        names = "--data-dir",
+        defaultValue = "${env:FLOTILLA_DATA_DIR:-data}",
+        description = "The node's data dir, for its admin token (default $FLOTILLA_DATA_DIR, else ./data).")
+    Path dataDir;
 
     @Option(names = "--token-file", description = "A file holding an admin token (default <data-dir>/admin-token).")
     Path tokenFile;
