@@ -23,6 +23,8 @@ public final class BodyLimit {
 
   private static final long DRAIN_LIMIT = 64L * 1024 * 1024;
   private static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(60);
+  /** A client that sent only the headers (and waits for an early answer) gets its 413 after this pause. */
+  private static final Duration DRAIN_IDLE = Duration.ofSeconds(1);
 
   private BodyLimit() {}
 
@@ -39,7 +41,7 @@ public final class BodyLimit {
           return extractMaterializer(
               materializer ->
                   onComplete(
-                      entity.getDataBytes().completionTimeout(DRAIN_TIMEOUT).runWith(Sink.ignore(), materializer),
+                      entity.getDataBytes().idleTimeout(DRAIN_IDLE).completionTimeout(DRAIN_TIMEOUT).runWith(Sink.ignore(), materializer),
                       drained -> tooLarge()));
         });
   }
