@@ -44,8 +44,7 @@ public final class FlotillaServer implements AutoCloseable {
   private final FlotillaCore core;
   private final ServerBinding http;
   private final DeviceGateway devices;
-  /** pekko-http's own binding: the header timeout of HttpListener is on the API port only (docs/development.md). */
-  private final org.apache.pekko.http.javadsl.ServerBinding devicePort;
+  private final ServerBinding devicePort;
   private final Path dataDir;
   private final ApiToken adminToken;
 
@@ -55,7 +54,7 @@ public final class FlotillaServer implements AutoCloseable {
       FlotillaCore core,
       ServerBinding http,
       DeviceGateway devices,
-      org.apache.pekko.http.javadsl.ServerBinding devicePort,
+      ServerBinding devicePort,
       Path dataDir,
       ApiToken adminToken) {
     this.system = system;
@@ -101,7 +100,7 @@ public final class FlotillaServer implements AutoCloseable {
                   new ApiRoutes(core, started::get, registry.route(), builder, devices, metrics).route()),
               "binding the HTTP port " + config.getInt("flotilla.http.port"));
       builder.bound(http.localAddress().getPort(), https, RegistrySettings.fromConfig(config, dataDir.resolve("registry")).externalUrl());
-      org.apache.pekko.http.javadsl.ServerBinding devicePort = await(devices.bind(registry::readOnly), "binding the device port " + config.getInt("flotilla.device.port"));
+      ServerBinding devicePort = await(devices.bind(registry::readOnly), "binding the device port " + config.getInt("flotilla.device.port"));
       ApiToken adminToken = AdminTokenFile.ensure(core, dataDir, STARTUP_PATIENCE);
       started.set(true);
       return new FlotillaServer(system, database, core, http, devices, devicePort, dataDir, adminToken);

@@ -14,6 +14,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
+import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -90,7 +91,8 @@ class BadInputTest {
                 ConfigFactory.parseMap(
                     Map.of(
                         "flotilla.pki.server-sans", List.of("localhost", "127.0.0.1"),
-                        "flotilla.http.header-timeout", HEADER_TIMEOUT.toMillis() + "ms"))));
+                        "flotilla.http.header-timeout", HEADER_TIMEOUT.toMillis() + "ms",
+                        "flotilla.device.header-timeout", HEADER_TIMEOUT.toMillis() + "ms"))));
     admin = server.adminToken().value();
     api = HttpClient.newBuilder().connectTimeout(TIMEOUT).version(HttpClient.Version.HTTP_1_1).build();
     assertStatus(201, apiCall("POST", "/api/v1/factories", admin, "{\"name\":\"acme\",\"platforms\":[\"amd64-linux\"]}"));
@@ -987,10 +989,30 @@ class BadInputTest {
     }
   }
 
-  /** The API port only: the device port is still bound by pekko-http itself, which has no header timeout. */
+  /** A connection that never finishes a TLS handshake or never sends a byte holds no slot past the header timeout. */
   @Test
-  void slowHeadersAreCutOffOnTheApiPort() throws Exception {
-    for (boolean devicePort : List.of(false)) {
+  void silentConnectionsAreCutOffOnBothPorts() throws Exception {
+    for (int port : List.of(server.httpPort(), server.devicePort())) {
+      try (Socket socket = new Socket("127.0.0.1", port)) {
+        socket.setSoTimeout((int) HEADER_TIMEOUT.multipliedBy(4).toMillis());
+        long started = System.nanoTime();
+        byte[] received;
+        try {
+          received = socket.getInputStream().readAllBytes();
+        } catch (SocketException e) {
+          received = new byte[0];
+        }
+        long tookMs = (System.nanoTime() - started) / 1_000_000;
+        // The device port's TLS layer says goodbye with a close_notify alert record (type 21); nothing else may come.
+        assertTrue(received.length == 0 || received[0] == 21, "port " + port + " answered a connection that sent nothing");
+        assertTrue(tookMs >= HEADER_TIMEOUT.toMillis() - 500, "port " + port + " cut off after " + tookMs + " ms, before the header timeout");
+      }
+    }
+  }
+
+  @Test
+  void slowHeadersAreCutOffOnBothPorts() throws Exception {
+    for (boolean devicePort : List.of(false, true)) {
       try (Socket socket = devicePort ? deviceSocket() : apiSocket()) {
         OutputStream out = socket.getOutputStream();
         out.write("GET /health/alive HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ".getBytes(StandardCharsets.ISO_8859_1));

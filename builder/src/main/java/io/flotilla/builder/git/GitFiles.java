@@ -63,6 +63,18 @@ final class GitFiles {
     }
   }
 
+  /** Deletes a tree, deepest entries first, and settles its parent. */
+  static void deleteTree(Path root) throws IOException {
+    List<Path> all;
+    try (Stream<Path> walk = Files.walk(root)) {
+      all = walk.toList();
+    }
+    for (int i = all.size() - 1; i >= 0; i--) {
+      Files.delete(all.get(i));
+    }
+    settleDirectory(root.getParent());
+  }
+
   private static void makePrivate(Path path) throws IOException {
     if (PrivateModes.supported(path)) {
       PrivateModes.apply(path);

@@ -10,6 +10,7 @@ import io.flotilla.core.pki.PkiSettings;
 import io.flotilla.core.tuf.TargetsKeys;
 import io.flotilla.gateway.http.Authentication;
 import io.flotilla.gateway.http.DatabaseGuard;
+import io.flotilla.gateway.http.HttpListener;
 import io.flotilla.gateway.tls.DeviceIdentityDirectives;
 import io.flotilla.gateway.tls.DeviceTls;
 import java.net.InetAddress;
@@ -17,13 +18,13 @@ import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.CompletionStage;
-import org.apache.pekko.http.javadsl.Http;
-import org.apache.pekko.http.javadsl.ServerBinding;
 import org.apache.pekko.http.javadsl.model.Host;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.http.javadsl.settings.ServerSettings;
+import org.apache.pekko.stream.javadsl.Tcp;
 
 /**
  * The device gateway of one node: the PKI and TUF keys under {@code <data-dir>/pki}, the mTLS device port, the
@@ -42,7 +43,7 @@ public final class DeviceGateway {
   private final DevicePush push;
   private final AppsProxy appsProxy;
   private final DeviceRoutes deviceRoutes;
-  private volatile ServerBinding binding;
+  private volatile Tcp.ServerBinding binding;
 
   private DeviceGateway(FlotillaCore core, Config config, Path pkiDir) {
     this.core = core;
@@ -73,15 +74,18 @@ public final class DeviceGateway {
    * Binds the device port ({@code flotilla.device.interface} / {@code port}) with mutual TLS; {@code registry}
    * serves the apps proxy's reads.
    */
-  public CompletionStage<ServerBinding> bind(AppsProxy.RegistryReads registry) {
+  public CompletionStage<Tcp.ServerBinding> bind(AppsProxy.RegistryReads registry) {
     ServerSettings settings = DeviceTls.serverSettings(core.system());
     settings = settings.withWebsocketSettings(settings.getWebsocketSettings().withPeriodicKeepAliveMaxIdle(WEBSOCKET_KEEP_ALIVE));
     Route routes = concat(appsProxy.route(registry), deviceRoutes.route());
-    return Http.get(core.system())
-        .newServerAt(config.getString("flotilla.device.interface"), config.getInt("flotilla.device.port"))
-        .enableHttps(DeviceTls.httpsContext(pki.server().credentials(), verifier))
-        .withSettings(settings)
-        .bind(new DatabaseGuard(core.databaseHealth()).route(() -> routes))
+    return HttpListener.bind(
+            core.system(),
+            config.getString("flotilla.device.interface"),
+            config.getInt("flotilla.device.port"),
+            settings,
+            Optional.of(DeviceTls.engines(pki.server().credentials(), verifier)),
+            config.getDuration("flotilla.device.header-timeout"),
+            new DatabaseGuard(core.databaseHealth()).route(() -> routes))
         .thenApply(
             bound -> {
               binding = bound;
@@ -109,7 +113,7 @@ public final class DeviceGateway {
   }
 
   public int port() {
-    return binding.localAddress().getPort();
+    return HttpListener.port(binding);
   }
 
   int pushConnections() {

@@ -41,7 +41,8 @@ import org.apache.pekko.util.ByteString;
  * One HTTP port, bound as pekko-http's {@code newServerAt(...).bind(route)} binds it (TCP, optional TLS, the HTTP
  * server layer, the idle timeout, the backlog and connection limit of {@link ServerSettings}), plus what pekko-http
  * lacks: a header timeout. A client must finish each request's head (request line and headers) within
- * {@code headerTimeout} of its first byte, or the connection is closed; without it a client that sends one header byte
+ * {@code headerTimeout} of its first byte (the first request: of the connection's start, TLS handshake included), or
+ * the connection is closed; without it a client that sends one header byte
  * every few seconds keeps a connection, and its slot under {@code max-connections}, for as long as it likes (the idle
  * timeout restarts with every byte, and the request timeout starts only once the head is complete).
  */
@@ -80,10 +81,25 @@ public final class HttpListener {
                       .reversed()
                       .join(handler)
                       .watchTermination(Keep.right());
-              return connection.handleWith(connectionFlow, materializer).exceptionally(failure -> Done.getInstance());
+              return connection
+                  .handleWith(connectionFlow.addAttributes(cancellationDelay(settings)), materializer)
+                  .exceptionally(failure -> Done.getInstance());
             })
         .to(Sink.ignore())
         .run(materializer);
+  }
+
+  /**
+   * As pekko-http's own binding does: a cancellation inside the connection waits {@code stream-cancellation-delay}
+   * before failing the stages, so that a completing answer (with TLS: its close_notify) is written rather than raced
+   * by the cancellation.
+   */
+  private static Attributes cancellationDelay(ServerSettings settings) {
+    Attributes.CancellationStrategy$ strategies = Attributes.CancellationStrategy$.MODULE$;
+    long delayMillis = settings.getStreamCancellationDelay().toMillis();
+    return Attributes.apply(
+        strategies.apply(
+            delayMillis == 0 ? strategies.failStage() : strategies.afterDelay(Duration.ofMillis(delayMillis), strategies.failStage())));
   }
 
   private static BidiFlow<TLSProtocol.SslTlsOutbound, ByteString, ByteString, TLSProtocol.SslTlsInbound, NotUsed> plain() {
@@ -103,9 +119,15 @@ public final class HttpListener {
     return binding.unbind().toCompletableFuture();
   }
 
+  static final class HeaderTimeoutException extends RuntimeException {
+    HeaderTimeoutException(Duration timeout) {
+      super("the request head was not complete within " + timeout.toMillis() + " ms", null, false, false);
+    }
+  }
+
   /**
-   * Watches the plain bytes between TLS and the HTTP layer. A request's head starts with the first byte after the
-   * previous answer (or the connection's start) and ends at its blank line; the timer runs in between. An answer
+   * Watches the plain bytes between TLS and the HTTP layer. A request's head starts with the connection, or with the
+   * first byte after the previous answer, and ends at its blank line; the timer runs in between. An answer
    * ({@code HTTP/1.1 ...}) ends the body phase; {@code 100 Continue} does not (the body follows it), and after
    * {@code 101 Switching Protocols} the connection speaks WebSocket and is no longer watched.
    */
@@ -189,6 +211,16 @@ public final class HttpListener {
               });
         }
 
+        /**
+         * The first head's time starts with the connection, so that a TLS handshake or a first request dribbled a
+         * byte at a time is cut off too.
+         */
+        @Override
+        public void preStart() {
+          phase = Phase.HEAD;
+          scheduleOnce("head", timeout);
+        }
+
         private void inbound(ByteString bytes) {
           if (phase == Phase.UPGRADED || phase == Phase.BODY || bytes.isEmpty()) {
             return;
@@ -222,9 +254,14 @@ public final class HttpListener {
           }
         }
 
+        /**
+         * Fails rather than completes: completing would ask TLS to close politely, which waits for a handshake that a
+         * silent client never starts, so the connection stayed until the idle timeout; a failure aborts the TCP
+         * connection at once.
+         */
         @Override
         public void onTimer(Object key) {
-          completeStage();
+          failStage(new HeaderTimeoutException(timeout));
         }
       };
     }

@@ -9,6 +9,7 @@ import org.apache.pekko.http.javadsl.settings.ServerSettings;
 
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.KeyManagerFactory;
+import java.util.function.Supplier;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.TrustManager;
@@ -45,7 +46,16 @@ public final class DeviceTls {
 
     /** For tests that look into the context's session cache. */
     static HttpsConnectionContext httpsContext(SSLContext context) {
-        return ConnectionContext.httpsServer(() -> {
+        return ConnectionContext.httpsServer(engines(context)::get);
+    }
+
+    /** The device port's server-side engines, one per connection, for a listener that assembles TLS itself. */
+    public static Supplier<SSLEngine> engines(ServerCredentials server, DeviceCertificateVerifier verifier) {
+        return engines(sslContext(server, verifier));
+    }
+
+    private static Supplier<SSLEngine> engines(SSLContext context) {
+        return () -> {
             SSLEngine engine = context.createSSLEngine();
             engine.setUseClientMode(false);
             // "want", not "need": composeapp's registry requests through the apps proxy come without a client
@@ -54,7 +64,7 @@ public final class DeviceTls {
             engine.setWantClientAuth(true);
             engine.setEnabledProtocols(PROTOCOLS);
             return engine;
-        });
+        };
     }
 
     /**
