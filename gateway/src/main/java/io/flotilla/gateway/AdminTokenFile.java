@@ -1,14 +1,13 @@
 package io.flotilla.gateway;
 
 import io.flotilla.core.FlotillaCore;
+import io.flotilla.registry.Durable;
 import io.flotilla.core.auth.AdminTokens;
 import io.flotilla.core.auth.ApiToken;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.ExecutionException;
@@ -63,11 +62,11 @@ public final class AdminTokenFile {
     }
   }
 
+  /** On disk before the node says it is up: an operator who read the token from the log must find it after a crash. */
   private static void write(Path file, String value) throws IOException {
     Path temp = file.resolveSibling(FILE_NAME + ".tmp");
     Files.deleteIfExists(temp);
-    Files.createFile(temp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-    Files.writeString(temp, value + "\n", StandardCharsets.UTF_8);
-    Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE);
+    Durable.write(temp, (value + "\n").getBytes(StandardCharsets.UTF_8));
+    Durable.publish(temp, file);
   }
 }
