@@ -1,5 +1,6 @@
 package io.flotilla.core.app;
 
+import io.flotilla.core.TaggedEntity;
 import io.flotilla.core.CborSerializable;
 import io.flotilla.core.Rejection;
 import io.flotilla.protocol.composeapp.AppUri;
@@ -13,15 +14,12 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 import org.apache.pekko.pattern.StatusReply;
-import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
-import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
 import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
-import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
 
 /** One compose app of a factory ({@code <factory>/<app>}) and every version published for it. */
-public final class App extends EventSourcedBehaviorWithEnforcedReplies<App.Command, App.Event, App.State> {
+public final class App extends TaggedEntity<App.Command, App.Event, App.State> {
 
   public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "App");
   public static final String TAG = "app";
@@ -76,7 +74,7 @@ public final class App extends EventSourcedBehaviorWithEnforcedReplies<App.Comma
   private final String app;
 
   private App(String entityId) {
-    super(PersistenceId.of(ENTITY_KEY.name(), entityId));
+    super(ENTITY_KEY, entityId, TAG, 100);
     int slash = entityId.indexOf('/');
     this.factory = slash < 0 ? entityId : entityId.substring(0, slash);
     this.app = slash < 0 ? "" : entityId.substring(slash + 1);
@@ -87,15 +85,7 @@ public final class App extends EventSourcedBehaviorWithEnforcedReplies<App.Comma
     return new State(List.of());
   }
 
-  @Override
-  public java.util.Set<String> tagsFor(Event event) {
-    return java.util.Set.of(TAG);
-  }
 
-  @Override
-  public RetentionCriteria retentionCriteria() {
-    return RetentionCriteria.snapshotEvery(100, 2);
-  }
 
   @Override
   public CommandHandlerWithReply<Command, Event, State> commandHandler() {

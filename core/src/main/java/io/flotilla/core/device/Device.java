@@ -1,5 +1,6 @@
 package io.flotilla.core.device;
 
+import io.flotilla.core.TaggedEntity;
 import io.flotilla.core.CborSerializable;
 import io.flotilla.core.Limits;
 import io.flotilla.core.Rejection;
@@ -23,12 +24,9 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 import org.apache.pekko.pattern.StatusReply;
-import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
-import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
 import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
-import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
 
 /**
  * One device (entity id = its uuid, the CN of its certificate): registration, what it runs, its updates and
@@ -36,7 +34,7 @@ import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
  * persists nothing, and the time of the last contact is persisted at most once per
  * {@link DeviceSettings#lastSeenPersistInterval()} — idle fleets must not write to the database.
  */
-public final class Device extends EventSourcedBehaviorWithEnforcedReplies<Device.Command, Device.Event, Device.State> {
+public final class Device extends TaggedEntity<Device.Command, Device.Event, Device.State> {
 
   public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "Device");
   public static final String TAG_PREFIX = "device-";
@@ -473,31 +471,19 @@ public final class Device extends EventSourcedBehaviorWithEnforcedReplies<Device
   private final String uuid;
   private final DeviceSettings settings;
   private final ActorRef<Topic.Command<Revoked>> revokedTopic;
-  private final String tag;
   /** The newest contact; persisted only with a change or once per interval, so it may be newer than the state's. */
   private Instant lastContact;
 
   private Device(String uuid, DeviceSettings settings, ActorRef<Topic.Command<Revoked>> revokedTopic) {
-    super(PersistenceId.of(ENTITY_KEY.name(), uuid));
+    super(ENTITY_KEY, uuid, Canonical.of(tagFor(uuid, settings.slices())), 50);
     this.uuid = uuid;
     this.settings = settings;
     this.revokedTopic = revokedTopic;
-    this.tag = Canonical.of(tagFor(uuid, settings.slices()));
   }
 
   @Override
   public State emptyState() {
     return State.EMPTY;
-  }
-
-  @Override
-  public Set<String> tagsFor(Event event) {
-    return Set.of(tag);
-  }
-
-  @Override
-  public RetentionCriteria retentionCriteria() {
-    return RetentionCriteria.snapshotEvery(50, 2);
   }
 
   @Override

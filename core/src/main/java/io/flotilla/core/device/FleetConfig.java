@@ -1,5 +1,6 @@
 package io.flotilla.core.device;
 
+import io.flotilla.core.TaggedEntity;
 import io.flotilla.core.CborSerializable;
 import io.flotilla.core.Limits;
 import io.flotilla.core.Rejection;
@@ -16,19 +17,16 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 import org.apache.pekko.pattern.StatusReply;
-import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
-import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
 import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
-import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
 
 /**
  * The config files a factory pushes to all its devices and to each device group (entity id = factory). A
  * device's {@code GET /config} merges factory → its group → its own files (Device entity), later layers
  * replacing same-named files.
  */
-public final class FleetConfig extends EventSourcedBehaviorWithEnforcedReplies<FleetConfig.Command, FleetConfig.Event, FleetConfig.State> {
+public final class FleetConfig extends TaggedEntity<FleetConfig.Command, FleetConfig.Event, FleetConfig.State> {
 
   public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "FleetConfig");
   public static final String TAG = "fleet-config";
@@ -82,7 +80,7 @@ public final class FleetConfig extends EventSourcedBehaviorWithEnforcedReplies<F
   private final String factory;
 
   private FleetConfig(String factory) {
-    super(PersistenceId.of(ENTITY_KEY.name(), factory));
+    super(ENTITY_KEY, factory, TAG, 100);
     this.factory = factory;
   }
 
@@ -91,15 +89,7 @@ public final class FleetConfig extends EventSourcedBehaviorWithEnforcedReplies<F
     return new State(Map.of());
   }
 
-  @Override
-  public Set<String> tagsFor(Event event) {
-    return Set.of(TAG);
-  }
 
-  @Override
-  public RetentionCriteria retentionCriteria() {
-    return RetentionCriteria.snapshotEvery(100, 2);
-  }
 
   @Override
   public CommandHandlerWithReply<Command, Event, State> commandHandler() {

@@ -1,5 +1,6 @@
 package io.flotilla.core.factory;
 
+import io.flotilla.core.TaggedEntity;
 import io.flotilla.core.CborSerializable;
 import io.flotilla.core.Limits;
 import io.flotilla.core.Rejection;
@@ -18,18 +19,15 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 import org.apache.pekko.pattern.StatusReply;
-import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
-import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
 import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
-import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
 
 /**
  * A factory: one tenant with its platforms (hardware ids), its API tokens (hashes only) and the mapping of
  * containers.git branches to the tags that devices follow.
  */
-public final class Factory extends EventSourcedBehaviorWithEnforcedReplies<Factory.Command, Factory.Event, Factory.State> {
+public final class Factory extends TaggedEntity<Factory.Command, Factory.Event, Factory.State> {
 
   public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "Factory");
   public static final String TAG = "factory";
@@ -136,7 +134,7 @@ public final class Factory extends EventSourcedBehaviorWithEnforcedReplies<Facto
   private final String name;
 
   private Factory(String name) {
-    super(PersistenceId.of(ENTITY_KEY.name(), name));
+    super(ENTITY_KEY, name, TAG, 100);
     this.name = name;
   }
 
@@ -145,15 +143,7 @@ public final class Factory extends EventSourcedBehaviorWithEnforcedReplies<Facto
     return new State(null, List.of(), Map.of(), Map.of(), null);
   }
 
-  @Override
-  public java.util.Set<String> tagsFor(Event event) {
-    return java.util.Set.of(TAG);
-  }
 
-  @Override
-  public RetentionCriteria retentionCriteria() {
-    return RetentionCriteria.snapshotEvery(100, 2);
-  }
 
   @Override
   public CommandHandlerWithReply<Command, Event, State> commandHandler() {

@@ -1,5 +1,6 @@
 package io.flotilla.core.target;
 
+import io.flotilla.core.TaggedEntity;
 import io.flotilla.core.CborSerializable;
 import io.flotilla.core.Limits;
 import io.flotilla.core.Rejection;
@@ -22,18 +23,15 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 import org.apache.pekko.pattern.StatusReply;
-import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
-import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
 import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
-import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
 
 /**
  * The ordered target list of one factory (entity id = factory name). Every change is published on the
  * {@link TargetsChanged} topic so that each node's {@link TargetsCache} and connected devices learn of it.
  */
-public final class Targets extends EventSourcedBehaviorWithEnforcedReplies<Targets.Command, Targets.Event, Targets.State> {
+public final class Targets extends TaggedEntity<Targets.Command, Targets.Event, Targets.State> {
 
   public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "Targets");
   public static final String TAG = "targets";
@@ -152,7 +150,7 @@ public final class Targets extends EventSourcedBehaviorWithEnforcedReplies<Targe
   private final ActorRef<Topic.Command<TargetsChanged>> topic;
 
   private Targets(String factory, ActorRef<Topic.Command<TargetsChanged>> topic) {
-    super(PersistenceId.of(ENTITY_KEY.name(), factory));
+    super(ENTITY_KEY, factory, TAG, 100);
     this.factory = factory;
     this.topic = topic;
   }
@@ -162,15 +160,7 @@ public final class Targets extends EventSourcedBehaviorWithEnforcedReplies<Targe
     return new State(Map.of(), Map.of(), 0, 0, Set.of());
   }
 
-  @Override
-  public Set<String> tagsFor(Event event) {
-    return Set.of(TAG);
-  }
 
-  @Override
-  public RetentionCriteria retentionCriteria() {
-    return RetentionCriteria.snapshotEvery(100, 2);
-  }
 
   @Override
   public CommandHandlerWithReply<Command, Event, State> commandHandler() {
