@@ -4,6 +4,7 @@ import io.flotilla.core.app.App;
 import io.flotilla.core.app.AppProjection;
 import io.flotilla.core.app.AppQueries;
 import io.flotilla.core.auth.AdminTokens;
+import io.flotilla.core.device.ConfigPublished;
 import io.flotilla.core.device.Device;
 import io.flotilla.core.device.DeviceKeys;
 import io.flotilla.core.device.DeviceProjection;
@@ -54,6 +55,7 @@ public final class FlotillaCore {
   private final JournalReader journalReader;
   private final DeviceSettings deviceSettings;
   private final ActorRef<Topic.Command<Device.Revoked>> deviceRevokedTopic;
+  private final ActorRef<Topic.Command<ConfigPublished>> deviceConfigTopic;
   private final DeviceQueries deviceQueries;
   private final DeviceRevocations deviceRevocations;
   private final DeviceKeys deviceKeys;
@@ -84,8 +86,10 @@ public final class FlotillaCore {
     this.deviceSettings = DeviceSettings.fromConfig(system.settings().config());
     this.deviceRevokedTopic =
         system.systemActorOf(Topic.create(Device.Revoked.class, Device.REVOKED_TOPIC_NAME), "device-revoked-topic", Props.empty());
-    Device.init(system, deviceSettings, deviceRevokedTopic);
-    FleetConfig.init(system);
+    this.deviceConfigTopic =
+        system.systemActorOf(Topic.create(ConfigPublished.class, ConfigPublished.TOPIC_NAME), "device-config-topic", Props.empty());
+    Device.init(system, deviceSettings, deviceRevokedTopic, deviceConfigTopic);
+    FleetConfig.init(system, deviceConfigTopic);
     DeviceProjection.start(system, database, deviceSettings);
     this.deviceQueries = new DeviceQueries(database, blocking);
     this.deviceRevocations = DeviceRevocations.start(system, deviceRevokedTopic, deviceQueries);
@@ -138,6 +142,11 @@ public final class FlotillaCore {
 
   public EntityRef<AdminTokens.Command> adminTokens() {
     return sharding.entityRefFor(AdminTokens.ENTITY_KEY, AdminTokens.ID);
+  }
+
+  /** Changes of what devices' {@code GET /config} serves, for the WebSocket pushes. */
+  public ActorRef<Topic.Command<ConfigPublished>> deviceConfigTopic() {
+    return deviceConfigTopic;
   }
 
   public ActorRef<Topic.Command<Targets.TargetsChanged>> targetsTopic() {

@@ -14,6 +14,7 @@ import io.flotilla.agent.update.UpdateState;
 import io.flotilla.agent.update.UpdateStore;
 import io.flotilla.protocol.Json;
 import io.flotilla.protocol.device.AppsStates;
+import io.flotilla.protocol.device.ConfigChanged;
 import io.flotilla.protocol.device.TargetsChanged;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ParentCommand;
@@ -192,7 +193,8 @@ final class DaemonCommand implements Callable<Integer> {
                 text.append(data);
                 if (last) {
                     try {
-                        if (Json.mapper().readValue(text.toString(), TargetsChanged.class).isTargetsChanged()) {
+                        String type = Json.mapper().readTree(text.toString()).path("type").asText();
+                        if (TargetsChanged.TYPE.equals(type) || ConfigChanged.TYPE.equals(type)) {
                             wakeUp.release();
                         }
                     } catch (Exception ignored) {

@@ -453,32 +453,37 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
     return TAG_PREFIX + Math.floorMod(uuid.hashCode(), slices);
   }
 
-  public static void init(ActorSystem<?> system, DeviceSettings settings, ActorRef<Topic.Command<Revoked>> revokedTopic) {
+  public static void init(
+      ActorSystem<?> system, DeviceSettings settings, ActorRef<Topic.Command<Revoked>> revokedTopic, ActorRef<Topic.Command<ConfigPublished>> configTopic) {
     ClusterShardingSettings sharding = ClusterShardingSettings.create(system);
     sharding =
         sharding.withPassivationStrategy(sharding.passivationStrategySettings().withActiveEntityLimit(settings.activeEntityLimit()));
     ClusterSharding.get(system)
         .init(
-            Entity.of(ENTITY_KEY, ctx -> create(ctx.getEntityId(), settings, revokedTopic))
+            Entity.of(ENTITY_KEY, ctx -> create(ctx.getEntityId(), settings, revokedTopic, configTopic))
                 .withSettings(sharding)
                 .withStopMessage(new Passivate()));
   }
 
-  public static Device create(String uuid, DeviceSettings settings, ActorRef<Topic.Command<Revoked>> revokedTopic) {
-    return new Device(uuid, settings, revokedTopic);
+  public static Device create(
+      String uuid, DeviceSettings settings, ActorRef<Topic.Command<Revoked>> revokedTopic, ActorRef<Topic.Command<ConfigPublished>> configTopic) {
+    return new Device(uuid, settings, revokedTopic, configTopic);
   }
 
   private final String uuid;
   private final DeviceSettings settings;
   private final ActorRef<Topic.Command<Revoked>> revokedTopic;
+  private final ActorRef<Topic.Command<ConfigPublished>> configTopic;
   /** The newest contact; persisted only with a change or once per interval, so it may be newer than the state's. */
   private Instant lastContact;
 
-  private Device(String uuid, DeviceSettings settings, ActorRef<Topic.Command<Revoked>> revokedTopic) {
+  private Device(
+      String uuid, DeviceSettings settings, ActorRef<Topic.Command<Revoked>> revokedTopic, ActorRef<Topic.Command<ConfigPublished>> configTopic) {
     super(ENTITY_KEY, uuid, Canonical.of(tagFor(uuid, settings.slices())), 50);
     this.uuid = uuid;
     this.settings = settings;
     this.revokedTopic = revokedTopic;
+    this.configTopic = configTopic;
   }
 
   @Override
@@ -696,6 +701,7 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
     }
     return Effect()
         .persist(new ConfigChanged(uuid, c.factory(), files, c.reason(), false, c.at()))
+        .thenRun(s -> configTopic.tell(Topic.publish(ConfigPublished.device(c.factory(), uuid, s.group()))))
         .thenReply(c.replyTo(), s -> StatusReply.success(s.summary(uuid, lastContact)));
   }
 
@@ -717,6 +723,12 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
     }
     return Effect()
         .persist(new DetailsChanged(uuid, c.factory(), name, group, c.at()))
+        .thenRun(
+            s -> {
+              if (!Objects.equals(group, state.group())) {
+                configTopic.tell(Topic.publish(ConfigPublished.device(c.factory(), uuid, group)));
+              }
+            })
         .thenReply(c.replyTo(), s -> StatusReply.success(s.summary(uuid, lastContact)));
   }
 

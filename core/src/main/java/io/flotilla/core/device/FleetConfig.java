@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.Set;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.pubsub.Topic;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
@@ -69,19 +70,21 @@ public final class FleetConfig extends TaggedEntity<FleetConfig.Command, FleetCo
     }
   }
 
-  public static void init(ActorSystem<?> system) {
-    ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx -> new FleetConfig(ctx.getEntityId())));
+  public static void init(ActorSystem<?> system, ActorRef<Topic.Command<ConfigPublished>> configTopic) {
+    ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx -> new FleetConfig(ctx.getEntityId(), configTopic)));
   }
 
-  public static FleetConfig create(String factory) {
-    return new FleetConfig(factory);
+  public static FleetConfig create(String factory, ActorRef<Topic.Command<ConfigPublished>> configTopic) {
+    return new FleetConfig(factory, configTopic);
   }
 
   private final String factory;
+  private final ActorRef<Topic.Command<ConfigPublished>> configTopic;
 
-  private FleetConfig(String factory) {
+  private FleetConfig(String factory, ActorRef<Topic.Command<ConfigPublished>> configTopic) {
     super(ENTITY_KEY, factory, TAG, 100);
     this.factory = factory;
+    this.configTopic = configTopic;
   }
 
   @Override
@@ -113,6 +116,7 @@ public final class FleetConfig extends TaggedEntity<FleetConfig.Command, FleetCo
     }
     return Effect()
         .persist(new FilesSet(factory, c.group(), List.copyOf(c.files()), c.reason(), c.at()))
+        .thenRun(s -> configTopic.tell(Topic.publish(ConfigPublished.layer(factory, c.group()))))
         .thenReply(c.replyTo(), s -> StatusReply.success(s.layers(c.group())));
   }
 

@@ -31,6 +31,7 @@ class DeviceTest {
 
   private EventSourcedBehaviorTestKit<Device.Command, Device.Event, Device.State> device;
   private TestProbe<Device.Revoked> revoked;
+  private TestProbe<ConfigPublished> configPublished;
   private String uuid;
 
   @AfterAll
@@ -44,8 +45,12 @@ class DeviceTest {
         testKit.spawn(Topic.create(Device.Revoked.class, "revoked-" + UUID.randomUUID()));
     revoked = testKit.createTestProbe();
     topic.tell(Topic.subscribe(revoked.ref()));
+    ActorRef<Topic.Command<ConfigPublished>> configTopic =
+        testKit.spawn(Topic.create(ConfigPublished.class, "config-" + UUID.randomUUID()));
+    configPublished = testKit.createTestProbe();
+    configTopic.tell(Topic.subscribe(configPublished.ref()));
     uuid = UUID.randomUUID().toString();
-    device = EventSourcedBehaviorTestKit.create(testKit.system(), Device.create(uuid, SETTINGS, topic));
+    device = EventSourcedBehaviorTestKit.create(testKit.system(), Device.create(uuid, SETTINGS, topic, configTopic));
   }
 
   private static Contact contact(Instant at, String tag, String target, List<String> apps) {
@@ -236,13 +241,26 @@ class DeviceTest {
   }
 
   @Test
+  void aNewGroupWakesTheDeviceAndARenameDoesNot() {
+    checkIn(contact(T0, "main", null, null));
+    device.<StatusReply<Device.Summary>>runCommand(replyTo -> new Device.Change("acme", null, "lab", T0.plusSeconds(1), replyTo));
+    assertEquals(ConfigPublished.device("acme", uuid, "lab"), configPublished.receiveMessage());
+    device.<StatusReply<Device.Summary>>runCommand(replyTo -> new Device.Change("acme", "renamed", null, T0.plusSeconds(2), replyTo));
+    configPublished.expectNoMessage(Duration.ofMillis(200));
+    device.<StatusReply<Device.Summary>>runCommand(replyTo -> new Device.Change("acme", null, "", T0.plusSeconds(3), replyTo));
+    assertEquals(ConfigPublished.device("acme", uuid, null), configPublished.receiveMessage(), "leaving the group");
+  }
+
+  @Test
   void configPatchMergesAndOperatorReplaces() {
     checkIn(contact(T0, "main", null, null));
     Device.ConfigFile a = new Device.ConfigFile("a.toml", "x = 1", true, List.of());
     Device.ConfigFile b = new Device.ConfigFile("b.toml", "y = 2", true, List.of("/usr/share/fioconfig/handlers/h"));
     device.<StatusReply<Device.Summary>>runCommand(replyTo -> new Device.ReplaceConfig("acme", List.of(a), "op", T0.plusSeconds(1), replyTo));
+    assertEquals(ConfigPublished.device("acme", uuid, null), configPublished.receiveMessage(), "an operator's change wakes the device");
     var patched = device.<StatusReply<Device.Summary>>runCommand(replyTo -> new Device.PatchConfig(contact(T0.plusSeconds(2), null, null, null), List.of(b), "dev", replyTo));
     assertEquals(List.of(a, b), patched.reply().getValue().config());
+    configPublished.expectNoMessage(Duration.ofMillis(200));
     var bad = device.<StatusReply<Device.Summary>>runCommand(replyTo -> new Device.PatchConfig(contact(T0.plusSeconds(3), null, null, null), List.of(b, b), "dev", replyTo));
     assertEquals(Rejection.Kind.INVALID, Rejection.of(bad.reply().getError()).orElseThrow().kind());
   }
@@ -331,7 +349,7 @@ class DeviceTest {
     assertSame(a.targetName(), b.targetName());
     assertSame(a.apps(), b.apps());
     assertNotSame(a.name(), b.name(), "names are one a device, so sharing them would only cost");
-    assertSame(Device.create("d1", SETTINGS, null).emptyState(), Device.create("d2", SETTINGS, null).emptyState());
+    assertSame(Device.create("d1", SETTINGS, null, null).emptyState(), Device.create("d2", SETTINGS, null, null).emptyState());
   }
 
   private static Device.State stateWith(String tag, String target, List<String> apps) {
