@@ -37,15 +37,15 @@ public final class Authentication {
 
   /**
    * Authenticates, then requires {@code scope} on {@code factory} (or server admin). Another factory's token gets
-   * the 404 of {@link #notVisible}, whether or not the factory exists; a missing scope in one's own factory is 403.
+   * the 404 of {@link Access#notVisible}, whether or not the factory exists; a missing scope in one's own factory is 403.
    */
   public Route authorized(String factory, Scope scope, Supplier<Route> inner) {
     return decided(credentials -> access.authorize(credentials, Access.TOKENS, factory, scope), principal -> inner.get());
   }
 
-  /** The one answer for anything outside the caller's factory, so that it never tells what exists there. */
-  public static Route notVisible(String factory) {
-    return denied(Access.notVisible(factory));
+  /** Authenticates, then requires membership of {@code factory} (or server admin), with no particular scope. */
+  public Route member(String factory, Supplier<Route> inner) {
+    return authorized(factory, null, inner);
   }
 
   public Route adminOnly(Supplier<Route> inner) {
