@@ -3,6 +3,7 @@ package io.flotilla.core;
 import io.flotilla.core.app.App;
 import io.flotilla.core.app.AppProjection;
 import io.flotilla.core.app.AppQueries;
+import io.flotilla.core.auth.Access;
 import io.flotilla.core.auth.AdminTokens;
 import io.flotilla.core.device.ConfigPublished;
 import io.flotilla.core.device.Device;
@@ -62,6 +63,7 @@ public final class FlotillaCore {
   private final DatabaseHealth databaseHealth;
   private final ProjectionAdmin projectionAdmin;
   private final ReadYourWrites readYourWrites;
+  private final Access access;
 
   private FlotillaCore(ActorSystem<?> system, Database database) {
     this.system = system;
@@ -105,6 +107,7 @@ public final class FlotillaCore {
               return CompletableFuture.completedFuture(Done.getInstance());
             });
     this.readYourWrites = new ReadYourWrites(system, database, blocking, system.settings().config().getDuration("flotilla.read-your-writes-patience"));
+    this.access = new Access(this);
   }
 
   public static FlotillaCore start(ActorSystem<?> system, Database database) {
@@ -138,6 +141,11 @@ public final class FlotillaCore {
 
   public EntityRef<Targets.Command> targets(String factory) {
     return sharding.entityRefFor(Targets.ENTITY_KEY, factory);
+  }
+
+  /** The access check every edge asks: credentials to principal to a decision per factory and scope. */
+  public Access access() {
+    return access;
   }
 
   public EntityRef<AdminTokens.Command> adminTokens() {

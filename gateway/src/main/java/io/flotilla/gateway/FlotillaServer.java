@@ -131,7 +131,7 @@ public final class FlotillaServer implements AutoCloseable {
 
   private static RegistryRoutes registry(ActorSystem<?> system, Config config, Path dataDir, FlotillaCore core, DeviceGateway devices) {
     RegistrySettings settings = RegistrySettings.fromConfig(config, dataDir.resolve("registry"));
-    return new RegistryRoutes(system, settings, new RegistryAccess(core, devices.hubCredentials()));
+    return new RegistryRoutes(system, settings, new RegistryAccess(core.access(), devices.hubCredentials()));
   }
 
   /** A node without configured seed nodes is a cluster of one: it joins itself. */

@@ -15,7 +15,9 @@ public enum ErrorCode {
     UNAUTHORIZED(401),
     DENIED(403),
     UNSUPPORTED(405),
-    TOOMANYREQUESTS(429);
+    TOOMANYREQUESTS(429),
+    /** Not in the specification: Docker's distribution answers it when a service it depends on does not answer. */
+    UNAVAILABLE(503);
 
     public final int defaultStatus;
 

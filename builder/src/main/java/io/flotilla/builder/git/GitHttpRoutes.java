@@ -3,21 +3,19 @@ package io.flotilla.builder.git;
 import static org.apache.pekko.http.javadsl.server.Directives.*;
 
 import io.flotilla.core.FlotillaCore;
-import io.flotilla.core.auth.ApiToken;
+import io.flotilla.core.auth.Access;
+import io.flotilla.core.auth.Credentials;
+import io.flotilla.core.auth.Decision;
 import io.flotilla.core.auth.Scope;
-import io.flotilla.core.factory.Factory;
 import io.flotilla.protocol.ApiError;
 import io.flotilla.protocol.Json;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.Base64;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.zip.GZIPInputStream;
@@ -25,7 +23,6 @@ import org.apache.pekko.NotUsed;
 import org.apache.pekko.http.javadsl.model.ContentType;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpEntities;
-import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.MediaTypes;
 import org.apache.pekko.http.javadsl.model.StatusCode;
@@ -196,53 +193,25 @@ public final class GitHttpRoutes {
   }
 
   /**
-   * 401 with a Basic challenge makes git ask for (or send its stored) credentials, also for the server admin token,
-   * which is no factory's token; another factory's token gets 404, as the management API answers it; 403 tells a
-   * token of this factory that its scopes do not suffice.
+   * {@link Access} decides; here its denial becomes git's wire form. 401 comes with a Basic challenge, which makes git
+   * ask for (or send its stored) credentials, also for the server admin token, which is no factory's token.
    */
   private Route authorized(String factory, Scope scope, java.util.function.Function<Caller, Route> inner) {
     return extractRequest(request -> {
-      Optional<ApiToken> token = presentedToken(request);
-      if (token.isEmpty()) {
-        return complete(unauthorized("a factory API token is required as the HTTP basic password"));
-      }
-      ApiToken presented = token.get();
-      if (presented.isAdmin()) {
-        return complete(unauthorized("the server admin token does not open repositories; use a factory API token"));
-      }
-      if (!presented.factory().equals(factory)) {
-        return complete(error(StatusCodes.NOT_FOUND, "not_found", "factory " + factory + " is not visible to this token"));
-      }
-      CompletionStage<Factory.TokenCheck> check = core.factory(factory)
-          .ask(replyTo -> new Factory.CheckToken(presented.id(), presented.secretHash(), replyTo), core.askTimeout());
-      return onComplete(check, result -> {
-        if (result.isFailure()) {
-          return complete(error(StatusCodes.SERVICE_UNAVAILABLE, "unavailable", "checking the token timed out; try again"));
+      Credentials credentials = Credentials.basic(request.getHeader("Authorization").map(h -> h.value()), "a factory API token is required as the HTTP basic password");
+      return onSuccess(core.access().authorize(credentials, Access.FACTORY_TOKENS, factory, scope), decision -> {
+        if (decision instanceof Decision.Allowed allowed) {
+          return inner.apply(new Caller("token " + allowed.principal().id()));
         }
-        Factory.TokenCheck granted = result.get();
-        if (!granted.valid()) {
-          return complete(unauthorized("the token is not valid"));
-        }
-        if (!granted.allows(scope)) {
-          return complete(error(StatusCodes.FORBIDDEN, "forbidden", "the token lacks scope " + scope.wireName() + " on factory " + factory));
-        }
-        return inner.apply(new Caller("token " + presented.id()));
+        Decision.Denied denied = (Decision.Denied) decision;
+        return complete(switch (denied.denial()) {
+          case UNAUTHENTICATED -> unauthorized(denied.detail());
+          case NOT_VISIBLE -> error(StatusCodes.NOT_FOUND, "not_found", denied.detail());
+          case FORBIDDEN -> error(StatusCodes.FORBIDDEN, "forbidden", denied.detail());
+          case UNAVAILABLE, DATABASE_UNAVAILABLE -> error(StatusCodes.SERVICE_UNAVAILABLE, "unavailable", denied.detail());
+        });
       });
     });
-  }
-
-  private static Optional<ApiToken> presentedToken(HttpRequest request) {
-    Optional<String> header = request.getHeader("Authorization").map(h -> h.value().strip());
-    if (header.isEmpty() || !header.get().regionMatches(true, 0, "Basic ", 0, 6)) {
-      return Optional.empty();
-    }
-    try {
-      String decoded = new String(Base64.getDecoder().decode(header.get().substring(6).strip()), StandardCharsets.UTF_8);
-      int colon = decoded.indexOf(':');
-      return ApiToken.parse(colon < 0 ? decoded : decoded.substring(colon + 1));
-    } catch (IllegalArgumentException e) {
-      return Optional.empty();
-    }
   }
 
   private static HttpResponse unauthorized(String detail) {

@@ -1,5 +1,7 @@
 package io.flotilla.gateway.device;
 
+import io.flotilla.core.auth.DeviceIdentities;
+import io.flotilla.core.auth.Principal;
 import io.flotilla.core.pki.PkiFiles;
 import io.flotilla.core.pki.RevocationCheck;
 import java.math.BigInteger;
@@ -22,7 +24,7 @@ import javax.crypto.spec.SecretKeySpec;
  * them with {@link #verify} without a database or an entity: stateless across nodes that share the key file
  * ({@code <pki-dir>/hub-creds.key}, like the CAs), and a decommissioned device's credentials stop working at once.
  */
-public final class DeviceHubCredentials {
+public final class DeviceHubCredentials implements DeviceIdentities {
 
   public static final String USERNAME_PREFIX = "device/";
   static final String KEY_FILE = "hub-creds.key";
@@ -67,6 +69,12 @@ public final class DeviceHubCredentials {
   /** The factory whose repositories these credentials may pull, when they are genuine, unexpired and the device not decommissioned. */
   public Optional<String> verify(String username, String password) {
     return verify(username, password, Instant.now());
+  }
+
+  /** The device these credentials name, for {@code io.flotilla.core.auth.Access}. */
+  @Override
+  public Optional<Principal> identify(String username, String secret) {
+    return verify(username, secret).map(factory -> Principal.device(factory, username.substring(USERNAME_PREFIX.length() + factory.length() + 1)));
   }
 
   Optional<String> verify(String username, String password, Instant now) {

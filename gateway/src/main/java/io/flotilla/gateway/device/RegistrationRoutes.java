@@ -3,6 +3,7 @@ package io.flotilla.gateway.device;
 import static org.apache.pekko.http.javadsl.server.Directives.*;
 
 import io.flotilla.core.FlotillaCore;
+import io.flotilla.core.auth.Principal;
 import io.flotilla.core.auth.Scope;
 import io.flotilla.core.device.Device;
 import io.flotilla.core.factory.Factory;
@@ -13,7 +14,6 @@ import io.flotilla.core.pki.IssuedDeviceCertificate;
 import io.flotilla.gateway.http.Authentication;
 import io.flotilla.gateway.http.Errors;
 import io.flotilla.gateway.http.JsonSupport;
-import io.flotilla.gateway.http.Principal;
 import io.flotilla.gateway.http.Replies;
 import io.flotilla.protocol.device.RegistrationRequest;
 import java.time.Instant;

@@ -90,11 +90,7 @@ public final class FactoryRoutes {
   }
 
   private Route getFactory(String factory) {
-    return auth.authenticated(
-        principal ->
-            principal.admin() || factory.equals(principal.factory())
-                ? Replies.json(core.factory(factory).askWithStatus(Factory.Get::new, core.askTimeout()))
-                : Authentication.notVisible(factory));
+    return auth.member(factory, () -> Replies.json(core.factory(factory).askWithStatus(Factory.Get::new, core.askTimeout())));
   }
 
   private Route tokens(String factory) {

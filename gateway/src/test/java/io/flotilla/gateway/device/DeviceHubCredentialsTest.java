@@ -2,6 +2,7 @@ package io.flotilla.gateway.device;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import io.flotilla.core.auth.Principal;
 import io.flotilla.core.pki.RevocationCheck;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -40,6 +41,14 @@ class DeviceHubCredentialsTest {
     assertTrue(hub.verify(null, null, now).isEmpty());
     DeviceHubCredentials elsewhere = DeviceHubCredentials.open(dir.resolve("other"), Duration.ofHours(1), RevocationCheck.NONE);
     assertTrue(elsewhere.verify(creds.username(), creds.secret(), now).isEmpty(), "another node's key");
+  }
+
+  @Test
+  void genuineCredentialsIdentifyTheirDeviceForTheAccessService() {
+    DeviceHubCredentials hub = DeviceHubCredentials.open(dir, Duration.ofHours(1), RevocationCheck.NONE);
+    DeviceHubCredentials.Credentials creds = hub.issue("acme", "d-1", Instant.now());
+    assertEquals(Optional.of(Principal.device("acme", "d-1")), hub.identify(creds.username(), creds.secret()));
+    assertTrue(hub.identify(creds.username(), creds.secret() + "x").isEmpty());
   }
 
   @Test
