@@ -62,7 +62,11 @@ abstract class ImagePublisherContract {
 
   @BeforeAll
   static void startRegistry() throws Exception {
-    Config config = ConfigFactory.parseString("pekko.loglevel = WARNING").withFallback(ConfigFactory.load());
+    // The node's application.conf on this classpath names the gateway's parsing error handler, absent here.
+    Config config = ConfigFactory.parseString("""
+        pekko.loglevel = WARNING
+        pekko.http.server.parsing.error-handler = "org.apache.pekko.http.DefaultParsingErrorHandler$"
+        """).withFallback(ConfigFactory.load());
     testKit = ActorTestKit.create("publisher-test", config);
     settings = RegistrySettings.fromConfig(config, dir.resolve("registry"));
     RegistryPrincipal pusher = new RegistryPrincipal("token:ci", Map.of("acme", Set.of(RegistryAction.PUSH)));
