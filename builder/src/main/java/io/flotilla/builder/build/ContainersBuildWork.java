@@ -167,6 +167,8 @@ public final class ContainersBuildWork implements BuildWork {
       ImagePublisher own = storage.<ImagePublisher>map(StoreImagePublisher::new)
           .orElseGet(() -> new ProtocolImagePublisher(new RegistryClient(http, endpoints), endpoints.ownHost()));
       RegistryClient client = new RegistryClient(http, endpoints, own);
+      log.line("-- publishing " + (storage.isPresent() ? "into this node's registry storage" : "to " + endpoints.ownBase() + " over the registry protocol")
+          + (held.token == null ? "" : ", with a registry token for this attempt"));
       AppPackager packager = new AppPackager(spec.factory(), client, log);
       Map<String, Map<String, AppPackager.ServiceImage>> services = new TreeMap<>();
       for (Map.Entry<String, ComposeFile> app : checkout.layout().apps().entrySet()) {
