@@ -19,10 +19,12 @@ import io.flotilla.core.FlotillaCore;
 import io.flotilla.core.factory.Factory;
 import io.flotilla.core.pki.ServerCertificates;
 import io.flotilla.core.target.Targets;
+import io.flotilla.registry.LocalRegistry;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -44,7 +46,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The builder of one node: containers.git, the Build and BuildNumbers entities, the node's build slots, the
  * builds read side, and the sweeper that wakes unfinished builds so that none stays "running" after its node died.
- * The registry's address is known only once the HTTP port is bound: call {@link #bound} then.
+ * It is given at wiring time the node's registry storage (builds publish into it) and the promise of the HTTP edge's
+ * address (host of app URIs, build links), which builds and push answers wait for rather than fail without.
  */
 public final class BuilderService implements BuildTrigger {
 
@@ -57,10 +60,16 @@ public final class BuilderService implements BuildTrigger {
   private final BuildQueries queries;
   private final Executor blocking;
   private final GitHttpRoutes git;
-  private volatile RegistryEndpoints endpoints;
-  private volatile String publicUrl;
+  private final CompletionStage<RegistryEndpoints> endpoints;
+  private final CompletionStage<String> publicUrl;
 
-  private BuilderService(FlotillaCore core, BuilderSettings settings, Path dataDir, Function<BuilderService, BuildWork> work) {
+  /**
+   * Where the node's HTTP edge listens, known once its port is bound. {@code https}: the port serves HTTPS (with the
+   * server CA's certificate unless one is configured); {@code registryExternalUrl}: flotilla.registry.external-url.
+   */
+  public record HttpEdge(int apiPort, boolean https, Optional<String> registryExternalUrl) {}
+
+  private BuilderService(FlotillaCore core, BuilderSettings settings, Path dataDir, CompletionStage<HttpEdge> edge, Function<BuilderService, BuildWork> work) {
     this.core = core;
     this.settings = settings;
     this.repos = new ContainerRepos(dataDir.resolve("git"));
@@ -69,6 +78,8 @@ public final class BuilderService implements BuildTrigger {
     this.blocking = system.dispatchers().lookup(DispatcherSelector.fromConfig(BuildRunner.DISPATCHER));
     this.queries = new BuildQueries(core.database(), core.blocking());
     this.git = new GitHttpRoutes(core, repos, this, blocking);
+    this.endpoints = edge.thenApply(this::endpointsOf);
+    this.publicUrl = edge.thenApply(this::publicUrlOf);
     ActorRef<BuildSlots.Command> slots = system.systemActorOf(BuildSlots.create(settings.maxConcurrentBuilds()), "build-slots", Props.empty());
     String node = Cluster.get(system).selfMember().address().toString();
     Build.Runtime runtime = new Build.Runtime(work.apply(this), slots, settings.buildTimeout(), settings.maxAttempts(), node, settings.imageRetry());
@@ -78,17 +89,27 @@ public final class BuilderService implements BuildTrigger {
     system.scheduler().scheduleWithFixedDelay(Duration.ofSeconds(2), settings.sweepInterval(), this::sweep, system.executionContext());
   }
 
-  /** The node's builder with the real build work (git checkout, image builders, registry, targets). */
-  public static BuilderService start(FlotillaCore core, Path dataDir) {
+  /**
+   * The node's builder with the real build work (git checkout, image builders, registry, targets). {@code registry}:
+   * the storage of the registry this node serves, empty on a node that does not serve it.
+   */
+  public static BuilderService start(FlotillaCore core, Path dataDir, Optional<LocalRegistry> registry, CompletionStage<HttpEdge> edge) {
     BuilderSettings settings = BuilderSettings.fromConfig(core.system().settings().config());
     Path serverCa = dataDir.resolve("pki").resolve(ServerCertificates.ROOT_CRT);
-    return start(core, dataDir, settings, self -> new ContainersBuildWork(core, self.repos, self::endpoints, imageBuilders(settings, dataDir, serverCa),
-        settings.platforms(), dataDir.resolve("builder").resolve("work"), serverCa));
+    Optional<LocalRegistry> storage = switch (settings.publish()) {
+      case BuilderSettings.PUBLISH_REGISTRY_PROTOCOL -> Optional.empty();
+      case BuilderSettings.PUBLISH_IN_PROCESS -> Optional.of(registry.orElseThrow(() ->
+          new IllegalStateException("flotilla.builder.publish = in-process needs a node that serves the registry")));
+      default -> registry;
+    };
+    log.info("builds publish {}", storage.isPresent() ? "into this node's registry storage" : "over the registry protocol");
+    return start(core, dataDir, settings, edge, self -> new ContainersBuildWork(core, self.repos, self.endpoints, storage, imageBuilders(settings, dataDir, serverCa),
+        settings.platforms(), dataDir.resolve("builder").resolve("work"), serverCa, self.blocking));
   }
 
   /** With other build work: tests supervise fakes with it. */
-  public static BuilderService start(FlotillaCore core, Path dataDir, BuilderSettings settings, Function<BuilderService, BuildWork> work) {
-    return new BuilderService(core, settings, dataDir, work);
+  public static BuilderService start(FlotillaCore core, Path dataDir, BuilderSettings settings, CompletionStage<HttpEdge> edge, Function<BuilderService, BuildWork> work) {
+    return new BuilderService(core, settings, dataDir, edge, work);
   }
 
   private static ImageBuilders imageBuilders(BuilderSettings settings, Path dataDir, Path serverCa) {
@@ -100,27 +121,19 @@ public final class BuilderService implements BuildTrigger {
     return new ImageBuilders(new InProcessImageBuilder(), buildah);
   }
 
-  /**
-   * Called once the API port is bound: from then on builds know where to push and what host to pin. {@code https}:
-   * the port serves HTTPS (with the server CA's certificate unless one is configured).
-   */
-  public void bound(int apiPort, boolean https, java.util.Optional<String> registryExternalUrl) {
-    String local = "127.0.0.1:" + apiPort;
-    String scheme = https ? "https://" : "http://";
+  private RegistryEndpoints endpointsOf(HttpEdge edge) {
+    String local = "127.0.0.1:" + edge.apiPort();
+    String scheme = edge.https() ? "https://" : "http://";
     URI base = URI.create(settings.registryUrl().isEmpty() ? scheme + local : settings.registryUrl().replaceAll("/+$", ""));
     String host = !settings.registryHost().isEmpty()
         ? settings.registryHost()
-        : registryExternalUrl.map(u -> URI.create(u).getAuthority()).orElse(local);
-    this.endpoints = new RegistryEndpoints(host, base, "flotilla-builder", null, Set.copyOf(settings.insecureRegistries()));
-    this.publicUrl = settings.publicUrl().isEmpty() ? scheme + local : settings.publicUrl().replaceAll("/+$", "");
+        : edge.registryExternalUrl().map(u -> URI.create(u).getAuthority()).orElse(local);
+    return new RegistryEndpoints(host, base, "flotilla-builder", null, Set.copyOf(settings.insecureRegistries()));
   }
 
-  public RegistryEndpoints endpoints() {
-    RegistryEndpoints current = endpoints;
-    if (current == null) {
-      throw new IllegalStateException("the builder does not know the registry yet (the HTTP port is not bound)");
-    }
-    return current;
+  private String publicUrlOf(HttpEdge edge) {
+    String scheme = edge.https() ? "https://" : "http://";
+    return settings.publicUrl().isEmpty() ? scheme + "127.0.0.1:" + edge.apiPort() : settings.publicUrl().replaceAll("/+$", "");
   }
 
   public Route gitRoute() {
@@ -143,7 +156,7 @@ public final class BuilderService implements BuildTrigger {
     return sharding.entityRefFor(Build.ENTITY_KEY, Build.entityId(factory, number));
   }
 
-  public String buildUrl(String factory, long number) {
+  private static String buildUrl(String publicUrl, String factory, long number) {
     return publicUrl + "/api/v1/factories/" + factory + "/builds/" + number;
   }
 
@@ -168,10 +181,10 @@ public final class BuilderService implements BuildTrigger {
                 "flotilla: branch " + branch + " maps to no tag, so no build was started.",
                 "flotilla: branches that build: " + summary.branchTags() + " (map one with PUT /api/v1/factories/" + factory + "/branches/<branch>)"));
           }
-          return start(factory, commit, branch, tag, pusher).thenApply(build -> List.of(
+          return start(factory, commit, branch, tag, pusher).thenCombine(publicUrl, (build, url) -> List.of(
               "flotilla: build #" + build.number() + " of " + commit.substring(0, 12) + " (branch " + branch + " -> tag " + tag + ") is queued:",
-              "flotilla:   " + buildUrl(factory, build.number()),
-              "flotilla:   log: " + buildUrl(factory, build.number()) + "/log"));
+              "flotilla:   " + buildUrl(url, factory, build.number()),
+              "flotilla:   log: " + buildUrl(url, factory, build.number()) + "/log"));
         });
   }
 

@@ -15,12 +15,25 @@ public record BuilderSettings(
     ImageBuildWorker.Backoff imageRetry,
     String registryHost,
     String registryUrl,
+    String publish,
     List<String> insecureRegistries,
     String buildah,
     String buildahExecutable,
     Map<String, String> platforms,
     Duration sweepInterval,
     String publicUrl) {
+
+  /** Where builds publish: into the node's registry storage, or over the registry protocol to {@code registry-url}. */
+  public static final String PUBLISH_AUTO = "auto";
+  public static final String PUBLISH_IN_PROCESS = "in-process";
+  public static final String PUBLISH_REGISTRY_PROTOCOL = "registry-protocol";
+
+  private static String publish(String value) {
+    if (!List.of(PUBLISH_AUTO, PUBLISH_IN_PROCESS, PUBLISH_REGISTRY_PROTOCOL).contains(value)) {
+      throw new IllegalArgumentException("flotilla.builder.publish must be auto, in-process or registry-protocol, not \"" + value + "\"");
+    }
+    return value;
+  }
 
   public static BuilderSettings fromConfig(Config root) {
     Config c = root.getConfig("flotilla.builder");
@@ -33,6 +46,7 @@ public record BuilderSettings(
         new ImageBuildWorker.Backoff(c.getDuration("image-retry.min-backoff"), c.getDuration("image-retry.max-backoff"), c.getInt("image-retry.max-retries")),
         c.getString("registry-host").strip(),
         c.getString("registry-url").strip(),
+        publish(c.getString("publish").strip()),
         c.getStringList("insecure-registries"),
         c.getString("buildah"),
         c.getString("buildah-executable"),

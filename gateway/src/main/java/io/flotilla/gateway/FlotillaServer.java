@@ -11,12 +11,14 @@ import io.flotilla.gateway.device.DeviceGateway;
 import io.flotilla.gateway.metrics.NodeMetrics;
 import io.flotilla.gateway.registry.RegistryAccess;
 import io.flotilla.gateway.tls.ApiTls;
+import io.flotilla.registry.LocalRegistry;
 import io.flotilla.registry.RegistryRoutes;
 import io.flotilla.registry.RegistrySettings;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -78,7 +80,9 @@ public final class FlotillaServer implements AutoCloseable {
       system = ActorSystem.create(Behaviors.empty(), "flotilla", config);
       joinCluster(system);
       FlotillaCore core = FlotillaCore.start(system, database);
-      BuilderService builder = BuilderService.start(core, dataDir);
+      RegistrySettings registrySettings = RegistrySettings.fromConfig(config, dataDir.resolve("registry"));
+      CompletableFuture<BuilderService.HttpEdge> edge = new CompletableFuture<>();
+      BuilderService builder = BuilderService.start(core, dataDir, Optional.of(LocalRegistry.open(system, registrySettings)), edge);
       DeviceGateway devices = DeviceGateway.create(core, config, dataDir);
       NodeMetrics metrics = new NodeMetrics();
       metrics.bind(core);
@@ -99,7 +103,7 @@ public final class FlotillaServer implements AutoCloseable {
                   config.getDuration("flotilla.http.header-timeout"),
                   new ApiRoutes(core, started::get, registry.route(), builder, devices, metrics).route()),
               "binding the HTTP port " + config.getInt("flotilla.http.port"));
-      builder.bound(http.localAddress().getPort(), https, RegistrySettings.fromConfig(config, dataDir.resolve("registry")).externalUrl());
+      edge.complete(new BuilderService.HttpEdge(http.localAddress().getPort(), https, registrySettings.externalUrl()));
       ServerBinding devicePort = await(devices.bind(registry::readOnly), "binding the device port " + config.getInt("flotilla.device.port"));
       ApiToken adminToken = AdminTokenFile.ensure(core, dataDir, STARTUP_PATIENCE);
       started.set(true);

@@ -8,7 +8,10 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
+import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
@@ -80,7 +83,7 @@ public final class BuildRunner {
           entity.tell(new Build.AttemptRunning(spec.attempt(), runtime.node()));
           entity.tell(new Build.StepBegan(spec.attempt(), Build.Step.BUILDING_IMAGES));
           ctx.scheduleOnce(runtime.timeout(), ctx.getSelf(), Tick.TIMEOUT);
-          blockingStep(() -> new Prepared(runtime.work().prepare(spec, log, cancellation)));
+          step(() -> runtime.work().prepare(spec, log, cancellation).<Message>thenApply(Prepared::new));
           return preparing();
         })
         .build();
@@ -135,7 +138,7 @@ public final class BuildRunner {
         .onMessage(Packaged.class, packaged -> {
           entity.tell(new Build.StepDone(spec.attempt(), Build.Step.PACKAGING_APPS, packaged.result()));
           entity.tell(new Build.StepBegan(spec.attempt(), Build.Step.PUBLISHING));
-          blockingStep(() -> new Published(job.publish()));
+          step(() -> job.publish().<Message>thenApply(Published::new));
           return publishing();
         })
         .build();
@@ -204,6 +207,22 @@ public final class BuildRunner {
     if (!lines.isEmpty()) {
       entity.tell(new Build.AppendLog(spec.attempt(), lines));
     }
+  }
+
+  /** A step that answers with a stage: its outcome comes back to the actor as a message. */
+  private void step(Supplier<CompletionStage<Message>> step) {
+    CompletionStage<Message> stage;
+    try {
+      stage = step.get();
+    } catch (RuntimeException e) {
+      stage = CompletableFuture.failedFuture(e);
+    }
+    ctx.pipeToSelf(stage, (message, failure) -> failure == null ? message : new StepFailed(failureOf(failure)));
+  }
+
+  private static BuildFailure failureOf(Throwable failure) {
+    Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+    return cause instanceof BuildFailure buildFailure ? buildFailure : BuildFailure.deterministic("internal error: " + cause, cause);
   }
 
   private interface BlockingStep {

@@ -20,9 +20,11 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The builder's OCI distribution client: reads bases and external images, pushes what a build produces. It sends
- * our registry the build's token as basic credentials (which the registry accepts on every call) and follows the
- * standard bearer challenge for anyone else. Blocking: call it from the builder's dispatcher.
+ * The builder's OCI distribution client: reads bases and external images, pushes what a build produces. Calls for
+ * our own registry go to its {@link ImagePublisher} when it has one (the node's registry storage, in process);
+ * otherwise over HTTP, sending our registry the build's token as basic credentials (which the registry accepts on
+ * every call). Other registries are reached over HTTP, following the standard bearer challenge. Blocking: call it
+ * from the builder's dispatcher.
  */
 public final class RegistryClient {
 
@@ -34,10 +36,22 @@ public final class RegistryClient {
   private final HttpClient http;
   private final RegistryEndpoints endpoints;
   private final Map<String, String> bearerTokens = new ConcurrentHashMap<>();
+  private final ImagePublisher own;
 
+  /** Every registry over HTTP, ours included. */
   public RegistryClient(HttpClient http, RegistryEndpoints endpoints) {
+    this(http, endpoints, null);
+  }
+
+  /** Our own registry ({@code endpoints.ownHost()}) through {@code own}, every other one over HTTP. */
+  public RegistryClient(HttpClient http, RegistryEndpoints endpoints, ImagePublisher own) {
     this.http = http;
     this.endpoints = endpoints;
+    this.own = own;
+  }
+
+  private boolean published(String host) {
+    return own != null && endpoints.isOwn(host);
   }
 
   public RegistryEndpoints endpoints() {
@@ -46,6 +60,9 @@ public final class RegistryClient {
 
   /** A manifest or index by tag or digest; empty when the registry does not know it. */
   public Optional<Manifest> manifest(String host, String repository, String reference) throws IOException {
+    if (published(host)) {
+      return own.manifest(repository, reference);
+    }
     URI uri = uri(host, repository, "/manifests/" + reference);
     HttpResponse<byte[]> response =
         send(host, repository, "pull", HttpRequest.newBuilder(uri).GET().header("Accept", MediaTypes.ACCEPT_ANY_MANIFEST), HttpResponse.BodyHandlers.ofByteArray());
@@ -66,6 +83,9 @@ public final class RegistryClient {
   }
 
   public byte[] blob(String host, String repository, Digest digest) throws IOException {
+    if (published(host)) {
+      return own.blob(repository, digest);
+    }
     URI uri = uri(host, repository, "/blobs/" + digest);
     HttpResponse<byte[]> response = send(host, repository, "pull", HttpRequest.newBuilder(uri).GET(), HttpResponse.BodyHandlers.ofByteArray());
     expect(response, 200, "GET " + uri);
@@ -77,6 +97,10 @@ public final class RegistryClient {
 
   /** Downloads a blob into a file, verifying its digest; for layers, which may be large. */
   public void blobToFile(String host, String repository, Digest digest, Path file) throws IOException {
+    if (published(host)) {
+      own.blobToFile(repository, digest, file);
+      return;
+    }
     URI uri = uri(host, repository, "/blobs/" + digest);
     HttpResponse<Path> response = send(host, repository, "pull", HttpRequest.newBuilder(uri).GET(), HttpResponse.BodyHandlers.ofFile(file));
     expect(response, 200, "GET " + uri);
@@ -86,6 +110,9 @@ public final class RegistryClient {
   }
 
   public boolean hasBlob(String host, String repository, Digest digest) throws IOException {
+    if (published(host)) {
+      return own.hasBlob(repository, digest);
+    }
     URI uri = uri(host, repository, "/blobs/" + digest);
     HttpResponse<Void> response =
         send(host, repository, "pull", HttpRequest.newBuilder(uri).method("HEAD", HttpRequest.BodyPublishers.noBody()), HttpResponse.BodyHandlers.discarding());
@@ -97,10 +124,18 @@ public final class RegistryClient {
   }
 
   public void pushBlob(String host, String repository, Digest digest, byte[] content) throws IOException {
+    if (published(host)) {
+      own.pushBlob(repository, digest, content);
+      return;
+    }
     pushBlob(host, repository, digest, HttpRequest.BodyPublishers.ofByteArray(content));
   }
 
   public void pushBlob(String host, String repository, Digest digest, Path file) throws IOException {
+    if (published(host)) {
+      own.pushBlob(repository, digest, file);
+      return;
+    }
     pushBlob(host, repository, digest, HttpRequest.BodyPublishers.ofFile(file));
   }
 
@@ -124,6 +159,9 @@ public final class RegistryClient {
 
   /** Pushes a manifest under a tag or its digest and returns its digest. */
   public Digest pushManifest(String host, String repository, String reference, String mediaType, byte[] bytes) throws IOException {
+    if (published(host)) {
+      return own.pushManifest(repository, reference, mediaType, bytes);
+    }
     URI uri = uri(host, repository, "/manifests/" + reference);
     HttpResponse<String> response =
         send(host, repository, "pull,push", HttpRequest.newBuilder(uri).header("Content-Type", mediaType).PUT(HttpRequest.BodyPublishers.ofByteArray(bytes)), HttpResponse.BodyHandlers.ofString());

@@ -51,8 +51,8 @@ class ImageBuildWorkerTest {
     }
 
     @Override
-    public BuildWork.Published publish() {
-      return new BuildWork.Published(List.of(), Map.of());
+    public java.util.concurrent.CompletionStage<BuildWork.Published> publish() {
+      return java.util.concurrent.CompletableFuture.completedFuture(new BuildWork.Published(List.of(), Map.of()));
     }
 
     @Override

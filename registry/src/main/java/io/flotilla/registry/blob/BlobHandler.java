@@ -12,6 +12,7 @@ import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.util.ByteString;
 
+import java.io.IOException;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -39,14 +40,19 @@ public final class BlobHandler {
     public CompletionStage<HttpResponse> get(HttpRequest request, RepositoryName name, String reference, boolean head) {
         Digest digest = Digest.parse(reference);
         return ctx.io().call(() -> {
-            boolean inRepository = ctx.repositories().hasBlobLink(name, digest)
-                    || ctx.repositories().revisionMediaType(name, digest).isPresent();
-            Optional<Long> size = inRepository ? ctx.blobs().size(digest) : Optional.empty();
+            Optional<Long> size = size(name, digest);
             if (size.isEmpty()) {
                 throw new RegistryError(ErrorCode.BLOB_UNKNOWN, "blob unknown to registry", digest.toString());
             }
             return respond(request, digest, size.get(), head);
         });
+    }
+
+    /** The blob's size when the repository may read it (pushed or mounted there, or one of its manifests). Blocks. */
+    public Optional<Long> size(RepositoryName name, Digest digest) throws IOException {
+        boolean inRepository = ctx.repositories().hasBlobLink(name, digest)
+                || ctx.repositories().revisionMediaType(name, digest).isPresent();
+        return inRepository ? ctx.blobs().size(digest) : Optional.empty();
     }
 
     private HttpResponse respond(HttpRequest request, Digest digest, long size, boolean head) {

@@ -40,25 +40,43 @@ public final class ManifestHandler {
      * which clients treat as "not there", where a 400 makes them fail.
      */
     public CompletionStage<HttpResponse> get(RepositoryName name, String reference) {
-        boolean digestLike = Digest.looksLikeDigest(reference);
-        Optional<String> tag = !digestLike && TAG.matcher(reference).matches() ? Optional.of(reference) : Optional.empty();
-        Optional<Digest> byDigest = digestLike ? Digest.ifValid(reference) : Optional.empty();
-        if (tag.isEmpty() && byDigest.isEmpty()) {
+        if (!isReference(reference)) {
             return CompletableFuture.failedFuture(unknown(reference));
         }
         return ctx.io().call(() -> {
-            Digest digest = byDigest.isPresent() ? byDigest.get() : ctx.repositories().resolveTag(name, tag.get())
-                    .orElseThrow(() -> unknown(reference));
-            String mediaType = ctx.repositories().revisionMediaType(name, digest).orElseThrow(() -> unknown(reference));
-            byte[] content;
-            try {
-                content = ctx.blobs().readAll(digest);
-            } catch (NoSuchFileException e) {
-                throw unknown(reference);
-            }
-            return Responses.status(200, Map.of("Docker-Content-Digest", digest.toString()))
-                    .withEntity(HttpEntities.create(Responses.contentType(mediaType), content));
+            Stored stored = find(name, reference).orElseThrow(() -> unknown(reference));
+            return Responses.status(200, Map.of("Docker-Content-Digest", stored.digest().toString()))
+                    .withEntity(HttpEntities.create(Responses.contentType(stored.mediaType()), stored.content()));
         });
+    }
+
+    /** A manifest as stored in a repository: the media type it was pushed with, its bytes and their digest. */
+    public record Stored(String mediaType, byte[] content, Digest digest) {
+    }
+
+    private static boolean isReference(String reference) {
+        return Digest.looksLikeDigest(reference) ? Digest.ifValid(reference).isPresent() : TAG.matcher(reference).matches();
+    }
+
+    /** The manifest a tag or digest names in the repository; empty when there is none (or the reference is invalid). Blocks. */
+    public Optional<Stored> find(RepositoryName name, String reference) throws IOException {
+        if (!isReference(reference)) {
+            return Optional.empty();
+        }
+        Optional<Digest> digest = Digest.looksLikeDigest(reference)
+                ? Digest.ifValid(reference) : ctx.repositories().resolveTag(name, reference);
+        if (digest.isEmpty()) {
+            return Optional.empty();
+        }
+        Optional<String> mediaType = ctx.repositories().revisionMediaType(name, digest.get());
+        if (mediaType.isEmpty()) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(new Stored(mediaType.get(), ctx.blobs().readAll(digest.get()), digest.get()));
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        }
     }
 
     public CompletionStage<HttpResponse> put(HttpRequest request, RepositoryName name, String reference) {
@@ -67,19 +85,45 @@ public final class ManifestHandler {
         Optional<String> contentType = Optional.of(request.entity().getContentType().mediaType().toString());
         long limit = ctx.settings().maxManifestSize();
         return readBody(request, limit)
-                .thenCompose(content -> {
-                    Manifest manifest = Manifest.parse(content, contentType);
-                    Digest actual = Digest.of(content);
-                    if (expected.isPresent() && !expected.get().equals(actual)) {
-                        throw new RegistryError(ErrorCode.DIGEST_INVALID, "manifest content does not match the digest",
-                                Map.of("expected", expected.get().toString(), "actual", actual.toString()));
-                    }
-                    return ctx.io().call(() -> store(name, tag, manifest, content, actual));
-                });
+                .thenCompose(content -> ctx.io().call(() -> {
+                    Manifest manifest = accept(name, tag, expected, contentType, content);
+                    Digest digest = Digest.of(content);
+                    Map<String, String> headers = new LinkedHashMap<>();
+                    headers.put("Location", "/v2/" + name + "/manifests/" + digest);
+                    headers.put("Docker-Content-Digest", digest.toString());
+                    manifest.subject().ifPresent(subject -> headers.put("OCI-Subject", subject.toString()));
+                    return Responses.status(201, headers);
+                }));
     }
 
-    private HttpResponse store(RepositoryName name, Optional<String> tag, Manifest manifest, byte[] content,
-                               Digest digest) throws IOException {
+    /**
+     * Stores a manifest under a tag or its digest, as a PUT does: within the size limit, parsed and checked, every
+     * reference present in the repository, durable before it returns. Blocks; a {@link RegistryError} says what is
+     * wrong with the input.
+     */
+    public Manifest put(RepositoryName name, String reference, String mediaType, byte[] content) throws IOException {
+        Optional<String> tag = Digest.looksLikeDigest(reference) ? Optional.empty() : Optional.of(validTag(reference));
+        Optional<Digest> expected = tag.isPresent() ? Optional.empty() : Optional.of(Digest.parse(reference));
+        if (content.length > ctx.settings().maxManifestSize()) {
+            throw tooLarge(ctx.settings().maxManifestSize());
+        }
+        return accept(name, tag, expected, Optional.of(mediaType), content);
+    }
+
+    private Manifest accept(RepositoryName name, Optional<String> tag, Optional<Digest> expected,
+                            Optional<String> contentType, byte[] content) throws IOException {
+        Manifest manifest = Manifest.parse(content, contentType);
+        Digest actual = Digest.of(content);
+        if (expected.isPresent() && !expected.get().equals(actual)) {
+            throw new RegistryError(ErrorCode.DIGEST_INVALID, "manifest content does not match the digest",
+                    Map.of("expected", expected.get().toString(), "actual", actual.toString()));
+        }
+        store(name, tag, manifest, content, actual);
+        return manifest;
+    }
+
+    private void store(RepositoryName name, Optional<String> tag, Manifest manifest, byte[] content,
+                       Digest digest) throws IOException {
         List<String> missing = new ArrayList<>();
         for (Digest blob : manifest.blobs()) {
             // Touching refreshes the blob's age, so a garbage collection running now keeps it.
@@ -104,11 +148,6 @@ public final class ManifestHandler {
         if (tag.isPresent()) {
             ctx.repositories().putTag(name, tag.get(), digest);
         }
-        Map<String, String> headers = new LinkedHashMap<>();
-        headers.put("Location", "/v2/" + name + "/manifests/" + digest);
-        headers.put("Docker-Content-Digest", digest.toString());
-        manifest.subject().ifPresent(subject -> headers.put("OCI-Subject", subject.toString()));
-        return Responses.status(201, headers);
     }
 
     /** By tag: removes only the tag. By digest: removes the manifest, every tag on it and its referrer entry. */

@@ -122,16 +122,24 @@ public final class UploadHandler {
                         .<CompletionStage<Digest>>map(md -> CompletableFuture.completedFuture(Digest.of(md)))
                         .orElseGet(() -> ctx.uploads().digestOf(session, ctx.io().streamAttributes, ctx.materializer())))
                 .thenCompose(actual -> ctx.io().call(() -> {
-                    if (!actual.equals(expected)) {
-                        ctx.uploads().delete(session);
-                        throw new RegistryError(ErrorCode.DIGEST_INVALID, "uploaded content does not match the digest",
-                                Map.of("expected", expected.toString(), "actual", actual.toString()));
-                    }
-                    ctx.blobs().ingest(session.data(), actual);
-                    ctx.repositories().linkBlob(session.repository(), actual);
-                    ctx.uploads().delete(session);
+                    finish(session, actual, expected);
                     return created(session.repository(), actual);
                 }));
+    }
+
+    /**
+     * Ends a session whose data holds the whole blob: a digest other than the expected one deletes the session and
+     * fails; otherwise the blob is moved into place and linked into the repository. Blocks.
+     */
+    public void finish(Session session, Digest actual, Digest expected) throws IOException {
+        if (!actual.equals(expected)) {
+            ctx.uploads().delete(session);
+            throw new RegistryError(ErrorCode.DIGEST_INVALID, "uploaded content does not match the digest",
+                    Map.of("expected", expected.toString(), "actual", actual.toString()));
+        }
+        ctx.blobs().ingest(session.data(), actual);
+        ctx.repositories().linkBlob(session.repository(), actual);
+        ctx.uploads().delete(session);
     }
 
     private void checkChunkStart(HttpRequest request, Session session, long offset) throws IOException {
