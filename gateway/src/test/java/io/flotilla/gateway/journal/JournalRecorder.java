@@ -22,6 +22,7 @@ import io.flotilla.gateway.testing.ApiClient;
 import io.flotilla.gateway.testing.TestServers;
 import java.net.URI;
 import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -195,7 +196,7 @@ class JournalRecorder {
     body.putObject("overrides").putObject("pacman").put("tags", "\"main\"");
     ApiClient api = new ApiClient(server.httpPort());
     ApiClient.Answer answer = api.send(api.request("/ota/devices/", null).header("OSF-TOKEN", token).header("Content-Type", "application/json")
-        .POST(java.net.http.HttpRequest.BodyPublishers.ofString(body.toString())));
+        .POST(HttpRequest.BodyPublishers.ofString(body.toString())));
     assertEquals(201, answer.status(), answer.body());
     device.registered(answer.json().get("root.crt").asText(), answer.json().get("client.pem").asText());
     return device;

@@ -101,7 +101,7 @@ abstract class JournalReplayTest {
       assertEquals(recorded.answers().get(path), RecordedJournal.answer(path, answer.body()), path);
     }
     JsonNode factory = api.get("/api/v1/factories/acme", admin).json();
-    assertEquals("stable", factory.get("branches").get("release").asText(), factory.toString());
+    assertEquals("stable", factory.get("branchTags").get("release").asText(), factory.toString());
     assertEquals("succeeded", build(1).get("status").asText());
     assertEquals("[\"amd64-linux-1\"]", build(1).get("targets").toString());
     assertEquals("canceled", build(2).get("status").asText());
