@@ -30,6 +30,12 @@ public final class DeviceClient {
     this(PkiTestSupport.deviceKey());
   }
 
+  /** A device whose uuid the test chooses: a recorded journal needs the same persistence ids in every recording. */
+  public DeviceClient(String uuid) {
+    this.uuid = uuid;
+    this.key = PkiTestSupport.deviceKey();
+  }
+
   DeviceClient(KeyPair key) {
     this.uuid = UUID.randomUUID().toString();
     this.key = key;
