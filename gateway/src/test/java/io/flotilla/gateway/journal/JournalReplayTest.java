@@ -82,7 +82,10 @@ abstract class JournalReplayTest {
         assertEquals(entity.getValue().size() + 1, lines.size(), "this node registered its own admin token after the recorded ones: " + lines);
         lines = lines.subList(0, entity.getValue().size());
       }
-      assertEquals(entity.getValue(), lines, persistenceId);
+      assertEquals(entity.getValue().size(), lines.size(), persistenceId + ": " + lines);
+      for (int i = 0; i < lines.size(); i++) {
+        RecordedJournal.assertCovers(RecordedJournal.read(entity.getValue().get(i)), RecordedJournal.read(lines.get(i)), persistenceId + " #" + (i + 1));
+      }
     }
   }
 
@@ -98,7 +101,7 @@ abstract class JournalReplayTest {
     for (String path : RecordedJournal.ENTITY_READS) {
       ApiClient.Answer answer = api.get(path, admin);
       assertEquals(200, answer.status(), path + ": " + answer.body());
-      assertEquals(recorded.answers().get(path), RecordedJournal.answer(path, answer.body()), path);
+      RecordedJournal.assertCovers(recorded.answers().get(path), RecordedJournal.answer(path, answer.body()), path);
     }
     JsonNode factory = api.get("/api/v1/factories/acme", admin).json();
     assertEquals("stable", factory.get("branchTags").get("release").asText(), factory.toString());
@@ -119,7 +122,7 @@ abstract class JournalReplayTest {
       eventually(PATIENCE, () -> {
         ApiClient.Answer answer = api.get(path, admin);
         assertEquals(200, answer.status(), path + ": " + answer.body());
-        assertEquals(recorded.answers().get(path), RecordedJournal.answer(path, answer.body()), path);
+        RecordedJournal.assertCovers(recorded.answers().get(path), RecordedJournal.answer(path, answer.body()), path);
         return answer;
       });
     }

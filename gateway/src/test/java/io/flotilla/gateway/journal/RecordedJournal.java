@@ -1,5 +1,8 @@
 package io.flotilla.gateway.journal;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -165,6 +168,24 @@ record RecordedJournal(
   /** An answer as the recording keeps it: a build log as its text, JSON without the fields that depend on when it was read. */
   static JsonNode answer(String path, String body) {
     return path.endsWith("/log") ? MAPPER.getNodeFactory().textNode(body) : withoutClockFields(read(body));
+  }
+
+  /**
+   * {@code now} says everything {@code recorded} says: every recorded field with an equal value, arrays of the same
+   * length element by element. A field added since the recording is allowed; one that is gone or changed is not.
+   */
+  static void assertCovers(JsonNode recorded, JsonNode now, String where) {
+    if (recorded instanceof ObjectNode object) {
+      assertTrue(now != null && now.isObject(), where + ": expected an object like " + recorded + " but was " + now);
+      object.fields().forEachRemaining(field -> assertCovers(field.getValue(), now.get(field.getKey()), where + "." + field.getKey()));
+    } else if (recorded.isArray()) {
+      assertTrue(now != null && now.isArray() && now.size() == recorded.size(), where + ": expected " + recorded + " but was " + now);
+      for (int i = 0; i < recorded.size(); i++) {
+        assertCovers(recorded.get(i), now.get(i), where + "[" + i + "]");
+      }
+    } else {
+      assertEquals(recorded, now, where);
+    }
   }
 
   /** The answer without the fields that depend on when it was read. */
