@@ -391,14 +391,35 @@ final class CrashLoad {
   }
 
   private boolean blobPresent(String digest) throws Exception {
-    HttpResponse<byte[]> answer = http.send(registry("/blobs/" + digest).GET().build(), HttpResponse.BodyHandlers.ofByteArray());
+    HttpResponse<byte[]> answer = registryRead("/blobs/" + digest, null);
     return answer.statusCode() == 200 && digest(answer.body()).equals(digest);
   }
 
   private boolean manifestPresent(String tag, String digest) throws Exception {
-    HttpResponse<byte[]> byTag = http.send(registry("/manifests/" + tag).header("Accept", MANIFEST_TYPE).GET().build(), HttpResponse.BodyHandlers.ofByteArray());
-    HttpResponse<byte[]> byDigest = http.send(registry("/manifests/" + digest).header("Accept", MANIFEST_TYPE).GET().build(), HttpResponse.BodyHandlers.ofByteArray());
+    HttpResponse<byte[]> byTag = registryRead("/manifests/" + tag, MANIFEST_TYPE);
+    HttpResponse<byte[]> byDigest = registryRead("/manifests/" + digest, MANIFEST_TYPE);
     return byTag.statusCode() == 200 && digest(byTag.body()).equals(digest) && byDigest.statusCode() == 200 && digest(byDigest.body()).equals(digest);
+  }
+
+  /**
+   * A 200 or a 404, the only answers that tell whether a write survived. A node just restarted on a loaded machine
+   * may first answer 503 (the token check or the database not ready): that is asked again, and an answer that stays
+   * something else fails the test instead of counting as a lost write (one 500 once did).
+   */
+  private HttpResponse<byte[]> registryRead(String path, String accept) throws Exception {
+    HttpResponse<byte[]> answer = null;
+    for (int attempt = 0; attempt < 20; attempt++) {
+      HttpRequest.Builder request = registry(path).GET();
+      if (accept != null) {
+        request.header("Accept", accept);
+      }
+      answer = http.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
+      if (answer.statusCode() == 200 || answer.statusCode() == 404) {
+        return answer;
+      }
+      Thread.sleep(500);
+    }
+    throw new AssertionError("reading " + path + " from the registry: " + answer.statusCode() + " " + new String(answer.body(), StandardCharsets.UTF_8));
   }
 
   /** Fetches the branch into an empty repository (every object must come from the server) and checks ancestry. */
