@@ -92,7 +92,7 @@ abstract class DeviceGatewayTest {
     assertEquals(201, created.statusCode(), created.body());
     token = JSON.readTree(created.body()).get("token").asText();
     HttpResponse<String> target =
-        call("POST", "/api/v1/factories/" + factory + "/targets", "{\"tags\":[\"main\"],\"apps\":{\"shellhttpd\":\"hub.local/acme/shellhttpd@sha256:" + "ab".repeat(32) + "\"}}", token);
+        call("POST", "/api/v1/factories/" + factory + "/targets", "{\"tags\":[\"main\"],\"apps\":{\"shellhttpd\":\"hub.local/" + factory + "/shellhttpd@sha256:" + "ab".repeat(32) + "\"}}", token);
     assertEquals(201, target.statusCode(), target.body());
   }
 
@@ -220,7 +220,7 @@ abstract class DeviceGatewayTest {
     assertEquals("Targets", signed.get("_type").asText());
     JsonNode target = signed.get("targets").get("amd64-linux-1");
     assertEquals("1", target.get("custom").get("version").asText());
-    assertEquals("hub.local/acme/shellhttpd@sha256:" + "ab".repeat(32), target.get("custom").get("docker_compose_apps").get("shellhttpd").get("uri").asText());
+    assertEquals("hub.local/" + factory + "/shellhttpd@sha256:" + "ab".repeat(32), target.get("custom").get("docker_compose_apps").get("shellhttpd").get("uri").asText());
     HttpResponse<String> root = device.send(base, "GET", "/repo/1.root.json", null);
     assertEquals(200, root.statusCode());
     String keyHex = JSON.readTree(root.body()).get("signed").get("keys").elements().next().get("keyval").get("public").asText();
@@ -237,7 +237,7 @@ abstract class DeviceGatewayTest {
 
     reportUpdateOne(base);
     String appsStates =
-        "{\"ostree\":\"abc\",\"deviceTime\":\"2026-11-27T10:05:00Z\",\"apps\":{\"shellhttpd\":{\"uri\":\"hub.local/acme/shellhttpd@sha256:"
+        "{\"ostree\":\"abc\",\"deviceTime\":\"2026-11-27T10:05:00Z\",\"apps\":{\"shellhttpd\":{\"uri\":\"hub.local/" + factory + "/shellhttpd@sha256:"
             + "ab".repeat(32)
             + "\",\"state\":\"healthy\",\"services\":[]}}}";
     assertEquals(200, device.send(base, "POST", "/apps-states", appsStates).statusCode());
@@ -477,7 +477,7 @@ abstract class DeviceGatewayTest {
       return null;
     });
     HttpResponse<String> target =
-        call("POST", "/api/v1/factories/" + factory + "/targets", "{\"tags\":[\"main\"],\"apps\":{\"shellhttpd\":\"hub.local/acme/shellhttpd@sha256:" + "cd".repeat(32) + "\"}}", token);
+        call("POST", "/api/v1/factories/" + factory + "/targets", "{\"tags\":[\"main\"],\"apps\":{\"shellhttpd\":\"hub.local/" + factory + "/shellhttpd@sha256:" + "cd".repeat(32) + "\"}}", token);
     assertEquals(201, target.statusCode(), target.body());
     long sent = System.nanoTime();
     String message = messages.poll(10, TimeUnit.SECONDS);
