@@ -86,7 +86,8 @@ abstract class DeviceGatewayTest {
   void newFactory() throws Exception {
     factory = "acme-" + factories.incrementAndGet();
     device = new DeviceClient();
-    assertEquals(201, call("POST", "/api/v1/factories", "{\"name\":\"" + factory + "\",\"platforms\":[\"amd64-linux\"]}", adminToken).statusCode());
+    // a factory makes its certificate authorities: took over 15 s at a load average of 50
+    assertEquals(201, call(Duration.ofSeconds(60), "POST", "/api/v1/factories", "{\"name\":\"" + factory + "\",\"platforms\":[\"amd64-linux\"]}", adminToken).statusCode());
     HttpResponse<String> created =
         call("POST", "/api/v1/factories/" + factory + "/tokens", "{\"description\":\"ci\",\"scopes\":[\"devices:create\",\"devices:read\",\"devices:write\",\"targets:write\"]}", adminToken);
     assertEquals(201, created.statusCode(), created.body());
@@ -108,9 +109,13 @@ abstract class DeviceGatewayTest {
   }
 
   HttpResponse<String> call(String method, String path, String body, String bearer, String... headers) throws Exception {
+    return call(DeviceClient.TIMEOUT, method, path, body, bearer, headers);
+  }
+
+  HttpResponse<String> call(Duration timeout, String method, String path, String body, String bearer, String... headers) throws Exception {
     HttpRequest.Builder request =
         HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.httpPort() + path))
-            .timeout(DeviceClient.TIMEOUT)
+            .timeout(timeout)
             .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
     if (bearer != null) {
       request.header("Authorization", "Bearer " + bearer);
