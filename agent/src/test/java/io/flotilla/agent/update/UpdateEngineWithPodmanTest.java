@@ -50,7 +50,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * and state) that starts from nothing on the shared podman and registry.
  * Runs in CI (CI=true, where podman is installed) and wherever podman is present.
  */
-@Timeout(300)
+@Timeout(600)
 class UpdateEngineWithPodmanTest {
 
     private static final String HW = "amd64-linux";
