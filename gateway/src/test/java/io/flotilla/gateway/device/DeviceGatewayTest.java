@@ -42,8 +42,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The whole device path on a real node: registration with a real CSR, then the device port over real mTLS, the
- * operator API over the read side, and a restart on the same data dir and database. The node is shared; each test
- * has a factory of its own, so no test sees another's devices, targets or config.
+ * operator API over the read side, and a restart on the same data dir and database. The node and factory "acme" are
+ * shared; each test registers a device of its own, and a test that reads or changes factory-wide state works in a
+ * factory of its own.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 abstract class DeviceGatewayTest {
@@ -56,6 +57,7 @@ abstract class DeviceGatewayTest {
   FlotillaServer server;
   String adminToken;
   private final AtomicInteger factories = new AtomicInteger();
+  String sharedToken;
   /** This test's factory, its token, and a device of it that is yet to register. */
   String factory;
   String token;
@@ -79,13 +81,28 @@ abstract class DeviceGatewayTest {
             .resolve();
     server = FlotillaServer.start(config);
     adminToken = server.adminToken().value();
+    useNewFactory("acme");
+    sharedToken = token;
   }
 
-  /** A factory of its own with one target on "main"; the device is not registered yet. */
+  /**
+   * Each test has a device of its own in the shared factory; a test that reads or changes what the whole factory
+   * sees (fleet status, factory config, targets) calls {@link #useOwnFactory()} first.
+   */
   @BeforeEach
-  void newFactory() throws Exception {
-    factory = "acme-" + factories.incrementAndGet();
+  void newDevice() {
+    factory = "acme";
+    token = sharedToken;
     device = new DeviceClient();
+  }
+
+  void useOwnFactory() throws Exception {
+    useNewFactory("acme-" + factories.incrementAndGet());
+  }
+
+  /** Creates {@code name} with one target on "main" and makes it this test's factory, with a token for it. */
+  private void useNewFactory(String name) throws Exception {
+    factory = name;
     // a factory makes its certificate authorities: took over 15 s at a load average of 50
     assertEquals(201, call(Duration.ofSeconds(60), "POST", "/api/v1/factories", "{\"name\":\"" + factory + "\",\"platforms\":[\"amd64-linux\"]}", adminToken).statusCode());
     HttpResponse<String> created =
@@ -205,6 +222,7 @@ abstract class DeviceGatewayTest {
 
   @Test
   void deviceChecksInReadsItsTargetsAndReportsAnUpdate() throws Exception {
+    useOwnFactory();
     registerDevice(device);
     String base = deviceBase();
     HttpResponse<String> self = device.send(base, "GET", "/device", null, "x-ats-target", "amd64-linux-0", "x-ats-dockerapps", "shellhttpd");
@@ -412,6 +430,7 @@ abstract class DeviceGatewayTest {
 
   @Test
   void configMergesFactoryGroupAndDevice() throws Exception {
+    useOwnFactory();
     registerDevice(device);
     String base = deviceBase();
     assertEquals(204, device.send(base, "GET", "/config", null).statusCode());
@@ -459,6 +478,7 @@ abstract class DeviceGatewayTest {
 
   @Test
   void aNewTargetIsPushedOverTheWebSocket() throws Exception {
+    useOwnFactory();
     registerDevice(device);
     LinkedBlockingQueue<String> messages = new LinkedBlockingQueue<>();
     HttpClient client = HttpClient.newBuilder().sslContext(device.sslContext()).connectTimeout(DeviceClient.TIMEOUT).build();
@@ -502,7 +522,7 @@ abstract class DeviceGatewayTest {
     org.junit.jupiter.api.Assumptions.assumeTrue(
         java.util.Arrays.stream(System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator)).anyMatch(dir -> Files.isExecutable(Path.of(dir, "curl"))),
         "curl is not installed");
-    Path files = Files.createDirectories(dataDir.resolve("curl-" + factory));
+    Path files = Files.createDirectories(dataDir.resolve("curl-" + device.uuid));
     Files.writeString(files.resolve("client.pem"), device.clientPem);
     Files.writeString(files.resolve("pkey.pem"), Pem.encode(device.key.getPrivate()));
     Files.writeString(files.resolve("root.crt"), device.rootPem);
