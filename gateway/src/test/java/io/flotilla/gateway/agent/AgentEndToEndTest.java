@@ -34,7 +34,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * on a whole target. Each test has its own device on its own tag; the server and the builds are shared
  * ({@link EndToEndFleet}).
  */
-@Timeout(value = 240, unit = TimeUnit.SECONDS)
+@Timeout(value = 420, unit = TimeUnit.SECONDS)
 class AgentEndToEndTest {
 
   private static final String FACTORY = EndToEndFleet.FACTORY;
