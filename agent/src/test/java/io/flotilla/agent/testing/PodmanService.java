@@ -33,16 +33,21 @@ public final class PodmanService implements AutoCloseable {
 
     public static PodmanService start(Path dir) throws IOException, InterruptedException {
         Files.createDirectories(dir);
+        // Rootful podman keeps network definitions in /etc/containers/networks, by name, for every podman on the
+        // machine: a parallel run's "compose down" of a project of the same name deleted this service's network
+        // between compose's check and its container create ("unable to find network with name or ID shell_default").
+        Path networks = Files.createDirectories(dir.resolve("networks"));
         Path conf = Files.writeString(dir.resolve("containers.conf"), """
                 [containers]
                 default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
                 [network]
                 network_backend = "netavark"
+                network_config_dir = "%s"
                 [engine]
                 runtime = "runc"
                 cgroup_manager = "cgroupfs"
                 events_logger = "file"
-                """);
+                """.formatted(networks));
         Path storage = Files.writeString(dir.resolve("storage.conf"), "[storage]\ndriver = \"vfs\"\ngraphroot = \"" + dir.resolve("graph")
                 + "\"\nrunroot = \"" + dir.resolve("run") + "\"\n");
         Path socket = dir.resolve("podman.sock");

@@ -18,11 +18,11 @@ import io.flotilla.protocol.device.DeviceEvent;
 import io.flotilla.protocol.device.HubCredentials;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.MethodOrderer;
-import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 import javax.net.ssl.SSLContext;
 import java.io.ByteArrayOutputStream;
@@ -44,66 +44,76 @@ import static org.junit.jupiter.api.Assertions.*;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * The update engine against a real container engine (podman's Docker API) and docker-compose: target 1, an update
- * to target 2 that reuses the image layer, a broken target 3 that fails to start, and the re-sync back to 2.
+ * The update engine against a real container engine (podman's Docker API) and docker-compose: a first target, an
+ * update to a second that reuses the image layer, a broken target that fails to start and the re-sync back, and
+ * the removal of images older than the previous target. Each test is a device of its own (its own gateway, store
+ * and state) that starts from nothing on the shared podman and registry.
  * Runs in CI (CI=true, where podman is installed) and wherever podman is present.
  */
-@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
-@Timeout(300)
+@Timeout(600)
 class UpdateEngineWithPodmanTest {
 
     private static final String HW = "amd64-linux";
-    private static Path dir;
+    private static final String HTTPD = "[\"httpd\", \"-f\", \"-p\", \"8080\", \"-h\", \"/\"]";
+    private static Path shared;
     private static PodmanService podman;
     private static TestRegistry registry;
-    private static TestGateway gateway;
-    private static DockerRuntime runtime;
     private static DockerEngine engine;
     private static String busybox;
-    private static final ByteArrayOutputStream output = new ByteArrayOutputStream();
+
+    @TempDir Path dir;
+    private TestGateway gateway;
+    private DockerRuntime runtime;
+    private final ByteArrayOutputStream output = new ByteArrayOutputStream();
 
     @BeforeAll
     static void start() throws Exception {
         boolean ci = "true".equals(System.getenv("CI"));
         assumeTrue(ci || PodmanService.installed(), "podman is not installed (CI installs it)");
-        dir = Files.createTempDirectory("agent-podman-");
-        podman = PodmanService.start(dir.resolve("podman"));
+        shared = Files.createTempDirectory("agent-podman-");
+        podman = PodmanService.start(shared.resolve("podman"));
         registry = new TestRegistry();
-        gateway = new TestGateway();
         engine = DockerEngine.fromDockerHost(podman.dockerHost());
-        runtime = new DockerRuntime(engine, new Compose(Compose.detectCommand(), podman.dockerHost(), 300),
-                dir.resolve("state/compose-overrides"), dir.resolve("state/tmp"));
         busybox = TestImages.pushBusybox(registry, "acme/busybox", UpdateEngine.goArchitecture(System.getProperty("os.arch")));
     }
 
     @AfterAll
     static void stop() throws Exception {
-        if (runtime != null) {
-            for (String app : List.of("shell", "extra")) {
-                Path appDir = dir.resolve("apps").resolve(app);
-                if (Files.exists(appDir)) {
-                    try {
-                        runtime.stop(app, appDir);
-                    } catch (IOException e) {
-                        System.err.println("cleanup: " + e.getMessage());
-                    }
-                }
-            }
-        }
         if (podman != null) {
             podman.close();
         }
         if (registry != null) {
             registry.close();
         }
-        if (gateway != null) {
-            gateway.close();
-        }
-        if (dir != null) {
-            try (Stream<Path> walk = Files.walk(dir)) {
+        if (shared != null) {
+            try (Stream<Path> walk = Files.walk(shared)) {
                 walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
             }
         }
+    }
+
+    @BeforeEach
+    void newDevice() throws Exception {
+        gateway = new TestGateway();
+        runtime = new DockerRuntime(engine, new Compose(Compose.detectCommand(), podman.dockerHost(), 300),
+                dir.resolve("state/compose-overrides"), dir.resolve("state/tmp"));
+    }
+
+    /** The next test's device starts from an engine without this one's containers and images. */
+    @AfterEach
+    void removeDevice() throws Exception {
+        Path appDir = dir.resolve("apps").resolve("shell");
+        if (Files.exists(appDir)) {
+            try {
+                runtime.stop("shell", appDir);
+            } catch (IOException e) {
+                System.err.println("cleanup: " + e.getMessage());
+            }
+        }
+        for (String image : runtime.loadedImages()) {
+            runtime.removeImage(image);
+        }
+        gateway.close();
     }
 
     private UpdateEngine updateEngine() throws Exception {
@@ -118,7 +128,7 @@ class UpdateEngineWithPodmanTest {
                 Clock.systemUTC());
     }
 
-    private static UpdateStore updates() {
+    private UpdateStore updates() {
         return new UpdateStore(dir.resolve("state/updates"), Clock.systemUTC());
     }
 
@@ -130,12 +140,19 @@ class UpdateEngineWithPodmanTest {
         return "  " + name + ":\n    image: " + busybox + "\n    command: " + command + "\n";
     }
 
-    @Test
-    @Order(1)
-    void installsAndStartsTheFirstTarget() throws Exception {
-        gateway.publish(HW, 1, "main", Map.of("shell", app(service("web", "[\"httpd\", \"-f\", \"-p\", \"8080\", \"-h\", \"/\"]"))));
+    /** Publishes {@code version} with the one app {@code uri} and updates to it. */
+    private UpdateRecord installed(long version, String uri) throws Exception {
+        gateway.publish(HW, version, "main", Map.of("shell", uri));
         UpdateRecord update = updateEngine().run(UpdateAction.UPDATE, OptionalLong.empty(), false, UpdateState.COMPLETED);
         assertEquals(UpdateState.COMPLETED, update.state(), output.toString());
+        assertEquals(HW + "-" + version, update.targetName());
+        return update;
+    }
+
+    @Test
+    void installsAndStartsTheFirstTarget() throws Exception {
+        long tokensBefore = registry.tokenRequests.get();
+        UpdateRecord update = installed(1, app(service("web", HTTPD)));
         assertEquals("amd64-linux-1", update.targetName());
 
         AppsStates states = updateEngine().appsStates(update);
@@ -146,15 +163,15 @@ class UpdateEngineWithPodmanTest {
                 .map(e -> e.eventType().id()).toList();
         assertEquals(List.of("UpdateInitStarted", "UpdateInitCompleted", "EcuDownloadStarted", "EcuDownloadCompleted",
                 "EcuInstallationStarted", "EcuInstallationApplied", "EcuInstallationCompleted"), types);
-        assertTrue(registry.tokenRequests.get() > 0, "blobs were pulled with a token from the token flow");
+        assertTrue(registry.tokenRequests.get() > tokensBefore, "blobs were pulled with a token from the token flow");
         assertEquals(ExitCode.TARGET_ALREADY_RUNNING, assertThrows(AgentException.class, () ->
                 updateEngine().run(UpdateAction.UPDATE, OptionalLong.empty(), false, UpdateState.COMPLETED)).exitCode());
     }
 
     @Test
-    @Order(2)
     void updatesToTheSecondTargetReusingTheImageLayer() throws Exception {
-        String uri = app(service("web", "[\"httpd\", \"-f\", \"-p\", \"8080\", \"-h\", \"/\"]")
+        installed(1, app(service("web", HTTPD)));
+        String uri = app(service("web", HTTPD)
                 + service("client", "[\"sh\", \"-c\", \"while true; do wget -q -O /dev/null http://web:8080/ && echo ok; sleep 1; done\"]"));
         gateway.publish(HW, 2, "main", Map.of("shell", uri));
         long servedBefore = registry.blobBytesServed.get();
@@ -170,8 +187,8 @@ class UpdateEngineWithPodmanTest {
     }
 
     @Test
-    @Order(3)
     void aServiceThatExitsFailsTheStartAndResyncRestoresTheCurrentTarget() throws Exception {
+        installed(2, app(service("web", HTTPD)));
         String broken = app(service("web", "[\"sh\", \"-c\", \"exit 3\"]"));
         gateway.publish(HW, 3, "main", Map.of("shell", broken));
         AgentException failure = assertThrows(AgentException.class, () ->
@@ -196,12 +213,12 @@ class UpdateEngineWithPodmanTest {
 
     /** Each target's image comes from its own repository, so each is a tag of its own in the engine. */
     @Test
-    @Order(4)
     void aCompletedUpdateRemovesImagesOlderThanThePreviousTarget() throws Exception {
+        installed(2, app(service("web", HTTPD)));
         String arch = UpdateEngine.goArchitecture(System.getProperty("os.arch"));
         String four = TestImages.pushBusybox(registry, "acme/four", arch);
         String five = TestImages.pushBusybox(registry, "acme/five", arch);
-        String httpd = "    command: [\"httpd\", \"-f\", \"-p\", \"8080\", \"-h\", \"/\"]\n";
+        String httpd = "    command: " + HTTPD + "\n";
         gateway.publish(HW, 4, "main", Map.of("shell", app("  web:\n    image: " + four + "\n" + httpd)));
         assertEquals(UpdateState.COMPLETED, updateEngine().run(UpdateAction.UPDATE, OptionalLong.empty(), false, UpdateState.COMPLETED).state(),
                 output.toString());

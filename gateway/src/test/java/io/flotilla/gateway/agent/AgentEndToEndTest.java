@@ -2,25 +2,13 @@ package io.flotilla.gateway.agent;
 
 import static io.flotilla.core.testing.Eventually.eventually;
 import static org.junit.jupiter.api.Assertions.*;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.flotilla.builder.image.BusyboxBaseImage;
 import io.flotilla.agent.runtime.AppHealth;
-import io.flotilla.agent.runtime.DockerEngine;
-import io.flotilla.agent.testing.PodmanService;
-import io.flotilla.builder.registry.RegistryClient;
-import io.flotilla.builder.registry.RegistryEndpoints;
-import io.flotilla.gateway.FlotillaServer;
-import io.flotilla.gateway.build.GitCli;
-import io.flotilla.gateway.testing.ApiClient;
 import io.flotilla.gateway.testing.ApiClient.Answer;
-import io.flotilla.gateway.testing.TestServers;
 import io.flotilla.protocol.composeapp.ComposeFile;
 import io.flotilla.protocol.device.AppsStates;
-import java.net.URI;
-import java.net.http.HttpClient;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -32,116 +20,82 @@ import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.MethodOrderer;
-import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The device story with everything real: the server (registry, containers.git, builder, device gateway), the agent
- * in its own JVM, podman's Docker API and docker-compose. A device registers, the daemon runs target 1 (a web
- * service and a probe that fetches it over the compose network), switches to target 2 on the WebSocket notice,
- * fails three times on a broken target 3 and rolls back to 2; then the agent is SIGKILLed at random points of
- * updates and must always end on a whole target.
+ * in its own JVM, podman's Docker API and docker-compose. A device registers, the daemon runs a first target (a web
+ * service and a probe that fetches it over the compose network), switches to a second on the WebSocket notice,
+ * fails three times on a broken target and rolls back; an agent SIGKILLed at random points of updates always ends
+ * on a whole target. Each test has its own device on its own tag; the server and the builds are shared
+ * ({@link EndToEndFleet}).
  */
-@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
-@Timeout(value = 240, unit = TimeUnit.SECONDS)
+@Timeout(value = 420, unit = TimeUnit.SECONDS)
 class AgentEndToEndTest {
 
-  private static final String FACTORY = "acme";
-  private static final String HW = "amd64-linux";
-  private static final String APP = "shop";
+  private static final String FACTORY = EndToEndFleet.FACTORY;
+  private static final String HW = EndToEndFleet.HW;
+  private static final String APP = EndToEndFleet.APP;
   private static final ObjectMapper JSON = new ObjectMapper();
   /** Long enough that only the WebSocket notice can explain a switch within seconds. */
   private static final int POLLING_SECONDS = 600;
+  /** For a short CLI command: a new agent JVM took over 30 s to start at a load average of 50. */
+  private static final Duration CLI = Duration.ofSeconds(90);
 
-  static Path dir;
-  static PodmanService podman;
-  static DockerEngine engine;
-  static FlotillaServer server;
-  static ApiClient api;
-  static String admin;
-  static String pushToken;
-  static String host;
-  static Path clone;
-  static AgentProcess agent;
-  static Path sotaDir;
-  static String uuid;
-  static Process daemon;
-  static Path daemonLog;
+  @RegisterExtension static final EndToEndFleet fleet = new EndToEndFleet();
 
-  @BeforeAll
-  static void start() throws Exception {
-    assumeTrue("true".equals(System.getenv("CI")) || PodmanService.installed(), "podman is not installed (CI installs it)");
-    dir = Files.createTempDirectory("agent-e2e-");
-    podman = PodmanService.start(dir.resolve("podman"));
-    engine = DockerEngine.fromDockerHost(podman.dockerHost());
-    server = TestServers.start(dir.resolve("data"), null);
-    api = new ApiClient(server.httpPort());
-    host = "127.0.0.1:" + server.httpPort();
-    admin = server.adminToken().value();
-    assertEquals(201, api.post("/api/v1/factories", admin, "{\"name\":\"" + FACTORY + "\",\"platforms\":[\"" + HW + "\"]}").status());
-    pushToken = token("[\"containers:read\",\"containers:push\",\"targets:read\"]");
-    RegistryClient registry = new RegistryClient(HttpClient.newHttpClient(),
-        new RegistryEndpoints(host, URI.create("http://" + host), "dev", pushToken, Set.of(host)));
-    BusyboxBaseImage.push(registry, host, FACTORY + "/busybox", "1");
+  String name;
+  Path deviceDir;
+  AgentProcess agent;
+  Path sotaDir;
+  String uuid;
+  Process daemon;
+  Path daemonLog;
 
-    GitCli.ok(dir, "clone", "http://dev:" + pushToken + "@" + host + "/git/" + FACTORY + "/containers.git", "clone");
-    clone = dir.resolve("clone");
-    writeApp("v1", false);
-
-    sotaDir = dir.resolve("device/sota");
-    Path confD = Files.createDirectories(dir.resolve("device/conf.d"));
+  @BeforeEach
+  void newDevice() throws Exception {
+    name = fleet.newDeviceName();
+    deviceDir = Files.createDirectories(fleet.dir.resolve(name));
+    sotaDir = deviceDir.resolve("sota");
+    Path confD = Files.createDirectories(deviceDir.resolve("conf.d"));
     // nothing about the registry: the daemon reads it through the apps proxy that registration wrote into
     // sota.toml; a slow poll proves that the WebSocket wakes the daemon
     Files.writeString(confD.resolve("z-90-e2e.toml"), "[uptane]\npolling_seconds = " + POLLING_SECONDS + "\n");
-    agent = new AgentProcess(sotaDir.resolve("sota.toml") + "," + confD, podman.dockerHost());
-    daemonLog = dir.resolve("daemon.log");
+    agent = new AgentProcess(sotaDir.resolve("sota.toml") + "," + confD, fleet.podman.dockerHost());
+    daemonLog = deviceDir.resolve("daemon.log");
   }
 
-  @AfterAll
-  static void stop() throws Exception {
+  /** The next test's device runs the same compose project on the same podman: this one's containers go. */
+  @AfterEach
+  void removeDevice() throws Exception {
     AgentProcess.stop(daemon);
-    Path installed = sotaDir == null ? null : sotaDir.resolve("compose-apps").resolve(APP).resolve("docker-compose.yml");
-    if (installed != null && Files.exists(installed)) {
+    Path installed = sotaDir.resolve("compose-apps").resolve(APP).resolve("docker-compose.yml");
+    if (Files.exists(installed)) {
       ProcessBuilder down = new ProcessBuilder("docker-compose", "-p", APP, "-f", installed.toString(), "down", "--remove-orphans", "-t", "1")
-          .redirectErrorStream(true).redirectOutput(dir.resolve("down.log").toFile());
-      down.environment().put("DOCKER_HOST", podman.dockerHost());
+          .redirectErrorStream(true).redirectOutput(deviceDir.resolve("down.log").toFile());
+      down.environment().put("DOCKER_HOST", fleet.podman.dockerHost());
       down.start().waitFor(60, TimeUnit.SECONDS);
-    }
-    if (server != null) {
-      server.close();
-    }
-    if (podman != null) {
-      podman.close();
-    }
-    if (dir != null) {
-      deleteTree(dir);
     }
   }
 
   @Test
-  @Order(1)
   void theDaemonRunsTargetOne() throws Exception {
-    String deviceToken = token("[\"devices:create\"]");
-    agent.ok(Duration.ofSeconds(60), "register", "--server", "http://" + host, "--token", deviceToken, "--factory", FACTORY,
-        "--name", "dev-1", "--hw-id", HW, "--tag", "main", "--sota-dir", sotaDir.toString());
-    uuid = JSON.readTree(agent.ok(Duration.ofSeconds(30), "whoami", "--format", "json").output()).path("uuid").asText();
-    assertFalse(uuid.isBlank());
-    assertEquals(21, agent.run(Duration.ofSeconds(30), "check").exit(), "no target yet: exit 21");
+    register();
+    assertEquals(21, agent.run(CLI, "check").exit(), "no target yet: exit 21");
 
-    publish("target 1", 1);
+    long first = fleet.publish(fleet.v1, name);
     daemon = agent.start(daemonLog, "daemon");
-    awaitDeviceOn(1, Duration.ofSeconds(120));
+    awaitDeviceOn(first, Duration.ofSeconds(120));
     assertRunningHealthy();
   }
 
   @Test
-  @Order(2)
   void theProbeReachesTheWebServiceByItsNameOverTheComposeNetwork() throws Exception {
+    daemonOnItsFirstTarget();
     eventually(Duration.ofSeconds(30), () -> {
       assertTrue(logs("probe").contains("fetched: hello v"), "the probe fetched the web page over the compose network: " + logs("probe"));
       return null;
@@ -149,45 +103,41 @@ class AgentEndToEndTest {
   }
 
   @Test
-  @Order(3)
   void aNewTargetIsInstalledWithinSecondsOfTheWebSocketNotice() throws Exception {
-    writeApp("v2", false);
-    publish("target 2", 2);
+    daemonOnItsFirstTarget();
+    long second = fleet.publish(fleet.v2, name);
     long published = System.nanoTime();
-    awaitDeviceOn(2, Duration.ofSeconds(60));
+    awaitDeviceOn(second, Duration.ofSeconds(60));
     long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - published);
     assertTrue(seconds < POLLING_SECONDS / 4, "switched after " + seconds + " s");
     assertRunningHealthy();
   }
 
   @Test
-  @Order(4)
-  void aBrokenTargetIsTriedThreeTimesThenTheDeviceRollsBackToTwo() throws Exception {
-    writeApp("v3", true);
-    publish("target 3: a service that exits at once", 3);
+  void aBrokenTargetIsTriedThreeTimesThenTheDeviceRollsBack() throws Exception {
+    long good = daemonOnItsFirstTarget();
+    long bad = fleet.publish(fleet.broken, name);
     JsonNode updates = eventually(Duration.ofSeconds(150), () -> {
-      JsonNode list = api.get(devicePath() + "/updates", admin).json().get("updates");
-      List<JsonNode> toThree = stream(list).filter(u -> u.path("targetName").asText().equals(HW + "-3")).toList();
-      assertEquals(3, toThree.size(), "three attempts at target 3: " + list);
-      toThree.forEach(u -> assertEquals("failed", u.path("state").asText(), u.toString()));
+      JsonNode list = fleet.api.get(devicePath() + "/updates", fleet.admin).json().get("updates");
+      List<JsonNode> toBad = stream(list).filter(u -> u.path("targetName").asText().equals(HW + "-" + bad)).toList();
+      assertEquals(3, toBad.size(), "three attempts at the broken target: " + list);
+      toBad.forEach(u -> assertEquals("failed", u.path("state").asText(), u.toString()));
       JsonNode newest = stream(list).max(Comparator.comparing(u -> u.path("startedAt").asText())).orElseThrow();
-      assertEquals(HW + "-2", newest.path("targetName").asText(), "the rollback re-syncs target 2: " + list);
+      assertEquals(HW + "-" + good, newest.path("targetName").asText(), "the rollback re-syncs the good target: " + list);
       assertEquals("succeeded", newest.path("state").asText(), newest.toString());
       return list;
     });
-    awaitDeviceOn(2, Duration.ofSeconds(30));
+    awaitDeviceOn(good, Duration.ofSeconds(30));
     assertRunningHealthy();
-    assertTrue(Files.readString(daemonLog).contains("rolling back to " + HW + "-2"), tail(daemonLog));
+    assertTrue(Files.readString(daemonLog).contains("rolling back to " + HW + "-" + good), tail(daemonLog));
 
     // every target the device ran or tried is an update with its events
-    for (String target : List.of(HW + "-1", HW + "-2", HW + "-3")) {
+    for (String target : List.of(HW + "-" + good, HW + "-" + bad)) {
       JsonNode update = stream(updates).filter(u -> u.path("targetName").asText().equals(target)).findFirst().orElseThrow();
-      JsonNode detail = api.get(devicePath() + "/updates/" + update.path("correlationId").asText(), admin).json();
+      JsonNode detail = fleet.api.get(devicePath() + "/updates/" + update.path("correlationId").asText(), fleet.admin).json();
       List<String> types = stream(detail.path("events")).map(e -> e.path("eventType").path("id").asText()).toList();
       assertTrue(types.contains("UpdateInitStarted") && types.contains("EcuInstallationCompleted"), target + ": " + detail);
     }
-    AgentProcess.stop(daemon);
-    daemon = null;
   }
 
   /**
@@ -195,16 +145,13 @@ class AgentEndToEndTest {
    * whole target, the one it left or the one it went to, never in between.
    */
   @Test
-  @Order(5)
   void anAgentKilledAtRandomPointsAlwaysEndsOnAWholeTarget() throws Exception {
-    AgentProcess.stop(daemon);
-    daemon = null;
-    writeApp("v4", false);
-    publish("target 4", 4);
+    long one = updatedToItsFirstTarget();
+    long two = fleet.publish(fleet.v2, name);
     Random random = new Random(Long.getLong("crash.seed", System.nanoTime()));
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(80);
     int runs = 0;
-    long goal = 4;
+    long goal = two;
     while (runs < 6 && System.nanoTime() < deadline) {
       String before = currentTarget();
       Process update = agent.start(daemonLog, "update", Long.toString(goal));
@@ -223,7 +170,7 @@ class AgentEndToEndTest {
       assertTrue(status.path("update_in_progress").isNull(), status.toString());
       assertRunningHealthy();
       if (after.equals(HW + "-" + goal)) {
-        goal = goal == 4 ? 2 : 4;
+        goal = goal == two ? one : two;
       }
       runs += killed ? 1 : 0;
     }
@@ -232,73 +179,59 @@ class AgentEndToEndTest {
 
   /** An update fetched but not installed is overtaken by a newer target: the daemon cancels it and installs the newer. */
   @Test
-  @Order(6)
   void theDaemonCancelsAnUnfinishedUpdateWhenANewerTargetArrives() throws Exception {
-    long older = currentTarget().equals(HW + "-4") ? 2 : 4;
+    updatedToItsFirstTarget();
+    long older = fleet.publish(fleet.v2, name);
     agent.ok(Duration.ofSeconds(120), "fetch", Long.toString(older));
     JsonNode fetched = status().path("update_in_progress");
     assertEquals("fetched", fetched.path("state").asText(), fetched.toString());
     String correlationId = fetched.path("id").asText();
 
-    writeApp("v5", false);
-    publish("target 5", 5);
+    long newer = fleet.publish(fleet.v4, name);
     daemon = agent.start(daemonLog, "daemon");
-    awaitDeviceOn(5, Duration.ofSeconds(120));
+    awaitDeviceOn(newer, Duration.ofSeconds(120));
     assertRunningHealthy();
-    assertTrue(Files.readString(daemonLog).contains("Newer target " + HW + "-5: canceling update to " + HW + "-" + older), tail(daemonLog));
+    assertTrue(Files.readString(daemonLog).contains("Newer target " + HW + "-" + newer + ": canceling update to " + HW + "-" + older), tail(daemonLog));
 
-    JsonNode canceled = api.get(devicePath() + "/updates/" + correlationId, admin).json();
+    JsonNode canceled = fleet.api.get(devicePath() + "/updates/" + correlationId, fleet.admin).json();
     assertEquals("failed", canceled.path("state").asText(), "the server sees the canceled update end: " + canceled);
     JsonNode last = canceled.path("events").get(canceled.path("events").size() - 1);
     assertEquals("EcuInstallationCompleted", last.path("eventType").path("id").asText(), canceled.toString());
-    assertTrue(last.path("event").path("details").asText().contains("newer target " + HW + "-5"), last.toString());
+    assertTrue(last.path("event").path("details").asText().contains("newer target " + HW + "-" + newer), last.toString());
   }
 
-  private static void writeApp(String version, boolean broken) throws Exception {
-    Files.createDirectories(clone.resolve("web"));
-    Files.createDirectories(clone.resolve("probe"));
-    Files.createDirectories(clone.resolve(APP));
-    Files.writeString(clone.resolve("web/Dockerfile"),
-        "FROM " + FACTORY + "/busybox:1\nWORKDIR /www\nCOPY index.html .\nCMD [\"httpd\", \"-f\", \"-p\", \"8080\", \"-h\", \"/www\"]\n");
-    Files.writeString(clone.resolve("web/index.html"), "hello " + version + "\n");
-    Files.writeString(clone.resolve("probe/Dockerfile"), "FROM " + FACTORY + "/busybox:1\nCOPY probe.sh /probe.sh\nCMD [\"/bin/sh\", \"/probe.sh\"]\n");
-    // fetches the page once (the compose network's DNS must resolve "web"), prints it, then exits if web stops answering
-    Files.writeString(clone.resolve("probe/probe.sh"), """
-        i=0
-        until page=$(busybox wget -q -O - http://web:8080/); do
-          i=$((i+1)); [ "$i" -lt 20 ] || exit 1; busybox sleep 1
-        done
-        echo "fetched: $page"
-        while busybox wget -q -O - http://web:8080/ > /dev/null; do busybox sleep 2; done
-        echo "web stopped answering"; exit 1
-        """);
-    String compose = "services:\n  web:\n    image: web\n  probe:\n    image: probe\n    depends_on: [web]\n";
-    if (broken) {
-      compose += "  crash:\n    image: probe\n    command: [\"/bin/busybox\", \"false\"]\n";
-    }
-    Files.writeString(clone.resolve(APP).resolve("docker-compose.yml"), compose);
+  /** Registers this test's device on a tag of its own (its name). */
+  private void register() throws Exception {
+    String deviceToken = fleet.token("[\"devices:create\"]");
+    agent.ok(Duration.ofSeconds(120), "register", "--server", "http://" + fleet.host, "--token", deviceToken, "--factory", FACTORY,
+        "--name", name, "--hw-id", HW, "--tag", name, "--sota-dir", sotaDir.toString());
+    uuid = JSON.readTree(agent.ok(CLI, "whoami", "--format", "json").output()).path("uuid").asText();
+    assertFalse(uuid.isBlank());
   }
 
-  private static void publish(String message, int build) throws Exception {
-    GitCli.ok(clone, "add", "-A");
-    GitCli.ok(clone, "commit", "-q", "-m", message);
-    GitCli.ok(clone, "push", "origin", "HEAD:main");
-    JsonNode done = eventually(Duration.ofSeconds(90), () -> {
-      JsonNode json = api.get("/api/v1/factories/" + FACTORY + "/builds/" + build, admin).json();
-      assertTrue(Set.of("succeeded", "failed", "canceled").contains(json.path("status").asText()), json.toString());
-      return json;
-    });
-    assertEquals("succeeded", done.path("status").asText(), done.toString());
-    eventually(Duration.ofSeconds(20), () -> {
-      String list = api.get("/api/v1/factories/" + FACTORY + "/targets?tag=main", admin).body();
-      assertTrue(list.contains(HW + "-" + build), list);
-      return null;
-    });
+  /** A registered device whose daemon runs a first target; answers that target's version. */
+  private long daemonOnItsFirstTarget() throws Exception {
+    register();
+    long first = fleet.publish(fleet.v1, name);
+    daemon = agent.start(daemonLog, "daemon");
+    awaitDeviceOn(first, Duration.ofSeconds(120));
+    assertRunningHealthy();
+    return first;
   }
 
-  private static void awaitDeviceOn(int version, Duration within) throws Exception {
+  /** A registered device that installed a first target with one {@code update}, no daemon; answers its version. */
+  private long updatedToItsFirstTarget() throws Exception {
+    register();
+    long first = fleet.publish(fleet.v1, name);
+    agent.ok(Duration.ofSeconds(120), "update", Long.toString(first));
+    assertEquals(HW + "-" + first, currentTarget());
+    assertRunningHealthy();
+    return first;
+  }
+
+  private void awaitDeviceOn(long version, Duration within) throws Exception {
     eventually(within, () -> {
-      Answer device = api.get(devicePath(), admin);
+      Answer device = fleet.api.get(devicePath(), fleet.admin);
       assertEquals(200, device.status(), device.body());
       assertEquals(HW + "-" + version, device.json().path("targetName").asText(), device.body() + "\n" + tail(daemonLog));
       return null;
@@ -306,37 +239,31 @@ class AgentEndToEndTest {
   }
 
   /** Every service of the installed compose file has a running container of exactly that config. */
-  private static void assertRunningHealthy() throws Exception {
+  private void assertRunningHealthy() throws Exception {
     Path compose = sotaDir.resolve("compose-apps").resolve(APP).resolve("docker-compose.yml");
     Map<String, String> hashes = ComposeFile.parse(Files.readAllBytes(compose)).configHashes();
     AppsStates.AppState state = eventually(Duration.ofSeconds(30), () -> {
-      AppsStates.AppState app = AppHealth.of(engine, APP, "", hashes);
+      AppsStates.AppState app = AppHealth.of(fleet.engine, APP, "", hashes);
       assertEquals(AppsStates.HEALTHY, app.state(), app.toString());
       return app;
     });
     assertEquals(hashes.keySet(), Set.copyOf(state.services().stream().map(AppsStates.ServiceState::name).toList()));
   }
 
-  private static String currentTarget() throws Exception {
+  private String currentTarget() throws Exception {
     return status().path("current_target").asText();
   }
 
-  private static JsonNode status() throws Exception {
-    return JSON.readTree(agent.ok(Duration.ofSeconds(30), "status", "--format", "json").output());
+  private JsonNode status() throws Exception {
+    return JSON.readTree(agent.ok(CLI, "status", "--format", "json").output());
   }
 
   private static String logs(String service) throws Exception {
-    return podman.logs(APP + "_" + service + "_1");
+    return fleet.podman.logs(APP + "_" + service + "_1");
   }
 
-  private static String devicePath() {
+  private String devicePath() {
     return "/api/v1/factories/" + FACTORY + "/devices/" + uuid;
-  }
-
-  private static String token(String scopes) throws Exception {
-    Answer answer = api.post("/api/v1/factories/" + FACTORY + "/tokens", admin, "{\"scopes\":" + scopes + "}");
-    assertEquals(201, answer.status(), answer.body());
-    return answer.json().get("token").asText();
   }
 
   private static Stream<JsonNode> stream(JsonNode array) {
@@ -351,18 +278,5 @@ class AgentEndToEndTest {
     }
     String text = Files.readString(log);
     return text.length() > 4000 ? text.substring(text.length() - 4000) : text;
-  }
-
-  /** Best effort: a container that podman could not stop may keep a mount busy in its storage. */
-  private static void deleteTree(Path root) throws Exception {
-    try (Stream<Path> paths = Files.walk(root)) {
-      for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
-        try {
-          Files.deleteIfExists(path);
-        } catch (java.io.IOException e) {
-          System.err.println("left behind: " + path + " (" + e.getMessage() + ")");
-        }
-      }
-    }
   }
 }

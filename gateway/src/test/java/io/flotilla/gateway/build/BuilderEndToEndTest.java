@@ -23,32 +23,35 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.MethodOrderer;
-import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * What a new user does: create a factory, clone the empty containers.git, add an app whose service is built from a
  * COPY-only Dockerfile on a busybox base in our registry plus an external pinned image, push, and see the build
  * publish target {@code <hwid>-1}; push again for {@code -2}. The external registry is a real one (Debian's
- * docker-registry) on another port, so the copy into the factory's space goes over the wire too.
+ * docker-registry) on another port, so the copy into the factory's space goes over the wire too. The server and the
+ * external registry are shared; each test has a factory (and so a containers.git and build numbers) of its own.
  */
-@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class BuilderEndToEndTest {
 
   @TempDir static Path dir;
   static FlotillaServer server;
   static ApiClient api;
-  static String pushToken;
-  static String readToken;
+  static String admin;
   static String host;
   static String externalHost;
   static Process externalRegistry;
-  static Path clone;
+  private static final AtomicInteger factories = new AtomicInteger();
+
+  String factory;
+  String pushToken;
+  String readToken;
+  Path clone;
 
   @BeforeAll
   static void start() throws Exception {
@@ -61,14 +64,7 @@ class BuilderEndToEndTest {
         ConfigFactory.parseMap(Map.of("flotilla.builder.insecure-registries", List.of(externalHost))));
     api = new ApiClient(server.httpPort());
     host = "127.0.0.1:" + server.httpPort();
-    String admin = server.adminToken().value();
-    assertEquals(201, api.post("/api/v1/factories", admin, "{\"name\":\"acme\",\"platforms\":[\"amd64-linux\"]}").status());
-    pushToken = token(admin, "[\"containers:read\",\"containers:push\",\"targets:read\"]");
-    readToken = token(admin, "[\"containers:read\"]");
-
-    RegistryClient ours = new RegistryClient(HttpClient.newHttpClient(),
-        new RegistryEndpoints(host, URI.create("http://" + host), "dev", pushToken, Set.of(externalHost)));
-    BusyboxBaseImage.push(ours, host, "acme/busybox", "1");
+    admin = server.adminToken().value();
 
     Path config = Files.writeString(dir.resolve("registry.yml"), "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: " + dir.resolve("external")
         + "\nhttp:\n  addr: " + externalHost + "\n");
@@ -77,7 +73,9 @@ class BuilderEndToEndTest {
     eventually(Duration.ofSeconds(20), () -> HttpClient.newHttpClient()
         .send(java.net.http.HttpRequest.newBuilder(URI.create("http://" + externalHost + "/v2/")).build(), java.net.http.HttpResponse.BodyHandlers.discarding())
         .statusCode());
-    BusyboxBaseImage.push(ours, externalHost, "library/busybox", "1.36");
+    RegistryClient external = new RegistryClient(HttpClient.newHttpClient(),
+        new RegistryEndpoints(host, URI.create("http://" + host), "dev", null, Set.of(externalHost)));
+    BusyboxBaseImage.push(external, externalHost, "library/busybox", "1.36");
   }
 
   @AfterAll
@@ -91,60 +89,88 @@ class BuilderEndToEndTest {
     }
   }
 
-  private static String token(String admin, String scopes) throws Exception {
-    Answer answer = api.post("/api/v1/factories/acme/tokens", admin, "{\"scopes\":" + scopes + "}");
+  /** A factory of its own, with its busybox base and an empty clone of its containers.git that pushes with the push token. */
+  @BeforeEach
+  void newFactory() throws Exception {
+    factory = "acme-" + factories.incrementAndGet();
+    assertEquals(201, api.post("/api/v1/factories", admin, "{\"name\":\"" + factory + "\",\"platforms\":[\"amd64-linux\"]}").status());
+    pushToken = token("[\"containers:read\",\"containers:push\",\"targets:read\"]");
+    readToken = token("[\"containers:read\"]");
+    RegistryClient ours = new RegistryClient(HttpClient.newHttpClient(),
+        new RegistryEndpoints(host, URI.create("http://" + host), "dev", pushToken, Set.of(externalHost)));
+    BusyboxBaseImage.push(ours, host, factory + "/busybox", "1");
+    Path home = Files.createDirectories(dir.resolve(factory));
+    String cloned = GitCli.ok(home, "clone", remote(readToken), "clone");
+    assertTrue(cloned.contains("empty repository"), cloned);
+    clone = home.resolve("clone");
+    GitCli.ok(clone, "remote", "set-url", "origin", remote(pushToken));
+  }
+
+  private String token(String scopes) throws Exception {
+    Answer answer = api.post("/api/v1/factories/" + factory + "/tokens", admin, "{\"scopes\":" + scopes + "}");
     assertEquals(201, answer.status(), answer.body());
     return answer.json().get("token").asText();
   }
 
-  static String remote(String token) {
-    return "http://dev:" + token + "@" + host + "/git/acme/containers.git";
+  String remote(String token) {
+    return "http://dev:" + token + "@" + host + "/git/" + factory + "/containers.git";
   }
 
-  static JsonNode awaitBuild(int number, String status) throws Exception {
+  JsonNode awaitBuild(int number, String status) throws Exception {
     JsonNode build = eventually(Duration.ofSeconds(90), () -> {
-      Answer answer = api.get("/api/v1/factories/acme/builds/" + number, pushToken);
+      Answer answer = api.get("/api/v1/factories/" + factory + "/builds/" + number, pushToken);
       assertEquals(200, answer.status(), answer.body());
       JsonNode json = answer.json();
       String current = json.get("status").asText();
       assertTrue(current.equals("succeeded") || current.equals("failed") || current.equals("canceled"), "still " + current);
       return json;
     });
-    String log = api.get("/api/v1/factories/acme/builds/" + number + "/log", pushToken).body();
+    String log = api.get("/api/v1/factories/" + factory + "/builds/" + number + "/log", pushToken).body();
     assertEquals(status, build.get("status").asText(), "build " + number + ": " + build + "\n" + log);
     return build;
   }
 
-  static String commitAndPush(String message) throws Exception {
-    GitCli.ok(clone, "add", "-A");
-    GitCli.ok(clone, "commit", "-q", "-m", message);
+  String commitAndPush(String message) throws Exception {
+    commit(message);
     return GitCli.ok(clone, "push", "origin", "HEAD:main");
   }
 
-  @Test
-  @Order(1)
-  void aPushBuildsTheAppAndPublishesTargetOne() throws Exception {
-    String cloned = GitCli.ok(dir, "clone", remote(readToken), "clone");
-    assertTrue(cloned.contains("empty repository"), cloned);
-    clone = dir.resolve("clone");
+  private void commit(String message) throws Exception {
+    GitCli.ok(clone, "add", "-A");
+    GitCli.ok(clone, "commit", "-q", "-m", message);
+  }
+
+  /** The first app: web built from a COPY-only Dockerfile on the factory's busybox, and a sidecar pinned in the external registry. */
+  private void writeFirstApp() throws Exception {
     Files.createDirectories(clone.resolve("web"));
-    Files.writeString(clone.resolve("web/Dockerfile"), "FROM acme/busybox:1\nWORKDIR /www\nCOPY index.html .\nEXPOSE 80\nCMD [\"httpd\", \"-f\", \"-h\", \"/www\"]\n");
+    Files.writeString(clone.resolve("web/Dockerfile"), "FROM " + factory + "/busybox:1\nWORKDIR /www\nCOPY index.html .\nEXPOSE 80\nCMD [\"httpd\", \"-f\", \"-h\", \"/www\"]\n");
     Files.writeString(clone.resolve("web/index.html"), "<h1>hello v1</h1>\n");
     Files.createDirectories(clone.resolve("shop"));
     Files.writeString(clone.resolve("shop/docker-compose.yml"),
         "services:\n  web:\n    image: web\n    ports: [\"8080:80\"]\n  sidecar:\n    image: " + externalHost + "/library/busybox:1.36\n    command: [\"sleep\", \"3600\"]\n");
-    GitCli.ok(clone, "remote", "set-url", "origin", remote(pushToken));
+  }
+
+  /** A finished build #1 of a repository without apps, the quickest build there is. */
+  private void firstBuildWithoutApps() throws Exception {
+    Files.writeString(clone.resolve("README"), "no apps yet\n");
+    commitAndPush("no apps");
+    awaitBuild(1, "succeeded");
+  }
+
+  @Test
+  void aPushBuildsTheAppAndPublishesTargetOne() throws Exception {
+    writeFirstApp();
     String pushed = commitAndPush("first app");
     assertTrue(pushed.contains("build #1"), pushed);
-    assertTrue(pushed.contains("/api/v1/factories/acme/builds/1"), pushed);
+    assertTrue(pushed.contains("/api/v1/factories/" + factory + "/builds/1"), pushed);
 
     JsonNode build = awaitBuild(1, "succeeded");
     String appUri = build.get("apps").get("shop").asText();
-    assertTrue(appUri.startsWith(host + "/acme/shop@sha256:"), appUri);
+    assertTrue(appUri.startsWith(host + "/" + factory + "/shop@sha256:"), appUri);
     assertEquals(List.of("amd64-linux-1"), List.of(build.get("targets").get(0).asText()));
 
     JsonNode targets = eventually(Duration.ofSeconds(20), () -> {
-      JsonNode list = api.get("/api/v1/factories/acme/targets?tag=main", pushToken).json();
+      JsonNode list = api.get("/api/v1/factories/" + factory + "/targets?tag=main", pushToken).json();
       assertTrue(list.toString().contains("amd64-linux-1"), list.toString());
       return list;
     });
@@ -153,54 +179,60 @@ class BuilderEndToEndTest {
     assertTrue(targets.toString().contains(commit), targets.toString());
 
     if (Files.isExecutable(Path.of("/usr/bin/skopeo"))) {
-      String image = skopeo("inspect", "docker://" + host + "/acme/web:1");
+      String image = skopeo("inspect", "docker://" + host + "/" + factory + "/web:1");
       assertTrue(image.contains("\"Architecture\": \"amd64\""), image);
       String app = skopeo("inspect", "--raw", "docker://" + appUri);
       assertTrue(app.contains("application/vnd.fio+compose-app"), app);
-      String copied = skopeo("inspect", "docker://" + host + "/acme/ext/library/busybox:1.36");
+      String copied = skopeo("inspect", "docker://" + host + "/" + factory + "/ext/library/busybox:1.36");
       assertTrue(copied.contains("amd64"), copied);
     }
   }
 
   @Test
-  @Order(2)
   void aSecondPushMakesTargetTwo() throws Exception {
+    writeFirstApp();
+    commitAndPush("first app");
+    awaitBuild(1, "succeeded");
     Files.writeString(clone.resolve("web/index.html"), "<h1>hello v2</h1>\n");
     String pushed = commitAndPush("second");
     assertTrue(pushed.contains("build #2"), pushed);
     awaitBuild(2, "succeeded");
     eventually(Duration.ofSeconds(20), () -> {
-      String list = api.get("/api/v1/factories/acme/targets?tag=main", pushToken).body();
+      String list = api.get("/api/v1/factories/" + factory + "/targets?tag=main", pushToken).body();
       assertTrue(list.contains("amd64-linux-2"), list);
       return list;
     });
-    String log = api.get("/api/v1/factories/acme/builds/2/log", pushToken).body();
+    String log = api.get("/api/v1/factories/" + factory + "/builds/2/log", pushToken).body();
     assertTrue(log.contains("backend: in-process"), log);
   }
 
   @Test
-  @Order(3)
   void badComposeYamlFailsTheBuildWithItsReason() throws Exception {
+    writeFirstApp();
+    commit("first app");
     Files.writeString(clone.resolve("shop/docker-compose.yml"), "services: [unclosed\n");
     commitAndPush("broken yaml");
-    JsonNode build = awaitBuild(3, "failed");
+    JsonNode build = awaitBuild(1, "failed");
     assertTrue(build.get("reason").asText().contains("invalid compose YAML"), build.toString());
     GitCli.ok(clone, "revert", "--no-edit", "HEAD");
     GitCli.ok(clone, "push", "origin", "HEAD:main");
-    awaitBuild(4, "succeeded");
+    awaitBuild(2, "succeeded");
   }
 
   @Test
-  @Order(4)
   void aBranchWithoutTagStartsNothingAndSaysSo() throws Exception {
+    writeFirstApp();
+    commit("first app");
     String pushed = GitCli.ok(clone, "push", "origin", "HEAD:feature");
     assertTrue(pushed.contains("branch feature maps to no tag"), pushed);
   }
 
   @Test
-  @Order(5)
   void pushesWithoutTokenOrWithAReadOnlyTokenAreRejected() throws Exception {
-    GitCli.Result anonymous = GitCli.run(clone, "push", "http://" + host + "/git/acme/containers.git", "HEAD:main");
+    firstBuildWithoutApps();
+    Files.writeString(clone.resolve("README"), "a change\n");
+    commit("a change");
+    GitCli.Result anonymous = GitCli.run(clone, "push", "http://" + host + "/git/" + factory + "/containers.git", "HEAD:main");
     assertNotEquals(0, anonymous.exit(), anonymous.output());
     GitCli.Result readOnly = GitCli.run(clone, "push", remote(readToken), "HEAD:main");
     assertNotEquals(0, readOnly.exit(), readOnly.output());
@@ -210,23 +242,23 @@ class BuilderEndToEndTest {
   }
 
   @Test
-  @Order(6)
   void withBuildahADockerfileWithRunBuildsAndAFailingRunFailsTheBuild() throws Exception {
     boolean ci = "true".equals(System.getenv("CI"));
     org.junit.jupiter.api.Assumptions.assumeTrue(ci || Files.isExecutable(Path.of("/usr/bin/buildah")), "buildah is not installed");
+    writeFirstApp();
     Files.createDirectories(clone.resolve("tool"));
-    Files.writeString(clone.resolve("tool/Dockerfile"), "FROM acme/busybox:1\nRUN echo built-by-run > /hello\nCMD [\"cat\", \"/hello\"]\n");
+    Files.writeString(clone.resolve("tool/Dockerfile"), "FROM " + factory + "/busybox:1\nRUN echo built-by-run > /hello\nCMD [\"cat\", \"/hello\"]\n");
     Files.writeString(clone.resolve("shop/docker-compose.yml"),
         "services:\n  web:\n    image: web\n  tool:\n    image: tool\n");
     commitAndPush("an image with RUN");
-    JsonNode build = awaitBuild(5, "succeeded");
-    String log = api.get("/api/v1/factories/acme/builds/5/log", pushToken).body();
+    JsonNode build = awaitBuild(1, "succeeded");
+    String log = api.get("/api/v1/factories/" + factory + "/builds/1/log", pushToken).body();
     assertTrue(log.contains("backend: buildah"), log);
-    assertTrue(build.get("apps").get("shop").asText().startsWith(host + "/acme/shop@"), build.toString());
+    assertTrue(build.get("apps").get("shop").asText().startsWith(host + "/" + factory + "/shop@"), build.toString());
 
-    Files.writeString(clone.resolve("tool/Dockerfile"), "FROM acme/busybox:1\nRUN false\n");
+    Files.writeString(clone.resolve("tool/Dockerfile"), "FROM " + factory + "/busybox:1\nRUN false\n");
     commitAndPush("a failing RUN");
-    JsonNode failed = awaitBuild(6, "failed");
+    JsonNode failed = awaitBuild(2, "failed");
     assertTrue(failed.get("reason").asText().contains("buildah bud failed"), failed.toString());
   }
 
@@ -237,65 +269,61 @@ class BuilderEndToEndTest {
     return Integer.parseInt(matcher.group(1));
   }
 
-  /** Resets the repository to the known good app set, so each bad-input case changes one thing. */
-  static void restoreGoodApps() throws Exception {
-    Files.writeString(clone.resolve("web/Dockerfile"), "FROM acme/busybox:1\nWORKDIR /www\nCOPY index.html .\nEXPOSE 80\nCMD [\"httpd\", \"-f\", \"-h\", \"/www\"]\n");
+  /** The known good app set, so each bad-input case changes one thing. */
+  void writeGoodApps() throws Exception {
+    Files.createDirectories(clone.resolve("web"));
+    Files.writeString(clone.resolve("web/Dockerfile"), "FROM " + factory + "/busybox:1\nWORKDIR /www\nCOPY index.html .\nEXPOSE 80\nCMD [\"httpd\", \"-f\", \"-h\", \"/www\"]\n");
+    Files.writeString(clone.resolve("web/index.html"), "<h1>hello</h1>\n");
+    Files.createDirectories(clone.resolve("shop"));
     Files.writeString(clone.resolve("shop/docker-compose.yml"), "services:\n  web:\n    image: web\n");
-    if (Files.exists(clone.resolve("tool"))) {
-      GitCli.ok(clone, "rm", "-r", "-q", "tool");
-    }
   }
 
-  static String failedBuildReason(String message) throws Exception {
+  String failedBuildReason(String message) throws Exception {
     JsonNode build = awaitBuild(pushedBuild(commitAndPush(message)), "failed");
     return build.get("reason").asText();
   }
 
   @Test
-  @Order(7)
   void anAppWithNoServicesFailsTheBuild() throws Exception {
-    restoreGoodApps();
+    writeGoodApps();
     Files.writeString(clone.resolve("shop/docker-compose.yml"), "services: {}\n");
     String reason = failedBuildReason("no services");
     assertTrue(reason.contains("no services"), reason);
   }
 
   @Test
-  @Order(8)
   void aServiceImageThatIsNeitherBuiltNorPinnedFailsTheBuild() throws Exception {
-    restoreGoodApps();
+    writeGoodApps();
     Files.writeString(clone.resolve("shop/docker-compose.yml"), "services:\n  web:\n    image: web\n  cache:\n    image: redis\n");
     String reason = failedBuildReason("unpinned external image");
     assertTrue(reason.contains("service cache") && reason.contains("redis"), reason);
   }
 
   @Test
-  @Order(9)
   void aDockerfileSyntaxErrorFailsTheBuildNamingTheLine() throws Exception {
-    restoreGoodApps();
-    Files.writeString(clone.resolve("web/Dockerfile"), "FROM acme/busybox:1\nCOPPY index.html /www/\n");
+    writeGoodApps();
+    Files.writeString(clone.resolve("web/Dockerfile"), "FROM " + factory + "/busybox:1\nCOPPY index.html /www/\n");
     String reason = failedBuildReason("Dockerfile typo");
     assertTrue(reason.contains("line 2") && reason.contains("COPPY"), reason);
   }
 
   @Test
-  @Order(10)
   void aMissingBaseImageFailsTheBuild() throws Exception {
-    restoreGoodApps();
-    Files.writeString(clone.resolve("web/Dockerfile"), "FROM acme/does-not-exist:1\nCOPY index.html /www/\n");
+    writeGoodApps();
+    Files.writeString(clone.resolve("web/Dockerfile"), "FROM " + factory + "/does-not-exist:1\nCOPY index.html /www/\n");
     String reason = failedBuildReason("missing base");
-    assertTrue(reason.contains("acme/does-not-exist:1"), reason);
+    assertTrue(reason.contains(factory + "/does-not-exist:1"), reason);
   }
 
   @Test
-  @Order(11)
   void aRepositoryWithoutAppsPublishesATargetWithoutApps() throws Exception {
-    restoreGoodApps();
+    writeGoodApps();
+    commit("good apps");
     GitCli.ok(clone, "rm", "-r", "-q", "shop");
     JsonNode build = awaitBuild(pushedBuild(commitAndPush("no apps at all")), "succeeded");
     String target = build.get("targets").get(0).asText();
     JsonNode published = eventually(Duration.ofSeconds(20), () -> {
-      for (JsonNode candidate : api.get("/api/v1/factories/acme/targets", pushToken).json().get("targets")) {
+      for (JsonNode candidate : api.get("/api/v1/factories/" + factory + "/targets", pushToken).json().get("targets")) {
         if (candidate.get("name").asText().equals(target)) {
           return candidate;
         }
@@ -306,19 +334,19 @@ class BuilderEndToEndTest {
   }
 
   @Test
-  @Order(12)
   void theBuildApiAnswersBadRequestsWithJsonErrors() throws Exception {
-    assertEquals(404, api.get("/api/v1/factories/acme/builds/9999", pushToken).status());
-    assertEquals(400, api.get("/api/v1/factories/acme/builds/not-a-number", pushToken).status());
-    assertEquals(401, api.get("/api/v1/factories/acme/builds", null).status());
-    Answer finished = api.post("/api/v1/factories/acme/builds/1/cancel", pushToken, "");
+    firstBuildWithoutApps();
+    assertEquals(404, api.get("/api/v1/factories/" + factory + "/builds/9999", pushToken).status());
+    assertEquals(400, api.get("/api/v1/factories/" + factory + "/builds/not-a-number", pushToken).status());
+    assertEquals(401, api.get("/api/v1/factories/" + factory + "/builds", null).status());
+    Answer finished = api.post("/api/v1/factories/" + factory + "/builds/1/cancel", pushToken, "");
     assertEquals(409, finished.status(), "a finished build cannot be canceled: " + finished.body());
-    Answer badCommit = api.post("/api/v1/factories/acme/builds", pushToken, "{\"commit\":\"not-a-sha\"}");
+    Answer badCommit = api.post("/api/v1/factories/" + factory + "/builds", pushToken, "{\"commit\":\"not-a-sha\"}");
     assertEquals(400, badCommit.status(), badCommit.body());
     assertTrue(badCommit.json().hasNonNull("error"), badCommit.body());
   }
 
-  private static String skopeo(String... args) throws Exception {
+  private String skopeo(String... args) throws Exception {
     List<String> command = new java.util.ArrayList<>(List.of("skopeo"));
     command.addAll(List.of(args));
     command.addAll(List.of("--tls-verify=false", "--creds", "dev:" + pushToken));

@@ -32,34 +32,37 @@ import java.util.UUID;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.MethodOrderer;
-import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The whole device path on a real node: registration with a real CSR, then the device port over real mTLS, the
- * operator API over the read side, and a restart on the same data dir and database.
+ * operator API over the read side, and a restart on the same data dir and database. The node and factory "acme" are
+ * shared; each test registers a device of its own, and a test that reads or changes factory-wide state works in a
+ * factory of its own.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 abstract class DeviceGatewayTest {
 
   static final Duration PATIENCE = Duration.ofSeconds(20);
   static final ObjectMapper JSON = new ObjectMapper();
-  static final String FACTORY = "acme";
 
   @TempDir static Path dataDir;
   Config config;
   FlotillaServer server;
   String adminToken;
+  private final AtomicInteger factories = new AtomicInteger();
+  String sharedToken;
+  /** This test's factory, its token, and a device of it that is yet to register. */
+  String factory;
   String token;
+  DeviceClient device;
   final HttpClient api = HttpClient.newBuilder().connectTimeout(DeviceClient.TIMEOUT).build();
-  final DeviceClient device = new DeviceClient();
 
   abstract TestDatabases.Kind kind();
 
@@ -78,13 +81,36 @@ abstract class DeviceGatewayTest {
             .resolve();
     server = FlotillaServer.start(config);
     adminToken = server.adminToken().value();
-    assertEquals(201, call("POST", "/api/v1/factories", "{\"name\":\"acme\",\"platforms\":[\"amd64-linux\"]}", adminToken).statusCode());
+    useNewFactory("acme");
+    sharedToken = token;
+  }
+
+  /**
+   * Each test has a device of its own in the shared factory; a test that reads or changes what the whole factory
+   * sees (fleet status, factory config, targets) calls {@link #useOwnFactory()} first.
+   */
+  @BeforeEach
+  void newDevice() {
+    factory = "acme";
+    token = sharedToken;
+    device = new DeviceClient();
+  }
+
+  void useOwnFactory() throws Exception {
+    useNewFactory("acme-" + factories.incrementAndGet());
+  }
+
+  /** Creates {@code name} with one target on "main" and makes it this test's factory, with a token for it. */
+  private void useNewFactory(String name) throws Exception {
+    factory = name;
+    // a factory makes its certificate authorities: took over 15 s at a load average of 50
+    assertEquals(201, call(Duration.ofSeconds(60), "POST", "/api/v1/factories", "{\"name\":\"" + factory + "\",\"platforms\":[\"amd64-linux\"]}", adminToken).statusCode());
     HttpResponse<String> created =
-        call("POST", "/api/v1/factories/acme/tokens", "{\"description\":\"ci\",\"scopes\":[\"devices:create\",\"devices:read\",\"devices:write\",\"targets:write\"]}", adminToken);
+        call("POST", "/api/v1/factories/" + factory + "/tokens", "{\"description\":\"ci\",\"scopes\":[\"devices:create\",\"devices:read\",\"devices:write\",\"targets:write\"]}", adminToken);
     assertEquals(201, created.statusCode(), created.body());
     token = JSON.readTree(created.body()).get("token").asText();
     HttpResponse<String> target =
-        call("POST", "/api/v1/factories/acme/targets", "{\"tags\":[\"main\"],\"apps\":{\"shellhttpd\":\"hub.local/acme/shellhttpd@sha256:" + "ab".repeat(32) + "\"}}", token);
+        call("POST", "/api/v1/factories/" + factory + "/targets", "{\"tags\":[\"main\"],\"apps\":{\"shellhttpd\":\"hub.local/" + factory + "/shellhttpd@sha256:" + "ab".repeat(32) + "\"}}", token);
     assertEquals(201, target.statusCode(), target.body());
   }
 
@@ -100,9 +126,13 @@ abstract class DeviceGatewayTest {
   }
 
   HttpResponse<String> call(String method, String path, String body, String bearer, String... headers) throws Exception {
+    return call(DeviceClient.TIMEOUT, method, path, body, bearer, headers);
+  }
+
+  HttpResponse<String> call(Duration timeout, String method, String path, String body, String bearer, String... headers) throws Exception {
     HttpRequest.Builder request =
         HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.httpPort() + path))
-            .timeout(DeviceClient.TIMEOUT)
+            .timeout(timeout)
             .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
     if (bearer != null) {
       request.header("Authorization", "Bearer " + bearer);
@@ -136,7 +166,7 @@ abstract class DeviceGatewayTest {
   }
 
   void registerDevice(DeviceClient client) throws Exception {
-    HttpResponse<String> answer = register(client, client.csr(FACTORY), client.uuid);
+    HttpResponse<String> answer = register(client, client.csr(factory), client.uuid);
     assertEquals(201, answer.statusCode(), answer.body());
     JsonNode files = JSON.readTree(answer.body());
     client.registered(files.get("root.crt").asText(), files.get("client.pem").asText());
@@ -158,9 +188,8 @@ abstract class DeviceGatewayTest {
   }
 
   @Test
-  @Order(1)
   void registrationAnswersTheAgentsFiles() throws Exception {
-    HttpResponse<String> answer = register(device, device.csr(FACTORY), device.uuid);
+    HttpResponse<String> answer = register(device, device.csr(factory), device.uuid);
     assertEquals(201, answer.statusCode(), answer.body());
     JsonNode files = JSON.readTree(answer.body());
     assertTrue(files.get("root.crt").asText().startsWith("-----BEGIN CERTIFICATE-----"));
@@ -171,10 +200,10 @@ abstract class DeviceGatewayTest {
     assertTrue(toml.contains("tls_pkey_path = \"/var/sota/pkey.pem\""), toml);
     device.registered(files.get("root.crt").asText(), files.get("client.pem").asText());
 
-    String sameUuid = io.flotilla.core.pki.PkiTestSupport.csr(io.flotilla.core.pki.PkiTestSupport.deviceKey(), "CN=" + device.uuid + ",OU=" + FACTORY);
+    String sameUuid = io.flotilla.core.pki.PkiTestSupport.csr(io.flotilla.core.pki.PkiTestSupport.deviceKey(), "CN=" + device.uuid + ",OU=" + factory);
     assertEquals(409, register(new DeviceClient(), sameUuid, device.uuid).statusCode(), "the same uuid twice");
     DeviceClient other = new DeviceClient();
-    HttpResponse<String> wrongCn = register(other, other.csr(FACTORY), UUID.randomUUID().toString());
+    HttpResponse<String> wrongCn = register(other, other.csr(factory), UUID.randomUUID().toString());
     assertEquals(400, wrongCn.statusCode(), wrongCn.body());
     assertTrue(wrongCn.body().contains("\"error\":\"csr_cn_mismatch\""), wrongCn.body());
     HttpResponse<String> wrongOu = register(other, other.csr("beta"), other.uuid);
@@ -192,14 +221,15 @@ abstract class DeviceGatewayTest {
   }
 
   @Test
-  @Order(2)
   void deviceChecksInReadsItsTargetsAndReportsAnUpdate() throws Exception {
+    useOwnFactory();
+    registerDevice(device);
     String base = deviceBase();
     HttpResponse<String> self = device.send(base, "GET", "/device", null, "x-ats-target", "amd64-linux-0", "x-ats-dockerapps", "shellhttpd");
     assertEquals(200, self.statusCode(), self.body());
     JsonNode record = JSON.readTree(self.body());
     assertEquals(device.uuid, record.get("uuid").asText());
-    assertEquals("acme", record.get("factory").asText());
+    assertEquals(factory, record.get("factory").asText());
     assertEquals("main", record.get("tag").asText());
     assertEquals("lab", record.get("group_name").asText());
     assertFalse(record.get("is_prod").asBoolean());
@@ -213,7 +243,7 @@ abstract class DeviceGatewayTest {
     assertEquals("Targets", signed.get("_type").asText());
     JsonNode target = signed.get("targets").get("amd64-linux-1");
     assertEquals("1", target.get("custom").get("version").asText());
-    assertEquals("hub.local/acme/shellhttpd@sha256:" + "ab".repeat(32), target.get("custom").get("docker_compose_apps").get("shellhttpd").get("uri").asText());
+    assertEquals("hub.local/" + factory + "/shellhttpd@sha256:" + "ab".repeat(32), target.get("custom").get("docker_compose_apps").get("shellhttpd").get("uri").asText());
     HttpResponse<String> root = device.send(base, "GET", "/repo/1.root.json", null);
     assertEquals(200, root.statusCode());
     String keyHex = JSON.readTree(root.body()).get("signed").get("keys").elements().next().get("keyval").get("public").asText();
@@ -228,6 +258,40 @@ abstract class DeviceGatewayTest {
     // the device's tag stays "main" for what follows
     device.send(base, "GET", "/device", null, "x-ats-tags", "main");
 
+    reportUpdateOne(base);
+    String appsStates =
+        "{\"ostree\":\"abc\",\"deviceTime\":\"2026-11-27T10:05:00Z\",\"apps\":{\"shellhttpd\":{\"uri\":\"hub.local/" + factory + "/shellhttpd@sha256:"
+            + "ab".repeat(32)
+            + "\",\"state\":\"healthy\",\"services\":[]}}}";
+    assertEquals(200, device.send(base, "POST", "/apps-states", appsStates).statusCode());
+    assertEquals(200, device.send(base, "PUT", "/system_info", "{\"id\":\"computer\"}").statusCode());
+    assertEquals(200, device.send(base, "PUT", "/system_info/network", "{\"hostname\":\"dev\",\"mac\":\"00:11\",\"local_ipv4\":\"10.0.0.2\"}").statusCode());
+    assertEquals(200, device.send(base, "PUT", "/system_info/config", "[pacman]\ntags = \"main\"\n").statusCode());
+
+    String systemInfoPath = "/api/v1/factories/" + factory + "/devices/" + device.uuid + "/system-info";
+    eventually(PATIENCE, () -> {
+      JsonNode info = JSON.readTree(call("GET", systemInfoPath, null, token).body());
+      assertEquals("computer", info.path("hardware").path("id").asText(), info.toString());
+      assertEquals("10.0.0.2", info.path("network").path("local_ipv4").asText(), info.toString());
+      assertEquals("[pacman]\ntags = \"main\"\n", info.path("config").asText(), info.toString());
+      assertTrue(info.path("reportedAt").has("network"), info.toString());
+      return null;
+    });
+    assertEquals(404, call("GET", "/api/v1/factories/" + factory + "/devices/no-such-device/system-info", null, token).statusCode());
+
+    assertOperatorViewShowsTheUpdate();
+    // the fleet status reads two projections, devices and targets, and each catches up on its own
+    eventually(PATIENCE, () -> {
+      JsonNode status = JSON.readTree(call("GET", "/api/v1/factories/" + factory + "/status", null, token).body());
+      assertEquals(1, status.get("upToDate").asLong(), status.toString());
+      assertEquals(1, status.get("online").asLong(), status.toString());
+      assertEquals(1, status.get("byTarget").get("amd64-linux-1").asLong(), status.toString());
+      return null;
+    });
+  }
+
+  /** The device reports update upd-1 to amd64-linux-1 (with a duplicate and a bad correlation id on the way). */
+  void reportUpdateOne(String base) throws Exception {
     String sequence =
         "["
             + String.join(
@@ -243,35 +307,6 @@ abstract class DeviceGatewayTest {
     assertEquals(200, device.send(base, "POST", "/events", sequence, "x-ats-tags", "main").statusCode());
     String last = "[" + event("e6", "upd-1", "EcuInstallationApplied", null) + "," + event("e7", "upd-1", "EcuInstallationCompleted", true) + "]";
     assertEquals(200, device.send(base, "POST", "/events", last, "x-ats-target", "amd64-linux-1").statusCode());
-    String appsStates =
-        "{\"ostree\":\"abc\",\"deviceTime\":\"2026-11-27T10:05:00Z\",\"apps\":{\"shellhttpd\":{\"uri\":\"hub.local/acme/shellhttpd@sha256:"
-            + "ab".repeat(32)
-            + "\",\"state\":\"healthy\",\"services\":[]}}}";
-    assertEquals(200, device.send(base, "POST", "/apps-states", appsStates).statusCode());
-    assertEquals(200, device.send(base, "PUT", "/system_info", "{\"id\":\"computer\"}").statusCode());
-    assertEquals(200, device.send(base, "PUT", "/system_info/network", "{\"hostname\":\"dev\",\"mac\":\"00:11\",\"local_ipv4\":\"10.0.0.2\"}").statusCode());
-    assertEquals(200, device.send(base, "PUT", "/system_info/config", "[pacman]\ntags = \"main\"\n").statusCode());
-
-    String systemInfoPath = "/api/v1/factories/acme/devices/" + device.uuid + "/system-info";
-    eventually(PATIENCE, () -> {
-      JsonNode info = JSON.readTree(call("GET", systemInfoPath, null, token).body());
-      assertEquals("computer", info.path("hardware").path("id").asText(), info.toString());
-      assertEquals("10.0.0.2", info.path("network").path("local_ipv4").asText(), info.toString());
-      assertEquals("[pacman]\ntags = \"main\"\n", info.path("config").asText(), info.toString());
-      assertTrue(info.path("reportedAt").has("network"), info.toString());
-      return null;
-    });
-    assertEquals(404, call("GET", "/api/v1/factories/acme/devices/no-such-device/system-info", null, token).statusCode());
-
-    assertOperatorViewShowsTheUpdate();
-    // the fleet status reads two projections, devices and targets, and each catches up on its own
-    eventually(PATIENCE, () -> {
-      JsonNode status = JSON.readTree(call("GET", "/api/v1/factories/acme/status", null, token).body());
-      assertEquals(1, status.get("upToDate").asLong(), status.toString());
-      assertEquals(1, status.get("online").asLong(), status.toString());
-      assertEquals(1, status.get("byTarget").get("amd64-linux-1").asLong(), status.toString());
-      return null;
-    });
   }
 
   void assertOperatorViewShowsTheUpdate() throws Exception {
@@ -279,7 +314,7 @@ abstract class DeviceGatewayTest {
         eventually(
             PATIENCE,
             () -> {
-              HttpResponse<String> response = call("GET", "/api/v1/factories/acme/devices/" + device.uuid, null, token);
+              HttpResponse<String> response = call("GET", "/api/v1/factories/" + factory + "/devices/" + device.uuid, null, token);
               assertEquals(200, response.statusCode(), response.body());
               JsonNode node = JSON.readTree(response.body());
               assertEquals("succeeded", node.get("updateState").asText(), response.body());
@@ -289,20 +324,20 @@ abstract class DeviceGatewayTest {
     assertTrue(view.get("online").asBoolean());
     assertNotNull(view.get("lastSeen"));
     assertEquals("main", view.get("tag").asText());
-    JsonNode updates = JSON.readTree(call("GET", "/api/v1/factories/acme/devices/" + device.uuid + "/updates", null, token).body()).get("updates");
+    JsonNode updates = JSON.readTree(call("GET", "/api/v1/factories/" + factory + "/devices/" + device.uuid + "/updates", null, token).body()).get("updates");
     assertEquals(1, updates.size());
     assertEquals("upd-1", updates.get(0).get("correlationId").asText());
-    JsonNode update = JSON.readTree(call("GET", "/api/v1/factories/acme/devices/" + device.uuid + "/updates/upd-1", null, token).body());
+    JsonNode update = JSON.readTree(call("GET", "/api/v1/factories/" + factory + "/devices/" + device.uuid + "/updates/upd-1", null, token).body());
     assertEquals("succeeded", update.get("state").asText());
     assertEquals(7, update.get("events").size(), "duplicates ignored, the bad correlation id dropped");
     assertEquals("EcuInstallationCompleted", update.get("events").get(6).get("eventType").get("id").asText());
-    JsonNode list = JSON.readTree(call("GET", "/api/v1/factories/acme/devices?tag=main&online=true", null, token).body());
+    JsonNode list = JSON.readTree(call("GET", "/api/v1/factories/" + factory + "/devices?tag=main&online=true", null, token).body());
     assertTrue(list.get("devices").findValuesAsText("uuid").contains(device.uuid));
   }
 
   @Test
-  @Order(3)
   void badDeviceInputIsAClearError() throws Exception {
+    registerDevice(device);
     String base = deviceBase();
     HttpResponse<String> notArray = device.send(base, "POST", "/events", "{\"id\":\"x\"}");
     assertEquals(400, notArray.statusCode());
@@ -316,28 +351,28 @@ abstract class DeviceGatewayTest {
   }
 
   @Test
-  @Order(3)
   void certificatesDecideWhoIsADevice() throws Exception {
-    var acmeCa = server.devices().pki().ensureFactory("acme");
+    registerDevice(device);
+    var acmeCa = server.devices().pki().ensureFactory(factory);
     var betaCa = server.devices().pki().ensureFactory("beta");
     var key = io.flotilla.core.pki.PkiTestSupport.deviceKey();
 
-    DeviceClient firstContact = withCertificate(key, io.flotilla.core.pki.PkiTestSupport.forge(acmeCa, "CN=fc-" + device.uuid + ",OU=acme", key.getPublic()));
+    DeviceClient firstContact = withCertificate(key, io.flotilla.core.pki.PkiTestSupport.forge(acmeCa, "CN=fc-" + device.uuid + ",OU=" + factory, key.getPublic()));
     HttpResponse<String> created = firstContact.send(deviceBase(), "GET", "/device", null, "x-ats-tags", "main");
     assertEquals(200, created.statusCode(), "a factory-CA certificate creates the device");
     assertEquals(io.flotilla.core.pki.Pem.encode(key.getPublic()), JSON.readTree(created.body()).get("pubkey").asText(), "the first contact's key");
     eventually(PATIENCE, () -> {
-      assertEquals(200, call("GET", "/api/v1/factories/acme/devices/fc-" + device.uuid, null, token).statusCode());
+      assertEquals(200, call("GET", "/api/v1/factories/" + factory + "/devices/fc-" + device.uuid, null, token).statusCode());
       return null;
     });
 
-    DeviceClient foreign = withCertificate(key, io.flotilla.core.pki.PkiTestSupport.forge(betaCa, "CN=" + device.uuid + ",OU=acme", key.getPublic()));
+    DeviceClient foreign = withCertificate(key, io.flotilla.core.pki.PkiTestSupport.forge(betaCa, "CN=" + device.uuid + ",OU=" + factory, key.getPublic()));
     assertThrows(IOException.class, () -> foreign.send(deviceBase(), "GET", "/device", null), "another factory's CA");
     DeviceClient expired =
         withCertificate(
             key,
             io.flotilla.core.pki.PkiTestSupport.forge(
-                acmeCa, "CN=" + device.uuid + ",OU=acme", key.getPublic(), java.time.Instant.now().minusSeconds(7200), java.time.Instant.now().minusSeconds(3600)));
+                acmeCa, "CN=" + device.uuid + ",OU=" + factory, key.getPublic(), java.time.Instant.now().minusSeconds(7200), java.time.Instant.now().minusSeconds(3600)));
     assertThrows(IOException.class, () -> expired.send(deviceBase(), "GET", "/device", null), "expired");
     HttpClient noCertificate = HttpClient.newBuilder().sslContext(trustOnly(device.rootPem)).connectTimeout(DeviceClient.TIMEOUT).build();
     assertEquals(401, noCertificate.send(HttpRequest.newBuilder(URI.create(deviceBase() + "/device")).build(), HttpResponse.BodyHandlers.ofString()).statusCode());
@@ -364,24 +399,24 @@ abstract class DeviceGatewayTest {
   }
 
   @Test
-  @Order(3)
   void badOperatorInputIsAClearError() throws Exception {
-    assertEquals(400, call("GET", "/api/v1/factories/acme/devices?limit=0", null, token).statusCode());
-    assertEquals(400, call("GET", "/api/v1/factories/acme/devices?online=maybe", null, token).statusCode());
-    assertEquals(400, call("GET", "/api/v1/factories/acme/devices?limit=x", null, token).statusCode());
-    assertEquals(404, call("GET", "/api/v1/factories/acme/devices/nobody", null, token).statusCode());
-    assertEquals(404, call("GET", "/api/v1/factories/acme/devices/" + device.uuid + "/updates/nothing", null, token).statusCode());
+    registerDevice(device);
+    assertEquals(400, call("GET", "/api/v1/factories/" + factory + "/devices?limit=0", null, token).statusCode());
+    assertEquals(400, call("GET", "/api/v1/factories/" + factory + "/devices?online=maybe", null, token).statusCode());
+    assertEquals(400, call("GET", "/api/v1/factories/" + factory + "/devices?limit=x", null, token).statusCode());
+    assertEquals(404, call("GET", "/api/v1/factories/" + factory + "/devices/nobody", null, token).statusCode());
+    assertEquals(404, call("GET", "/api/v1/factories/" + factory + "/devices/" + device.uuid + "/updates/nothing", null, token).statusCode());
     assertEquals(404, call("GET", "/api/v1/factories/beta/devices", null, token).statusCode());
-    assertEquals(401, call("GET", "/api/v1/factories/acme/devices", null, null).statusCode());
-    assertEquals(400, call("PATCH", "/api/v1/factories/acme/devices/" + device.uuid, "{\"tag\":\"no spaces\"}", token).statusCode());
-    assertEquals(404, call("DELETE", "/api/v1/factories/acme/devices/nobody", null, token).statusCode());
-    assertEquals(400, call("PUT", "/api/v1/factories/acme/config", "{\"files\":[{\"name\":\"a\"}]}", token).statusCode());
-    assertEquals(400, call("PUT", "/api/v1/factories/acme/config", "{\"files\":", token).statusCode());
+    assertEquals(401, call("GET", "/api/v1/factories/" + factory + "/devices", null, null).statusCode());
+    assertEquals(400, call("PATCH", "/api/v1/factories/" + factory + "/devices/" + device.uuid, "{\"tag\":\"no spaces\"}", token).statusCode());
+    assertEquals(404, call("DELETE", "/api/v1/factories/" + factory + "/devices/nobody", null, token).statusCode());
+    assertEquals(400, call("PUT", "/api/v1/factories/" + factory + "/config", "{\"files\":[{\"name\":\"a\"}]}", token).statusCode());
+    assertEquals(400, call("PUT", "/api/v1/factories/" + factory + "/config", "{\"files\":", token).statusCode());
   }
 
   @Test
-  @Order(4)
   void idleCheckInsWriteNothing() throws Exception {
+    registerDevice(device);
     String base = deviceBase();
     device.send(base, "GET", "/device", null, "x-ats-tags", "main", "x-ats-target", "amd64-linux-1", "x-ats-dockerapps", "shellhttpd");
     long before = journalRows();
@@ -394,12 +429,13 @@ abstract class DeviceGatewayTest {
   }
 
   @Test
-  @Order(5)
   void configMergesFactoryGroupAndDevice() throws Exception {
+    useOwnFactory();
+    registerDevice(device);
     String base = deviceBase();
     assertEquals(204, device.send(base, "GET", "/config", null).statusCode());
-    assertEquals(200, call("PUT", "/api/v1/factories/acme/config", "{\"reason\":\"r\",\"files\":[{\"name\":\"a\",\"value\":\"factory\"},{\"name\":\"b\",\"value\":\"factory\"}]}", token).statusCode());
-    assertEquals(200, call("PUT", "/api/v1/factories/acme/device-groups/lab/config", "{\"files\":[{\"name\":\"b\",\"value\":\"group\"},{\"name\":\"c\",\"value\":\"group\"}]}", token).statusCode());
+    assertEquals(200, call("PUT", "/api/v1/factories/" + factory + "/config", "{\"reason\":\"r\",\"files\":[{\"name\":\"a\",\"value\":\"factory\"},{\"name\":\"b\",\"value\":\"factory\"}]}", token).statusCode());
+    assertEquals(200, call("PUT", "/api/v1/factories/" + factory + "/device-groups/lab/config", "{\"files\":[{\"name\":\"b\",\"value\":\"group\"},{\"name\":\"c\",\"value\":\"group\"}]}", token).statusCode());
     assertEquals(201, device.send(base, "PATCH", "/config", "{\"reason\":\"local\",\"files\":[{\"name\":\"c\",\"value\":\"device\",\"unencrypted\":true,\"on-changed\":[\"/usr/share/fioconfig/handlers/x\"]}]}").statusCode());
     HttpResponse<String> config = device.send(base, "GET", "/config", null);
     assertEquals(200, config.statusCode(), config.body());
@@ -411,7 +447,7 @@ abstract class DeviceGatewayTest {
     String lastModified = config.headers().firstValue("Last-Modified").orElseThrow();
     assertEquals(304, device.send(base, "GET", "/config", null, "If-Modified-Since", lastModified).statusCode());
 
-    HttpResponse<String> renamed = call("PATCH", "/api/v1/factories/acme/devices/" + device.uuid, "{\"name\":\"renamed\",\"tag\":\"beta\"}", token);
+    HttpResponse<String> renamed = call("PATCH", "/api/v1/factories/" + factory + "/devices/" + device.uuid, "{\"name\":\"renamed\",\"tag\":\"beta\"}", token);
     assertEquals(200, renamed.statusCode());
     // The answer is the device as GET shows it, with the change in it: the new name, and the tag the device is yet to report.
     JsonNode answered = JSON.readTree(renamed.body());
@@ -429,20 +465,21 @@ abstract class DeviceGatewayTest {
   }
 
   @Test
-  @Order(6)
   void hubCredentialsPullOnlyTheDevicesFactory() throws Exception {
+    registerDevice(device);
     HttpResponse<String> response = device.send(deviceBase(), "GET", "/hub-creds/", null);
     assertEquals(200, response.statusCode(), response.body());
     JsonNode creds = JSON.readTree(response.body());
     DeviceHubCredentials verifier = server.devices().hubCredentials();
-    assertEquals("acme", verifier.verify(creds.get("Username").asText(), creds.get("Secret").asText()).orElseThrow());
-    assertTrue(verifier.verify(creds.get("Username").asText().replace("acme", "beta"), creds.get("Secret").asText()).isEmpty());
+    assertEquals(factory, verifier.verify(creds.get("Username").asText(), creds.get("Secret").asText()).orElseThrow());
+    assertTrue(verifier.verify(creds.get("Username").asText().replace(factory, "beta"), creds.get("Secret").asText()).isEmpty());
     assertTrue(verifier.verify(creds.get("Username").asText(), creds.get("Secret").asText() + "x").isEmpty());
   }
 
   @Test
-  @Order(7)
   void aNewTargetIsPushedOverTheWebSocket() throws Exception {
+    useOwnFactory();
+    registerDevice(device);
     LinkedBlockingQueue<String> messages = new LinkedBlockingQueue<>();
     HttpClient client = HttpClient.newBuilder().sslContext(device.sslContext()).connectTimeout(DeviceClient.TIMEOUT).build();
     WebSocket socket =
@@ -465,7 +502,7 @@ abstract class DeviceGatewayTest {
       return null;
     });
     HttpResponse<String> target =
-        call("POST", "/api/v1/factories/acme/targets", "{\"tags\":[\"main\"],\"apps\":{\"shellhttpd\":\"hub.local/acme/shellhttpd@sha256:" + "cd".repeat(32) + "\"}}", token);
+        call("POST", "/api/v1/factories/" + factory + "/targets", "{\"tags\":[\"main\"],\"apps\":{\"shellhttpd\":\"hub.local/" + factory + "/shellhttpd@sha256:" + "cd".repeat(32) + "\"}}", token);
     assertEquals(201, target.statusCode(), target.body());
     long sent = System.nanoTime();
     String message = messages.poll(10, TimeUnit.SECONDS);
@@ -480,12 +517,12 @@ abstract class DeviceGatewayTest {
   }
 
   @Test
-  @Order(8)
   void curlWithTheRegistrationFilesReadsTargets() throws Exception {
+    registerDevice(device);
     org.junit.jupiter.api.Assumptions.assumeTrue(
         java.util.Arrays.stream(System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator)).anyMatch(dir -> Files.isExecutable(Path.of(dir, "curl"))),
         "curl is not installed");
-    Path files = Files.createDirectories(dataDir.resolve("curl"));
+    Path files = Files.createDirectories(dataDir.resolve("curl-" + device.uuid));
     Files.writeString(files.resolve("client.pem"), device.clientPem);
     Files.writeString(files.resolve("pkey.pem"), Pem.encode(device.key.getPrivate()));
     Files.writeString(files.resolve("root.crt"), device.rootPem);
@@ -503,8 +540,11 @@ abstract class DeviceGatewayTest {
   }
 
   @Test
-  @Order(9)
   void everythingSurvivesARestart() throws Exception {
+    registerDevice(device);
+    reportUpdateOne(deviceBase());
+    assertOperatorViewShowsTheUpdate();
+    assertEquals(200, call("PATCH", "/api/v1/factories/" + factory + "/devices/" + device.uuid, "{\"name\":\"renamed\"}", token).statusCode());
     server.close();
     server = FlotillaServer.start(config);
     device.registered(device.rootPem, device.clientPem);
@@ -515,12 +555,11 @@ abstract class DeviceGatewayTest {
   }
 
   @Test
-  @Order(10)
   void aDecommissionedDeviceIsRefused() throws Exception {
     DeviceClient doomed = new DeviceClient();
     registerDevice(doomed);
     assertEquals(200, doomed.send(deviceBase(), "GET", "/device", null).statusCode());
-    assertEquals(204, call("DELETE", "/api/v1/factories/acme/devices/" + doomed.uuid, null, token).statusCode());
+    assertEquals(204, call("DELETE", "/api/v1/factories/" + factory + "/devices/" + doomed.uuid, null, token).statusCode());
     HttpResponse<String> kept = doomed.send(deviceBase(), "GET", "/device", null);
     assertEquals(401, kept.statusCode(), "the open connection is checked again per request: " + kept.body());
     doomed.registered(doomed.rootPem, doomed.clientPem);
