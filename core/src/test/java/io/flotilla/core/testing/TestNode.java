@@ -7,6 +7,7 @@ import io.flotilla.core.persistence.Database;
 import io.flotilla.core.persistence.SchemaMigration;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -57,7 +58,7 @@ public final class TestNode implements AutoCloseable {
   /** Joins the cluster of {@code seed}, or forms its own when {@code seed} is null. */
   public static TestNode start(Config config, TestNode seed) {
     Database database = Database.open(config);
-    SchemaMigration.migrate(database);
+    SchemaMigration.migrate(database, List.of(SchemaMigration.CORE));
     ActorTestKit testKit = ActorTestKit.create("flotilla", config);
     Cluster cluster = Cluster.get(testKit.system());
     cluster.manager().tell(Join.create(seed == null ? cluster.selfMember().address() : Cluster.get(seed.system()).selfMember().address()));
