@@ -62,10 +62,12 @@ public final class SchemaMigration {
     FlywayMigrateException failed = find(e, FlywayMigrateException.class);
     FlywaySqlScriptException script = find(e, FlywaySqlScriptException.class);
     SQLException sql = find(e, SQLException.class);
-    String cause = sql != null ? firstLine(sql.getMessage()) : firstLine(e.getMessage());
     if (failed == null || failed.getMigration() == null) {
-      return "schema migration failed: " + cause;
+      // validation and connection failures: Flyway's lines together say what is wrong and what to do
+      return "schema migration failed: " + (sql != null ? firstLine(sql.getMessage()) : joined(e.getMessage()));
     }
+    // H2 ends its first line with "SQL statement:" and puts the statement on the next; it is named below anyway
+    String cause = firstLine(sql != null ? sql.getMessage() : e.getMessage()).replaceFirst(";? ?SQL statement:$", "");
     MigrationInfo migration = failed.getMigration();
     StringBuilder line = new StringBuilder("schema migration ").append(migration.getScript()).append(" failed");
     if (script != null) {
@@ -83,6 +85,10 @@ public final class SchemaMigration {
       }
     }
     return null;
+  }
+
+  private static String joined(String text) {
+    return text == null ? "" : String.join(" ", text.strip().split("\\s*\n\\s*"));
   }
 
   private static String firstLine(String text) {

@@ -19,7 +19,7 @@ abstract class SchemaMigrationTest {
   abstract TestDatabases.Kind kind();
 
   private Config config() {
-    return TestDatabases.fresh(kind()).withFallback(ConfigFactory.parseResources("application.conf")).withFallback(ConfigFactory.parseMap(Map.of("flotilla.data-dir", "/tmp"))).resolve();
+    return TestDatabases.fresh(kind()).withFallback(ConfigFactory.parseMap(Map.of("flotilla.data-dir", "/tmp"))).withFallback(ConfigFactory.defaultReferenceUnresolved()).resolve();
   }
 
   @Test
@@ -28,6 +28,7 @@ abstract class SchemaMigrationTest {
       SchemaMigration.migrate(database, CORE);
       SchemaMigration.migrate(database, CORE);
       assertEquals(List.of("1.1 core tables true"), history(database));
+      assertEquals(0, ((com.zaxxer.hikari.HikariDataSource) database.dataSource()).getHikariPoolMXBean().getActiveConnections(), "connections Flyway kept");
     }
   }
 
@@ -40,6 +41,11 @@ abstract class SchemaMigrationTest {
       assertFalse(message.contains("\n"), message);
       assertTrue(message.startsWith("schema migration V1_1__core_tables.sql failed at line "), message);
       assertTrue(message.contains("CREATE INDEX IF NOT EXISTS targets_by_version ON targets (factory, version)"), message);
+
+      // PostgreSQL rolled the migration back and runs it again; H2 committed its DDL and Flyway marked it failed
+      String again = assertThrows(SchemaMigration.SchemaException.class, () -> SchemaMigration.migrate(database, CORE)).getMessage();
+      assertFalse(again.contains("\n"), again);
+      assertTrue(again.contains(kind() == TestDatabases.Kind.H2 ? "Detected failed migration to version 1.1" : "V1_1__core_tables.sql failed at line"), again);
     }
   }
 

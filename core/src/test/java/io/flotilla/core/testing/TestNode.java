@@ -35,7 +35,10 @@ public final class TestNode implements AutoCloseable {
     this.core = core;
   }
 
-  /** Node settings for a test: {@code database} from {@link TestDatabases#fresh}, data under {@code dataDir}. */
+  /**
+   * Node settings for a test: {@code database} from {@link TestDatabases#fresh}, data under {@code dataDir}, every
+   * other setting the modules' defaults (their reference.conf), as a node without an operator's application.conf.
+   */
   public static Config config(Config database, Path dataDir) {
     return ConfigFactory.parseMap(
             Map.of(
@@ -45,8 +48,9 @@ public final class TestNode implements AutoCloseable {
                 "pekko.actor.testkit.typed.system-shutdown-default", "60s",
                 "pekko.loglevel", "WARNING"))
         .withFallback(database)
-        .withFallback(ConfigFactory.parseResources("application.conf"))
-        .withFallback(ConfigFactory.defaultReference())
+        // unresolved, so that reference.conf's substitutions (the journal pool's URL from flotilla.db) see the test's
+        // database rather than the default one
+        .withFallback(ConfigFactory.defaultReferenceUnresolved())
         .resolve();
   }
 
