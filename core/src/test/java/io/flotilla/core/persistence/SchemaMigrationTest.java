@@ -19,7 +19,7 @@ abstract class SchemaMigrationTest {
   abstract TestDatabases.Kind kind();
 
   private Config config() {
-    return TestDatabases.fresh(kind()).withFallback(ConfigFactory.parseMap(Map.of("flotilla.data-dir", "/tmp"))).withFallback(ConfigFactory.defaultReferenceUnresolved()).resolve();
+    return TestDatabases.fresh(kind()).withFallback(ConfigFactory.parseMap(Map.of("flotilla.data-dir", "/tmp"))).withFallback(ConfigFactory.parseResources("flotilla-library.conf")).withFallback(ConfigFactory.defaultReferenceUnresolved()).resolve();
   }
 
   @Test

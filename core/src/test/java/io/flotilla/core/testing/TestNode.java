@@ -48,6 +48,8 @@ public final class TestNode implements AutoCloseable {
                 "pekko.actor.testkit.typed.system-shutdown-default", "60s",
                 "pekko.loglevel", "WARNING"))
         .withFallback(database)
+        // every module's settings of its libraries on the class path (core's, and the gateway's in its tests)
+        .withFallback(ConfigFactory.parseResources("flotilla-library.conf"))
         // unresolved, so that reference.conf's substitutions (the journal pool's URL from flotilla.db) see the test's
         // database rather than the default one
         .withFallback(ConfigFactory.defaultReferenceUnresolved())
