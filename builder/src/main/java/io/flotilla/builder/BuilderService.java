@@ -53,6 +53,9 @@ public final class BuilderService implements BuildTrigger {
 
   private static final Logger log = LoggerFactory.getLogger(BuilderService.class);
 
+  /** The builder's migrations (the {@code builds} table) for {@link io.flotilla.core.persistence.SchemaMigration}. */
+  public static final String SCHEMA = "builder";
+
   private final FlotillaCore core;
   private final BuilderSettings settings;
   private final ContainerRepos repos;

@@ -17,6 +17,7 @@ import io.flotilla.registry.RegistrySettings;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -40,6 +41,8 @@ public final class FlotillaServer implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(FlotillaServer.class);
   private static final Duration STARTUP_PATIENCE = Duration.ofSeconds(60);
+  /** The modules whose tables this node uses; their migrations run in version order across them. */
+  public static final List<String> SCHEMA = List.of(SchemaMigration.CORE, BuilderService.SCHEMA);
 
   private final ActorSystem<Void> system;
   private final Database database;
@@ -76,7 +79,7 @@ public final class FlotillaServer implements AutoCloseable {
     Database database = Database.open(config);
     ActorSystem<Void> system = null;
     try {
-      SchemaMigration.migrate(database);
+      SchemaMigration.migrate(database, SCHEMA);
       system = ActorSystem.create(Behaviors.empty(), "flotilla", config);
       joinCluster(system);
       FlotillaCore core = FlotillaCore.start(system, database);

@@ -40,7 +40,7 @@ public final class NodeConfig {
       }
       profile = ConfigFactory.parseFile(configFile.toFile(), ConfigParseOptions.defaults().setAllowMissing(false));
     }
-    Config unresolved = ConfigFactory.parseMap(overrides).withFallback(extra).withFallback(profile);
+    Config unresolved = ConfigFactory.parseMap(overrides).withFallback(extra).withFallback(profile).withFallback(libraries());
     if (dataDir == null) {
       // A relative data dir is resolved against the working directory, as H2 requires absolute file paths.
       Config probe = unresolved.withFallback(ConfigFactory.defaultReference()).resolve();
@@ -48,5 +48,10 @@ public final class NodeConfig {
       unresolved = ConfigFactory.parseMap(Map.of("flotilla.data-dir", Path.of(configured).toAbsolutePath().normalize().toString())).withFallback(unresolved);
     }
     return ConfigFactory.load(unresolved);
+  }
+
+  /** Every module's settings of the libraries it uses: above their reference.conf, below the operator's. */
+  public static Config libraries() {
+    return ConfigFactory.parseResources("flotilla-library.conf");
   }
 }

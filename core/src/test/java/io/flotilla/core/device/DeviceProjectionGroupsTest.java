@@ -173,7 +173,7 @@ abstract class DeviceProjectionGroupsTest {
   void aGroupReadsWhatItsEarlierEnvelopesWrote() throws Exception {
     // The handler alone on a migrated database: the group is exactly these envelopes.
     try (Database database = Database.open(TestNode.config(TestDatabases.fresh(kind()), dataDir))) {
-      SchemaMigration.migrate(database);
+      SchemaMigration.migrate(database, List.of(SchemaMigration.CORE));
       String uuid = "grouped-" + UUID.randomUUID();
       Instant at = Instant.parse("2026-11-27T10:00:00Z");
       List<Device.Event> events =

@@ -196,56 +196,6 @@ abstract class DeviceReadSideTest {
     assertEquals(0, await(queries.status(factory, now.minus(Duration.ofMinutes(15)))).updating());
   }
 
-  /** A read side projected by the code that took metadata events for updates is repaired when the node starts. */
-  @Test
-  void phantomUpdatesLeftByEarlierProjectionsAreRemovedAtStart() throws Exception {
-    String factory = "ph-" + UUID.randomUUID().toString().substring(0, 8);
-    String uuid = UUID.randomUUID().toString();
-    String onlyPhantom = UUID.randomUUID().toString();
-    Instant now = Instant.now();
-    send(uuid, r -> new Device.ReportUpdateEvents(contact(factory, "main", null, now),
-        List.of(event("e1", "u-1", "EcuInstallationCompleted", true)), r));
-    send(onlyPhantom, r -> new Device.CheckIn(contact(factory, "main", null, now), r));
-    DeviceQueries queries = core.deviceQueries();
-    eventually(PATIENCE, () -> {
-      assertEquals("succeeded", await(queries.device(factory, uuid)).orElseThrow().updateState());
-      assertTrue(await(queries.device(factory, onlyPhantom)).isPresent());
-      return null;
-    });
-    node.database().withConnection(connection -> {
-      for (String device : List.of(uuid, onlyPhantom)) {
-        try (var insert = connection.prepareStatement(
-            "INSERT INTO device_updates (uuid, correlation_id, factory, target_name, version, state, failed_step, events, started_at, updated_at)"
-                + " VALUES (?, 'meta-01KCCCCCCCCCCCCCCCCCCCCCCC', ?, NULL, NULL, 'in-progress', NULL, '[]', ?, ?)")) {
-          insert.setString(1, device);
-          insert.setString(2, factory);
-          insert.setTimestamp(3, java.sql.Timestamp.from(now.plusSeconds(5)));
-          insert.setTimestamp(4, java.sql.Timestamp.from(now.plusSeconds(5)));
-          insert.executeUpdate();
-        }
-        try (var update = connection.prepareStatement(
-            "UPDATE device_status SET update_correlation_id = 'meta-01KCCCCCCCCCCCCCCCCCCCCCCC', update_state = 'in-progress' WHERE uuid = ?")) {
-          update.setString(1, device);
-          update.executeUpdate();
-        }
-      }
-      return null;
-    });
-    assertEquals(2, await(queries.status(factory, now.minus(Duration.ofMinutes(15)))).updating(), "the phantom updates as they were");
-
-    io.flotilla.core.persistence.SchemaMigration.migrate(node.database());
-
-    var row = await(queries.device(factory, uuid)).orElseThrow();
-    assertEquals("u-1", row.updateCorrelationId());
-    assertEquals("succeeded", row.updateState());
-    var phantomOnly = await(queries.device(factory, onlyPhantom)).orElseThrow();
-    assertNull(phantomOnly.updateCorrelationId());
-    assertNull(phantomOnly.updateState());
-    assertEquals(List.of("u-1"), await(queries.updates(factory, uuid)).stream().map(DeviceQueries.UpdateRow::correlationId).toList());
-    assertTrue(await(queries.updates(factory, onlyPhantom)).isEmpty());
-    assertEquals(0, await(queries.status(factory, now.minus(Duration.ofMinutes(15)))).updating());
-  }
-
   private static int i(String uuid) {
     return Integer.parseInt(uuid.substring(4, 5));
   }

@@ -7,55 +7,57 @@ import com.typesafe.config.ConfigFactory;
 import io.flotilla.core.testing.TestDatabases;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 abstract class SchemaMigrationTest {
 
+  private static final List<String> CORE = List.of(SchemaMigration.CORE);
+
   abstract TestDatabases.Kind kind();
 
   private Config config() {
-    return TestDatabases.fresh(kind()).withFallback(ConfigFactory.parseResources("application.conf")).withFallback(ConfigFactory.parseMap(Map.of("flotilla.data-dir", "/tmp"))).resolve();
+    return TestDatabases.fresh(kind()).withFallback(ConfigFactory.parseMap(Map.of("flotilla.data-dir", "/tmp"))).withFallback(ConfigFactory.parseResources("flotilla-library.conf")).withFallback(ConfigFactory.defaultReferenceUnresolved()).resolve();
   }
 
   @Test
-  void migrationIsIdempotent() {
+  void aNewDatabaseGetsEveryMigrationOnceAndNoBaseline() throws Exception {
     try (Database database = Database.open(config())) {
-      SchemaMigration.migrate(database);
-      SchemaMigration.migrate(database);
+      SchemaMigration.migrate(database, CORE);
+      SchemaMigration.migrate(database, CORE);
+      assertEquals(List.of("1.1 core tables true"), history(database));
+      assertEquals(0, ((com.zaxxer.hikari.HikariDataSource) database.dataSource()).getHikariPoolMXBean().getActiveConnections(), "connections Flyway kept");
     }
   }
 
   @Test
-  void aBrokenTableStopsTheMigrationWithItsName() throws Exception {
+  void aBrokenTableStopsTheMigrationWithOneLineNamingTheMigrationAndStatement() throws Exception {
     try (Database database = Database.open(config())) {
-      database.withConnection(
-          connection -> {
-            try (Statement statement = connection.createStatement()) {
-              statement.execute("CREATE TABLE targets (factory VARCHAR(63), something_else INT)");
-            }
-            return null;
-          });
-      SchemaMigration.SchemaException failure = assertThrows(SchemaMigration.SchemaException.class, () -> SchemaMigration.migrate(database));
-      assertTrue(failure.getMessage().contains("targets"), failure.getMessage());
+      execute(database, "CREATE TABLE targets (factory VARCHAR(63), something_else INT)");
+      SchemaMigration.SchemaException failure = assertThrows(SchemaMigration.SchemaException.class, () -> SchemaMigration.migrate(database, CORE));
+      String message = failure.getMessage();
+      assertFalse(message.contains("\n"), message);
+      assertTrue(message.startsWith("schema migration V1_1__core_tables.sql failed at line "), message);
+      assertTrue(message.contains("CREATE INDEX IF NOT EXISTS targets_by_version ON targets (factory, version)"), message);
+
+      // PostgreSQL rolled the migration back and runs it again; H2 committed its DDL and Flyway marked it failed
+      String again = assertThrows(SchemaMigration.SchemaException.class, () -> SchemaMigration.migrate(database, CORE)).getMessage();
+      assertFalse(again.contains("\n"), again);
+      assertTrue(again.contains(kind() == TestDatabases.Kind.H2 ? "Detected failed migration to version 1.1" : "V1_1__core_tables.sql failed at line"), again);
     }
   }
 
   @Test
   void aColumnOfAnOlderSchemaIsWidenedToHoldTheLimits() throws Exception {
     try (Database database = Database.open(config())) {
-      database.withConnection(
-          connection -> {
-            try (Statement statement = connection.createStatement()) {
-              statement.execute(
-                  "CREATE TABLE factories (name VARCHAR(63) PRIMARY KEY, platforms VARCHAR(4000) NOT NULL, branch_tags VARCHAR(4000) NOT NULL, created_at TIMESTAMP WITH TIME ZONE NOT NULL)");
-              statement.execute("INSERT INTO factories VALUES ('acme', 'amd64-linux', '{}', CURRENT_TIMESTAMP)");
-            }
-            return null;
-          });
-      SchemaMigration.migrate(database);
-      SchemaMigration.migrate(database);
+      execute(
+          database,
+          "CREATE TABLE factories (name VARCHAR(63) PRIMARY KEY, platforms VARCHAR(4000) NOT NULL, branch_tags VARCHAR(4000) NOT NULL, created_at TIMESTAMP WITH TIME ZONE NOT NULL)",
+          "INSERT INTO factories VALUES ('acme', 'amd64-linux', '{}', CURRENT_TIMESTAMP)");
+      SchemaMigration.migrate(database, CORE);
+      SchemaMigration.migrate(database, CORE);
       database.withConnection(
           connection -> {
             try (Statement statement = connection.createStatement()) {
@@ -67,6 +69,17 @@ abstract class SchemaMigrationTest {
             }
             return null;
           });
+      assertEquals(List.of("0 schema made before Flyway true", "1.1 core tables true"), history(database));
+    }
+  }
+
+  @Test
+  void aModuleWithoutMigrationsForTheDialectIsRefusedByName() {
+    try (Database database = Database.open(config())) {
+      SchemaMigration.SchemaException failure =
+          assertThrows(SchemaMigration.SchemaException.class, () -> SchemaMigration.migrate(database, List.of(SchemaMigration.CORE, "nosuchmodule")));
+      assertFalse(failure.getMessage().contains("\n"), failure.getMessage());
+      assertTrue(failure.getMessage().contains("db/migration/nosuchmodule/" + database.dialect()), failure.getMessage());
     }
   }
 
@@ -79,9 +92,34 @@ abstract class SchemaMigrationTest {
     assertNotNull(failure.getMessage());
   }
 
-  @Test
-  void statementsSplitOnLineEndingSemicolons() {
-    assertEquals(List.of("CREATE TABLE a (x INT)", "CREATE INDEX i ON a (x)"), SchemaMigration.split("-- c\nCREATE TABLE a (x INT);\n\nCREATE INDEX i ON a (x);\n"));
+  private static void execute(Database database, String... statements) throws Exception {
+    database.withConnection(
+        connection -> {
+          try (Statement statement = connection.createStatement()) {
+            for (String sql : statements) {
+              statement.execute(sql);
+            }
+          }
+          return null;
+        });
+  }
+
+  /**
+   * Flyway's history of migrations as "version description success", in the order applied; on H2 Flyway also notes
+   * that it created its table, a row without a version, left out.
+   */
+  static List<String> history(Database database) throws Exception {
+    return database.withConnection(
+        connection -> {
+          List<String> rows = new ArrayList<>();
+          try (Statement statement = connection.createStatement();
+              var result = statement.executeQuery("SELECT \"version\", \"description\", \"success\" FROM \"flyway_schema_history\" WHERE \"version\" IS NOT NULL ORDER BY \"installed_rank\"")) {
+            while (result.next()) {
+              rows.add(result.getString(1) + " " + result.getString(2) + " " + result.getBoolean(3));
+            }
+          }
+          return rows;
+        });
   }
 }
 

@@ -37,7 +37,7 @@ abstract class GuardedHandlersTest {
   @Test
   void aFailingGroupIsNarrowedToItsEventAndPassesOnceTheOperatorSkipsIt() throws Exception {
     try (Database database = Database.open(TestNode.config(TestDatabases.fresh(kind()), dataDir))) {
-      SchemaMigration.migrate(database);
+      SchemaMigration.migrate(database, List.of(SchemaMigration.CORE));
       database.withConnection(
           c -> {
             try (Statement s = c.createStatement()) {

@@ -7,6 +7,7 @@ import io.flotilla.core.persistence.Database;
 import io.flotilla.core.persistence.SchemaMigration;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -34,7 +35,10 @@ public final class TestNode implements AutoCloseable {
     this.core = core;
   }
 
-  /** Node settings for a test: {@code database} from {@link TestDatabases#fresh}, data under {@code dataDir}. */
+  /**
+   * Node settings for a test: {@code database} from {@link TestDatabases#fresh}, data under {@code dataDir}, every
+   * other setting the modules' defaults (their reference.conf), as a node without an operator's application.conf.
+   */
   public static Config config(Config database, Path dataDir) {
     return ConfigFactory.parseMap(
             Map.of(
@@ -44,8 +48,11 @@ public final class TestNode implements AutoCloseable {
                 "pekko.actor.testkit.typed.system-shutdown-default", "60s",
                 "pekko.loglevel", "WARNING"))
         .withFallback(database)
-        .withFallback(ConfigFactory.parseResources("application.conf"))
-        .withFallback(ConfigFactory.defaultReference())
+        // every module's settings of its libraries on the class path (core's, and the gateway's in its tests)
+        .withFallback(ConfigFactory.parseResources("flotilla-library.conf"))
+        // unresolved, so that reference.conf's substitutions (the journal pool's URL from flotilla.db) see the test's
+        // database rather than the default one
+        .withFallback(ConfigFactory.defaultReferenceUnresolved())
         .resolve();
   }
 
@@ -57,7 +64,7 @@ public final class TestNode implements AutoCloseable {
   /** Joins the cluster of {@code seed}, or forms its own when {@code seed} is null. */
   public static TestNode start(Config config, TestNode seed) {
     Database database = Database.open(config);
-    SchemaMigration.migrate(database);
+    SchemaMigration.migrate(database, List.of(SchemaMigration.CORE));
     ActorTestKit testKit = ActorTestKit.create("flotilla", config);
     Cluster cluster = Cluster.get(testKit.system());
     cluster.manager().tell(Join.create(seed == null ? cluster.selfMember().address() : Cluster.get(seed.system()).selfMember().address()));

@@ -1,63 +1,67 @@
--- Flotilla schema for PostgreSQL. Applied at every start by io.flotilla.core.persistence.SchemaMigration:
--- every statement must be idempotent. The journal tables follow pekko-persistence-jdbc's PostgreSQL layout.
+-- A copy of conf/schema/h2.sql as it was before Flyway: SchemaUpgradeTest makes a database with it, as a node of that
+-- version did, and checks that the versioned migrations take it over with its rows.
+-- Flotilla schema for H2. Applied at every start by io.flotilla.core.persistence.SchemaMigration:
+-- every statement must be idempotent. The journal tables follow pekko-persistence-jdbc's H2 layout
+-- (quoted lower-case names, as its Slick H2 profile expects); projection tables follow pekko-projection-jdbc
+-- with use-lowercase-schema = true. Read-side tables use plain names.
 
-CREATE TABLE IF NOT EXISTS public.event_journal (
-    ordering BIGSERIAL,
-    persistence_id VARCHAR(255) NOT NULL,
-    sequence_number BIGINT NOT NULL,
-    deleted BOOLEAN DEFAULT FALSE NOT NULL,
-    writer VARCHAR(255) NOT NULL,
-    write_timestamp BIGINT,
-    adapter_manifest VARCHAR(255),
-    event_ser_id INTEGER NOT NULL,
-    event_ser_manifest VARCHAR(255) NOT NULL,
-    event_payload BYTEA NOT NULL,
-    meta_ser_id INTEGER,
-    meta_ser_manifest VARCHAR(255),
-    meta_payload BYTEA,
-    PRIMARY KEY(persistence_id, sequence_number)
+CREATE TABLE IF NOT EXISTS PUBLIC."event_journal" (
+    "ordering" BIGINT UNIQUE NOT NULL AUTO_INCREMENT,
+    "deleted" BOOLEAN DEFAULT false NOT NULL,
+    "persistence_id" VARCHAR(255) NOT NULL,
+    "sequence_number" BIGINT NOT NULL,
+    "writer" VARCHAR NOT NULL,
+    "write_timestamp" BIGINT NOT NULL,
+    "adapter_manifest" VARCHAR NOT NULL,
+    "event_payload" BLOB NOT NULL,
+    "event_ser_id" INTEGER NOT NULL,
+    "event_ser_manifest" VARCHAR NOT NULL,
+    "meta_payload" BLOB,
+    "meta_ser_id" INTEGER,
+    "meta_ser_manifest" VARCHAR,
+    PRIMARY KEY("persistence_id", "sequence_number")
 );
 
-CREATE UNIQUE INDEX IF NOT EXISTS event_journal_ordering_idx ON public.event_journal(ordering);
+CREATE UNIQUE INDEX IF NOT EXISTS "event_journal_ordering_idx" ON PUBLIC."event_journal" ("ordering");
 
-CREATE TABLE IF NOT EXISTS public.event_tag (
-    event_id BIGINT,
-    tag VARCHAR(256),
-    PRIMARY KEY(event_id, tag),
-    CONSTRAINT fk_event_journal FOREIGN KEY(event_id) REFERENCES event_journal(ordering) ON DELETE CASCADE
+CREATE TABLE IF NOT EXISTS PUBLIC."event_tag" (
+    "event_id" BIGINT NOT NULL,
+    "tag" VARCHAR NOT NULL,
+    PRIMARY KEY("event_id", "tag"),
+    CONSTRAINT fk_event_journal FOREIGN KEY("event_id") REFERENCES "event_journal"("ordering") ON DELETE CASCADE
 );
 
-CREATE TABLE IF NOT EXISTS public.snapshot (
-    persistence_id VARCHAR(255) NOT NULL,
-    sequence_number BIGINT NOT NULL,
-    created BIGINT NOT NULL,
-    snapshot_ser_id INTEGER NOT NULL,
-    snapshot_ser_manifest VARCHAR(255) NOT NULL,
-    snapshot_payload BYTEA NOT NULL,
-    meta_ser_id INTEGER,
-    meta_ser_manifest VARCHAR(255),
-    meta_payload BYTEA,
-    PRIMARY KEY(persistence_id, sequence_number)
+CREATE TABLE IF NOT EXISTS PUBLIC."snapshot" (
+    "persistence_id" VARCHAR(255) NOT NULL,
+    "sequence_number" BIGINT NOT NULL,
+    "created" BIGINT NOT NULL,
+    "snapshot_ser_id" INTEGER NOT NULL,
+    "snapshot_ser_manifest" VARCHAR NOT NULL,
+    "snapshot_payload" BLOB NOT NULL,
+    "meta_ser_id" INTEGER,
+    "meta_ser_manifest" VARCHAR,
+    "meta_payload" BLOB,
+    PRIMARY KEY("persistence_id", "sequence_number")
 );
 
-CREATE TABLE IF NOT EXISTS pekko_projection_offset_store (
-    projection_name VARCHAR(255) NOT NULL,
-    projection_key VARCHAR(255) NOT NULL,
-    current_offset VARCHAR(255) NOT NULL,
-    manifest VARCHAR(4) NOT NULL,
-    mergeable BOOLEAN NOT NULL,
-    last_updated BIGINT NOT NULL,
-    PRIMARY KEY(projection_name, projection_key)
+CREATE TABLE IF NOT EXISTS "pekko_projection_offset_store" (
+    "projection_name" VARCHAR(255) NOT NULL,
+    "projection_key" VARCHAR(255) NOT NULL,
+    "current_offset" VARCHAR(255) NOT NULL,
+    "manifest" VARCHAR(4) NOT NULL,
+    "mergeable" BOOLEAN NOT NULL,
+    "last_updated" BIGINT NOT NULL,
+    PRIMARY KEY("projection_name", "projection_key")
 );
 
-CREATE INDEX IF NOT EXISTS projection_name_index ON pekko_projection_offset_store (projection_name);
+CREATE INDEX IF NOT EXISTS "projection_name_index" ON "pekko_projection_offset_store" ("projection_name");
 
-CREATE TABLE IF NOT EXISTS pekko_projection_management (
-    projection_name VARCHAR(255) NOT NULL,
-    projection_key VARCHAR(255) NOT NULL,
-    paused BOOLEAN NOT NULL,
-    last_updated BIGINT NOT NULL,
-    PRIMARY KEY(projection_name, projection_key)
+CREATE TABLE IF NOT EXISTS "pekko_projection_management" (
+    "projection_name" VARCHAR(255) NOT NULL,
+    "projection_key" VARCHAR(255) NOT NULL,
+    "paused" BOOLEAN NOT NULL,
+    "last_updated" BIGINT NOT NULL,
+    PRIMARY KEY("projection_name", "projection_key")
 );
 
 CREATE TABLE IF NOT EXISTS factories (
@@ -94,7 +98,7 @@ CREATE TABLE IF NOT EXISTS targets (
     hardware_id VARCHAR(128) NOT NULL,
     version BIGINT NOT NULL,
     tags VARCHAR(4000) NOT NULL,
-    apps TEXT NOT NULL,
+    apps VARCHAR(40000) NOT NULL,
     containers_sha VARCHAR(64),
     created_at TIMESTAMP WITH TIME ZONE NOT NULL,
     PRIMARY KEY (factory, name)
@@ -145,7 +149,7 @@ CREATE TABLE IF NOT EXISTS device_updates (
     version VARCHAR(64),
     state VARCHAR(16) NOT NULL,
     failed_step VARCHAR(64),
-    events TEXT NOT NULL,
+    events CLOB NOT NULL,
     started_at TIMESTAMP WITH TIME ZONE NOT NULL,
     updated_at TIMESTAMP WITH TIME ZONE NOT NULL,
     PRIMARY KEY (uuid, correlation_id)
@@ -157,7 +161,7 @@ CREATE INDEX IF NOT EXISTS device_updates_by_time ON device_updates (uuid, start
 CREATE TABLE IF NOT EXISTS device_system_info (
     uuid VARCHAR(128) NOT NULL,
     kind VARCHAR(16) NOT NULL,
-    content TEXT NOT NULL,
+    content CLOB NOT NULL,
     reported_at TIMESTAMP WITH TIME ZONE NOT NULL,
     PRIMARY KEY (uuid, kind)
 );

@@ -1,7 +1,9 @@
--- Flotilla schema for H2. Applied at every start by io.flotilla.core.persistence.SchemaMigration:
--- every statement must be idempotent. The journal tables follow pekko-persistence-jdbc's H2 layout
--- (quoted lower-case names, as its Slick H2 profile expects); projection tables follow pekko-projection-jdbc
--- with use-lowercase-schema = true. Read-side tables use plain names.
+-- Core's tables on H2, the first versioned migration (scheme: docs/architecture.md, "Schema").
+-- Written idempotently: a database made before Flyway (baselined at version 0) runs it over its tables,
+-- which keeps every row and brings an older one to this layout.
+-- The journal tables follow pekko-persistence-jdbc's H2 layout (quoted lower-case names, as its Slick H2
+-- profile expects); projection tables follow pekko-projection-jdbc with use-lowercase-schema = true.
+-- Read-side tables use plain names.
 
 CREATE TABLE IF NOT EXISTS PUBLIC."event_journal" (
     "ordering" BIGINT UNIQUE NOT NULL AUTO_INCREMENT,
@@ -104,22 +106,6 @@ CREATE TABLE IF NOT EXISTS targets (
 
 CREATE INDEX IF NOT EXISTS targets_by_version ON targets (factory, version);
 
-CREATE TABLE IF NOT EXISTS builds (
-    factory VARCHAR(63) NOT NULL,
-    number BIGINT NOT NULL,
-    status VARCHAR(32) NOT NULL,
-    commit_sha VARCHAR(64) NOT NULL,
-    branch VARCHAR(255) NOT NULL,
-    tag VARCHAR(255) NOT NULL,
-    requested_by VARCHAR(255),
-    reason VARCHAR(4000),
-    created_at TIMESTAMP WITH TIME ZONE NOT NULL,
-    finished_at TIMESTAMP WITH TIME ZONE,
-    PRIMARY KEY (factory, number)
-);
-
-CREATE INDEX IF NOT EXISTS builds_by_status ON builds (status);
-
 CREATE TABLE IF NOT EXISTS device_status (
     uuid VARCHAR(128) PRIMARY KEY,
     factory VARCHAR(63) NOT NULL,
@@ -174,9 +160,16 @@ CREATE TABLE IF NOT EXISTS projection_skips (
     PRIMARY KEY (projection_name, projection_key, persistence_id, sequence_nr)
 );
 
+-- Columns made wider after release so that they hold what io.flotilla.core.Limits allows; a table made before
+-- keeps its rows (widening a VARCHAR keeps every value).
+ALTER TABLE factories ALTER COLUMN branch_tags SET DATA TYPE VARCHAR(30000);
+
+ALTER TABLE targets ALTER COLUMN apps SET DATA TYPE VARCHAR(40000);
+
 -- fioup's metadata events (correlation id meta-<ULID>) are device events, not updates (Device.isMetadataEvent).
 -- A read side projected before that rule holds updates made of them: they go, and a device whose newest update
--- was one shows its newest real update again. Idempotent, like everything here, so it runs at every start.
+-- was one shows its newest real update again. Pre-Flyway schemas ran this at every start;
+-- a database upgraded from one gets it once more here, a new one finds nothing to repair.
 DELETE FROM device_updates WHERE correlation_id LIKE 'meta-%';
 
 UPDATE device_status SET
