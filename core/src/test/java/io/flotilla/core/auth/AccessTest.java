@@ -238,7 +238,7 @@ class AccessOnH2Test extends AccessTest {
     Database database = Database.open(config);
     ActorTestKit testKit = null;
     try {
-      SchemaMigration.migrate(database);
+      SchemaMigration.migrate(database, List.of(SchemaMigration.CORE));
       testKit = ActorTestKit.create("flotilla", config);
       Access alone = FlotillaCore.start(testKit.system(), database).access();
       for (ApiToken token : List.of(ApiToken.newFactoryToken("acme"), ApiToken.newAdminToken())) {

@@ -47,7 +47,7 @@ abstract class JournalReplayTest {
     recorded = RecordedJournal.load();
     Config config = TestServers.config(dir.resolve(kind().name().toLowerCase()), TestDatabases.fresh(kind()));
     try (Database database = Database.open(config)) {
-      SchemaMigration.migrate(database);
+      SchemaMigration.migrate(database, FlotillaServer.SCHEMA);
       recorded.insertInto(database);
     }
     server = FlotillaServer.start(config);
