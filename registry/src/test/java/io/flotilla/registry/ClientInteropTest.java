@@ -1,6 +1,7 @@
 package io.flotilla.registry;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.flotilla.protocol.oci.Digest;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

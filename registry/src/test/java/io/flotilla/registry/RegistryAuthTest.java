@@ -1,6 +1,7 @@
 package io.flotilla.registry;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.flotilla.protocol.oci.Digest;
 import io.flotilla.registry.auth.RegistryAction;
 import io.flotilla.registry.auth.RegistryPrincipal;
 import io.flotilla.registry.auth.TokenService;

@@ -1,6 +1,7 @@
 package io.flotilla.registry;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.flotilla.protocol.oci.Digest;
 
 import java.io.ByteArrayInputStream;
 import java.net.URI;

@@ -1,5 +1,6 @@
 package io.flotilla.registry;
 
+import io.flotilla.protocol.oci.Digest;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

@@ -1,6 +1,7 @@
 package io.flotilla.registry.manifest;
 
-import io.flotilla.registry.Digest;
+import io.flotilla.protocol.oci.Digest;
+import io.flotilla.registry.Digests;
 import io.flotilla.registry.ErrorCode;
 import io.flotilla.registry.RegistryContext;
 import io.flotilla.registry.RegistryError;
@@ -40,9 +41,9 @@ public final class ManifestHandler {
      * which clients treat as "not there", where a 400 makes them fail.
      */
     public CompletionStage<HttpResponse> get(RepositoryName name, String reference) {
-        boolean digestLike = Digest.looksLikeDigest(reference);
+        boolean digestLike = Digests.looksLikeDigest(reference);
         Optional<String> tag = !digestLike && TAG.matcher(reference).matches() ? Optional.of(reference) : Optional.empty();
-        Optional<Digest> byDigest = digestLike ? Digest.ifValid(reference) : Optional.empty();
+        Optional<Digest> byDigest = digestLike ? Digests.ifValid(reference) : Optional.empty();
         if (tag.isEmpty() && byDigest.isEmpty()) {
             return CompletableFuture.failedFuture(unknown(reference));
         }
@@ -62,8 +63,8 @@ public final class ManifestHandler {
     }
 
     public CompletionStage<HttpResponse> put(HttpRequest request, RepositoryName name, String reference) {
-        Optional<String> tag = Digest.looksLikeDigest(reference) ? Optional.empty() : Optional.of(validTag(reference));
-        Optional<Digest> expected = tag.isPresent() ? Optional.empty() : Optional.of(Digest.parse(reference));
+        Optional<String> tag = Digests.looksLikeDigest(reference) ? Optional.empty() : Optional.of(validTag(reference));
+        Optional<Digest> expected = tag.isPresent() ? Optional.empty() : Optional.of(Digests.parse(reference));
         Optional<String> contentType = Optional.of(request.entity().getContentType().mediaType().toString());
         long limit = ctx.settings().maxManifestSize();
         return readBody(request, limit)
@@ -113,7 +114,7 @@ public final class ManifestHandler {
 
     /** By tag: removes only the tag. By digest: removes the manifest, every tag on it and its referrer entry. */
     public CompletionStage<HttpResponse> delete(RepositoryName name, String reference) {
-        if (!Digest.looksLikeDigest(reference)) {
+        if (!Digests.looksLikeDigest(reference)) {
             String tag = validTag(reference);
             return ctx.io().call(() -> {
                 if (!ctx.repositories().deleteTag(name, tag)) {
@@ -122,7 +123,7 @@ public final class ManifestHandler {
                 return Responses.status(202, Map.of());
             });
         }
-        Digest digest = Digest.parse(reference);
+        Digest digest = Digests.parse(reference);
         return ctx.io().call(() -> {
             if (ctx.repositories().revisionMediaType(name, digest).isEmpty()) {
                 throw unknown(reference);
