@@ -158,7 +158,7 @@ class ClientInteropTest {
                 "containers-storage:localhost/flotilla-busybox:latest", "docker://" + registry + "/acme/doomed:v1");
         tools.run("skopeo", "delete", "--tls-verify=false", "--creds", PUSH_CREDS,
                 "docker://" + registry + "/acme/doomed:v1");
-        assertEquals(404, RegistryClient.basic(server, RegistryServer.READER)
+        assertEquals(404, RegistryHttp.basic(server, RegistryServer.READER)
                 .send("GET", "/v2/acme/doomed/manifests/v1").statusCode());
     }
 

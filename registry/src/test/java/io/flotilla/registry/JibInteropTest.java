@@ -17,7 +17,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 
-import static io.flotilla.registry.RegistryClient.json;
+import static io.flotilla.registry.RegistryHttp.json;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /** jib-core pushes through the token flow, and mounts its base image's layers across repositories. */
@@ -64,16 +64,16 @@ class JibInteropTest {
                         .setBaseImageLayersCache(work.resolve("cache-base"))
                         .setApplicationLayersCache(work.resolve("cache-app")));
 
-        RegistryClient client = RegistryClient.basic(server, RegistryServer.READER);
+        RegistryHttp client = RegistryHttp.basic(server, RegistryServer.READER);
         JsonNode manifest = json(client.get("/v2/acme/jib-app/manifests/v1", Map.of()));
         assertEquals(app.getDigest().toString(),
-                RegistryClient.header(client.send("HEAD", "/v2/acme/jib-app/manifests/v1"), "Docker-Content-Digest"));
+                RegistryHttp.header(client.send("HEAD", "/v2/acme/jib-app/manifests/v1"), "Docker-Content-Digest"));
         assertEquals(2, manifest.path("layers").size());
         for (JsonNode layer : manifest.path("layers")) {
             assertEquals(200, client.send("HEAD", "/v2/acme/jib-app/blobs/" + layer.path("digest").asText())
                     .statusCode());
         }
-        assertEquals(base.getDigest().toString(), RegistryClient.header(
+        assertEquals(base.getDigest().toString(), RegistryHttp.header(
                 client.send("HEAD", "/v2/acme/jib-base/manifests/v1"), "Docker-Content-Digest"));
     }
 }
