@@ -2,7 +2,7 @@
 # Sourced, not run. Every process started here is stopped by the caller's EXIT trap (cleanup).
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SERVER_JAR="$REPO/gateway/target/flotilla-server.jar"
-AGENT_JAR="$REPO/agent/target/flotilla-agent.jar"
+SIM_JAR="$REPO/fleet-sim/target/flotilla-sim.jar"
 PIDS=()
 
 cleanup() {
@@ -22,9 +22,9 @@ work_dir() {
 
 build() {
   # always: jars left from an older checkout would measure old code (BENCH_SKIP_BUILD=1 reuses them knowingly)
-  if [[ "${BENCH_SKIP_BUILD:-0}" != 1 || ! -f "$SERVER_JAR" || ! -f "$AGENT_JAR" ]]; then
-    echo "bench: building the server and agent jars..." >&2
-    (cd "$REPO" && mvn -B -q -pl agent,gateway -am package -DskipTests) >&2
+  if [[ "${BENCH_SKIP_BUILD:-0}" != 1 || ! -f "$SERVER_JAR" || ! -f "$SIM_JAR" ]]; then
+    echo "bench: building the server and simulator jars..." >&2
+    (cd "$REPO" && mvn -B -q -pl fleet-sim,gateway -am package -DskipTests) >&2
   fi
 }
 
@@ -74,7 +74,7 @@ publish_target() {
 # P-256 key pair per handshake that the server never uses (it picks X25519), and the simulator shares the cores.
 simulate() {
   local factory=$1 work=$2 url=$3; shift 3
-  java ${SIM_JAVA_OPTS:--Xmx2g -Djdk.tls.namedGroups=x25519} -jar "$AGENT_JAR" simulate --server "$url" --api "http://127.0.0.1:$HTTP_PORT" \
+  java ${SIM_JAVA_OPTS:--Xmx2g -Djdk.tls.namedGroups=x25519} -jar "$SIM_JAR" --server "$url" --api "http://127.0.0.1:$HTTP_PORT" \
     --token "$ADMIN" --factory "$factory" --hardware-id amd64-linux --work-dir "$work" "$@"
 }
 

@@ -76,7 +76,7 @@ class ReadmeTest {
     }
     String run = script.toString();
     for (String step : List.of("bin/flotilla demo", "bin/flotilla server &", "$API/factories/acme/targets", "push origin",
-        "flotilla-agent register", "\"tag\": \"beta\"", "flotilla-agent simulate")) {
+        "flotilla-agent register", "\"tag\": \"beta\"", "bin/flotilla-sim")) {
       assertTrue(run.contains(step), "the README test runs the first hour's step " + step);
     }
     Path scriptFile = work.resolve("readme.sh");

@@ -1,5 +1,6 @@
 package io.flotilla.registry;
 
+import io.flotilla.protocol.oci.Digest;
 import io.flotilla.registry.blob.BlobHandler;
 import io.flotilla.registry.blob.BlobStore;
 import io.flotilla.registry.manifest.ManifestHandler;
@@ -54,12 +55,12 @@ public final class LocalRegistry {
 
     /** Whether the repository may read the blob (pushed or mounted there). */
     public boolean hasBlob(String repository, String digest) throws IOException {
-        return blobs.size(RepositoryName.parse(repository), Digest.parse(digest)).isPresent();
+        return blobs.size(RepositoryName.parse(repository), Digests.parse(digest)).isPresent();
     }
 
     /** A blob of the repository, whole: for small ones (configs, app bundles). */
     public byte[] readBlob(String repository, String digest) throws IOException {
-        Digest parsed = Digest.parse(digest);
+        Digest parsed = Digests.parse(digest);
         if (blobs.size(RepositoryName.parse(repository), parsed).isEmpty()) {
             throw new RegistryError(ErrorCode.BLOB_UNKNOWN, "blob unknown to registry", digest);
         }
@@ -72,7 +73,7 @@ public final class LocalRegistry {
 
     /** Copies a blob of the repository to {@code target}. */
     public void copyBlob(String repository, String digest, Path target) throws IOException {
-        Digest parsed = Digest.parse(digest);
+        Digest parsed = Digests.parse(digest);
         if (blobs.size(RepositoryName.parse(repository), parsed).isEmpty()) {
             throw new RegistryError(ErrorCode.BLOB_UNKNOWN, "blob unknown to registry", digest);
         }
@@ -89,12 +90,12 @@ public final class LocalRegistry {
      */
     public void pushBlob(String repository, String digest, InputStream content) throws IOException {
         RepositoryName name = RepositoryName.parse(repository);
-        Digest expected = Digest.parse(digest);
+        Digest expected = Digests.parse(digest);
         if (blobs.size(name, expected).isPresent() && ctx.blobs().touch(expected)) {
             return;
         }
         UploadStore.Session session = ctx.uploads().create(name);
-        MessageDigest hasher = Digest.newHasher();
+        MessageDigest hasher = Digest.sha256();
         try (OutputStream out = new DigestOutputStream(Files.newOutputStream(session.data(), StandardOpenOption.APPEND), hasher)) {
             content.transferTo(out);
         } catch (IOException | RuntimeException e) {

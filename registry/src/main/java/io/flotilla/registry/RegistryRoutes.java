@@ -1,6 +1,7 @@
 package io.flotilla.registry;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import io.flotilla.protocol.oci.Digest;
 import io.flotilla.registry.auth.Caller;
 import io.flotilla.registry.auth.RegistryAuthenticator;
 import io.flotilla.registry.auth.RegistryPrincipal;
@@ -134,7 +135,7 @@ public final class RegistryRoutes {
                 throw new RegistryError(ErrorCode.DENIED, "requested access to the resource is denied",
                         endpoint.name().value());
             }
-            Digest.parse(endpoint.reference());
+            Digests.parse(endpoint.reference());
             response = dispatch(request, method, endpoint, null);
         } catch (RuntimeException e) {
             response = CompletableFuture.failedFuture(e);

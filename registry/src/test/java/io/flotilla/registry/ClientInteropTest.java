@@ -1,6 +1,7 @@
 package io.flotilla.registry;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.flotilla.protocol.oci.Digest;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -157,7 +158,7 @@ class ClientInteropTest {
                 "containers-storage:localhost/flotilla-busybox:latest", "docker://" + registry + "/acme/doomed:v1");
         tools.run("skopeo", "delete", "--tls-verify=false", "--creds", PUSH_CREDS,
                 "docker://" + registry + "/acme/doomed:v1");
-        assertEquals(404, RegistryClient.basic(server, RegistryServer.READER)
+        assertEquals(404, RegistryHttp.basic(server, RegistryServer.READER)
                 .send("GET", "/v2/acme/doomed/manifests/v1").statusCode());
     }
 

@@ -1,5 +1,6 @@
 package io.flotilla.registry;
 
+import io.flotilla.protocol.oci.Digest;
 import io.flotilla.registry.gc.GarbageCollector;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -14,8 +15,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import static io.flotilla.registry.RegistryClient.header;
-import static io.flotilla.registry.RegistryClient.imageManifest;
+import static io.flotilla.registry.RegistryHttp.header;
+import static io.flotilla.registry.RegistryHttp.imageManifest;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -25,12 +26,12 @@ class GarbageCollectorTest {
     @TempDir
     static Path root;
     static RegistryServer server;
-    static RegistryClient client;
+    static RegistryHttp client;
 
     @BeforeAll
     static void start() throws Exception {
         server = RegistryServer.start(root);
-        client = RegistryClient.basic(server, RegistryServer.PUSHER);
+        client = RegistryHttp.basic(server, RegistryServer.PUSHER);
     }
 
     @AfterAll

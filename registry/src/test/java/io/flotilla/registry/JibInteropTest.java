@@ -6,6 +6,7 @@ import com.google.cloud.tools.jib.api.Jib;
 import com.google.cloud.tools.jib.api.JibContainer;
 import com.google.cloud.tools.jib.api.RegistryImage;
 import com.google.cloud.tools.jib.api.buildplan.AbsoluteUnixPath;
+import io.flotilla.protocol.oci.Digest;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -16,7 +17,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 
-import static io.flotilla.registry.RegistryClient.json;
+import static io.flotilla.registry.RegistryHttp.json;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /** jib-core pushes through the token flow, and mounts its base image's layers across repositories. */
@@ -63,16 +64,16 @@ class JibInteropTest {
                         .setBaseImageLayersCache(work.resolve("cache-base"))
                         .setApplicationLayersCache(work.resolve("cache-app")));
 
-        RegistryClient client = RegistryClient.basic(server, RegistryServer.READER);
+        RegistryHttp client = RegistryHttp.basic(server, RegistryServer.READER);
         JsonNode manifest = json(client.get("/v2/acme/jib-app/manifests/v1", Map.of()));
         assertEquals(app.getDigest().toString(),
-                RegistryClient.header(client.send("HEAD", "/v2/acme/jib-app/manifests/v1"), "Docker-Content-Digest"));
+                RegistryHttp.header(client.send("HEAD", "/v2/acme/jib-app/manifests/v1"), "Docker-Content-Digest"));
         assertEquals(2, manifest.path("layers").size());
         for (JsonNode layer : manifest.path("layers")) {
             assertEquals(200, client.send("HEAD", "/v2/acme/jib-app/blobs/" + layer.path("digest").asText())
                     .statusCode());
         }
-        assertEquals(base.getDigest().toString(), RegistryClient.header(
+        assertEquals(base.getDigest().toString(), RegistryHttp.header(
                 client.send("HEAD", "/v2/acme/jib-base/manifests/v1"), "Docker-Content-Digest"));
     }
 }

@@ -1,6 +1,7 @@
 package io.flotilla.registry;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.flotilla.protocol.oci.Digest;
 import io.flotilla.registry.auth.RegistryAction;
 import io.flotilla.registry.auth.RegistryPrincipal;
 import io.flotilla.registry.auth.TokenService;
@@ -23,10 +24,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-import static io.flotilla.registry.RegistryClient.errorCode;
-import static io.flotilla.registry.RegistryClient.header;
-import static io.flotilla.registry.RegistryClient.imageManifest;
-import static io.flotilla.registry.RegistryClient.json;
+import static io.flotilla.registry.RegistryHttp.errorCode;
+import static io.flotilla.registry.RegistryHttp.header;
+import static io.flotilla.registry.RegistryHttp.imageManifest;
+import static io.flotilla.registry.RegistryHttp.json;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -42,13 +43,13 @@ class RegistryAuthTest {
     @BeforeAll
     static void start() throws Exception {
         server = RegistryServer.start(root);
-        RegistryClient pusher = RegistryClient.basic(server, RegistryServer.PUSHER);
+        RegistryHttp pusher = RegistryHttp.basic(server, RegistryServer.PUSHER);
         String config = pusher.pushBlob("acme/app", "{}".getBytes());
         byte[] manifest = imageManifest(config, 2, Map.of(), Map.of());
         assertEquals(201, pusher.putManifest("acme/app", "v1", RegistryProtocolTest.OCI_MANIFEST, manifest).statusCode());
         manifestPath = "/v2/acme/app/manifests/v1";
         blobPath = "/v2/acme/app/blobs/" + config;
-        RegistryClient other = RegistryClient.basic(server, RegistryServer.OTHER_PUSHER);
+        RegistryHttp other = RegistryHttp.basic(server, RegistryServer.OTHER_PUSHER);
         other.pushBlob("globex/app", "{}".getBytes());
         other.putManifest("globex/app", "v1", RegistryProtocolTest.OCI_MANIFEST, manifest);
     }
@@ -68,7 +69,7 @@ class RegistryAuthTest {
         for (String scope : scopes) {
             query.append("&scope=").append(URLEncoder.encode(scope, StandardCharsets.UTF_8));
         }
-        HttpResponse<byte[]> response = RegistryClient.basic(server, credentials).send("GET", query.toString());
+        HttpResponse<byte[]> response = RegistryHttp.basic(server, credentials).send("GET", query.toString());
         assertEquals(200, response.statusCode(), new String(response.body()));
         JsonNode body = json(response);
         assertEquals(body.path("token").asText(), body.path("access_token").asText());
@@ -78,7 +79,7 @@ class RegistryAuthTest {
 
     @Test
     void anonymousCallsGetTheBearerChallengeWithScope() throws Exception {
-        RegistryClient anonymous = RegistryClient.anonymous(server);
+        RegistryHttp anonymous = RegistryHttp.anonymous(server);
         String realm = "Bearer realm=\"" + server.baseUrl() + "/v2/token\",service=\"flotilla\"";
 
         HttpResponse<byte[]> base = anonymous.send("GET", "/v2/");
@@ -100,16 +101,16 @@ class RegistryAuthTest {
 
     @Test
     void wrongCredentialsGetNoToken() throws Exception {
-        HttpResponse<byte[]> response = RegistryClient.basic(server,
+        HttpResponse<byte[]> response = RegistryHttp.basic(server,
                 new RegistryServer.Credentials(RegistryServer.PUSHER.user(), "wrong")).send("GET", "/v2/token");
         assertEquals(401, response.statusCode());
-        assertEquals(401, RegistryClient.basic(server, new RegistryServer.Credentials("x", "y"))
+        assertEquals(401, RegistryHttp.basic(server, new RegistryServer.Credentials("x", "y"))
                 .send("GET", manifestPath).statusCode());
     }
 
     @Test
     void pushTokenPullsAndPushes() throws Exception {
-        RegistryClient withToken = RegistryClient.bearer(server,
+        RegistryHttp withToken = RegistryHttp.bearer(server,
                 token(RegistryServer.PUSHER, "repository:acme/app:pull,push"));
         assertEquals(200, withToken.send("GET", manifestPath).statusCode());
         String pushed = withToken.pushBlob("acme/app", "pushed with a token".getBytes());
@@ -121,7 +122,7 @@ class RegistryAuthTest {
     @Test
     void pullOnlyTokenIsNarrowedAndCannotPush() throws Exception {
         String token = token(RegistryServer.READER, "repository:acme/app:pull,push");
-        RegistryClient reader = RegistryClient.bearer(server, token);
+        RegistryHttp reader = RegistryHttp.bearer(server, token);
         assertEquals(200, reader.send("GET", manifestPath).statusCode());
         assertEquals(200, reader.send("GET", blobPath).statusCode());
         HttpResponse<byte[]> push = reader.send("POST", "/v2/acme/app/blobs/uploads/");
@@ -130,7 +131,7 @@ class RegistryAuthTest {
         HttpResponse<byte[]> delete = reader.send("DELETE", manifestPath);
         assertEquals(401, delete.statusCode());
 
-        HttpResponse<byte[]> basicPush = RegistryClient.basic(server, RegistryServer.READER)
+        HttpResponse<byte[]> basicPush = RegistryHttp.basic(server, RegistryServer.READER)
                 .send("POST", "/v2/acme/app/blobs/uploads/");
         assertEquals(403, basicPush.statusCode());
         assertEquals("DENIED", errorCode(basicPush));
@@ -138,25 +139,25 @@ class RegistryAuthTest {
 
     @Test
     void deviceCredentialsPullTheirFactoryOnly() throws Exception {
-        RegistryClient device = RegistryClient.bearer(server,
+        RegistryHttp device = RegistryHttp.bearer(server,
                 token(RegistryServer.DEVICE, "repository:acme/app:pull", "repository:globex/app:pull"));
         assertEquals(200, device.send("GET", manifestPath).statusCode());
         assertEquals(401, device.send("GET", "/v2/globex/app/manifests/v1").statusCode());
         assertEquals(401, device.send("PUT", "/v2/acme/app/manifests/v2", "{}".getBytes(),
                 Map.of("Content-Type", RegistryProtocolTest.OCI_MANIFEST)).statusCode());
-        assertEquals(404, RegistryClient.basic(server, RegistryServer.DEVICE)
+        assertEquals(404, RegistryHttp.basic(server, RegistryServer.DEVICE)
                 .send("GET", "/v2/globex/app/manifests/v1").statusCode(), "another factory is as if it did not exist");
     }
 
     @Test
     void anotherFactorysTokenReachesNothingHere() throws Exception {
         String token = token(RegistryServer.OTHER_PUSHER, "repository:acme/app:pull,push");
-        RegistryClient other = RegistryClient.bearer(server, token);
+        RegistryHttp other = RegistryHttp.bearer(server, token);
         assertEquals(401, other.send("GET", manifestPath).statusCode());
         assertEquals(401, other.send("GET", blobPath).statusCode());
         assertEquals(401, other.send("POST", "/v2/acme/app/blobs/uploads/").statusCode());
 
-        RegistryClient otherBasic = RegistryClient.basic(server, RegistryServer.OTHER_PUSHER);
+        RegistryHttp otherBasic = RegistryHttp.basic(server, RegistryServer.OTHER_PUSHER);
         assertEquals(404, otherBasic.send("GET", manifestPath).statusCode());
         assertEquals("NAME_UNKNOWN", errorCode(otherBasic.send("GET", "/v2/acme/app/tags/list")));
         assertEquals(404, otherBasic.send("GET", "/v2/acme/nothing/tags/list").statusCode());
@@ -178,7 +179,7 @@ class RegistryAuthTest {
     void tamperedAndExpiredTokensAreRejected() throws Exception {
         String token = token(RegistryServer.PUSHER, "repository:acme/app:pull");
         String tampered = token.substring(0, token.length() - 2) + (token.endsWith("A") ? "BB" : "AA");
-        HttpResponse<byte[]> response = RegistryClient.bearer(server, tampered).send("GET", manifestPath);
+        HttpResponse<byte[]> response = RegistryHttp.bearer(server, tampered).send("GET", manifestPath);
         assertEquals(401, response.statusCode());
         assertTrue(header(response, "WWW-Authenticate").contains("error=\"invalid_token\""));
 
@@ -186,7 +187,7 @@ class RegistryAuthTest {
         TokenService oldIssuer = new TokenService(root, "flotilla", Duration.ofMinutes(5), past);
         String expired = oldIssuer.issue(new RegistryPrincipal("old",
                 Map.of("acme", Set.of(RegistryAction.PUSH))), List.of("repository:acme/app:pull")).token();
-        assertEquals(401, RegistryClient.bearer(server, expired).send("GET", manifestPath).statusCode());
+        assertEquals(401, RegistryHttp.bearer(server, expired).send("GET", manifestPath).statusCode());
 
         TokenService sameKey = new TokenService(root, "flotilla", Duration.ofMinutes(5), Clock.systemUTC());
         assertTrue(sameKey.verify(token).isPresent(), "any node sharing the storage verifies the token");

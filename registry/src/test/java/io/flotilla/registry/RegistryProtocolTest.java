@@ -1,6 +1,7 @@
 package io.flotilla.registry;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.flotilla.protocol.oci.Digest;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -16,10 +17,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 
-import static io.flotilla.registry.RegistryClient.errorCode;
-import static io.flotilla.registry.RegistryClient.header;
-import static io.flotilla.registry.RegistryClient.imageManifest;
-import static io.flotilla.registry.RegistryClient.json;
+import static io.flotilla.registry.RegistryHttp.errorCode;
+import static io.flotilla.registry.RegistryHttp.header;
+import static io.flotilla.registry.RegistryHttp.imageManifest;
+import static io.flotilla.registry.RegistryHttp.json;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -34,12 +35,12 @@ class RegistryProtocolTest {
     @TempDir
     static Path root;
     static RegistryServer server;
-    static RegistryClient client;
+    static RegistryHttp client;
 
     @BeforeAll
     static void start() throws Exception {
         server = RegistryServer.start(root);
-        client = RegistryClient.basic(server, RegistryServer.PUSHER);
+        client = RegistryHttp.basic(server, RegistryServer.PUSHER);
     }
 
     @AfterAll

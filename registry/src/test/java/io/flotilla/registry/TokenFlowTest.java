@@ -1,5 +1,6 @@
 package io.flotilla.registry;
 
+import io.flotilla.protocol.oci.Digest;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -12,9 +13,9 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 
-import static io.flotilla.registry.RegistryClient.errorCode;
-import static io.flotilla.registry.RegistryClient.header;
-import static io.flotilla.registry.RegistryClient.imageManifest;
+import static io.flotilla.registry.RegistryHttp.errorCode;
+import static io.flotilla.registry.RegistryHttp.header;
+import static io.flotilla.registry.RegistryHttp.imageManifest;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /** Deletes, mounts and lookups through the challenge → token → retry flow, as a client that only follows it. */
@@ -22,12 +23,12 @@ class TokenFlowTest {
     @TempDir
     static Path root;
     static RegistryServer server;
-    static RegistryClient pusher;
+    static RegistryHttp pusher;
 
     @BeforeAll
     static void start() throws Exception {
         server = RegistryServer.start(root);
-        pusher = RegistryClient.basic(server, RegistryServer.PUSHER);
+        pusher = RegistryHttp.basic(server, RegistryServer.PUSHER);
     }
 
     @AfterAll
@@ -98,7 +99,7 @@ class TokenFlowTest {
         HttpResponse<byte[]> response = new ChallengeFollower(server, RegistryServer.OTHER_PUSHER)
                 .send("POST", "/v2/globex/copy/blobs/uploads/?mount=" + config + "&from=acme/private");
         assertEquals(202, response.statusCode());
-        assertEquals(404, RegistryClient.basic(server, RegistryServer.OTHER_PUSHER)
+        assertEquals(404, RegistryHttp.basic(server, RegistryServer.OTHER_PUSHER)
                 .send("HEAD", "/v2/globex/copy/blobs/" + config).statusCode());
     }
 

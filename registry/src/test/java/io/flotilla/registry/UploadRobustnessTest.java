@@ -1,5 +1,6 @@
 package io.flotilla.registry;
 
+import io.flotilla.protocol.oci.Digest;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -22,7 +23,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
-import static io.flotilla.registry.RegistryClient.header;
+import static io.flotilla.registry.RegistryHttp.header;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -33,12 +34,12 @@ class UploadRobustnessTest {
     @TempDir
     static Path root;
     static RegistryServer server;
-    static RegistryClient client;
+    static RegistryHttp client;
 
     @BeforeAll
     static void start() throws Exception {
         server = RegistryServer.start(root, "pekko.http.server.request-timeout = 1s");
-        client = RegistryClient.basic(server, RegistryServer.PUSHER);
+        client = RegistryHttp.basic(server, RegistryServer.PUSHER);
     }
 
     @AfterAll

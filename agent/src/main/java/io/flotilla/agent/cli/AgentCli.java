@@ -13,8 +13,7 @@ import picocli.CommandLine.ScopeType;
         subcommands = {RegisterCommand.class, UpdateCommands.Check.class, UpdateCommands.Update.class,
                 UpdateCommands.Fetch.class, UpdateCommands.Install.class, UpdateCommands.Start.class,
                 UpdateCommands.Cancel.class, UpdateCommands.Status.class, DaemonCommand.class, InfoCommands.ConfigCheck.class,
-                InfoCommands.WhoAmI.class, InfoCommands.VersionCommand.class,
-                io.flotilla.agent.simulate.SimulateCommand.class})
+                InfoCommands.WhoAmI.class, InfoCommands.VersionCommand.class})
 public final class AgentCli {
 
     @Option(names = {"-c", "--cfg-dirs"}, scope = ScopeType.INHERIT, paramLabel = "PATHS",

@@ -5,9 +5,9 @@ import io.flotilla.agent.ExitCode;
 import io.flotilla.agent.config.AgentConfig;
 import io.flotilla.agent.config.ConfigLoader;
 import io.flotilla.agent.config.RemoteConfig;
-import io.flotilla.agent.gateway.DeviceTls;
+import io.flotilla.agent.gateway.AgentTls;
 import io.flotilla.agent.gateway.GatewayClient;
-import io.flotilla.agent.registry.RegistryClient;
+import io.flotilla.agent.registry.RegistryPuller;
 import io.flotilla.agent.runtime.Compose;
 import io.flotilla.agent.runtime.DockerEngine;
 import io.flotilla.agent.runtime.DockerRuntime;
@@ -73,7 +73,7 @@ final class AgentContext {
     GatewayClient gateway() {
         if (gateway == null) {
             try {
-                gateway = new GatewayClient(config.server(), DeviceTls.mutualTls(config.caCertPath(), config.clientCertPath(),
+                gateway = new GatewayClient(config.server(), AgentTls.mutualTls(config.caCertPath(), config.clientCertPath(),
                         config.privateKeyPath()));
             } catch (IOException e) {
                 throw new AgentException(ExitCode.GENERIC, "device identity not usable (registered yet?): " + e.getMessage(), e);
@@ -116,15 +116,15 @@ final class AgentContext {
         HttpClient http;
         try {
             http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(30)).followRedirects(HttpClient.Redirect.NORMAL)
-                    .sslContext(DeviceTls.serverOnlyWithSystemRoots(config.caCertPath())).build();
+                    .sslContext(AgentTls.serverOnlyWithSystemRoots(config.caCertPath())).build();
         } catch (IOException e) {
             throw new AgentException(ExitCode.GENERIC, e.getMessage(), e);
         }
         // As composeapp: with an apps proxy in sota.toml every registry read goes through it, and no registry needs
         // to be reachable, trusted or marked insecure; without one, straight to the registry with /hub-creds/.
-        RegistryClient registry = config.get("pacman.compose_apps_proxy").filter(url -> !url.isBlank())
-                .map(url -> RegistryClient.throughAppsProxy(http, () -> gw.appsProxy(URI.create(url))))
-                .orElseGet(() -> new RegistryClient(http, host -> insecure.contains(host) ? "http" : "https", () -> hubCredentials(gw)));
+        RegistryPuller registry = config.get("pacman.compose_apps_proxy").filter(url -> !url.isBlank())
+                .map(url -> RegistryPuller.throughAppsProxy(http, () -> gw.appsProxy(URI.create(url))))
+                .orElseGet(() -> new RegistryPuller(http, host -> insecure.contains(host) ? "http" : "https", () -> hubCredentials(gw)));
         DockerEngine engine = DockerEngine.fromDockerHost(System.getenv("DOCKER_HOST"));
         Compose compose = new Compose(Compose.detectCommand(), engine.dockerHost(), 600);
         DockerRuntime runtime = new DockerRuntime(engine, compose, config.agentStateDir().resolve("compose-overrides"),

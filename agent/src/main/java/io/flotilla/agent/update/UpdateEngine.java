@@ -3,7 +3,7 @@ package io.flotilla.agent.update;
 import io.flotilla.agent.AgentException;
 import io.flotilla.agent.ExitCode;
 import io.flotilla.agent.gateway.GatewayClient;
-import io.flotilla.agent.registry.RegistryClient;
+import io.flotilla.agent.registry.RegistryPuller;
 import io.flotilla.agent.runtime.AppRuntime;
 import io.flotilla.agent.runtime.ImageArchive;
 import io.flotilla.agent.store.ContentStore;
@@ -50,7 +50,7 @@ public final class UpdateEngine {
     record AppPlan(AppUri uri, ComposeAppManifest manifest, List<ImagePlan> images) {
     }
 
-    record ImagePlan(String service, ImageRef ref, Digest platformDigest, ImageManifest platformManifest) {
+    record ImagePlan(String service, PinnedImage ref, Digest platformDigest, ImageManifest platformManifest) {
     }
 
     private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
@@ -58,7 +58,7 @@ public final class UpdateEngine {
     private static final Duration SETTLE_TIME = Duration.ofSeconds(3);
 
     private final GatewayClient gateway;
-    private final RegistryClient registry;
+    private final RegistryPuller registry;
     private final ContentStore store;
     private final UpdateStore updates;
     private final AppRuntime runtime;
@@ -70,7 +70,7 @@ public final class UpdateEngine {
     private final Console console;
     private final Clock clock;
 
-    public UpdateEngine(GatewayClient gateway, RegistryClient registry, ContentStore store, UpdateStore updates,
+    public UpdateEngine(GatewayClient gateway, RegistryPuller registry, ContentStore store, UpdateStore updates,
                         AppRuntime runtime, EventQueue events, TargetSelector selector, Path appsRoot, int watermarkPercent,
                         String architecture, Console console, Clock clock) {
         this.gateway = gateway;
@@ -456,7 +456,7 @@ public final class UpdateEngine {
                 if (service.getValue() == null) {
                     throw new IOException("service " + service.getKey() + " of " + uri.app() + " has no image");
                 }
-                ImageRef ref = ImageRef.parse(service.getValue());
+                PinnedImage ref = PinnedImage.parse(service.getValue());
                 Digest platformDigest = platformDigest(ref, download);
                 images.add(new ImagePlan(service.getKey(), ref, platformDigest,
                         OciManifests.readManifest(manifest(ref.host(), ref.repository(), platformDigest, download))));
@@ -467,7 +467,7 @@ public final class UpdateEngine {
     }
 
     /** The digest of the image manifest for this device's platform: the reference itself, or its entry in an index. */
-    private Digest platformDigest(ImageRef ref, boolean download) throws IOException {
+    private Digest platformDigest(PinnedImage ref, boolean download) throws IOException {
         byte[] bytes = manifest(ref.host(), ref.repository(), ref.digest(), download);
         if (!MediaTypes.isIndex(OciManifests.declaredMediaType(bytes))) {
             return ref.digest();

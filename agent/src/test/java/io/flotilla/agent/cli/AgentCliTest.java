@@ -108,7 +108,7 @@ class AgentCliTest {
         assertTrue(Files.readString(sota.resolve("sota.toml")).contains("gw:8443"));
         assertTrue(Files.readString(sota.resolve("pkey.pem")).contains("PRIVATE KEY"));
         assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(sota.resolve("pkey.pem"))));
-        assertNotNull(io.flotilla.agent.gateway.DeviceTls.readPrivateKey(sota.resolve("pkey.pem")));
+        assertNotNull(io.flotilla.agent.gateway.AgentTls.readPrivateKey(sota.resolve("pkey.pem")));
 
         assertEquals(ExitCode.GENERIC.code(), AgentCli.run("register", "--server", "http://127.0.0.1:" + server.getAddress().getPort(),
                 "--token", "tok", "--factory", "acme", "--sota-dir", sota.toString()), "a registered device is not registered twice");

@@ -3,7 +3,7 @@ package io.flotilla.agent.update;
 import io.flotilla.agent.AgentException;
 import io.flotilla.agent.ExitCode;
 import io.flotilla.agent.gateway.GatewayClient;
-import io.flotilla.agent.registry.RegistryClient;
+import io.flotilla.agent.registry.RegistryPuller;
 import io.flotilla.agent.runtime.Compose;
 import io.flotilla.agent.runtime.DockerEngine;
 import io.flotilla.agent.runtime.DockerRuntime;
@@ -119,7 +119,7 @@ class UpdateEngineWithPodmanTest {
     private UpdateEngine updateEngine() throws Exception {
         GatewayClient client = new GatewayClient(gateway.uri(), SSLContext.getDefault());
         client.setTag("main");
-        RegistryClient registryClient = new RegistryClient(HttpClient.newHttpClient(), host -> "http",
+        RegistryPuller registryClient = new RegistryPuller(HttpClient.newHttpClient(), host -> "http",
                 () -> new HubCredentials(TestRegistry.USER, TestRegistry.SECRET));
         TargetSelector selector = new TargetSelector(HW, Optional.of("main"), Optional.empty(), System.err::println);
         return new UpdateEngine(client, registryClient, new ContentStore(dir.resolve("store")), updates(), runtime,
@@ -237,7 +237,7 @@ class UpdateEngineWithPodmanTest {
     }
 
     private static String localTag(String imageReference) {
-        ImageRef ref = ImageRef.parse(imageReference);
+        PinnedImage ref = PinnedImage.parse(imageReference);
         return ImageArchive.localTag(ref.hostAndRepository(), ref.digest());
     }
 }

@@ -3,7 +3,7 @@ package io.flotilla.agent.update;
 import io.flotilla.agent.AgentException;
 import io.flotilla.agent.ExitCode;
 import io.flotilla.agent.gateway.GatewayClient;
-import io.flotilla.agent.registry.RegistryClient;
+import io.flotilla.agent.registry.RegistryPuller;
 import io.flotilla.agent.runtime.Compose;
 import io.flotilla.agent.runtime.DockerEngine;
 import io.flotilla.agent.runtime.DockerRuntime;
@@ -63,7 +63,7 @@ class UpdateResumeTest {
     private UpdateEngine engine() throws Exception {
         GatewayClient client = new GatewayClient(gateway.uri(), SSLContext.getDefault());
         client.setTag("main");
-        RegistryClient registryClient = new RegistryClient(HttpClient.newHttpClient(), host -> "http",
+        RegistryPuller registryClient = new RegistryPuller(HttpClient.newHttpClient(), host -> "http",
                 () -> new HubCredentials(TestRegistry.USER, TestRegistry.SECRET));
         // never reached: these tests stop before installing
         DockerRuntime noEngine = new DockerRuntime(new DockerEngine(tmp.resolve("no.sock")), new Compose(List.of("false"), "unix:///none", 5),

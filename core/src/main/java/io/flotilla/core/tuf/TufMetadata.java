@@ -3,6 +3,7 @@ package io.flotilla.core.tuf;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.flotilla.protocol.device.TufSignature;
 
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
@@ -31,7 +32,7 @@ public final class TufMetadata {
     /** {@code {"signatures":[<sig by key>],"signed":<signed>}} */
     public static ObjectNode signedEnvelope(ObjectNode signed, Ed25519TufKey key) {
         ObjectNode envelope = JSON.objectNode();
-        envelope.putArray("signatures").add(key.sign(signed).toJson());
+        envelope.putArray("signatures").add(signatureJson(key.sign(signed)));
         envelope.set("signed", signed);
         return envelope;
     }
@@ -45,7 +46,7 @@ public final class TufMetadata {
         }
         for (JsonNode signature : signatures) {
             try {
-                if (Ed25519TufKey.verify(publicKeyHex, signed, TufSignature.fromJson(signature))) {
+                if (Ed25519TufKey.verify(publicKeyHex, signed, signatureOf(signature))) {
                     return true;
                 }
             } catch (IllegalArgumentException malformed) {
@@ -53,6 +54,27 @@ public final class TufMetadata {
             }
         }
         return false;
+    }
+
+    private static ObjectNode signatureJson(TufSignature signature) {
+        ObjectNode node = JSON.objectNode();
+        node.put("keyid", signature.keyid());
+        node.put("method", signature.method());
+        node.put("sig", signature.sig());
+        return node;
+    }
+
+    /** @throws IllegalArgumentException if a field is missing or not a string */
+    private static TufSignature signatureOf(JsonNode node) {
+        return new TufSignature(signatureField(node, "keyid"), signatureField(node, "method"), signatureField(node, "sig"));
+    }
+
+    private static String signatureField(JsonNode node, String field) {
+        JsonNode value = node.get(field);
+        if (value == null || !value.isTextual()) {
+            throw new IllegalArgumentException("signature field '" + field + "' is missing or not a string");
+        }
+        return value.textValue();
     }
 
     /** The signed root metadata of the given version, naming {@code key} for all four roles. */

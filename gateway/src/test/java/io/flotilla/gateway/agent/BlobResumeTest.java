@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
-import io.flotilla.agent.registry.RegistryClient;
+import io.flotilla.agent.registry.RegistryPuller;
 import io.flotilla.agent.store.ContentStore;
 import io.flotilla.builder.registry.RegistryEndpoints;
 import io.flotilla.gateway.FlotillaServer;
@@ -83,7 +83,7 @@ class BlobResumeTest {
         new RegistryEndpoints(host, URI.create("http://" + host), "dev", token, Set.of(host))).pushBlob(host, "acme/big", digest, blob);
 
     String viaProxy = "127.0.0.1:" + proxy.getAddress().getPort();
-    RegistryClient registry = new RegistryClient(HttpClient.newHttpClient(), h -> "http", () -> new HubCredentials("dev", token));
+    RegistryPuller registry = new RegistryPuller(HttpClient.newHttpClient(), h -> "http", () -> new HubCredentials("dev", token));
     ContentStore store = new ContentStore(dir.resolve("store"));
 
     assertThrows(IOException.class, () -> store.fetch(digest, SIZE, registry.blob(viaProxy, "acme/big", digest), bytes -> { }));

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.flotilla.agent.simulate.Simulator;
+import io.flotilla.fleetsim.Simulator;
 import io.flotilla.gateway.FlotillaServer;
 import io.flotilla.gateway.testing.ApiClient;
 import io.flotilla.gateway.testing.ApiClient.Answer;

@@ -1,6 +1,7 @@
 package io.flotilla.registry.blob;
 
-import io.flotilla.registry.Digest;
+import io.flotilla.protocol.oci.Digest;
+import io.flotilla.registry.Digests;
 import io.flotilla.registry.ErrorCode;
 import io.flotilla.registry.RegistryContext;
 import io.flotilla.registry.RegistryError;
@@ -38,7 +39,7 @@ public final class BlobHandler {
     }
 
     public CompletionStage<HttpResponse> get(HttpRequest request, RepositoryName name, String reference, boolean head) {
-        Digest digest = Digest.parse(reference);
+        Digest digest = Digests.parse(reference);
         return ctx.io().call(() -> {
             Optional<Long> size = size(name, digest);
             if (size.isEmpty()) {
@@ -118,7 +119,7 @@ public final class BlobHandler {
 
     /** Removes the blob from this repository; its bytes go when garbage collection finds nothing using them. */
     public CompletionStage<HttpResponse> delete(RepositoryName name, String reference) {
-        Digest digest = Digest.parse(reference);
+        Digest digest = Digests.parse(reference);
         return ctx.io().call(() -> {
             if (!ctx.repositories().unlinkBlob(name, digest)) {
                 throw new RegistryError(ErrorCode.BLOB_UNKNOWN, "blob unknown to repository", digest.toString());

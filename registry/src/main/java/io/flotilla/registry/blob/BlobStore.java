@@ -1,6 +1,6 @@
 package io.flotilla.registry.blob;
 
-import io.flotilla.registry.Digest;
+import io.flotilla.protocol.oci.Digest;
 import io.flotilla.registry.Durable;
 import org.apache.pekko.stream.Attributes;
 import org.apache.pekko.stream.javadsl.FileIO;

@@ -1,6 +1,7 @@
 package io.flotilla.registry.gc;
 
-import io.flotilla.registry.Digest;
+import io.flotilla.protocol.oci.Digest;
+import io.flotilla.registry.Digests;
 import io.flotilla.registry.RegistryError;
 import io.flotilla.registry.RegistrySettings;
 import io.flotilla.registry.RepositoryName;
@@ -88,10 +89,12 @@ public final class GarbageCollector {
         Instant blobCutoff = now.minus(gracePeriod);
         try (Stream<Path> files = blobs.allBlobFiles()) {
             for (Path file : (Iterable<Path>) files::iterator) {
-                Digest digest = new Digest(file.getFileName().toString());
-                if (marked.contains(digest) || !olderThan(file, blobCutoff)) {
+                Optional<Digest> named = Digests.ifValid(Digest.ALGORITHM + ":" + file.getFileName());
+                // a file not named by a digest is none of the store's blobs: leave it alone
+                if (named.isEmpty() || marked.contains(named.get()) || !olderThan(file, blobCutoff)) {
                     continue;
                 }
+                Digest digest = named.get();
                 long size = sizeOrZero(file);
                 if (dryRun || blobs.delete(digest)) {
                     deleted++;

@@ -1,7 +1,8 @@
 package io.flotilla.registry.manifest;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.flotilla.registry.Digest;
+import io.flotilla.protocol.oci.Digest;
+import io.flotilla.registry.Digests;
 import io.flotilla.registry.ErrorCode;
 import io.flotilla.registry.RegistryError;
 import io.flotilla.registry.RegistryJson;
@@ -151,7 +152,7 @@ public record Manifest(
 
     private static Digest parseDigest(String value, String where) {
         try {
-            return Digest.parse(value);
+            return Digests.parse(value);
         } catch (RegistryError e) {
             throw invalid(where + " has an invalid digest", value);
         }

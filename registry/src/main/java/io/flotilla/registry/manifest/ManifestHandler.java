@@ -1,6 +1,7 @@
 package io.flotilla.registry.manifest;
 
-import io.flotilla.registry.Digest;
+import io.flotilla.protocol.oci.Digest;
+import io.flotilla.registry.Digests;
 import io.flotilla.registry.ErrorCode;
 import io.flotilla.registry.RegistryContext;
 import io.flotilla.registry.RegistryError;
@@ -55,7 +56,7 @@ public final class ManifestHandler {
     }
 
     private static boolean isReference(String reference) {
-        return Digest.looksLikeDigest(reference) ? Digest.ifValid(reference).isPresent() : TAG.matcher(reference).matches();
+        return Digests.looksLikeDigest(reference) ? Digests.ifValid(reference).isPresent() : TAG.matcher(reference).matches();
     }
 
     /** The manifest a tag or digest names in the repository; empty when there is none (or the reference is invalid). Blocks. */
@@ -63,8 +64,8 @@ public final class ManifestHandler {
         if (!isReference(reference)) {
             return Optional.empty();
         }
-        Optional<Digest> digest = Digest.looksLikeDigest(reference)
-                ? Digest.ifValid(reference) : ctx.repositories().resolveTag(name, reference);
+        Optional<Digest> digest = Digests.looksLikeDigest(reference)
+                ? Digests.ifValid(reference) : ctx.repositories().resolveTag(name, reference);
         if (digest.isEmpty()) {
             return Optional.empty();
         }
@@ -80,8 +81,8 @@ public final class ManifestHandler {
     }
 
     public CompletionStage<HttpResponse> put(HttpRequest request, RepositoryName name, String reference) {
-        Optional<String> tag = Digest.looksLikeDigest(reference) ? Optional.empty() : Optional.of(validTag(reference));
-        Optional<Digest> expected = tag.isPresent() ? Optional.empty() : Optional.of(Digest.parse(reference));
+        Optional<String> tag = Digests.looksLikeDigest(reference) ? Optional.empty() : Optional.of(validTag(reference));
+        Optional<Digest> expected = tag.isPresent() ? Optional.empty() : Optional.of(Digests.parse(reference));
         Optional<String> contentType = Optional.of(request.entity().getContentType().mediaType().toString());
         long limit = ctx.settings().maxManifestSize();
         return readBody(request, limit)
@@ -102,7 +103,7 @@ public final class ManifestHandler {
      * wrong with the input.
      */
     public Manifest put(RepositoryName name, String reference, String mediaType, byte[] content) throws IOException {
-        Optional<String> tag = Digest.looksLikeDigest(reference) ? Optional.empty() : Optional.of(validTag(reference));
+        Optional<String> tag = Digests.looksLikeDigest(reference) ? Optional.empty() : Optional.of(validTag(reference));
         Optional<Digest> expected = tag.isPresent() ? Optional.empty() : Optional.of(Digest.parse(reference));
         if (content.length > ctx.settings().maxManifestSize()) {
             throw tooLarge(ctx.settings().maxManifestSize());
@@ -152,7 +153,7 @@ public final class ManifestHandler {
 
     /** By tag: removes only the tag. By digest: removes the manifest, every tag on it and its referrer entry. */
     public CompletionStage<HttpResponse> delete(RepositoryName name, String reference) {
-        if (!Digest.looksLikeDigest(reference)) {
+        if (!Digests.looksLikeDigest(reference)) {
             String tag = validTag(reference);
             return ctx.io().call(() -> {
                 if (!ctx.repositories().deleteTag(name, tag)) {
@@ -161,7 +162,7 @@ public final class ManifestHandler {
                 return Responses.status(202, Map.of());
             });
         }
-        Digest digest = Digest.parse(reference);
+        Digest digest = Digests.parse(reference);
         return ctx.io().call(() -> {
             if (ctx.repositories().revisionMediaType(name, digest).isEmpty()) {
                 throw unknown(reference);

@@ -1,6 +1,7 @@
 package io.flotilla.registry.repository;
 
-import io.flotilla.registry.Digest;
+import io.flotilla.protocol.oci.Digest;
+import io.flotilla.registry.Digests;
 import io.flotilla.registry.ErrorCode;
 import io.flotilla.registry.RegistryContext;
 import io.flotilla.registry.RegistryError;
@@ -74,7 +75,7 @@ public final class DiscoveryHandler {
     }
 
     public CompletionStage<HttpResponse> referrers(HttpRequest request, RepositoryName name, String reference) {
-        Digest subject = Digest.parse(reference);
+        Digest subject = Digests.parse(reference);
         Optional<String> artifactType = request.getUri().query().get("artifactType");
         return ctx.io().call(() -> {
             List<Descriptor> descriptors = new ArrayList<>();

@@ -1,6 +1,7 @@
 package io.flotilla.registry.repository;
 
-import io.flotilla.registry.Digest;
+import io.flotilla.protocol.oci.Digest;
+import io.flotilla.registry.Digests;
 import io.flotilla.registry.Durable;
 import io.flotilla.registry.RepositoryName;
 
@@ -105,7 +106,7 @@ public final class RepositoryStore {
 
     public Optional<Digest> resolveTag(RepositoryName name, String tag) throws IOException {
         try {
-            return Optional.of(Digest.parse(Files.readString(tagsDir(name).resolve(tag)).strip()));
+            return Optional.of(Digests.parse(Files.readString(tagsDir(name).resolve(tag)).strip()));
         } catch (NoSuchFileException e) {
             return Optional.empty();
         }

@@ -1,6 +1,7 @@
 package io.flotilla.registry.upload;
 
-import io.flotilla.registry.Digest;
+import io.flotilla.protocol.oci.Digest;
+import io.flotilla.registry.Digests;
 import io.flotilla.registry.ErrorCode;
 import io.flotilla.registry.RegistryContext;
 import io.flotilla.registry.RegistryError;
@@ -40,7 +41,7 @@ public final class UploadHandler {
         Optional<String> mount = request.getUri().query().get("mount");
         Optional<String> digestParam = request.getUri().query().get("digest");
         if (mount.isPresent()) {
-            Digest digest = Digest.parse(mount.get());
+            Digest digest = Digests.parse(mount.get());
             Optional<RepositoryName> from = request.getUri().query().get("from").flatMap(UploadHandler::validName);
             if (from.isPresent() && caller.allows(from.get(), RegistryAction.PULL)) {
                 return ctx.io().call(() -> {
@@ -57,7 +58,7 @@ public final class UploadHandler {
             return newSession(request, name);
         }
         if (digestParam.isPresent()) {
-            Digest expected = Digest.parse(digestParam.get());
+            Digest expected = Digests.parse(digestParam.get());
             return ctx.io().call(() -> ctx.uploads().create(name))
                     .thenCompose(session -> appendAndComplete(request, session, 0, expected));
         }
@@ -86,7 +87,7 @@ public final class UploadHandler {
 
     /** PUT: the last (possibly empty) chunk and the digest the whole blob must have. */
     public CompletionStage<HttpResponse> complete(HttpRequest request, RepositoryName name, String sessionId) {
-        Digest expected = Digest.parse(request.getUri().query().get("digest").orElse(null));
+        Digest expected = Digests.parse(request.getUri().query().get("digest").orElse(null));
         return ctx.io().call(() -> {
             Session session = ctx.uploads().find(name, sessionId);
             long offset = ctx.uploads().size(session);
@@ -115,7 +116,7 @@ public final class UploadHandler {
      */
     private CompletionStage<HttpResponse> appendAndComplete(HttpRequest request, Session session, long offset,
                                                             Digest expected) {
-        Optional<MessageDigest> hasher = offset == 0 ? Optional.of(Digest.newHasher()) : Optional.empty();
+        Optional<MessageDigest> hasher = offset == 0 ? Optional.of(Digest.sha256()) : Optional.empty();
         return ctx.uploads()
                 .append(session, body(request), hasher, ctx.io().streamAttributes, ctx.materializer())
                 .thenCompose(written -> hasher

@@ -1,6 +1,6 @@
 package io.flotilla.registry.upload;
 
-import io.flotilla.registry.Digest;
+import io.flotilla.protocol.oci.Digest;
 import io.flotilla.registry.Durable;
 import io.flotilla.registry.ErrorCode;
 import io.flotilla.registry.RegistryError;
@@ -113,7 +113,7 @@ public final class UploadStore {
     public CompletionStage<Digest> digestOf(Session session, Attributes ioAttributes, Materializer materializer) {
         return FileIO.fromPath(session.data(), 256 * 1024)
                 .withAttributes(ioAttributes)
-                .runWith(Sink.fold(Digest.newHasher(), (md, chunk) -> {
+                .runWith(Sink.fold(Digest.sha256(), (md, chunk) -> {
                     md.update(chunk.asByteBuffer());
                     return md;
                 }), materializer)

@@ -19,7 +19,7 @@ import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-class RegistryClientTest {
+class RegistryPullerTest {
 
     private static TestRegistry registry;
 
@@ -36,8 +36,8 @@ class RegistryClientTest {
         registry.close();
     }
 
-    private static RegistryClient client(String secret) {
-        return new RegistryClient(HttpClient.newHttpClient(), host -> "http", () -> new HubCredentials(TestRegistry.USER, secret));
+    private static RegistryPuller client(String secret) {
+        return new RegistryPuller(HttpClient.newHttpClient(), host -> "http", () -> new HubCredentials(TestRegistry.USER, secret));
     }
 
     @Test
@@ -48,8 +48,8 @@ class RegistryClientTest {
         Digest blobDigest = registry.put("acme/app", MediaTypes.OCTET_STREAM, blob);
         int tokensBefore = registry.tokenRequests.get();
 
-        RegistryClient client = client(TestRegistry.SECRET);
-        RegistryClient.Manifest fetched = client.manifest(registry.host(), "acme/app", digest);
+        RegistryPuller client = client(TestRegistry.SECRET);
+        RegistryPuller.Manifest fetched = client.manifest(registry.host(), "acme/app", digest);
         assertArrayEquals(manifest, fetched.bytes());
         assertEquals(MediaTypes.OCI_MANIFEST, fetched.mediaType());
         Path stored = new ContentStore(tmp).fetch(blobDigest, blob.length, client.blob(registry.host(), "acme/app", blobDigest), p -> { });

@@ -1,8 +1,8 @@
-package io.flotilla.agent.simulate;
+package io.flotilla.fleetsim;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.flotilla.agent.gateway.DeviceTls;
-import io.flotilla.agent.registry.RegistryClient;
+import io.flotilla.agent.gateway.AgentTls;
+import io.flotilla.agent.registry.RegistryPuller;
 import io.flotilla.protocol.Json;
 import io.flotilla.protocol.composeapp.AppUri;
 import io.flotilla.protocol.device.DeviceHeaders;
@@ -416,12 +416,12 @@ public final class Simulator {
             }
             try {
                 HubCredentials credentials = Json.mapper().readValue(response.body(), HubCredentials.class);
-                RegistryClient client = new RegistryClient(HttpClient.newBuilder().sslContext(
-                        DeviceTls.serverOnlyWithSystemRoots(settings.workDir().resolve("root.crt"))).build(),
+                RegistryPuller client = new RegistryPuller(HttpClient.newBuilder().sslContext(
+                        AgentTls.serverOnlyWithSystemRoots(settings.workDir().resolve("root.crt"))).build(),
                         host -> settings.registryScheme(), () -> credentials);
                 for (String uri : target.apps().values()) {
                     AppUri app = AppUri.parse(uri);
-                    RegistryClient.Manifest manifest = client.manifest(app.registryHost(), app.repository(), app.digest());
+                    RegistryPuller.Manifest manifest = client.manifest(app.registryHost(), app.repository(), app.digest());
                     JsonNode tree = Json.mapper().readTree(manifest.bytes());
                     List<String> digests = new ArrayList<>();
                     digests.add(tree.path("config").path("digest").asText());

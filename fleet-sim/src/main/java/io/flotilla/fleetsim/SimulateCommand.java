@@ -1,6 +1,7 @@
-package io.flotilla.agent.simulate;
+package io.flotilla.fleetsim;
 
 import io.flotilla.protocol.Json;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Option;
@@ -12,8 +13,8 @@ import java.time.Duration;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
-/** {@code flotilla-agent simulate}: a fleet of simulated devices against a real server, for load tests. */
-@Command(name = "simulate", mixinStandardHelpOptions = true,
+/** {@code flotilla-sim}: a fleet of simulated devices against a real server, for load tests. */
+@Command(name = "flotilla-sim", mixinStandardHelpOptions = true,
         description = {"Simulate N devices of one factory against a real Flotilla server (load tests).",
                 "Devices register with real CSRs and speak the device protocol over mutual TLS; their runtime is simulated:",
                 "updates are reported, no container is pulled or run."})
@@ -100,15 +101,24 @@ public final class SimulateCommand implements Callable<Integer> {
     @Option(names = "--report-json", paramLabel = "FILE", description = "Write the final report as JSON.")
     Path reportJson;
 
+    public static void main(String[] args) {
+        CommandLine commandLine = new CommandLine(new SimulateCommand());
+        commandLine.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            cmd.getErr().println("flotilla-sim: error: " + e);
+            return 1;
+        });
+        System.exit(commandLine.execute(args));
+    }
+
     @Override
     public Integer call() throws Exception {
         String secret = token != null ? token : tokenFile != null ? Files.readString(tokenFile).strip() : null;
         if (secret == null) {
-            System.err.println("simulate: --token or --token-file is required");
+            System.err.println("flotilla-sim: --token or --token-file is required");
             return 2;
         }
         if (websocketFraction < 0 || websocketFraction > 1) {
-            System.err.println("simulate: --websocket-fraction must be between 0 and 1");
+            System.err.println("flotilla-sim: --websocket-fraction must be between 0 and 1");
             return 2;
         }
         Simulator.Settings settings = new Simulator.Settings(server, api, secret, factory, devices, poll, ramp, tag, hardwareId,

@@ -1,6 +1,6 @@
-package io.flotilla.agent.simulate;
+package io.flotilla.fleetsim;
 
-import io.flotilla.agent.gateway.DeviceTls;
+import io.flotilla.agent.gateway.AgentTls;
 
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
@@ -100,7 +100,7 @@ final class FleetIdentities {
             KeyStore trust = KeyStore.getInstance("PKCS12");
             trust.load(null, null);
             int i = 0;
-            for (var ca : DeviceTls.readCertificates(rootCertificate)) {
+            for (var ca : AgentTls.readCertificates(rootCertificate)) {
                 trust.setCertificateEntry("ca-" + i++, ca);
             }
             TrustManagerFactory trustManagers = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());

@@ -1,4 +1,4 @@
-package io.flotilla.agent.simulate;
+package io.flotilla.fleetsim;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.flotilla.agent.gateway.GatewayException;

@@ -1,4 +1,4 @@
-package io.flotilla.agent.simulate;
+package io.flotilla.fleetsim;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;

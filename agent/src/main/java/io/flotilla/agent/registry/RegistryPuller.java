@@ -35,7 +35,7 @@ import java.util.function.Supplier;
  * so no token is asked for; it is short-lived, so a new one is asked of the gateway every
  * {@link #PROXY_URL_REUSE}, and at once when the proxy refuses the one in use (403).
  */
-public final class RegistryClient {
+public final class RegistryPuller {
 
     private static final Duration TIMEOUT = Duration.ofSeconds(60);
     /** Manifests are small; anything larger than this is not one of ours. */
@@ -61,11 +61,11 @@ public final class RegistryClient {
     private final Map<String, String> tokens = new ConcurrentHashMap<>();
 
     /** {@code schemeForHost} gives "https" or "http" (for registries configured as insecure). */
-    public RegistryClient(HttpClient http, Function<String, String> schemeForHost, Supplier<HubCredentials> credentials) {
+    public RegistryPuller(HttpClient http, Function<String, String> schemeForHost, Supplier<HubCredentials> credentials) {
         this(http, schemeForHost, credentials, null);
     }
 
-    private RegistryClient(HttpClient http, Function<String, String> schemeForHost, Supplier<HubCredentials> credentials, ProxyUrls proxyUrls) {
+    private RegistryPuller(HttpClient http, Function<String, String> schemeForHost, Supplier<HubCredentials> credentials, ProxyUrls proxyUrls) {
         this.http = http;
         this.schemeForHost = schemeForHost;
         this.credentials = credentials;
@@ -73,8 +73,8 @@ public final class RegistryClient {
     }
 
     /** Every request through the apps proxy; {@code http} must trust the gateway's CA. */
-    public static RegistryClient throughAppsProxy(HttpClient http, ProxyUrls proxyUrls) {
-        return new RegistryClient(http, host -> "https", () -> {
+    public static RegistryPuller throughAppsProxy(HttpClient http, ProxyUrls proxyUrls) {
+        return new RegistryPuller(http, host -> "https", () -> {
             throw new IllegalStateException("the apps proxy needs no registry credentials");
         }, proxyUrls);
     }

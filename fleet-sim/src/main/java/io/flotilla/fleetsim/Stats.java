@@ -1,4 +1,4 @@
-package io.flotilla.agent.simulate;
+package io.flotilla.fleetsim;
 
 import org.HdrHistogram.Histogram;
 import org.HdrHistogram.Recorder;

@@ -1,4 +1,4 @@
-package io.flotilla.agent.simulate;
+package io.flotilla.fleetsim;
 
 import com.sun.management.UnixOperatingSystemMXBean;
 

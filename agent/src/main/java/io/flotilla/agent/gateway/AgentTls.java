@@ -25,11 +25,11 @@ import java.util.Collection;
  * {@code client.pem} (certificate, possibly with its chain) and {@code root.crt} (the CA the gateway's certificate
  * chains to; the only one trusted, so a device talks to its own server and nothing else).
  */
-public final class DeviceTls {
+public final class AgentTls {
 
     private static final char[] IN_MEMORY = new char[0];
 
-    private DeviceTls() {
+    private AgentTls() {
     }
 
     public static SSLContext mutualTls(Path caCert, Path clientCert, Path privateKey) throws IOException {

@@ -1,6 +1,7 @@
 package io.flotilla.registry;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.flotilla.protocol.oci.Digest;
 
 import java.io.ByteArrayInputStream;
 import java.net.URI;
@@ -16,7 +17,7 @@ import java.util.Map;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /** Plain HTTP calls to the registry under test, authenticated with HTTP basic or a bearer token. */
-final class RegistryClient {
+final class RegistryHttp {
     private final HttpClient http = HttpClient.newBuilder()
             .version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(Duration.ofSeconds(10))
@@ -24,23 +25,23 @@ final class RegistryClient {
     private final String baseUrl;
     private final String authorization;
 
-    private RegistryClient(String baseUrl, String authorization) {
+    private RegistryHttp(String baseUrl, String authorization) {
         this.baseUrl = baseUrl;
         this.authorization = authorization;
     }
 
-    static RegistryClient basic(RegistryServer server, RegistryServer.Credentials credentials) {
+    static RegistryHttp basic(RegistryServer server, RegistryServer.Credentials credentials) {
         String encoded = Base64.getEncoder().encodeToString(
                 (credentials.user() + ":" + credentials.password()).getBytes(StandardCharsets.UTF_8));
-        return new RegistryClient(server.baseUrl(), "Basic " + encoded);
+        return new RegistryHttp(server.baseUrl(), "Basic " + encoded);
     }
 
-    static RegistryClient bearer(RegistryServer server, String token) {
-        return new RegistryClient(server.baseUrl(), "Bearer " + token);
+    static RegistryHttp bearer(RegistryServer server, String token) {
+        return new RegistryHttp(server.baseUrl(), "Bearer " + token);
     }
 
-    static RegistryClient anonymous(RegistryServer server) {
-        return new RegistryClient(server.baseUrl(), null);
+    static RegistryHttp anonymous(RegistryServer server) {
+        return new RegistryHttp(server.baseUrl(), null);
     }
 
     HttpResponse<byte[]> send(String method, String path, byte[] body, Map<String, String> headers) throws Exception {

@@ -1,4 +1,4 @@
-package io.flotilla.agent.simulate;
+package io.flotilla.fleetsim;
 
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLEngineResult;

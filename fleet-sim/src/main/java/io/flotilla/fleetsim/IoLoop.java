@@ -1,4 +1,4 @@
-package io.flotilla.agent.simulate;
+package io.flotilla.fleetsim;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -95,7 +95,7 @@ final class IoLoop implements AutoCloseable {
                 }
             } catch (IOException | RuntimeException e) {
                 // one connection's bug must not stop every other simulated device on this loop
-                System.err.println("simulate: I/O loop " + thread.getName() + ": " + e);
+                System.err.println("flotilla-sim: I/O loop " + thread.getName() + ": " + e);
             }
         }
     }
