@@ -23,14 +23,21 @@ public record BuilderSettings(
     Duration sweepInterval,
     String publicUrl) {
 
-  /** Where builds publish: into the node's registry storage, or over the registry protocol to {@code registry-url}. */
+  /**
+   * Where builds publish: into the node's registry storage, or over the registry protocol to {@code
+   * registry-url}.
+   */
   public static final String PUBLISH_AUTO = "auto";
+
   public static final String PUBLISH_IN_PROCESS = "in-process";
   public static final String PUBLISH_REGISTRY_PROTOCOL = "registry-protocol";
 
   private static String publish(String value) {
     if (!List.of(PUBLISH_AUTO, PUBLISH_IN_PROCESS, PUBLISH_REGISTRY_PROTOCOL).contains(value)) {
-      throw new IllegalArgumentException("flotilla.builder.publish must be auto, in-process or registry-protocol, not \"" + value + "\"");
+      throw new IllegalArgumentException(
+          "flotilla.builder.publish must be auto, in-process or registry-protocol, not \""
+              + value
+              + "\"");
     }
     return value;
   }
@@ -38,12 +45,18 @@ public record BuilderSettings(
   public static BuilderSettings fromConfig(Config root) {
     Config c = root.getConfig("flotilla.builder");
     Map<String, String> platforms = new TreeMap<>();
-    c.getConfig("platforms").entrySet().forEach(e -> platforms.put(e.getKey().replace("\"", ""), e.getValue().unwrapped().toString()));
+    c.getConfig("platforms")
+        .entrySet()
+        .forEach(
+            e -> platforms.put(e.getKey().replace("\"", ""), e.getValue().unwrapped().toString()));
     return new BuilderSettings(
         c.getInt("max-concurrent-builds"),
         c.getDuration("build-timeout"),
         c.getInt("max-attempts"),
-        new ImageBuildWorker.Backoff(c.getDuration("image-retry.min-backoff"), c.getDuration("image-retry.max-backoff"), c.getInt("image-retry.max-retries")),
+        new ImageBuildWorker.Backoff(
+            c.getDuration("image-retry.min-backoff"),
+            c.getDuration("image-retry.max-backoff"),
+            c.getInt("image-retry.max-retries")),
         c.getString("registry-host").strip(),
         c.getString("registry-url").strip(),
         publish(c.getString("publish").strip()),

@@ -38,8 +38,9 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
 
 /**
- * The OTA service of one node: starts the entity regions and projections and hands out what the HTTP layer
- * needs. The database schema must exist before this is called (see {@code SchemaMigration}).
+ * The OTA service of one node: starts the entity regions and projections and hands out what the
+ * HTTP layer needs. The database schema must exist before this is called (see {@code
+ * SchemaMigration}).
  */
 public final class FlotillaCore {
 
@@ -70,9 +71,13 @@ public final class FlotillaCore {
     this.database = database;
     this.sharding = ClusterSharding.get(system);
     this.askTimeout = system.settings().config().getDuration("flotilla.ask-timeout");
-    this.blocking = system.dispatchers().lookup(DispatcherSelector.fromConfig("flotilla-blocking-dispatcher"));
+    this.blocking =
+        system.dispatchers().lookup(DispatcherSelector.fromConfig("flotilla-blocking-dispatcher"));
     this.targetsTopic =
-        system.systemActorOf(Topic.create(Targets.TargetsChanged.class, Targets.TOPIC_NAME), "targets-changed-topic", Props.empty());
+        system.systemActorOf(
+            Topic.create(Targets.TargetsChanged.class, Targets.TOPIC_NAME),
+            "targets-changed-topic",
+            Props.empty());
     AdminTokens.init(system);
     Factory.init(system);
     App.init(system);
@@ -87,9 +92,15 @@ public final class FlotillaCore {
     this.journalReader = new JournalReader(system);
     this.deviceSettings = DeviceSettings.fromConfig(system.settings().config());
     this.deviceRevokedTopic =
-        system.systemActorOf(Topic.create(Device.Revoked.class, Device.REVOKED_TOPIC_NAME), "device-revoked-topic", Props.empty());
+        system.systemActorOf(
+            Topic.create(Device.Revoked.class, Device.REVOKED_TOPIC_NAME),
+            "device-revoked-topic",
+            Props.empty());
     this.deviceConfigTopic =
-        system.systemActorOf(Topic.create(ConfigPublished.class, ConfigPublished.TOPIC_NAME), "device-config-topic", Props.empty());
+        system.systemActorOf(
+            Topic.create(ConfigPublished.class, ConfigPublished.TOPIC_NAME),
+            "device-config-topic",
+            Props.empty());
     Device.init(system, deviceSettings, deviceRevokedTopic, deviceConfigTopic);
     FleetConfig.init(system, deviceConfigTopic);
     DeviceProjection.start(system, database, deviceSettings);
@@ -106,7 +117,12 @@ public final class FlotillaCore {
               databaseHealth.stop();
               return CompletableFuture.completedFuture(Done.getInstance());
             });
-    this.readYourWrites = new ReadYourWrites(system, database, blocking, system.settings().config().getDuration("flotilla.read-your-writes-patience"));
+    this.readYourWrites =
+        new ReadYourWrites(
+            system,
+            database,
+            blocking,
+            system.settings().config().getDuration("flotilla.read-your-writes-patience"));
     this.access = new Access(this);
   }
 
@@ -143,7 +159,9 @@ public final class FlotillaCore {
     return sharding.entityRefFor(Targets.ENTITY_KEY, factory);
   }
 
-  /** The access check every edge asks: credentials to principal to a decision per factory and scope. */
+  /**
+   * The access check every edge asks: credentials to principal to a decision per factory and scope.
+   */
   public Access access() {
     return access;
   }
@@ -202,7 +220,10 @@ public final class FlotillaCore {
     return deviceKeys;
   }
 
-  /** Whether the journal's database answers; the HTTP layer fails fast and readiness reports it while it does not. */
+  /**
+   * Whether the journal's database answers; the HTTP layer fails fast and readiness reports it
+   * while it does not.
+   */
   public DatabaseHealth databaseHealth() {
     return databaseHealth;
   }

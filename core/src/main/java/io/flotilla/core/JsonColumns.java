@@ -25,7 +25,8 @@ public final class JsonColumns {
     try {
       return json == null || json.isBlank() ? Map.of() : Json.mapper().readValue(json, STRING_MAP);
     } catch (JsonProcessingException e) {
-      throw new IllegalStateException("read-side column holds invalid JSON: " + e.getOriginalMessage(), e);
+      throw new IllegalStateException(
+          "read-side column holds invalid JSON: " + e.getOriginalMessage(), e);
     }
   }
 }

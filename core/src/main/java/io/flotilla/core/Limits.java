@@ -4,48 +4,69 @@ import java.util.List;
 import java.util.regex.Pattern;
 
 /**
- * Every bound on what a command may carry, in one place (docs/limits.md states them for users). The HTTP layer
- * checks them before it asks an entity, the entities check them again and refuse with {@link Rejection#invalid}
- * whatever slips through, and the read-side columns are sized to hold the largest value they allow.
+ * Every bound on what a command may carry, in one place (docs/limits.md states them for users). The
+ * HTTP layer checks them before it asks an entity, the entities check them again and refuse with
+ * {@link Rejection#invalid} whatever slips through, and the read-side columns are sized to hold the
+ * largest value they allow.
  */
 public final class Limits {
 
   private Limits() {}
 
-  /** A DNS label of 3 to 63 characters: it names registry repositories, git paths and certificate OUs. */
+  /**
+   * A DNS label of 3 to 63 characters: it names registry repositories, git paths and certificate
+   * OUs.
+   */
   public static final Pattern FACTORY_NAME = Pattern.compile("[a-z0-9][a-z0-9-]{1,61}[a-z0-9]");
+
   /** Platforms (hardware ids) of a factory, and the hardware ids of a target. */
   public static final Pattern PLATFORM = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,127}");
+
   public static final int PLATFORMS = 20;
   public static final Pattern BRANCH_OR_TAG = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_./-]{0,127}");
+
   /** Branch → tag mappings of a factory; 100 of the longest fit {@code factories.branch_tags}. */
   public static final int BRANCHES = 100;
+
   public static final int LIVE_TOKENS = 1000;
 
-  /** Token descriptions and change reasons: free text on one screen, never a control character but tab and newline. */
+  /**
+   * Token descriptions and change reasons: free text on one screen, never a control character but
+   * tab and newline.
+   */
   public static final int TEXT = 1000;
 
   /**
-   * Target versions. Far below {@code Long.MAX_VALUE} so that "the next version" never overflows, and within an
-   * {@code int} so that every client (fioctl, aktualizr's custom.version) reads it.
+   * Target versions. Far below {@code Long.MAX_VALUE} so that "the next version" never overflows,
+   * and within an {@code int} so that every client (fioctl, aktualizr's custom.version) reads it.
    */
   public static final long MAX_VERSION = Integer.MAX_VALUE;
+
   public static final int TARGET_APPS = 100;
   public static final int TARGET_TAGS = 20;
   public static final Pattern APP_NAME = Pattern.compile("[a-z0-9][a-z0-9_-]{0,62}");
+
   /** A pinned app URI; 100 of the longest fit {@code targets.apps}. */
   public static final int APP_URI = 255;
+
   public static final Pattern COMMIT = Pattern.compile("[0-9a-f]{7,64}");
 
   public static final Pattern DEVICE_UUID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,127}");
   public static final Pattern CORRELATION_ID = Pattern.compile("[A-Za-z0-9_-]{1,128}");
-  /** Counted in UTF-16 units as well (see {@link #deviceNameProblem}), which is what H2's VARCHAR counts. */
+
+  /**
+   * Counted in UTF-16 units as well (see {@link #deviceNameProblem}), which is what H2's VARCHAR
+   * counts.
+   */
   public static final Pattern DEVICE_NAME = Pattern.compile("[^\\p{Cntrl}]{1,255}");
+
   public static final int DEVICE_NAME_CHARS = 255;
   public static final Pattern GROUP = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,127}");
   public static final Pattern DEVICE_TAG = BRANCH_OR_TAG;
+
   /** Bounded so that a device's app list always fits its read-side column. */
   public static final Pattern DEVICE_APP = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
+
   public static final int DEVICE_APPS = 100;
   public static final int TARGET_NAME = 255;
   public static final int EVENT_DETAILS = 2048;
@@ -53,12 +74,17 @@ public final class Limits {
 
   public static final Pattern CONFIG_FILE_NAME = GROUP;
   public static final int CONFIG_FILES = 100;
+
   /** The sum of one layer's (or one device's) config file values. */
   public static final int CONFIG_CHARS = 1024 * 1024;
+
   public static final int ON_CHANGED_ARGS = 32;
   public static final int ON_CHANGED_ARG = 1024;
 
-  /** Null when {@code text} (optional) is within {@link #TEXT} and holds no control character but tab and newline. */
+  /**
+   * Null when {@code text} (optional) is within {@link #TEXT} and holds no control character but
+   * tab and newline.
+   */
   public static String textProblem(String field, String text) {
     if (text == null) {
       return null;
@@ -75,7 +101,10 @@ public final class Limits {
     return null;
   }
 
-  /** True when {@code text} (optional) holds no control character: PostgreSQL refuses NUL in a text column. */
+  /**
+   * True when {@code text} (optional) holds no control character: PostgreSQL refuses NUL in a text
+   * column.
+   */
   public static boolean plain(String text) {
     if (text == null) {
       return true;
@@ -94,7 +123,10 @@ public final class Limits {
         : "name must be 1 to " + DEVICE_NAME_CHARS + " characters without control characters";
   }
 
-  /** Null when every element of {@code values} is there and matches {@code pattern}, and there are at most {@code max}. */
+  /**
+   * Null when every element of {@code values} is there and matches {@code pattern}, and there are
+   * at most {@code max}.
+   */
   public static String listProblem(String field, List<String> values, int max, Pattern pattern) {
     if (values == null) {
       return null;

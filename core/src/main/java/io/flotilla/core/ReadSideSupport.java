@@ -24,9 +24,9 @@ import org.apache.pekko.projection.jdbc.javadsl.JdbcHandler;
 import org.apache.pekko.projection.jdbc.javadsl.JdbcProjection;
 
 /**
- * Runs read-side projections as sharded daemons: exactly one instance per projection in the whole cluster. Every
- * projection is registered with {@link ProjectionHealth} on every node (so its metrics exist everywhere) and its
- * handler is guarded ({@link GuardedHandlers}).
+ * Runs read-side projections as sharded daemons: exactly one instance per projection in the whole
+ * cluster. Every projection is registered with {@link ProjectionHealth} on every node (so its
+ * metrics exist everywhere) and its handler is guarded ({@link GuardedHandlers}).
  */
 public final class ReadSideSupport {
 
@@ -46,11 +46,13 @@ public final class ReadSideSupport {
             projectionName,
             1,
             index -> {
-              ProjectionHealth.Tracker tracker = health.register(ProjectionId.of(projectionName, eventTag));
+              ProjectionHealth.Tracker tracker =
+                  health.register(ProjectionId.of(projectionName, eventTag));
               return ProjectionBehavior.create(
                   JdbcProjection.exactlyOnce(
                       tracker.id(),
-                      EventSourcedProvider.<E>eventsByTag(system, JdbcReadJournal.Identifier(), eventTag),
+                      EventSourcedProvider.<E>eventsByTag(
+                          system, JdbcReadJournal.Identifier(), eventTag),
                       () -> new PooledJdbcSession(database.dataSource()),
                       () -> GuardedHandlers.single(tracker, handler.get()),
                       system));
@@ -60,10 +62,11 @@ public final class ReadSideSupport {
   }
 
   /**
-   * A projection over events spread across {@code slices} tags {@code <tagPrefix>0..N-1}: one daemon per tag, so
-   * the slices run in parallel and spread over the nodes of a cluster. The handler gets the envelopes in groups
-   * ({@code pekko.projection.grouped}) and each group commits in one transaction with its offset: a busy fleet's
-   * events cost a transaction per group rather than one per event, and the read side stays exactly-once.
+   * A projection over events spread across {@code slices} tags {@code <tagPrefix>0..N-1}: one
+   * daemon per tag, so the slices run in parallel and spread over the nodes of a cluster. The
+   * handler gets the envelopes in groups ({@code pekko.projection.grouped}) and each group commits
+   * in one transaction with its offset: a busy fleet's events cost a transaction per group rather
+   * than one per event, and the read side stays exactly-once.
    */
   public static <E> void startSlicedProjection(
       ActorSystem<?> system,
@@ -82,11 +85,13 @@ public final class ReadSideSupport {
             projectionName,
             slices,
             index -> {
-              ProjectionHealth.Tracker tracker = health.register(ProjectionId.of(projectionName, tagPrefix + index));
+              ProjectionHealth.Tracker tracker =
+                  health.register(ProjectionId.of(projectionName, tagPrefix + index));
               return ProjectionBehavior.create(
                   JdbcProjection.groupedWithin(
                       tracker.id(),
-                      EventSourcedProvider.<E>eventsByTag(system, JdbcReadJournal.Identifier(), tagPrefix + index),
+                      EventSourcedProvider.<E>eventsByTag(
+                          system, JdbcReadJournal.Identifier(), tagPrefix + index),
                       () -> new PooledJdbcSession(database.dataSource()),
                       () -> GuardedHandlers.grouped(tracker, handler.get()),
                       system));
@@ -96,10 +101,12 @@ public final class ReadSideSupport {
   }
 
   /**
-   * Update-then-insert instead of a dialect's upsert: one statement pair that H2 and PostgreSQL both run, and
-   * safe because exactly one projection instance writes each table.
+   * Update-then-insert instead of a dialect's upsert: one statement pair that H2 and PostgreSQL
+   * both run, and safe because exactly one projection instance writes each table.
    */
-  public static void upsert(Connection connection, String updateSql, String insertSql, Binder binder) throws SQLException {
+  public static void upsert(
+      Connection connection, String updateSql, String insertSql, Binder binder)
+      throws SQLException {
     try (PreparedStatement update = connection.prepareStatement(updateSql)) {
       binder.bind(update);
       if (update.executeUpdate() > 0) {

@@ -3,9 +3,9 @@ package io.flotilla.core;
 import org.apache.pekko.pattern.StatusReply;
 
 /**
- * Why an entity refused a command. Entities answer with {@code StatusReply.error(String)} (the only error form
- * Pekko serializes across nodes without extra bindings), so the kind travels as a prefix of the message and the
- * HTTP layer turns it back into a status code.
+ * Why an entity refused a command. Entities answer with {@code StatusReply.error(String)} (the only
+ * error form Pekko serializes across nodes without extra bindings), so the kind travels as a prefix
+ * of the message and the HTTP layer turns it back into a status code.
  */
 public record Rejection(Kind kind, String detail) {
 
@@ -44,7 +44,10 @@ public record Rejection(Kind kind, String detail) {
     return StatusReply.error(kind.prefix + SEPARATOR + detail);
   }
 
-  /** The rejection carried by an ask's failure, or empty when the failure is not one (a timeout, a crash). */
+  /**
+   * The rejection carried by an ask's failure, or empty when the failure is not one (a timeout, a
+   * crash).
+   */
   public static java.util.Optional<Rejection> of(Throwable failure) {
     Throwable cause = failure;
     while (cause instanceof java.util.concurrent.CompletionException && cause.getCause() != null) {
@@ -56,7 +59,8 @@ public record Rejection(Kind kind, String detail) {
     String message = cause.getMessage();
     for (Kind kind : Kind.values()) {
       if (message.startsWith(kind.prefix + SEPARATOR)) {
-        return java.util.Optional.of(new Rejection(kind, message.substring(kind.prefix.length() + SEPARATOR.length())));
+        return java.util.Optional.of(
+            new Rejection(kind, message.substring(kind.prefix.length() + SEPARATOR.length())));
       }
     }
     return java.util.Optional.empty();

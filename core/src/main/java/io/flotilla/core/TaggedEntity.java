@@ -7,11 +7,12 @@ import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforc
 import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
 
 /**
- * An entity whose persistence id is {@code <entity type>|<id>} and whose events all carry one tag, the one its
- * projection reads; it snapshots every {@code snapshotEvery} events and keeps two snapshots, so a recovery replays
- * at most that many events.
+ * An entity whose persistence id is {@code <entity type>|<id>} and whose events all carry one tag,
+ * the one its projection reads; it snapshots every {@code snapshotEvery} events and keeps two
+ * snapshots, so a recovery replays at most that many events.
  */
-public abstract class TaggedEntity<C, E, S> extends EventSourcedBehaviorWithEnforcedReplies<C, E, S> {
+public abstract class TaggedEntity<C, E, S>
+    extends EventSourcedBehaviorWithEnforcedReplies<C, E, S> {
 
   // A device node holds many thousands of these: two fields, no per-instance collections.
   private final String tag;

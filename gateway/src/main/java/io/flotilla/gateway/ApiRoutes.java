@@ -25,12 +25,14 @@ import org.apache.pekko.http.javadsl.model.MediaTypes;
 import org.apache.pekko.http.javadsl.server.Route;
 
 /**
- * Everything the API port serves, with the JSON error handling and body limit wrapped around it. {@code /ca.crt}
- * is the server CA, without authentication: clients fetch it to verify the API port's HTTPS certificate.
+ * Everything the API port serves, with the JSON error handling and body limit wrapped around it.
+ * {@code /ca.crt} is the server CA, without authentication: clients fetch it to verify the API
+ * port's HTTPS certificate.
  */
 public final class ApiRoutes {
 
-  private static final ContentType.NonBinary PEM = MediaTypes.applicationWithOpenCharset("x-pem-file").toContentType(HttpCharsets.US_ASCII);
+  private static final ContentType.NonBinary PEM =
+      MediaTypes.applicationWithOpenCharset("x-pem-file").toContentType(HttpCharsets.US_ASCII);
 
   private final FactoryRoutes factories;
   private final TargetRoutes targets;
@@ -47,7 +49,13 @@ public final class ApiRoutes {
   private final NodeMetrics metrics;
   private final ProjectionRoutes projections;
 
-  public ApiRoutes(FlotillaCore core, BooleanSupplier started, Route registry, BuilderService builder, DeviceGateway devices, NodeMetrics metrics) {
+  public ApiRoutes(
+      FlotillaCore core,
+      BooleanSupplier started,
+      Route registry,
+      BuilderService builder,
+      DeviceGateway devices,
+      NodeMetrics metrics) {
     this.registry = registry;
     this.auth = new Authentication(core);
     this.builds = new BuildRoutes(core, builder, auth);
@@ -73,11 +81,20 @@ public final class ApiRoutes {
                 () ->
                     concat(
                         health.route(),
-                        path("ca.crt", () -> get(() -> complete(HttpResponse.create().withEntity(PEM, devices.pki().rootCertificatePem())))),
+                        path(
+                            "ca.crt",
+                            () ->
+                                get(
+                                    () ->
+                                        complete(
+                                            HttpResponse.create()
+                                                .withEntity(
+                                                    PEM, devices.pki().rootCertificatePem())))),
                         metrics.route(),
                         registry,
                         git,
-                        databaseGuard.route(() -> BodyLimit.of(maxBody, () -> devices.registrationRoute(auth))),
+                        databaseGuard.route(
+                            () -> BodyLimit.of(maxBody, () -> devices.registrationRoute(auth))),
                         pathPrefix(
                             "api",
                             () ->
@@ -96,7 +113,8 @@ public final class ApiRoutes {
                                                                         targets.route(factory),
                                                                         apps.route(factory),
                                                                         builds.route(factory),
-                                                                        devices.operatorRoute(auth, factory))),
+                                                                        devices.operatorRoute(
+                                                                            auth, factory))),
                                                             journal.route(),
                                                             projections.route()))))))));
   }

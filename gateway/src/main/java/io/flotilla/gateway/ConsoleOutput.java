@@ -19,8 +19,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * What a command shows on the console: its own lines on stdout, and the node's log in a file under the data dir
- * (errors also on stderr) unless {@code --verbose} asks for all of it on the console.
+ * What a command shows on the console: its own lines on stdout, and the node's log in a file under
+ * the data dir (errors also on stderr) unless {@code --verbose} asks for all of it on the console.
  */
 public final class ConsoleOutput implements AutoCloseable {
 
@@ -30,15 +30,19 @@ public final class ConsoleOutput implements AutoCloseable {
   private final Appender<ILoggingEvent> console;
   private final Filter<ILoggingEvent> errorsOnly;
 
-  private ConsoleOutput(Appender<ILoggingEvent> file, Appender<ILoggingEvent> console, Filter<ILoggingEvent> errorsOnly) {
+  private ConsoleOutput(
+      Appender<ILoggingEvent> file,
+      Appender<ILoggingEvent> console,
+      Filter<ILoggingEvent> errorsOnly) {
     this.file = file;
     this.console = console;
     this.errorsOnly = errorsOnly;
   }
 
   /**
-   * Sends the log to {@code <dataDir>/logs/flotilla.log} (appended) and leaves only errors on the console, or with
-   * {@code verbose} changes nothing. Says where the log goes in one line on stderr. Closing restores the console.
+   * Sends the log to {@code <dataDir>/logs/flotilla.log} (appended) and leaves only errors on the
+   * console, or with {@code verbose} changes nothing. Says where the log goes in one line on
+   * stderr. Closing restores the console.
    */
   public static ConsoleOutput logTo(Path dataDir, boolean verbose) throws IOException {
     if (verbose || !(LoggerFactory.getILoggerFactory() instanceof LoggerContext context)) {
@@ -83,14 +87,19 @@ public final class ConsoleOutput implements AutoCloseable {
   }
 
   /**
-   * Scala's {@code println} writes to {@code scala.Console.out}, which takes {@code System.out} as it is when Scala's
-   * Console is first used. Libraries print there: pekko-projection-jdbc 1.0.0 prints {@code # stop <projection>} for
-   * every projection at shutdown, with no setting to turn it off. Called first thing in {@code main}, this makes
-   * Scala's Console write to the log (DEBUG, logger {@code scala.Console}) while {@code System.out} stays the command's.
+   * Scala's {@code println} writes to {@code scala.Console.out}, which takes {@code System.out} as
+   * it is when Scala's Console is first used. Libraries print there: pekko-projection-jdbc 1.0.0
+   * prints {@code # stop <projection>} for every projection at shutdown, with no setting to turn it
+   * off. Called first thing in {@code main}, this makes Scala's Console write to the log (DEBUG,
+   * logger {@code scala.Console}) while {@code System.out} stays the command's.
    */
   static void libraryPrintsToLog() {
     PrintStream stdout = System.out;
-    System.setOut(new PrintStream(new LineLogger(LoggerFactory.getLogger("scala.Console")), true, StandardCharsets.UTF_8));
+    System.setOut(
+        new PrintStream(
+            new LineLogger(LoggerFactory.getLogger("scala.Console")),
+            true,
+            StandardCharsets.UTF_8));
     try {
       scala.Console.out();
     } finally {

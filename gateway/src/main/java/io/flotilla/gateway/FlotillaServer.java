@@ -8,6 +8,7 @@ import io.flotilla.core.persistence.Database;
 import io.flotilla.core.persistence.SchemaMigration;
 import io.flotilla.core.pki.ServerCredentials;
 import io.flotilla.gateway.device.DeviceGateway;
+import io.flotilla.gateway.http.HttpListener;
 import io.flotilla.gateway.metrics.NodeMetrics;
 import io.flotilla.gateway.registry.RegistryAccess;
 import io.flotilla.gateway.tls.ApiTls;
@@ -24,23 +25,26 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
+import javax.net.ssl.SSLEngine;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
-import io.flotilla.gateway.http.HttpListener;
-import java.util.function.Supplier;
-import javax.net.ssl.SSLEngine;
 import org.apache.pekko.http.javadsl.settings.ServerSettings;
 import org.apache.pekko.stream.javadsl.Tcp.ServerBinding;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** One Flotilla node: schema, actor system, cluster membership, the OTA core, the HTTP API and the device port. */
+/**
+ * One Flotilla node: schema, actor system, cluster membership, the OTA core, the HTTP API and the
+ * device port.
+ */
 public final class FlotillaServer implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(FlotillaServer.class);
   private static final Duration STARTUP_PATIENCE = Duration.ofSeconds(60);
+
   /** The modules whose tables this node uses; their migrations run in version order across them. */
   public static final List<String> SCHEMA = List.of(SchemaMigration.CORE, BuilderService.SCHEMA);
 
@@ -72,7 +76,10 @@ public final class FlotillaServer implements AutoCloseable {
     this.adminToken = adminToken;
   }
 
-  /** Starts a node, or throws with a message that says what is wrong (database, schema, port, data dir). */
+  /**
+   * Starts a node, or throws with a message that says what is wrong (database, schema, port, data
+   * dir).
+   */
   public static FlotillaServer start(Config config) throws IOException, InterruptedException {
     Path dataDir = Path.of(config.getString("flotilla.data-dir"));
     DataDir.create(dataDir);
@@ -83,16 +90,20 @@ public final class FlotillaServer implements AutoCloseable {
       system = ActorSystem.create(Behaviors.empty(), "flotilla", config);
       joinCluster(system);
       FlotillaCore core = FlotillaCore.start(system, database);
-      RegistrySettings registrySettings = RegistrySettings.fromConfig(config, dataDir.resolve("registry"));
+      RegistrySettings registrySettings =
+          RegistrySettings.fromConfig(config, dataDir.resolve("registry"));
       CompletableFuture<BuilderService.HttpEdge> edge = new CompletableFuture<>();
-      BuilderService builder = BuilderService.start(core, dataDir, Optional.of(LocalRegistry.open(system, registrySettings)), edge);
+      BuilderService builder =
+          BuilderService.start(
+              core, dataDir, Optional.of(LocalRegistry.open(system, registrySettings)), edge);
       DeviceGateway devices = DeviceGateway.create(core, config, dataDir);
       NodeMetrics metrics = new NodeMetrics();
       metrics.bind(core);
       AtomicBoolean started = new AtomicBoolean(false);
       boolean https = ApiTls.enabled(config);
       RegistryRoutes registry = registry(system, config, dataDir, core, devices);
-      // Before the ports open: every file made so far (the database's and the registry's included) is there, and no
+      // Before the ports open: every file made so far (the database's and the registry's included)
+      // is there, and no
       // request races it.
       DataDir.restrict(dataDir);
       ServerBinding http =
@@ -104,13 +115,20 @@ public final class FlotillaServer implements AutoCloseable {
                   ServerSettings.create(system.classicSystem()),
                   apiTls(config, devices, https),
                   config.getDuration("flotilla.http.header-timeout"),
-                  new ApiRoutes(core, started::get, registry.route(), builder, devices, metrics).route()),
+                  new ApiRoutes(core, started::get, registry.route(), builder, devices, metrics)
+                      .route()),
               "binding the HTTP port " + config.getInt("flotilla.http.port"));
-      edge.complete(new BuilderService.HttpEdge(http.localAddress().getPort(), https, registrySettings.externalUrl()));
-      ServerBinding devicePort = await(devices.bind(registry::readOnly), "binding the device port " + config.getInt("flotilla.device.port"));
+      edge.complete(
+          new BuilderService.HttpEdge(
+              http.localAddress().getPort(), https, registrySettings.externalUrl()));
+      ServerBinding devicePort =
+          await(
+              devices.bind(registry::readOnly),
+              "binding the device port " + config.getInt("flotilla.device.port"));
       ApiToken adminToken = AdminTokenFile.ensure(core, dataDir, STARTUP_PATIENCE);
       started.set(true);
-      return new FlotillaServer(system, database, core, http, devices, devicePort, dataDir, adminToken);
+      return new FlotillaServer(
+          system, database, core, http, devices, devicePort, dataDir, adminToken);
     } catch (RuntimeException | IOException | InterruptedException e) {
       if (system != null) {
         system.terminate();
@@ -121,24 +139,39 @@ public final class FlotillaServer implements AutoCloseable {
     }
   }
 
-  private static Optional<Supplier<SSLEngine>> apiTls(Config config, DeviceGateway devices, boolean https) {
+  private static Optional<Supplier<SSLEngine>> apiTls(
+      Config config, DeviceGateway devices, boolean https) {
     String host = config.getString("flotilla.http.interface");
     if (!https) {
       if (!ApiTls.isLoopback(host)) {
-        log.warn("the API port serves plain HTTP on {} (flotilla.http.tls = off): tokens cross the network in clear unless a TLS proxy is in front", host);
+        log.warn(
+            "the API port serves plain HTTP on {} (flotilla.http.tls = off): tokens cross the network in clear unless a TLS proxy is in front",
+            host);
       }
       return Optional.empty();
     }
     Optional<ServerCredentials> configured = ApiTls.configured(config);
-    log.info("the API port serves HTTPS on {} with {}", host, configured.isPresent()
-        ? "the certificate of flotilla.http.tls-certificate"
-        : "a certificate of the server CA (" + ApiTls.fingerprint(devices.pki().server().rootCertificate()) + "), served at /ca.crt");
-    return Optional.of(ApiTls.engines(configured.orElseGet(() -> devices.pki().server().credentials())));
+    log.info(
+        "the API port serves HTTPS on {} with {}",
+        host,
+        configured.isPresent()
+            ? "the certificate of flotilla.http.tls-certificate"
+            : "a certificate of the server CA ("
+                + ApiTls.fingerprint(devices.pki().server().rootCertificate())
+                + "), served at /ca.crt");
+    return Optional.of(
+        ApiTls.engines(configured.orElseGet(() -> devices.pki().server().credentials())));
   }
 
-  private static RegistryRoutes registry(ActorSystem<?> system, Config config, Path dataDir, FlotillaCore core, DeviceGateway devices) {
+  private static RegistryRoutes registry(
+      ActorSystem<?> system,
+      Config config,
+      Path dataDir,
+      FlotillaCore core,
+      DeviceGateway devices) {
     RegistrySettings settings = RegistrySettings.fromConfig(config, dataDir.resolve("registry"));
-    return new RegistryRoutes(system, settings, new RegistryAccess(core.access(), devices.hubCredentials()));
+    return new RegistryRoutes(
+        system, settings, new RegistryAccess(core.access(), devices.hubCredentials()));
   }
 
   /** A node without configured seed nodes is a cluster of one: it joins itself. */

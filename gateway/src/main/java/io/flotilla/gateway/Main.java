@@ -18,36 +18,50 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     version = "flotilla 0.1.0",
     description = "Self-hosted OTA updates for fleets of Linux devices running compose apps.",
-    subcommands = {Main.Server.class, DemoCommand.class, JournalCommand.class, RegistryCommand.class, ProjectionsCommand.class})
+    subcommands = {
+      Main.Server.class,
+      DemoCommand.class,
+      JournalCommand.class,
+      RegistryCommand.class,
+      ProjectionsCommand.class
+    })
 public final class Main implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   @Override
   public void run() {
-    throw new CommandLine.ParameterException(spec.commandLine(), "a command is required (server, demo, journal, registry, projections)");
+    throw new CommandLine.ParameterException(
+        spec.commandLine(), "a command is required (server, demo, journal, registry, projections)");
   }
 
   public static void main(String[] args) {
     ConsoleOutput.libraryPrintsToLog();
-    int exit = new CommandLine(new Main()).setExecutionExceptionHandler(Main::reportFailure).execute(args);
+    int exit =
+        new CommandLine(new Main()).setExecutionExceptionHandler(Main::reportFailure).execute(args);
     if (exit != 0) {
       System.exit(exit);
     }
   }
 
-  private static int reportFailure(Exception e, CommandLine commandLine, CommandLine.ParseResult parseResult) {
+  private static int reportFailure(
+      Exception e, CommandLine commandLine, CommandLine.ParseResult parseResult) {
     commandLine.getErr().println("flotilla: " + e.getMessage());
     return 1;
   }
 
   /** Options every command that opens the node's database shares. */
   public static class NodeOptions {
-    @Option(names = "--data-dir", defaultValue = "${env:FLOTILLA_DATA_DIR}",
-        description = "Directory for the embedded database, keys, the admin token and the log (default: env FLOTILLA_DATA_DIR, else ./data).")
+    @Option(
+        names = "--data-dir",
+        defaultValue = "${env:FLOTILLA_DATA_DIR}",
+        description =
+            "Directory for the embedded database, keys, the admin token and the log (default: env FLOTILLA_DATA_DIR, else ./data).")
     public Path dataDir;
 
-    @Option(names = "--config", description = "HOCON profile, e.g. conf/postgres.conf (default: embedded H2).")
+    @Option(
+        names = "--config",
+        description = "HOCON profile, e.g. conf/postgres.conf (default: embedded H2).")
     public Path config;
   }
 
@@ -55,24 +69,41 @@ public final class Main implements Runnable {
   static final class Server implements Callable<Integer> {
     @CommandLine.Mixin NodeOptions node = new NodeOptions();
 
-    @Option(names = "--http-port", defaultValue = "${env:FLOTILLA_HTTP_PORT}", description = "API port (default: env FLOTILLA_HTTP_PORT, else 8080).")
+    @Option(
+        names = "--http-port",
+        defaultValue = "${env:FLOTILLA_HTTP_PORT}",
+        description = "API port (default: env FLOTILLA_HTTP_PORT, else 8080).")
     Integer httpPort;
 
-    @Option(names = "--device-port", defaultValue = "${env:FLOTILLA_DEVICE_PORT}",
+    @Option(
+        names = "--device-port",
+        defaultValue = "${env:FLOTILLA_DEVICE_PORT}",
         description = "Device gateway (mTLS) port (default: env FLOTILLA_DEVICE_PORT, else 8443).")
     Integer devicePort;
 
-    @Option(names = "--verbose", description = "Log to the console instead of <data-dir>/" + ConsoleOutput.LOG_FILE + ".")
+    @Option(
+        names = "--verbose",
+        description = "Log to the console instead of <data-dir>/" + ConsoleOutput.LOG_FILE + ".")
     boolean verbose;
 
     @Override
     public Integer call() throws Exception {
-      Config config = NodeConfig.load(node.config, node.dataDir, httpPort, devicePort, ConfigFactory.empty());
-      try (ConsoleOutput output = ConsoleOutput.logTo(Path.of(config.getString("flotilla.data-dir")), verbose)) {
+      Config config =
+          NodeConfig.load(node.config, node.dataDir, httpPort, devicePort, ConfigFactory.empty());
+      try (ConsoleOutput output =
+          ConsoleOutput.logTo(Path.of(config.getString("flotilla.data-dir")), verbose)) {
         FlotillaServer server = FlotillaServer.start(config);
-        System.out.println("Flotilla is up: http://127.0.0.1:" + server.httpPort() + "/api/v1 (data in " + server.dataDir() + ")");
+        System.out.println(
+            "Flotilla is up: http://127.0.0.1:"
+                + server.httpPort()
+                + "/api/v1 (data in "
+                + server.dataDir()
+                + ")");
         System.out.println("Admin token: " + server.dataDir().resolve(AdminTokenFile.FILE_NAME));
-        System.out.println("Device gateway (mTLS): " + server.devices().publicUrl() + " (root.crt and device certificates from POST /ota/devices/)");
+        System.out.println(
+            "Device gateway (mTLS): "
+                + server.devices().publicUrl()
+                + " (root.crt and device certificates from POST /ota/devices/)");
         server.system().getWhenTerminated().toCompletableFuture().join();
         return 0;
       }

@@ -42,10 +42,11 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Every route of the API port (management API, registrations, registry with basic and bearer, git) against every
- * kind of caller, generated from the route table below: each answer is either allowed or the denial the rule in
- * docs/architecture.md ("Authorization answers") names — 401 for no, malformed or revoked credentials, 404 for anything
- * outside the caller's factory, 403 for a missing scope in one's own factory or a server-admin route.
+ * Every route of the API port (management API, registrations, registry with basic and bearer, git)
+ * against every kind of caller, generated from the route table below: each answer is either allowed
+ * or the denial the rule in docs/architecture.md ("Authorization answers") names — 401 for no,
+ * malformed or revoked credentials, 404 for anything outside the caller's factory, 403 for a
+ * missing scope in one's own factory or a server-admin route.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class AuthorizationMatrixTest {
@@ -57,7 +58,8 @@ class AuthorizationMatrixTest {
 
   @TempDir static Path dataDir;
   FlotillaServer server;
-  final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(TIMEOUT).build();
+  final HttpClient http =
+      HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(TIMEOUT).build();
   String serverAdmin;
   String revoked;
   String evilAdmin;
@@ -89,33 +91,60 @@ class AuthorizationMatrixTest {
     }
   }
 
-  /** One row of the route table; {@code body} gets the caller's factory (registration names it in the CSR). */
+  /**
+   * One row of the route table; {@code body} gets the caller's factory (registration names it in
+   * the CSR).
+   */
   record ApiRoute(String method, String path, Need need, Function<String, String> body) {}
 
-  enum Registry { PULL, PUSH, DELETE }
+  enum Registry {
+    PULL,
+    PUSH,
+    DELETE
+  }
 
   record RegistryRoute(String method, String path, Registry action) {}
 
   record GitRoute(String method, String path, Scope scope, String contentType) {}
 
-  /** A caller: how it authenticates on the API, on the registry (basic user:password) and on git. */
-  record Caller(String name, Optional<String> bearer, Optional<String> basic, Kind kind, Scope scope) {}
+  /**
+   * A caller: how it authenticates on the API, on the registry (basic user:password) and on git.
+   */
+  record Caller(
+      String name, Optional<String> bearer, Optional<String> basic, Kind kind, Scope scope) {}
 
-  enum Kind { NONE, MALFORMED, REVOKED, ACME_TOKEN, EVIL_ADMIN, SERVER_ADMIN, ACME_DEVICE, EVIL_DEVICE }
+  enum Kind {
+    NONE,
+    MALFORMED,
+    REVOKED,
+    ACME_TOKEN,
+    EVIL_ADMIN,
+    SERVER_ADMIN,
+    ACME_DEVICE,
+    EVIL_DEVICE
+  }
 
   @BeforeAll
   void start() throws Exception {
     server = TestServers.start(dataDir, null);
     serverAdmin = Files.readString(dataDir.resolve("admin-token")).strip();
     for (String factory : List.of(ACME, EVIL)) {
-      expect(201, api("POST", "/api/v1/factories", serverAdmin, "{\"name\":\"" + factory + "\",\"platforms\":[\"amd64-linux\"]}"));
+      expect(
+          201,
+          api(
+              "POST",
+              "/api/v1/factories",
+              serverAdmin,
+              "{\"name\":\"" + factory + "\",\"platforms\":[\"amd64-linux\"]}"));
     }
     for (Scope scope : Scope.values()) {
       acmeTokens.put(scope, token(ACME, scope));
     }
     evilAdmin = token(EVIL, Scope.ADMIN);
     revoked = token(ACME, Scope.ADMIN);
-    expect(204, api("DELETE", "/api/v1/factories/acme/tokens/" + revoked.split("_")[2], serverAdmin, null));
+    expect(
+        204,
+        api("DELETE", "/api/v1/factories/acme/tokens/" + revoked.split("_")[2], serverAdmin, null));
 
     Registered acme = register(acmeTokens.get(Scope.DEVICES_CREATE), ACME);
     acmeDevice = acme.uuid();
@@ -126,10 +155,16 @@ class AuthorizationMatrixTest {
     String push = basicOf(acmeTokens.get(Scope.CONTAINERS_PUSH));
     byte[] config = "{}".getBytes(StandardCharsets.UTF_8);
     configDigest = digest(config);
-    expect(201, send(request("POST", "/v2/acme/app/blobs/uploads/?digest=" + configDigest, config).header("Authorization", push)));
+    expect(
+        201,
+        send(
+            request("POST", "/v2/acme/app/blobs/uploads/?digest=" + configDigest, config)
+                .header("Authorization", push)));
     byte[] manifest =
         ("{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":{\"mediaType\":"
-                + "\"application/vnd.oci.image.config.v1+json\",\"digest\":\"" + configDigest + "\",\"size\":2},\"layers\":[]}")
+                + "\"application/vnd.oci.image.config.v1+json\",\"digest\":\""
+                + configDigest
+                + "\",\"size\":2},\"layers\":[]}")
             .getBytes(StandardCharsets.UTF_8);
     manifestDigest = digest(manifest);
     expect(
@@ -151,38 +186,85 @@ class AuthorizationMatrixTest {
     String noBody = null;
     String config = "{\"reason\":\"matrix\",\"files\":[{\"name\":\"m\",\"value\":\"v\"}]}";
     List<ApiRoute> routes = new ArrayList<>();
-    routes.add(new ApiRoute("POST", "/api/v1/factories", Need.admin(), c -> "{\"name\":\"matrix-" + UUID.randomUUID().toString().substring(0, 8) + "\"}"));
+    routes.add(
+        new ApiRoute(
+            "POST",
+            "/api/v1/factories",
+            Need.admin(),
+            c -> "{\"name\":\"matrix-" + UUID.randomUUID().toString().substring(0, 8) + "\"}"));
     routes.add(new ApiRoute("GET", "/api/v1/factories", Need.admin(), c -> noBody));
     routes.add(new ApiRoute("GET", "/api/v1/journal/Factory/acme", Need.admin(), c -> noBody));
-    routes.add(new ApiRoute("GET", "/api/v1/journal/Device/" + acmeDevice, Need.admin(), c -> noBody));
+    routes.add(
+        new ApiRoute("GET", "/api/v1/journal/Device/" + acmeDevice, Need.admin(), c -> noBody));
     routes.add(new ApiRoute("GET", f, Need.member(), c -> noBody));
-    routes.add(new ApiRoute("POST", f + "/tokens", Need.scope(Scope.ADMIN), c -> "{\"description\":\"m\",\"scopes\":[\"targets:read\"]}"));
+    routes.add(
+        new ApiRoute(
+            "POST",
+            f + "/tokens",
+            Need.scope(Scope.ADMIN),
+            c -> "{\"description\":\"m\",\"scopes\":[\"targets:read\"]}"));
     routes.add(new ApiRoute("GET", f + "/tokens", Need.scope(Scope.ADMIN), c -> noBody));
-    routes.add(new ApiRoute("DELETE", f + "/tokens/0123456789abcdef", Need.scope(Scope.ADMIN), c -> noBody));
-    routes.add(new ApiRoute("PUT", f + "/branches/main", Need.scope(Scope.ADMIN), c -> "{\"tag\":\"main\"}"));
+    routes.add(
+        new ApiRoute(
+            "DELETE", f + "/tokens/0123456789abcdef", Need.scope(Scope.ADMIN), c -> noBody));
+    routes.add(
+        new ApiRoute(
+            "PUT", f + "/branches/main", Need.scope(Scope.ADMIN), c -> "{\"tag\":\"main\"}"));
     routes.add(new ApiRoute("GET", f + "/targets", Need.scope(Scope.TARGETS_READ), c -> noBody));
-    routes.add(new ApiRoute("POST", f + "/targets", Need.scope(Scope.TARGETS_WRITE), c -> "{\"tags\":[\"main\"],\"apps\":{}}"));
-    routes.add(new ApiRoute("PATCH", f + "/targets/amd64-linux-1", Need.scope(Scope.TARGETS_WRITE), c -> "{\"tags\":[\"main\"]}"));
+    routes.add(
+        new ApiRoute(
+            "POST",
+            f + "/targets",
+            Need.scope(Scope.TARGETS_WRITE),
+            c -> "{\"tags\":[\"main\"],\"apps\":{}}"));
+    routes.add(
+        new ApiRoute(
+            "PATCH",
+            f + "/targets/amd64-linux-1",
+            Need.scope(Scope.TARGETS_WRITE),
+            c -> "{\"tags\":[\"main\"]}"));
     routes.add(new ApiRoute("GET", f + "/apps", Need.scope(Scope.TARGETS_READ), c -> noBody));
     routes.add(new ApiRoute("GET", f + "/apps/shell", Need.scope(Scope.TARGETS_READ), c -> noBody));
     routes.add(new ApiRoute("GET", f + "/builds", Need.scope(Scope.CONTAINERS_READ), c -> noBody));
-    routes.add(new ApiRoute("POST", f + "/builds", Need.scope(Scope.CONTAINERS_PUSH), c -> "{\"commit\":\"" + "0".repeat(40) + "\"}"));
-    routes.add(new ApiRoute("GET", f + "/builds/1", Need.scope(Scope.CONTAINERS_READ), c -> noBody));
-    routes.add(new ApiRoute("GET", f + "/builds/1/log", Need.scope(Scope.CONTAINERS_READ), c -> noBody));
-    routes.add(new ApiRoute("POST", f + "/builds/1/cancel", Need.scope(Scope.CONTAINERS_PUSH), c -> noBody));
+    routes.add(
+        new ApiRoute(
+            "POST",
+            f + "/builds",
+            Need.scope(Scope.CONTAINERS_PUSH),
+            c -> "{\"commit\":\"" + "0".repeat(40) + "\"}"));
+    routes.add(
+        new ApiRoute("GET", f + "/builds/1", Need.scope(Scope.CONTAINERS_READ), c -> noBody));
+    routes.add(
+        new ApiRoute("GET", f + "/builds/1/log", Need.scope(Scope.CONTAINERS_READ), c -> noBody));
+    routes.add(
+        new ApiRoute(
+            "POST", f + "/builds/1/cancel", Need.scope(Scope.CONTAINERS_PUSH), c -> noBody));
     routes.add(new ApiRoute("GET", f + "/devices", Need.scope(Scope.DEVICES_READ), c -> noBody));
     routes.add(new ApiRoute("GET", f + "/status", Need.scope(Scope.DEVICES_READ), c -> noBody));
     routes.add(new ApiRoute("PUT", f + "/config", Need.scope(Scope.DEVICES_WRITE), c -> config));
-    routes.add(new ApiRoute("PUT", f + "/device-groups/lab/config", Need.scope(Scope.DEVICES_WRITE), c -> config));
+    routes.add(
+        new ApiRoute(
+            "PUT", f + "/device-groups/lab/config", Need.scope(Scope.DEVICES_WRITE), c -> config));
     routes.add(new ApiRoute("GET", d, Need.scope(Scope.DEVICES_READ), c -> noBody));
-    routes.add(new ApiRoute("PATCH", d, Need.scope(Scope.DEVICES_WRITE), c -> "{\"name\":\"matrix\"}"));
-    routes.add(new ApiRoute("DELETE", f + "/devices/" + missingDevice, Need.scope(Scope.DEVICES_WRITE), c -> noBody));
+    routes.add(
+        new ApiRoute("PATCH", d, Need.scope(Scope.DEVICES_WRITE), c -> "{\"name\":\"matrix\"}"));
+    routes.add(
+        new ApiRoute(
+            "DELETE",
+            f + "/devices/" + missingDevice,
+            Need.scope(Scope.DEVICES_WRITE),
+            c -> noBody));
     routes.add(new ApiRoute("GET", d + "/updates", Need.scope(Scope.DEVICES_READ), c -> noBody));
-    routes.add(new ApiRoute("GET", d + "/updates/some-correlation", Need.scope(Scope.DEVICES_READ), c -> noBody));
-    routes.add(new ApiRoute("GET", d + "/system-info", Need.scope(Scope.DEVICES_READ), c -> noBody));
+    routes.add(
+        new ApiRoute(
+            "GET", d + "/updates/some-correlation", Need.scope(Scope.DEVICES_READ), c -> noBody));
+    routes.add(
+        new ApiRoute("GET", d + "/system-info", Need.scope(Scope.DEVICES_READ), c -> noBody));
     routes.add(new ApiRoute("GET", d + "/config", Need.scope(Scope.DEVICES_READ), c -> noBody));
     routes.add(new ApiRoute("PUT", d + "/config", Need.scope(Scope.DEVICES_WRITE), c -> config));
-    routes.add(new ApiRoute("POST", "/ota/devices/", Need.scope(Scope.DEVICES_CREATE), this::registration));
+    routes.add(
+        new ApiRoute(
+            "POST", "/ota/devices/", Need.scope(Scope.DEVICES_CREATE), this::registration));
     return routes;
   }
 
@@ -195,7 +277,8 @@ class AuthorizationMatrixTest {
         new ApiRoute("PATCH", d, Need.scope(Scope.DEVICES_WRITE), c -> "{\"name\":\"stolen\"}"),
         new ApiRoute("DELETE", d, Need.scope(Scope.DEVICES_WRITE), c -> null),
         new ApiRoute("GET", d + "/updates", Need.scope(Scope.DEVICES_READ), c -> null),
-        new ApiRoute("GET", d + "/updates/some-correlation", Need.scope(Scope.DEVICES_READ), c -> null),
+        new ApiRoute(
+            "GET", d + "/updates/some-correlation", Need.scope(Scope.DEVICES_READ), c -> null),
         new ApiRoute("GET", d + "/system-info", Need.scope(Scope.DEVICES_READ), c -> null),
         new ApiRoute("GET", d + "/config", Need.scope(Scope.DEVICES_READ), c -> null),
         new ApiRoute("PUT", d + "/config", Need.scope(Scope.DEVICES_WRITE), c -> config));
@@ -211,36 +294,95 @@ class AuthorizationMatrixTest {
         new RegistryRoute("GET", "/v2/acme/unknown/manifests/v1", Registry.PULL),
         new RegistryRoute("POST", "/v2/acme/app/blobs/uploads/", Registry.PUSH),
         new RegistryRoute("PUT", "/v2/acme/app/manifests/v2", Registry.PUSH),
-        new RegistryRoute("DELETE", "/v2/acme/app/manifests/" + digest("never pushed".getBytes(StandardCharsets.UTF_8)), Registry.DELETE),
-        new RegistryRoute("DELETE", "/v2/acme/app/blobs/" + digest("never pushed".getBytes(StandardCharsets.UTF_8)), Registry.DELETE));
+        new RegistryRoute(
+            "DELETE",
+            "/v2/acme/app/manifests/" + digest("never pushed".getBytes(StandardCharsets.UTF_8)),
+            Registry.DELETE),
+        new RegistryRoute(
+            "DELETE",
+            "/v2/acme/app/blobs/" + digest("never pushed".getBytes(StandardCharsets.UTF_8)),
+            Registry.DELETE));
   }
 
   List<GitRoute> gitRoutes() {
     String git = "/git/" + ACME + "/containers.git/";
     return List.of(
         new GitRoute("GET", git + "info/refs?service=git-upload-pack", Scope.CONTAINERS_READ, null),
-        new GitRoute("GET", git + "info/refs?service=git-receive-pack", Scope.CONTAINERS_PUSH, null),
-        new GitRoute("POST", git + "git-upload-pack", Scope.CONTAINERS_READ, "application/x-git-upload-pack-request"),
-        new GitRoute("POST", git + "git-receive-pack", Scope.CONTAINERS_PUSH, "application/x-git-receive-pack-request"));
+        new GitRoute(
+            "GET", git + "info/refs?service=git-receive-pack", Scope.CONTAINERS_PUSH, null),
+        new GitRoute(
+            "POST",
+            git + "git-upload-pack",
+            Scope.CONTAINERS_READ,
+            "application/x-git-upload-pack-request"),
+        new GitRoute(
+            "POST",
+            git + "git-receive-pack",
+            Scope.CONTAINERS_PUSH,
+            "application/x-git-receive-pack-request"));
   }
 
   List<Caller> callers() {
     List<Caller> callers = new ArrayList<>();
     callers.add(new Caller("no credentials", Optional.empty(), Optional.empty(), Kind.NONE, null));
-    callers.add(new Caller("malformed token", Optional.of("flt_not-a-token"), Optional.of(basicOf("flt_not-a-token")), Kind.MALFORMED, null));
-    callers.add(new Caller("revoked admin token", Optional.of(revoked), Optional.of(basicOf(revoked)), Kind.REVOKED, null));
+    callers.add(
+        new Caller(
+            "malformed token",
+            Optional.of("flt_not-a-token"),
+            Optional.of(basicOf("flt_not-a-token")),
+            Kind.MALFORMED,
+            null));
+    callers.add(
+        new Caller(
+            "revoked admin token",
+            Optional.of(revoked),
+            Optional.of(basicOf(revoked)),
+            Kind.REVOKED,
+            null));
     acmeTokens.forEach(
-        (scope, token) -> callers.add(new Caller("acme " + scope.wireName(), Optional.of(token), Optional.of(basicOf(token)), Kind.ACME_TOKEN, scope)));
-    callers.add(new Caller("evil admin token", Optional.of(evilAdmin), Optional.of(basicOf(evilAdmin)), Kind.EVIL_ADMIN, null));
-    callers.add(new Caller("server admin token", Optional.of(serverAdmin), Optional.of(basicOf(serverAdmin)), Kind.SERVER_ADMIN, null));
+        (scope, token) ->
+            callers.add(
+                new Caller(
+                    "acme " + scope.wireName(),
+                    Optional.of(token),
+                    Optional.of(basicOf(token)),
+                    Kind.ACME_TOKEN,
+                    scope)));
+    callers.add(
+        new Caller(
+            "evil admin token",
+            Optional.of(evilAdmin),
+            Optional.of(basicOf(evilAdmin)),
+            Kind.EVIL_ADMIN,
+            null));
+    callers.add(
+        new Caller(
+            "server admin token",
+            Optional.of(serverAdmin),
+            Optional.of(basicOf(serverAdmin)),
+            Kind.SERVER_ADMIN,
+            null));
     return callers;
   }
 
-  /** Device hub credentials are registry callers only; the evil one comes from evil's device certificate. */
+  /**
+   * Device hub credentials are registry callers only; the evil one comes from evil's device
+   * certificate.
+   */
   List<Caller> deviceCallers() {
     return List.of(
-        new Caller("acme device", Optional.empty(), Optional.of(basic(acmeHub.username(), acmeHub.secret())), Kind.ACME_DEVICE, null),
-        new Caller("evil device", Optional.empty(), Optional.of(basic(evilHub.username(), evilHub.secret())), Kind.EVIL_DEVICE, null));
+        new Caller(
+            "acme device",
+            Optional.empty(),
+            Optional.of(basic(acmeHub.username(), acmeHub.secret())),
+            Kind.ACME_DEVICE,
+            null),
+        new Caller(
+            "evil device",
+            Optional.empty(),
+            Optional.of(basic(evilHub.username(), evilHub.secret())),
+            Kind.EVIL_DEVICE,
+            null));
   }
 
   /** The rule, for the management API: empty means allowed. */
@@ -260,11 +402,16 @@ class AuthorizationMatrixTest {
           return Optional.of(403);
         }
         Scope needed = route.need().scope();
-        return needed == null || caller.scope() == needed || caller.scope() == Scope.ADMIN ? Optional.empty() : Optional.of(403);
+        return needed == null || caller.scope() == needed || caller.scope() == Scope.ADMIN
+            ? Optional.empty()
+            : Optional.of(403);
     }
   }
 
-  /** The rule, for the registry. Bearer tokens never carry what was not granted: the protocol's 401 asks again. */
+  /**
+   * The rule, for the registry. Bearer tokens never carry what was not granted: the protocol's 401
+   * asks again.
+   */
   static Optional<Integer> registryDenial(RegistryRoute route, Caller caller, boolean bearer) {
     boolean allowed =
         switch (caller.kind()) {
@@ -290,7 +437,10 @@ class AuthorizationMatrixTest {
     return switch (caller.kind()) {
       case NONE, MALFORMED, REVOKED, SERVER_ADMIN -> Optional.of(401);
       case EVIL_ADMIN -> Optional.of(404);
-      default -> caller.scope() == route.scope() || caller.scope() == Scope.ADMIN ? Optional.empty() : Optional.of(403);
+      default ->
+          caller.scope() == route.scope() || caller.scope() == Scope.ADMIN
+              ? Optional.empty()
+              : Optional.of(403);
     };
   }
 
@@ -301,16 +451,33 @@ class AuthorizationMatrixTest {
     for (ApiRoute route : apiRoutes()) {
       for (Caller caller : callers()) {
         String factory = caller.kind() == Kind.EVIL_ADMIN ? EVIL : ACME;
-        HttpRequest.Builder request = request(route.method(), route.path(), body(route.body().apply(factory)));
+        HttpRequest.Builder request =
+            request(route.method(), route.path(), body(route.body().apply(factory)));
         caller.bearer().ifPresent(token -> request.header("Authorization", "Bearer " + token));
-        check(wrong, "API " + route.method() + " " + route.path() + " as " + caller.name(), send(request), apiDenial(route, caller), false);
+        check(
+            wrong,
+            "API " + route.method() + " " + route.path() + " as " + caller.name(),
+            send(request),
+            apiDenial(route, caller),
+            false);
         cases++;
       }
     }
     for (ApiRoute route : acmeDeviceThroughEvil()) {
       for (String token : List.of(evilAdmin, serverAdmin)) {
-        HttpRequest.Builder request = request(route.method(), route.path(), body(route.body().apply(EVIL))).header("Authorization", "Bearer " + token);
-        check(wrong, "API " + route.method() + " " + route.path() + (token.equals(evilAdmin) ? " as evil admin" : " as server admin"), send(request), Optional.of(404), false);
+        HttpRequest.Builder request =
+            request(route.method(), route.path(), body(route.body().apply(EVIL)))
+                .header("Authorization", "Bearer " + token);
+        check(
+            wrong,
+            "API "
+                + route.method()
+                + " "
+                + route.path()
+                + (token.equals(evilAdmin) ? " as evil admin" : " as server admin"),
+            send(request),
+            Optional.of(404),
+            false);
         cases++;
       }
     }
@@ -320,40 +487,76 @@ class AuthorizationMatrixTest {
       for (Caller caller : registryCallers) {
         HttpRequest.Builder basic = registryRequest(route);
         caller.basic().ifPresent(value -> basic.header("Authorization", value));
-        check(wrong, "registry basic " + route.method() + " " + route.path() + " as " + caller.name(), send(basic), registryDenial(route, caller, false), true);
+        check(
+            wrong,
+            "registry basic " + route.method() + " " + route.path() + " as " + caller.name(),
+            send(basic),
+            registryDenial(route, caller, false),
+            true);
         HttpResponse<byte[]> followed = followChallenge(route, caller);
-        check(wrong, "registry bearer " + route.method() + " " + route.path() + " as " + caller.name(), followed, registryDenial(route, caller, true), true);
+        check(
+            wrong,
+            "registry bearer " + route.method() + " " + route.path() + " as " + caller.name(),
+            followed,
+            registryDenial(route, caller, true),
+            true);
         cases += 2;
       }
     }
     for (GitRoute route : gitRoutes()) {
       for (Caller caller : callers()) {
         HttpRequest.Builder request =
-            request(route.method(), route.path(), route.contentType() == null ? null : "0000".getBytes(StandardCharsets.US_ASCII));
+            request(
+                route.method(),
+                route.path(),
+                route.contentType() == null ? null : "0000".getBytes(StandardCharsets.US_ASCII));
         if (route.contentType() != null) {
           request.header("Content-Type", route.contentType());
         }
         caller.basic().ifPresent(value -> request.header("Authorization", value));
-        check(wrong, "git " + route.method() + " " + route.path() + " as " + caller.name(), send(request), gitDenial(route, caller), false);
+        check(
+            wrong,
+            "git " + route.method() + " " + route.path() + " as " + caller.name(),
+            send(request),
+            gitDenial(route, caller),
+            false);
         cases++;
       }
     }
     System.out.println("authorization matrix: " + cases + " cases");
-    assertTrue(wrong.isEmpty(), wrong.size() + " of " + cases + " answers break the rule:\n" + String.join("\n", wrong));
+    assertTrue(
+        wrong.isEmpty(),
+        wrong.size() + " of " + cases + " answers break the rule:\n" + String.join("\n", wrong));
   }
 
-  /** evil's device certificate reaches only evil's device on the device port; a uuid of acme's is refused there. */
+  /**
+   * evil's device certificate reaches only evil's device on the device port; a uuid of acme's is
+   * refused there.
+   */
   @Test
   void anotherFactorysDeviceCertificateSeesOnlyItsOwnDevice() throws Exception {
-    HttpClient evil = HttpClient.newBuilder().sslContext(evilDevice.tls()).version(HttpClient.Version.HTTP_1_1).connectTimeout(TIMEOUT).build();
+    HttpClient evil =
+        HttpClient.newBuilder()
+            .sslContext(evilDevice.tls())
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(TIMEOUT)
+            .build();
     HttpResponse<String> own =
-        evil.send(HttpRequest.newBuilder(URI.create(deviceBase() + "/device")).timeout(TIMEOUT).build(), HttpResponse.BodyHandlers.ofString());
+        evil.send(
+            HttpRequest.newBuilder(URI.create(deviceBase() + "/device")).timeout(TIMEOUT).build(),
+            HttpResponse.BodyHandlers.ofString());
     assertEquals(200, own.statusCode(), own.body());
     assertEquals(evilDevice.uuid(), JSON.readTree(own.body()).path("uuid").asText(), own.body());
     assertFalse(own.body().contains(acmeDevice), own.body());
   }
 
-  private void check(List<String> wrong, String what, HttpResponse<byte[]> answer, Optional<Integer> denial, boolean registry) throws Exception {
+  private void check(
+      List<String> wrong,
+      String what,
+      HttpResponse<byte[]> answer,
+      Optional<Integer> denial,
+      boolean registry)
+      throws Exception {
     String body = new String(answer.body(), StandardCharsets.UTF_8);
     int status = answer.statusCode();
     if (status >= 500) {
@@ -361,7 +564,8 @@ class AuthorizationMatrixTest {
       return;
     }
     if (denial.isEmpty()) {
-      boolean notVisible = body.contains("is not visible to this token") || body.contains("NAME_UNKNOWN");
+      boolean notVisible =
+          body.contains("is not visible to this token") || body.contains("NAME_UNKNOWN");
       if (status == 401 || status == 403 || notVisible) {
         wrong.add(what + ": expected access, got " + status + " " + body);
       }
@@ -375,7 +579,10 @@ class AuthorizationMatrixTest {
       return;
     }
     JsonNode json = JSON.readTree(body);
-    boolean explained = registry ? json.path("errors").path(0).hasNonNull("code") : json.hasNonNull("error") && json.hasNonNull("detail");
+    boolean explained =
+        registry
+            ? json.path("errors").path(0).hasNonNull("code")
+            : json.hasNonNull("error") && json.hasNonNull("detail");
     if (!explained) {
       wrong.add(what + ": " + status + " without an error body: " + body);
     }
@@ -390,8 +597,12 @@ class AuthorizationMatrixTest {
     return request;
   }
 
-  /** As a registry client does it: anonymous first, then a token for the challenge's scopes, then the retry. */
-  private HttpResponse<byte[]> followChallenge(RegistryRoute route, Caller caller) throws Exception {
+  /**
+   * As a registry client does it: anonymous first, then a token for the challenge's scopes, then
+   * the retry.
+   */
+  private HttpResponse<byte[]> followChallenge(RegistryRoute route, Caller caller)
+      throws Exception {
     HttpResponse<byte[]> first = send(registryRequest(route));
     assertEquals(401, first.statusCode(), route.path());
     if (caller.basic().isEmpty()) {
@@ -403,7 +614,8 @@ class AuthorizationMatrixTest {
     for (String s : scope.split(" ")) {
       token.append("&scope=").append(URLEncoder.encode(s, StandardCharsets.UTF_8));
     }
-    HttpResponse<byte[]> issued = send(request("GET", token.toString(), null).header("Authorization", caller.basic().get()));
+    HttpResponse<byte[]> issued =
+        send(request("GET", token.toString(), null).header("Authorization", caller.basic().get()));
     if (issued.statusCode() != 200) {
       return issued;
     }
@@ -414,24 +626,38 @@ class AuthorizationMatrixTest {
   private String registration(String factory) {
     KeyPair key = PkiTestSupport.deviceKey();
     String uuid = UUID.randomUUID().toString();
-    return "{\"uuid\":\"" + uuid + "\",\"hardware-id\":\"amd64-linux\",\"csr\":" + quoted(PkiTestSupport.csr(key, "CN=" + uuid + ",OU=" + factory)) + "}";
+    return "{\"uuid\":\""
+        + uuid
+        + "\",\"hardware-id\":\"amd64-linux\",\"csr\":"
+        + quoted(PkiTestSupport.csr(key, "CN=" + uuid + ",OU=" + factory))
+        + "}";
   }
 
   private Registered register(String token, String factory) throws Exception {
     KeyPair key = PkiTestSupport.deviceKey();
     String uuid = UUID.randomUUID().toString();
-    String body = "{\"uuid\":\"" + uuid + "\",\"hardware-id\":\"amd64-linux\",\"csr\":" + quoted(PkiTestSupport.csr(key, "CN=" + uuid + ",OU=" + factory)) + "}";
+    String body =
+        "{\"uuid\":\""
+            + uuid
+            + "\",\"hardware-id\":\"amd64-linux\",\"csr\":"
+            + quoted(PkiTestSupport.csr(key, "CN=" + uuid + ",OU=" + factory))
+            + "}";
     HttpResponse<byte[]> answer = expect(201, api("POST", "/ota/devices/", token, body));
     JsonNode files = JSON.readTree(answer.body());
     KeyStore trust = KeyStore.getInstance("PKCS12");
     trust.load(null, null);
     trust.setCertificateEntry("root", Pem.certificate(files.get("root.crt").asText()));
-    TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+    TrustManagerFactory tmf =
+        TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
     tmf.init(trust);
     KeyStore identity = KeyStore.getInstance("PKCS12");
     identity.load(null, null);
     char[] password = "test".toCharArray();
-    identity.setKeyEntry("device", key.getPrivate(), password, new X509Certificate[] {Pem.certificate(files.get("client.pem").asText())});
+    identity.setKeyEntry(
+        "device",
+        key.getPrivate(),
+        password,
+        new X509Certificate[] {Pem.certificate(files.get("client.pem").asText())});
     KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
     kmf.init(identity, password);
     SSLContext context = SSLContext.getInstance("TLS");
@@ -440,9 +666,18 @@ class AuthorizationMatrixTest {
   }
 
   private HubCreds hubCreds(Registered device) throws Exception {
-    HttpClient client = HttpClient.newBuilder().sslContext(device.tls()).version(HttpClient.Version.HTTP_1_1).connectTimeout(TIMEOUT).build();
+    HttpClient client =
+        HttpClient.newBuilder()
+            .sslContext(device.tls())
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(TIMEOUT)
+            .build();
     HttpResponse<String> answer =
-        client.send(HttpRequest.newBuilder(URI.create(deviceBase() + "/hub-creds/")).timeout(TIMEOUT).build(), HttpResponse.BodyHandlers.ofString());
+        client.send(
+            HttpRequest.newBuilder(URI.create(deviceBase() + "/hub-creds/"))
+                .timeout(TIMEOUT)
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
     assertEquals(200, answer.statusCode(), answer.body());
     JsonNode creds = JSON.readTree(answer.body());
     return new HubCreds(creds.get("Username").asText(), creds.get("Secret").asText());
@@ -450,11 +685,18 @@ class AuthorizationMatrixTest {
 
   private String token(String factory, Scope scope) throws Exception {
     HttpResponse<byte[]> answer =
-        expect(201, api("POST", "/api/v1/factories/" + factory + "/tokens", serverAdmin, "{\"description\":\"matrix\",\"scopes\":[\"" + scope.wireName() + "\"]}"));
+        expect(
+            201,
+            api(
+                "POST",
+                "/api/v1/factories/" + factory + "/tokens",
+                serverAdmin,
+                "{\"description\":\"matrix\",\"scopes\":[\"" + scope.wireName() + "\"]}"));
     return JSON.readTree(answer.body()).get("token").asText();
   }
 
-  private HttpResponse<byte[]> api(String method, String path, String token, String json) throws Exception {
+  private HttpResponse<byte[]> api(String method, String path, String token, String json)
+      throws Exception {
     HttpRequest.Builder request = request(method, path, body(json));
     if (token != null) {
       request.header("Authorization", "Bearer " + token);
@@ -470,7 +712,11 @@ class AuthorizationMatrixTest {
     HttpRequest.Builder request =
         HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.httpPort() + path))
             .timeout(TIMEOUT)
-            .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
+            .method(
+                method,
+                body == null
+                    ? HttpRequest.BodyPublishers.noBody()
+                    : HttpRequest.BodyPublishers.ofByteArray(body));
     if (body != null && !path.startsWith("/v2/") && !path.startsWith("/git/")) {
       request.header("Content-Type", "application/json");
     }
@@ -482,7 +728,8 @@ class AuthorizationMatrixTest {
   }
 
   private static HttpResponse<byte[]> expect(int status, HttpResponse<byte[]> answer) {
-    assertEquals(status, answer.statusCode(), () -> new String(answer.body(), StandardCharsets.UTF_8));
+    assertEquals(
+        status, answer.statusCode(), () -> new String(answer.body(), StandardCharsets.UTF_8));
     return answer;
   }
 
@@ -495,7 +742,9 @@ class AuthorizationMatrixTest {
   }
 
   private static String basic(String user, String password) {
-    return "Basic " + Base64.getEncoder().encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
+    return "Basic "
+        + Base64.getEncoder()
+            .encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
   }
 
   private static String quoted(String text) {
@@ -508,7 +757,8 @@ class AuthorizationMatrixTest {
 
   private static String digest(byte[] content) {
     try {
-      return "sha256:" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(content));
+      return "sha256:"
+          + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(content));
     } catch (java.security.NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }

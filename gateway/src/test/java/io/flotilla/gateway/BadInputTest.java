@@ -54,9 +54,10 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Bad input on every endpoint of both ports, as a hostile client sends it: each request of an endpoint table ×
- * mutation list must get a JSON 4xx (the registry's in its OCI error format) within a bounded time, and none may
- * change anything: the journal holds the same rows afterwards and the lists read the same.
+ * Bad input on every endpoint of both ports, as a hostile client sends it: each request of an
+ * endpoint table × mutation list must get a JSON 4xx (the registry's in its OCI error format)
+ * within a bounded time, and none may change anything: the journal holds the same rows afterwards
+ * and the lists read the same.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class BadInputTest {
@@ -79,8 +80,17 @@ class BadInputTest {
   private SSLContext deviceTls;
   private String uploadPath;
 
-  /** One bad request: which port, what is sent, and why it is bad (printed when it is not answered as it should). */
-  record Case(boolean devicePort, String method, String path, Map<String, String> headers, byte[] body, String why) {}
+  /**
+   * One bad request: which port, what is sent, and why it is bad (printed when it is not answered
+   * as it should).
+   */
+  record Case(
+      boolean devicePort,
+      String method,
+      String path,
+      Map<String, String> headers,
+      byte[] body,
+      String why) {}
 
   @BeforeAll
   void start() throws Exception {
@@ -94,10 +104,24 @@ class BadInputTest {
                         "flotilla.http.header-timeout", HEADER_TIMEOUT.toMillis() + "ms",
                         "flotilla.device.header-timeout", HEADER_TIMEOUT.toMillis() + "ms"))));
     admin = server.adminToken().value();
-    api = HttpClient.newBuilder().connectTimeout(TIMEOUT).version(HttpClient.Version.HTTP_1_1).build();
-    assertStatus(201, apiCall("POST", "/api/v1/factories", admin, "{\"name\":\"acme\",\"platforms\":[\"amd64-linux\"]}"));
+    api =
+        HttpClient.newBuilder()
+            .connectTimeout(TIMEOUT)
+            .version(HttpClient.Version.HTTP_1_1)
+            .build();
+    assertStatus(
+        201,
+        apiCall(
+            "POST",
+            "/api/v1/factories",
+            admin,
+            "{\"name\":\"acme\",\"platforms\":[\"amd64-linux\"]}"));
     HttpResponse<String> created =
-        apiCall("POST", "/api/v1/factories/acme/tokens", admin, "{\"description\":\"all\",\"scopes\":[\"admin\"]}");
+        apiCall(
+            "POST",
+            "/api/v1/factories/acme/tokens",
+            admin,
+            "{\"description\":\"all\",\"scopes\":[\"admin\"]}");
     assertStatus(201, created);
     token = JSON.readTree(created.body()).get("token").asText();
     assertStatus(
@@ -106,13 +130,16 @@ class BadInputTest {
             "POST",
             "/api/v1/factories/acme/targets",
             token,
-            "{\"tags\":[\"main\"],\"containersSha\":\"0123abcd\",\"apps\":{\"shellhttpd\":\"" + APP_URI + "\"}}"));
+            "{\"tags\":[\"main\"],\"containersSha\":\"0123abcd\",\"apps\":{\"shellhttpd\":\""
+                + APP_URI
+                + "\"}}"));
     registerDevice();
     HttpResponse<String> upload =
         api.send(
             HttpRequest.newBuilder(URI.create(apiBase() + "/v2/acme/app/blobs/uploads/"))
                 .timeout(TIMEOUT)
-                .header("Authorization", "Bearer " + registryBearer("repository:acme/app:push,pull"))
+                .header(
+                    "Authorization", "Bearer " + registryBearer("repository:acme/app:push,pull"))
                 .POST(HttpRequest.BodyPublishers.noBody())
                 .build(),
             HttpResponse.BodyHandlers.ofString());
@@ -140,10 +167,19 @@ class BadInputTest {
     assertStatus(201, answer);
     JsonNode files = JSON.readTree(answer.body());
     deviceTls = tls(key, files.get("root.crt").asText(), files.get("client.pem").asText());
-    deviceHttp = HttpClient.newBuilder().sslContext(deviceTls).version(HttpClient.Version.HTTP_1_1).connectTimeout(TIMEOUT).build();
+    deviceHttp =
+        HttpClient.newBuilder()
+            .sslContext(deviceTls)
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(TIMEOUT)
+            .build();
     HttpResponse<String> first =
         deviceHttp.send(
-            HttpRequest.newBuilder(URI.create(deviceBase() + "/device")).timeout(TIMEOUT).header("x-ats-tags", "main").GET().build(),
+            HttpRequest.newBuilder(URI.create(deviceBase() + "/device"))
+                .timeout(TIMEOUT)
+                .header("x-ats-tags", "main")
+                .GET()
+                .build(),
             HttpResponse.BodyHandlers.ofString());
     assertStatus(200, first);
   }
@@ -152,12 +188,14 @@ class BadInputTest {
     KeyStore trust = KeyStore.getInstance("PKCS12");
     trust.load(null, null);
     trust.setCertificateEntry("root", Pem.certificate(rootPem));
-    TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+    TrustManagerFactory tmf =
+        TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
     tmf.init(trust);
     KeyStore identity = KeyStore.getInstance("PKCS12");
     identity.load(null, null);
     char[] password = "test".toCharArray();
-    identity.setKeyEntry("device", key.getPrivate(), password, new X509Certificate[] {Pem.certificate(clientPem)});
+    identity.setKeyEntry(
+        "device", key.getPrivate(), password, new X509Certificate[] {Pem.certificate(clientPem)});
     KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
     kmf.init(identity, password);
     SSLContext context = SSLContext.getInstance("TLS");
@@ -173,11 +211,16 @@ class BadInputTest {
     return "https://127.0.0.1:" + server.devicePort();
   }
 
-  private HttpResponse<String> apiCall(String method, String path, String bearer, String body) throws Exception {
+  private HttpResponse<String> apiCall(String method, String path, String bearer, String body)
+      throws Exception {
     HttpRequest.Builder request =
         HttpRequest.newBuilder(URI.create(apiBase() + path))
             .timeout(TIMEOUT)
-            .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+            .method(
+                method,
+                body == null
+                    ? HttpRequest.BodyPublishers.noBody()
+                    : HttpRequest.BodyPublishers.ofString(body));
     if (bearer != null) {
       request.header("Authorization", "Bearer " + bearer);
     }
@@ -188,10 +231,15 @@ class BadInputTest {
   }
 
   private String registryBearer(String scope) throws Exception {
-    String basic = Base64.getEncoder().encodeToString(("ci:" + token).getBytes(StandardCharsets.UTF_8));
+    String basic =
+        Base64.getEncoder().encodeToString(("ci:" + token).getBytes(StandardCharsets.UTF_8));
     HttpResponse<String> answer =
         api.send(
-            HttpRequest.newBuilder(URI.create(apiBase() + "/v2/token?service=flotilla&scope=" + java.net.URLEncoder.encode(scope, StandardCharsets.UTF_8)))
+            HttpRequest.newBuilder(
+                    URI.create(
+                        apiBase()
+                            + "/v2/token?service=flotilla&scope="
+                            + java.net.URLEncoder.encode(scope, StandardCharsets.UTF_8)))
                 .timeout(TIMEOUT)
                 .header("Authorization", "Basic " + basic)
                 .GET()
@@ -202,14 +250,23 @@ class BadInputTest {
   }
 
   private static void assertStatus(int expected, HttpResponse<String> answer) {
-    assertEquals(expected, answer.statusCode(), answer.request().method() + " " + answer.request().uri() + ": " + answer.body());
+    assertEquals(
+        expected,
+        answer.statusCode(),
+        answer.request().method() + " " + answer.request().uri() + ": " + answer.body());
   }
 
   // ---------------------------------------------------------------------------------------------------------------
   // The case table
 
   /** A JSON endpoint: a valid body, and for each field the values that make it invalid. */
-  private record JsonEndpoint(boolean devicePort, String method, String path, boolean admin, String template, Map<String, List<String>> badFields) {}
+  private record JsonEndpoint(
+      boolean devicePort,
+      String method,
+      String path,
+      boolean admin,
+      String template,
+      Map<String, List<String>> badFields) {}
 
   private static String q(String s) {
     try {
@@ -225,8 +282,11 @@ class BadInputTest {
 
   /** Wrong types and shapes that no field takes. */
   private static final List<String> NOT_A_STRING = List.of("[]", "{}", "[null]", "{\"a\":1}");
-  private static final List<String> NOT_A_LIST = List.of("\"x\"", "42", "{}", "[null]", "[[]]", "[{}]", "[\"ok\",null]", "true");
-  private static final List<String> NOT_A_MAP = List.of("\"x\"", "42", "[]", "[null]", "{\"a\":null}", "{\"a\":[]}", "{\"a\":{}}");
+
+  private static final List<String> NOT_A_LIST =
+      List.of("\"x\"", "42", "{}", "[null]", "[[]]", "[{}]", "[\"ok\",null]", "true");
+  private static final List<String> NOT_A_MAP =
+      List.of("\"x\"", "42", "[]", "[null]", "{\"a\":null}", "{\"a\":[]}", "{\"a\":{}}");
 
   /** Strings that no name, tag, platform, group or hardware id may be. */
   private static List<String> badNames(boolean emptyAllowed) {
@@ -265,7 +325,13 @@ class BadInputTest {
 
   private static List<String> badText() {
     List<String> values = new ArrayList<>(NOT_A_STRING);
-    values.addAll(List.of(q("x".repeat(Limits.TEXT + 1)), q("nul\u0000"), q("\u001b[31mred"), q("bell\u0007"), q("x".repeat(200_000))));
+    values.addAll(
+        List.of(
+            q("x".repeat(Limits.TEXT + 1)),
+            q("nul\u0000"),
+            q("\u001b[31mred"),
+            q("bell\u0007"),
+            q("x".repeat(200_000))));
     return values;
   }
 
@@ -280,18 +346,25 @@ class BadInputTest {
             "[{\"name\":\"f\",\"value\":[]}]",
             "[{\"name\":\"f\",\"value\":\"v\",\"on-changed\":\"x\"}]",
             "[{\"name\":\"f\",\"value\":\"v\",\"on-changed\":[null]}]",
-            "[{\"name\":\"f\",\"value\":\"v\",\"on-changed\":" + list(Collections.nCopies(Limits.ON_CHANGED_ARGS + 1, "a")) + "}]",
-            "[{\"name\":\"f\",\"value\":\"v\",\"on-changed\":[" + q("x".repeat(Limits.ON_CHANGED_ARG + 1)) + "]}]",
+            "[{\"name\":\"f\",\"value\":\"v\",\"on-changed\":"
+                + list(Collections.nCopies(Limits.ON_CHANGED_ARGS + 1, "a"))
+                + "}]",
+            "[{\"name\":\"f\",\"value\":\"v\",\"on-changed\":["
+                + q("x".repeat(Limits.ON_CHANGED_ARG + 1))
+                + "]}]",
             "[{\"name\":\"f\",\"value\":\"v\",\"on-changed\":[\"a\\u0000\"]}]",
             "[{\"name\":\"f\",\"value\":\"v\"},{\"name\":\"f\",\"value\":\"w\"}]",
             "[{\"name\":" + q("x".repeat(300)) + ",\"value\":\"v\"}]",
             "[{\"name\":\"f\",\"value\":\"v\",\"unencrypted\":{}}]",
-            IntStream.rangeClosed(0, Limits.CONFIG_FILES).mapToObj(i -> "{\"name\":\"f" + i + "\",\"value\":\"v\"}").collect(Collectors.joining(",", "[", "]"))));
+            IntStream.rangeClosed(0, Limits.CONFIG_FILES)
+                .mapToObj(i -> "{\"name\":\"f" + i + "\",\"value\":\"v\"}")
+                .collect(Collectors.joining(",", "[", "]"))));
     return values;
   }
 
   private List<JsonEndpoint> jsonEndpoints() {
-    String files = "[{\"name\":\"f\",\"value\":\"v\",\"unencrypted\":true,\"on-changed\":[\"/bin/true\"]}]";
+    String files =
+        "[{\"name\":\"f\",\"value\":\"v\",\"unencrypted\":true,\"on-changed\":[\"/bin/true\"]}]";
     String config = "{\"reason\":\"r\",\"files\":" + files + "}";
     Map<String, List<String>> configFields = new LinkedHashMap<>();
     configFields.put("reason", badText());
@@ -301,7 +374,14 @@ class BadInputTest {
     Map<String, List<String>> factoryFields = new LinkedHashMap<>();
     factoryFields.put("name", badNames(false));
     factoryFields.put("platforms", badNameLists(Limits.PLATFORMS));
-    endpoints.add(new JsonEndpoint(false, "POST", "/api/v1/factories", true, "{\"name\":\"globex\",\"platforms\":[\"amd64-linux\"]}", factoryFields));
+    endpoints.add(
+        new JsonEndpoint(
+            false,
+            "POST",
+            "/api/v1/factories",
+            true,
+            "{\"name\":\"globex\",\"platforms\":[\"amd64-linux\"]}",
+            factoryFields));
 
     Map<String, List<String>> tokenFields = new LinkedHashMap<>();
     tokenFields.put("description", badText());
@@ -315,15 +395,39 @@ class BadInputTest {
             list(Collections.nCopies(10_000, "admin")),
             list(List.of("targets:read", "admin\u0000"))));
     tokenFields.put("scopes", badScopes);
-    endpoints.add(new JsonEndpoint(false, "POST", "/api/v1/factories/acme/tokens", false, "{\"description\":\"d\",\"scopes\":[\"targets:read\"]}", tokenFields));
+    endpoints.add(
+        new JsonEndpoint(
+            false,
+            "POST",
+            "/api/v1/factories/acme/tokens",
+            false,
+            "{\"description\":\"d\",\"scopes\":[\"targets:read\"]}",
+            tokenFields));
 
-    endpoints.add(new JsonEndpoint(false, "PUT", "/api/v1/factories/acme/branches/feature", false, "{\"tag\":\"feature\"}", Map.of("tag", badNames(false))));
+    endpoints.add(
+        new JsonEndpoint(
+            false,
+            "PUT",
+            "/api/v1/factories/acme/branches/feature",
+            false,
+            "{\"tag\":\"feature\"}",
+            Map.of("tag", badNames(false))));
 
     Map<String, List<String>> targetFields = new LinkedHashMap<>();
     targetFields.put("hardwareIds", badNameLists(Limits.PLATFORMS));
     targetFields.put(
         "version",
-        List.of("\"x\"", "0", "-1", "9223372036854775807", "2147483648", "99999999999999999999", "1e400", "[]", "{}", "-9223372036854775808"));
+        List.of(
+            "\"x\"",
+            "0",
+            "-1",
+            "9223372036854775807",
+            "2147483648",
+            "99999999999999999999",
+            "1e400",
+            "[]",
+            "{}",
+            "-9223372036854775808"));
     List<String> badTags = badNameLists(Limits.TARGET_TAGS);
     badTags.add("[]");
     targetFields.put("tags", badTags);
@@ -337,66 +441,171 @@ class BadInputTest {
             "{\"shellhttpd\":\"hub.local/globex/shellhttpd@" + DIGEST + "\"}",
             "{\"other\":\"" + APP_URI + "\"}",
             "{\"shellhttpd\":\"hub.local/acme/shellhttpd@sha256:zz\"}",
-            IntStream.rangeClosed(0, Limits.TARGET_APPS).mapToObj(i -> "\"a" + i + "\":\"hub.local/acme/a" + i + "@" + DIGEST + "\"").collect(Collectors.joining(",", "{", "}"))));
+            IntStream.rangeClosed(0, Limits.TARGET_APPS)
+                .mapToObj(i -> "\"a" + i + "\":\"hub.local/acme/a" + i + "@" + DIGEST + "\"")
+                .collect(Collectors.joining(",", "{", "}"))));
     targetFields.put("apps", badApps);
-    targetFields.put("containersSha", List.of("[]", "{}", "\"xyz\"", q("a".repeat(65)), "\"\"", q("0123abc\u0000")));
+    targetFields.put(
+        "containersSha",
+        List.of("[]", "{}", "\"xyz\"", q("a".repeat(65)), "\"\"", q("0123abc\u0000")));
     endpoints.add(
         new JsonEndpoint(
             false,
             "POST",
             "/api/v1/factories/acme/targets",
             false,
-            "{\"hardwareIds\":[\"amd64-linux\"],\"version\":500,\"tags\":[\"main\"],\"apps\":{\"shellhttpd\":\"" + APP_URI + "\"},\"containersSha\":\"0123abcd\"}",
+            "{\"hardwareIds\":[\"amd64-linux\"],\"version\":500,\"tags\":[\"main\"],\"apps\":{\"shellhttpd\":\""
+                + APP_URI
+                + "\"},\"containersSha\":\"0123abcd\"}",
             targetFields));
-    endpoints.add(new JsonEndpoint(false, "PATCH", "/api/v1/factories/acme/targets/amd64-linux-1", false, "{\"tags\":[\"main\",\"qa\"]}", Map.of("tags", badTags)));
+    endpoints.add(
+        new JsonEndpoint(
+            false,
+            "PATCH",
+            "/api/v1/factories/acme/targets/amd64-linux-1",
+            false,
+            "{\"tags\":[\"main\",\"qa\"]}",
+            Map.of("tags", badTags)));
 
     Map<String, List<String>> deviceFields = new LinkedHashMap<>();
     List<String> badDeviceNames = new ArrayList<>(NOT_A_STRING);
-    badDeviceNames.addAll(List.of(q(""), q("a\u0000"), q("x".repeat(256)), q("\ud83d\ude00".repeat(200)), q("bell\u0007")));
+    badDeviceNames.addAll(
+        List.of(
+            q(""),
+            q("a\u0000"),
+            q("x".repeat(256)),
+            q("\ud83d\ude00".repeat(200)),
+            q("bell\u0007")));
     deviceFields.put("name", badDeviceNames);
     deviceFields.put("group", badNames(true));
     deviceFields.put("tag", badNames(false));
-    endpoints.add(new JsonEndpoint(false, "PATCH", "/api/v1/factories/acme/devices/" + deviceUuid, false, "{\"name\":\"renamed\",\"group\":\"lab2\",\"tag\":\"qa\"}", deviceFields));
-    endpoints.add(new JsonEndpoint(false, "PUT", "/api/v1/factories/acme/devices/" + deviceUuid + "/config", false, config, configFields));
-    endpoints.add(new JsonEndpoint(false, "PUT", "/api/v1/factories/acme/device-groups/lab/config", false, config, configFields));
-    endpoints.add(new JsonEndpoint(false, "PUT", "/api/v1/factories/acme/config", false, config, configFields));
+    endpoints.add(
+        new JsonEndpoint(
+            false,
+            "PATCH",
+            "/api/v1/factories/acme/devices/" + deviceUuid,
+            false,
+            "{\"name\":\"renamed\",\"group\":\"lab2\",\"tag\":\"qa\"}",
+            deviceFields));
+    endpoints.add(
+        new JsonEndpoint(
+            false,
+            "PUT",
+            "/api/v1/factories/acme/devices/" + deviceUuid + "/config",
+            false,
+            config,
+            configFields));
+    endpoints.add(
+        new JsonEndpoint(
+            false,
+            "PUT",
+            "/api/v1/factories/acme/device-groups/lab/config",
+            false,
+            config,
+            configFields));
+    endpoints.add(
+        new JsonEndpoint(
+            false, "PUT", "/api/v1/factories/acme/config", false, config, configFields));
 
     Map<String, List<String>> registrationFields = new LinkedHashMap<>();
     registrationFields.put("uuid", badNames(false));
-    registrationFields.put("name", badDeviceNames.subList(0, badDeviceNames.size() - 1).stream().filter(v -> !v.equals(q(""))).toList());
+    registrationFields.put(
+        "name",
+        badDeviceNames.subList(0, badDeviceNames.size() - 1).stream()
+            .filter(v -> !v.equals(q("")))
+            .toList());
     registrationFields.put("hardware-id", badNames(false));
-    registrationFields.put("csr", List.of("[]", "{}", "\"\"", "\"garbage\"", q("-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n"), q("x".repeat(300_000))));
+    registrationFields.put(
+        "csr",
+        List.of(
+            "[]",
+            "{}",
+            "\"\"",
+            "\"garbage\"",
+            q("-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n"),
+            q("x".repeat(300_000))));
     registrationFields.put("group", badNames(false));
     registrationFields.put(
         "overrides",
-        List.of("[]", "\"x\"", "{\"pacman\":null}", "{\"pacman\":[]}", "{\"pacman\":{\"tags\":null}}", "{\"pacman\":{\"tags\":\"\\\"bad tag\\\"\"}}", "{\"pacman\":{\"tags\":{}}}"));
+        List.of(
+            "[]",
+            "\"x\"",
+            "{\"pacman\":null}",
+            "{\"pacman\":[]}",
+            "{\"pacman\":{\"tags\":null}}",
+            "{\"pacman\":{\"tags\":\"\\\"bad tag\\\"\"}}",
+            "{\"pacman\":{\"tags\":{}}}"));
     String registrationUuid = UUID.randomUUID().toString();
     ObjectNode registration = JSON.createObjectNode();
     registration.put("name", "dev-2");
     registration.put("uuid", registrationUuid);
     registration.put("hardware-id", "amd64-linux");
-    registration.put("csr", PkiTestSupport.csr(PkiTestSupport.deviceKey(), "CN=" + registrationUuid + ",OU=" + FACTORY));
+    registration.put(
+        "csr",
+        PkiTestSupport.csr(
+            PkiTestSupport.deviceKey(), "CN=" + registrationUuid + ",OU=" + FACTORY));
     registration.put("group", "lab");
     registration.putObject("overrides").putObject("pacman").put("tags", "\"main\"");
-    endpoints.add(new JsonEndpoint(false, "POST", "/ota/devices/", false, registration.toString(), registrationFields));
+    endpoints.add(
+        new JsonEndpoint(
+            false, "POST", "/ota/devices/", false, registration.toString(), registrationFields));
 
     Map<String, List<String>> rebuildFields = new LinkedHashMap<>();
-    rebuildFields.put("commit", List.of("[]", "{}", "\"\"", "\"xyz\"", q("a".repeat(39)), q("A".repeat(40)), q("a".repeat(100_000))));
+    rebuildFields.put(
+        "commit",
+        List.of(
+            "[]",
+            "{}",
+            "\"\"",
+            "\"xyz\"",
+            q("a".repeat(39)),
+            q("A".repeat(40)),
+            q("a".repeat(100_000))));
     rebuildFields.put("branch", badNames(false));
-    endpoints.add(new JsonEndpoint(false, "POST", "/api/v1/factories/acme/builds", false, "{\"commit\":\"" + "a".repeat(40) + "\",\"branch\":\"main\",\"tag\":\"main\"}", rebuildFields));
+    endpoints.add(
+        new JsonEndpoint(
+            false,
+            "POST",
+            "/api/v1/factories/acme/builds",
+            false,
+            "{\"commit\":\"" + "a".repeat(40) + "\",\"branch\":\"main\",\"tag\":\"main\"}",
+            rebuildFields));
 
     endpoints.add(new JsonEndpoint(true, "PATCH", "/config", false, config, configFields));
     Map<String, List<String>> appsStatesFields = new LinkedHashMap<>();
-    appsStatesFields.put("deviceTime", List.of("[]", "{}", "\"\"", "\"yesterday\"", "42", q("x".repeat(100_000)), "\"2026-13-45T99:99:99Z\"", "null"));
+    appsStatesFields.put(
+        "deviceTime",
+        List.of(
+            "[]",
+            "{}",
+            "\"\"",
+            "\"yesterday\"",
+            "42",
+            q("x".repeat(100_000)),
+            "\"2026-13-45T99:99:99Z\"",
+            "null"));
     appsStatesFields.put("apps", List.of("[]", "\"x\"", "42", "true"));
-    endpoints.add(new JsonEndpoint(true, "POST", "/apps-states", false, "{\"deviceTime\":\"2026-12-06T01:00:00Z\",\"apps\":{}}", appsStatesFields));
-    endpoints.add(new JsonEndpoint(true, "PUT", "/system_info/network", false, "{\"local_ipv4\":\"10.0.0.2\"}", Map.of()));
-    endpoints.add(new JsonEndpoint(true, "PUT", "/system_info", false, "{\"id\":\"lshw\"}", Map.of()));
+    endpoints.add(
+        new JsonEndpoint(
+            true,
+            "POST",
+            "/apps-states",
+            false,
+            "{\"deviceTime\":\"2026-12-06T01:00:00Z\",\"apps\":{}}",
+            appsStatesFields));
+    endpoints.add(
+        new JsonEndpoint(
+            true, "PUT", "/system_info/network", false, "{\"local_ipv4\":\"10.0.0.2\"}", Map.of()));
+    endpoints.add(
+        new JsonEndpoint(true, "PUT", "/system_info", false, "{\"id\":\"lshw\"}", Map.of()));
     endpoints.add(new JsonEndpoint(true, "POST", "/events", false, "[]", Map.of()));
     return endpoints;
   }
 
-  /** Bodies that are not a request of any endpoint: not JSON, the wrong shape, nested too deep, not UTF-8. */
+  /**
+   * Bodies that are not a request of any endpoint: not JSON, the wrong shape, nested too deep, not
+   * UTF-8.
+   */
   private static List<byte[]> badBodies(JsonEndpoint endpoint) {
     List<String> texts =
         new ArrayList<>(
@@ -432,7 +641,16 @@ class BadInputTest {
     }
     if (anyJson) {
       texts.removeAll(
-          List.of("null", "42", "-0", "\"s\"", "true", "99999999999999999999999999999", "1e999999", "\"" + "x".repeat(500_000) + "\"", "[".repeat(150) + "]".repeat(150)));
+          List.of(
+              "null",
+              "42",
+              "-0",
+              "\"s\"",
+              "true",
+              "99999999999999999999999999999",
+              "1e999999",
+              "\"" + "x".repeat(500_000) + "\"",
+              "[".repeat(150) + "]".repeat(150)));
     }
     List<byte[]> bodies = new ArrayList<>();
     texts.forEach(t -> bodies.add(t.getBytes(StandardCharsets.UTF_8)));
@@ -467,30 +685,87 @@ class BadInputTest {
       Map<String, String> headers = json(auth(endpoint.devicePort(), endpoint.admin()));
       String name = endpoint.method() + " " + endpoint.path();
       for (byte[] body : badBodies(endpoint)) {
-        cases.add(new Case(endpoint.devicePort(), endpoint.method(), endpoint.path(), headers, body, name + " body " + preview(body)));
+        cases.add(
+            new Case(
+                endpoint.devicePort(),
+                endpoint.method(),
+                endpoint.path(),
+                headers,
+                body,
+                name + " body " + preview(body)));
       }
-      ObjectNode template = endpoint.template().startsWith("{") ? (ObjectNode) JSON.readTree(endpoint.template()) : null;
+      ObjectNode template =
+          endpoint.template().startsWith("{")
+              ? (ObjectNode) JSON.readTree(endpoint.template())
+              : null;
       for (Map.Entry<String, List<String>> field : endpoint.badFields().entrySet()) {
         for (String value : field.getValue()) {
           ObjectNode mutated = template.deepCopy();
           mutated.set(field.getKey(), JSON.readTree(value));
-          cases.add(new Case(endpoint.devicePort(), endpoint.method(), endpoint.path(), headers, bytes(mutated.toString()), name + " " + field.getKey() + "=" + preview(bytes(value))));
+          cases.add(
+              new Case(
+                  endpoint.devicePort(),
+                  endpoint.method(),
+                  endpoint.path(),
+                  headers,
+                  bytes(mutated.toString()),
+                  name + " " + field.getKey() + "=" + preview(bytes(value))));
         }
-        if (!List.of("group", "name", "description", "reason", "containersSha", "version", "platforms", "hardwareIds", "apps", "overrides", "tag", "hardware-id").contains(field.getKey())
+        if (!List.of(
+                    "group",
+                    "name",
+                    "description",
+                    "reason",
+                    "containersSha",
+                    "version",
+                    "platforms",
+                    "hardwareIds",
+                    "apps",
+                    "overrides",
+                    "tag",
+                    "hardware-id")
+                .contains(field.getKey())
             || endpoint.path().equals("/api/v1/factories") && field.getKey().equals("name")) {
           ObjectNode missing = template.deepCopy();
           missing.remove(field.getKey());
-          cases.add(new Case(endpoint.devicePort(), endpoint.method(), endpoint.path(), headers, bytes(missing.toString()), name + " without " + field.getKey()));
+          cases.add(
+              new Case(
+                  endpoint.devicePort(),
+                  endpoint.method(),
+                  endpoint.path(),
+                  headers,
+                  bytes(missing.toString()),
+                  name + " without " + field.getKey()));
           ObjectNode nulled = template.deepCopy();
           nulled.putNull(field.getKey());
-          cases.add(new Case(endpoint.devicePort(), endpoint.method(), endpoint.path(), headers, bytes(nulled.toString()), name + " " + field.getKey() + "=null"));
+          cases.add(
+              new Case(
+                  endpoint.devicePort(),
+                  endpoint.method(),
+                  endpoint.path(),
+                  headers,
+                  bytes(nulled.toString()),
+                  name + " " + field.getKey() + "=null"));
         }
       }
       if (!endpoint.devicePort() || endpoint.path().equals("/config")) {
-        for (String type : List.of("text/plain", "application/xml", "multipart/form-data; boundary=x", "application/x-www-form-urlencoded")) {
-          Map<String, String> wrongType = new LinkedHashMap<>(auth(endpoint.devicePort(), endpoint.admin()));
+        for (String type :
+            List.of(
+                "text/plain",
+                "application/xml",
+                "multipart/form-data; boundary=x",
+                "application/x-www-form-urlencoded")) {
+          Map<String, String> wrongType =
+              new LinkedHashMap<>(auth(endpoint.devicePort(), endpoint.admin()));
           wrongType.put("Content-Type", type);
-          cases.add(new Case(endpoint.devicePort(), endpoint.method(), endpoint.path(), wrongType, bytes(endpoint.template()), name + " as " + type));
+          cases.add(
+              new Case(
+                  endpoint.devicePort(),
+                  endpoint.method(),
+                  endpoint.path(),
+                  wrongType,
+                  bytes(endpoint.template()),
+                  name + " as " + type));
         }
       }
     }
@@ -505,47 +780,110 @@ class BadInputTest {
   private List<Case> systemInfoConfigCases() {
     List<Case> cases = new ArrayList<>();
     for (String text : List.of("a\u0000b", "\u0000", "[sota]\n\u0000")) {
-      cases.add(new Case(true, "PUT", "/system_info/config", Map.of("Content-Type", "text/plain"), bytes(text), "config report with NUL"));
+      cases.add(
+          new Case(
+              true,
+              "PUT",
+              "/system_info/config",
+              Map.of("Content-Type", "text/plain"),
+              bytes(text),
+              "config report with NUL"));
     }
     return cases;
   }
 
-  /** Device headers, and credentials that are not credentials, on every device-port and API route. */
+  /**
+   * Device headers, and credentials that are not credentials, on every device-port and API route.
+   */
   private List<Case> headerCases() {
     List<Case> cases = new ArrayList<>();
-    List<String[]> deviceGets = List.of(
-        new String[] {"GET", "/device"}, new String[] {"GET", "/repo/targets.json"}, new String[] {"GET", "/repo/timestamp.json"},
-        new String[] {"GET", "/repo/snapshot.json"}, new String[] {"GET", "/repo/root.json"}, new String[] {"GET", "/repo/1.root.json"},
-        new String[] {"GET", "/config"}, new String[] {"GET", "/hub-creds/"}, new String[] {"POST", "/events"}, new String[] {"POST", "/apps-states"},
-        new String[] {"PUT", "/system_info"}, new String[] {"PATCH", "/config"});
+    List<String[]> deviceGets =
+        List.of(
+            new String[] {"GET", "/device"},
+            new String[] {"GET", "/repo/targets.json"},
+            new String[] {"GET", "/repo/timestamp.json"},
+            new String[] {"GET", "/repo/snapshot.json"},
+            new String[] {"GET", "/repo/root.json"},
+            new String[] {"GET", "/repo/1.root.json"},
+            new String[] {"GET", "/config"},
+            new String[] {"GET", "/hub-creds/"},
+            new String[] {"POST", "/events"},
+            new String[] {"POST", "/apps-states"},
+            new String[] {"PUT", "/system_info"},
+            new String[] {"PATCH", "/config"});
     List<String[]> badDeviceHeaders = new ArrayList<>();
-    for (String tags : List.of(",,,", "bad tag", "x".repeat(300), ",bad tag", "\u00e4", "../..", "-lead", ", ,\t,x y")) {
+    for (String tags :
+        List.of(
+            ",,,",
+            "bad tag",
+            "x".repeat(300),
+            ",bad tag",
+            "\u00e4",
+            "../..",
+            "-lead",
+            ", ,\t,x y")) {
       badDeviceHeaders.add(new String[] {"x-ats-tags", tags});
     }
     badDeviceHeaders.add(new String[] {"x-ats-target", "t".repeat(Limits.TARGET_NAME + 1)});
     badDeviceHeaders.add(new String[] {"x-ats-dockerapps", "bad app"});
     badDeviceHeaders.add(new String[] {"x-ats-dockerapps", "a," + "x".repeat(65)});
-    badDeviceHeaders.add(new String[] {"x-ats-dockerapps", String.join(",", Collections.nCopies(Limits.DEVICE_APPS + 1, "app"))});
+    badDeviceHeaders.add(
+        new String[] {
+          "x-ats-dockerapps", String.join(",", Collections.nCopies(Limits.DEVICE_APPS + 1, "app"))
+        });
     badDeviceHeaders.add(new String[] {"x-ats-dockerapps", "ok,\u00e4"});
     for (String[] route : deviceGets) {
       for (String[] header : badDeviceHeaders) {
         Map<String, String> headers = new LinkedHashMap<>();
         headers.put(header[0], header[1]);
-        byte[] body = route[0].equals("GET") ? null : bytes(route[1].equals("/events") ? "[]" : "{}");
+        byte[] body =
+            route[0].equals("GET") ? null : bytes(route[1].equals("/events") ? "[]" : "{}");
         if (body != null) {
           headers.put("Content-Type", "application/json");
         }
-        cases.add(new Case(true, route[0], route[1], headers, body, route[0] + " " + route[1] + " with " + header[0] + ": " + Limits.shortened(header[1])));
+        cases.add(
+            new Case(
+                true,
+                route[0],
+                route[1],
+                headers,
+                body,
+                route[0]
+                    + " "
+                    + route[1]
+                    + " with "
+                    + header[0]
+                    + ": "
+                    + Limits.shortened(header[1])));
       }
     }
-    List<String> badCredentials = List.of("", "Bearer", "Bearer ", "Bearer x", "Bearer " + "x".repeat(6000), "Basic !!!", "Basic " + base64("no-colon"), "Bearer a.b.c", "Token abc", "Bearer " + token + "x");
-    List<String[]> apiRoutes = List.of(
-        new String[] {"GET", "/api/v1/factories"}, new String[] {"POST", "/api/v1/factories"}, new String[] {"GET", "/api/v1/factories/acme"},
-        new String[] {"GET", "/api/v1/factories/acme/tokens"}, new String[] {"POST", "/api/v1/factories/acme/tokens"},
-        new String[] {"GET", "/api/v1/factories/acme/targets"}, new String[] {"POST", "/api/v1/factories/acme/targets"},
-        new String[] {"GET", "/api/v1/factories/acme/devices"}, new String[] {"PUT", "/api/v1/factories/acme/config"},
-        new String[] {"POST", "/ota/devices/"}, new String[] {"GET", "/api/v1/journal/Factory/acme"}, new String[] {"GET", "/api/v1/factories/acme/apps"},
-        new String[] {"GET", "/api/v1/factories/acme/builds"});
+    List<String> badCredentials =
+        List.of(
+            "",
+            "Bearer",
+            "Bearer ",
+            "Bearer x",
+            "Bearer " + "x".repeat(6000),
+            "Basic !!!",
+            "Basic " + base64("no-colon"),
+            "Bearer a.b.c",
+            "Token abc",
+            "Bearer " + token + "x");
+    List<String[]> apiRoutes =
+        List.of(
+            new String[] {"GET", "/api/v1/factories"},
+            new String[] {"POST", "/api/v1/factories"},
+            new String[] {"GET", "/api/v1/factories/acme"},
+            new String[] {"GET", "/api/v1/factories/acme/tokens"},
+            new String[] {"POST", "/api/v1/factories/acme/tokens"},
+            new String[] {"GET", "/api/v1/factories/acme/targets"},
+            new String[] {"POST", "/api/v1/factories/acme/targets"},
+            new String[] {"GET", "/api/v1/factories/acme/devices"},
+            new String[] {"PUT", "/api/v1/factories/acme/config"},
+            new String[] {"POST", "/ota/devices/"},
+            new String[] {"GET", "/api/v1/journal/Factory/acme"},
+            new String[] {"GET", "/api/v1/factories/acme/apps"},
+            new String[] {"GET", "/api/v1/factories/acme/builds"});
     for (String[] route : apiRoutes) {
       for (String credentials : badCredentials) {
         Map<String, String> headers = new LinkedHashMap<>();
@@ -554,7 +892,18 @@ class BadInputTest {
         if (body != null) {
           headers.put("Content-Type", "application/json");
         }
-        cases.add(new Case(false, route[0], route[1], headers, body, route[0] + " " + route[1] + " with Authorization " + Limits.shortened(credentials)));
+        cases.add(
+            new Case(
+                false,
+                route[0],
+                route[1],
+                headers,
+                body,
+                route[0]
+                    + " "
+                    + route[1]
+                    + " with Authorization "
+                    + Limits.shortened(credentials)));
       }
     }
     return cases;
@@ -610,7 +959,8 @@ class BadInputTest {
             "/health/nothing");
     for (String path : apiGets) {
       cases.add(new Case(false, "GET", path, auth, null, "GET " + Limits.shortened(path)));
-      cases.add(new Case(false, "GET", path, adminAuth, null, "GET as admin " + Limits.shortened(path)));
+      cases.add(
+          new Case(false, "GET", path, adminAuth, null, "GET as admin " + Limits.shortened(path)));
     }
     List<String> journal =
         List.of(
@@ -625,25 +975,137 @@ class BadInputTest {
       cases.add(new Case(false, "GET", path, adminAuth, null, "GET " + Limits.shortened(path)));
     }
     for (String method : List.of("DELETE", "PUT", "PATCH", "OPTIONS", "TRACE", "FOO")) {
-      for (String path : List.of("/api/v1/factories", "/api/v1/factories/acme", "/api/v1/factories/acme/targets", "/ota/devices/", "/health/ready")) {
+      for (String path :
+          List.of(
+              "/api/v1/factories",
+              "/api/v1/factories/acme",
+              "/api/v1/factories/acme/targets",
+              "/ota/devices/",
+              "/health/ready")) {
         cases.add(new Case(false, method, path, adminAuth, null, method + " " + path));
       }
     }
-    cases.add(new Case(false, "DELETE", "/api/v1/factories/acme/tokens/" + "x".repeat(1500), auth, null, "DELETE a huge token id"));
-    cases.add(new Case(false, "DELETE", "/api/v1/factories/acme/tokens/no-such-token", auth, null, "DELETE an unknown token id"));
-    cases.add(new Case(false, "POST", "/api/v1/factories/acme/builds/abc/cancel", auth, null, "cancel a build that is no number"));
-    cases.add(new Case(false, "POST", "/api/v1/factories/acme/builds/999999/cancel", auth, null, "cancel a build that does not exist"));
-    cases.add(new Case(false, "PATCH", "/api/v1/factories/acme/targets/no-such-target", json(auth), bytes("{\"tags\":[\"main\"]}"), "re-tag an unknown target"));
-    cases.add(new Case(false, "PUT", "/api/v1/factories/acme/branches/" + "x".repeat(300), json(auth), bytes("{\"tag\":\"t\"}"), "a branch name over the bound"));
-    cases.add(new Case(false, "PUT", "/api/v1/factories/acme/branches/bad%20branch", json(auth), bytes("{\"tag\":\"t\"}"), "a branch name with a space"));
-    cases.add(new Case(false, "PUT", "/api/v1/factories/acme/device-groups/bad%20group/config", json(auth), bytes("{\"files\":[]}"), "a group name with a space"));
-    cases.add(new Case(false, "PUT", "/api/v1/factories/acme/device-groups/" + "g".repeat(300) + "/config", json(auth), bytes("{\"files\":[]}"), "a group name over the bound"));
-    cases.add(new Case(false, "PATCH", "/api/v1/factories/acme/devices/no-such-device", json(auth), bytes("{\"name\":\"n\"}"), "rename an unknown device"));
-    cases.add(new Case(false, "PUT", "/api/v1/factories/acme/devices/no-such-device/config", json(auth), bytes("{\"files\":[]}"), "configure an unknown device"));
-    cases.add(new Case(false, "DELETE", "/api/v1/factories/acme/devices/no-such-device", auth, null, "decommission an unknown device"));
-    for (String path : List.of("/nothing", "/repo/", "/repo/nothing.json", "/repo/0.root.json", "/repo/99.root.json", "/repo/1234567890.root.json", "/repo/-1.root.json",
-        "/repo/targets.json/x", "/events/x", "/system_info/nothing", "/device/%00", "/" + "x".repeat(1500), "/config/x", "/hub-creds/x", "/ws/x")) {
-      cases.add(new Case(true, "GET", path, Map.of("x-ats-tags", "main"), null, "device GET " + Limits.shortened(path)));
+    cases.add(
+        new Case(
+            false,
+            "DELETE",
+            "/api/v1/factories/acme/tokens/" + "x".repeat(1500),
+            auth,
+            null,
+            "DELETE a huge token id"));
+    cases.add(
+        new Case(
+            false,
+            "DELETE",
+            "/api/v1/factories/acme/tokens/no-such-token",
+            auth,
+            null,
+            "DELETE an unknown token id"));
+    cases.add(
+        new Case(
+            false,
+            "POST",
+            "/api/v1/factories/acme/builds/abc/cancel",
+            auth,
+            null,
+            "cancel a build that is no number"));
+    cases.add(
+        new Case(
+            false,
+            "POST",
+            "/api/v1/factories/acme/builds/999999/cancel",
+            auth,
+            null,
+            "cancel a build that does not exist"));
+    cases.add(
+        new Case(
+            false,
+            "PATCH",
+            "/api/v1/factories/acme/targets/no-such-target",
+            json(auth),
+            bytes("{\"tags\":[\"main\"]}"),
+            "re-tag an unknown target"));
+    cases.add(
+        new Case(
+            false,
+            "PUT",
+            "/api/v1/factories/acme/branches/" + "x".repeat(300),
+            json(auth),
+            bytes("{\"tag\":\"t\"}"),
+            "a branch name over the bound"));
+    cases.add(
+        new Case(
+            false,
+            "PUT",
+            "/api/v1/factories/acme/branches/bad%20branch",
+            json(auth),
+            bytes("{\"tag\":\"t\"}"),
+            "a branch name with a space"));
+    cases.add(
+        new Case(
+            false,
+            "PUT",
+            "/api/v1/factories/acme/device-groups/bad%20group/config",
+            json(auth),
+            bytes("{\"files\":[]}"),
+            "a group name with a space"));
+    cases.add(
+        new Case(
+            false,
+            "PUT",
+            "/api/v1/factories/acme/device-groups/" + "g".repeat(300) + "/config",
+            json(auth),
+            bytes("{\"files\":[]}"),
+            "a group name over the bound"));
+    cases.add(
+        new Case(
+            false,
+            "PATCH",
+            "/api/v1/factories/acme/devices/no-such-device",
+            json(auth),
+            bytes("{\"name\":\"n\"}"),
+            "rename an unknown device"));
+    cases.add(
+        new Case(
+            false,
+            "PUT",
+            "/api/v1/factories/acme/devices/no-such-device/config",
+            json(auth),
+            bytes("{\"files\":[]}"),
+            "configure an unknown device"));
+    cases.add(
+        new Case(
+            false,
+            "DELETE",
+            "/api/v1/factories/acme/devices/no-such-device",
+            auth,
+            null,
+            "decommission an unknown device"));
+    for (String path :
+        List.of(
+            "/nothing",
+            "/repo/",
+            "/repo/nothing.json",
+            "/repo/0.root.json",
+            "/repo/99.root.json",
+            "/repo/1234567890.root.json",
+            "/repo/-1.root.json",
+            "/repo/targets.json/x",
+            "/events/x",
+            "/system_info/nothing",
+            "/device/%00",
+            "/" + "x".repeat(1500),
+            "/config/x",
+            "/hub-creds/x",
+            "/ws/x")) {
+      cases.add(
+          new Case(
+              true,
+              "GET",
+              path,
+              Map.of("x-ats-tags", "main"),
+              null,
+              "device GET " + Limits.shortened(path)));
     }
     for (String method : List.of("DELETE", "PUT", "POST", "OPTIONS", "FOO")) {
       for (String path : List.of("/device", "/repo/targets.json", "/hub-creds/")) {
@@ -672,21 +1134,83 @@ class BadInputTest {
             "%00",
             "sha256:%00" + "a".repeat(62));
     for (String digest : badDigests) {
-      cases.add(new Case(false, "GET", "/v2/acme/app/blobs/" + digest, push, null, "blob GET " + Limits.shortened(digest)));
-      cases.add(new Case(false, "DELETE", "/v2/acme/app/blobs/" + digest, push, null, "blob DELETE " + Limits.shortened(digest)));
-      cases.add(new Case(false, "GET", "/v2/acme/app/manifests/" + digest, push, null, "manifest GET " + Limits.shortened(digest)));
       cases.add(
           new Case(
-              false, "POST", "/v2/acme/app/blobs/uploads/?digest=" + digest, withType(push, "application/octet-stream"), bytes("bytes"), "monolithic upload to " + Limits.shortened(digest)));
-      cases.add(new Case(false, "POST", "/v2/acme/app/blobs/uploads/?mount=" + digest + "&from=acme/other", push, null, "mount of " + Limits.shortened(digest)));
-    }
-    for (String reference : List.of("bad%20ref", "-lead", "x".repeat(200), "%00", ".", "a:b", "latest/../x")) {
-      cases.add(new Case(false, "GET", "/v2/acme/app/manifests/" + reference, push, null, "manifest GET of " + Limits.shortened(reference)));
+              false,
+              "GET",
+              "/v2/acme/app/blobs/" + digest,
+              push,
+              null,
+              "blob GET " + Limits.shortened(digest)));
       cases.add(
-          new Case(false, "PUT", "/v2/acme/app/manifests/" + reference, withType(push, "application/vnd.oci.image.manifest.v1+json"), bytes("{}"), "manifest PUT to " + Limits.shortened(reference)));
+          new Case(
+              false,
+              "DELETE",
+              "/v2/acme/app/blobs/" + digest,
+              push,
+              null,
+              "blob DELETE " + Limits.shortened(digest)));
+      cases.add(
+          new Case(
+              false,
+              "GET",
+              "/v2/acme/app/manifests/" + digest,
+              push,
+              null,
+              "manifest GET " + Limits.shortened(digest)));
+      cases.add(
+          new Case(
+              false,
+              "POST",
+              "/v2/acme/app/blobs/uploads/?digest=" + digest,
+              withType(push, "application/octet-stream"),
+              bytes("bytes"),
+              "monolithic upload to " + Limits.shortened(digest)));
+      cases.add(
+          new Case(
+              false,
+              "POST",
+              "/v2/acme/app/blobs/uploads/?mount=" + digest + "&from=acme/other",
+              push,
+              null,
+              "mount of " + Limits.shortened(digest)));
     }
-    for (String repository : List.of("ACME/app", "acme/App", "acme/a..b", "acme/" + "x".repeat(300), "acme/-x", "%00/app", "acme/app/" + "x".repeat(10) + "%00")) {
-      cases.add(new Case(false, "GET", "/v2/" + repository + "/tags/list", push, null, "tags of " + Limits.shortened(repository)));
+    for (String reference :
+        List.of("bad%20ref", "-lead", "x".repeat(200), "%00", ".", "a:b", "latest/../x")) {
+      cases.add(
+          new Case(
+              false,
+              "GET",
+              "/v2/acme/app/manifests/" + reference,
+              push,
+              null,
+              "manifest GET of " + Limits.shortened(reference)));
+      cases.add(
+          new Case(
+              false,
+              "PUT",
+              "/v2/acme/app/manifests/" + reference,
+              withType(push, "application/vnd.oci.image.manifest.v1+json"),
+              bytes("{}"),
+              "manifest PUT to " + Limits.shortened(reference)));
+    }
+    for (String repository :
+        List.of(
+            "ACME/app",
+            "acme/App",
+            "acme/a..b",
+            "acme/" + "x".repeat(300),
+            "acme/-x",
+            "%00/app",
+            "acme/app/" + "x".repeat(10) + "%00")) {
+      cases.add(
+          new Case(
+              false,
+              "GET",
+              "/v2/" + repository + "/tags/list",
+              push,
+              null,
+              "tags of " + Limits.shortened(repository)));
     }
     List<String> badManifests =
         new ArrayList<>(
@@ -701,38 +1225,149 @@ class BadInputTest {
                 "{\"schemaVersion\":\"2\",\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\"}",
                 "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":null,\"layers\":[]}",
                 "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":{\"mediaType\":\"x\",\"digest\":\"sha256:xyz\",\"size\":1},\"layers\":[]}",
-                "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":{\"mediaType\":\"x\",\"digest\":\"" + DIGEST + "\",\"size\":-1},\"layers\":[null]}",
-                "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":{\"mediaType\":\"x\",\"digest\":\"" + DIGEST + "\",\"size\":99999999999999999999},\"layers\":[]}",
-                "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":{\"mediaType\":\"x\",\"digest\":\"" + DIGEST + "\",\"size\":1},\"layers\":[{}]}",
+                "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":{\"mediaType\":\"x\",\"digest\":\""
+                    + DIGEST
+                    + "\",\"size\":-1},\"layers\":[null]}",
+                "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":{\"mediaType\":\"x\",\"digest\":\""
+                    + DIGEST
+                    + "\",\"size\":99999999999999999999},\"layers\":[]}",
+                "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":{\"mediaType\":\"x\",\"digest\":\""
+                    + DIGEST
+                    + "\",\"size\":1},\"layers\":[{}]}",
                 "[".repeat(10_000) + "]".repeat(10_000),
                 "{\"a\":".repeat(5_000) + "1" + "}".repeat(5_000)));
     for (String manifest : badManifests) {
-      for (String type : List.of("application/vnd.oci.image.manifest.v1+json", "application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.v2+json")) {
-        cases.add(new Case(false, "PUT", "/v2/acme/app/manifests/latest", withType(push, type), bytes(manifest), "manifest PUT (" + type + ") " + preview(bytes(manifest))));
+      for (String type :
+          List.of(
+              "application/vnd.oci.image.manifest.v1+json",
+              "application/vnd.oci.image.index.v1+json",
+              "application/vnd.docker.distribution.manifest.v2+json")) {
+        cases.add(
+            new Case(
+                false,
+                "PUT",
+                "/v2/acme/app/manifests/latest",
+                withType(push, type),
+                bytes(manifest),
+                "manifest PUT (" + type + ") " + preview(bytes(manifest))));
       }
     }
-    cases.add(new Case(false, "PUT", "/v2/acme/app/manifests/latest", withType(push, "text/plain"), bytes("{}"), "manifest PUT as text/plain"));
-    for (String range : List.of("0-99999999999999999999", "x", "5-3", "bytes=0-1", "1-2", "-1-2", "0-", "99999999999999999999-1", "0-0/abc")) {
+    cases.add(
+        new Case(
+            false,
+            "PUT",
+            "/v2/acme/app/manifests/latest",
+            withType(push, "text/plain"),
+            bytes("{}"),
+            "manifest PUT as text/plain"));
+    for (String range :
+        List.of(
+            "0-99999999999999999999",
+            "x",
+            "5-3",
+            "bytes=0-1",
+            "1-2",
+            "-1-2",
+            "0-",
+            "99999999999999999999-1",
+            "0-0/abc")) {
       Map<String, String> headers = withType(push, "application/octet-stream");
       headers.put("Content-Range", range);
-      cases.add(new Case(false, "PATCH", uploadPath, headers, bytes("x"), "chunk with Content-Range " + range));
+      cases.add(
+          new Case(
+              false,
+              "PATCH",
+              uploadPath,
+              headers,
+              bytes("x"),
+              "chunk with Content-Range " + range));
     }
     for (String session : List.of("no-such-session", "x".repeat(300), "%00", "../../etc")) {
-      cases.add(new Case(false, "PATCH", "/v2/acme/app/blobs/uploads/" + session, withType(push, "application/octet-stream"), bytes("x"), "chunk to session " + Limits.shortened(session)));
-      cases.add(new Case(false, "GET", "/v2/acme/app/blobs/uploads/" + session, push, null, "status of session " + Limits.shortened(session)));
-      cases.add(new Case(false, "PUT", "/v2/acme/app/blobs/uploads/" + session + "?digest=" + DIGEST, withType(push, "application/octet-stream"), bytes(""), "close session " + Limits.shortened(session)));
+      cases.add(
+          new Case(
+              false,
+              "PATCH",
+              "/v2/acme/app/blobs/uploads/" + session,
+              withType(push, "application/octet-stream"),
+              bytes("x"),
+              "chunk to session " + Limits.shortened(session)));
+      cases.add(
+          new Case(
+              false,
+              "GET",
+              "/v2/acme/app/blobs/uploads/" + session,
+              push,
+              null,
+              "status of session " + Limits.shortened(session)));
+      cases.add(
+          new Case(
+              false,
+              "PUT",
+              "/v2/acme/app/blobs/uploads/" + session + "?digest=" + DIGEST,
+              withType(push, "application/octet-stream"),
+              bytes(""),
+              "close session " + Limits.shortened(session)));
     }
     for (String digest : badDigests) {
-      cases.add(new Case(false, "PUT", uploadPath + (uploadPath.contains("?") ? "&" : "?") + "digest=" + digest, withType(push, "application/octet-stream"), bytes(""), "close with digest " + Limits.shortened(digest)));
+      cases.add(
+          new Case(
+              false,
+              "PUT",
+              uploadPath + (uploadPath.contains("?") ? "&" : "?") + "digest=" + digest,
+              withType(push, "application/octet-stream"),
+              bytes(""),
+              "close with digest " + Limits.shortened(digest)));
     }
-    cases.add(new Case(false, "PUT", uploadPath, withType(push, "application/octet-stream"), bytes(""), "close without a digest"));
-    for (String query : List.of("n=-1", "n=abc", "n=99999999999999999999", "n=-99999999999999999999", "n=1.5")) {
-      cases.add(new Case(false, "GET", "/v2/_catalog?" + query, push, null, "catalog ?" + Limits.shortened(query)));
-      cases.add(new Case(false, "GET", "/v2/acme/app/tags/list?" + query, push, null, "tags ?" + Limits.shortened(query)));
+    cases.add(
+        new Case(
+            false,
+            "PUT",
+            uploadPath,
+            withType(push, "application/octet-stream"),
+            bytes(""),
+            "close without a digest"));
+    for (String query :
+        List.of("n=-1", "n=abc", "n=99999999999999999999", "n=-99999999999999999999", "n=1.5")) {
+      cases.add(
+          new Case(
+              false,
+              "GET",
+              "/v2/_catalog?" + query,
+              push,
+              null,
+              "catalog ?" + Limits.shortened(query)));
+      cases.add(
+          new Case(
+              false,
+              "GET",
+              "/v2/acme/app/tags/list?" + query,
+              push,
+              null,
+              "tags ?" + Limits.shortened(query)));
     }
-    for (String credentials : List.of("Basic " + base64("ci:wrong"), "Basic " + base64("nocolon"), "Basic !!!", "Bearer garbage", "Basic " + base64("ci:" + "x".repeat(5000)))) {
-      cases.add(new Case(false, "GET", "/v2/token?service=flotilla&scope=repository:acme/app:pull", Map.of("Authorization", credentials), null, "token with " + Limits.shortened(credentials)));
-      cases.add(new Case(false, "GET", "/v2/acme/app/tags/list", Map.of("Authorization", credentials), null, "tags with " + Limits.shortened(credentials)));
+    for (String credentials :
+        List.of(
+            "Basic " + base64("ci:wrong"),
+            "Basic " + base64("nocolon"),
+            "Basic !!!",
+            "Bearer garbage",
+            "Basic " + base64("ci:" + "x".repeat(5000)))) {
+      cases.add(
+          new Case(
+              false,
+              "GET",
+              "/v2/token?service=flotilla&scope=repository:acme/app:pull",
+              Map.of("Authorization", credentials),
+              null,
+              "token with " + Limits.shortened(credentials)));
+      cases.add(
+          new Case(
+              false,
+              "GET",
+              "/v2/acme/app/tags/list",
+              Map.of("Authorization", credentials),
+              null,
+              "tags with " + Limits.shortened(credentials)));
     }
     return cases;
   }
@@ -741,18 +1376,59 @@ class BadInputTest {
     List<Case> cases = new ArrayList<>();
     Map<String, String> basic = Map.of("Authorization", "Basic " + base64("git:" + token));
     for (String service : List.of("", "git-nothing", "git-upload-pack%00", "x".repeat(1500))) {
-      cases.add(new Case(false, "GET", "/git/acme/containers.git/info/refs?service=" + service, basic, null, "git refs for service " + Limits.shortened(service)));
+      cases.add(
+          new Case(
+              false,
+              "GET",
+              "/git/acme/containers.git/info/refs?service=" + service,
+              basic,
+              null,
+              "git refs for service " + Limits.shortened(service)));
     }
-    cases.add(new Case(false, "GET", "/git/acme/containers.git/info/refs", basic, null, "git refs without a service"));
-    for (String path : List.of("/git/ACME/containers.git/info/refs?service=git-upload-pack", "/git/acme/other.git/info/refs?service=git-upload-pack",
-        "/git/" + "x".repeat(300) + "/containers.git/info/refs?service=git-upload-pack", "/git/acme/containers.git/HEAD", "/git/acme/containers.git/objects/info/packs",
-        "/git/%00/containers.git/info/refs?service=git-upload-pack", "/git/acme/containers.git/../../etc")) {
+    cases.add(
+        new Case(
+            false,
+            "GET",
+            "/git/acme/containers.git/info/refs",
+            basic,
+            null,
+            "git refs without a service"));
+    for (String path :
+        List.of(
+            "/git/ACME/containers.git/info/refs?service=git-upload-pack",
+            "/git/acme/other.git/info/refs?service=git-upload-pack",
+            "/git/" + "x".repeat(300) + "/containers.git/info/refs?service=git-upload-pack",
+            "/git/acme/containers.git/HEAD",
+            "/git/acme/containers.git/objects/info/packs",
+            "/git/%00/containers.git/info/refs?service=git-upload-pack",
+            "/git/acme/containers.git/../../etc")) {
       cases.add(new Case(false, "GET", path, basic, null, "git GET " + Limits.shortened(path)));
     }
     for (String service : List.of("git-upload-pack", "git-receive-pack")) {
-      cases.add(new Case(false, "POST", "/git/acme/containers.git/" + service, withType(basic, "text/plain"), bytes("0000"), "git " + service + " as text/plain"));
-      cases.add(new Case(false, "POST", "/git/acme/containers.git/" + service, Map.of(), bytes("0000"), "git " + service + " without credentials"));
-      cases.add(new Case(false, "GET", "/git/acme/containers.git/info/refs?service=" + service, Map.of("Authorization", "Basic " + base64("git:wrong")), null, "git refs with a wrong token"));
+      cases.add(
+          new Case(
+              false,
+              "POST",
+              "/git/acme/containers.git/" + service,
+              withType(basic, "text/plain"),
+              bytes("0000"),
+              "git " + service + " as text/plain"));
+      cases.add(
+          new Case(
+              false,
+              "POST",
+              "/git/acme/containers.git/" + service,
+              Map.of(),
+              bytes("0000"),
+              "git " + service + " without credentials"));
+      cases.add(
+          new Case(
+              false,
+              "GET",
+              "/git/acme/containers.git/info/refs?service=" + service,
+              Map.of("Authorization", "Basic " + base64("git:wrong")),
+              null,
+              "git refs with a wrong token"));
     }
     return cases;
   }
@@ -772,7 +1448,9 @@ class BadInputTest {
   }
 
   private static String preview(byte[] body) {
-    String text = new String(body, 0, Math.min(body.length, 48), StandardCharsets.UTF_8).replaceAll("\\p{Cntrl}", "?");
+    String text =
+        new String(body, 0, Math.min(body.length, 48), StandardCharsets.UTF_8)
+            .replaceAll("\\p{Cntrl}", "?");
     return body.length > 48 ? text + "... (" + body.length + " bytes)" : text;
   }
 
@@ -792,30 +1470,44 @@ class BadInputTest {
     try {
       body = JSON.readTree(answer.body());
     } catch (IOException e) {
-      return "status " + status + " with a body that is not JSON: " + Limits.shortened(answer.body());
+      return "status "
+          + status
+          + " with a body that is not JSON: "
+          + Limits.shortened(answer.body());
     }
     boolean apiError = body != null && body.path("error").isTextual();
-    boolean ociError = body != null && body.path("errors").isArray() && body.path("errors").path(0).path("code").isTextual();
+    boolean ociError =
+        body != null
+            && body.path("errors").isArray()
+            && body.path("errors").path(0).path("code").isTextual();
     if (!apiError && !ociError) {
       return "status " + status + " with JSON that is no error: " + Limits.shortened(answer.body());
     }
     return null;
   }
 
-  private static final java.util.Set<String> RESTRICTED = java.util.Set.of("content-length", "host", "connection", "expect", "upgrade");
+  private static final java.util.Set<String> RESTRICTED =
+      java.util.Set.of("content-length", "host", "connection", "expect", "upgrade");
 
   private HttpResponse<String> send(Case c) throws Exception {
     String base = c.devicePort() ? deviceBase() : apiBase();
     HttpRequest.Builder request =
         HttpRequest.newBuilder(URI.create(base + c.path()))
             .timeout(TIMEOUT)
-            .method(c.method(), c.body() == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(c.body()));
-    c.headers().forEach((name, value) -> {
-      if (!RESTRICTED.contains(name.toLowerCase())) {
-        request.header(name, value);
-      }
-    });
-    return (c.devicePort() ? deviceHttp : api).send(request.build(), HttpResponse.BodyHandlers.ofString());
+            .method(
+                c.method(),
+                c.body() == null
+                    ? HttpRequest.BodyPublishers.noBody()
+                    : HttpRequest.BodyPublishers.ofByteArray(c.body()));
+    c.headers()
+        .forEach(
+            (name, value) -> {
+              if (!RESTRICTED.contains(name.toLowerCase())) {
+                request.header(name, value);
+              }
+            });
+    return (c.devicePort() ? deviceHttp : api)
+        .send(request.build(), HttpResponse.BodyHandlers.ofString());
   }
 
   @Test
@@ -849,13 +1541,24 @@ class BadInputTest {
     } finally {
       pool.shutdownNow();
     }
-    System.out.printf("bad-input cases: %d, %d answered wrong, in %d ms%n", cases.size(), failures.size(), (System.nanoTime() - started) / 1_000_000);
+    System.out.printf(
+        "bad-input cases: %d, %d answered wrong, in %d ms%n",
+        cases.size(), failures.size(), (System.nanoTime() - started) / 1_000_000);
     assertTrue(cases.size() >= 1000, "at least 1,000 cases, had " + cases.size());
-    assertTrue(failures.isEmpty(), failures.size() + " of " + cases.size() + " answered wrong:\n" + failures.stream().sorted().collect(Collectors.joining("\n")));
-    assertEquals(before, state(), "the bad requests changed what the API lists or what the journal holds");
+    assertTrue(
+        failures.isEmpty(),
+        failures.size()
+            + " of "
+            + cases.size()
+            + " answered wrong:\n"
+            + failures.stream().sorted().collect(Collectors.joining("\n")));
+    assertEquals(
+        before, state(), "the bad requests changed what the API lists or what the journal holds");
   }
 
-  /** What the bad requests must not change: the journal's row count and every list the API shows. */
+  /**
+   * What the bad requests must not change: the journal's row count and every list the API shows.
+   */
   private String state() throws Exception {
     StringBuilder state = new StringBuilder();
     try (Connection c = server.core().database().dataSource().getConnection();
@@ -873,8 +1576,19 @@ class BadInputTest {
             "/api/v1/factories/acme/apps",
             "/api/v1/factories/acme/devices/" + deviceUuid + "/config",
             "/v2/_catalog")) {
-      HttpResponse<String> answer = apiCall("GET", path, path.startsWith("/v2") ? registryBearer("registry:catalog:*") : admin, null);
-      state.append(path).append(' ').append(answer.statusCode()).append(' ').append(answer.body()).append('\n');
+      HttpResponse<String> answer =
+          apiCall(
+              "GET",
+              path,
+              path.startsWith("/v2") ? registryBearer("registry:catalog:*") : admin,
+              null);
+      state
+          .append(path)
+          .append(' ')
+          .append(answer.statusCode())
+          .append(' ')
+          .append(answer.body())
+          .append('\n');
     }
     return state.toString();
   }
@@ -889,7 +1603,8 @@ class BadInputTest {
   }
 
   private Socket deviceSocket() throws IOException {
-    SSLSocket socket = (SSLSocket) deviceTls.getSocketFactory().createSocket("127.0.0.1", server.devicePort());
+    SSLSocket socket =
+        (SSLSocket) deviceTls.getSocketFactory().createSocket("127.0.0.1", server.devicePort());
     socket.setSoTimeout((int) TIMEOUT.toMillis());
     socket.startHandshake();
     return socket;
@@ -911,7 +1626,8 @@ class BadInputTest {
 
   private static byte[] request(String path, byte[]... headerLines) {
     java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
-    bytes.writeBytes(("GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n").getBytes(StandardCharsets.ISO_8859_1));
+    bytes.writeBytes(
+        ("GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n").getBytes(StandardCharsets.ISO_8859_1));
     for (byte[] line : headerLines) {
       bytes.writeBytes(line);
       bytes.writeBytes(new byte[] {'\r', '\n'});
@@ -937,8 +1653,12 @@ class BadInputTest {
             new byte[][] {header("X-Test", (byte) 0x00)},
             new byte[][] {header("X-Test", (byte) 0x01, (byte) 0x7f)},
             new byte[][] {header("Bad Name", (byte) 'x')},
-            new byte[][] {header("X-Huge", "x".repeat(20_000).getBytes(StandardCharsets.ISO_8859_1))},
-            IntStream.range(0, 200).mapToObj(i -> header("X-Many-" + i, (byte) 'x')).toArray(byte[][]::new),
+            new byte[][] {
+              header("X-Huge", "x".repeat(20_000).getBytes(StandardCharsets.ISO_8859_1))
+            },
+            IntStream.range(0, 200)
+                .mapToObj(i -> header("X-Many-" + i, (byte) 'x'))
+                .toArray(byte[][]::new),
             new byte[][] {"no colon here".getBytes(StandardCharsets.ISO_8859_1)});
     List<String> failures = new ArrayList<>();
     int count = 0;
@@ -946,17 +1666,26 @@ class BadInputTest {
       for (byte[][] headers : bad) {
         count++;
         try (Socket socket = devicePort ? deviceSocket() : apiSocket()) {
-          String status = statusLine(socket, request(devicePort ? "/device" : "/api/v1/factories", headers));
+          String status =
+              statusLine(socket, request(devicePort ? "/device" : "/api/v1/factories", headers));
           if (status == null || !status.matches("HTTP/1\\.1 4\\d\\d .*")) {
-            failures.add((devicePort ? "device" : "api") + " port, " + preview(headers[0]) + " -> " + status);
+            failures.add(
+                (devicePort ? "device" : "api")
+                    + " port, "
+                    + preview(headers[0])
+                    + " -> "
+                    + status);
           }
         } catch (SocketTimeoutException e) {
-          failures.add((devicePort ? "device" : "api") + " port, " + preview(headers[0]) + " -> no answer");
+          failures.add(
+              (devicePort ? "device" : "api") + " port, " + preview(headers[0]) + " -> no answer");
         }
       }
       count++;
       try (Socket socket = devicePort ? deviceSocket() : apiSocket()) {
-        byte[] longUri = ("GET /" + "x".repeat(20_000) + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1);
+        byte[] longUri =
+            ("GET /" + "x".repeat(20_000) + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+                .getBytes(StandardCharsets.ISO_8859_1);
         String status = statusLine(socket, longUri);
         if (status == null || !status.matches("HTTP/1\\.1 4\\d\\d .*")) {
           failures.add((devicePort ? "device" : "api") + " port, a 20,000-byte URI -> " + status);
@@ -985,11 +1714,17 @@ class BadInputTest {
                   .build(),
               HttpResponse.BodyHandlers.ofString());
       assertEquals(413, answer.statusCode(), answer.body());
-      assertEquals("SIZE_INVALID", JSON.readTree(answer.body()).path("errors").path(0).path("code").asText(), answer.body());
+      assertEquals(
+          "SIZE_INVALID",
+          JSON.readTree(answer.body()).path("errors").path(0).path("code").asText(),
+          answer.body());
     }
   }
 
-  /** A connection that never finishes a TLS handshake or never sends a byte holds no slot past the header timeout. */
+  /**
+   * A connection that never finishes a TLS handshake or never sends a byte holds no slot past the
+   * header timeout.
+   */
   @Test
   void silentConnectionsAreCutOffOnBothPorts() throws Exception {
     for (int port : List.of(server.httpPort(), server.devicePort())) {
@@ -1003,9 +1738,14 @@ class BadInputTest {
           received = new byte[0];
         }
         long tookMs = (System.nanoTime() - started) / 1_000_000;
-        // The device port's TLS layer says goodbye with a close_notify alert record (type 21); nothing else may come.
-        assertTrue(received.length == 0 || received[0] == 21, "port " + port + " answered a connection that sent nothing");
-        assertTrue(tookMs >= HEADER_TIMEOUT.toMillis() - 500, "port " + port + " cut off after " + tookMs + " ms, before the header timeout");
+        // The device port's TLS layer says goodbye with a close_notify alert record (type 21);
+        // nothing else may come.
+        assertTrue(
+            received.length == 0 || received[0] == 21,
+            "port " + port + " answered a connection that sent nothing");
+        assertTrue(
+            tookMs >= HEADER_TIMEOUT.toMillis() - 500,
+            "port " + port + " cut off after " + tookMs + " ms, before the header timeout");
       }
     }
   }
@@ -1015,7 +1755,9 @@ class BadInputTest {
     for (boolean devicePort : List.of(false, true)) {
       try (Socket socket = devicePort ? deviceSocket() : apiSocket()) {
         OutputStream out = socket.getOutputStream();
-        out.write("GET /health/alive HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ".getBytes(StandardCharsets.ISO_8859_1));
+        out.write(
+            "GET /health/alive HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "
+                .getBytes(StandardCharsets.ISO_8859_1));
         out.flush();
         long started = System.nanoTime();
         boolean closed = false;
@@ -1034,8 +1776,15 @@ class BadInputTest {
           }
         }
         long tookMs = (System.nanoTime() - started) / 1_000_000;
-        assertTrue(closed, (devicePort ? "device" : "api") + " port kept a connection whose headers never ended for " + tookMs + " ms");
-        assertTrue(tookMs >= HEADER_TIMEOUT.toMillis() - 500, "cut off after " + tookMs + " ms, before the header timeout");
+        assertTrue(
+            closed,
+            (devicePort ? "device" : "api")
+                + " port kept a connection whose headers never ended for "
+                + tookMs
+                + " ms");
+        assertTrue(
+            tookMs >= HEADER_TIMEOUT.toMillis() - 500,
+            "cut off after " + tookMs + " ms, before the header timeout");
       }
     }
   }

@@ -34,9 +34,10 @@ import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.LoggerFactory;
 
 /**
- * PostgreSQL stopped and started again under write load: while it is down every request is answered 503 within the
- * ask timeout (at once, saying the database is unavailable, once the probe has seen it), readiness says not ready,
- * the node takes writes again within 5 s of the database's return by itself, and every acknowledged write is kept.
+ * PostgreSQL stopped and started again under write load: while it is down every request is answered
+ * 503 within the ask timeout (at once, saying the database is unavailable, once the probe has seen
+ * it), readiness says not ready, the node takes writes again within 5 s of the database's return by
+ * itself, and every acknowledged write is kept.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class DatabaseOutageTest {
@@ -52,16 +53,27 @@ class DatabaseOutageTest {
   String writer;
   final ListAppender<ILoggingEvent> logged = new ListAppender<>();
 
-  record Outcome(long startedNanos, long millis, int status, String error, String retryAfter, String target) {}
+  record Outcome(
+      long startedNanos, long millis, int status, String error, String retryAfter, String target) {}
 
   @BeforeAll
   void start() throws Exception {
     postgres = RestartablePostgres.start(postgresDir.resolve("pg"));
-    server = TestServers.start(dataDir, TestDatabases.freshOnPostgres(postgres.url(), "postgres", "postgres"));
+    server =
+        TestServers.start(
+            dataDir, TestDatabases.freshOnPostgres(postgres.url(), "postgres", "postgres"));
     api = new ApiClient(server.httpPort());
     String admin = Files.readString(dataDir.resolve("admin-token")).strip();
-    assertEquals(201, api.post("/api/v1/factories", admin, "{\"name\":\"outage\",\"platforms\":[\"amd64-linux\"]}").status());
-    Answer token = api.post("/api/v1/factories/outage/tokens", admin, "{\"description\":\"load\",\"scopes\":[\"targets:read\",\"targets:write\"]}");
+    assertEquals(
+        201,
+        api.post(
+                "/api/v1/factories", admin, "{\"name\":\"outage\",\"platforms\":[\"amd64-linux\"]}")
+            .status());
+    Answer token =
+        api.post(
+            "/api/v1/factories/outage/tokens",
+            admin,
+            "{\"description\":\"load\",\"scopes\":[\"targets:read\",\"targets:write\"]}");
     writer = token.json().get("token").asText();
     Logger root = (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
     ((Logger) LoggerFactory.getLogger(DatabaseHealth.class)).setLevel(Level.INFO);
@@ -79,7 +91,8 @@ class DatabaseOutageTest {
   }
 
   @Test
-  void writesFailFastWhileTheDatabaseIsDownAndComeBackWithinFiveSecondsOfItsReturn() throws Exception {
+  void writesFailFastWhileTheDatabaseIsDownAndComeBackWithinFiveSecondsOfItsReturn()
+      throws Exception {
     ConcurrentLinkedQueue<Outcome> outcomes = new ConcurrentLinkedQueue<>();
     AtomicBoolean running = new AtomicBoolean(true);
     ExecutorService load = Executors.newFixedThreadPool(3);
@@ -93,7 +106,8 @@ class DatabaseOutageTest {
           });
     }
     Thread.sleep(2_000);
-    assertTrue(outcomes.stream().anyMatch(o -> o.status() == 201), "writes succeed before the outage");
+    assertTrue(
+        outcomes.stream().anyMatch(o -> o.status() == 201), "writes succeed before the outage");
 
     long stopped = System.nanoTime();
     postgres.stop();
@@ -124,14 +138,23 @@ class DatabaseOutageTest {
     eventually(Duration.ofSeconds(10), () -> assertStatus(200, "/health/ready"));
 
     List<Outcome> all = new ArrayList<>(outcomes);
-    List<Outcome> during = all.stream().filter(o -> o.startedNanos() >= stopped && o.startedNanos() < back).toList();
-    List<Outcome> afterDetection = during.stream().filter(o -> o.startedNanos() >= detected && o.startedNanos() < restarting).toList();
+    List<Outcome> during =
+        all.stream().filter(o -> o.startedNanos() >= stopped && o.startedNanos() < back).toList();
+    List<Outcome> afterDetection =
+        during.stream()
+            .filter(o -> o.startedNanos() >= detected && o.startedNanos() < restarting)
+            .toList();
     long slowest = during.stream().mapToLong(Outcome::millis).max().orElse(0);
     System.out.printf(
         "outage: %d requests during it (%d after detection), slowest %d ms, writes back %d ms after PostgreSQL accepted connections%n",
-        during.size(), afterDetection.size(), slowest, TimeUnit.NANOSECONDS.toMillis(recovered - back));
+        during.size(),
+        afterDetection.size(),
+        slowest,
+        TimeUnit.NANOSECONDS.toMillis(recovered - back));
 
-    assertTrue(slowest <= ASK_TIMEOUT.toMillis() + 1_500, "no request waits much beyond the ask timeout: " + slowest + " ms");
+    assertTrue(
+        slowest <= ASK_TIMEOUT.toMillis() + 1_500,
+        "no request waits much beyond the ask timeout: " + slowest + " ms");
     for (Outcome o : during) {
       assertTrue(o.status() == 201 || o.status() == 503, o.toString());
     }
@@ -142,7 +165,9 @@ class DatabaseOutageTest {
       assertNotNull(o.retryAfter(), o.toString());
       assertTrue(o.millis() < 1_000, "answered at once: " + o);
     }
-    assertTrue(TimeUnit.NANOSECONDS.toMillis(recovered - back) <= 5_000, "writes back within 5 s of the database");
+    assertTrue(
+        TimeUnit.NANOSECONDS.toMillis(recovered - back) <= 5_000,
+        "writes back within 5 s of the database");
 
     Set<String> acknowledged = new HashSet<>();
     all.stream().filter(o -> o.status() == 201).forEach(o -> acknowledged.add(o.target()));
@@ -150,19 +175,27 @@ class DatabaseOutageTest {
         Duration.ofSeconds(20),
         () -> {
           Set<String> stored = new HashSet<>();
-          api.get("/api/v1/factories/outage/targets", writer).json().get("targets").forEach(t -> stored.add(t.get("name").asText()));
+          api.get("/api/v1/factories/outage/targets", writer)
+              .json()
+              .get("targets")
+              .forEach(t -> stored.add(t.get("name").asText()));
           assertTrue(stored.containsAll(acknowledged), "every acknowledged target is stored");
           return null;
         });
 
     List<String> stateChanges =
-        logged.list.stream().filter(e -> e.getLoggerName().equals(DatabaseHealth.class.getName())).map(ILoggingEvent::getFormattedMessage).toList();
+        logged.list.stream()
+            .filter(e -> e.getLoggerName().equals(DatabaseHealth.class.getName()))
+            .map(ILoggingEvent::getFormattedMessage)
+            .toList();
     assertEquals(2, stateChanges.size(), stateChanges.toString());
     assertTrue(stateChanges.get(0).startsWith("The database is unavailable"));
     assertTrue(stateChanges.get(1).startsWith("The database is available again"));
     long errors = logged.list.stream().filter(e -> e.getLevel() == Level.ERROR).count();
     long traced = logged.list.stream().filter(e -> e.getThrowableProxy() != null).count();
-    System.out.printf("outage log: %d lines at WARN or above, %d at ERROR, %d with a stack trace%n", logged.list.size() - 1, errors, traced);
+    System.out.printf(
+        "outage log: %d lines at WARN or above, %d at ERROR, %d with a stack trace%n",
+        logged.list.size() - 1, errors, traced);
   }
 
   private Void assertStatus(int status, String path) throws Exception {
@@ -177,6 +210,12 @@ class DatabaseOutageTest {
     JsonNode json = answer.body().isEmpty() ? null : answer.json();
     String error = json != null && json.has("error") ? json.get("error").asText() : null;
     String target = answer.status() == 201 ? json.get("targets").get(0).get("name").asText() : null;
-    return new Outcome(started, millis, answer.status(), error, answer.response().headers().firstValue("Retry-After").orElse(null), target);
+    return new Outcome(
+        started,
+        millis,
+        answer.status(),
+        error,
+        answer.response().headers().firstValue("Retry-After").orElse(null),
+        target);
   }
 }

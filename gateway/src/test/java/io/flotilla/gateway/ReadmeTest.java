@@ -21,24 +21,28 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The README is the user's script, and this keeps it true: its shell blocks marked {@code <!-- readme-test: run -->}
- * run in order in one bash (so variables carry over, as in the user's terminal) under {@code set -euo pipefail},
- * from a directory whose {@code bin} is the repository's, with the settings the README's first block reads
- * (data dir, API and device ports) set to a fresh temp dir and free ports. The first command that fails fails the
- * test, named by its README line. Every unmarked-language or shell block must say {@code run} or
- * {@code skip (why)}, so a new block cannot slip past.
+ * The README is the user's script, and this keeps it true: its shell blocks marked {@code <!--
+ * readme-test: run -->} run in order in one bash (so variables carry over, as in the user's
+ * terminal) under {@code set -euo pipefail}, from a directory whose {@code bin} is the
+ * repository's, with the settings the README's first block reads (data dir, API and device ports)
+ * set to a fresh temp dir and free ports. The first command that fails fails the test, named by its
+ * README line. Every unmarked-language or shell block must say {@code run} or {@code skip (why)},
+ * so a new block cannot slip past.
  *
- * <p>The harness adds only what a user's machine has anyway: a git identity, the launchers running this build's
- * classes (FLOTILLA_CLASSPATH) instead of building jars, the node's cluster port taken free instead of the fixed
- * 25520, and {@code curl} failing on an HTTP error status (a user reads the error; a script must stop).
+ * <p>The harness adds only what a user's machine has anyway: a git identity, the launchers running
+ * this build's classes (FLOTILLA_CLASSPATH) instead of building jars, the node's cluster port taken
+ * free instead of the fixed 25520, and {@code curl} failing on an HTTP error status (a user reads
+ * the error; a script must stop).
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ReadmeTest {
 
   private static final Duration BUDGET = Duration.ofMinutes(8);
   private static final Pattern FENCE = Pattern.compile("^```(\\S*)\\s*$");
-  private static final Pattern MARKER = Pattern.compile("^<!--\\s*readme-test:\\s*(run|skip)\\b(.*)-->\\s*$");
-  private static final Pattern FAILED_AT = Pattern.compile("readme-test: script line (\\d+) failed");
+  private static final Pattern MARKER =
+      Pattern.compile("^<!--\\s*readme-test:\\s*(run|skip)\\b(.*)-->\\s*$");
+  private static final Pattern FAILED_AT =
+      Pattern.compile("readme-test: script line (\\d+) failed");
 
   @TempDir static Path work;
   private Process shell;
@@ -75,8 +79,15 @@ class ReadmeTest {
       }
     }
     String run = script.toString();
-    for (String step : List.of("bin/flotilla demo", "bin/flotilla server &", "$API/factories/acme/targets", "push origin",
-        "flotilla-agent register", "\"tag\": \"beta\"", "bin/flotilla-sim")) {
+    for (String step :
+        List.of(
+            "bin/flotilla demo",
+            "bin/flotilla server &",
+            "$API/factories/acme/targets",
+            "push origin",
+            "flotilla-agent register",
+            "\"tag\": \"beta\"",
+            "bin/flotilla-sim")) {
       assertTrue(run.contains(step), "the README test runs the first hour's step " + step);
     }
     Path scriptFile = work.resolve("readme.sh");
@@ -85,10 +96,15 @@ class ReadmeTest {
     Path dir = Files.createDirectories(work.resolve("user"));
     Files.createSymbolicLink(dir.resolve("bin"), root.resolve("bin"));
     Path home = Files.createDirectories(work.resolve("home"));
-    Files.writeString(home.resolve(".gitconfig"), "[user]\n\tname = Readme Test\n\temail = readme@flotilla.invalid\n");
+    Files.writeString(
+        home.resolve(".gitconfig"),
+        "[user]\n\tname = Readme Test\n\temail = readme@flotilla.invalid\n");
     Path log = work.resolve("readme.log");
-    ProcessBuilder builder = new ProcessBuilder("bash", scriptFile.toString()).directory(dir.toFile()).redirectErrorStream(true)
-        .redirectOutput(log.toFile());
+    ProcessBuilder builder =
+        new ProcessBuilder("bash", scriptFile.toString())
+            .directory(dir.toFile())
+            .redirectErrorStream(true)
+            .redirectOutput(log.toFile());
     Map<String, String> env = builder.environment();
     env.put("HOME", home.toString());
     env.put("GIT_CONFIG_NOSYSTEM", "1");
@@ -111,11 +127,15 @@ class ReadmeTest {
     assertTrue(finished, "the README did not run through within " + BUDGET + context);
     if (shell.exitValue() != 0) {
       Matcher failed = FAILED_AT.matcher(output);
-      String where = failed.find() ? "README.md line " + readmeLineOf.get(Integer.parseInt(failed.group(1))) : "an unknown line";
+      String where =
+          failed.find()
+              ? "README.md line " + readmeLineOf.get(Integer.parseInt(failed.group(1)))
+              : "an unknown line";
       fail("the README failed at " + where + " (exit " + shell.exitValue() + ")" + context);
     }
     assertTrue(output.contains("\"status\":\"succeeded\""), "the git push built the app" + context);
-    assertTrue(output.contains("\"requestedTag\":\"beta\""), "the device was moved to beta" + context);
+    assertTrue(
+        output.contains("\"requestedTag\":\"beta\""), "the device was moved to beta" + context);
   }
 
   /** Fenced blocks with the marker on the line before; shell (or unnamed) blocks must have one. */
@@ -135,12 +155,19 @@ class ReadmeTest {
       Matcher marker = start > 0 ? MARKER.matcher(lines.get(start - 1)) : MARKER.matcher("");
       boolean shell = language.isEmpty() || language.equals("bash") || language.equals("sh");
       if (shell && !marker.matches()) {
-        fail("README.md line " + (start + 1) + ": a shell block without <!-- readme-test: run --> or <!-- readme-test: skip (why) -->");
+        fail(
+            "README.md line "
+                + (start + 1)
+                + ": a shell block without <!-- readme-test: run --> or <!-- readme-test: skip (why) -->");
       }
       if (marker.matches() && marker.group(1).equals("skip") && marker.group(2).isBlank()) {
         fail("README.md line " + start + ": say why the block is skipped");
       }
-      blocks.add(new Block(start + 1, marker.matches() ? marker.group(1) : "none", text.toString().stripTrailing()));
+      blocks.add(
+          new Block(
+              start + 1,
+              marker.matches() ? marker.group(1) : "none",
+              text.toString().stripTrailing()));
     }
     return blocks;
   }
@@ -180,6 +207,8 @@ class ReadmeTest {
   /** Surefire runs tests from a manifest-only jar; its real test classpath is in this property. */
   private static String classPath() {
     String surefire = System.getProperty("surefire.test.class.path");
-    return surefire != null && !surefire.isBlank() ? surefire : System.getProperty("java.class.path");
+    return surefire != null && !surefire.isBlank()
+        ? surefire
+        : System.getProperty("java.class.path");
   }
 }

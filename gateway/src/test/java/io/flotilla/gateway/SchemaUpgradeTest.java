@@ -23,9 +23,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A database made by the last version before Flyway (its schema files are kept as test resources) is taken over by
- * the node's start: every row stays, the repairs the old schema ran at each start are made once, and Flyway's
- * history shows the baseline and then each module's migrations.
+ * A database made by the last version before Flyway (its schema files are kept as test resources)
+ * is taken over by the node's start: every row stays, the repairs the old schema ran at each start
+ * are made once, and Flyway's history shows the baseline and then each module's migrations.
  */
 abstract class SchemaUpgradeTest {
 
@@ -35,7 +35,10 @@ abstract class SchemaUpgradeTest {
 
   @TempDir Path dataDir;
 
-  /** The database settings for {@link TestServers}; null for the embedded H2 file under the data dir. */
+  /**
+   * The database settings for {@link TestServers}; null for the embedded H2 file under the data
+   * dir.
+   */
   abstract Config database();
 
   @Test
@@ -53,15 +56,18 @@ abstract class SchemaUpgradeTest {
     }
 
     try (FlotillaServer server = TestServers.start(dataDir, database)) {
-      server.core().database().withConnection(
-          connection -> {
-            assertRowsKept(connection);
-            assertPhantomUpdatesRepaired(connection);
-            assertEquals(
-                List.of("0 schema made before Flyway", "1.1 core tables", "1.2 builds"),
-                history(connection));
-            return null;
-          });
+      server
+          .core()
+          .database()
+          .withConnection(
+              connection -> {
+                assertRowsKept(connection);
+                assertPhantomUpdatesRepaired(connection);
+                assertEquals(
+                    List.of("0 schema made before Flyway", "1.1 core tables", "1.2 builds"),
+                    history(connection));
+                return null;
+              });
     }
   }
 
@@ -111,12 +117,15 @@ abstract class SchemaUpgradeTest {
           "INSERT INTO \"pekko_projection_offset_store\" (\"projection_name\", \"projection_key\", \"current_offset\", \"manifest\", \"mergeable\", \"last_updated\")"
               + " VALUES ('old-projection', 'key', '42', 'SEQ', false, 3)");
     }
-    try (PreparedStatement factory = connection.prepareStatement("INSERT INTO factories VALUES ('acme', 'amd64-linux', '{\"main\":[\"main\"]}', ?)")) {
+    try (PreparedStatement factory =
+        connection.prepareStatement(
+            "INSERT INTO factories VALUES ('acme', 'amd64-linux', '{\"main\":[\"main\"]}', ?)")) {
       factory.setTimestamp(1, Timestamp.from(WHEN));
       factory.executeUpdate();
     }
     try (PreparedStatement target =
-        connection.prepareStatement("INSERT INTO targets (factory, name, hardware_id, version, tags, apps, containers_sha, created_at) VALUES ('acme', 'intel-corei7-64-lmp-7', 'intel-corei7-64', 7, '[\"main\"]', '{}', NULL, ?)")) {
+        connection.prepareStatement(
+            "INSERT INTO targets (factory, name, hardware_id, version, tags, apps, containers_sha, created_at) VALUES ('acme', 'intel-corei7-64-lmp-7', 'intel-corei7-64', 7, '[\"main\"]', '{}', NULL, ?)")) {
       target.setTimestamp(1, Timestamp.from(WHEN));
       target.executeUpdate();
     }
@@ -127,14 +136,18 @@ abstract class SchemaUpgradeTest {
       build.setTimestamp(2, Timestamp.from(WHEN.plusSeconds(60)));
       build.executeUpdate();
     }
-    // A device whose newest "update" is a fioup metadata event, as projections before Device.isMetadataEvent made.
+    // A device whose newest "update" is a fioup metadata event, as projections before
+    // Device.isMetadataEvent made.
     try (PreparedStatement device =
         connection.prepareStatement(
             "INSERT INTO device_status (uuid, factory, name, production, apps, update_correlation_id, update_state, created_at) VALUES ('d-1', 'acme', 'one', false, '[]', 'meta-01KC', 'in-progress', ?)")) {
       device.setTimestamp(1, Timestamp.from(WHEN));
       device.executeUpdate();
     }
-    for (String[] update : List.of(new String[] {"u-1", "succeeded", "0"}, new String[] {"meta-01KC", "in-progress", "5"})) {
+    for (String[] update :
+        List.of(
+            new String[] {"u-1", "succeeded", "0"},
+            new String[] {"meta-01KC", "in-progress", "5"})) {
       try (PreparedStatement insert =
           connection.prepareStatement(
               "INSERT INTO device_updates (uuid, correlation_id, factory, state, events, started_at, updated_at) VALUES ('d-1', ?, 'acme', ?, '[]', ?, ?)")) {
@@ -149,29 +162,41 @@ abstract class SchemaUpgradeTest {
 
   private static void assertRowsKept(Connection connection) throws SQLException {
     try (Statement statement = connection.createStatement()) {
-      try (ResultSet rows = statement.executeQuery("SELECT \"event_ser_manifest\", \"event_payload\" FROM \"event_journal\" WHERE \"persistence_id\" = 'Old|one'")) {
+      try (ResultSet rows =
+          statement.executeQuery(
+              "SELECT \"event_ser_manifest\", \"event_payload\" FROM \"event_journal\" WHERE \"persistence_id\" = 'Old|one'")) {
         assertTrue(rows.next(), "the journal row");
         assertEquals("io.flotilla.Old", rows.getString(1));
         assertArrayEquals(EVENT, rows.getBytes(2));
       }
-      try (ResultSet rows = statement.executeQuery("SELECT \"snapshot_payload\" FROM \"snapshot\" WHERE \"persistence_id\" = 'Old|one'")) {
+      try (ResultSet rows =
+          statement.executeQuery(
+              "SELECT \"snapshot_payload\" FROM \"snapshot\" WHERE \"persistence_id\" = 'Old|one'")) {
         assertTrue(rows.next(), "the snapshot");
         assertArrayEquals(SNAPSHOT, rows.getBytes(1));
       }
-      try (ResultSet rows = statement.executeQuery("SELECT \"current_offset\" FROM \"pekko_projection_offset_store\" WHERE \"projection_name\" = 'old-projection'")) {
+      try (ResultSet rows =
+          statement.executeQuery(
+              "SELECT \"current_offset\" FROM \"pekko_projection_offset_store\" WHERE \"projection_name\" = 'old-projection'")) {
         assertTrue(rows.next(), "the projection offset");
         assertEquals("42", rows.getString(1));
       }
-      try (ResultSet rows = statement.executeQuery("SELECT branch_tags, created_at FROM factories WHERE name = 'acme'")) {
+      try (ResultSet rows =
+          statement.executeQuery(
+              "SELECT branch_tags, created_at FROM factories WHERE name = 'acme'")) {
         assertTrue(rows.next(), "the factory");
         assertEquals("{\"main\":[\"main\"]}", rows.getString(1));
         assertEquals(WHEN, rows.getTimestamp(2).toInstant());
       }
-      try (ResultSet rows = statement.executeQuery("SELECT version FROM targets WHERE factory = 'acme' AND name = 'intel-corei7-64-lmp-7'")) {
+      try (ResultSet rows =
+          statement.executeQuery(
+              "SELECT version FROM targets WHERE factory = 'acme' AND name = 'intel-corei7-64-lmp-7'")) {
         assertTrue(rows.next(), "the target");
         assertEquals(7, rows.getLong(1));
       }
-      try (ResultSet rows = statement.executeQuery("SELECT status, requested_by, finished_at FROM builds WHERE factory = 'acme' AND number = 7")) {
+      try (ResultSet rows =
+          statement.executeQuery(
+              "SELECT status, requested_by, finished_at FROM builds WHERE factory = 'acme' AND number = 7")) {
         assertTrue(rows.next(), "the build");
         assertEquals("succeeded", rows.getString(1));
         assertEquals("alice", rows.getString(2));
@@ -182,12 +207,15 @@ abstract class SchemaUpgradeTest {
 
   private static void assertPhantomUpdatesRepaired(Connection connection) throws SQLException {
     try (Statement statement = connection.createStatement()) {
-      try (ResultSet rows = statement.executeQuery("SELECT correlation_id FROM device_updates WHERE uuid = 'd-1'")) {
+      try (ResultSet rows =
+          statement.executeQuery("SELECT correlation_id FROM device_updates WHERE uuid = 'd-1'")) {
         assertTrue(rows.next());
         assertEquals("u-1", rows.getString(1));
         assertFalse(rows.next(), "the metadata event's update is gone");
       }
-      try (ResultSet rows = statement.executeQuery("SELECT update_correlation_id, update_state FROM device_status WHERE uuid = 'd-1'")) {
+      try (ResultSet rows =
+          statement.executeQuery(
+              "SELECT update_correlation_id, update_state FROM device_status WHERE uuid = 'd-1'")) {
         assertTrue(rows.next());
         assertEquals("u-1", rows.getString(1));
         assertEquals("succeeded", rows.getString(2));

@@ -17,7 +17,10 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The embedded default keeps everything across a clean restart and across kill -9 of the server process. */
+/**
+ * The embedded default keeps everything across a clean restart and across kill -9 of the server
+ * process.
+ */
 class ServerRestartTest {
 
   static final String URI = "hub.example/acme/shellhttpd@sha256:" + "3c".repeat(32);
@@ -31,11 +34,20 @@ class ServerRestartTest {
   }
 
   private static void populate(ApiClient api, String admin, String factory) throws Exception {
-    assertEquals(201, api.post("/api/v1/factories", admin, "{\"name\":\"" + factory + "\"}").status());
-    Answer token = api.post("/api/v1/factories/" + factory + "/tokens", admin, "{\"scopes\":[\"targets:read\"]}");
+    assertEquals(
+        201, api.post("/api/v1/factories", admin, "{\"name\":\"" + factory + "\"}").status());
+    Answer token =
+        api.post(
+            "/api/v1/factories/" + factory + "/tokens", admin, "{\"scopes\":[\"targets:read\"]}");
     assertEquals(201, token.status());
     String uri = URI.replace("/acme/", "/" + factory + "/");
-    assertEquals(201, api.post("/api/v1/factories/" + factory + "/targets", admin, "{\"tags\":[\"main\"],\"apps\":{\"shellhttpd\":\"" + uri + "\"}}").status());
+    assertEquals(
+        201,
+        api.post(
+                "/api/v1/factories/" + factory + "/targets",
+                admin,
+                "{\"tags\":[\"main\"],\"apps\":{\"shellhttpd\":\"" + uri + "\"}}")
+            .status());
   }
 
   private static void assertKept(ApiClient api, String admin, String factory) throws Exception {
@@ -43,16 +55,35 @@ class ServerRestartTest {
     eventually(
         Duration.ofSeconds(20),
         () -> {
-          assertEquals(1, api.get("/api/v1/factories/" + factory + "/tokens", admin).json().get("tokens").size());
-          assertEquals("amd64-linux-1", api.get("/api/v1/factories/" + factory + "/targets", admin).json().get("targets").get(0).get("name").asText());
+          assertEquals(
+              1,
+              api.get("/api/v1/factories/" + factory + "/tokens", admin)
+                  .json()
+                  .get("tokens")
+                  .size());
+          assertEquals(
+              "amd64-linux-1",
+              api.get("/api/v1/factories/" + factory + "/targets", admin)
+                  .json()
+                  .get("targets")
+                  .get(0)
+                  .get("name")
+                  .asText());
           return null;
         });
-    String conflict = api.post("/api/v1/factories/" + factory + "/targets", admin, "{\"version\":1,\"tags\":[\"main\"]}").body();
-    assertTrue(conflict.contains("already exists"), "the Targets entity recovered its state: " + conflict);
+    String conflict =
+        api.post(
+                "/api/v1/factories/" + factory + "/targets",
+                admin,
+                "{\"version\":1,\"tags\":[\"main\"]}")
+            .body();
+    assertTrue(
+        conflict.contains("already exists"), "the Targets entity recovered its state: " + conflict);
   }
 
   @Test
-  void aCleanRestartKeepsFactoriesTokensTargetsAndTheAdminToken(@TempDir Path dataDir) throws Exception {
+  void aCleanRestartKeepsFactoriesTokensTargetsAndTheAdminToken(@TempDir Path dataDir)
+      throws Exception {
     String admin;
     try (FlotillaServer first = TestServers.start(dataDir, null)) {
       admin = first.adminToken().value();
@@ -101,7 +132,8 @@ class ServerRestartTest {
     eventually(
         Duration.ofSeconds(20),
         () -> {
-          assertEquals(1, api.get("/api/v1/factories/hard/targets", admin).json().get("targets").size());
+          assertEquals(
+              1, api.get("/api/v1/factories/hard/targets", admin).json().get("targets").size());
           return null;
         });
 

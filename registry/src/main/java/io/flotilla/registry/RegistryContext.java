@@ -7,10 +7,9 @@ import org.apache.pekko.stream.Materializer;
 
 /** What every request handler shares. */
 public record RegistryContext(
-        RegistrySettings settings,
-        BlockingIo io,
-        Materializer materializer,
-        BlobStore blobs,
-        UploadStore uploads,
-        RepositoryStore repositories) {
-}
+    RegistrySettings settings,
+    BlockingIo io,
+    Materializer materializer,
+    BlobStore blobs,
+    UploadStore uploads,
+    RepositoryStore repositories) {}

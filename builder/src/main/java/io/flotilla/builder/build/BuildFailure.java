@@ -1,8 +1,9 @@
 package io.flotilla.builder.build;
 
 /**
- * Why a build step failed. Deterministic failures (a bad Dockerfile, a missing base image, a failing RUN) fail
- * the build at once; the others (registry unreachable, a crashed process) are retried with backoff.
+ * Why a build step failed. Deterministic failures (a bad Dockerfile, a missing base image, a
+ * failing RUN) fail the build at once; the others (registry unreachable, a crashed process) are
+ * retried with backoff.
  */
 public final class BuildFailure extends Exception {
 

@@ -4,8 +4,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Where build work writes its output. Lines are buffered here and drained by the build's runner, which stores
- * them with the build in batches: one event per line would flood the journal.
+ * Where build work writes its output. Lines are buffered here and drained by the build's runner,
+ * which stores them with the build in batches: one event per line would flood the journal.
  */
 public final class BuildLog {
 

@@ -4,21 +4,24 @@ import io.flotilla.core.CborSerializable;
 import java.time.Instant;
 import java.util.Set;
 import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
 import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
 import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
-import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 
 /**
- * Hands out a factory's build numbers (entity id = factory), one persisted event each, so numbers never repeat
- * even across nodes. The number becomes the targets' version, so it also stays above any version already used
- * by targets added through the API ({@code floor}).
+ * Hands out a factory's build numbers (entity id = factory), one persisted event each, so numbers
+ * never repeat even across nodes. The number becomes the targets' version, so it also stays above
+ * any version already used by targets added through the API ({@code floor}).
  */
-public final class BuildNumbers extends EventSourcedBehaviorWithEnforcedReplies<BuildNumbers.Command, BuildNumbers.Event, BuildNumbers.State> {
+public final class BuildNumbers
+    extends EventSourcedBehaviorWithEnforcedReplies<
+        BuildNumbers.Command, BuildNumbers.Event, BuildNumbers.State> {
 
-  public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "BuildNumbers");
+  public static final EntityTypeKey<Command> ENTITY_KEY =
+      EntityTypeKey.create(Command.class, "BuildNumbers");
 
   public sealed interface Command extends CborSerializable {}
 
@@ -58,14 +61,22 @@ public final class BuildNumbers extends EventSourcedBehaviorWithEnforcedReplies<
   public CommandHandlerWithReply<Command, Event, State> commandHandler() {
     return newCommandHandlerWithReplyBuilder()
         .forAnyState()
-        .onCommand(Next.class, (state, next) -> Effect()
-            .persist(new NumberTaken(factory, Math.max(state.last(), next.floor()) + 1, Instant.now()))
-            .thenReply(next.replyTo(), s -> new Number(s.last())))
+        .onCommand(
+            Next.class,
+            (state, next) ->
+                Effect()
+                    .persist(
+                        new NumberTaken(
+                            factory, Math.max(state.last(), next.floor()) + 1, Instant.now()))
+                    .thenReply(next.replyTo(), s -> new Number(s.last())))
         .build();
   }
 
   @Override
   public EventHandler<State, Event> eventHandler() {
-    return newEventHandlerBuilder().forAnyState().onEvent(NumberTaken.class, (state, taken) -> new State(taken.number())).build();
+    return newEventHandlerBuilder()
+        .forAnyState()
+        .onEvent(NumberTaken.class, (state, taken) -> new State(taken.number()))
+        .build();
   }
 }

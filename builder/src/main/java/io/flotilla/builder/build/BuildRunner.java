@@ -21,10 +21,11 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 
 /**
- * Runs one attempt of a build as a child of its {@link Build} entity: waits for a slot on its node, prepares the
- * work, supervises one {@link ImageBuildWorker} per image, then packages and publishes. It reports every step
- * and batches of log lines to the entity, enforces the build's timeout, and on stopping (finished, canceled,
- * timed out, or its entity gone) cancels whatever still runs outside the actor.
+ * Runs one attempt of a build as a child of its {@link Build} entity: waits for a slot on its node,
+ * prepares the work, supervises one {@link ImageBuildWorker} per image, then packages and
+ * publishes. It reports every step and batches of log lines to the entity, enforces the build's
+ * timeout, and on stopping (finished, canceled, timed out, or its entity gone) cancels whatever
+ * still runs outside the actor.
  */
 public final class BuildRunner {
 
@@ -47,10 +48,17 @@ public final class BuildRunner {
 
   private record Published(BuildWork.Published published) implements Message {}
 
-  private enum Tick implements Message { FLUSH, TIMEOUT }
+  private enum Tick implements Message {
+    FLUSH,
+    TIMEOUT
+  }
 
-  public static Behavior<Message> create(BuildSpec spec, ActorRef<Build.Command> entity, Build.Runtime runtime) {
-    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new BuildRunner(ctx, timers, spec, entity, runtime).waitingForSlot()));
+  public static Behavior<Message> create(
+      BuildSpec spec, ActorRef<Build.Command> entity, Build.Runtime runtime) {
+    return Behaviors.setup(
+        ctx ->
+            Behaviors.withTimers(
+                timers -> new BuildRunner(ctx, timers, spec, entity, runtime).waitingForSlot()));
   }
 
   private final ActorContext<Message> ctx;
@@ -65,105 +73,175 @@ public final class BuildRunner {
   private BuildWork.Job job;
   private boolean failed;
 
-  private BuildRunner(ActorContext<Message> ctx, TimerScheduler<Message> timers, BuildSpec spec, ActorRef<Build.Command> entity, Build.Runtime runtime) {
+  private BuildRunner(
+      ActorContext<Message> ctx,
+      TimerScheduler<Message> timers,
+      BuildSpec spec,
+      ActorRef<Build.Command> entity,
+      Build.Runtime runtime) {
     this.ctx = ctx;
     this.spec = spec;
     this.entity = entity;
     this.runtime = runtime;
     this.blocking = ctx.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(DISPATCHER));
     timers.startTimerWithFixedDelay(Tick.FLUSH, LOG_FLUSH);
-    runtime.slots().tell(new BuildSlots.Acquire(ctx.messageAdapter(BuildSlots.Granted.class, g -> new SlotGranted())));
-    log.line("== build #" + spec.number() + " of " + spec.factory() + ": commit " + spec.commit() + " on branch " + spec.branch()
-        + " (tag " + spec.tag() + "), attempt " + spec.attempt() + "; waiting for a build slot on " + runtime.node());
+    runtime
+        .slots()
+        .tell(
+            new BuildSlots.Acquire(
+                ctx.messageAdapter(BuildSlots.Granted.class, g -> new SlotGranted())));
+    log.line(
+        "== build #"
+            + spec.number()
+            + " of "
+            + spec.factory()
+            + ": commit "
+            + spec.commit()
+            + " on branch "
+            + spec.branch()
+            + " (tag "
+            + spec.tag()
+            + "), attempt "
+            + spec.attempt()
+            + "; waiting for a build slot on "
+            + runtime.node());
   }
 
   private Behavior<Message> waitingForSlot() {
     return common()
-        .onMessage(SlotGranted.class, granted -> {
-          entity.tell(new Build.AttemptRunning(spec.attempt(), runtime.node()));
-          entity.tell(new Build.StepBegan(spec.attempt(), Build.Step.BUILDING_IMAGES));
-          ctx.scheduleOnce(runtime.timeout(), ctx.getSelf(), Tick.TIMEOUT);
-          step(() -> runtime.work().prepare(spec, log, cancellation).<Message>thenApply(Prepared::new));
-          return preparing();
-        })
+        .onMessage(
+            SlotGranted.class,
+            granted -> {
+              entity.tell(new Build.AttemptRunning(spec.attempt(), runtime.node()));
+              entity.tell(new Build.StepBegan(spec.attempt(), Build.Step.BUILDING_IMAGES));
+              ctx.scheduleOnce(runtime.timeout(), ctx.getSelf(), Tick.TIMEOUT);
+              step(
+                  () ->
+                      runtime
+                          .work()
+                          .prepare(spec, log, cancellation)
+                          .<Message>thenApply(Prepared::new));
+              return preparing();
+            })
         .build();
   }
 
   private Behavior<Message> preparing() {
     return common()
-        .onMessage(Prepared.class, prepared -> {
-          job = prepared.job();
-          if (job.images().isEmpty()) {
-            log.line("-- no images to build");
-            return packaging(Map.of());
-          }
-          for (String image : job.images()) {
-            ActorRef<ImageBuildWorker.Outcome> replyTo = ctx.messageAdapter(ImageBuildWorker.Outcome.class, ImageOutcome::new);
-            var worker = ctx.spawn(ImageBuildWorker.create(image, job, log, replyTo, blocking, runtime.backoff()), "image-" + image.replaceAll("[^A-Za-z0-9_-]", "_"));
-            ctx.watchWith(worker, new WorkerStopped(image));
-            pending.add(image);
-          }
-          return buildingImages();
-        })
+        .onMessage(
+            Prepared.class,
+            prepared -> {
+              job = prepared.job();
+              if (job.images().isEmpty()) {
+                log.line("-- no images to build");
+                return packaging(Map.of());
+              }
+              for (String image : job.images()) {
+                ActorRef<ImageBuildWorker.Outcome> replyTo =
+                    ctx.messageAdapter(ImageBuildWorker.Outcome.class, ImageOutcome::new);
+                var worker =
+                    ctx.spawn(
+                        ImageBuildWorker.create(
+                            image, job, log, replyTo, blocking, runtime.backoff()),
+                        "image-" + image.replaceAll("[^A-Za-z0-9_-]", "_"));
+                ctx.watchWith(worker, new WorkerStopped(image));
+                pending.add(image);
+              }
+              return buildingImages();
+            })
         .build();
   }
 
   private Behavior<Message> buildingImages() {
     return common()
-        .onMessage(ImageOutcome.class, message -> {
-          ImageBuildWorker.Outcome outcome = message.outcome();
-          pending.remove(outcome.image());
-          if (outcome.failure() != null) {
-            return fail(outcome.failure());
-          }
-          images.put(outcome.image(), outcome.built());
-          log.line("-- image " + outcome.image() + " built: " + outcome.built().digest() + " " + outcome.built().platforms());
-          return pending.isEmpty() ? packaging(images) : Behaviors.same();
-        })
-        .onMessage(WorkerStopped.class, stopped -> {
-          if (pending.contains(stopped.image())) {
-            return fail(stopped.image() + ": gave up after " + runtime.backoff().maxRestarts() + " retries of transient failures (see the log)");
-          }
-          return Behaviors.same();
-        })
+        .onMessage(
+            ImageOutcome.class,
+            message -> {
+              ImageBuildWorker.Outcome outcome = message.outcome();
+              pending.remove(outcome.image());
+              if (outcome.failure() != null) {
+                return fail(outcome.failure());
+              }
+              images.put(outcome.image(), outcome.built());
+              log.line(
+                  "-- image "
+                      + outcome.image()
+                      + " built: "
+                      + outcome.built().digest()
+                      + " "
+                      + outcome.built().platforms());
+              return pending.isEmpty() ? packaging(images) : Behaviors.same();
+            })
+        .onMessage(
+            WorkerStopped.class,
+            stopped -> {
+              if (pending.contains(stopped.image())) {
+                return fail(
+                    stopped.image()
+                        + ": gave up after "
+                        + runtime.backoff().maxRestarts()
+                        + " retries of transient failures (see the log)");
+              }
+              return Behaviors.same();
+            })
         .build();
   }
 
   private Behavior<Message> packaging(Map<String, BuiltImage> built) {
-    entity.tell(new Build.StepDone(spec.attempt(), Build.Step.BUILDING_IMAGES, built.size() + " image(s) built"));
+    entity.tell(
+        new Build.StepDone(
+            spec.attempt(), Build.Step.BUILDING_IMAGES, built.size() + " image(s) built"));
     entity.tell(new Build.StepBegan(spec.attempt(), Build.Step.PACKAGING_APPS));
     Map<String, BuiltImage> snapshot = Map.copyOf(built);
     blockingStep(() -> new Packaged(job.packageApps(snapshot)));
     return common()
-        .onMessage(Packaged.class, packaged -> {
-          entity.tell(new Build.StepDone(spec.attempt(), Build.Step.PACKAGING_APPS, packaged.result()));
-          entity.tell(new Build.StepBegan(spec.attempt(), Build.Step.PUBLISHING));
-          step(() -> job.publish().<Message>thenApply(Published::new));
-          return publishing();
-        })
+        .onMessage(
+            Packaged.class,
+            packaged -> {
+              entity.tell(
+                  new Build.StepDone(spec.attempt(), Build.Step.PACKAGING_APPS, packaged.result()));
+              entity.tell(new Build.StepBegan(spec.attempt(), Build.Step.PUBLISHING));
+              step(() -> job.publish().<Message>thenApply(Published::new));
+              return publishing();
+            })
         .build();
   }
 
   private Behavior<Message> publishing() {
     return common()
-        .onMessage(Published.class, published -> {
-          flush();
-          entity.tell(new Build.StepDone(spec.attempt(), Build.Step.PUBLISHING, "targets " + published.published().targets()));
-          log.line("== build #" + spec.number() + " succeeded");
-          flush();
-          entity.tell(new Build.Succeed(spec.attempt(), published.published().targets(), published.published().apps()));
-          return done();
-        })
+        .onMessage(
+            Published.class,
+            published -> {
+              flush();
+              entity.tell(
+                  new Build.StepDone(
+                      spec.attempt(),
+                      Build.Step.PUBLISHING,
+                      "targets " + published.published().targets()));
+              log.line("== build #" + spec.number() + " succeeded");
+              flush();
+              entity.tell(
+                  new Build.Succeed(
+                      spec.attempt(),
+                      published.published().targets(),
+                      published.published().apps()));
+              return done();
+            })
         .build();
   }
 
-  /** After the outcome is reported the runner waits for its entity to stop it, flushing nothing more. */
+  /**
+   * After the outcome is reported the runner waits for its entity to stop it, flushing nothing
+   * more.
+   */
   private Behavior<Message> done() {
     return Behaviors.receive(Message.class)
-        .onMessage(Prepared.class, late -> {
-          job = late.job();
-          return Behaviors.same();
-        })
+        .onMessage(
+            Prepared.class,
+            late -> {
+              job = late.job();
+              return Behaviors.same();
+            })
         .onSignal(PostStop.class, stop -> cleanup())
         .onAnyMessage(m -> Behaviors.same())
         .build();
@@ -171,10 +249,12 @@ public final class BuildRunner {
 
   private org.apache.pekko.actor.typed.javadsl.BehaviorBuilder<Message> common() {
     return Behaviors.receive(Message.class)
-        .onMessageEquals(Tick.FLUSH, () -> {
-          flush();
-          return Behaviors.same();
-        })
+        .onMessageEquals(
+            Tick.FLUSH,
+            () -> {
+              flush();
+              return Behaviors.same();
+            })
         .onMessageEquals(Tick.TIMEOUT, () -> fail("timed out after " + runtime.timeout()))
         .onMessage(StepFailed.class, f -> fail(f.failure().getMessage()))
         .onSignal(PostStop.class, stop -> cleanup());
@@ -217,12 +297,19 @@ public final class BuildRunner {
     } catch (RuntimeException e) {
       stage = CompletableFuture.failedFuture(e);
     }
-    ctx.pipeToSelf(stage, (message, failure) -> failure == null ? message : new StepFailed(failureOf(failure)));
+    ctx.pipeToSelf(
+        stage,
+        (message, failure) -> failure == null ? message : new StepFailed(failureOf(failure)));
   }
 
   private static BuildFailure failureOf(Throwable failure) {
-    Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
-    return cause instanceof BuildFailure buildFailure ? buildFailure : BuildFailure.deterministic("internal error: " + cause, cause);
+    Throwable cause =
+        failure instanceof CompletionException && failure.getCause() != null
+            ? failure.getCause()
+            : failure;
+    return cause instanceof BuildFailure buildFailure
+        ? buildFailure
+        : BuildFailure.deterministic("internal error: " + cause, cause);
   }
 
   private interface BlockingStep {
@@ -230,14 +317,17 @@ public final class BuildRunner {
   }
 
   private void blockingStep(BlockingStep step) {
-    CompletableFuture.supplyAsync(() -> {
-      try {
-        return step.run();
-      } catch (BuildFailure failure) {
-        return new StepFailed(failure);
-      } catch (RuntimeException e) {
-        return new StepFailed(BuildFailure.deterministic("internal error: " + e, e));
-      }
-    }, blocking).thenAccept(ctx.getSelf()::tell);
+    CompletableFuture.supplyAsync(
+            () -> {
+              try {
+                return step.run();
+              } catch (BuildFailure failure) {
+                return new StepFailed(failure);
+              } catch (RuntimeException e) {
+                return new StepFailed(BuildFailure.deterministic("internal error: " + e, e));
+              }
+            },
+            blocking)
+        .thenAccept(ctx.getSelf()::tell);
   }
 }

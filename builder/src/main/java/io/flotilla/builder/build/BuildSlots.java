@@ -13,8 +13,9 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 
 /**
- * The node's limit on concurrent builds. A runner asks for a slot and holds it until it stops; the slot is
- * released when the runner terminates, however it ends, so a crashed runner cannot leak one.
+ * The node's limit on concurrent builds. A runner asks for a slot and holds it until it stops; the
+ * slot is released when the runner terminates, however it ends, so a crashed runner cannot leak
+ * one.
  */
 public final class BuildSlots extends AbstractBehavior<BuildSlots.Command> {
 

@@ -1,4 +1,5 @@
 package io.flotilla.builder.build;
 
 /** What one attempt of a build works on. */
-public record BuildSpec(String factory, long number, String commit, String branch, String tag, int attempt) {}
+public record BuildSpec(
+    String factory, long number, String commit, String branch, String tag, int attempt) {}

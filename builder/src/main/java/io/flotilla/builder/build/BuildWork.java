@@ -6,14 +6,17 @@ import java.util.Map;
 import java.util.concurrent.CompletionStage;
 
 /**
- * The work of a build, step by step. Image builds and packaging are blocking calls that the {@link BuildRunner} and
- * its image workers make on the builder's dispatcher; preparing and publishing, which mostly ask entities, answer
- * with a stage that fails with a {@link BuildFailure}. The runner owns ordering, retries, timeouts and cancellation;
- * this owns the content.
+ * The work of a build, step by step. Image builds and packaging are blocking calls that the {@link
+ * BuildRunner} and its image workers make on the builder's dispatcher; preparing and publishing,
+ * which mostly ask entities, answer with a stage that fails with a {@link BuildFailure}. The runner
+ * owns ordering, retries, timeouts and cancellation; this owns the content.
  */
 public interface BuildWork {
 
-  /** Checks out the commit and reads what it holds; bad input found here fails the build before any image is built. */
+  /**
+   * Checks out the commit and reads what it holds; bad input found here fails the build before any
+   * image is built.
+   */
   CompletionStage<Job> prepare(BuildSpec spec, BuildLog log, Cancellation cancellation);
 
   interface Job extends AutoCloseable {
@@ -22,7 +25,9 @@ public interface BuildWork {
 
     BuiltImage buildImage(String image) throws BuildFailure;
 
-    /** @return a one-line result for the step */
+    /**
+     * @return a one-line result for the step
+     */
     String packageApps(Map<String, BuiltImage> images) throws BuildFailure;
 
     CompletionStage<Published> publish();

@@ -4,8 +4,9 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Lets a build's actors stop work that runs outside them: blocking steps poll {@link #check()}, and external
- * processes register here so that canceling or timing out kills them instead of leaving them to finish.
+ * Lets a build's actors stop work that runs outside them: blocking steps poll {@link #check()}, and
+ * external processes register here so that canceling or timing out kills them instead of leaving
+ * them to finish.
  */
 public final class Cancellation {
 

@@ -10,9 +10,9 @@ import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 
 /**
- * Builds one image. A transient failure is thrown from the actor, so that its supervisor restarts it with
- * backoff, which starts the build over; a deterministic one is reported and the worker stops. When the restarts
- * are used up the worker stops, and its parent learns of it by watching.
+ * Builds one image. A transient failure is thrown from the actor, so that its supervisor restarts
+ * it with backoff, which starts the build over; a deterministic one is reported and the worker
+ * stops. When the restarts are used up the worker stops, and its parent learns of it by watching.
  */
 public final class ImageBuildWorker {
 
@@ -33,35 +33,57 @@ public final class ImageBuildWorker {
 
   public record Backoff(Duration min, Duration max, int maxRestarts) {}
 
-  public static Behavior<Message> create(String image, BuildWork.Job job, BuildLog log, ActorRef<Outcome> parent, Executor blocking, Backoff backoff) {
-    Behavior<Message> worker = Behaviors.setup(ctx -> {
-      log.line("-- building image " + image);
-      CompletableFuture.supplyAsync(() -> {
-        try {
-          return (Message) new Finished(job.buildImage(image));
-        } catch (BuildFailure failure) {
-          return new Failed(failure);
-        } catch (RuntimeException e) {
-          return new Failed(BuildFailure.transientFailure(image + ": " + e, e));
-        }
-      }, blocking).thenAccept(ctx.getSelf()::tell);
-      return Behaviors.receive(Message.class)
-          .onMessage(Finished.class, finished -> {
-            parent.tell(new Outcome(image, finished.image(), null));
-            return Behaviors.stopped();
-          })
-          .onMessage(Failed.class, failed -> {
-            if (failed.failure().deterministic()) {
-              parent.tell(new Outcome(image, null, failed.failure().getMessage()));
-              return Behaviors.stopped();
-            }
-            log.line("!! " + failed.failure().getMessage() + " (transient; retrying with backoff)");
-            throw new TransientImageFailure(failed.failure().getMessage(), failed.failure());
-          })
-          .build();
-    });
+  public static Behavior<Message> create(
+      String image,
+      BuildWork.Job job,
+      BuildLog log,
+      ActorRef<Outcome> parent,
+      Executor blocking,
+      Backoff backoff) {
+    Behavior<Message> worker =
+        Behaviors.setup(
+            ctx -> {
+              log.line("-- building image " + image);
+              CompletableFuture.supplyAsync(
+                      () -> {
+                        try {
+                          return (Message) new Finished(job.buildImage(image));
+                        } catch (BuildFailure failure) {
+                          return new Failed(failure);
+                        } catch (RuntimeException e) {
+                          return new Failed(BuildFailure.transientFailure(image + ": " + e, e));
+                        }
+                      },
+                      blocking)
+                  .thenAccept(ctx.getSelf()::tell);
+              return Behaviors.receive(Message.class)
+                  .onMessage(
+                      Finished.class,
+                      finished -> {
+                        parent.tell(new Outcome(image, finished.image(), null));
+                        return Behaviors.stopped();
+                      })
+                  .onMessage(
+                      Failed.class,
+                      failed -> {
+                        if (failed.failure().deterministic()) {
+                          parent.tell(new Outcome(image, null, failed.failure().getMessage()));
+                          return Behaviors.stopped();
+                        }
+                        log.line(
+                            "!! "
+                                + failed.failure().getMessage()
+                                + " (transient; retrying with backoff)");
+                        throw new TransientImageFailure(
+                            failed.failure().getMessage(), failed.failure());
+                      })
+                  .build();
+            });
     return Behaviors.supervise(worker)
-        .onFailure(TransientImageFailure.class,
-            SupervisorStrategy.restartWithBackoff(backoff.min(), backoff.max(), 0.2).withMaxRestarts(backoff.maxRestarts()).withLogLevel(org.slf4j.event.Level.WARN));
+        .onFailure(
+            TransientImageFailure.class,
+            SupervisorStrategy.restartWithBackoff(backoff.min(), backoff.max(), 0.2)
+                .withMaxRestarts(backoff.maxRestarts())
+                .withLogLevel(org.slf4j.event.Level.WARN));
   }
 }

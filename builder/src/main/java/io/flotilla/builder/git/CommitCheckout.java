@@ -13,15 +13,19 @@ import org.eclipse.jgit.revwalk.RevWalk;
 import org.eclipse.jgit.treewalk.TreeWalk;
 
 /**
- * Writes a commit's tree into a directory (regular and executable files; symbolic links and submodules are left
- * out, since neither a bundle nor the in-process builder may follow them out of the repository).
+ * Writes a commit's tree into a directory (regular and executable files; symbolic links and
+ * submodules are left out, since neither a bundle nor the in-process builder may follow them out of
+ * the repository).
  */
 public final class CommitCheckout {
 
   private CommitCheckout() {}
 
-  /** @return the paths skipped (links, submodules), for the build log */
-  public static java.util.List<String> extract(Repository repository, String commit, Path target) throws IOException {
+  /**
+   * @return the paths skipped (links, submodules), for the build log
+   */
+  public static java.util.List<String> extract(Repository repository, String commit, Path target)
+      throws IOException {
     java.util.List<String> skipped = new java.util.ArrayList<>();
     ObjectId id;
     try {
@@ -29,7 +33,8 @@ public final class CommitCheckout {
     } catch (IllegalArgumentException e) {
       throw new IOException("not a commit id: " + commit);
     }
-    try (RevWalk walk = new RevWalk(repository); TreeWalk tree = new TreeWalk(repository)) {
+    try (RevWalk walk = new RevWalk(repository);
+        TreeWalk tree = new TreeWalk(repository)) {
       RevCommit revCommit;
       try {
         revCommit = walk.parseCommit(id);

@@ -7,11 +7,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.stream.Stream;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
+import java.util.stream.Stream;
 import org.eclipse.jgit.api.Git;
 import org.eclipse.jgit.api.errors.GitAPIException;
 import org.eclipse.jgit.lib.Repository;
@@ -21,9 +21,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The factories' bare containers.git repositories under {@code <data-dir>/git/<factory>.git}. A repository is
- * created on first use by an existing factory (callers check that), with {@code main} as its HEAD so that a
- * clone of the empty repository starts on the branch that builds by default.
+ * The factories' bare containers.git repositories under {@code <data-dir>/git/<factory>.git}. A
+ * repository is created on first use by an existing factory (callers check that), with {@code main}
+ * as its HEAD so that a clone of the empty repository starts on the branch that builds by default.
  */
 public final class ContainerRepos {
 
@@ -36,23 +36,27 @@ public final class ContainerRepos {
   private final ConcurrentMap<String, Object> creationLocks = new ConcurrentHashMap<>();
 
   /**
-   * Made once per node at start, before the API port opens: it releases what a killed process left behind (see
-   * {@link #releaseCrashLeftovers}). A node owns its data dir, so no other process can be holding those locks.
+   * Made once per node at start, before the API port opens: it releases what a killed process left
+   * behind (see {@link #releaseCrashLeftovers}). A node owns its data dir, so no other process can
+   * be holding those locks.
    */
   public ContainerRepos(Path root) {
     this.root = root;
     try {
       releaseCrashLeftovers();
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot release the git locks a killed server left in " + root + ": " + e.getMessage(), e);
+      throw new UncheckedIOException(
+          "cannot release the git locks a killed server left in " + root + ": " + e.getMessage(),
+          e);
     }
   }
 
   /**
-   * JGit updates a ref by writing {@code <ref>.lock} and renaming it into place; a process killed in between leaves
-   * the lock, and every later push to that branch is refused ("failed to lock") until it is removed. The push that
-   * held it was never answered, so dropping the lock drops nothing acknowledged; the same holds for
-   * {@code packed-refs.lock}, {@code HEAD.lock}, {@code config.lock} and a half-made repository's temp directory.
+   * JGit updates a ref by writing {@code <ref>.lock} and renaming it into place; a process killed
+   * in between leaves the lock, and every later push to that branch is refused ("failed to lock")
+   * until it is removed. The push that held it was never answered, so dropping the lock drops
+   * nothing acknowledged; the same holds for {@code packed-refs.lock}, {@code HEAD.lock}, {@code
+   * config.lock} and a half-made repository's temp directory.
    */
   private void releaseCrashLeftovers() throws IOException {
     if (!Files.isDirectory(root)) {
@@ -81,13 +85,19 @@ public final class ContainerRepos {
     Path refs = repository.resolve("refs");
     if (Files.isDirectory(refs)) {
       try (Stream<Path> files = Files.walk(refs)) {
-        files.filter(file -> file.getFileName().toString().endsWith(".lock") && Files.isRegularFile(file)).forEach(locks::add);
+        files
+            .filter(
+                file ->
+                    file.getFileName().toString().endsWith(".lock") && Files.isRegularFile(file))
+            .forEach(locks::add);
       }
     }
     for (Path lock : locks) {
       Files.delete(lock);
       GitFiles.settleDirectory(lock.getParent());
-      log.warn("removed {}, a git lock left when the server was killed mid-push (that push was never acknowledged)", lock);
+      log.warn(
+          "removed {}, a git lock left when the server was killed mid-push (that push was never acknowledged)",
+          lock);
     }
   }
 
@@ -99,9 +109,9 @@ public final class ContainerRepos {
   }
 
   /**
-   * Opens (creating if needed) the factory's repository; the caller closes it. Blocking. Its config makes JGit
-   * force objects and refs to disk before a push is answered (see {@link DurableReceivePack}); repositories made
-   * before that setting get it here.
+   * Opens (creating if needed) the factory's repository; the caller closes it. Blocking. Its config
+   * makes JGit force objects and refs to disk before a push is answered (see {@link
+   * DurableReceivePack}); repositories made before that setting get it here.
    */
   public Repository open(String factory) throws IOException {
     Path dir = directory(factory);
@@ -112,9 +122,11 @@ public final class ContainerRepos {
         }
       }
     }
-    Repository repository = new FileRepositoryBuilder().setGitDir(dir.toFile()).setBare().setMustExist(true).build();
+    Repository repository =
+        new FileRepositoryBuilder().setGitDir(dir.toFile()).setBare().setMustExist(true).build();
     StoredConfig config = repository.getConfig();
-    if (!config.getBoolean(CORE, FSYNC_OBJECTS, false) || !config.getBoolean(CORE, FSYNC_REFS, false)) {
+    if (!config.getBoolean(CORE, FSYNC_OBJECTS, false)
+        || !config.getBoolean(CORE, FSYNC_REFS, false)) {
       synchronized (creationLocks.computeIfAbsent(factory, f -> new Object())) {
         config.setBoolean(CORE, null, FSYNC_OBJECTS, true);
         config.setBoolean(CORE, null, FSYNC_REFS, true);
@@ -128,11 +140,13 @@ public final class ContainerRepos {
   /** Made in a private temp directory and renamed into place once complete and on disk. */
   private void create(Path dir, String factory) throws IOException {
     if (!Files.isDirectory(root)) {
-      Files.createDirectories(root, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+      Files.createDirectories(
+          root, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
       GitFiles.settleDirectory(root.toAbsolutePath().getParent());
     }
     Path temp = Files.createTempDirectory(root, factory + ".git.init-");
-    try (Git git = Git.init().setBare(true).setInitialBranch("main").setDirectory(temp.toFile()).call()) {
+    try (Git git =
+        Git.init().setBare(true).setInitialBranch("main").setDirectory(temp.toFile()).call()) {
       StoredConfig config = git.getRepository().getConfig();
       config.setBoolean(CORE, null, FSYNC_OBJECTS, true);
       config.setBoolean(CORE, null, FSYNC_REFS, true);

@@ -9,10 +9,11 @@ import org.eclipse.jgit.transport.ReceiveCommand;
 import org.eclipse.jgit.transport.ReceivePack;
 
 /**
- * A receive-pack whose "ok" means the push is on disk. JGit forces the received pack and its index itself and,
- * with {@code core.fsyncRefFiles} (set by {@link ContainerRepos}), each loose ref before its rename; this forces
- * the directories those renames wrote into (and the repository directory, where {@code packed-refs} is renamed)
- * between updating the refs and sending the status report.
+ * A receive-pack whose "ok" means the push is on disk. JGit forces the received pack and its index
+ * itself and, with {@code core.fsyncRefFiles} (set by {@link ContainerRepos}), each loose ref
+ * before its rename; this forces the directories those renames wrote into (and the repository
+ * directory, where {@code packed-refs} is renamed) between updating the refs and sending the status
+ * report.
  */
 final class DurableReceivePack extends ReceivePack {
 
@@ -28,7 +29,9 @@ final class DurableReceivePack extends ReceivePack {
     } catch (IOException e) {
       for (ReceiveCommand command : getAllCommands()) {
         if (command.getResult() == ReceiveCommand.Result.OK) {
-          command.setResult(ReceiveCommand.Result.REJECTED_OTHER_REASON, "the server could not make the push durable: " + e.getMessage());
+          command.setResult(
+              ReceiveCommand.Result.REJECTED_OTHER_REASON,
+              "the server could not make the push durable: " + e.getMessage());
         }
       }
     }
@@ -43,7 +46,9 @@ final class DurableReceivePack extends ReceivePack {
         continue;
       }
       Path ref = gitDir.resolve(command.getRefName()).normalize();
-      for (Path dir = ref.getParent(); dir != null && dir.startsWith(gitDir) && !dir.equals(gitDir); dir = dir.getParent()) {
+      for (Path dir = ref.getParent();
+          dir != null && dir.startsWith(gitDir) && !dir.equals(gitDir);
+          dir = dir.getParent()) {
         dirs.add(dir);
       }
     }

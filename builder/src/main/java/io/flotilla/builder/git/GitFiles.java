@@ -11,15 +11,19 @@ import java.util.List;
 import java.util.stream.Stream;
 
 /**
- * What JGit leaves to us on the repositories' files: forcing directories after it renames files into them (it
- * forces file contents itself when {@code core.fsyncObjectFiles} and {@code core.fsyncRefFiles} are on), and
- * taking group and other permissions away from what it creates with the process umask.
+ * What JGit leaves to us on the repositories' files: forcing directories after it renames files
+ * into them (it forces file contents itself when {@code core.fsyncObjectFiles} and {@code
+ * core.fsyncRefFiles} are on), and taking group and other permissions away from what it creates
+ * with the process umask.
  */
 final class GitFiles {
 
   private GitFiles() {}
 
-  /** Makes a directory private and forces its entries (files renamed into it, files deleted from it). */
+  /**
+   * Makes a directory private and forces its entries (files renamed into it, files deleted from
+   * it).
+   */
   static void settleDirectory(Path dir) throws IOException {
     makePrivate(dir);
     try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
@@ -27,7 +31,9 @@ final class GitFiles {
     }
   }
 
-  /** Files directly in {@code dir} lose group and other permissions; then the directory is settled. */
+  /**
+   * Files directly in {@code dir} lose group and other permissions; then the directory is settled.
+   */
   static void settleFilesIn(Path dir) throws IOException {
     if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
       return;
@@ -42,7 +48,10 @@ final class GitFiles {
     settleDirectory(dir);
   }
 
-  /** A whole new tree (a repository just made): every file forced and private, then every directory settled. */
+  /**
+   * A whole new tree (a repository just made): every file forced and private, then every directory
+   * settled.
+   */
   static void settleTree(Path root) throws IOException {
     List<Path> all;
     try (Stream<Path> walk = Files.walk(root)) {

@@ -12,11 +12,13 @@ import org.eclipse.jgit.lib.Ref;
 import org.eclipse.jgit.lib.Repository;
 
 /**
- * git's protocol v2 {@code unborn} feature, which JGit 7.5 lacks: a clone of an empty repository asks {@code ls-refs}
- * for an unborn HEAD and, told {@code unborn HEAD symref-target:refs/heads/main}, starts on {@code main} instead of
- * its own default branch ({@code master} unless configured), so that {@code git push origin main} works from a
- * fresh clone. The capability is added to JGit's advertisement, the argument is taken out of the request before
- * JGit parses it (JGit refuses arguments it does not know), and the unborn line goes before JGit's answer.
+ * git's protocol v2 {@code unborn} feature, which JGit 7.5 lacks: a clone of an empty repository
+ * asks {@code ls-refs} for an unborn HEAD and, told {@code unborn HEAD
+ * symref-target:refs/heads/main}, starts on {@code main} instead of its own default branch ({@code
+ * master} unless configured), so that {@code git push origin main} works from a fresh clone. The
+ * capability is added to JGit's advertisement, the argument is taken out of the request before JGit
+ * parses it (JGit refuses arguments it does not know), and the unborn line goes before JGit's
+ * answer.
  */
 final class UnbornHead {
 
@@ -36,18 +38,21 @@ final class UnbornHead {
         continue;
       }
       String line = new String(in.readNBytes(length - 4), StandardCharsets.UTF_8);
-      // JGit writes its capability lines without the newline git itself sends; either reads the same
-      writePacket(out, line.strip().equals("ls-refs") ? line.replace("ls-refs", "ls-refs=unborn") : line);
+      // JGit writes its capability lines without the newline git itself sends; either reads the
+      // same
+      writePacket(
+          out, line.strip().equals("ls-refs") ? line.replace("ls-refs", "ls-refs=unborn") : line);
     }
     return out.toByteArray();
   }
 
   /**
-   * Reads the request if it is an {@code ls-refs}: answers the request for JGit without the {@code unborn}
-   * argument, having written the unborn HEAD line to {@code out} when asked for and HEAD is unborn. Any other
-   * command comes back as it was.
+   * Reads the request if it is an {@code ls-refs}: answers the request for JGit without the {@code
+   * unborn} argument, having written the unborn HEAD line to {@code out} when asked for and HEAD is
+   * unborn. Any other command comes back as it was.
    */
-  static InputStream request(BufferedInputStream in, Repository repository, OutputStream out) throws IOException {
+  static InputStream request(BufferedInputStream in, Repository repository, OutputStream out)
+      throws IOException {
     in.mark(MAX_LS_REFS_REQUEST);
     byte[] first = in.readNBytes(4 + LS_REFS.length());
     String expected = String.format("%04x", 4 + LS_REFS.length()) + LS_REFS;
@@ -78,7 +83,9 @@ final class UnbornHead {
     }
     Ref head = repository.exactRef(Constants.HEAD);
     if (unborn && head != null && head.isSymbolic() && head.getObjectId() == null) {
-      writePacket(out, "unborn HEAD" + (symrefs ? " symref-target:" + head.getTarget().getName() : "") + "\n");
+      writePacket(
+          out,
+          "unborn HEAD" + (symrefs ? " symref-target:" + head.getTarget().getName() : "") + "\n");
     }
     return new ByteArrayInputStream(forJgit.toByteArray());
   }
@@ -100,5 +107,4 @@ final class UnbornHead {
     out.write(String.format("%04x", bytes.length + 4).getBytes(StandardCharsets.US_ASCII));
     out.write(bytes);
   }
-
 }

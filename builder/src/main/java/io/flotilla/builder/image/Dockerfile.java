@@ -10,9 +10,9 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * A Dockerfile split into instructions: continuation lines joined, comments and parser directives dropped, the
- * JSON (exec) form recognised. Syntax errors name the line, because a Dockerfile error is deterministic and the
- * build log is all the developer sees.
+ * A Dockerfile split into instructions: continuation lines joined, comments and parser directives
+ * dropped, the JSON (exec) form recognised. Syntax errors name the line, because a Dockerfile error
+ * is deterministic and the build log is all the developer sees.
  */
 public record Dockerfile(List<Instruction> instructions) {
 
@@ -24,12 +24,42 @@ public record Dockerfile(List<Instruction> instructions) {
   }
 
   public static final Set<String> KNOWN =
-      Set.of("FROM", "RUN", "CMD", "LABEL", "MAINTAINER", "EXPOSE", "ENV", "ADD", "COPY", "ENTRYPOINT", "VOLUME", "USER",
-          "WORKDIR", "ARG", "ONBUILD", "STOPSIGNAL", "HEALTHCHECK", "SHELL");
+      Set.of(
+          "FROM",
+          "RUN",
+          "CMD",
+          "LABEL",
+          "MAINTAINER",
+          "EXPOSE",
+          "ENV",
+          "ADD",
+          "COPY",
+          "ENTRYPOINT",
+          "VOLUME",
+          "USER",
+          "WORKDIR",
+          "ARG",
+          "ONBUILD",
+          "STOPSIGNAL",
+          "HEALTHCHECK",
+          "SHELL");
 
   /** What the in-process builder handles; anything else needs buildah. */
   public static final Set<String> IN_PROCESS =
-      Set.of("FROM", "LABEL", "MAINTAINER", "EXPOSE", "ENV", "ADD", "COPY", "ENTRYPOINT", "USER", "WORKDIR", "ARG", "CMD", "STOPSIGNAL");
+      Set.of(
+          "FROM",
+          "LABEL",
+          "MAINTAINER",
+          "EXPOSE",
+          "ENV",
+          "ADD",
+          "COPY",
+          "ENTRYPOINT",
+          "USER",
+          "WORKDIR",
+          "ARG",
+          "CMD",
+          "STOPSIGNAL");
 
   public static Dockerfile parse(String text) {
     List<Instruction> instructions = new ArrayList<>();
@@ -71,7 +101,8 @@ public record Dockerfile(List<Instruction> instructions) {
         break;
       }
       if (!keyword.equals("ARG")) {
-        throw new DockerfileException("Dockerfile line " + instructions.get(i).line() + ": " + keyword + " before FROM");
+        throw new DockerfileException(
+            "Dockerfile line " + instructions.get(i).line() + ": " + keyword + " before FROM");
       }
     }
     if (firstFrom < 0) {
@@ -85,19 +116,25 @@ public record Dockerfile(List<Instruction> instructions) {
     String keyword = (space < 0 ? text : text.substring(0, space)).toUpperCase(Locale.ROOT);
     String arguments = space < 0 ? "" : text.substring(space).strip();
     if (!KNOWN.contains(keyword)) {
-      throw new DockerfileException("Dockerfile line " + line + ": unknown instruction '" + keyword + "'");
+      throw new DockerfileException(
+          "Dockerfile line " + line + ": unknown instruction '" + keyword + "'");
     }
     if (arguments.isEmpty()) {
-      throw new DockerfileException("Dockerfile line " + line + ": " + keyword + " needs arguments");
+      throw new DockerfileException(
+          "Dockerfile line " + line + ": " + keyword + " needs arguments");
     }
     List<String> json = null;
-    if (arguments.startsWith("[") && Set.of("RUN", "CMD", "ENTRYPOINT", "COPY", "ADD", "SHELL", "VOLUME").contains(keyword)) {
+    if (arguments.startsWith("[")
+        && Set.of("RUN", "CMD", "ENTRYPOINT", "COPY", "ADD", "SHELL", "VOLUME").contains(keyword)) {
       json = jsonArray(arguments);
     }
     return new Instruction(line, keyword, arguments, json);
   }
 
-  /** The exec form must be a JSON array of strings; anything else is the shell form, as docker reads it. */
+  /**
+   * The exec form must be a JSON array of strings; anything else is the shell form, as docker reads
+   * it.
+   */
   private static List<String> jsonArray(String arguments) {
     try {
       JsonNode node = Json.mapper().readTree(arguments);
@@ -126,7 +163,9 @@ public record Dockerfile(List<Instruction> instructions) {
     return -1;
   }
 
-  /** The instructions the in-process builder cannot do, with their lines, e.g. {@code RUN (line 3)}. */
+  /**
+   * The instructions the in-process builder cannot do, with their lines, e.g. {@code RUN (line 3)}.
+   */
   public List<String> needsBuildah() {
     List<String> reasons = new ArrayList<>();
     long froms = instructions.stream().filter(i -> i.keyword().equals("FROM")).count();
@@ -136,14 +175,18 @@ public record Dockerfile(List<Instruction> instructions) {
     for (Instruction instruction : instructions) {
       if (!IN_PROCESS.contains(instruction.keyword())) {
         reasons.add(instruction.keyword() + " (line " + instruction.line() + ")");
-      } else if ((instruction.keyword().equals("COPY") || instruction.keyword().equals("ADD")) && instruction.arguments().contains("--from")) {
+      } else if ((instruction.keyword().equals("COPY") || instruction.keyword().equals("ADD"))
+          && instruction.arguments().contains("--from")) {
         reasons.add(instruction.keyword() + " --from (line " + instruction.line() + ")");
       }
     }
     return reasons;
   }
 
-  /** Expands {@code $VAR}, {@code ${VAR}}, {@code ${VAR:-default}} and {@code ${VAR:+alt}}; {@code \$} stays literal. */
+  /**
+   * Expands {@code $VAR}, {@code ${VAR}}, {@code ${VAR:-default}} and {@code ${VAR:+alt}}; {@code
+   * \$} stays literal.
+   */
   public static String substitute(String text, Map<String, String> vars) {
     StringBuilder out = new StringBuilder();
     for (int i = 0; i < text.length(); i++) {
@@ -158,7 +201,9 @@ public record Dockerfile(List<Instruction> instructions) {
         }
         String expr = text.substring(i + 2, end);
         int op = expr.indexOf(':');
-        if (op > 0 && op + 1 < expr.length() && (expr.charAt(op + 1) == '-' || expr.charAt(op + 1) == '+')) {
+        if (op > 0
+            && op + 1 < expr.length()
+            && (expr.charAt(op + 1) == '-' || expr.charAt(op + 1) == '+')) {
           String name = expr.substring(0, op);
           String word = expr.substring(op + 2);
           String value = vars.get(name);
@@ -168,9 +213,12 @@ public record Dockerfile(List<Instruction> instructions) {
           out.append(vars.getOrDefault(expr, ""));
         }
         i = end;
-      } else if (c == '$' && i + 1 < text.length() && (Character.isLetter(text.charAt(i + 1)) || text.charAt(i + 1) == '_')) {
+      } else if (c == '$'
+          && i + 1 < text.length()
+          && (Character.isLetter(text.charAt(i + 1)) || text.charAt(i + 1) == '_')) {
         int end = i + 1;
-        while (end < text.length() && (Character.isLetterOrDigit(text.charAt(end)) || text.charAt(end) == '_')) {
+        while (end < text.length()
+            && (Character.isLetterOrDigit(text.charAt(end)) || text.charAt(end) == '_')) {
           end++;
         }
         out.append(vars.getOrDefault(text.substring(i + 1, end), ""));

@@ -7,8 +7,8 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * One image to build: the directory {@code context} holding its Dockerfile, the platforms wanted, and where the
- * result goes ({@code repository} on our registry, under each of {@code tags}).
+ * One image to build: the directory {@code context} holding its Dockerfile, the platforms wanted,
+ * and where the result goes ({@code repository} on our registry, under each of {@code tags}).
  */
 public record ImageBuildRequest(
     String name,

@@ -4,8 +4,8 @@ import io.flotilla.builder.build.BuildFailure;
 import java.util.List;
 
 /**
- * Picks the backend for a Dockerfile: the in-process builder whenever it can (fast, reproducible, no tools),
- * buildah for the rest when it is installed, and a clear failure when it is not.
+ * Picks the backend for a Dockerfile: the in-process builder whenever it can (fast, reproducible,
+ * no tools), buildah for the rest when it is installed, and a clear failure when it is not.
  */
 public final class ImageBuilders implements ImageBuilder {
 
@@ -26,9 +26,12 @@ public final class ImageBuilders implements ImageBuilder {
       return inProcess.build(request);
     }
     if (buildah == null) {
-      throw BuildFailure.deterministic(request.name() + ": the Dockerfile uses " + String.join(", ", needs)
-          + ", which needs buildah, and buildah is not installed on this builder node (only FROM, COPY, ADD of local files, ENV, WORKDIR,"
-          + " USER, LABEL, EXPOSE, ENTRYPOINT, CMD, ARG and STOPSIGNAL can be built without it)");
+      throw BuildFailure.deterministic(
+          request.name()
+              + ": the Dockerfile uses "
+              + String.join(", ", needs)
+              + ", which needs buildah, and buildah is not installed on this builder node (only FROM, COPY, ADD of local files, ENV, WORKDIR,"
+              + " USER, LABEL, EXPOSE, ENTRYPOINT, CMD, ARG and STOPSIGNAL can be built without it)");
     }
     request.log().line("  backend: buildah (for " + String.join(", ", needs) + ")");
     return buildah.build(request);

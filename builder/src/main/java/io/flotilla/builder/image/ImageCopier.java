@@ -13,8 +13,8 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * Copies an image (a manifest or a whole index) between repositories, blob by blob, keeping every manifest byte
- * for byte so that its digest, which compose files pin, stays the same.
+ * Copies an image (a manifest or a whole index) between repositories, blob by blob, keeping every
+ * manifest byte for byte so that its digest, which compose files pin, stays the same.
  */
 public final class ImageCopier {
 
@@ -24,8 +24,16 @@ public final class ImageCopier {
     this.registry = registry;
   }
 
-  /** Copies {@code manifest} (fetched from {@code fromHost/fromRepository}) into our {@code toRepository}; returns its digest. */
-  public Digest copy(String fromHost, String fromRepository, RegistryClient.Manifest manifest, String toRepository, List<String> tags)
+  /**
+   * Copies {@code manifest} (fetched from {@code fromHost/fromRepository}) into our {@code
+   * toRepository}; returns its digest.
+   */
+  public Digest copy(
+      String fromHost,
+      String fromRepository,
+      RegistryClient.Manifest manifest,
+      String toRepository,
+      List<String> tags)
       throws IOException {
     String ownHost = registry.endpoints().ownHost();
     String mediaType = mediaTypeOf(manifest);
@@ -35,8 +43,18 @@ public final class ImageCopier {
         if (!MediaTypes.isManifestOrIndex(child.mediaType())) {
           continue;
         }
-        RegistryClient.Manifest childManifest = registry.manifest(fromHost, fromRepository, child.digest().toString())
-            .orElseThrow(() -> new IOException(fromHost + "/" + fromRepository + " lacks " + child.digest() + " that its index lists"));
+        RegistryClient.Manifest childManifest =
+            registry
+                .manifest(fromHost, fromRepository, child.digest().toString())
+                .orElseThrow(
+                    () ->
+                        new IOException(
+                            fromHost
+                                + "/"
+                                + fromRepository
+                                + " lacks "
+                                + child.digest()
+                                + " that its index lists"));
         copy(fromHost, fromRepository, childManifest, toRepository, List.of());
       }
     } else {
@@ -46,7 +64,8 @@ public final class ImageCopier {
         copyBlob(fromHost, fromRepository, layer.digest(), toRepository);
       }
     }
-    registry.pushManifest(ownHost, toRepository, manifest.digest().toString(), mediaType, manifest.bytes());
+    registry.pushManifest(
+        ownHost, toRepository, manifest.digest().toString(), mediaType, manifest.bytes());
     for (String tag : tags) {
       registry.pushManifest(ownHost, toRepository, tag, mediaType, manifest.bytes());
     }
@@ -54,7 +73,8 @@ public final class ImageCopier {
   }
 
   /** Makes a blob present in our repository, downloading it only when it is not there yet. */
-  public void copyBlob(String fromHost, String fromRepository, Digest digest, String toRepository) throws IOException {
+  public void copyBlob(String fromHost, String fromRepository, Digest digest, String toRepository)
+      throws IOException {
     String ownHost = registry.endpoints().ownHost();
     if (registry.hasBlob(ownHost, toRepository, digest)) {
       return;
@@ -76,7 +96,9 @@ public final class ImageCopier {
     if (MediaTypes.isManifestOrIndex(manifest.mediaType())) {
       return manifest.mediaType();
     }
-    return manifest.bytes().length > 0 && new String(manifest.bytes(), java.nio.charset.StandardCharsets.UTF_8).contains("\"manifests\"")
+    return manifest.bytes().length > 0
+            && new String(manifest.bytes(), java.nio.charset.StandardCharsets.UTF_8)
+                .contains("\"manifests\"")
         ? MediaTypes.OCI_INDEX
         : MediaTypes.OCI_MANIFEST;
   }

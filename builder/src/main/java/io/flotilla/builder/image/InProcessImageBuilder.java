@@ -28,10 +28,11 @@ import java.util.TreeMap;
 import java.util.stream.Stream;
 
 /**
- * Builds Dockerfiles that need no process inside the image (FROM, COPY, ADD of local files, ENV, WORKDIR, USER,
- * LABEL, EXPOSE, ENTRYPOINT, CMD, ARG, STOPSIGNAL) without any external tool: it reads the base from a registry,
- * writes one reproducible layer per COPY/ADD and a new config, and pushes one manifest per platform that the
- * base has. The same commit therefore always gives the same image digest.
+ * Builds Dockerfiles that need no process inside the image (FROM, COPY, ADD of local files, ENV,
+ * WORKDIR, USER, LABEL, EXPOSE, ENTRYPOINT, CMD, ARG, STOPSIGNAL) without any external tool: it
+ * reads the base from a registry, writes one reproducible layer per COPY/ADD and a new config, and
+ * pushes one manifest per platform that the base has. The same commit therefore always gives the
+ * same image digest.
  */
 public final class InProcessImageBuilder implements ImageBuilder {
 
@@ -53,7 +54,8 @@ public final class InProcessImageBuilder implements ImageBuilder {
     }
   }
 
-  private record Base(TargetPlatform platform, ImageManifest manifest, byte[] config, String manifestMediaType) {}
+  private record Base(
+      TargetPlatform platform, ImageManifest manifest, byte[] config, String manifestMediaType) {}
 
   private record Layer(ReproducibleLayer layer, String createdBy) {}
 
@@ -61,7 +63,8 @@ public final class InProcessImageBuilder implements ImageBuilder {
     Dockerfile dockerfile = request.dockerfile();
     List<String> unsupported = dockerfile.needsBuildah();
     if (!unsupported.isEmpty()) {
-      throw new DockerfileException("the in-process builder cannot do " + String.join(", ", unsupported));
+      throw new DockerfileException(
+          "the in-process builder cannot do " + String.join(", ", unsupported));
     }
     RegistryClient registry = request.registry();
     Map<String, String> args = new LinkedHashMap<>();
@@ -79,21 +82,33 @@ public final class InProcessImageBuilder implements ImageBuilder {
     }
     String baseName = fromWords.get(0);
     List<Base> bases = bases(request, baseName);
-    boolean baseIsIndex = bases.size() > 1 || bases.stream().anyMatch(b -> b.manifestMediaType() == null);
+    boolean baseIsIndex =
+        bases.size() > 1 || bases.stream().anyMatch(b -> b.manifestMediaType() == null);
 
     Map<String, String> buildArgs = new LinkedHashMap<>();
     ConfigChanges changes = new ConfigChanges();
     List<Layer> layers = new ArrayList<>();
-    for (Dockerfile.Instruction instruction : instructions.subList(index + 1, instructions.size())) {
+    for (Dockerfile.Instruction instruction :
+        instructions.subList(index + 1, instructions.size())) {
       request.cancellation().check();
       Map<String, String> vars = new LinkedHashMap<>(buildArgs);
       vars.putAll(changes.env(bases.get(0).config()));
       switch (instruction.keyword()) {
         case "ARG" -> declareArg(instruction, buildArgs, args);
         case "COPY", "ADD" -> {
-          ReproducibleLayer layer = copyLayer(request, instruction, vars, changes.workdir(bases.get(0).config()));
+          ReproducibleLayer layer =
+              copyLayer(request, instruction, vars, changes.workdir(bases.get(0).config()));
           layers.add(new Layer(layer, instruction.keyword() + " " + instruction.arguments()));
-          request.log().line("  " + instruction.keyword() + " -> layer " + layer.digest().shortHex() + " (" + layer.compressed().length + " bytes)");
+          request
+              .log()
+              .line(
+                  "  "
+                      + instruction.keyword()
+                      + " -> layer "
+                      + layer.digest().shortHex()
+                      + " ("
+                      + layer.compressed().length
+                      + " bytes)");
           changes.history.add(history(instruction, false));
         }
         default -> {
@@ -113,23 +128,49 @@ public final class InProcessImageBuilder implements ImageBuilder {
       List<Descriptor> allLayers = new ArrayList<>(base.manifest().layers());
       if (baseRef != null) {
         for (Descriptor layer : base.manifest().layers()) {
-          copier.copyBlob(baseRef.host(), baseRef.repository(), layer.digest(), request.repository());
+          copier.copyBlob(
+              baseRef.host(), baseRef.repository(), layer.digest(), request.repository());
         }
       }
       for (Layer layer : layers) {
-        registry.pushBlob(ownHost, request.repository(), layer.layer().digest(), layer.layer().compressed());
-        allLayers.add(Descriptor.of(docker ? MediaTypes.DOCKER_LAYER_GZIP : MediaTypes.OCI_LAYER_GZIP, layer.layer().digest(), layer.layer().compressed().length));
+        registry.pushBlob(
+            ownHost, request.repository(), layer.layer().digest(), layer.layer().compressed());
+        allLayers.add(
+            Descriptor.of(
+                docker ? MediaTypes.DOCKER_LAYER_GZIP : MediaTypes.OCI_LAYER_GZIP,
+                layer.layer().digest(),
+                layer.layer().compressed().length));
       }
       byte[] config = changes.config(base, layers);
       registry.pushBlob(ownHost, request.repository(), Digest.of(config), config);
       String manifestType = docker ? MediaTypes.DOCKER_MANIFEST : MediaTypes.OCI_MANIFEST;
-      ImageManifest manifest = new ImageManifest(2, manifestType, null,
-          Descriptor.of(docker ? MediaTypes.DOCKER_CONFIG : MediaTypes.OCI_CONFIG, config), allLayers, null, null);
+      ImageManifest manifest =
+          new ImageManifest(
+              2,
+              manifestType,
+              null,
+              Descriptor.of(docker ? MediaTypes.DOCKER_CONFIG : MediaTypes.OCI_CONFIG, config),
+              allLayers,
+              null,
+              null);
       byte[] manifestBytes = Json.toBytes(manifest);
-      Digest digest = registry.pushManifest(ownHost, request.repository(), Digest.of(manifestBytes).toString(), manifestType, manifestBytes);
+      Digest digest =
+          registry.pushManifest(
+              ownHost,
+              request.repository(),
+              Digest.of(manifestBytes).toString(),
+              manifestType,
+              manifestBytes);
       TargetPlatform p = base.platform();
-      platformManifests.add(new Descriptor(manifestType, digest, manifestBytes.length, null, null, null,
-          new Platform(p.architecture(), p.os(), null, null, p.variant())));
+      platformManifests.add(
+          new Descriptor(
+              manifestType,
+              digest,
+              manifestBytes.length,
+              null,
+              null,
+              null,
+              new Platform(p.architecture(), p.os(), null, null, p.variant())));
       request.log().line("  " + p + ": " + digest);
     }
 
@@ -139,24 +180,46 @@ public final class InProcessImageBuilder implements ImageBuilder {
       for (String tag : request.tags()) {
         registry.pushManifest(ownHost, request.repository(), tag, only.mediaType(), bytes);
       }
-      return new BuiltImage(request.name(), request.repository(), only.digest(), only.mediaType(), List.of(bases.get(0).platform().toString()));
+      return new BuiltImage(
+          request.name(),
+          request.repository(),
+          only.digest(),
+          only.mediaType(),
+          List.of(bases.get(0).platform().toString()));
     }
-    boolean docker = platformManifests.stream().allMatch(d -> MediaTypes.DOCKER_MANIFEST.equals(d.mediaType()));
+    boolean docker =
+        platformManifests.stream().allMatch(d -> MediaTypes.DOCKER_MANIFEST.equals(d.mediaType()));
     String indexType = docker ? MediaTypes.DOCKER_MANIFEST_LIST : MediaTypes.OCI_INDEX;
-    byte[] indexBytes = Json.toBytes(new ImageIndex(2, indexType, null, platformManifests, null, null));
-    Digest indexDigest = registry.pushManifest(ownHost, request.repository(), Digest.of(indexBytes).toString(), indexType, indexBytes);
+    byte[] indexBytes =
+        Json.toBytes(new ImageIndex(2, indexType, null, platformManifests, null, null));
+    Digest indexDigest =
+        registry.pushManifest(
+            ownHost, request.repository(), Digest.of(indexBytes).toString(), indexType, indexBytes);
     for (String tag : request.tags()) {
       registry.pushManifest(ownHost, request.repository(), tag, indexType, indexBytes);
     }
-    return new BuiltImage(request.name(), request.repository(), indexDigest, indexType, bases.stream().map(b -> b.platform().toString()).toList());
+    return new BuiltImage(
+        request.name(),
+        request.repository(),
+        indexDigest,
+        indexType,
+        bases.stream().map(b -> b.platform().toString()).toList());
   }
 
-  private static byte[] manifestBytes(RegistryClient registry, String host, String repository, Digest digest) throws IOException {
-    return registry.manifest(host, repository, digest.toString()).orElseThrow(() -> new IOException("manifest " + digest + " vanished")).bytes();
+  private static byte[] manifestBytes(
+      RegistryClient registry, String host, String repository, Digest digest) throws IOException {
+    return registry
+        .manifest(host, repository, digest.toString())
+        .orElseThrow(() -> new IOException("manifest " + digest + " vanished"))
+        .bytes();
   }
 
-  /** The base's manifest and config for each wanted platform it has; {@code manifestMediaType} null marks an index. */
-  private List<Base> bases(ImageBuildRequest request, String baseName) throws IOException, BuildFailure {
+  /**
+   * The base's manifest and config for each wanted platform it has; {@code manifestMediaType} null
+   * marks an index.
+   */
+  private List<Base> bases(ImageBuildRequest request, String baseName)
+      throws IOException, BuildFailure {
     List<Base> bases = new ArrayList<>();
     if (baseName.equals("scratch")) {
       for (TargetPlatform platform : request.platforms()) {
@@ -169,7 +232,12 @@ public final class InProcessImageBuilder implements ImageBuilder {
         config.putObject("config");
         config.putObject("rootfs").put("type", "layers").putArray("diff_ids");
         config.putArray("history");
-        bases.add(new Base(platform, new ImageManifest(2, MediaTypes.OCI_MANIFEST, null, null, List.of(), null, null), Json.toBytes(config), null));
+        bases.add(
+            new Base(
+                platform,
+                new ImageManifest(2, MediaTypes.OCI_MANIFEST, null, null, List.of(), null, null),
+                Json.toBytes(config),
+                null));
       }
       return bases;
     }
@@ -180,8 +248,18 @@ public final class InProcessImageBuilder implements ImageBuilder {
     } catch (IllegalArgumentException e) {
       throw new DockerfileException("FROM " + baseName + ": " + e.getMessage());
     }
-    RegistryClient.Manifest top = registry.manifest(ref.host(), ref.repository(), ref.reference())
-        .orElseThrow(() -> BuildFailure.deterministic(request.name() + ": base image " + baseName + " not found (looked for " + ref + ")"));
+    RegistryClient.Manifest top =
+        registry
+            .manifest(ref.host(), ref.repository(), ref.reference())
+            .orElseThrow(
+                () ->
+                    BuildFailure.deterministic(
+                        request.name()
+                            + ": base image "
+                            + baseName
+                            + " not found (looked for "
+                            + ref
+                            + ")"));
     String mediaType = ImageCopier.mediaTypeOf(top);
     List<String> missing = new ArrayList<>();
     for (TargetPlatform platform : request.platforms()) {
@@ -192,16 +270,30 @@ public final class InProcessImageBuilder implements ImageBuilder {
           missing.add(platform.toString());
           continue;
         }
-        RegistryClient.Manifest child = registry.manifest(ref.host(), ref.repository(), entry.get().digest().toString())
-            .orElseThrow(() -> new RegistryException("base index lists " + entry.get().digest() + " but the registry lacks it", false));
+        RegistryClient.Manifest child =
+            registry
+                .manifest(ref.host(), ref.repository(), entry.get().digest().toString())
+                .orElseThrow(
+                    () ->
+                        new RegistryException(
+                            "base index lists "
+                                + entry.get().digest()
+                                + " but the registry lacks it",
+                            false));
         ImageManifest manifest = OciManifests.readManifest(child.bytes());
-        bases.add(new Base(platform, manifest, registry.blob(ref.host(), ref.repository(), manifest.config().digest()), null));
+        bases.add(
+            new Base(
+                platform,
+                manifest,
+                registry.blob(ref.host(), ref.repository(), manifest.config().digest()),
+                null));
       } else {
         ImageManifest manifest = OciManifests.readManifest(top.bytes());
         byte[] config = registry.blob(ref.host(), ref.repository(), manifest.config().digest());
         JsonNode node = Json.mapper().readTree(config);
         String variant = node.path("variant").isTextual() ? node.get("variant").asText() : null;
-        if (platform.matches(node.path("os").asText("linux"), node.path("architecture").asText(""), variant)) {
+        if (platform.matches(
+            node.path("os").asText("linux"), node.path("architecture").asText(""), variant)) {
           bases.add(new Base(platform, manifest, config, mediaType));
         } else {
           missing.add(platform.toString());
@@ -209,15 +301,29 @@ public final class InProcessImageBuilder implements ImageBuilder {
       }
     }
     if (bases.isEmpty()) {
-      throw BuildFailure.deterministic(request.name() + ": base image " + baseName + " has none of the factory's platforms " + request.platforms());
+      throw BuildFailure.deterministic(
+          request.name()
+              + ": base image "
+              + baseName
+              + " has none of the factory's platforms "
+              + request.platforms());
     }
     if (!missing.isEmpty()) {
-      request.log().line("  base " + baseName + " lacks " + missing + "; building " + bases.stream().map(b -> b.platform().toString()).toList());
+      request
+          .log()
+          .line(
+              "  base "
+                  + baseName
+                  + " lacks "
+                  + missing
+                  + "; building "
+                  + bases.stream().map(b -> b.platform().toString()).toList());
     }
     return bases;
   }
 
-  private static void declareArg(Dockerfile.Instruction instruction, Map<String, String> into, Map<String, String> outer) {
+  private static void declareArg(
+      Dockerfile.Instruction instruction, Map<String, String> into, Map<String, String> outer) {
     String text = instruction.arguments().strip();
     int eq = text.indexOf('=');
     if (eq < 0) {
@@ -240,9 +346,16 @@ public final class InProcessImageBuilder implements ImageBuilder {
     return history;
   }
 
-  private ReproducibleLayer copyLayer(ImageBuildRequest request, Dockerfile.Instruction instruction, Map<String, String> vars, String workdir)
+  private ReproducibleLayer copyLayer(
+      ImageBuildRequest request,
+      Dockerfile.Instruction instruction,
+      Map<String, String> vars,
+      String workdir)
       throws IOException {
-    List<String> words = instruction.execForm() ? new ArrayList<>(instruction.json()) : new ArrayList<>(Dockerfile.words(instruction.arguments()));
+    List<String> words =
+        instruction.execForm()
+            ? new ArrayList<>(instruction.json())
+            : new ArrayList<>(Dockerfile.words(instruction.arguments()));
     int uid = 0;
     int gid = 0;
     Integer chmod = null;
@@ -254,7 +367,11 @@ public final class InProcessImageBuilder implements ImageBuilder {
           uid = Integer.parseInt(owner[0]);
           gid = owner.length > 1 ? Integer.parseInt(owner[1]) : uid;
         } catch (NumberFormatException e) {
-          throw new DockerfileException("line " + instruction.line() + ": the in-process builder needs numeric --chown (uid:gid), not " + option);
+          throw new DockerfileException(
+              "line "
+                  + instruction.line()
+                  + ": the in-process builder needs numeric --chown (uid:gid), not "
+                  + option);
         }
       } else if (option.startsWith("--chmod=")) {
         try {
@@ -263,11 +380,23 @@ public final class InProcessImageBuilder implements ImageBuilder {
           throw new DockerfileException("line " + instruction.line() + ": invalid " + option);
         }
       } else if (!option.equals("--link")) {
-        throw new DockerfileException("line " + instruction.line() + ": " + instruction.keyword() + " option " + option + " is not supported by the in-process builder");
+        throw new DockerfileException(
+            "line "
+                + instruction.line()
+                + ": "
+                + instruction.keyword()
+                + " option "
+                + option
+                + " is not supported by the in-process builder");
       }
     }
     if (words.size() < 2) {
-      throw new DockerfileException("line " + instruction.line() + ": " + instruction.keyword() + " needs a source and a destination");
+      throw new DockerfileException(
+          "line "
+              + instruction.line()
+              + ": "
+              + instruction.keyword()
+              + " needs a source and a destination");
     }
     String dest = Dockerfile.substitute(words.remove(words.size() - 1), vars);
     if (!dest.startsWith("/")) {
@@ -279,8 +408,12 @@ public final class InProcessImageBuilder implements ImageBuilder {
     Path context = request.context().toRealPath();
     for (String rawSource : words) {
       String source = Dockerfile.substitute(rawSource, vars);
-      if (instruction.keyword().equals("ADD") && (source.startsWith("http://") || source.startsWith("https://") || isArchive(source))) {
-        throw new DockerfileException("line " + instruction.line() + ": ADD of a URL or an archive needs buildah; use COPY for plain files");
+      if (instruction.keyword().equals("ADD")
+          && (source.startsWith("http://") || source.startsWith("https://") || isArchive(source))) {
+        throw new DockerfileException(
+            "line "
+                + instruction.line()
+                + ": ADD of a URL or an archive needs buildah; use COPY for plain files");
       }
       List<Path> matches = expand(context, source, instruction.line());
       for (Path match : matches) {
@@ -298,7 +431,10 @@ public final class InProcessImageBuilder implements ImageBuilder {
             }
           }
         } else {
-          String target = destIsDir || matches.size() > 1 ? join(destPath, match.getFileName().toString()) : destPath;
+          String target =
+              destIsDir || matches.size() > 1
+                  ? join(destPath, match.getFileName().toString())
+                  : destPath;
           addFile(entries, target, Files.readAllBytes(match), mode(match, chmod), uid, gid);
         }
       }
@@ -307,16 +443,25 @@ public final class InProcessImageBuilder implements ImageBuilder {
   }
 
   /**
-   * Docker copies into a directory when the destination ends in "/" or names a directory such as "." (the usual
-   * {@code WORKDIR /www} + {@code COPY index.html .}), or when there are several sources; otherwise the destination
-   * is the file's new name.
+   * Docker copies into a directory when the destination ends in "/" or names a directory such as
+   * "." (the usual {@code WORKDIR /www} + {@code COPY index.html .}), or when there are several
+   * sources; otherwise the destination is the file's new name.
    */
   static boolean destinationIsDirectory(String dest, int sources) {
-    return sources > 1 || dest.endsWith("/") || dest.equals(".") || dest.equals("..") || dest.endsWith("/.") || dest.endsWith("/..");
+    return sources > 1
+        || dest.endsWith("/")
+        || dest.equals(".")
+        || dest.equals("..")
+        || dest.endsWith("/.")
+        || dest.endsWith("/..");
   }
 
   private static boolean isArchive(String source) {
-    return source.endsWith(".tar") || source.endsWith(".tar.gz") || source.endsWith(".tgz") || source.endsWith(".tar.xz") || source.endsWith(".tar.bz2");
+    return source.endsWith(".tar")
+        || source.endsWith(".tar.gz")
+        || source.endsWith(".tgz")
+        || source.endsWith(".tar.xz")
+        || source.endsWith(".tar.bz2");
   }
 
   private static List<Path> expand(Path context, String source, int line) throws IOException {
@@ -328,7 +473,11 @@ public final class InProcessImageBuilder implements ImageBuilder {
       PathMatcher matcher = FileSystems.getDefault().getPathMatcher("glob:" + clean);
       List<Path> matches;
       try (Stream<Path> walk = Files.walk(context)) {
-        matches = walk.filter(p -> !p.equals(context)).filter(p -> matcher.matches(context.relativize(p))).sorted().toList();
+        matches =
+            walk.filter(p -> !p.equals(context))
+                .filter(p -> matcher.matches(context.relativize(p)))
+                .sorted()
+                .toList();
       }
       if (matches.isEmpty()) {
         throw new DockerfileException("line " + line + ": no file matches " + source);
@@ -337,13 +486,16 @@ public final class InProcessImageBuilder implements ImageBuilder {
     }
     Path resolved = context.resolve(clean).normalize();
     if (!resolved.startsWith(context)) {
-      throw new DockerfileException("line " + line + ": " + source + " is outside the build context");
+      throw new DockerfileException(
+          "line " + line + ": " + source + " is outside the build context");
     }
     if (!Files.exists(resolved)) {
-      throw new DockerfileException("line " + line + ": " + source + " does not exist in the build context");
+      throw new DockerfileException(
+          "line " + line + ": " + source + " does not exist in the build context");
     }
     if (!resolved.toRealPath().startsWith(context)) {
-      throw new DockerfileException("line " + line + ": " + source + " links outside the build context");
+      throw new DockerfileException(
+          "line " + line + ": " + source + " links outside the build context");
     }
     return List.of(resolved);
   }
@@ -355,12 +507,19 @@ public final class InProcessImageBuilder implements ImageBuilder {
     return Files.isExecutable(file) ? 0755 : 0644;
   }
 
-  private static void addFile(Map<String, ReproducibleLayer.Entry> entries, String path, byte[] content, int mode, int uid, int gid) {
+  private static void addFile(
+      Map<String, ReproducibleLayer.Entry> entries,
+      String path,
+      byte[] content,
+      int mode,
+      int uid,
+      int gid) {
     addParents(entries, path);
     entries.put(path, new ReproducibleLayer.Entry(content, mode, uid, gid));
   }
 
-  private static void addDir(Map<String, ReproducibleLayer.Entry> entries, String path, int uid, int gid) {
+  private static void addDir(
+      Map<String, ReproducibleLayer.Entry> entries, String path, int uid, int gid) {
     if (path.isEmpty()) {
       return;
     }
@@ -438,13 +597,17 @@ public final class InProcessImageBuilder implements ImageBuilder {
           String text = Dockerfile.substitute(args, vars);
           List<String> words = Dockerfile.words(text);
           if (!words.isEmpty() && !words.get(0).contains("=")) {
-            String value = text.strip().substring(text.strip().indexOf(words.get(0)) + words.get(0).length()).strip();
+            String value =
+                text.strip()
+                    .substring(text.strip().indexOf(words.get(0)) + words.get(0).length())
+                    .strip();
             env.put(words.get(0), String.join(" ", Dockerfile.words(value)));
           } else {
             for (String word : words) {
               int eq = word.indexOf('=');
               if (eq <= 0) {
-                throw new DockerfileException("line " + instruction.line() + ": ENV expects KEY=VALUE, got '" + word + "'");
+                throw new DockerfileException(
+                    "line " + instruction.line() + ": ENV expects KEY=VALUE, got '" + word + "'");
               }
               env.put(word.substring(0, eq), word.substring(eq + 1));
             }
@@ -454,7 +617,8 @@ public final class InProcessImageBuilder implements ImageBuilder {
           for (String word : Dockerfile.words(Dockerfile.substitute(args, vars))) {
             int eq = word.indexOf('=');
             if (eq <= 0) {
-              throw new DockerfileException("line " + instruction.line() + ": LABEL expects KEY=VALUE, got '" + word + "'");
+              throw new DockerfileException(
+                  "line " + instruction.line() + ": LABEL expects KEY=VALUE, got '" + word + "'");
             }
             labels.put(word.substring(0, eq), word.substring(eq + 1));
           }
@@ -463,7 +627,8 @@ public final class InProcessImageBuilder implements ImageBuilder {
         case "EXPOSE" -> {
           for (String port : Dockerfile.words(Dockerfile.substitute(args, vars))) {
             if (!port.matches("[0-9]{1,5}(-[0-9]{1,5})?(/(tcp|udp|sctp))?")) {
-              throw new DockerfileException("line " + instruction.line() + ": invalid port '" + port + "'");
+              throw new DockerfileException(
+                  "line " + instruction.line() + ": invalid port '" + port + "'");
             }
             exposed.add(port.contains("/") ? port : port + "/tcp");
           }
@@ -485,18 +650,25 @@ public final class InProcessImageBuilder implements ImageBuilder {
           cmdCleared = false;
         }
         case "STOPSIGNAL" -> stopSignal = Dockerfile.substitute(args, vars).strip();
-        default -> throw new DockerfileException("line " + instruction.line() + ": " + instruction.keyword() + " needs buildah");
+        default ->
+            throw new DockerfileException(
+                "line " + instruction.line() + ": " + instruction.keyword() + " needs buildah");
       }
     }
 
     private static List<String> command(Dockerfile.Instruction instruction) {
-      return instruction.execForm() ? instruction.json() : List.of("/bin/sh", "-c", instruction.arguments());
+      return instruction.execForm()
+          ? instruction.json()
+          : List.of("/bin/sh", "-c", instruction.arguments());
     }
 
     byte[] config(Base base, List<Layer> layers) {
       ObjectNode root = readConfig(base.config());
       root.put("created", EPOCH);
-      ObjectNode config = root.has("config") && root.get("config").isObject() ? (ObjectNode) root.get("config") : root.putObject("config");
+      ObjectNode config =
+          root.has("config") && root.get("config").isObject()
+              ? (ObjectNode) root.get("config")
+              : root.putObject("config");
       ArrayNode envArray = config.putArray("Env");
       env(base.config()).forEach((k, v) -> envArray.add(k + "=" + v));
       if (workdir != null) {
@@ -506,11 +678,17 @@ public final class InProcessImageBuilder implements ImageBuilder {
         config.put("User", user);
       }
       if (!labels.isEmpty()) {
-        ObjectNode labelNode = config.has("Labels") && config.get("Labels").isObject() ? (ObjectNode) config.get("Labels") : config.putObject("Labels");
+        ObjectNode labelNode =
+            config.has("Labels") && config.get("Labels").isObject()
+                ? (ObjectNode) config.get("Labels")
+                : config.putObject("Labels");
         labels.forEach(labelNode::put);
       }
       if (!exposed.isEmpty()) {
-        ObjectNode ports = config.has("ExposedPorts") && config.get("ExposedPorts").isObject() ? (ObjectNode) config.get("ExposedPorts") : config.putObject("ExposedPorts");
+        ObjectNode ports =
+            config.has("ExposedPorts") && config.get("ExposedPorts").isObject()
+                ? (ObjectNode) config.get("ExposedPorts")
+                : config.putObject("ExposedPorts");
         exposed.forEach(p -> ports.putObject(p));
       }
       if (entrypoint != null) {
@@ -526,11 +704,20 @@ public final class InProcessImageBuilder implements ImageBuilder {
       if (stopSignal != null) {
         config.put("StopSignal", stopSignal);
       }
-      ObjectNode rootfs = root.has("rootfs") && root.get("rootfs").isObject() ? (ObjectNode) root.get("rootfs") : root.putObject("rootfs");
+      ObjectNode rootfs =
+          root.has("rootfs") && root.get("rootfs").isObject()
+              ? (ObjectNode) root.get("rootfs")
+              : root.putObject("rootfs");
       rootfs.put("type", "layers");
-      ArrayNode diffIds = rootfs.has("diff_ids") && rootfs.get("diff_ids").isArray() ? (ArrayNode) rootfs.get("diff_ids") : rootfs.putArray("diff_ids");
+      ArrayNode diffIds =
+          rootfs.has("diff_ids") && rootfs.get("diff_ids").isArray()
+              ? (ArrayNode) rootfs.get("diff_ids")
+              : rootfs.putArray("diff_ids");
       layers.forEach(l -> diffIds.add(l.layer().diffId().toString()));
-      ArrayNode historyArray = root.has("history") && root.get("history").isArray() ? (ArrayNode) root.get("history") : root.putArray("history");
+      ArrayNode historyArray =
+          root.has("history") && root.get("history").isArray()
+              ? (ArrayNode) root.get("history")
+              : root.putArray("history");
       history.forEach(historyArray::add);
       return Json.toBytes(root);
     }

@@ -13,12 +13,15 @@ import org.apache.commons.compress.compressors.gzip.GzipCompressorOutputStream;
 import org.apache.commons.compress.compressors.gzip.GzipParameters;
 
 /**
- * An image layer written so that the same files always give the same digest: entries sorted by path,
- * timestamps zero, numeric owners without names, gzip without name or time.
+ * An image layer written so that the same files always give the same digest: entries sorted by
+ * path, timestamps zero, numeric owners without names, gzip without name or time.
  */
 public record ReproducibleLayer(byte[] compressed, Digest digest, Digest diffId) {
 
-  /** A file ({@code content} non-null) or a directory at an absolute-less path such as {@code app/index.html}. */
+  /**
+   * A file ({@code content} non-null) or a directory at an absolute-less path such as {@code
+   * app/index.html}.
+   */
   public record Entry(byte[] content, int mode, int uid, int gid) {
     boolean directory() {
       return content == null;
@@ -33,7 +36,8 @@ public record ReproducibleLayer(byte[] compressed, Digest digest, Digest diffId)
       tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
       for (Map.Entry<String, Entry> e : sorted.entrySet()) {
         Entry entry = e.getValue();
-        TarArchiveEntry tarEntry = new TarArchiveEntry(entry.directory() ? e.getKey() + "/" : e.getKey(), true);
+        TarArchiveEntry tarEntry =
+            new TarArchiveEntry(entry.directory() ? e.getKey() + "/" : e.getKey(), true);
         tarEntry.setMode((entry.directory() ? 040000 : 0100000) | entry.mode());
         tarEntry.setSize(entry.directory() ? 0 : entry.content().length);
         tarEntry.setModTime(FileTime.fromMillis(0));

@@ -16,19 +16,28 @@ public record TargetPlatform(String os, String architecture, String variant) {
   }
 
   /**
-   * The platform of a hardware id: the configured mapping first, then the architecture names hardware ids
-   * usually start or end with ({@code amd64-linux}, {@code raspberrypi4-64}, {@code intel-corei7-64}).
+   * The platform of a hardware id: the configured mapping first, then the architecture names
+   * hardware ids usually start or end with ({@code amd64-linux}, {@code raspberrypi4-64}, {@code
+   * intel-corei7-64}).
    */
-  public static Optional<TargetPlatform> forHardwareId(String hardwareId, Map<String, String> configured) {
+  public static Optional<TargetPlatform> forHardwareId(
+      String hardwareId, Map<String, String> configured) {
     String mapped = configured.get(hardwareId);
     if (mapped != null) {
       return Optional.of(parse(mapped));
     }
     String id = hardwareId.toLowerCase(Locale.ROOT);
-    if (id.startsWith("amd64") || id.startsWith("x86_64") || id.startsWith("x86-64") || id.startsWith("intel") || id.contains("qemux86-64")) {
+    if (id.startsWith("amd64")
+        || id.startsWith("x86_64")
+        || id.startsWith("x86-64")
+        || id.startsWith("intel")
+        || id.contains("qemux86-64")) {
       return Optional.of(new TargetPlatform("linux", "amd64", null));
     }
-    if (id.startsWith("arm64") || id.startsWith("aarch64") || id.endsWith("-64") || id.endsWith("arm64")) {
+    if (id.startsWith("arm64")
+        || id.startsWith("aarch64")
+        || id.endsWith("-64")
+        || id.endsWith("arm64")) {
       return Optional.of(new TargetPlatform("linux", "arm64", null));
     }
     if (id.startsWith("armhf") || id.startsWith("arm") || id.startsWith("raspberrypi")) {
@@ -40,16 +49,18 @@ public record TargetPlatform(String os, String architecture, String variant) {
   /** The platform of this JVM's machine, the only one buildah can build without emulation. */
   public static TargetPlatform native_() {
     String arch = System.getProperty("os.arch");
-    String oci = switch (arch) {
-      case "amd64", "x86_64" -> "amd64";
-      case "aarch64", "arm64" -> "arm64";
-      default -> arch;
-    };
+    String oci =
+        switch (arch) {
+          case "amd64", "x86_64" -> "amd64";
+          case "aarch64", "arm64" -> "arm64";
+          default -> arch;
+        };
     return new TargetPlatform("linux", oci, null);
   }
 
   public boolean matches(String otherOs, String otherArchitecture, String otherVariant) {
-    return os.equals(otherOs) && architecture.equals(otherArchitecture)
+    return os.equals(otherOs)
+        && architecture.equals(otherArchitecture)
         && (variant == null || otherVariant == null || variant.equals(otherVariant));
   }
 

@@ -24,13 +24,17 @@ import java.util.TreeMap;
 import java.util.stream.Stream;
 
 /**
- * Turns an app directory into a compose-app v1 artifact (docs/device-protocol.md §6) in the factory's registry space:
- * every service image pinned by digest in our registry (factory images to what this build produced, external
- * images copied in first), {@code build:} dropped, config-hash labels added, the directory bundled reproducibly.
+ * Turns an app directory into a compose-app v1 artifact (docs/device-protocol.md §6) in the
+ * factory's registry space: every service image pinned by digest in our registry (factory images to
+ * what this build produced, external images copied in first), {@code build:} dropped, config-hash
+ * labels added, the directory bundled reproducibly.
  */
 public final class AppPackager {
 
-  /** Hosts whose {@code <factory>/<image>} references mean the factory's own images (Foundries' hub among them). */
+  /**
+   * Hosts whose {@code <factory>/<image>} references mean the factory's own images (Foundries' hub
+   * among them).
+   */
   private static final List<String> FACTORY_HOSTS = List.of("hub.foundries.io");
 
   private final String factory;
@@ -44,16 +48,24 @@ public final class AppPackager {
   }
 
   /**
-   * Decides where each service's image comes from, without touching a registry: a build error here (unpinned
-   * external image, a factory image no directory builds) is reported before any image is built.
+   * Decides where each service's image comes from, without touching a registry: a build error here
+   * (unpinned external image, a factory image no directory builds) is reported before any image is
+   * built.
    */
-  public Map<String, ServiceImage> resolve(String app, ComposeFile compose, java.util.Set<String> builtImages) throws BuildFailure {
+  public Map<String, ServiceImage> resolve(
+      String app, ComposeFile compose, java.util.Set<String> builtImages) throws BuildFailure {
     Map<String, ServiceImage> resolved = new LinkedHashMap<>();
     for (Map.Entry<String, String> service : compose.serviceImages().entrySet()) {
       String image = service.getValue();
       if (image == null) {
-        throw BuildFailure.deterministic("app " + app + ", service " + service.getKey() + ": no image: (name one of the repository's images "
-            + builtImages + " or a pinned external image)");
+        throw BuildFailure.deterministic(
+            "app "
+                + app
+                + ", service "
+                + service.getKey()
+                + ": no image: (name one of the repository's images "
+                + builtImages
+                + " or a pinned external image)");
       }
       String factoryImage = factoryImageName(image);
       if (factoryImage != null && builtImages.contains(factoryImage)) {
@@ -64,23 +76,41 @@ public final class AppPackager {
       try {
         ref = ImageRef.parse(image, ImageRef.DOCKER_HUB);
       } catch (IllegalArgumentException e) {
-        throw BuildFailure.deterministic("app " + app + ", service " + service.getKey() + ": " + e.getMessage());
+        throw BuildFailure.deterministic(
+            "app " + app + ", service " + service.getKey() + ": " + e.getMessage());
       }
       if (!ref.pinned()) {
-        throw BuildFailure.deterministic("app " + app + ", service " + service.getKey() + ": image " + image
-            + " is neither built by this repository (its images: " + builtImages + ") nor pinned by a tag other than latest or a digest");
+        throw BuildFailure.deterministic(
+            "app "
+                + app
+                + ", service "
+                + service.getKey()
+                + ": image "
+                + image
+                + " is neither built by this repository (its images: "
+                + builtImages
+                + ") nor pinned by a tag other than latest or a digest");
       }
       resolved.put(service.getKey(), new ServiceImage(null, ref));
     }
     return resolved;
   }
 
-  /** A service's image: built by this build ({@code built} names the directory) or external ({@code external}). */
+  /**
+   * A service's image: built by this build ({@code built} names the directory) or external ({@code
+   * external}).
+   */
   public record ServiceImage(String built, ImageRef external) {}
 
   public record Packaged(String app, AppUri uri) {}
 
-  public Packaged pack(String app, Path appDir, ComposeFile compose, Map<String, ServiceImage> images, Map<String, BuiltImage> built, long buildNumber)
+  public Packaged pack(
+      String app,
+      Path appDir,
+      ComposeFile compose,
+      Map<String, ServiceImage> images,
+      Map<String, BuiltImage> built,
+      long buildNumber)
       throws IOException, BuildFailure {
     String ownHost = registry.endpoints().ownHost();
     Map<String, String> pinned = new LinkedHashMap<>();
@@ -98,7 +128,8 @@ public final class AppPackager {
     try (Stream<Path> walk = Files.walk(appDir)) {
       for (Path file : walk.filter(Files::isRegularFile).toList()) {
         String relative = appDir.relativize(file).toString().replace('\\', '/');
-        files.put(relative, new AppBundle.Entry(Files.readAllBytes(file), Files.isExecutable(file)));
+        files.put(
+            relative, new AppBundle.Entry(Files.readAllBytes(file), Files.isExecutable(file)));
       }
     }
     files.put(ComposeAppFormat.COMPOSE_FILE, AppBundle.Entry.of(pinnedCompose.toBytes()));
@@ -107,31 +138,72 @@ public final class AppPackager {
     byte[] indexBytes = packed.index().toBytes();
     registry.pushBlob(ownHost, repository, packed.bundleDigest(), packed.bundle());
     registry.pushBlob(ownHost, repository, Digest.of(indexBytes), indexBytes);
-    registry.pushBlob(ownHost, repository, ComposeAppFormat.EMPTY_CONFIG_DIGEST, ComposeAppFormat.EMPTY_CONFIG);
-    ImageManifest manifest = ComposeAppManifest.create(packed.bundleDigest(), packed.bundle().length, packed.index(), null);
+    registry.pushBlob(
+        ownHost, repository, ComposeAppFormat.EMPTY_CONFIG_DIGEST, ComposeAppFormat.EMPTY_CONFIG);
+    ImageManifest manifest =
+        ComposeAppManifest.create(
+            packed.bundleDigest(), packed.bundle().length, packed.index(), null);
     byte[] manifestBytes = ComposeAppManifest.toBytes(manifest);
-    Digest digest = registry.pushManifest(ownHost, repository, Digest.of(manifestBytes).toString(), MediaTypes.OCI_MANIFEST, manifestBytes);
-    registry.pushManifest(ownHost, repository, "app-" + buildNumber, MediaTypes.OCI_MANIFEST, manifestBytes);
+    Digest digest =
+        registry.pushManifest(
+            ownHost,
+            repository,
+            Digest.of(manifestBytes).toString(),
+            MediaTypes.OCI_MANIFEST,
+            manifestBytes);
+    registry.pushManifest(
+        ownHost, repository, "app-" + buildNumber, MediaTypes.OCI_MANIFEST, manifestBytes);
     AppUri uri = new AppUri(ownHost, factory, app, digest);
-    log.line("-- app " + app + ": " + uri + " (" + pinned.size() + " service(s), bundle " + packed.bundle().length + " bytes)");
+    log.line(
+        "-- app "
+            + app
+            + ": "
+            + uri
+            + " ("
+            + pinned.size()
+            + " service(s), bundle "
+            + packed.bundle().length
+            + " bytes)");
     return new Packaged(app, uri);
   }
 
-  private String pinExternal(String app, String service, ImageRef ref) throws IOException, BuildFailure {
+  private String pinExternal(String app, String service, ImageRef ref)
+      throws IOException, BuildFailure {
     String ownHost = registry.endpoints().ownHost();
-    RegistryClient.Manifest manifest = registry.manifest(ref.host(), ref.repository(), ref.reference())
-        .orElseThrow(() -> BuildFailure.deterministic("app " + app + ", service " + service + ": image " + ref + " does not exist"));
+    RegistryClient.Manifest manifest =
+        registry
+            .manifest(ref.host(), ref.repository(), ref.reference())
+            .orElseThrow(
+                () ->
+                    BuildFailure.deterministic(
+                        "app "
+                            + app
+                            + ", service "
+                            + service
+                            + ": image "
+                            + ref
+                            + " does not exist"));
     if (registry.endpoints().isOwn(ref.host()) && ref.repository().startsWith(factory + "/")) {
       log.line("  " + service + ": " + ref + " is in the factory already");
       return ownHost + "/" + ref.repository() + "@" + manifest.digest();
     }
     String copy = factory + "/ext/" + ref.repository();
     log.line("  " + service + ": copying " + ref + " to " + ownHost + "/" + copy);
-    Digest digest = new ImageCopier(registry).copy(ref.host(), ref.repository(), manifest, copy, ref.tag() == null ? List.of() : List.of(ref.tag()));
+    Digest digest =
+        new ImageCopier(registry)
+            .copy(
+                ref.host(),
+                ref.repository(),
+                manifest,
+                copy,
+                ref.tag() == null ? List.of() : List.of(ref.tag()));
     return ownHost + "/" + copy + "@" + digest;
   }
 
-  /** {@code [host/][<factory>/]<name>[:latest]} names a factory image when the host is ours (or none) and no tag but latest is given. */
+  /**
+   * {@code [host/][<factory>/]<name>[:latest]} names a factory image when the host is ours (or
+   * none) and no tag but latest is given.
+   */
   private String factoryImageName(String image) {
     String rest = image;
     if (rest.contains("@")) {

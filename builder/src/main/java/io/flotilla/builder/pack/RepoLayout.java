@@ -16,14 +16,16 @@ import java.util.stream.Stream;
 
 /**
  * What a containers.git commit holds, by the Foundries conventions: each top-level directory with a
- * {@code docker-compose.yml} is an app (a {@code .disabled} suffix skips it), each with a {@code Dockerfile} is an
- * image {@code <factory>/<dir>}. Reading it parses every compose file and Dockerfile, so bad input fails the
- * build before anything is built.
+ * {@code docker-compose.yml} is an app (a {@code .disabled} suffix skips it), each with a {@code
+ * Dockerfile} is an image {@code <factory>/<dir>}. Reading it parses every compose file and
+ * Dockerfile, so bad input fails the build before anything is built.
  */
-public record RepoLayout(Map<String, Dockerfile> images, Map<String, ComposeFile> apps, List<String> skipped) {
+public record RepoLayout(
+    Map<String, Dockerfile> images, Map<String, ComposeFile> apps, List<String> skipped) {
 
   public static final String DISABLED_SUFFIX = ".disabled";
-  private static final java.util.regex.Pattern NAME = java.util.regex.Pattern.compile("[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*");
+  private static final java.util.regex.Pattern NAME =
+      java.util.regex.Pattern.compile("[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*");
 
   public static RepoLayout read(Path root) throws IOException {
     Map<String, Dockerfile> images = new TreeMap<>();
@@ -47,7 +49,10 @@ public record RepoLayout(Map<String, Dockerfile> images, Map<String, ComposeFile
         continue;
       }
       if ((hasCompose || hasDockerfile) && !NAME.matcher(name).matches()) {
-        throw new ComposeAppException("directory '" + name + "' cannot be an app or image name: use lower case letters, digits, '.', '_' and '-'");
+        throw new ComposeAppException(
+            "directory '"
+                + name
+                + "' cannot be an app or image name: use lower case letters, digits, '.', '_' and '-'");
       }
       if (hasDockerfile) {
         try {
@@ -58,7 +63,9 @@ public record RepoLayout(Map<String, Dockerfile> images, Map<String, ComposeFile
       }
       if (hasCompose) {
         try {
-          apps.put(name, ComposeFile.parse(Files.readAllBytes(dir.resolve(ComposeAppFormat.COMPOSE_FILE))));
+          apps.put(
+              name,
+              ComposeFile.parse(Files.readAllBytes(dir.resolve(ComposeAppFormat.COMPOSE_FILE))));
         } catch (ComposeAppException e) {
           throw new ComposeAppException("app " + name + ": " + e.getMessage(), e);
         }

@@ -4,16 +4,22 @@ import io.flotilla.protocol.oci.Digest;
 import java.util.Optional;
 
 /**
- * A parsed image reference {@code [host/]path[:tag][@sha256:..]}. A reference without a host means the default
- * host the caller supplies: Docker Hub for compose images, our own registry for Dockerfile {@code FROM} lines.
+ * A parsed image reference {@code [host/]path[:tag][@sha256:..]}. A reference without a host means
+ * the default host the caller supplies: Docker Hub for compose images, our own registry for
+ * Dockerfile {@code FROM} lines.
  */
 public record ImageRef(String host, String repository, String tag, Digest digest) {
 
   public static final String DOCKER_HUB = "registry-1.docker.io";
 
-  /** Parses a reference; {@code defaultHost} stands in for a missing host. Throws IllegalArgumentException. */
+  /**
+   * Parses a reference; {@code defaultHost} stands in for a missing host. Throws
+   * IllegalArgumentException.
+   */
   public static ImageRef parse(String reference, String defaultHost) {
-    if (reference == null || reference.isBlank() || reference.chars().anyMatch(Character::isWhitespace)) {
+    if (reference == null
+        || reference.isBlank()
+        || reference.chars().anyMatch(Character::isWhitespace)) {
       throw new IllegalArgumentException("invalid image reference '" + reference + "'");
     }
     String rest = reference;
@@ -38,8 +44,11 @@ public record ImageRef(String host, String repository, String tag, Digest digest
       tag = rest.substring(colon + 1);
       rest = rest.substring(0, colon);
     }
-    if (rest.isEmpty() || !rest.matches("[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*)*")) {
-      throw new IllegalArgumentException("invalid repository in image reference '" + reference + "'");
+    if (rest.isEmpty()
+        || !rest.matches(
+            "[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*)*")) {
+      throw new IllegalArgumentException(
+          "invalid repository in image reference '" + reference + "'");
     }
     if (tag != null && !tag.matches("[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")) {
       throw new IllegalArgumentException("invalid tag in image reference '" + reference + "'");
@@ -63,7 +72,10 @@ public record ImageRef(String host, String repository, String tag, Digest digest
     return digest != null ? digest.toString() : tag != null ? tag : "latest";
   }
 
-  /** Pinned means a digest or an explicit tag other than {@code latest}: the same reference always names the same build. */
+  /**
+   * Pinned means a digest or an explicit tag other than {@code latest}: the same reference always
+   * names the same build.
+   */
   public boolean pinned() {
     return digest != null || (tag != null && !tag.equals("latest"));
   }
@@ -79,6 +91,10 @@ public record ImageRef(String host, String repository, String tag, Digest digest
 
   @Override
   public String toString() {
-    return host + "/" + repository + (tag != null ? ":" + tag : "") + (digest != null ? "@" + digest : "");
+    return host
+        + "/"
+        + repository
+        + (tag != null ? ":" + tag : "")
+        + (digest != null ? "@" + digest : "");
   }
 }

@@ -16,8 +16,9 @@ import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.X509TrustManager;
 
 /**
- * What the builder trusts over HTTPS: the JDK's roots (external registries) plus the node's server CA, which signs
- * the API port's certificate when the port serves HTTPS and the builder pushes to its own registry through it.
+ * What the builder trusts over HTTPS: the JDK's roots (external registries) plus the node's server
+ * CA, which signs the API port's certificate when the port serves HTTPS and the builder pushes to
+ * its own registry through it.
  */
 public final class OwnRegistryTrust {
 
@@ -32,7 +33,9 @@ public final class OwnRegistryTrust {
         KeyStore own = KeyStore.getInstance("PKCS12");
         own.load(null, null);
         try (InputStream in = Files.newInputStream(serverCa)) {
-          own.setCertificateEntry("flotilla-server-ca", CertificateFactory.getInstance("X.509").generateCertificate(in));
+          own.setCertificateEntry(
+              "flotilla-server-ca",
+              CertificateFactory.getInstance("X.509").generateCertificate(in));
         }
         managers.add(trustManager(own));
       }
@@ -45,7 +48,8 @@ public final class OwnRegistryTrust {
   }
 
   private static X509TrustManager trustManager(KeyStore store) throws GeneralSecurityException {
-    TrustManagerFactory factory = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+    TrustManagerFactory factory =
+        TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
     factory.init(store);
     for (TrustManager manager : factory.getTrustManagers()) {
       if (manager instanceof X509TrustManager x509) {
@@ -58,12 +62,14 @@ public final class OwnRegistryTrust {
   /** Trusts a server chain when one of the managers does. */
   private record AnyOf(List<X509TrustManager> managers) implements X509TrustManager {
     @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType) throws java.security.cert.CertificateException {
+    public void checkClientTrusted(X509Certificate[] chain, String authType)
+        throws java.security.cert.CertificateException {
       throw new java.security.cert.CertificateException("the builder's trust is for servers only");
     }
 
     @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType) throws java.security.cert.CertificateException {
+    public void checkServerTrusted(X509Certificate[] chain, String authType)
+        throws java.security.cert.CertificateException {
       java.security.cert.CertificateException last = null;
       for (X509TrustManager manager : managers) {
         try {
@@ -78,7 +84,9 @@ public final class OwnRegistryTrust {
 
     @Override
     public X509Certificate[] getAcceptedIssuers() {
-      return managers.stream().flatMap(m -> java.util.Arrays.stream(m.getAcceptedIssuers())).toArray(X509Certificate[]::new);
+      return managers.stream()
+          .flatMap(m -> java.util.Arrays.stream(m.getAcceptedIssuers()))
+          .toArray(X509Certificate[]::new);
     }
   }
 }

@@ -6,22 +6,26 @@ import java.nio.file.Path;
 import java.util.Optional;
 
 /**
- * Publishes over the registry protocol to {@code host}, with the credentials of the client's endpoints: for a
- * builder node that does not serve the registry itself.
+ * Publishes over the registry protocol to {@code host}, with the credentials of the client's
+ * endpoints: for a builder node that does not serve the registry itself.
  */
 public final class ProtocolImagePublisher implements ImagePublisher {
 
   private final RegistryClient http;
   private final String host;
 
-  /** {@code http}: a client that reaches {@code host} over HTTP (one made without a publisher of its own). */
+  /**
+   * {@code http}: a client that reaches {@code host} over HTTP (one made without a publisher of its
+   * own).
+   */
   public ProtocolImagePublisher(RegistryClient http, String host) {
     this.http = http;
     this.host = host;
   }
 
   @Override
-  public Optional<RegistryClient.Manifest> manifest(String repository, String reference) throws IOException {
+  public Optional<RegistryClient.Manifest> manifest(String repository, String reference)
+      throws IOException {
     return http.manifest(host, repository, reference);
   }
 
@@ -51,7 +55,8 @@ public final class ProtocolImagePublisher implements ImagePublisher {
   }
 
   @Override
-  public Digest pushManifest(String repository, String reference, String mediaType, byte[] bytes) throws IOException {
+  public Digest pushManifest(String repository, String reference, String mediaType, byte[] bytes)
+      throws IOException {
     return http.pushManifest(host, repository, reference, mediaType, bytes);
   }
 }

@@ -5,12 +5,13 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * How the builder reaches registries. {@code ownHost} is the host name that app URIs and pinned images carry
- * (what devices use); {@code ownBase} is where this node reaches that same registry, which may differ (a node
- * behind a load balancer pushes to itself). Other hosts are external registries, reached over HTTPS unless listed
- * as insecure, anonymously.
+ * How the builder reaches registries. {@code ownHost} is the host name that app URIs and pinned
+ * images carry (what devices use); {@code ownBase} is where this node reaches that same registry,
+ * which may differ (a node behind a load balancer pushes to itself). Other hosts are external
+ * registries, reached over HTTPS unless listed as insecure, anonymously.
  */
-public record RegistryEndpoints(String ownHost, URI ownBase, String username, String password, Set<String> insecureHosts) {
+public record RegistryEndpoints(
+    String ownHost, URI ownBase, String username, String password, Set<String> insecureHosts) {
 
   public RegistryEndpoints {
     insecureHosts = Set.copyOf(insecureHosts);

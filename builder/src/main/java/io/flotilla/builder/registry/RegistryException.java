@@ -3,8 +3,8 @@ package io.flotilla.builder.registry;
 import java.io.IOException;
 
 /**
- * A registry answered, but not as hoped. {@code transient} marks answers worth retrying (5xx, 429, connection
- * trouble); a 404 or 401 will answer the same next time.
+ * A registry answered, but not as hoped. {@code transient} marks answers worth retrying (5xx, 429,
+ * connection trouble); a 404 or 401 will answer the same next time.
  */
 public class RegistryException extends IOException {
 

@@ -11,9 +11,9 @@ import java.nio.file.Path;
 import java.util.Optional;
 
 /**
- * Publishes into the node's own registry storage, in process: no HTTP, no token. The registry's code checks and
- * stores what it is given exactly as for a push over {@code /v2/}; its refusals become non-retryable
- * {@link RegistryException}s, and file-system trouble a retryable one.
+ * Publishes into the node's own registry storage, in process: no HTTP, no token. The registry's
+ * code checks and stores what it is given exactly as for a push over {@code /v2/}; its refusals
+ * become non-retryable {@link RegistryException}s, and file-system trouble a retryable one.
  */
 public final class StoreImagePublisher implements ImagePublisher {
 
@@ -24,27 +24,41 @@ public final class StoreImagePublisher implements ImagePublisher {
   }
 
   @Override
-  public Optional<RegistryClient.Manifest> manifest(String repository, String reference) throws IOException {
-    return call("reading manifest " + repository + ":" + reference, () -> registry.manifest(repository, reference)
-        .map(m -> new RegistryClient.Manifest(m.mediaType(), m.content(), Digest.parse(m.digest().toString()))));
+  public Optional<RegistryClient.Manifest> manifest(String repository, String reference)
+      throws IOException {
+    return call(
+        "reading manifest " + repository + ":" + reference,
+        () ->
+            registry
+                .manifest(repository, reference)
+                .map(
+                    m ->
+                        new RegistryClient.Manifest(
+                            m.mediaType(), m.content(), Digest.parse(m.digest().toString()))));
   }
 
   @Override
   public byte[] blob(String repository, Digest digest) throws IOException {
-    return call("reading blob " + repository + "@" + digest, () -> registry.readBlob(repository, digest.toString()));
+    return call(
+        "reading blob " + repository + "@" + digest,
+        () -> registry.readBlob(repository, digest.toString()));
   }
 
   @Override
   public void blobToFile(String repository, Digest digest, Path file) throws IOException {
-    call("reading blob " + repository + "@" + digest, () -> {
-      registry.copyBlob(repository, digest.toString(), file);
-      return null;
-    });
+    call(
+        "reading blob " + repository + "@" + digest,
+        () -> {
+          registry.copyBlob(repository, digest.toString(), file);
+          return null;
+        });
   }
 
   @Override
   public boolean hasBlob(String repository, Digest digest) throws IOException {
-    return call("looking for blob " + repository + "@" + digest, () -> registry.hasBlob(repository, digest.toString()));
+    return call(
+        "looking for blob " + repository + "@" + digest,
+        () -> registry.hasBlob(repository, digest.toString()));
   }
 
   @Override
@@ -60,15 +74,21 @@ public final class StoreImagePublisher implements ImagePublisher {
   }
 
   private void push(String repository, Digest digest, InputStream content) throws IOException {
-    call("pushing blob " + repository + "@" + digest, () -> {
-      registry.pushBlob(repository, digest.toString(), content);
-      return null;
-    });
+    call(
+        "pushing blob " + repository + "@" + digest,
+        () -> {
+          registry.pushBlob(repository, digest.toString(), content);
+          return null;
+        });
   }
 
   @Override
-  public Digest pushManifest(String repository, String reference, String mediaType, byte[] bytes) throws IOException {
-    return Digest.parse(call("pushing manifest " + repository + ":" + reference, () -> registry.pushManifest(repository, reference, mediaType, bytes)));
+  public Digest pushManifest(String repository, String reference, String mediaType, byte[] bytes)
+      throws IOException {
+    return Digest.parse(
+        call(
+            "pushing manifest " + repository + ":" + reference,
+            () -> registry.pushManifest(repository, reference, mediaType, bytes)));
   }
 
   private interface StoreCall<T> {
@@ -79,7 +99,10 @@ public final class StoreImagePublisher implements ImagePublisher {
     try {
       return call.run();
     } catch (RegistryError e) {
-      throw new RegistryException(what + ": " + e.code + " " + e.getMessage() + (e.detail == null ? "" : " " + e.detail), false, e);
+      throw new RegistryException(
+          what + ": " + e.code + " " + e.getMessage() + (e.detail == null ? "" : " " + e.detail),
+          false,
+          e);
     } catch (IOException e) {
       throw new RegistryException(what + ": " + e, true, e);
     }

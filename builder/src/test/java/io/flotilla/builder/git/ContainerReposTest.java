@@ -18,7 +18,10 @@ import org.eclipse.jgit.storage.file.FileRepositoryBuilder;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** What a server killed in the middle of a push leaves in containers.git, and the next start clearing it. */
+/**
+ * What a server killed in the middle of a push leaves in containers.git, and the next start
+ * clearing it.
+ */
 class ContainerReposTest {
 
   @TempDir Path root;
@@ -33,8 +36,11 @@ class ContainerReposTest {
     Path repository = root.resolve("acme.git");
     Files.writeString(repository.resolve("refs/heads/main.lock"), "0".repeat(40) + "\n");
     Files.writeString(repository.resolve("packed-refs.lock"), "");
-    try (Repository stillLocked = new FileRepositoryBuilder().setGitDir(repository.toFile()).setBare().build()) {
-      assertEquals(RefUpdate.Result.LOCK_FAILURE, update(stillLocked, commit(stillLocked, "blocked", first), first));
+    try (Repository stillLocked =
+        new FileRepositoryBuilder().setGitDir(repository.toFile()).setBare().build()) {
+      assertEquals(
+          RefUpdate.Result.LOCK_FAILURE,
+          update(stillLocked, commit(stillLocked, "blocked", first), first));
     }
 
     try (Repository restarted = new ContainerRepos(root).open("acme")) {
@@ -57,7 +63,8 @@ class ContainerReposTest {
     }
   }
 
-  private static ObjectId commit(Repository repository, String message, ObjectId parent) throws Exception {
+  private static ObjectId commit(Repository repository, String message, ObjectId parent)
+      throws Exception {
     try (ObjectInserter inserter = repository.newObjectInserter()) {
       CommitBuilder commit = new CommitBuilder();
       if (parent != null) {
@@ -73,7 +80,8 @@ class ContainerReposTest {
     }
   }
 
-  private static RefUpdate.Result update(Repository repository, ObjectId to, ObjectId expected) throws Exception {
+  private static RefUpdate.Result update(Repository repository, ObjectId to, ObjectId expected)
+      throws Exception {
     RefUpdate update = repository.updateRef("refs/heads/main");
     update.setNewObjectId(to);
     update.setExpectedOldObjectId(expected == null ? ObjectId.zeroId() : expected);

@@ -9,7 +9,9 @@ class CopyDestinationTest {
 
   @Test
   void aDotDestinationInTheWorkdirIsADirectoryNotAFileNamedAfterIt() {
-    assertTrue(InProcessImageBuilder.destinationIsDirectory("/www/.", 1), "WORKDIR /www + COPY index.html .");
+    assertTrue(
+        InProcessImageBuilder.destinationIsDirectory("/www/.", 1),
+        "WORKDIR /www + COPY index.html .");
     assertTrue(InProcessImageBuilder.destinationIsDirectory("/www/sub/..", 1));
     assertTrue(InProcessImageBuilder.destinationIsDirectory("/www/", 1));
     assertTrue(InProcessImageBuilder.destinationIsDirectory("/www", 2));

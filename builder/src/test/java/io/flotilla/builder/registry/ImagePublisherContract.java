@@ -42,9 +42,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * What every {@link ImagePublisher} must do, against a real Flotilla registry served over HTTP on a free loopback
- * port: what it publishes is readable by skopeo over {@code /v2/}, and what the registry refuses leaves nothing
- * behind. Subclasses say how the publisher reaches that registry.
+ * What every {@link ImagePublisher} must do, against a real Flotilla registry served over HTTP on a
+ * free loopback port: what it publishes is readable by skopeo over {@code /v2/}, and what the
+ * registry refuses leaves nothing behind. Subclasses say how the publisher reaches that registry.
  */
 abstract class ImagePublisherContract {
 
@@ -57,22 +57,42 @@ abstract class ImagePublisherContract {
   static ServerBinding binding;
   static String host;
 
-  /** The publisher under test, for the registry at {@link #host} whose storage is {@link #settings}' root. */
+  /**
+   * The publisher under test, for the registry at {@link #host} whose storage is {@link #settings}'
+   * root.
+   */
   abstract ImagePublisher publisher();
 
   @BeforeAll
   static void startRegistry() throws Exception {
-    // The node's application.conf on this classpath names the gateway's parsing error handler, absent here.
-    Config config = ConfigFactory.parseString("""
+    // The node's application.conf on this classpath names the gateway's parsing error handler,
+    // absent here.
+    Config config =
+        ConfigFactory.parseString(
+                """
         pekko.loglevel = WARNING
         pekko.http.server.parsing.error-handler = "org.apache.pekko.http.DefaultParsingErrorHandler$"
-        """).withFallback(ConfigFactory.load());
+        """)
+            .withFallback(ConfigFactory.load());
     testKit = ActorTestKit.create("publisher-test", config);
     settings = RegistrySettings.fromConfig(config, dir.resolve("registry"));
-    RegistryPrincipal pusher = new RegistryPrincipal("token:ci", Map.of("acme", Set.of(RegistryAction.PUSH)));
-    RegistryRoutes routes = new RegistryRoutes(testKit.system(), settings, (user, password) ->
-        CompletableFuture.completedFuture(USER.equals(user) && PASSWORD.equals(password) ? Optional.of(pusher) : Optional.empty()));
-    binding = Http.get(testKit.system()).newServerAt("127.0.0.1", 0).bind(routes.route()).toCompletableFuture().get(30, TimeUnit.SECONDS);
+    RegistryPrincipal pusher =
+        new RegistryPrincipal("token:ci", Map.of("acme", Set.of(RegistryAction.PUSH)));
+    RegistryRoutes routes =
+        new RegistryRoutes(
+            testKit.system(),
+            settings,
+            (user, password) ->
+                CompletableFuture.completedFuture(
+                    USER.equals(user) && PASSWORD.equals(password)
+                        ? Optional.of(pusher)
+                        : Optional.empty()));
+    binding =
+        Http.get(testKit.system())
+            .newServerAt("127.0.0.1", 0)
+            .bind(routes.route())
+            .toCompletableFuture()
+            .get(30, TimeUnit.SECONDS);
     host = "127.0.0.1:" + binding.localAddress().getPort();
   }
 
@@ -92,7 +112,8 @@ abstract class ImagePublisherContract {
 
   @Test
   void anImageItPublishesIsPulledBySkopeoOverHttp() throws Exception {
-    RegistryClient client = new RegistryClient(HttpClient.newHttpClient(), endpoints(), publisher());
+    RegistryClient client =
+        new RegistryClient(HttpClient.newHttpClient(), endpoints(), publisher());
     Digest digest = BusyboxBaseImage.push(client, host, "acme/busybox", "1");
 
     RegistryClient.Manifest stored = publisher().manifest("acme/busybox", "1").orElseThrow();
@@ -102,11 +123,26 @@ abstract class ImagePublisherContract {
     assertTrue(publisher().hasBlob("acme/busybox", manifest.config().digest()));
     assertTrue(publisher().hasBlob("acme/busybox", manifest.layers().get(0).digest()));
 
-    Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/skopeo")) || "true".equals(System.getenv("CI")), "skopeo is not installed");
-    String raw = skopeo("inspect", "--raw", "--tls-verify=false", "--creds", USER + ":" + PASSWORD, "docker://" + host + "/acme/busybox:1");
+    Assumptions.assumeTrue(
+        Files.isExecutable(Path.of("/usr/bin/skopeo")) || "true".equals(System.getenv("CI")),
+        "skopeo is not installed");
+    String raw =
+        skopeo(
+            "inspect",
+            "--raw",
+            "--tls-verify=false",
+            "--creds",
+            USER + ":" + PASSWORD,
+            "docker://" + host + "/acme/busybox:1");
     assertEquals(digest, Digest.of(raw.getBytes(StandardCharsets.UTF_8)));
     Path layout = dir.resolve("pulled-" + getClass().getSimpleName());
-    skopeo("copy", "--src-tls-verify=false", "--src-creds", USER + ":" + PASSWORD, "docker://" + host + "/acme/busybox:1", "oci:" + layout + ":1");
+    skopeo(
+        "copy",
+        "--src-tls-verify=false",
+        "--src-creds",
+        USER + ":" + PASSWORD,
+        "docker://" + host + "/acme/busybox:1",
+        "oci:" + layout + ":1");
     Path layer = layout.resolve("blobs/sha256").resolve(manifest.layers().get(0).digest().hex());
     assertEquals(manifest.layers().get(0).digest(), Digest.of(layer));
   }
@@ -129,21 +165,39 @@ abstract class ImagePublisherContract {
   @Test
   void aBlobThatDoesNotMatchItsDigestIsRefusedAndNotStored() throws Exception {
     Digest claimed = Digest.of("what was promised".getBytes(StandardCharsets.UTF_8));
-    RegistryException refused = assertThrows(RegistryException.class,
-        () -> publisher().pushBlob("acme/liar", claimed, "what was sent".getBytes(StandardCharsets.UTF_8)));
+    RegistryException refused =
+        assertThrows(
+            RegistryException.class,
+            () ->
+                publisher()
+                    .pushBlob(
+                        "acme/liar", claimed, "what was sent".getBytes(StandardCharsets.UTF_8)));
     assertFalse(refused.retryable(), refused.getMessage());
     assertFalse(publisher().hasBlob("acme/liar", claimed));
   }
 
   @Test
   void aManifestNamingABlobTheRepositoryLacksIsRefusedAndNotStored() throws Exception {
-    byte[] config = "{\"architecture\":\"amd64\",\"os\":\"linux\"}".getBytes(StandardCharsets.UTF_8);
+    byte[] config =
+        "{\"architecture\":\"amd64\",\"os\":\"linux\"}".getBytes(StandardCharsets.UTF_8);
     publisher().pushBlob("acme/incomplete", Digest.of(config), config);
     Digest missing = Digest.of("never pushed".getBytes(StandardCharsets.UTF_8));
-    ImageManifest manifest = new ImageManifest(2, MediaTypes.OCI_MANIFEST, null, Descriptor.of(MediaTypes.OCI_CONFIG, config),
-        List.of(Descriptor.of(MediaTypes.OCI_LAYER_GZIP, missing, 12)), null, null);
-    RegistryException refused = assertThrows(RegistryException.class,
-        () -> publisher().pushManifest("acme/incomplete", "1", MediaTypes.OCI_MANIFEST, Json.toBytes(manifest)));
+    ImageManifest manifest =
+        new ImageManifest(
+            2,
+            MediaTypes.OCI_MANIFEST,
+            null,
+            Descriptor.of(MediaTypes.OCI_CONFIG, config),
+            List.of(Descriptor.of(MediaTypes.OCI_LAYER_GZIP, missing, 12)),
+            null,
+            null);
+    RegistryException refused =
+        assertThrows(
+            RegistryException.class,
+            () ->
+                publisher()
+                    .pushManifest(
+                        "acme/incomplete", "1", MediaTypes.OCI_MANIFEST, Json.toBytes(manifest)));
     assertFalse(refused.retryable(), refused.getMessage());
     assertTrue(refused.getMessage().contains("MANIFEST_BLOB_UNKNOWN"), refused.getMessage());
     assertEquals(Optional.empty(), publisher().manifest("acme/incomplete", "1"));
@@ -152,7 +206,8 @@ abstract class ImagePublisherContract {
   @Test
   void aMissingManifestIsEmpty() throws Exception {
     assertEquals(Optional.empty(), publisher().manifest("acme/nothing", "1"));
-    assertEquals(Optional.empty(), publisher().manifest("acme/nothing", Digest.of(new byte[0]).toString()));
+    assertEquals(
+        Optional.empty(), publisher().manifest("acme/nothing", Digest.of(new byte[0]).toString()));
   }
 
   private static String skopeo(String... args) throws IOException, InterruptedException {

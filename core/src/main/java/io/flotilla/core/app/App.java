@@ -1,8 +1,8 @@
 package io.flotilla.core.app;
 
-import io.flotilla.core.TaggedEntity;
 import io.flotilla.core.CborSerializable;
 import io.flotilla.core.Rejection;
+import io.flotilla.core.TaggedEntity;
 import io.flotilla.protocol.composeapp.AppUri;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -21,11 +21,16 @@ import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
 /** One compose app of a factory ({@code <factory>/<app>}) and every version published for it. */
 public final class App extends TaggedEntity<App.Command, App.Event, App.State> {
 
-  public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "App");
+  public static final EntityTypeKey<Command> ENTITY_KEY =
+      EntityTypeKey.create(Command.class, "App");
   public static final String TAG = "app";
 
-  /** Compose project names: lower case, digits, dash and underscore, starting with a letter or digit. */
+  /**
+   * Compose project names: lower case, digits, dash and underscore, starting with a letter or
+   * digit.
+   */
   public static final Pattern NAME = io.flotilla.core.Limits.APP_NAME;
+
   public static final Pattern DIGEST = Pattern.compile("sha256:[0-9a-f]{64}");
 
   public static String entityId(String factory, String app) {
@@ -34,19 +39,29 @@ public final class App extends TaggedEntity<App.Command, App.Event, App.State> {
 
   public sealed interface Command extends CborSerializable {}
 
-  public record Publish(String uri, String sourceCommit, long buildNumber, ActorRef<StatusReply<Version>> replyTo) implements Command {}
+  public record Publish(
+      String uri, String sourceCommit, long buildNumber, ActorRef<StatusReply<Version>> replyTo)
+      implements Command {}
 
   public record GetVersions(ActorRef<Versions> replyTo) implements Command {}
 
-  public record Version(String digest, String uri, String sourceCommit, long buildNumber, Instant publishedAt)
+  public record Version(
+      String digest, String uri, String sourceCommit, long buildNumber, Instant publishedAt)
       implements CborSerializable {}
 
-  public record Versions(String factory, String app, List<Version> versions) implements CborSerializable {}
+  public record Versions(String factory, String app, List<Version> versions)
+      implements CborSerializable {}
 
   public sealed interface Event extends CborSerializable {}
 
   public record VersionPublished(
-      String factory, String app, String digest, String uri, String sourceCommit, long buildNumber, Instant publishedAt)
+      String factory,
+      String app,
+      String digest,
+      String uri,
+      String sourceCommit,
+      long buildNumber,
+      Instant publishedAt)
       implements Event {}
 
   public record State(List<Version> versions) implements CborSerializable {
@@ -65,7 +80,9 @@ public final class App extends TaggedEntity<App.Command, App.Event, App.State> {
     ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx -> create(ctx.getEntityId())));
   }
 
-  /** @param entityId {@code <factory>/<app>} */
+  /**
+   * @param entityId {@code <factory>/<app>}
+   */
   public static App create(String entityId) {
     return new App(entityId);
   }
@@ -85,20 +102,23 @@ public final class App extends TaggedEntity<App.Command, App.Event, App.State> {
     return new State(List.of());
   }
 
-
-
   @Override
   public CommandHandlerWithReply<Command, Event, State> commandHandler() {
     return newCommandHandlerWithReplyBuilder()
         .forAnyState()
         .onCommand(Publish.class, this::onPublish)
-        .onCommand(GetVersions.class, (state, c) -> Effect().reply(c.replyTo(), new Versions(factory, app, state.versions())))
+        .onCommand(
+            GetVersions.class,
+            (state, c) -> Effect().reply(c.replyTo(), new Versions(factory, app, state.versions())))
         .build();
   }
 
   private ReplyEffect<Event, State> onPublish(State state, Publish command) {
     if (!NAME.matcher(app).matches()) {
-      return Effect().reply(command.replyTo(), Rejection.invalid("app name '" + app + "' must match " + NAME.pattern()));
+      return Effect()
+          .reply(
+              command.replyTo(),
+              Rejection.invalid("app name '" + app + "' must match " + NAME.pattern()));
     }
     AppUri uri;
     try {
@@ -107,19 +127,37 @@ public final class App extends TaggedEntity<App.Command, App.Event, App.State> {
       return Effect().reply(command.replyTo(), Rejection.invalid(e.getMessage()));
     }
     if (!uri.factory().equals(factory) || !uri.app().equals(app)) {
-      return Effect().reply(command.replyTo(), Rejection.invalid("uri " + command.uri() + " is not an image of " + factory + "/" + app));
+      return Effect()
+          .reply(
+              command.replyTo(),
+              Rejection.invalid(
+                  "uri " + command.uri() + " is not an image of " + factory + "/" + app));
     }
     var known = state.byDigest(uri.digest().toString());
     if (known.isPresent()) {
       return Effect().reply(command.replyTo(), StatusReply.success(known.get()));
     }
     VersionPublished event =
-        new VersionPublished(factory, app, uri.digest().toString(), command.uri(), command.sourceCommit(), command.buildNumber(), Instant.now());
+        new VersionPublished(
+            factory,
+            app,
+            uri.digest().toString(),
+            command.uri(),
+            command.sourceCommit(),
+            command.buildNumber(),
+            Instant.now());
     return Effect()
         .persist(event)
         .thenReply(
             command.replyTo(),
-            s -> StatusReply.success(new Version(event.digest(), event.uri(), event.sourceCommit(), event.buildNumber(), event.publishedAt())));
+            s ->
+                StatusReply.success(
+                    new Version(
+                        event.digest(),
+                        event.uri(),
+                        event.sourceCommit(),
+                        event.buildNumber(),
+                        event.publishedAt())));
   }
 
   @Override
@@ -128,7 +166,10 @@ public final class App extends TaggedEntity<App.Command, App.Event, App.State> {
         .forAnyState()
         .onEvent(
             VersionPublished.class,
-            (state, e) -> state.with(new Version(e.digest(), e.uri(), e.sourceCommit(), e.buildNumber(), e.publishedAt())))
+            (state, e) ->
+                state.with(
+                    new Version(
+                        e.digest(), e.uri(), e.sourceCommit(), e.buildNumber(), e.publishedAt())))
         .build();
   }
 }

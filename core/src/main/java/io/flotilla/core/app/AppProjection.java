@@ -20,7 +20,8 @@ public final class AppProjection extends JdbcHandler<EventEnvelope<App.Event>, P
   }
 
   @Override
-  public void process(PooledJdbcSession session, EventEnvelope<App.Event> envelope) throws Exception {
+  public void process(PooledJdbcSession session, EventEnvelope<App.Event> envelope)
+      throws Exception {
     if (!(envelope.event() instanceof App.VersionPublished published)) {
       return;
     }

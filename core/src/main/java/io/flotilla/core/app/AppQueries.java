@@ -16,7 +16,8 @@ import java.util.concurrent.Executor;
 /** Read-side queries over {@code app_versions}. */
 public final class AppQueries {
 
-  public record VersionRow(String digest, String uri, String sourceCommit, long buildNumber, Instant publishedAt) {}
+  public record VersionRow(
+      String digest, String uri, String sourceCommit, long buildNumber, Instant publishedAt) {}
 
   /** An app with its newest version first in {@code versions}. */
   public record AppRow(String name, List<VersionRow> versions) {}
@@ -56,7 +57,11 @@ public final class AppQueries {
                 apps.computeIfAbsent(rows.getString(1), k -> new ArrayList<>())
                     .add(
                         new VersionRow(
-                            rows.getString(2), rows.getString(3), rows.getString(4), rows.getLong(5), instant(rows.getTimestamp(6))));
+                            rows.getString(2),
+                            rows.getString(3),
+                            rows.getString(4),
+                            rows.getLong(5),
+                            instant(rows.getTimestamp(6))));
               }
             }
           }

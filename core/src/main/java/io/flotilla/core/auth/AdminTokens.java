@@ -18,27 +18,33 @@ import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforc
 import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
 
 /**
- * The server-wide admin tokens (hashes only). One entity, id {@link #ID}: the token file in the data dir holds
- * the secret, this entity decides whether a presented admin token is valid on every node.
+ * The server-wide admin tokens (hashes only). One entity, id {@link #ID}: the token file in the
+ * data dir holds the secret, this entity decides whether a presented admin token is valid on every
+ * node.
  */
 public final class AdminTokens
-    extends EventSourcedBehaviorWithEnforcedReplies<AdminTokens.Command, AdminTokens.Event, AdminTokens.State> {
+    extends EventSourcedBehaviorWithEnforcedReplies<
+        AdminTokens.Command, AdminTokens.Event, AdminTokens.State> {
 
-  public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "AdminTokens");
+  public static final EntityTypeKey<Command> ENTITY_KEY =
+      EntityTypeKey.create(Command.class, "AdminTokens");
   public static final String ID = "admin";
 
   public sealed interface Command extends CborSerializable {}
 
   /** Idempotent: registering the same id with the same hash again persists nothing. */
-  public record Register(String tokenId, String secretHash, ActorRef<StatusReply<Done>> replyTo) implements Command {}
+  public record Register(String tokenId, String secretHash, ActorRef<StatusReply<Done>> replyTo)
+      implements Command {}
 
-  public record Check(String tokenId, String secretHash, ActorRef<Valid> replyTo) implements Command {}
+  public record Check(String tokenId, String secretHash, ActorRef<Valid> replyTo)
+      implements Command {}
 
   public record Valid(boolean valid) implements CborSerializable {}
 
   public sealed interface Event extends CborSerializable {}
 
-  public record TokenRegistered(String tokenId, String secretHash, Instant registeredAt) implements Event {}
+  public record TokenRegistered(String tokenId, String secretHash, Instant registeredAt)
+      implements Event {}
 
   public record State(Map<String, String> hashes) implements CborSerializable {
     State with(String tokenId, String hash) {
@@ -85,7 +91,8 @@ public final class AdminTokens
   }
 
   private ReplyEffect<Event, State> onCheck(State state, Check command) {
-    boolean valid = ApiToken.hashesEqual(state.hashes().get(command.tokenId()), command.secretHash());
+    boolean valid =
+        ApiToken.hashesEqual(state.hashes().get(command.tokenId()), command.secretHash());
     return Effect().reply(command.replyTo(), new Valid(valid));
   }
 
@@ -93,7 +100,9 @@ public final class AdminTokens
   public EventHandler<State, Event> eventHandler() {
     return newEventHandlerBuilder()
         .forAnyState()
-        .onEvent(TokenRegistered.class, (state, event) -> state.with(event.tokenId(), event.secretHash()))
+        .onEvent(
+            TokenRegistered.class,
+            (state, event) -> state.with(event.tokenId(), event.secretHash()))
         .build();
   }
 }

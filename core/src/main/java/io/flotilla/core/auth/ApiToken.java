@@ -11,13 +11,14 @@ import java.util.regex.Pattern;
 
 /**
  * A bearer token as handed to a user: {@code flt_<factory>_<id>_<secret>} for a factory token,
- * {@code fla_<id>_<secret>} for the server's admin token. The id tells which stored hash to compare against,
- * so a check is one entity lookup; only the SHA-256 of the secret is ever stored (the secret is 256 random
- * bits, so a plain hash is enough).
+ * {@code fla_<id>_<secret>} for the server's admin token. The id tells which stored hash to compare
+ * against, so a check is one entity lookup; only the SHA-256 of the secret is ever stored (the
+ * secret is 256 random bits, so a plain hash is enough).
  */
 public record ApiToken(String factory, String id, String secret) {
 
-  private static final Pattern FACTORY_TOKEN = Pattern.compile("flt_([a-z0-9-]{3,63})_([0-9a-f]{16})_([0-9a-f]{64})");
+  private static final Pattern FACTORY_TOKEN =
+      Pattern.compile("flt_([a-z0-9-]{3,63})_([0-9a-f]{16})_([0-9a-f]{64})");
   private static final Pattern ADMIN_TOKEN = Pattern.compile("fla_([0-9a-f]{16})_([0-9a-f]{64})");
   private static final SecureRandom RANDOM = new SecureRandom();
 
@@ -58,7 +59,8 @@ public record ApiToken(String factory, String id, String secret) {
 
   public static String hash(String secret) {
     try {
-      byte[] digest = MessageDigest.getInstance("SHA-256").digest(secret.getBytes(StandardCharsets.UTF_8));
+      byte[] digest =
+          MessageDigest.getInstance("SHA-256").digest(secret.getBytes(StandardCharsets.UTF_8));
       return HexFormat.of().formatHex(digest);
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("the JDK always has SHA-256", e);
@@ -69,7 +71,8 @@ public record ApiToken(String factory, String id, String secret) {
   public static boolean hashesEqual(String a, String b) {
     return a != null
         && b != null
-        && MessageDigest.isEqual(a.getBytes(StandardCharsets.US_ASCII), b.getBytes(StandardCharsets.US_ASCII));
+        && MessageDigest.isEqual(
+            a.getBytes(StandardCharsets.US_ASCII), b.getBytes(StandardCharsets.US_ASCII));
   }
 
   @Override

@@ -4,7 +4,9 @@ import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.Optional;
 
-/** What a caller presented, as an edge read it off its wire form; {@link Access} tells who that is. */
+/**
+ * What a caller presented, as an edge read it off its wire form; {@link Access} tells who that is.
+ */
 public sealed interface Credentials {
 
   /** Nothing usable was presented; {@code hint} tells how this edge takes credentials. */
@@ -18,7 +20,10 @@ public sealed interface Credentials {
     }
   }
 
-  /** HTTP basic: a factory API token as the password (any user name, as {@code docker login} sends it), or a device's registry credentials. */
+  /**
+   * HTTP basic: a factory API token as the password (any user name, as {@code docker login} sends
+   * it), or a device's registry credentials.
+   */
   record Basic(String username, String password) implements Credentials {
     @Override
     public String toString() {
@@ -27,20 +32,27 @@ public sealed interface Credentials {
   }
 
   /**
-   * The credentials of an {@code Authorization: Basic} header value; a value without a colon is the password alone
-   * (git sends it so when the user name is empty). Another scheme or broken base64 is {@link Missing}.
+   * The credentials of an {@code Authorization: Basic} header value; a value without a colon is the
+   * password alone (git sends it so when the user name is empty). Another scheme or broken base64
+   * is {@link Missing}.
    */
   static Credentials basic(Optional<String> authorization, String hint) {
-    if (authorization.isEmpty() || !authorization.get().strip().regionMatches(true, 0, "Basic ", 0, 6)) {
+    if (authorization.isEmpty()
+        || !authorization.get().strip().regionMatches(true, 0, "Basic ", 0, 6)) {
       return new Missing(hint);
     }
     String decoded;
     try {
-      decoded = new String(Base64.getDecoder().decode(authorization.get().strip().substring(6).strip()), StandardCharsets.UTF_8);
+      decoded =
+          new String(
+              Base64.getDecoder().decode(authorization.get().strip().substring(6).strip()),
+              StandardCharsets.UTF_8);
     } catch (IllegalArgumentException e) {
       return new Missing(hint);
     }
     int colon = decoded.indexOf(':');
-    return colon < 0 ? new Basic("", decoded) : new Basic(decoded.substring(0, colon), decoded.substring(colon + 1));
+    return colon < 0
+        ? new Basic("", decoded)
+        : new Basic(decoded.substring(0, colon), decoded.substring(colon + 1));
   }
 }

@@ -1,8 +1,9 @@
 package io.flotilla.core.auth;
 
 /**
- * The answer of {@link Access} for one request: allowed, with who the caller is, or denied with the detail to show.
- * Each edge only translates a denial into its wire form (a JSON error, git's Basic challenge, a registry error).
+ * The answer of {@link Access} for one request: allowed, with who the caller is, or denied with the
+ * detail to show. Each edge only translates a denial into its wire form (a JSON error, git's Basic
+ * challenge, a registry error).
  */
 public sealed interface Decision {
 
@@ -11,7 +12,9 @@ public sealed interface Decision {
   record Denied(Denial denial, String detail) implements Decision {}
 
   enum Denial {
-    /** No credentials, malformed ones, unknown or revoked ones, or a kind this edge does not take. */
+    /**
+     * No credentials, malformed ones, unknown or revoked ones, or a kind this edge does not take.
+     */
     UNAUTHENTICATED(401),
     /** Outside the caller's factory: the same answer whether or not the factory exists. */
     NOT_VISIBLE(404),

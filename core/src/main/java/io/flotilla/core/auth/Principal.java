@@ -3,9 +3,9 @@ package io.flotilla.core.auth;
 import java.util.List;
 
 /**
- * Who a request comes from, as {@link Access} established it: the server admin, a factory API token with its
- * scopes, or a device of a factory (by its registry credentials), which may read that factory's containers and
- * nothing else.
+ * Who a request comes from, as {@link Access} established it: the server admin, a factory API token
+ * with its scopes, or a device of a factory (by its registry credentials), which may read that
+ * factory's containers and nothing else.
  *
  * @param factory the factory the caller belongs to; null for the server admin
  * @param id the token id or the device uuid; null for the server admin
@@ -48,6 +48,7 @@ public record Principal(Kind kind, String factory, String id, List<String> scope
     if (admin()) {
       return true;
     }
-    return factory.equals(factoryName) && (scopes.contains(scope.wireName()) || scopes.contains(Scope.ADMIN.wireName()));
+    return factory.equals(factoryName)
+        && (scopes.contains(scope.wireName()) || scopes.contains(Scope.ADMIN.wireName()));
   }
 }

@@ -3,13 +3,15 @@ package io.flotilla.core.device;
 import io.flotilla.core.CborSerializable;
 
 /**
- * Published cluster-wide when the operator changes what a device's {@code GET /config} serves, so that a device
- * holding a WebSocket on any node fetches it at once instead of at its next poll.
+ * Published cluster-wide when the operator changes what a device's {@code GET /config} serves, so
+ * that a device holding a WebSocket on any node fetches it at once instead of at its next poll.
  *
- * <p>With a {@code uuid}: that device's own files or its group changed, and {@code group} is its group now (null: none).
- * Without: a layer changed, the group's ({@code group}) or the factory-wide one ({@code group} null).
+ * <p>With a {@code uuid}: that device's own files or its group changed, and {@code group} is its
+ * group now (null: none). Without: a layer changed, the group's ({@code group}) or the factory-wide
+ * one ({@code group} null).
  */
-public record ConfigPublished(String factory, String uuid, String group) implements CborSerializable {
+public record ConfigPublished(String factory, String uuid, String group)
+    implements CborSerializable {
 
   public static final String TOPIC_NAME = "flotilla-device-config";
 

@@ -1,9 +1,9 @@
 package io.flotilla.core.device;
 
-import io.flotilla.core.TaggedEntity;
 import io.flotilla.core.CborSerializable;
 import io.flotilla.core.Limits;
 import io.flotilla.core.Rejection;
+import io.flotilla.core.TaggedEntity;
 import io.flotilla.protocol.oci.Digest;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -29,14 +29,16 @@ import org.apache.pekko.persistence.typed.javadsl.EventHandler;
 import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
 
 /**
- * One device (entity id = its uuid, the CN of its certificate): registration, what it runs, its updates and
- * reports. Device-port requests arrive as commands carrying a {@link Contact}; a contact that changes nothing
- * persists nothing, and the time of the last contact is persisted at most once per
- * {@link DeviceSettings#lastSeenPersistInterval()} — idle fleets must not write to the database.
+ * One device (entity id = its uuid, the CN of its certificate): registration, what it runs, its
+ * updates and reports. Device-port requests arrive as commands carrying a {@link Contact}; a
+ * contact that changes nothing persists nothing, and the time of the last contact is persisted at
+ * most once per {@link DeviceSettings#lastSeenPersistInterval()} — idle fleets must not write to
+ * the database.
  */
 public final class Device extends TaggedEntity<Device.Command, Device.Event, Device.State> {
 
-  public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "Device");
+  public static final EntityTypeKey<Command> ENTITY_KEY =
+      EntityTypeKey.create(Command.class, "Device");
   public static final String TAG_PREFIX = "device-";
   public static final String REVOKED_TOPIC_NAME = "flotilla-device-revoked";
 
@@ -47,8 +49,13 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
   public static final Pattern TAG = Limits.DEVICE_TAG;
   public static final Pattern APP = Limits.DEVICE_APP;
   public static final int MAX_DETAILS = Limits.EVENT_DETAILS;
-  /** Updates kept in the entity (for duplicate detection and derived state); the read side keeps them all. */
+
+  /**
+   * Updates kept in the entity (for duplicate detection and derived state); the read side keeps
+   * them all.
+   */
   public static final int MAX_UPDATES_KEPT = 20;
+
   public static final int MAX_EVENTS_PER_UPDATE = Limits.EVENTS_PER_UPDATE;
   public static final int MAX_APPS = Limits.DEVICE_APPS;
   public static final int MAX_CONFIG_FILES = Limits.CONFIG_FILES;
@@ -56,23 +63,41 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
   public static final String METADATA_CORRELATION_PREFIX = "meta-";
 
   /**
-   * What a device-port request says about its sender: the identity from its verified certificate, the
-   * {@code x-ats-*} headers (null when absent, which means "unchanged") and when it arrived.
+   * What a device-port request says about its sender: the identity from its verified certificate,
+   * the {@code x-ats-*} headers (null when absent, which means "unchanged") and when it arrived.
    */
   public record Contact(
-      String factory, boolean production, String certificateSerial, String publicKeyPem, String tag, String targetName, List<String> apps, Instant at)
+      String factory,
+      boolean production,
+      String certificateSerial,
+      String publicKeyPem,
+      String tag,
+      String targetName,
+      List<String> apps,
+      Instant at)
       implements CborSerializable {}
 
   /** One element of {@code POST /events}, as stored. */
   public record UpdateEvent(
-      String id, String deviceTime, String type, int typeVersion, String correlationId, Boolean success, String targetName, String version, String details)
+      String id,
+      String deviceTime,
+      String type,
+      int typeVersion,
+      String correlationId,
+      Boolean success,
+      String targetName,
+      String version,
+      String details)
       implements CborSerializable {}
 
   /** {@code POST /apps-states}; {@code appsJson} is the {@code apps} object as JSON text. */
-  public record AppsStates(String ostree, String deviceTime, String appsJson) implements CborSerializable {
+  public record AppsStates(String ostree, String deviceTime, String appsJson)
+      implements CborSerializable {
 
     boolean sameReportAs(AppsStates other) {
-      return other != null && Objects.equals(ostree, other.ostree) && Objects.equals(appsJson, other.appsJson);
+      return other != null
+          && Objects.equals(ostree, other.ostree)
+          && Objects.equals(appsJson, other.appsJson);
     }
   }
 
@@ -82,8 +107,12 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
     CONFIG
   }
 
-  /** A fioconfig file: {@code onChanged} is the handler command run on the device when the file changes. */
-  public record ConfigFile(String name, String value, boolean unencrypted, List<String> onChanged) implements CborSerializable {}
+  /**
+   * A fioconfig file: {@code onChanged} is the handler command run on the device when the file
+   * changes.
+   */
+  public record ConfigFile(String name, String value, boolean unencrypted, List<String> onChanged)
+      implements CborSerializable {}
 
   public enum UpdateState {
     IN_PROGRESS("in-progress"),
@@ -102,7 +131,13 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
   }
 
   /** The events of one correlation id, with the outcome derived from them. */
-  public record Update(String correlationId, String targetName, String version, List<UpdateEvent> events, Instant firstReportedAt, Instant lastReportedAt)
+  public record Update(
+      String correlationId,
+      String targetName,
+      String version,
+      List<UpdateEvent> events,
+      Instant firstReportedAt,
+      Instant lastReportedAt)
       implements CborSerializable {
 
     public UpdateState state() {
@@ -123,13 +158,15 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
   }
 
   /**
-   * fioup reports every change of the targets metadata version, its first check included, as
-   * {@code MetadataUpdateCompleted} under a correlation id of its own, {@code meta-<ULID>} ({@code pkg/state/check.go},
-   * {@code sendMetadataUpdateCompletedEvent}). Such an event tells what the device last read, not that it updates:
-   * it stays in the journal with the device's other events and never becomes an {@link Update}.
+   * fioup reports every change of the targets metadata version, its first check included, as {@code
+   * MetadataUpdateCompleted} under a correlation id of its own, {@code meta-<ULID>} ({@code
+   * pkg/state/check.go}, {@code sendMetadataUpdateCompletedEvent}). Such an event tells what the
+   * device last read, not that it updates: it stays in the journal with the device's other events
+   * and never becomes an {@link Update}.
    */
   public static boolean isMetadataEvent(UpdateEvent event) {
-    return METADATA_UPDATE_COMPLETED.equals(event.type()) || event.correlationId().startsWith(METADATA_CORRELATION_PREFIX);
+    return METADATA_UPDATE_COMPLETED.equals(event.type())
+        || event.correlationId().startsWith(METADATA_CORRELATION_PREFIX);
   }
 
   /** An update made only of metadata events: what the entity made of them before it knew better. */
@@ -142,10 +179,15 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
     return !update.events().isEmpty();
   }
 
-  /** @param failedStep the event type that reported {@code success: false}, else null */
+  /**
+   * @param failedStep the event type that reported {@code success: false}, else null
+   */
   public record Outcome(UpdateState state, String failedStep) {}
 
-  /** Failed as soon as any step reports failure; succeeded once the installation completed successfully. */
+  /**
+   * Failed as soon as any step reports failure; succeeded once the installation completed
+   * successfully.
+   */
   public static Outcome outcome(List<UpdateEvent> events) {
     boolean installed = false;
     for (UpdateEvent event : events) {
@@ -161,7 +203,10 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
 
   public sealed interface Command extends CborSerializable {}
 
-  /** Registration through the API ({@code POST /ota/devices/}); a second one for the uuid is a conflict. */
+  /**
+   * Registration through the API ({@code POST /ota/devices/}); a second one for the uuid is a
+   * conflict.
+   */
   public record Register(
       String factory,
       String name,
@@ -175,32 +220,57 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
       ActorRef<StatusReply<Summary>> replyTo)
       implements Command {}
 
-  /** Any device-port request: creates the device on first contact, records headers, counts as seen. */
-  public record CheckIn(Contact contact, ActorRef<StatusReply<Summary>> replyTo) implements Command {}
+  /**
+   * Any device-port request: creates the device on first contact, records headers, counts as seen.
+   */
+  public record CheckIn(Contact contact, ActorRef<StatusReply<Summary>> replyTo)
+      implements Command {}
 
   /** {@code POST /events}, already filtered to well-formed events. */
-  public record ReportUpdateEvents(Contact contact, List<UpdateEvent> events, ActorRef<StatusReply<Summary>> replyTo) implements Command {}
+  public record ReportUpdateEvents(
+      Contact contact, List<UpdateEvent> events, ActorRef<StatusReply<Summary>> replyTo)
+      implements Command {}
 
-  public record ReportAppsStates(Contact contact, AppsStates appsStates, ActorRef<StatusReply<Summary>> replyTo) implements Command {}
+  public record ReportAppsStates(
+      Contact contact, AppsStates appsStates, ActorRef<StatusReply<Summary>> replyTo)
+      implements Command {}
 
-  public record ReportSystemInfo(Contact contact, SystemInfoKind kind, String content, ActorRef<StatusReply<Summary>> replyTo) implements Command {}
+  public record ReportSystemInfo(
+      Contact contact, SystemInfoKind kind, String content, ActorRef<StatusReply<Summary>> replyTo)
+      implements Command {}
 
-  /** {@code PATCH /config} from the device: the files are added to (or replace same-named files in) its config. */
-  public record PatchConfig(Contact contact, List<ConfigFile> files, String reason, ActorRef<StatusReply<Summary>> replyTo) implements Command {}
+  /**
+   * {@code PATCH /config} from the device: the files are added to (or replace same-named files in)
+   * its config.
+   */
+  public record PatchConfig(
+      Contact contact,
+      List<ConfigFile> files,
+      String reason,
+      ActorRef<StatusReply<Summary>> replyTo)
+      implements Command {}
 
   /** The operator's device-level config: replaces every file. */
-  public record ReplaceConfig(String factory, List<ConfigFile> files, String reason, Instant at, ActorRef<StatusReply<Summary>> replyTo)
+  public record ReplaceConfig(
+      String factory,
+      List<ConfigFile> files,
+      String reason,
+      Instant at,
+      ActorRef<StatusReply<Summary>> replyTo)
       implements Command {}
 
   /** The operator's changes; null fields stay as they are. */
-  public record Change(String factory, String name, String group, Instant at, ActorRef<StatusReply<Summary>> replyTo) implements Command {}
+  public record Change(
+      String factory, String name, String group, Instant at, ActorRef<StatusReply<Summary>> replyTo)
+      implements Command {}
 
-  public record Decommission(String factory, Instant at, ActorRef<StatusReply<Done>> replyTo) implements Command {}
+  public record Decommission(String factory, Instant at, ActorRef<StatusReply<Done>> replyTo)
+      implements Command {}
 
   /**
-   * Sharding's stop message when it passivates the entity. Giving one spares every entity the interceptor that
-   * sharding otherwise wraps around it to turn its poison pill into a stop (~100 bytes an entity); like the poison
-   * pill it waits behind any persist in progress.
+   * Sharding's stop message when it passivates the entity. Giving one spares every entity the
+   * interceptor that sharding otherwise wraps around it to turn its poison pill into a stop (~100
+   * bytes an entity); like the poison pill it waits behind any persist in progress.
    */
   public record Passivate() implements Command {}
 
@@ -234,7 +304,10 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
     Instant at();
   }
 
-  /** {@code firstContact}: created by a device's first request rather than by registration through the API. */
+  /**
+   * {@code firstContact}: created by a device's first request rather than by registration through
+   * the API.
+   */
   public record Registered(
       String uuid,
       String factory,
@@ -250,21 +323,41 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
       implements Event {}
 
   /** What the device said it follows and runs ({@code x-ats-*} headers), whole, after a change. */
-  public record StatusReported(String uuid, String factory, String tag, String targetName, List<String> apps, Instant at) implements Event {}
+  public record StatusReported(
+      String uuid, String factory, String tag, String targetName, List<String> apps, Instant at)
+      implements Event {}
 
-  /** A contact that changed nothing, persisted because the last persisted one is older than the interval. */
+  /**
+   * A contact that changed nothing, persisted because the last persisted one is older than the
+   * interval.
+   */
   public record Seen(String uuid, String factory, Instant at) implements Event {}
 
-  public record UpdateEventsReported(String uuid, String factory, List<UpdateEvent> events, Instant at) implements Event {}
+  public record UpdateEventsReported(
+      String uuid, String factory, List<UpdateEvent> events, Instant at) implements Event {}
 
-  public record AppsStatesReported(String uuid, String factory, AppsStates appsStates, Instant at) implements Event {}
+  public record AppsStatesReported(String uuid, String factory, AppsStates appsStates, Instant at)
+      implements Event {}
 
-  public record SystemInfoReported(String uuid, String factory, SystemInfoKind kind, String content, Instant at) implements Event {}
+  public record SystemInfoReported(
+      String uuid, String factory, SystemInfoKind kind, String content, Instant at)
+      implements Event {}
 
-  /** The device-level config files, whole; {@code byDevice} tells a device's PATCH from an operator's PUT. */
-  public record ConfigChanged(String uuid, String factory, List<ConfigFile> files, String reason, boolean byDevice, Instant at) implements Event {}
+  /**
+   * The device-level config files, whole; {@code byDevice} tells a device's PATCH from an
+   * operator's PUT.
+   */
+  public record ConfigChanged(
+      String uuid,
+      String factory,
+      List<ConfigFile> files,
+      String reason,
+      boolean byDevice,
+      Instant at)
+      implements Event {}
 
-  public record DetailsChanged(String uuid, String factory, String name, String group, Instant at) implements Event {}
+  public record DetailsChanged(String uuid, String factory, String name, String group, Instant at)
+      implements Event {}
 
   public record Decommissioned(String uuid, String factory, Instant at) implements Event {}
 
@@ -272,12 +365,13 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
   public record Revoked(String factory, String uuid) implements CborSerializable {}
 
   /**
-   * What command handling needs, kept in memory by every active entity, so it is as small as it can be (a node
-   * holds up to active-entity-limit of them): the uuid is the entity's, the certificate serial and public key
-   * stay in the {@link Registered} event ({@link DeviceKeys} reads the key for {@code GET /device}), and the
-   * values that many devices share (factory, hardware id, group, tag, target, app list) are shared through
-   * {@link Canonical}; of each system info only a digest is kept. It is also the snapshot: snapshots written when it still held {@code uuid},
-   * {@code certificateSerial} and {@code publicKeyPem} load, the serializer skipping those properties.
+   * What command handling needs, kept in memory by every active entity, so it is as small as it can
+   * be (a node holds up to active-entity-limit of them): the uuid is the entity's, the certificate
+   * serial and public key stay in the {@link Registered} event ({@link DeviceKeys} reads the key
+   * for {@code GET /device}), and the values that many devices share (factory, hardware id, group,
+   * tag, target, app list) are shared through {@link Canonical}; of each system info only a digest
+   * is kept. It is also the snapshot: snapshots written when it still held {@code uuid}, {@code
+   * certificateSerial} and {@code publicKeyPem} load, the serializer skipping those properties.
    */
   public record State(
       String factory,
@@ -298,8 +392,14 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
       Instant decommissionedAt)
       implements CborSerializable {
 
-    /** Shared by every entity: the persistence layer keeps the empty state for the entity's whole life. */
-    static final State EMPTY = new State(null, null, null, null, null, false, null, List.of(), null, null, List.of(), null, Map.of(), List.of(), null, null);
+    /**
+     * Shared by every entity: the persistence layer keeps the empty state for the entity's whole
+     * life.
+     */
+    static final State EMPTY =
+        new State(
+            null, null, null, null, null, false, null, List.of(), null, null, List.of(), null,
+            Map.of(), List.of(), null, null);
 
     public State {
       factory = Canonical.of(factory);
@@ -311,7 +411,10 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
       updates = withoutMetadataUpdates(updates);
     }
 
-    /** Snapshots taken before metadata events were told apart may hold them as updates; they go on load. */
+    /**
+     * Snapshots taken before metadata events were told apart may hold them as updates; they go on
+     * load.
+     */
     private static List<Update> withoutMetadataUpdates(List<Update> updates) {
       if (updates == null) {
         return null;
@@ -333,7 +436,10 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
     }
 
     Summary summary(String uuid, Instant lastContact) {
-      Instant seen = lastSeen == null || (lastContact != null && lastContact.isAfter(lastSeen)) ? lastContact : lastSeen;
+      Instant seen =
+          lastSeen == null || (lastContact != null && lastContact.isAfter(lastSeen))
+              ? lastContact
+              : lastSeen;
       Update current = updates.isEmpty() ? null : updates.get(updates.size() - 1);
       return new Summary(
           uuid,
@@ -378,12 +484,40 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
       Instant seen = lastSeen == null || event.at().isAfter(lastSeen) ? event.at() : lastSeen;
       if (event instanceof Registered r) {
         return new State(
-            r.factory(), r.name(), r.hardwareId(), r.group(), r.tag(), r.production(), null, List.of(), r.at(), r.firstContact() ? r.at() : null, List.of(), null,
-            Map.of(), List.of(), null, null);
+            r.factory(),
+            r.name(),
+            r.hardwareId(),
+            r.group(),
+            r.tag(),
+            r.production(),
+            null,
+            List.of(),
+            r.at(),
+            r.firstContact() ? r.at() : null,
+            List.of(),
+            null,
+            Map.of(),
+            List.of(),
+            null,
+            null);
       } else if (event instanceof StatusReported s) {
         return new State(
-            factory, name, hardwareId, group, s.tag(), production, s.targetName(), s.apps(), createdAt,
-            seen, updates, appsStates, systemInfo, config, configChangedAt, decommissionedAt);
+            factory,
+            name,
+            hardwareId,
+            group,
+            s.tag(),
+            production,
+            s.targetName(),
+            s.apps(),
+            createdAt,
+            seen,
+            updates,
+            appsStates,
+            systemInfo,
+            config,
+            configChangedAt,
+            decommissionedAt);
       } else if (event instanceof Seen) {
         return withLastSeen(seen);
       } else if (event instanceof UpdateEventsReported reported) {
@@ -395,7 +529,13 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
           int index = indexOf(next, updateEvent.correlationId());
           if (index < 0) {
             next.add(
-                new Update(updateEvent.correlationId(), updateEvent.targetName(), updateEvent.version(), List.of(updateEvent), reported.at(), reported.at()));
+                new Update(
+                    updateEvent.correlationId(),
+                    updateEvent.targetName(),
+                    updateEvent.version(),
+                    List.of(updateEvent),
+                    reported.at(),
+                    reported.at()));
           } else {
             next.set(index, next.get(index).with(updateEvent, reported.at()));
           }
@@ -404,38 +544,136 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
           next.remove(0);
         }
         return new State(
-            factory, name, hardwareId, group, tag, production, targetName, apps, createdAt, seen,
-            List.copyOf(next), appsStates, systemInfo, config, configChangedAt, decommissionedAt);
+            factory,
+            name,
+            hardwareId,
+            group,
+            tag,
+            production,
+            targetName,
+            apps,
+            createdAt,
+            seen,
+            List.copyOf(next),
+            appsStates,
+            systemInfo,
+            config,
+            configChangedAt,
+            decommissionedAt);
       } else if (event instanceof AppsStatesReported reported) {
         return new State(
-            factory, name, hardwareId, group, tag, production, targetName, apps, createdAt, seen,
-            updates, reported.appsStates(), systemInfo, config, configChangedAt, decommissionedAt);
+            factory,
+            name,
+            hardwareId,
+            group,
+            tag,
+            production,
+            targetName,
+            apps,
+            createdAt,
+            seen,
+            updates,
+            reported.appsStates(),
+            systemInfo,
+            config,
+            configChangedAt,
+            decommissionedAt);
       } else if (event instanceof SystemInfoReported reported) {
         Map<SystemInfoKind, String> next = new LinkedHashMap<>(systemInfo);
         next.put(reported.kind(), systemInfoDigest(reported.content()));
         return new State(
-            factory, name, hardwareId, group, tag, production, targetName, apps, createdAt, seen,
-            updates, appsStates, Map.copyOf(next), config, configChangedAt, decommissionedAt);
+            factory,
+            name,
+            hardwareId,
+            group,
+            tag,
+            production,
+            targetName,
+            apps,
+            createdAt,
+            seen,
+            updates,
+            appsStates,
+            Map.copyOf(next),
+            config,
+            configChangedAt,
+            decommissionedAt);
       } else if (event instanceof ConfigChanged changed) {
         return new State(
-            factory, name, hardwareId, group, tag, production, targetName, apps, createdAt,
-            changed.byDevice() ? seen : lastSeen, updates, appsStates, systemInfo, changed.files(), changed.at(), decommissionedAt);
+            factory,
+            name,
+            hardwareId,
+            group,
+            tag,
+            production,
+            targetName,
+            apps,
+            createdAt,
+            changed.byDevice() ? seen : lastSeen,
+            updates,
+            appsStates,
+            systemInfo,
+            changed.files(),
+            changed.at(),
+            decommissionedAt);
       } else if (event instanceof DetailsChanged changed) {
         return new State(
-            factory, changed.name(), hardwareId, changed.group(), tag, production, targetName, apps,
-            createdAt, lastSeen, updates, appsStates, systemInfo, config, configChangedAt, decommissionedAt);
+            factory,
+            changed.name(),
+            hardwareId,
+            changed.group(),
+            tag,
+            production,
+            targetName,
+            apps,
+            createdAt,
+            lastSeen,
+            updates,
+            appsStates,
+            systemInfo,
+            config,
+            configChangedAt,
+            decommissionedAt);
       } else if (event instanceof Decommissioned d) {
         return new State(
-            factory, name, hardwareId, group, tag, production, targetName, apps, createdAt, lastSeen,
-            updates, appsStates, systemInfo, config, configChangedAt, d.at());
+            factory,
+            name,
+            hardwareId,
+            group,
+            tag,
+            production,
+            targetName,
+            apps,
+            createdAt,
+            lastSeen,
+            updates,
+            appsStates,
+            systemInfo,
+            config,
+            configChangedAt,
+            d.at());
       }
       throw new IllegalStateException("unknown event " + event);
     }
 
     private State withLastSeen(Instant seen) {
       return new State(
-          factory, name, hardwareId, group, tag, production, targetName, apps, createdAt, seen,
-          updates, appsStates, systemInfo, config, configChangedAt, decommissionedAt);
+          factory,
+          name,
+          hardwareId,
+          group,
+          tag,
+          production,
+          targetName,
+          apps,
+          createdAt,
+          seen,
+          updates,
+          appsStates,
+          systemInfo,
+          config,
+          configChangedAt,
+          decommissionedAt);
     }
 
     private static int indexOf(List<Update> updates, String correlationId) {
@@ -454,19 +692,30 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
   }
 
   public static void init(
-      ActorSystem<?> system, DeviceSettings settings, ActorRef<Topic.Command<Revoked>> revokedTopic, ActorRef<Topic.Command<ConfigPublished>> configTopic) {
+      ActorSystem<?> system,
+      DeviceSettings settings,
+      ActorRef<Topic.Command<Revoked>> revokedTopic,
+      ActorRef<Topic.Command<ConfigPublished>> configTopic) {
     ClusterShardingSettings sharding = ClusterShardingSettings.create(system);
     sharding =
-        sharding.withPassivationStrategy(sharding.passivationStrategySettings().withActiveEntityLimit(settings.activeEntityLimit()));
+        sharding.withPassivationStrategy(
+            sharding
+                .passivationStrategySettings()
+                .withActiveEntityLimit(settings.activeEntityLimit()));
     ClusterSharding.get(system)
         .init(
-            Entity.of(ENTITY_KEY, ctx -> create(ctx.getEntityId(), settings, revokedTopic, configTopic))
+            Entity.of(
+                    ENTITY_KEY,
+                    ctx -> create(ctx.getEntityId(), settings, revokedTopic, configTopic))
                 .withSettings(sharding)
                 .withStopMessage(new Passivate()));
   }
 
   public static Device create(
-      String uuid, DeviceSettings settings, ActorRef<Topic.Command<Revoked>> revokedTopic, ActorRef<Topic.Command<ConfigPublished>> configTopic) {
+      String uuid,
+      DeviceSettings settings,
+      ActorRef<Topic.Command<Revoked>> revokedTopic,
+      ActorRef<Topic.Command<ConfigPublished>> configTopic) {
     return new Device(uuid, settings, revokedTopic, configTopic);
   }
 
@@ -474,11 +723,18 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
   private final DeviceSettings settings;
   private final ActorRef<Topic.Command<Revoked>> revokedTopic;
   private final ActorRef<Topic.Command<ConfigPublished>> configTopic;
-  /** The newest contact; persisted only with a change or once per interval, so it may be newer than the state's. */
+
+  /**
+   * The newest contact; persisted only with a change or once per interval, so it may be newer than
+   * the state's.
+   */
   private Instant lastContact;
 
   private Device(
-      String uuid, DeviceSettings settings, ActorRef<Topic.Command<Revoked>> revokedTopic, ActorRef<Topic.Command<ConfigPublished>> configTopic) {
+      String uuid,
+      DeviceSettings settings,
+      ActorRef<Topic.Command<Revoked>> revokedTopic,
+      ActorRef<Topic.Command<ConfigPublished>> configTopic) {
     super(ENTITY_KEY, uuid, Canonical.of(tagFor(uuid, settings.slices())), 50);
     this.uuid = uuid;
     this.settings = settings;
@@ -497,8 +753,9 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
   }
 
   /**
-   * A plain dispatch rather than the handler builder: the builder allocates a case and two lambdas per command
-   * type for every entity instance (about 1 KB a device), and a node keeps up to active-entity-limit devices.
+   * A plain dispatch rather than the handler builder: the builder allocates a case and two lambdas
+   * per command type for every entity instance (about 1 KB a device), and a node keeps up to
+   * active-entity-limit devices.
    */
   private ReplyEffect<Event, State> onCommand(State state, Command command) {
     if (command instanceof CheckIn c) {
@@ -529,7 +786,8 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
 
   private ReplyEffect<Event, State> onRegister(State state, Register c) {
     if (state.exists()) {
-      return Effect().reply(c.replyTo(), Rejection.conflict("device " + uuid + " is already registered"));
+      return Effect()
+          .reply(c.replyTo(), Rejection.conflict("device " + uuid + " is already registered"));
     }
     if (!UUID.matcher(uuid).matches()) {
       return Effect().reply(c.replyTo(), Rejection.invalid("uuid must match " + UUID.pattern()));
@@ -542,15 +800,30 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
     if (problem == null && c.tag() != null && !TAG.matcher(c.tag()).matches()) {
       problem = "tag must match " + TAG.pattern();
     }
-    if (problem == null && c.hardwareId() != null && !Limits.PLATFORM.matcher(c.hardwareId()).matches()) {
+    if (problem == null
+        && c.hardwareId() != null
+        && !Limits.PLATFORM.matcher(c.hardwareId()).matches()) {
       problem = "hardware id must match " + Limits.PLATFORM.pattern();
     }
     if (problem != null) {
       return Effect().reply(c.replyTo(), Rejection.invalid(problem));
     }
     Registered registered =
-        new Registered(uuid, c.factory(), name, c.hardwareId(), c.group(), c.tag(), c.production(), c.certificateSerial(), c.publicKeyPem(), false, c.at());
-    return Effect().persist(registered).thenReply(c.replyTo(), s -> StatusReply.success(s.summary(uuid, lastContact)));
+        new Registered(
+            uuid,
+            c.factory(),
+            name,
+            c.hardwareId(),
+            c.group(),
+            c.tag(),
+            c.production(),
+            c.certificateSerial(),
+            c.publicKeyPem(),
+            false,
+            c.at());
+    return Effect()
+        .persist(registered)
+        .thenReply(c.replyTo(), s -> StatusReply.success(s.summary(uuid, lastContact)));
   }
 
   private ReplyEffect<Event, State> onReportUpdateEvents(State state, ReportUpdateEvents c) {
@@ -562,25 +835,42 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
         continue;
       }
       Update known = state.update(event.correlationId());
-      int count = perUpdate.merge(event.correlationId(), 1, Integer::sum) + (known == null ? 0 : known.events().size());
+      int count =
+          perUpdate.merge(event.correlationId(), 1, Integer::sum)
+              + (known == null ? 0 : known.events().size());
       if (count > MAX_EVENTS_PER_UPDATE) {
         continue;
       }
       fresh.add(event);
     }
-    List<Event> events = fresh.isEmpty() ? List.of() : List.of(new UpdateEventsReported(uuid, c.contact().factory(), List.copyOf(fresh), c.contact().at()));
+    List<Event> events =
+        fresh.isEmpty()
+            ? List.of()
+            : List.of(
+                new UpdateEventsReported(
+                    uuid, c.contact().factory(), List.copyOf(fresh), c.contact().at()));
     return onContact(state, c.contact(), events, c.replyTo());
   }
 
   /** What the read side stores in columns fits them; the protocol drops any other event. */
   public static boolean storable(UpdateEvent e) {
     return e != null
-        && e.id() != null && !e.id().isEmpty() && e.id().length() <= 128 && Limits.plain(e.id())
-        && e.type() != null && !e.type().isEmpty() && e.type().length() <= 64 && Limits.plain(e.type())
-        && e.correlationId() != null && CORRELATION_ID.matcher(e.correlationId()).matches()
-        && (e.targetName() == null || e.targetName().length() <= Limits.TARGET_NAME) && Limits.plain(e.targetName())
-        && (e.version() == null || e.version().length() <= 64) && Limits.plain(e.version())
-        && (e.deviceTime() == null || e.deviceTime().length() <= 64) && Limits.plain(e.deviceTime())
+        && e.id() != null
+        && !e.id().isEmpty()
+        && e.id().length() <= 128
+        && Limits.plain(e.id())
+        && e.type() != null
+        && !e.type().isEmpty()
+        && e.type().length() <= 64
+        && Limits.plain(e.type())
+        && e.correlationId() != null
+        && CORRELATION_ID.matcher(e.correlationId()).matches()
+        && (e.targetName() == null || e.targetName().length() <= Limits.TARGET_NAME)
+        && Limits.plain(e.targetName())
+        && (e.version() == null || e.version().length() <= 64)
+        && Limits.plain(e.version())
+        && (e.deviceTime() == null || e.deviceTime().length() <= 64)
+        && Limits.plain(e.deviceTime())
         && (e.details() == null || e.details().length() <= MAX_DETAILS);
   }
 
@@ -588,15 +878,17 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
     List<Event> events =
         c.appsStates().sameReportAs(state.appsStates())
             ? List.of()
-            : List.of(new AppsStatesReported(uuid, c.contact().factory(), c.appsStates(), c.contact().at()));
+            : List.of(
+                new AppsStatesReported(
+                    uuid, c.contact().factory(), c.appsStates(), c.contact().at()));
     return onContact(state, c.contact(), events, c.replyTo());
   }
 
   /**
-   * What the state keeps of a system info report: enough to tell a repeat from a change. A device's inventory
-   * (lshw output runs to tens of KB) lives in the journal and {@code device_system_info}, not in every active
-   * entity. Snapshots from before kept the content itself; against those the first report after recovery differs
-   * once and is persisted again, which is harmless.
+   * What the state keeps of a system info report: enough to tell a repeat from a change. A device's
+   * inventory (lshw output runs to tens of KB) lives in the journal and {@code device_system_info},
+   * not in every active entity. Snapshots from before kept the content itself; against those the
+   * first report after recovery differs once and is persisted again, which is harmless.
    */
   static String systemInfoDigest(String content) {
     return Digest.of(content.getBytes(StandardCharsets.UTF_8)).hex().substring(0, 16);
@@ -606,7 +898,9 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
     List<Event> events =
         Objects.equals(state.systemInfo().get(c.kind()), systemInfoDigest(c.content()))
             ? List.of()
-            : List.of(new SystemInfoReported(uuid, c.contact().factory(), c.kind(), c.content(), c.contact().at()));
+            : List.of(
+                new SystemInfoReported(
+                    uuid, c.contact().factory(), c.kind(), c.content(), c.contact().at()));
     return onContact(state, c.contact(), events, c.replyTo());
   }
 
@@ -621,20 +915,31 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
     List<ConfigFile> next = List.copyOf(files.values());
     problem = FleetConfig.problem(next);
     if (problem != null) {
-      return Effect().reply(c.replyTo(), Rejection.invalid("with this patch the device's config would break a bound: " + problem));
+      return Effect()
+          .reply(
+              c.replyTo(),
+              Rejection.invalid(
+                  "with this patch the device's config would break a bound: " + problem));
     }
     List<Event> events =
-        next.equals(state.config()) ? List.of() : List.of(new ConfigChanged(uuid, c.contact().factory(), next, c.reason(), true, c.contact().at()));
+        next.equals(state.config())
+            ? List.of()
+            : List.of(
+                new ConfigChanged(
+                    uuid, c.contact().factory(), next, c.reason(), true, c.contact().at()));
     return onContact(state, c.contact(), events, c.replyTo());
   }
 
   /**
-   * Every device-port command: refuses foreign or decommissioned devices, adds what the contact itself changed
-   * to {@code changes}, and persists only when there is something to persist or last-seen is due.
+   * Every device-port command: refuses foreign or decommissioned devices, adds what the contact
+   * itself changed to {@code changes}, and persists only when there is something to persist or
+   * last-seen is due.
    */
-  private ReplyEffect<Event, State> onContact(State state, Contact contact, List<Event> changes, ActorRef<StatusReply<Summary>> replyTo) {
+  private ReplyEffect<Event, State> onContact(
+      State state, Contact contact, List<Event> changes, ActorRef<StatusReply<Summary>> replyTo) {
     if (state.exists() && !state.factory().equals(contact.factory())) {
-      return Effect().reply(replyTo, Rejection.forbidden("device " + uuid + " belongs to another factory"));
+      return Effect()
+          .reply(replyTo, Rejection.forbidden("device " + uuid + " belongs to another factory"));
     }
     if (state.decommissioned()) {
       return Effect().reply(replyTo, Rejection.forbidden("device " + uuid + " is decommissioned"));
@@ -650,15 +955,29 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
         return Effect().reply(replyTo, Rejection.invalid("uuid must match " + UUID.pattern()));
       }
       Registered registered =
-          new Registered(uuid, contact.factory(), uuid, null, null, null, contact.production(), contact.certificateSerial(), contact.publicKeyPem(), true, contact.at());
+          new Registered(
+              uuid,
+              contact.factory(),
+              uuid,
+              null,
+              null,
+              null,
+              contact.production(),
+              contact.certificateSerial(),
+              contact.publicKeyPem(),
+              true,
+              contact.at());
       events.add(registered);
       base = state.apply(registered);
     }
     String tagNow = contact.tag() != null ? contact.tag() : base.tag();
     String targetNow = contact.targetName() != null ? contact.targetName() : base.targetName();
     List<String> appsNow = contact.apps() != null ? List.copyOf(contact.apps()) : base.apps();
-    if (!Objects.equals(tagNow, base.tag()) || !Objects.equals(targetNow, base.targetName()) || !Objects.equals(appsNow, base.apps())) {
-      events.add(new StatusReported(uuid, contact.factory(), tagNow, targetNow, appsNow, contact.at()));
+    if (!Objects.equals(tagNow, base.tag())
+        || !Objects.equals(targetNow, base.targetName())
+        || !Objects.equals(appsNow, base.apps())) {
+      events.add(
+          new StatusReported(uuid, contact.factory(), tagNow, targetNow, appsNow, contact.at()));
     }
     events.addAll(changes);
     if (events.isEmpty() && lastSeenDue(state, contact.at())) {
@@ -670,21 +989,28 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
     if (events.isEmpty()) {
       return Effect().reply(replyTo, StatusReply.success(state.summary(uuid, lastContact)));
     }
-    return Effect().persist(events).thenReply(replyTo, s -> StatusReply.success(s.summary(uuid, lastContact)));
+    return Effect()
+        .persist(events)
+        .thenReply(replyTo, s -> StatusReply.success(s.summary(uuid, lastContact)));
   }
 
   private static String contactProblem(Contact contact) {
     if (contact.tag() != null && !TAG.matcher(contact.tag()).matches()) {
       return "tag must match " + TAG.pattern();
     }
-    if (contact.targetName() != null && (contact.targetName().length() > Limits.TARGET_NAME || !Limits.plain(contact.targetName()))) {
-      return "target name must be at most " + Limits.TARGET_NAME + " characters without control characters";
+    if (contact.targetName() != null
+        && (contact.targetName().length() > Limits.TARGET_NAME
+            || !Limits.plain(contact.targetName()))) {
+      return "target name must be at most "
+          + Limits.TARGET_NAME
+          + " characters without control characters";
     }
     return Limits.listProblem("apps", contact.apps(), MAX_APPS, APP);
   }
 
   private boolean lastSeenDue(State state, Instant now) {
-    return state.lastSeen() == null || !now.isBefore(state.lastSeen().plus(settings.lastSeenPersistInterval()));
+    return state.lastSeen() == null
+        || !now.isBefore(state.lastSeen().plus(settings.lastSeenPersistInterval()));
   }
 
   private ReplyEffect<Event, State> onReplaceConfig(State state, ReplaceConfig c) {
@@ -701,7 +1027,10 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
     }
     return Effect()
         .persist(new ConfigChanged(uuid, c.factory(), files, c.reason(), false, c.at()))
-        .thenRun(s -> configTopic.tell(Topic.publish(ConfigPublished.device(c.factory(), uuid, s.group()))))
+        .thenRun(
+            s ->
+                configTopic.tell(
+                    Topic.publish(ConfigPublished.device(c.factory(), uuid, s.group()))))
         .thenReply(c.replyTo(), s -> StatusReply.success(s.summary(uuid, lastContact)));
   }
 
@@ -752,7 +1081,10 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
     return Effect().reply(c.replyTo(), StatusReply.success(state.summary(uuid, lastContact)));
   }
 
-  /** A device of another factory answers exactly as a missing one, so that uuids do not leak across factories. */
+  /**
+   * A device of another factory answers exactly as a missing one, so that uuids do not leak across
+   * factories.
+   */
   private static boolean belongsTo(State state, String factory) {
     return state.exists() && state.factory().equals(factory);
   }

@@ -9,9 +9,10 @@ import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.stream.javadsl.Sink;
 
 /**
- * The public key a device was registered with, for the {@code pubkey} of a device record. It is read from the
- * device's journal rather than kept by the entity: only the record shows it, and every active entity would
- * otherwise hold its ~180 characters of PEM. A device's first event is always its {@link Device.Registered}.
+ * The public key a device was registered with, for the {@code pubkey} of a device record. It is
+ * read from the device's journal rather than kept by the entity: only the record shows it, and
+ * every active entity would otherwise hold its ~180 characters of PEM. A device's first event is
+ * always its {@link Device.Registered}.
  */
 public final class DeviceKeys {
 
@@ -20,7 +21,9 @@ public final class DeviceKeys {
 
   public DeviceKeys(ActorSystem<?> system) {
     this.system = system;
-    this.readJournal = PersistenceQuery.get(system).getReadJournalFor(JdbcReadJournal.class, JdbcReadJournal.Identifier());
+    this.readJournal =
+        PersistenceQuery.get(system)
+            .getReadJournalFor(JdbcReadJournal.class, JdbcReadJournal.Identifier());
   }
 
   /** Empty when the device has no events (it does not exist). */

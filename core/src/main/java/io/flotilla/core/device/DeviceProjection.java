@@ -25,22 +25,25 @@ import org.apache.pekko.projection.eventsourced.EventEnvelope;
 import org.apache.pekko.projection.jdbc.javadsl.JdbcHandler;
 
 /**
- * Keeps {@code device_status} (one row per device), {@code device_updates} (one row per correlation id, with
- * every event of that update in the device's own wire shape) and {@code device_system_info} (the last inventory of
- * each kind). Envelopes arrive in groups, each group one
- * transaction with the projection's offset; within it they are applied in journal order, so a later event of the
- * same device or update reads what an earlier one of the group wrote.
+ * Keeps {@code device_status} (one row per device), {@code device_updates} (one row per correlation
+ * id, with every event of that update in the device's own wire shape) and {@code
+ * device_system_info} (the last inventory of each kind). Envelopes arrive in groups, each group one
+ * transaction with the projection's offset; within it they are applied in journal order, so a later
+ * event of the same device or update reads what an earlier one of the group wrote.
  */
-public final class DeviceProjection extends JdbcHandler<List<EventEnvelope<Device.Event>>, PooledJdbcSession> {
+public final class DeviceProjection
+    extends JdbcHandler<List<EventEnvelope<Device.Event>>, PooledJdbcSession> {
 
   public static final String NAME = "devices";
 
   public static void start(ActorSystem<?> system, Database database, DeviceSettings settings) {
-    ReadSideSupport.startSlicedProjection(system, database, NAME, Device.TAG_PREFIX, settings.slices(), DeviceProjection::new);
+    ReadSideSupport.startSlicedProjection(
+        system, database, NAME, Device.TAG_PREFIX, settings.slices(), DeviceProjection::new);
   }
 
   @Override
-  public void process(PooledJdbcSession session, List<EventEnvelope<Device.Event>> envelopes) throws Exception {
+  public void process(PooledJdbcSession session, List<EventEnvelope<Device.Event>> envelopes)
+      throws Exception {
     session.withConnection(
         connection -> {
           for (EventEnvelope<Device.Event> envelope : envelopes) {
@@ -68,7 +71,13 @@ public final class DeviceProjection extends JdbcHandler<List<EventEnvelope<Devic
             s.setString(9, r.uuid());
           });
     } else if (event instanceof Device.StatusReported s) {
-      update(connection, "UPDATE device_status SET tag = ?, target_name = ?, apps = ? WHERE uuid = ?", s.tag(), s.targetName(), String.join(",", s.apps()), s.uuid());
+      update(
+          connection,
+          "UPDATE device_status SET tag = ?, target_name = ?, apps = ? WHERE uuid = ?",
+          s.tag(),
+          s.targetName(),
+          String.join(",", s.apps()),
+          s.uuid());
     } else if (event instanceof Device.UpdateEventsReported reported) {
       recordUpdateEvents(connection, reported);
     } else if (event instanceof Device.SystemInfoReported reported) {
@@ -83,9 +92,16 @@ public final class DeviceProjection extends JdbcHandler<List<EventEnvelope<Devic
             s.setString(4, reported.kind().name());
           });
     } else if (event instanceof Device.DetailsChanged changed) {
-      update(connection, "UPDATE device_status SET name = ?, device_group = ? WHERE uuid = ?", changed.name(), changed.group(), changed.uuid());
+      update(
+          connection,
+          "UPDATE device_status SET name = ?, device_group = ? WHERE uuid = ?",
+          changed.name(),
+          changed.group(),
+          changed.uuid());
     } else if (event instanceof Device.Decommissioned d) {
-      try (PreparedStatement s = connection.prepareStatement("UPDATE device_status SET decommissioned_at = ? WHERE uuid = ?")) {
+      try (PreparedStatement s =
+          connection.prepareStatement(
+              "UPDATE device_status SET decommissioned_at = ? WHERE uuid = ?")) {
         s.setTimestamp(1, timestamp(d.at()));
         s.setString(2, d.uuid());
         s.executeUpdate();
@@ -96,8 +112,11 @@ public final class DeviceProjection extends JdbcHandler<List<EventEnvelope<Devic
     }
   }
 
-  private static void touchLastSeen(Connection connection, String uuid, Instant at) throws SQLException {
-    try (PreparedStatement s = connection.prepareStatement("UPDATE device_status SET last_seen = ? WHERE uuid = ? AND (last_seen IS NULL OR last_seen < ?)")) {
+  private static void touchLastSeen(Connection connection, String uuid, Instant at)
+      throws SQLException {
+    try (PreparedStatement s =
+        connection.prepareStatement(
+            "UPDATE device_status SET last_seen = ? WHERE uuid = ? AND (last_seen IS NULL OR last_seen < ?)")) {
       s.setTimestamp(1, timestamp(at));
       s.setString(2, uuid);
       s.setTimestamp(3, timestamp(at));
@@ -105,7 +124,10 @@ public final class DeviceProjection extends JdbcHandler<List<EventEnvelope<Devic
     }
   }
 
-  /** UpdateEventsReported is not listed: its own device_status update sets last_seen, one statement instead of two. */
+  /**
+   * UpdateEventsReported is not listed: its own device_status update sets last_seen, one statement
+   * instead of two.
+   */
   private static boolean contactedByDevice(Device.Event event) {
     return event instanceof Device.StatusReported
         || event instanceof Device.Seen
@@ -114,7 +136,8 @@ public final class DeviceProjection extends JdbcHandler<List<EventEnvelope<Devic
         || (event instanceof Device.ConfigChanged changed && changed.byDevice());
   }
 
-  private static void update(Connection connection, String sql, String... values) throws SQLException {
+  private static void update(Connection connection, String sql, String... values)
+      throws SQLException {
     try (PreparedStatement s = connection.prepareStatement(sql)) {
       for (int i = 0; i < values.length; i++) {
         s.setString(i + 1, values[i]);
@@ -123,7 +146,8 @@ public final class DeviceProjection extends JdbcHandler<List<EventEnvelope<Devic
     }
   }
 
-  private static void recordUpdateEvents(Connection connection, Device.UpdateEventsReported reported) throws SQLException {
+  private static void recordUpdateEvents(
+      Connection connection, Device.UpdateEventsReported reported) throws SQLException {
     Map<String, List<Device.UpdateEvent>> byUpdate = new LinkedHashMap<>();
     for (Device.UpdateEvent e : reported.events()) {
       if (!Device.isMetadataEvent(e)) {
@@ -139,16 +163,22 @@ public final class DeviceProjection extends JdbcHandler<List<EventEnvelope<Devic
     Device.UpdateState latestState = null;
     for (Map.Entry<String, List<Device.UpdateEvent>> entry : byUpdate.entrySet()) {
       StoredUpdate stored = load(connection, reported.uuid(), entry.getKey());
-      List<Device.UpdateEvent> events = new ArrayList<>(stored == null ? List.of() : stored.events());
+      List<Device.UpdateEvent> events =
+          new ArrayList<>(stored == null ? List.of() : stored.events());
       Set<String> ids = new HashSet<>();
       events.forEach(e -> ids.add(e.id()));
       entry.getValue().stream().filter(e -> ids.add(e.id())).forEach(events::add);
       Device.Outcome outcome = Device.outcome(events);
       Device.UpdateEvent last = events.get(events.size() - 1);
-      String targetName = last.targetName() != null ? last.targetName() : stored == null ? null : stored.targetName();
-      String version = last.version() != null ? last.version() : stored == null ? null : stored.version();
+      String targetName =
+          last.targetName() != null
+              ? last.targetName()
+              : stored == null ? null : stored.targetName();
+      String version =
+          last.version() != null ? last.version() : stored == null ? null : stored.version();
       Instant startedAt = stored == null ? reported.at() : stored.startedAt();
-      // The SELECT above already told whether the row exists (this projection is its only writer): one statement.
+      // The SELECT above already told whether the row exists (this projection is its only writer):
+      // one statement.
       String sql =
           stored == null
               ? "INSERT INTO device_updates (factory, target_name, version, state, failed_step, events, started_at, updated_at, uuid, correlation_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -182,26 +212,37 @@ public final class DeviceProjection extends JdbcHandler<List<EventEnvelope<Devic
     }
   }
 
-  private record StoredUpdate(String targetName, String version, List<Device.UpdateEvent> events, Instant startedAt) {}
+  private record StoredUpdate(
+      String targetName, String version, List<Device.UpdateEvent> events, Instant startedAt) {}
 
-  private static StoredUpdate load(Connection connection, String uuid, String correlationId) throws SQLException {
+  private static StoredUpdate load(Connection connection, String uuid, String correlationId)
+      throws SQLException {
     try (PreparedStatement s =
-        connection.prepareStatement("SELECT target_name, version, events, started_at FROM device_updates WHERE uuid = ? AND correlation_id = ?")) {
+        connection.prepareStatement(
+            "SELECT target_name, version, events, started_at FROM device_updates WHERE uuid = ? AND correlation_id = ?")) {
       s.setString(1, uuid);
       s.setString(2, correlationId);
       try (ResultSet rows = s.executeQuery()) {
         if (!rows.next()) {
           return null;
         }
-        return new StoredUpdate(rows.getString(1), rows.getString(2), DeviceEventsJson.read(rows.getString(3)), ReadSideSupport.instant(rows.getTimestamp(4)));
+        return new StoredUpdate(
+            rows.getString(1),
+            rows.getString(2),
+            DeviceEventsJson.read(rows.getString(3)),
+            ReadSideSupport.instant(rows.getTimestamp(4)));
       }
     }
   }
 
-  /** Update events as the device sent them ({@code POST /events} element shape), for the read side and the API. */
+  /**
+   * Update events as the device sent them ({@code POST /events} element shape), for the read side
+   * and the API.
+   */
   public static final class DeviceEventsJson {
 
-    private static final com.fasterxml.jackson.databind.ObjectMapper MAPPER = new com.fasterxml.jackson.databind.ObjectMapper();
+    private static final com.fasterxml.jackson.databind.ObjectMapper MAPPER =
+        new com.fasterxml.jackson.databind.ObjectMapper();
 
     private DeviceEventsJson() {}
 
@@ -246,7 +287,8 @@ public final class DeviceProjection extends JdbcHandler<List<EventEnvelope<Devic
         }
         return events;
       } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-        throw new IllegalStateException("device_updates.events holds invalid JSON: " + e.getOriginalMessage(), e);
+        throw new IllegalStateException(
+            "device_updates.events holds invalid JSON: " + e.getOriginalMessage(), e);
       }
     }
   }

@@ -18,7 +18,9 @@ import java.util.TreeMap;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 
-/** Read-side queries over {@code device_status} and {@code device_updates}, for the operator API. */
+/**
+ * Read-side queries over {@code device_status} and {@code device_updates}, for the operator API.
+ */
 public final class DeviceQueries {
 
   public record DeviceRow(
@@ -38,19 +40,40 @@ public final class DeviceQueries {
       Instant decommissionedAt) {}
 
   /**
-   * Null fields do not filter. {@code online}: seen since {@code onlineSince}; {@code updating}: the newest
-   * update is in progress. Decommissioned devices are listed only when {@code includeDecommissioned}.
+   * Null fields do not filter. {@code online}: seen since {@code onlineSince}; {@code updating}:
+   * the newest update is in progress. Decommissioned devices are listed only when {@code
+   * includeDecommissioned}.
    */
-  public record DeviceFilter(String tag, String target, String group, Boolean online, Boolean updating, boolean includeDecommissioned) {}
+  public record DeviceFilter(
+      String tag,
+      String target,
+      String group,
+      Boolean online,
+      Boolean updating,
+      boolean includeDecommissioned) {}
 
   /** {@code nextCursor} is the uuid to continue after, null on the last page. */
   public record DevicePage(List<DeviceRow> devices, String nextCursor) {}
 
   public record UpdateRow(
-      String correlationId, String targetName, String version, String state, String failedStep, Instant startedAt, Instant updatedAt, List<Device.UpdateEvent> events) {}
+      String correlationId,
+      String targetName,
+      String version,
+      String state,
+      String failedStep,
+      Instant startedAt,
+      Instant updatedAt,
+      List<Device.UpdateEvent> events) {}
 
   public record FleetStatus(
-      long devices, long online, long offline, long upToDate, long notUpToDate, long updating, Map<String, Long> byTag, Map<String, Long> byTarget) {}
+      long devices,
+      long online,
+      long offline,
+      long upToDate,
+      long notUpToDate,
+      long updating,
+      Map<String, Long> byTag,
+      Map<String, Long> byTarget) {}
 
   private static final String DEVICE_COLUMNS =
       "uuid, factory, name, tag, device_group, hardware_id, production, target_name, apps, last_seen, update_correlation_id, update_state, created_at, decommissioned_at";
@@ -63,11 +86,14 @@ public final class DeviceQueries {
     this.blocking = blocking;
   }
 
-  public CompletionStage<DevicePage> devices(String factory, DeviceFilter filter, Instant onlineSince, int limit, String afterUuid) {
+  public CompletionStage<DevicePage> devices(
+      String factory, DeviceFilter filter, Instant onlineSince, int limit, String afterUuid) {
     return database.query(
         blocking,
         connection -> {
-          StringBuilder sql = new StringBuilder("SELECT " + DEVICE_COLUMNS + " FROM device_status WHERE factory = ?");
+          StringBuilder sql =
+              new StringBuilder(
+                  "SELECT " + DEVICE_COLUMNS + " FROM device_status WHERE factory = ?");
           List<Object> args = new ArrayList<>(List.of(factory));
           if (!filter.includeDecommissioned()) {
             sql.append(" AND decommissioned_at IS NULL");
@@ -85,11 +111,17 @@ public final class DeviceQueries {
             args.add(filter.group());
           }
           if (filter.online() != null) {
-            sql.append(filter.online() ? " AND last_seen >= ?" : " AND (last_seen IS NULL OR last_seen < ?)");
+            sql.append(
+                filter.online()
+                    ? " AND last_seen >= ?"
+                    : " AND (last_seen IS NULL OR last_seen < ?)");
             args.add(timestamp(onlineSince));
           }
           if (filter.updating() != null) {
-            sql.append(filter.updating() ? " AND update_state = ?" : " AND (update_state IS NULL OR update_state <> ?)");
+            sql.append(
+                filter.updating()
+                    ? " AND update_state = ?"
+                    : " AND (update_state IS NULL OR update_state <> ?)");
             args.add(Device.UpdateState.IN_PROGRESS.wireName());
           }
           if (afterUuid != null) {
@@ -121,7 +153,11 @@ public final class DeviceQueries {
     return database.query(
         blocking,
         connection -> {
-          try (PreparedStatement s = connection.prepareStatement("SELECT " + DEVICE_COLUMNS + " FROM device_status WHERE factory = ? AND uuid = ?")) {
+          try (PreparedStatement s =
+              connection.prepareStatement(
+                  "SELECT "
+                      + DEVICE_COLUMNS
+                      + " FROM device_status WHERE factory = ? AND uuid = ?")) {
             s.setString(1, factory);
             s.setString(2, uuid);
             try (ResultSet r = s.executeQuery()) {
@@ -133,7 +169,10 @@ public final class DeviceQueries {
 
   public record SystemInfoRow(Device.SystemInfoKind kind, String content, Instant reportedAt) {}
 
-  /** The device's last inventory of each kind it reported (none for a device that is not the factory's). */
+  /**
+   * The device's last inventory of each kind it reported (none for a device that is not the
+   * factory's).
+   */
   public CompletionStage<List<SystemInfoRow>> systemInfo(String factory, String uuid) {
     return database.query(
         blocking,
@@ -147,7 +186,11 @@ public final class DeviceQueries {
             s.setString(2, uuid);
             try (ResultSet r = s.executeQuery()) {
               while (r.next()) {
-                rows.add(new SystemInfoRow(Device.SystemInfoKind.valueOf(r.getString(1)), r.getString(2), instant(r.getTimestamp(3))));
+                rows.add(
+                    new SystemInfoRow(
+                        Device.SystemInfoKind.valueOf(r.getString(1)),
+                        r.getString(2),
+                        instant(r.getTimestamp(3))));
               }
             }
           }
@@ -160,11 +203,16 @@ public final class DeviceQueries {
     return database.query(blocking, connection -> updates(connection, factory, uuid, null, false));
   }
 
-  public CompletionStage<Optional<UpdateRow>> update(String factory, String uuid, String correlationId) {
-    return database.query(blocking, connection -> updates(connection, factory, uuid, correlationId, true).stream().findFirst());
+  public CompletionStage<Optional<UpdateRow>> update(
+      String factory, String uuid, String correlationId) {
+    return database.query(
+        blocking,
+        connection -> updates(connection, factory, uuid, correlationId, true).stream().findFirst());
   }
 
-  private static List<UpdateRow> updates(Connection connection, String factory, String uuid, String correlationId, boolean withEvents) throws SQLException {
+  private static List<UpdateRow> updates(
+      Connection connection, String factory, String uuid, String correlationId, boolean withEvents)
+      throws SQLException {
     String sql =
         "SELECT correlation_id, target_name, version, state, failed_step, started_at, updated_at"
             + (withEvents ? ", events" : "")
@@ -197,20 +245,23 @@ public final class DeviceQueries {
   }
 
   /**
-   * Counts over the factory's active devices. A device is up to date when it runs the newest target (highest
-   * version) of its tag for its hardware id, as read from {@code targets}.
+   * Counts over the factory's active devices. A device is up to date when it runs the newest target
+   * (highest version) of its tag for its hardware id, as read from {@code targets}.
    */
   public CompletionStage<FleetStatus> status(String factory, Instant onlineSince) {
     return database.query(
         blocking,
         connection -> {
           Map<String, Long> latestByTagAndHardware = new TreeMap<>();
-          try (PreparedStatement s = connection.prepareStatement("SELECT name, hardware_id, version, tags FROM targets WHERE factory = ?")) {
+          try (PreparedStatement s =
+              connection.prepareStatement(
+                  "SELECT name, hardware_id, version, tags FROM targets WHERE factory = ?")) {
             s.setString(1, factory);
             try (ResultSet r = s.executeQuery()) {
               while (r.next()) {
                 for (String tag : r.getString(4).split(",")) {
-                  latestByTagAndHardware.merge(tag + "\n" + r.getString(2), r.getLong(3), Math::max);
+                  latestByTagAndHardware.merge(
+                      tag + "\n" + r.getString(2), r.getLong(3), Math::max);
                 }
               }
             }
@@ -219,7 +270,8 @@ public final class DeviceQueries {
           Map<String, Long> byTag = new TreeMap<>();
           Map<String, Long> byTarget = new TreeMap<>();
           try (PreparedStatement s =
-              connection.prepareStatement("SELECT tag, target_name, last_seen, update_state FROM device_status WHERE factory = ? AND decommissioned_at IS NULL")) {
+              connection.prepareStatement(
+                  "SELECT tag, target_name, last_seen, update_state FROM device_status WHERE factory = ? AND decommissioned_at IS NULL")) {
             s.setString(1, factory);
             try (ResultSet r = s.executeQuery()) {
               while (r.next()) {
@@ -235,18 +287,29 @@ public final class DeviceQueries {
                 }
                 byTag.merge(tag == null ? "" : tag, 1L, Long::sum);
                 byTarget.merge(target == null ? "" : target, 1L, Long::sum);
-                if (tag != null && target != null && isLatest(latestByTagAndHardware, tag, target)) {
+                if (tag != null
+                    && target != null
+                    && isLatest(latestByTagAndHardware, tag, target)) {
                   upToDate++;
                 }
               }
             }
           }
-          return new FleetStatus(devices, online, devices - online, upToDate, devices - upToDate, updating, byTag, byTarget);
+          return new FleetStatus(
+              devices,
+              online,
+              devices - online,
+              upToDate,
+              devices - upToDate,
+              updating,
+              byTag,
+              byTarget);
         });
   }
 
   /** A target name is {@code <hardwareId>-<version>}; the hardware id may itself contain dashes. */
-  private static boolean isLatest(Map<String, Long> latestByTagAndHardware, String tag, String target) {
+  private static boolean isLatest(
+      Map<String, Long> latestByTagAndHardware, String tag, String target) {
     int dash = target.lastIndexOf('-');
     if (dash <= 0) {
       return false;
@@ -261,7 +324,9 @@ public final class DeviceQueries {
         blocking,
         connection -> {
           List<Device.Revoked> revoked = new ArrayList<>();
-          try (PreparedStatement s = connection.prepareStatement("SELECT factory, uuid FROM device_status WHERE decommissioned_at IS NOT NULL");
+          try (PreparedStatement s =
+                  connection.prepareStatement(
+                      "SELECT factory, uuid FROM device_status WHERE decommissioned_at IS NOT NULL");
               ResultSet r = s.executeQuery()) {
             while (r.next()) {
               revoked.add(new Device.Revoked(r.getString(1), r.getString(2)));

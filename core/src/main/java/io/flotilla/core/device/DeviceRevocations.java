@@ -11,12 +11,13 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.pubsub.Topic;
 
 /**
- * This node's set of decommissioned devices, which the device port's TLS handshake consults: it must answer
- * from memory, never by asking an entity. Filled from the read side at start and kept current by the
- * {@link Device.Revoked} topic, to which every Device publishes right after persisting its decommission.
+ * This node's set of decommissioned devices, which the device port's TLS handshake consults: it
+ * must answer from memory, never by asking an entity. Filled from the read side at start and kept
+ * current by the {@link Device.Revoked} topic, to which every Device publishes right after
+ * persisting its decommission.
  *
- * <p>Until the start-up load has finished a decommissioned device can pass the handshake; its Device entity
- * still refuses every request (403), so the set is a fast path, not the only guard.
+ * <p>Until the start-up load has finished a decommissioned device can pass the handshake; its
+ * Device entity still refuses every request (403), so the set is a fast path, not the only guard.
  */
 public final class DeviceRevocations implements RevocationCheck {
 
@@ -24,7 +25,8 @@ public final class DeviceRevocations implements RevocationCheck {
 
   private DeviceRevocations() {}
 
-  public static DeviceRevocations start(ActorSystem<?> system, ActorRef<Topic.Command<Device.Revoked>> topic, DeviceQueries queries) {
+  public static DeviceRevocations start(
+      ActorSystem<?> system, ActorRef<Topic.Command<Device.Revoked>> topic, DeviceQueries queries) {
     DeviceRevocations revocations = new DeviceRevocations();
     ActorRef<Device.Revoked> listener =
         system.systemActorOf(
@@ -44,7 +46,11 @@ public final class DeviceRevocations implements RevocationCheck {
         .whenComplete(
             (list, failure) -> {
               if (failure != null) {
-                system.log().error("cannot load decommissioned devices; their entities still refuse them", failure);
+                system
+                    .log()
+                    .error(
+                        "cannot load decommissioned devices; their entities still refuse them",
+                        failure);
               } else {
                 list.forEach(revocations::add);
               }

@@ -1,9 +1,9 @@
 package io.flotilla.core.device;
 
-import io.flotilla.core.TaggedEntity;
 import io.flotilla.core.CborSerializable;
 import io.flotilla.core.Limits;
 import io.flotilla.core.Rejection;
+import io.flotilla.core.TaggedEntity;
 import io.flotilla.core.device.Device.ConfigFile;
 import java.time.Instant;
 import java.util.HashSet;
@@ -23,29 +23,43 @@ import org.apache.pekko.persistence.typed.javadsl.EventHandler;
 import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
 
 /**
- * The config files a factory pushes to all its devices and to each device group (entity id = factory). A
- * device's {@code GET /config} merges factory → its group → its own files (Device entity), later layers
- * replacing same-named files.
+ * The config files a factory pushes to all its devices and to each device group (entity id =
+ * factory). A device's {@code GET /config} merges factory → its group → its own files (Device
+ * entity), later layers replacing same-named files.
  */
-public final class FleetConfig extends TaggedEntity<FleetConfig.Command, FleetConfig.Event, FleetConfig.State> {
+public final class FleetConfig
+    extends TaggedEntity<FleetConfig.Command, FleetConfig.Event, FleetConfig.State> {
 
-  public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "FleetConfig");
+  public static final EntityTypeKey<Command> ENTITY_KEY =
+      EntityTypeKey.create(Command.class, "FleetConfig");
   public static final String TAG = "fleet-config";
 
   public sealed interface Command extends CborSerializable {}
 
   /** {@code group} null sets the factory-wide files; the files replace that layer whole. */
-  public record SetFiles(String group, List<ConfigFile> files, String reason, Instant at, ActorRef<StatusReply<Layers>> replyTo) implements Command {}
+  public record SetFiles(
+      String group,
+      List<ConfigFile> files,
+      String reason,
+      Instant at,
+      ActorRef<StatusReply<Layers>> replyTo)
+      implements Command {}
 
   public record GetLayers(String group, ActorRef<Layers> replyTo) implements Command {}
 
   /** The factory layer and one group's layer; a missing layer is empty with a null time. */
-  public record Layers(List<ConfigFile> factoryFiles, Instant factoryChangedAt, List<ConfigFile> groupFiles, Instant groupChangedAt)
+  public record Layers(
+      List<ConfigFile> factoryFiles,
+      Instant factoryChangedAt,
+      List<ConfigFile> groupFiles,
+      Instant groupChangedAt)
       implements CborSerializable {}
 
   public sealed interface Event extends CborSerializable {}
 
-  public record FilesSet(String factory, String group, List<ConfigFile> files, String reason, Instant at) implements Event {}
+  public record FilesSet(
+      String factory, String group, List<ConfigFile> files, String reason, Instant at)
+      implements Event {}
 
   public record Layer(List<ConfigFile> files, Instant changedAt) implements CborSerializable {}
 
@@ -70,11 +84,14 @@ public final class FleetConfig extends TaggedEntity<FleetConfig.Command, FleetCo
     }
   }
 
-  public static void init(ActorSystem<?> system, ActorRef<Topic.Command<ConfigPublished>> configTopic) {
-    ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx -> new FleetConfig(ctx.getEntityId(), configTopic)));
+  public static void init(
+      ActorSystem<?> system, ActorRef<Topic.Command<ConfigPublished>> configTopic) {
+    ClusterSharding.get(system)
+        .init(Entity.of(ENTITY_KEY, ctx -> new FleetConfig(ctx.getEntityId(), configTopic)));
   }
 
-  public static FleetConfig create(String factory, ActorRef<Topic.Command<ConfigPublished>> configTopic) {
+  public static FleetConfig create(
+      String factory, ActorRef<Topic.Command<ConfigPublished>> configTopic) {
     return new FleetConfig(factory, configTopic);
   }
 
@@ -92,20 +109,20 @@ public final class FleetConfig extends TaggedEntity<FleetConfig.Command, FleetCo
     return new State(Map.of());
   }
 
-
-
   @Override
   public CommandHandlerWithReply<Command, Event, State> commandHandler() {
     return newCommandHandlerWithReplyBuilder()
         .forAnyState()
         .onCommand(SetFiles.class, this::onSetFiles)
-        .onCommand(GetLayers.class, (state, c) -> Effect().reply(c.replyTo(), state.layers(c.group())))
+        .onCommand(
+            GetLayers.class, (state, c) -> Effect().reply(c.replyTo(), state.layers(c.group())))
         .build();
   }
 
   private ReplyEffect<Event, State> onSetFiles(State state, SetFiles c) {
     if (c.group() != null && !Device.GROUP.matcher(c.group()).matches()) {
-      return Effect().reply(c.replyTo(), Rejection.invalid("group must match " + Device.GROUP.pattern()));
+      return Effect()
+          .reply(c.replyTo(), Rejection.invalid("group must match " + Device.GROUP.pattern()));
     }
     String problem = problem(c.files());
     if (problem == null) {
@@ -130,7 +147,9 @@ public final class FleetConfig extends TaggedEntity<FleetConfig.Command, FleetCo
     Set<String> names = new HashSet<>();
     long chars = 0;
     for (ConfigFile file : files) {
-      if (file == null || file.name() == null || !Limits.CONFIG_FILE_NAME.matcher(file.name()).matches()) {
+      if (file == null
+          || file.name() == null
+          || !Limits.CONFIG_FILE_NAME.matcher(file.name()).matches()) {
         return "a config file name must match " + Limits.CONFIG_FILE_NAME.pattern();
       }
       if (file.value() == null) {
@@ -157,11 +176,21 @@ public final class FleetConfig extends TaggedEntity<FleetConfig.Command, FleetCo
       return null;
     }
     if (command.size() > Limits.ON_CHANGED_ARGS) {
-      return "config file " + file.name() + ": on-changed has more than " + Limits.ON_CHANGED_ARGS + " arguments";
+      return "config file "
+          + file.name()
+          + ": on-changed has more than "
+          + Limits.ON_CHANGED_ARGS
+          + " arguments";
     }
     for (String argument : command) {
-      if (argument == null || argument.length() > Limits.ON_CHANGED_ARG || argument.indexOf('\0') >= 0) {
-        return "config file " + file.name() + ": an on-changed argument must be a string of at most " + Limits.ON_CHANGED_ARG + " characters without NUL";
+      if (argument == null
+          || argument.length() > Limits.ON_CHANGED_ARG
+          || argument.indexOf('\0') >= 0) {
+        return "config file "
+            + file.name()
+            + ": an on-changed argument must be a string of at most "
+            + Limits.ON_CHANGED_ARG
+            + " characters without NUL";
       }
     }
     return null;

@@ -1,9 +1,9 @@
 package io.flotilla.core.factory;
 
-import io.flotilla.core.TaggedEntity;
 import io.flotilla.core.CborSerializable;
 import io.flotilla.core.Limits;
 import io.flotilla.core.Rejection;
+import io.flotilla.core.TaggedEntity;
 import io.flotilla.core.auth.ApiToken;
 import io.flotilla.core.auth.Scope;
 import java.time.Instant;
@@ -24,12 +24,13 @@ import org.apache.pekko.persistence.typed.javadsl.EventHandler;
 import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
 
 /**
- * A factory: one tenant with its platforms (hardware ids), its API tokens (hashes only) and the mapping of
- * containers.git branches to the tags that devices follow.
+ * A factory: one tenant with its platforms (hardware ids), its API tokens (hashes only) and the
+ * mapping of containers.git branches to the tags that devices follow.
  */
 public final class Factory extends TaggedEntity<Factory.Command, Factory.Event, Factory.State> {
 
-  public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "Factory");
+  public static final EntityTypeKey<Command> ENTITY_KEY =
+      EntityTypeKey.create(Command.class, "Factory");
   public static final String TAG = "factory";
 
   public static final Pattern NAME = Limits.FACTORY_NAME;
@@ -39,29 +40,43 @@ public final class Factory extends TaggedEntity<Factory.Command, Factory.Event, 
 
   public sealed interface Command extends CborSerializable {}
 
-  public record Create(List<String> platforms, ActorRef<StatusReply<Summary>> replyTo) implements Command {}
+  public record Create(List<String> platforms, ActorRef<StatusReply<Summary>> replyTo)
+      implements Command {}
 
   public record Get(ActorRef<StatusReply<Summary>> replyTo) implements Command {}
 
   public record CreateToken(
-      String tokenId, String description, List<String> scopes, String secretHash, ActorRef<StatusReply<TokenInfo>> replyTo)
+      String tokenId,
+      String description,
+      List<String> scopes,
+      String secretHash,
+      ActorRef<StatusReply<TokenInfo>> replyTo)
       implements Command {}
 
-  public record RevokeToken(String tokenId, ActorRef<StatusReply<Done>> replyTo) implements Command {}
+  public record RevokeToken(String tokenId, ActorRef<StatusReply<Done>> replyTo)
+      implements Command {}
 
-  /** Answers the token's scopes when the id exists, is not revoked and the hash matches; empty otherwise. */
-  public record CheckToken(String tokenId, String secretHash, ActorRef<TokenCheck> replyTo) implements Command {}
+  /**
+   * Answers the token's scopes when the id exists, is not revoked and the hash matches; empty
+   * otherwise.
+   */
+  public record CheckToken(String tokenId, String secretHash, ActorRef<TokenCheck> replyTo)
+      implements Command {}
 
-  public record SetBranchTag(String branch, String tag, ActorRef<StatusReply<Summary>> replyTo) implements Command {}
+  public record SetBranchTag(String branch, String tag, ActorRef<StatusReply<Summary>> replyTo)
+      implements Command {}
 
-  public record Summary(String name, List<String> platforms, Map<String, String> branchTags, Instant createdAt)
+  public record Summary(
+      String name, List<String> platforms, Map<String, String> branchTags, Instant createdAt)
       implements CborSerializable {}
 
-  public record TokenInfo(String id, String description, List<String> scopes, Instant createdAt) implements CborSerializable {}
+  public record TokenInfo(String id, String description, List<String> scopes, Instant createdAt)
+      implements CborSerializable {}
 
   public record TokenCheck(boolean valid, List<String> scopes) implements CborSerializable {
     public boolean allows(Scope scope) {
-      return valid && (scopes.contains(scope.wireName()) || scopes.contains(Scope.ADMIN.wireName()));
+      return valid
+          && (scopes.contains(scope.wireName()) || scopes.contains(Scope.ADMIN.wireName()));
     }
   }
 
@@ -69,21 +84,39 @@ public final class Factory extends TaggedEntity<Factory.Command, Factory.Event, 
     String factory();
   }
 
-  public record Created(String factory, List<String> platforms, Map<String, String> branchTags, Instant createdAt)
+  public record Created(
+      String factory, List<String> platforms, Map<String, String> branchTags, Instant createdAt)
       implements Event {}
 
   public record TokenCreated(
-      String factory, String tokenId, String description, List<String> scopes, String secretHash, Instant createdAt)
+      String factory,
+      String tokenId,
+      String description,
+      List<String> scopes,
+      String secretHash,
+      Instant createdAt)
       implements Event {}
 
   public record TokenRevoked(String factory, String tokenId, Instant revokedAt) implements Event {}
 
-  public record BranchTagSet(String factory, String branch, String tag, Instant setAt) implements Event {}
+  public record BranchTagSet(String factory, String branch, String tag, Instant setAt)
+      implements Event {}
 
-  public record Token(String id, String description, List<String> scopes, String secretHash, Instant createdAt, Instant revokedAt)
+  public record Token(
+      String id,
+      String description,
+      List<String> scopes,
+      String secretHash,
+      Instant createdAt,
+      Instant revokedAt)
       implements CborSerializable {}
 
-  public record State(String name, List<String> platforms, Map<String, String> branchTags, Map<String, Token> tokens, Instant createdAt)
+  public record State(
+      String name,
+      List<String> platforms,
+      Map<String, String> branchTags,
+      Map<String, Token> tokens,
+      Instant createdAt)
       implements CborSerializable {
 
     boolean exists() {
@@ -100,19 +133,36 @@ public final class Factory extends TaggedEntity<Factory.Command, Factory.Event, 
 
     State apply(Event event) {
       if (event instanceof Created created) {
-        return new State(created.factory(), created.platforms(), created.branchTags(), Map.of(), created.createdAt());
+        return new State(
+            created.factory(),
+            created.platforms(),
+            created.branchTags(),
+            Map.of(),
+            created.createdAt());
       } else if (event instanceof TokenCreated created) {
         Map<String, Token> next = new LinkedHashMap<>(tokens);
         next.put(
             created.tokenId(),
-            new Token(created.tokenId(), created.description(), created.scopes(), created.secretHash(), created.createdAt(), null));
+            new Token(
+                created.tokenId(),
+                created.description(),
+                created.scopes(),
+                created.secretHash(),
+                created.createdAt(),
+                null));
         return new State(name, platforms, branchTags, next, createdAt);
       } else if (event instanceof TokenRevoked revoked) {
         Map<String, Token> next = new LinkedHashMap<>(tokens);
         Token token = next.get(revoked.tokenId());
         next.put(
             revoked.tokenId(),
-            new Token(token.id(), token.description(), token.scopes(), token.secretHash(), token.createdAt(), revoked.revokedAt()));
+            new Token(
+                token.id(),
+                token.description(),
+                token.scopes(),
+                token.secretHash(),
+                token.createdAt(),
+                revoked.revokedAt()));
         return new State(name, platforms, branchTags, next, createdAt);
       } else if (event instanceof BranchTagSet set) {
         Map<String, String> next = new TreeMap<>(branchTags);
@@ -143,23 +193,45 @@ public final class Factory extends TaggedEntity<Factory.Command, Factory.Event, 
     return new State(null, List.of(), Map.of(), Map.of(), null);
   }
 
-
-
   @Override
   public CommandHandlerWithReply<Command, Event, State> commandHandler() {
     var builder = newCommandHandlerWithReplyBuilder();
     builder
         .forState(state -> !state.exists())
         .onCommand(Create.class, this::onCreate)
-        .onCommand(Get.class, (state, c) -> Effect().reply(c.replyTo(), Rejection.notFound("factory " + name + " does not exist")))
-        .onCommand(CreateToken.class, (state, c) -> Effect().reply(c.replyTo(), Rejection.notFound("factory " + name + " does not exist")))
-        .onCommand(RevokeToken.class, (state, c) -> Effect().reply(c.replyTo(), Rejection.notFound("factory " + name + " does not exist")))
-        .onCommand(SetBranchTag.class, (state, c) -> Effect().reply(c.replyTo(), Rejection.notFound("factory " + name + " does not exist")))
-        .onCommand(CheckToken.class, (state, c) -> Effect().reply(c.replyTo(), new TokenCheck(false, List.of())));
+        .onCommand(
+            Get.class,
+            (state, c) ->
+                Effect()
+                    .reply(c.replyTo(), Rejection.notFound("factory " + name + " does not exist")))
+        .onCommand(
+            CreateToken.class,
+            (state, c) ->
+                Effect()
+                    .reply(c.replyTo(), Rejection.notFound("factory " + name + " does not exist")))
+        .onCommand(
+            RevokeToken.class,
+            (state, c) ->
+                Effect()
+                    .reply(c.replyTo(), Rejection.notFound("factory " + name + " does not exist")))
+        .onCommand(
+            SetBranchTag.class,
+            (state, c) ->
+                Effect()
+                    .reply(c.replyTo(), Rejection.notFound("factory " + name + " does not exist")))
+        .onCommand(
+            CheckToken.class,
+            (state, c) -> Effect().reply(c.replyTo(), new TokenCheck(false, List.of())));
     builder
         .forState(State::exists)
-        .onCommand(Create.class, (state, c) -> Effect().reply(c.replyTo(), Rejection.conflict("factory " + name + " already exists")))
-        .onCommand(Get.class, (state, c) -> Effect().reply(c.replyTo(), StatusReply.success(state.summary())))
+        .onCommand(
+            Create.class,
+            (state, c) ->
+                Effect()
+                    .reply(c.replyTo(), Rejection.conflict("factory " + name + " already exists")))
+        .onCommand(
+            Get.class,
+            (state, c) -> Effect().reply(c.replyTo(), StatusReply.success(state.summary())))
         .onCommand(CreateToken.class, this::onCreateToken)
         .onCommand(RevokeToken.class, this::onRevokeToken)
         .onCommand(CheckToken.class, this::onCheckToken)
@@ -169,13 +241,18 @@ public final class Factory extends TaggedEntity<Factory.Command, Factory.Event, 
 
   private ReplyEffect<Event, State> onCreate(State state, Create command) {
     if (!NAME.matcher(name).matches()) {
-      return Effect().reply(command.replyTo(), Rejection.invalid("factory name must match " + NAME.pattern()));
+      return Effect()
+          .reply(command.replyTo(), Rejection.invalid("factory name must match " + NAME.pattern()));
     }
-    String problem = Limits.listProblem("platforms", command.platforms(), Limits.PLATFORMS, PLATFORM);
+    String problem =
+        Limits.listProblem("platforms", command.platforms(), Limits.PLATFORMS, PLATFORM);
     if (problem != null) {
       return Effect().reply(command.replyTo(), Rejection.invalid(problem));
     }
-    List<String> platforms = command.platforms() == null || command.platforms().isEmpty() ? List.of("amd64-linux") : List.copyOf(command.platforms());
+    List<String> platforms =
+        command.platforms() == null || command.platforms().isEmpty()
+            ? List.of("amd64-linux")
+            : List.copyOf(command.platforms());
     if (platforms.stream().distinct().count() != platforms.size()) {
       return Effect().reply(command.replyTo(), Rejection.invalid("platforms must not repeat"));
     }
@@ -194,21 +271,38 @@ public final class Factory extends TaggedEntity<Factory.Command, Factory.Event, 
     }
     String description = command.description() == null ? "" : command.description();
     if (state.tokens().containsKey(command.tokenId())) {
-      return Effect().reply(command.replyTo(), Rejection.conflict("token id " + command.tokenId() + " exists"));
+      return Effect()
+          .reply(
+              command.replyTo(), Rejection.conflict("token id " + command.tokenId() + " exists"));
     }
     if (state.liveTokens() >= MAX_TOKENS) {
-      return Effect().reply(command.replyTo(), Rejection.conflict("factory has " + MAX_TOKENS + " tokens; revoke some first"));
+      return Effect()
+          .reply(
+              command.replyTo(),
+              Rejection.conflict("factory has " + MAX_TOKENS + " tokens; revoke some first"));
     }
     TokenCreated event =
-        new TokenCreated(name, command.tokenId(), description, List.copyOf(command.scopes()), command.secretHash(), Instant.now());
+        new TokenCreated(
+            name,
+            command.tokenId(),
+            description,
+            List.copyOf(command.scopes()),
+            command.secretHash(),
+            Instant.now());
     return Effect()
         .persist(event)
         .thenReply(
             command.replyTo(),
-            s -> StatusReply.success(new TokenInfo(event.tokenId(), event.description(), event.scopes(), event.createdAt())));
+            s ->
+                StatusReply.success(
+                    new TokenInfo(
+                        event.tokenId(), event.description(), event.scopes(), event.createdAt())));
   }
 
-  /** Known scopes, each once: the list is stored as given and must fit {@code factory_tokens.scopes}. */
+  /**
+   * Known scopes, each once: the list is stored as given and must fit {@code
+   * factory_tokens.scopes}.
+   */
   public static String scopesProblem(List<String> scopes) {
     if (scopes == null || scopes.isEmpty()) {
       return "a token needs at least one scope";
@@ -242,22 +336,33 @@ public final class Factory extends TaggedEntity<Factory.Command, Factory.Event, 
 
   private ReplyEffect<Event, State> onCheckToken(State state, CheckToken command) {
     Token token = state.tokens().get(command.tokenId());
-    boolean valid = token != null && token.revokedAt() == null && ApiToken.hashesEqual(token.secretHash(), command.secretHash());
-    return Effect().reply(command.replyTo(), new TokenCheck(valid, valid ? token.scopes() : List.of()));
+    boolean valid =
+        token != null
+            && token.revokedAt() == null
+            && ApiToken.hashesEqual(token.secretHash(), command.secretHash());
+    return Effect()
+        .reply(command.replyTo(), new TokenCheck(valid, valid ? token.scopes() : List.of()));
   }
 
   private ReplyEffect<Event, State> onSetBranchTag(State state, SetBranchTag command) {
     if (command.branch() == null || !BRANCH_OR_TAG.matcher(command.branch()).matches()) {
-      return Effect().reply(command.replyTo(), Rejection.invalid("branch must match " + BRANCH_OR_TAG.pattern()));
+      return Effect()
+          .reply(
+              command.replyTo(), Rejection.invalid("branch must match " + BRANCH_OR_TAG.pattern()));
     }
     if (command.tag() == null || !BRANCH_OR_TAG.matcher(command.tag()).matches()) {
-      return Effect().reply(command.replyTo(), Rejection.invalid("tag must match " + BRANCH_OR_TAG.pattern()));
+      return Effect()
+          .reply(command.replyTo(), Rejection.invalid("tag must match " + BRANCH_OR_TAG.pattern()));
     }
     if (command.tag().equals(state.branchTags().get(command.branch()))) {
       return Effect().reply(command.replyTo(), StatusReply.success(state.summary()));
     }
-    if (!state.branchTags().containsKey(command.branch()) && state.branchTags().size() >= Limits.BRANCHES) {
-      return Effect().reply(command.replyTo(), Rejection.conflict("factory maps " + Limits.BRANCHES + " branches already"));
+    if (!state.branchTags().containsKey(command.branch())
+        && state.branchTags().size() >= Limits.BRANCHES) {
+      return Effect()
+          .reply(
+              command.replyTo(),
+              Rejection.conflict("factory maps " + Limits.BRANCHES + " branches already"));
     }
     return Effect()
         .persist(new BranchTagSet(name, command.branch(), command.tag(), Instant.now()))

@@ -18,7 +18,8 @@ import org.apache.pekko.projection.eventsourced.EventEnvelope;
 import org.apache.pekko.projection.jdbc.javadsl.JdbcHandler;
 
 /** Keeps the {@code factories} and {@code factory_tokens} tables. */
-public final class FactoryProjection extends JdbcHandler<EventEnvelope<Factory.Event>, PooledJdbcSession> {
+public final class FactoryProjection
+    extends JdbcHandler<EventEnvelope<Factory.Event>, PooledJdbcSession> {
 
   public static final String NAME = "factories";
 
@@ -27,7 +28,8 @@ public final class FactoryProjection extends JdbcHandler<EventEnvelope<Factory.E
   }
 
   @Override
-  public void process(PooledJdbcSession session, EventEnvelope<Factory.Event> envelope) throws Exception {
+  public void process(PooledJdbcSession session, EventEnvelope<Factory.Event> envelope)
+      throws Exception {
     session.withConnection(
         connection -> {
           apply(connection, envelope.event());
@@ -60,7 +62,9 @@ public final class FactoryProjection extends JdbcHandler<EventEnvelope<Factory.E
             s.setString(5, token.tokenId());
           });
     } else if (event instanceof Factory.TokenRevoked revoked) {
-      try (PreparedStatement s = connection.prepareStatement("UPDATE factory_tokens SET revoked_at = ? WHERE factory = ? AND token_id = ?")) {
+      try (PreparedStatement s =
+          connection.prepareStatement(
+              "UPDATE factory_tokens SET revoked_at = ? WHERE factory = ? AND token_id = ?")) {
         s.setTimestamp(1, timestamp(revoked.revokedAt()));
         s.setString(2, revoked.factory());
         s.setString(3, revoked.tokenId());
@@ -68,7 +72,8 @@ public final class FactoryProjection extends JdbcHandler<EventEnvelope<Factory.E
       }
     } else if (event instanceof Factory.BranchTagSet set) {
       Map<String, String> branchTags = new HashMap<>();
-      try (PreparedStatement s = connection.prepareStatement("SELECT branch_tags FROM factories WHERE name = ?")) {
+      try (PreparedStatement s =
+          connection.prepareStatement("SELECT branch_tags FROM factories WHERE name = ?")) {
         s.setString(1, set.factory());
         try (ResultSet rows = s.executeQuery()) {
           if (rows.next()) {
@@ -77,7 +82,8 @@ public final class FactoryProjection extends JdbcHandler<EventEnvelope<Factory.E
         }
       }
       branchTags.put(set.branch(), set.tag());
-      try (PreparedStatement s = connection.prepareStatement("UPDATE factories SET branch_tags = ? WHERE name = ?")) {
+      try (PreparedStatement s =
+          connection.prepareStatement("UPDATE factories SET branch_tags = ? WHERE name = ?")) {
         s.setString(1, JsonColumns.write(branchTags));
         s.setString(2, set.factory());
         s.executeUpdate();

@@ -15,7 +15,8 @@ import java.util.concurrent.Executor;
 /** Read-side queries over the tables that {@link FactoryProjection} keeps. */
 public final class FactoryQueries {
 
-  public record TokenRow(String id, String description, List<String> scopes, Instant createdAt, Instant revokedAt) {}
+  public record TokenRow(
+      String id, String description, List<String> scopes, Instant createdAt, Instant revokedAt) {}
 
   public record FactoryRow(String name, List<String> platforms, Instant createdAt) {}
 
@@ -57,10 +58,16 @@ public final class FactoryQueries {
         blocking,
         connection -> {
           List<FactoryRow> factories = new ArrayList<>();
-          try (PreparedStatement s = connection.prepareStatement("SELECT name, platforms, created_at FROM factories ORDER BY name");
+          try (PreparedStatement s =
+                  connection.prepareStatement(
+                      "SELECT name, platforms, created_at FROM factories ORDER BY name");
               ResultSet rows = s.executeQuery()) {
             while (rows.next()) {
-              factories.add(new FactoryRow(rows.getString(1), Arrays.asList(rows.getString(2).split(",")), instant(rows.getTimestamp(3))));
+              factories.add(
+                  new FactoryRow(
+                      rows.getString(1),
+                      Arrays.asList(rows.getString(2).split(",")),
+                      instant(rows.getTimestamp(3))));
             }
           }
           return factories;

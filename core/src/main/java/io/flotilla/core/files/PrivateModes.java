@@ -12,12 +12,14 @@ import java.util.EnumSet;
 import java.util.Set;
 
 /**
- * The modes of what a node keeps under its data dir: directories 0700, files without any group or other
- * permission (0600, or 0400 for what git keeps read-only). One place for the rule, whoever creates the file.
+ * The modes of what a node keeps under its data dir: directories 0700, files without any group or
+ * other permission (0600, or 0400 for what git keeps read-only). One place for the rule, whoever
+ * creates the file.
  */
 public final class PrivateModes {
 
-  public static final Set<PosixFilePermission> PRIVATE_DIR = PosixFilePermissions.fromString("rwx------");
+  public static final Set<PosixFilePermission> PRIVATE_DIR =
+      PosixFilePermissions.fromString("rwx------");
   private static final Set<PosixFilePermission> GROUP_AND_OTHERS =
       EnumSet.of(
           PosixFilePermission.GROUP_READ,
@@ -30,13 +32,18 @@ public final class PrivateModes {
   private PrivateModes() {}
 
   public static boolean supported(Path path) {
-    return Files.getFileAttributeView(path, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS) != null;
+    return Files.getFileAttributeView(path, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
+        != null;
   }
 
-  /** Makes one directory 0700 or takes group and other permissions from one file; a path gone meanwhile is skipped. */
+  /**
+   * Makes one directory 0700 or takes group and other permissions from one file; a path gone
+   * meanwhile is skipped.
+   */
   public static void apply(Path path) throws IOException {
     try {
-      Set<PosixFilePermission> mode = Files.getPosixFilePermissions(path, LinkOption.NOFOLLOW_LINKS);
+      Set<PosixFilePermission> mode =
+          Files.getPosixFilePermissions(path, LinkOption.NOFOLLOW_LINKS);
       Set<PosixFilePermission> wanted;
       if (Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS)) {
         wanted = PRIVATE_DIR;

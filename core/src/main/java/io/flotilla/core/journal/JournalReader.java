@@ -19,12 +19,15 @@ import org.apache.pekko.persistence.query.PersistenceQuery;
 import org.apache.pekko.stream.javadsl.Source;
 
 /**
- * An entity's events as operators read them: one JSON object a line, in sequence order, straight from the
- * journal (no entity is started, so replaying a journal never changes it).
+ * An entity's events as operators read them: one JSON object a line, in sequence order, straight
+ * from the journal (no entity is started, so replaying a journal never changes it).
  */
 public final class JournalReader {
 
-  /** The entity types whose journals operators may read; the names are those stored in persistence ids. */
+  /**
+   * The entity types whose journals operators may read; the names are those stored in persistence
+   * ids.
+   */
   public static final List<String> ENTITY_TYPES =
       List.of(
           Factory.ENTITY_KEY.name(),
@@ -36,19 +39,24 @@ public final class JournalReader {
           "Build",
           "BuildNumbers");
 
-  public record Entry(String persistenceId, long sequenceNr, Instant timestamp, String type, JsonNode event) {}
+  public record Entry(
+      String persistenceId, long sequenceNr, Instant timestamp, String type, JsonNode event) {}
 
   private final JdbcReadJournal readJournal;
   private final ObjectMapper mapper;
 
   public JournalReader(ActorSystem<?> system) {
-    this.readJournal = PersistenceQuery.get(system).getReadJournalFor(JdbcReadJournal.class, JdbcReadJournal.Identifier());
+    this.readJournal =
+        PersistenceQuery.get(system)
+            .getReadJournalFor(JdbcReadJournal.class, JdbcReadJournal.Identifier());
     this.mapper = Json.mapper();
   }
 
   /** Empty when the type is not one operators may read. */
   public static Optional<String> persistenceId(String entityType, String entityId) {
-    return ENTITY_TYPES.contains(entityType) ? Optional.of(entityType + "|" + entityId) : Optional.empty();
+    return ENTITY_TYPES.contains(entityType)
+        ? Optional.of(entityType + "|" + entityId)
+        : Optional.empty();
   }
 
   public Source<Entry, NotUsed> events(String persistenceId, long fromSequenceNr) {

@@ -12,8 +12,9 @@ import java.util.concurrent.Executor;
 import javax.sql.DataSource;
 
 /**
- * The connection pool for everything that is not the journal: schema migration, projections and read-side
- * queries. The journal plugin keeps its own Slick pool configured from the same {@code flotilla.db} settings.
+ * The connection pool for everything that is not the journal: schema migration, projections and
+ * read-side queries. The journal plugin keeps its own Slick pool configured from the same {@code
+ * flotilla.db} settings.
  */
 public final class Database implements AutoCloseable {
 
@@ -29,7 +30,9 @@ public final class Database implements AutoCloseable {
     return open(config, java.time.Duration.ofSeconds(10));
   }
 
-  /** @param failAfter how long to keep trying to reach the database before giving up with its error */
+  /**
+   * @param failAfter how long to keep trying to reach the database before giving up with its error
+   */
   public static Database open(Config config, java.time.Duration failAfter) {
     Config db = config.getConfig("flotilla.db");
     HikariConfig hikari = new HikariConfig();
@@ -46,20 +49,23 @@ public final class Database implements AutoCloseable {
     hikari.setConnectionTimeout(Math.max(250, failAfter.toMillis()));
     Database database = new Database(new HikariDataSource(hikari), db.getString("dialect"));
     if (database.dialect.equals("h2")) {
-      database.setWriteDelay(db.hasPath("h2-write-delay") ? db.getDuration("h2-write-delay").toMillis() : 0);
+      database.setWriteDelay(
+          db.hasPath("h2-write-delay") ? db.getDuration("h2-write-delay").toMillis() : 0);
     }
     return database;
   }
 
   /**
-   * H2 writes a committed transaction to its file only up to WRITE_DELAY (500 ms by default) later, from a
-   * background thread: a process killed in that window loses commits that were already acknowledged. At 0 each
-   * commit is written before it returns. The setting belongs to the database (every connection of this process
-   * shares it), so it is made here, on the first connection, whatever the configured URL says. H2 still does not
-   * fsync a commit: see docs/durability.md.
+   * H2 writes a committed transaction to its file only up to WRITE_DELAY (500 ms by default) later,
+   * from a background thread: a process killed in that window loses commits that were already
+   * acknowledged. At 0 each commit is written before it returns. The setting belongs to the
+   * database (every connection of this process shares it), so it is made here, on the first
+   * connection, whatever the configured URL says. H2 still does not fsync a commit: see
+   * docs/durability.md.
    */
   private void setWriteDelay(long millis) {
-    try (Connection connection = dataSource.getConnection(); Statement statement = connection.createStatement()) {
+    try (Connection connection = dataSource.getConnection();
+        Statement statement = connection.createStatement()) {
       statement.execute("SET WRITE_DELAY " + millis);
     } catch (SQLException e) {
       dataSource.close();

@@ -19,13 +19,15 @@ import org.slf4j.LoggerFactory;
 import scala.concurrent.ExecutionContextExecutor;
 
 /**
- * Whether the journal's database answers, probed with {@code SELECT 1} through the journal's own connection pool
- * every {@code flotilla.db.health.interval}. The HTTP layer answers 503 at once while it is down (instead of letting
- * each request wait out the ask timeout behind an entity that stopped on the journal failure), readiness reports it,
- * and the log gets one line when it goes down and one when it comes back.
+ * Whether the journal's database answers, probed with {@code SELECT 1} through the journal's own
+ * connection pool every {@code flotilla.db.health.interval}. The HTTP layer answers 503 at once
+ * while it is down (instead of letting each request wait out the ask timeout behind an entity that
+ * stopped on the journal failure), readiness reports it, and the log gets one line when it goes
+ * down and one when it comes back.
  *
- * <p>The probe runs on its own one-thread dispatcher: while the database is away a probe waits up to the pool's
- * connection timeout, and neither the read side's queries nor the probe should wait behind each other.
+ * <p>The probe runs on its own one-thread dispatcher: while the database is away a probe waits up
+ * to the pool's connection timeout, and neither the read side's queries nor the probe should wait
+ * behind each other.
  */
 public final class DatabaseHealth {
 
@@ -49,15 +51,23 @@ public final class DatabaseHealth {
     this.queryTimeoutSeconds = (int) Math.max(1, queryTimeout.toSeconds());
   }
 
-  /** Starts probing the journal's pool (the node's schema migration has just reached the same database). */
+  /**
+   * Starts probing the journal's pool (the node's schema migration has just reached the same
+   * database).
+   */
   public static DatabaseHealth start(ActorSystem<?> system) {
     Config config = system.settings().config();
     SlickExtensionImpl slick = (SlickExtensionImpl) SlickExtension.get(system.classicSystem());
     var journalDatabase = slick.database(config.getConfig("jdbc-journal")).database();
     Duration interval = config.getDuration("flotilla.db.health.interval");
-    DatabaseHealth health = new DatabaseHealth(() -> journalDatabase.source().createConnection(), config.getDuration("flotilla.db.health.query-timeout"));
-    ExecutionContextExecutor probes = system.dispatchers().lookup(DispatcherSelector.fromConfig("flotilla-db-health-dispatcher"));
-    health.schedule = system.scheduler().scheduleWithFixedDelay(interval, interval, health::probe, probes);
+    DatabaseHealth health =
+        new DatabaseHealth(
+            () -> journalDatabase.source().createConnection(),
+            config.getDuration("flotilla.db.health.query-timeout"));
+    ExecutionContextExecutor probes =
+        system.dispatchers().lookup(DispatcherSelector.fromConfig("flotilla-db-health-dispatcher"));
+    health.schedule =
+        system.scheduler().scheduleWithFixedDelay(interval, interval, health::probe, probes);
     return health;
   }
 
@@ -85,7 +95,9 @@ public final class DatabaseHealth {
     if (!was.available()) {
       Instant now = Instant.now();
       status = new Status(true, now, null);
-      log.info("The database is available again (it was unavailable for {} s)", Duration.between(was.since(), now).toSeconds());
+      log.info(
+          "The database is available again (it was unavailable for {} s)",
+          Duration.between(was.since(), now).toSeconds());
     }
   }
 
@@ -93,21 +105,25 @@ public final class DatabaseHealth {
     if (status.available()) {
       String problem = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
       status = new Status(false, Instant.now(), problem);
-      log.warn("The database is unavailable: {}; API requests are answered 503 until it answers again", problem);
+      log.warn(
+          "The database is unavailable: {}; API requests are answered 503 until it answers again",
+          problem);
     }
   }
 
   /**
-   * Whether a failure means the database could not be reached or dropped the connection (SQL states of class 08,
-   * connection exceptions, an administrator shutdown, a journal breaker that is open), as opposed to refusing a
-   * statement.
+   * Whether a failure means the database could not be reached or dropped the connection (SQL states
+   * of class 08, connection exceptions, an administrator shutdown, a journal breaker that is open),
+   * as opposed to refusing a statement.
    */
   public static boolean isConnectionFailure(Throwable failure) {
     for (Throwable t = failure; t != null; t = t.getCause()) {
       if (t instanceof SQLTransientConnectionException
           || t instanceof SQLNonTransientConnectionException
           || t instanceof CircuitBreakerOpenException
-          || (t instanceof SQLException sql && sql.getSQLState() != null && (sql.getSQLState().startsWith("08") || sql.getSQLState().startsWith("57P")))) {
+          || (t instanceof SQLException sql
+              && sql.getSQLState() != null
+              && (sql.getSQLState().startsWith("08") || sql.getSQLState().startsWith("57P")))) {
         return true;
       }
     }

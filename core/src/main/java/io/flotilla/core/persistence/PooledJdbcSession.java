@@ -7,8 +7,8 @@ import org.apache.pekko.japi.function.Function;
 import org.apache.pekko.projection.jdbc.JdbcSession;
 
 /**
- * One projection transaction: the read-side rows and the projection offset commit together, which is what
- * makes the projections exactly-once.
+ * One projection transaction: the read-side rows and the projection offset commit together, which
+ * is what makes the projections exactly-once.
  */
 public final class PooledJdbcSession implements JdbcSession {
 

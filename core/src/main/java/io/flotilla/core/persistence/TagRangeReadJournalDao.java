@@ -21,20 +21,21 @@ import scala.Option;
 import scala.Tuple3;
 import scala.collection.immutable.Set;
 import scala.concurrent.ExecutionContext;
+import scala.concurrent.Future;
 import scala.jdk.javaapi.FutureConverters;
 import scala.util.Try;
-import scala.concurrent.Future;
 import slick.dbio.DBIOAction;
 import slick.jdbc.JdbcBackend;
 import slick.jdbc.JdbcProfile;
 import slick.jdbc.SimpleJdbcAction;
 
 /**
- * The read journal with one query of its own: events by tag. Every projection polls that query several times a
- * second, idle or not, and the plugin's query selects from a derived table joined to the tag table, which H2
- * plans tag-first: each poll walked every row ever written with the tag (milliseconds per poll at 60,000 events,
- * growing with the journal; most of an idle node's CPU). Bounding both tables' keys by the offset range lets H2
- * and PostgreSQL walk only the rows in that range: an idle poll costs microseconds. Same rows, same order.
+ * The read journal with one query of its own: events by tag. Every projection polls that query
+ * several times a second, idle or not, and the plugin's query selects from a derived table joined
+ * to the tag table, which H2 plans tag-first: each poll walked every row ever written with the tag
+ * (milliseconds per poll at 60,000 events, growing with the journal; most of an idle node's CPU).
+ * Bounding both tables' keys by the offset range lets H2 and PostgreSQL walk only the rows in that
+ * range: an idle poll costs microseconds. Same rows, same order.
  */
 public final class TagRangeReadJournalDao extends DefaultReadJournalDao {
 
@@ -56,8 +57,16 @@ public final class TagRangeReadJournalDao extends DefaultReadJournalDao {
   private static String eventsByTagSql(JdbcProfile profile, ReadJournalConfig config) {
     EventJournalTableColumnNames journal = config.eventJournalTableConfiguration().columnNames();
     EventTagTableColumnNames tags = config.eventTagTableConfiguration().columnNames();
-    String journalTable = qualified(profile, config.eventJournalTableConfiguration().schemaName(), config.eventJournalTableConfiguration().tableName());
-    String tagTable = qualified(profile, config.eventTagTableConfiguration().schemaName(), config.eventTagTableConfiguration().tableName());
+    String journalTable =
+        qualified(
+            profile,
+            config.eventJournalTableConfiguration().schemaName(),
+            config.eventJournalTableConfiguration().tableName());
+    String tagTable =
+        qualified(
+            profile,
+            config.eventTagTableConfiguration().schemaName(),
+            config.eventTagTableConfiguration().tableName());
     String ordering = "j." + profile.quoteIdentifier(journal.ordering());
     String eventId = "t." + profile.quoteIdentifier(tags.eventId());
     List<String> columns =
@@ -77,40 +86,74 @@ public final class TagRangeReadJournalDao extends DefaultReadJournalDao {
             journal.metaSerManifest());
     StringBuilder select = new StringBuilder("SELECT ");
     for (int i = 0; i < columns.size(); i++) {
-      select.append(i == 0 ? "" : ", ").append("j.").append(profile.quoteIdentifier(columns.get(i)));
+      select
+          .append(i == 0 ? "" : ", ")
+          .append("j.")
+          .append(profile.quoteIdentifier(columns.get(i)));
     }
     return select
-        + " FROM " + tagTable + " t JOIN " + journalTable + " j ON " + ordering + " = " + eventId
-        + " WHERE t." + profile.quoteIdentifier(tags.tag()) + " = ?"
-        + " AND " + eventId + " > ? AND " + eventId + " <= ?"
-        + " AND " + ordering + " > ? AND " + ordering + " <= ?"
-        + " AND j." + profile.quoteIdentifier(journal.deleted()) + " = FALSE"
-        + " ORDER BY " + eventId + " LIMIT ?";
+        + " FROM "
+        + tagTable
+        + " t JOIN "
+        + journalTable
+        + " j ON "
+        + ordering
+        + " = "
+        + eventId
+        + " WHERE t."
+        + profile.quoteIdentifier(tags.tag())
+        + " = ?"
+        + " AND "
+        + eventId
+        + " > ? AND "
+        + eventId
+        + " <= ?"
+        + " AND "
+        + ordering
+        + " > ? AND "
+        + ordering
+        + " <= ?"
+        + " AND j."
+        + profile.quoteIdentifier(journal.deleted())
+        + " = FALSE"
+        + " ORDER BY "
+        + eventId
+        + " LIMIT ?";
   }
 
   private static String qualified(JdbcProfile profile, Option<String> schema, String table) {
-    return (schema.isDefined() ? profile.quoteIdentifier(schema.get()) + "." : "") + profile.quoteIdentifier(table);
+    return (schema.isDefined() ? profile.quoteIdentifier(schema.get()) + "." : "")
+        + profile.quoteIdentifier(table);
   }
 
   @Override
-  public Source<Try<Tuple3<PersistentRepr, Set<String>, Object>>, NotUsed> eventsByTag(String tag, long offset, long maxOffset, long max) {
+  public Source<Try<Tuple3<PersistentRepr, Set<String>, Object>>, NotUsed> eventsByTag(
+      String tag, long offset, long maxOffset, long max) {
     long limit = correctMaxForH2Driver(max);
     SimpleJdbcAction<List<JournalTables.JournalPekkoSerializationRow>> query =
-        SimpleJdbcAction.apply(context -> rows(context.connection(), tag, offset, maxOffset, limit));
+        SimpleJdbcAction.apply(
+            context -> rows(context.connection(), tag, offset, maxOffset, limit));
     Set<String> noTags = scala.collection.immutable.Set$.MODULE$.empty();
-    return org.apache.pekko.stream.javadsl.Source.completionStage(FutureConverters.asJava(run(query)))
+    return org.apache.pekko.stream.javadsl.Source.completionStage(
+            FutureConverters.asJava(run(query)))
         .mapConcat(rows -> rows)
-        .map(row -> PekkoSerialization.fromRow(serialization, row).map(read -> new Tuple3<>(read._1(), noTags, read._2())))
+        .map(
+            row ->
+                PekkoSerialization.fromRow(serialization, row)
+                    .map(read -> new Tuple3<>(read._1(), noTags, read._2())))
         .asScala();
   }
 
-  /** Slick's run takes any effect in Scala (covariance) but Java sees its effect type as Nothing. */
+  /**
+   * Slick's run takes any effect in Scala (covariance) but Java sees its effect type as Nothing.
+   */
   @SuppressWarnings({"unchecked", "rawtypes"})
   private <R> Future<R> run(SimpleJdbcAction<R> action) {
     return db().run((DBIOAction) action);
   }
 
-  private List<JournalTables.JournalPekkoSerializationRow> rows(Connection connection, String tag, long offset, long maxOffset, long limit) {
+  private List<JournalTables.JournalPekkoSerializationRow> rows(
+      Connection connection, String tag, long offset, long maxOffset, long limit) {
     try (PreparedStatement statement = connection.prepareStatement(eventsByTagSql)) {
       statement.setString(1, tag);
       statement.setLong(2, offset);
@@ -122,7 +165,8 @@ public final class TagRangeReadJournalDao extends DefaultReadJournalDao {
       try (ResultSet result = statement.executeQuery()) {
         while (result.next()) {
           int metaSerId = result.getInt(12);
-          Option<Object> metaSerIdOption = result.wasNull() ? Option.empty() : Option.apply(metaSerId);
+          Option<Object> metaSerIdOption =
+              result.wasNull() ? Option.empty() : Option.apply(metaSerId);
           rows.add(
               new JournalTables.JournalPekkoSerializationRow(
                   result.getLong(1),

@@ -9,6 +9,10 @@ import java.time.Instant;
  *
  * @param publicKeyPem the device's public key, for the {@code pubkey} field of {@code GET /device}
  */
-public record DeviceIdentity(String factory, String uuid, boolean production, BigInteger serial, Instant notAfter,
-                             String publicKeyPem) {
-}
+public record DeviceIdentity(
+    String factory,
+    String uuid,
+    boolean production,
+    BigInteger serial,
+    Instant notAfter,
+    String publicKeyPem) {}

@@ -8,9 +8,10 @@ import org.apache.pekko.projection.eventsourced.EventEnvelope;
 import org.apache.pekko.projection.jdbc.javadsl.JdbcHandler;
 
 /**
- * Wraps every projection handler: reports to its {@link ProjectionHealth.Tracker} which event it cannot store, and
- * passes over an event the operator chose to skip ({@code projection_skips}). The skip table is read only for the
- * event the projection is stuck on, inside the transaction that then stores the offset past it.
+ * Wraps every projection handler: reports to its {@link ProjectionHealth.Tracker} which event it
+ * cannot store, and passes over an event the operator chose to skip ({@code projection_skips}). The
+ * skip table is read only for the event the projection is stuck on, inside the transaction that
+ * then stores the offset past it.
  */
 public final class GuardedHandlers {
 
@@ -47,11 +48,13 @@ public final class GuardedHandlers {
   }
 
   /**
-   * A group fails as a whole and its transaction is lost, so the event to blame is not known then. The retry after
-   * a failure hands the events to the handler one at a time (still one transaction), which names the event.
+   * A group fails as a whole and its transaction is lost, so the event to blame is not known then.
+   * The retry after a failure hands the events to the handler one at a time (still one
+   * transaction), which names the event.
    */
   public static <E> JdbcHandler<List<EventEnvelope<E>>, PooledJdbcSession> grouped(
-      ProjectionHealth.Tracker tracker, JdbcHandler<List<EventEnvelope<E>>, PooledJdbcSession> inner) {
+      ProjectionHealth.Tracker tracker,
+      JdbcHandler<List<EventEnvelope<E>>, PooledJdbcSession> inner) {
     return new JdbcHandler<>() {
       @Override
       public void start() {
@@ -64,7 +67,8 @@ public final class GuardedHandlers {
       }
 
       @Override
-      public void process(PooledJdbcSession session, List<EventEnvelope<E>> envelopes) throws Exception {
+      public void process(PooledJdbcSession session, List<EventEnvelope<E>> envelopes)
+          throws Exception {
         if (!tracker.isStuck()) {
           try {
             inner.process(session, envelopes);
@@ -91,7 +95,9 @@ public final class GuardedHandlers {
     };
   }
 
-  private static boolean skipRequested(ProjectionHealth.Tracker tracker, PooledJdbcSession session, EventEnvelope<?> envelope) throws Exception {
+  private static boolean skipRequested(
+      ProjectionHealth.Tracker tracker, PooledJdbcSession session, EventEnvelope<?> envelope)
+      throws Exception {
     if (!tracker.isStuckAt(envelope.persistenceId(), envelope.sequenceNr())) {
       return false;
     }

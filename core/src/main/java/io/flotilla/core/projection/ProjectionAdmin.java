@@ -16,10 +16,10 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 
 /**
- * The operator's view of the read side and the fix for a projection stuck on an event it cannot store: skip that
- * event (recorded in {@code projection_skips}; the projection passes over it at its next retry, on whichever node
- * it runs). The stuck state is what this node knows (see {@link ProjectionHealth}); offsets and skips are the
- * database's, the same from every node.
+ * The operator's view of the read side and the fix for a projection stuck on an event it cannot
+ * store: skip that event (recorded in {@code projection_skips}; the projection passes over it at
+ * its next retry, on whichever node it runs). The stuck state is what this node knows (see {@link
+ * ProjectionHealth}); offsets and skips are the database's, the same from every node.
  */
 public final class ProjectionAdmin {
 
@@ -27,8 +27,18 @@ public final class ProjectionAdmin {
 
   public record Skip(String persistenceId, long sequenceNr, Instant skippedAt) {}
 
-  /** {@code offset} is the stored one (the last event stored), null before the first; {@code stuck} null when not stuck here. */
-  public record Projection(String name, String key, String offset, String state, ProjectionHealth.Stuck stuck, long errors, List<Skip> skipped) {}
+  /**
+   * {@code offset} is the stored one (the last event stored), null before the first; {@code stuck}
+   * null when not stuck here.
+   */
+  public record Projection(
+      String name,
+      String key,
+      String offset,
+      String state,
+      ProjectionHealth.Stuck stuck,
+      long errors,
+      List<Skip> skipped) {}
 
   public record ProjectionList(List<Projection> projections) {}
 
@@ -47,7 +57,9 @@ public final class ProjectionAdmin {
         blocking,
         connection -> {
           Map<String, String> offsets = new HashMap<>();
-          try (PreparedStatement s = connection.prepareStatement("SELECT \"projection_name\", \"projection_key\", \"current_offset\" FROM \"pekko_projection_offset_store\"");
+          try (PreparedStatement s =
+                  connection.prepareStatement(
+                      "SELECT \"projection_name\", \"projection_key\", \"current_offset\" FROM \"pekko_projection_offset_store\"");
               ResultSet rows = s.executeQuery()) {
             while (rows.next()) {
               offsets.put(rows.getString(1) + "/" + rows.getString(2), rows.getString(3));
@@ -59,7 +71,9 @@ public final class ProjectionAdmin {
                       "SELECT projection_name, projection_key, persistence_id, sequence_nr, skipped_at FROM projection_skips ORDER BY skipped_at");
               ResultSet rows = s.executeQuery()) {
             while (rows.next()) {
-              skips.computeIfAbsent(rows.getString(1) + "/" + rows.getString(2), k -> new ArrayList<>())
+              skips
+                  .computeIfAbsent(
+                      rows.getString(1) + "/" + rows.getString(2), k -> new ArrayList<>())
                   .add(new Skip(rows.getString(3), rows.getLong(4), instant(rows.getTimestamp(5))));
             }
           }
@@ -85,7 +99,8 @@ public final class ProjectionAdmin {
   }
 
   /** Skipping an event twice is a no-op. */
-  public CompletionStage<Skip> skip(String name, String key, String persistenceId, long sequenceNr) {
+  public CompletionStage<Skip> skip(
+      String name, String key, String persistenceId, long sequenceNr) {
     Skip skip = new Skip(persistenceId, sequenceNr, Instant.now());
     return database.query(
         blocking,

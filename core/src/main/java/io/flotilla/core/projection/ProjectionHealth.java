@@ -19,19 +19,24 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * What this node knows of each read-side projection: every projection started here is registered, and the one
- * instance that runs (a sharded daemon, on some node) reports through its handler whether it stores events or is
- * stuck on one. A stuck projection is named in the log once when it gets stuck on an event and once when it moves
- * again; Pekko retries it with back-off meanwhile ({@code pekko.projection.restart-backoff}) and the operator may
- * skip the event ({@link ProjectionAdmin#skip}). Failures because the database is away are not the event's: they
- * are left to {@link DatabaseHealth}.
+ * What this node knows of each read-side projection: every projection started here is registered,
+ * and the one instance that runs (a sharded daemon, on some node) reports through its handler
+ * whether it stores events or is stuck on one. A stuck projection is named in the log once when it
+ * gets stuck on an event and once when it moves again; Pekko retries it with back-off meanwhile
+ * ({@code pekko.projection.restart-backoff}) and the operator may skip the event ({@link
+ * ProjectionAdmin#skip}). Failures because the database is away are not the event's: they are left
+ * to {@link DatabaseHealth}.
  */
 public final class ProjectionHealth implements Extension {
 
   private static final Logger log = LoggerFactory.getLogger(ProjectionHealth.class);
 
-  /** The event a projection is stuck on; {@code persistenceId} is null until a failing group has been narrowed down. */
-  public record Stuck(String persistenceId, long sequenceNr, long offset, String error, Instant since) {}
+  /**
+   * The event a projection is stuck on; {@code persistenceId} is null until a failing group has
+   * been narrowed down.
+   */
+  public record Stuck(
+      String persistenceId, long sequenceNr, long offset, String error, Instant since) {}
 
   /** {@code stuck} empty: the projection stores events (or does not run on this node). */
   public record Status(String name, String key, Optional<Stuck> stuck, long errors) {}
@@ -93,7 +98,9 @@ public final class ProjectionHealth implements Extension {
 
     boolean isStuckAt(String persistenceId, long sequenceNr) {
       Stuck current = stuck;
-      return current != null && persistenceId.equals(current.persistenceId()) && sequenceNr == current.sequenceNr();
+      return current != null
+          && persistenceId.equals(current.persistenceId())
+          && sequenceNr == current.sequenceNr();
     }
 
     void failed(String persistenceId, long sequenceNr, Offset offset, Throwable error) {
@@ -102,16 +109,34 @@ public final class ProjectionHealth implements Extension {
       }
       errors.incrementAndGet();
       Stuck current = stuck;
-      if (current != null && persistenceId != null && persistenceId.equals(current.persistenceId()) && sequenceNr == current.sequenceNr()) {
+      if (current != null
+          && persistenceId != null
+          && persistenceId.equals(current.persistenceId())
+          && sequenceNr == current.sequenceNr()) {
         return;
       }
       String message = firstLine(error);
-      stuck = new Stuck(persistenceId, sequenceNr, offsetValue(offset), message, current == null ? Instant.now() : current.since());
+      stuck =
+          new Stuck(
+              persistenceId,
+              sequenceNr,
+              offsetValue(offset),
+              message,
+              current == null ? Instant.now() : current.since());
       if (persistenceId != null) {
         log.warn(
             "Projection {}/{} cannot store event {} #{} (offset {}): {}. It retries with back-off; to go on without it: "
                 + "bin/flotilla projections skip {} {} '{}' {}",
-            id.name(), id.key(), persistenceId, sequenceNr, offsetValue(offset), message, id.name(), id.key(), persistenceId, sequenceNr);
+            id.name(),
+            id.key(),
+            persistenceId,
+            sequenceNr,
+            offsetValue(offset),
+            message,
+            id.name(),
+            id.key(),
+            persistenceId,
+            sequenceNr);
       }
     }
 
@@ -127,7 +152,12 @@ public final class ProjectionHealth implements Extension {
     }
 
     void skipped(String persistenceId, long sequenceNr) {
-      log.warn("Projection {}/{} skipped event {} #{} as an operator asked; the read side lacks what it held", id.name(), id.key(), persistenceId, sequenceNr);
+      log.warn(
+          "Projection {}/{} skipped event {} #{} as an operator asked; the read side lacks what it held",
+          id.name(),
+          id.key(),
+          persistenceId,
+          sequenceNr);
       stuck = null;
     }
 

@@ -6,8 +6,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * One target: what a device of one hardware id should run. Its name is {@code <hardwareId>-<version>};
- * {@code apps} maps each app name to its digest-pinned URI.
+ * One target: what a device of one hardware id should run. Its name is {@code
+ * <hardwareId>-<version>}; {@code apps} maps each app name to its digest-pinned URI.
  */
 public record Target(
     String name,

@@ -12,7 +12,10 @@ import java.util.List;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 
-/** Read-side queries over {@code targets}, for the management API (devices use {@link TargetsCache}). */
+/**
+ * Read-side queries over {@code targets}, for the management API (devices use {@link
+ * TargetsCache}).
+ */
 public final class TargetQueries {
 
   private final Database database;

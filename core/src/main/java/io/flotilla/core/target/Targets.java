@@ -1,10 +1,9 @@
 package io.flotilla.core.target;
 
-import io.flotilla.core.TaggedEntity;
 import io.flotilla.core.CborSerializable;
 import io.flotilla.core.Limits;
 import io.flotilla.core.Rejection;
-import io.flotilla.core.app.App;
+import io.flotilla.core.TaggedEntity;
 import io.flotilla.protocol.composeapp.AppUri;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -28,12 +27,14 @@ import org.apache.pekko.persistence.typed.javadsl.EventHandler;
 import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
 
 /**
- * The ordered target list of one factory (entity id = factory name). Every change is published on the
- * {@link TargetsChanged} topic so that each node's {@link TargetsCache} and connected devices learn of it.
+ * The ordered target list of one factory (entity id = factory name). Every change is published on
+ * the {@link TargetsChanged} topic so that each node's {@link TargetsCache} and connected devices
+ * learn of it.
  */
 public final class Targets extends TaggedEntity<Targets.Command, Targets.Event, Targets.State> {
 
-  public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "Targets");
+  public static final EntityTypeKey<Command> ENTITY_KEY =
+      EntityTypeKey.create(Command.class, "Targets");
   public static final String TAG = "targets";
   public static final int MAX_APPS = Limits.TARGET_APPS;
   public static final int MAX_TAGS = Limits.TARGET_TAGS;
@@ -53,19 +54,25 @@ public final class Targets extends TaggedEntity<Targets.Command, Targets.Event, 
 
   public record Added(List<Target> targets) implements CborSerializable {}
 
-  public record SetTags(String name, List<String> tags, ActorRef<StatusReply<Target>> replyTo) implements Command {}
+  public record SetTags(String name, List<String> tags, ActorRef<StatusReply<Target>> replyTo)
+      implements Command {}
 
-  /** Removes one target for good (as {@code fioctl targets prune}); its name and version are never issued again. */
+  /**
+   * Removes one target for good (as {@code fioctl targets prune}); its name and version are never
+   * issued again.
+   */
   public record Prune(String name, ActorRef<StatusReply<Target>> replyTo) implements Command {}
 
   /** {@code tag} null lists every target. */
   public record ListTargets(String tag, ActorRef<TargetList> replyTo) implements Command {}
 
   /**
-   * A tag's targets. {@code tagVersion} is the TUF {@code signed.version} (it grows whenever the set of that tag's
-   * targets changes); {@code revision} orders snapshots of the whole list, for cache invalidation.
+   * A tag's targets. {@code tagVersion} is the TUF {@code signed.version} (it grows whenever the
+   * set of that tag's targets changes); {@code revision} orders snapshots of the whole list, for
+   * cache invalidation.
    */
-  public record TargetList(String factory, String tag, long tagVersion, long revision, List<Target> targets)
+  public record TargetList(
+      String factory, String tag, long tagVersion, long revision, List<Target> targets)
       implements CborSerializable {}
 
   public sealed interface Event extends CborSerializable {
@@ -74,15 +81,22 @@ public final class Targets extends TaggedEntity<Targets.Command, Targets.Event, 
 
   public record TargetAdded(String factory, Target target) implements Event {}
 
-  public record TargetTagsSet(String factory, String name, List<String> tags, Instant setAt) implements Event {}
+  public record TargetTagsSet(String factory, String name, List<String> tags, Instant setAt)
+      implements Event {}
 
   public record TargetPruned(String factory, String name, Instant prunedAt) implements Event {}
 
   /**
-   * {@code highestVersion} and {@code pruned} outlive pruning so that no version or name is issued twice; snapshots
-   * taken before pruning existed lack both (0 and null), and {@link #maxVersion()} still covers the live targets.
+   * {@code highestVersion} and {@code pruned} outlive pruning so that no version or name is issued
+   * twice; snapshots taken before pruning existed lack both (0 and null), and {@link #maxVersion()}
+   * still covers the live targets.
    */
-  public record State(Map<String, Target> targets, Map<String, Long> tagVersions, long revision, long highestVersion, Set<String> pruned)
+  public record State(
+      Map<String, Target> targets,
+      Map<String, Long> tagVersions,
+      long revision,
+      long highestVersion,
+      Set<String> pruned)
       implements CborSerializable {
 
     public State {
@@ -90,7 +104,8 @@ public final class Targets extends TaggedEntity<Targets.Command, Targets.Event, 
     }
 
     long maxVersion() {
-      return Math.max(highestVersion, targets.values().stream().mapToLong(Target::version).max().orElse(0));
+      return Math.max(
+          highestVersion, targets.values().stream().mapToLong(Target::version).max().orElse(0));
     }
 
     TargetList list(String factory, String tag) {
@@ -128,18 +143,24 @@ public final class Targets extends TaggedEntity<Targets.Command, Targets.Event, 
         throw new IllegalStateException("unknown event " + event);
       }
       touched.forEach(tag -> versions.merge(tag, 1L, Long::sum));
-      long highest = Math.max(maxVersion(), next.values().stream().mapToLong(Target::version).max().orElse(0));
+      long highest =
+          Math.max(maxVersion(), next.values().stream().mapToLong(Target::version).max().orElse(0));
       return new State(next, Map.copyOf(versions), revision + 1, highest, gone);
     }
   }
 
-  /** What a change touched; subscribers drop cached lists of these tags and push to devices following them. */
-  public record TargetsChanged(String factory, Set<String> tags, long revision) implements CborSerializable {}
+  /**
+   * What a change touched; subscribers drop cached lists of these tags and push to devices
+   * following them.
+   */
+  public record TargetsChanged(String factory, Set<String> tags, long revision)
+      implements CborSerializable {}
 
   public static final String TOPIC_NAME = "flotilla-targets-changed";
 
   public static void init(ActorSystem<?> system, ActorRef<Topic.Command<TargetsChanged>> topic) {
-    ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx -> create(ctx.getEntityId(), topic)));
+    ClusterSharding.get(system)
+        .init(Entity.of(ENTITY_KEY, ctx -> create(ctx.getEntityId(), topic)));
   }
 
   public static Targets create(String factory, ActorRef<Topic.Command<TargetsChanged>> topic) {
@@ -160,8 +181,6 @@ public final class Targets extends TaggedEntity<Targets.Command, Targets.Event, 
     return new State(Map.of(), Map.of(), 0, 0, Set.of());
   }
 
-
-
   @Override
   public CommandHandlerWithReply<Command, Event, State> commandHandler() {
     return newCommandHandlerWithReplyBuilder()
@@ -169,20 +188,29 @@ public final class Targets extends TaggedEntity<Targets.Command, Targets.Event, 
         .onCommand(Add.class, this::onAdd)
         .onCommand(SetTags.class, this::onSetTags)
         .onCommand(Prune.class, this::onPrune)
-        .onCommand(ListTargets.class, (state, c) -> Effect().reply(c.replyTo(), state.list(factory, c.tag())))
+        .onCommand(
+            ListTargets.class,
+            (state, c) -> Effect().reply(c.replyTo(), state.list(factory, c.tag())))
         .build();
   }
 
   private ReplyEffect<Event, State> onAdd(State state, Add command) {
     if (command.hardwareIds() == null || command.hardwareIds().isEmpty()) {
-      return Effect().reply(command.replyTo(), Rejection.invalid("at least one hardware id is needed"));
+      return Effect()
+          .reply(command.replyTo(), Rejection.invalid("at least one hardware id is needed"));
     }
-    String hardwareIdProblem = Limits.listProblem("hardware ids", command.hardwareIds(), Limits.PLATFORMS, Limits.PLATFORM);
+    String hardwareIdProblem =
+        Limits.listProblem(
+            "hardware ids", command.hardwareIds(), Limits.PLATFORMS, Limits.PLATFORM);
     if (hardwareIdProblem != null) {
       return Effect().reply(command.replyTo(), Rejection.invalid(hardwareIdProblem));
     }
     if (command.version() == null && state.maxVersion() >= Limits.MAX_VERSION) {
-      return Effect().reply(command.replyTo(), Rejection.conflict("the factory has used every version up to " + Limits.MAX_VERSION + "; give one"));
+      return Effect()
+          .reply(
+              command.replyTo(),
+              Rejection.conflict(
+                  "the factory has used every version up to " + Limits.MAX_VERSION + "; give one"));
     }
     long version = command.version() == null ? state.maxVersion() + 1 : command.version();
     if (version < 1 || version > Limits.MAX_VERSION) {
@@ -194,14 +222,31 @@ public final class Targets extends TaggedEntity<Targets.Command, Targets.Event, 
     }
     Map<String, String> apps = command.apps() == null ? Map.of() : command.apps();
     if (apps.size() > MAX_APPS) {
-      return Effect().reply(command.replyTo(), Rejection.invalid("a target holds at most " + MAX_APPS + " apps"));
+      return Effect()
+          .reply(
+              command.replyTo(), Rejection.invalid("a target holds at most " + MAX_APPS + " apps"));
     }
     for (Map.Entry<String, String> app : apps.entrySet()) {
       if (app.getKey() == null || !Limits.APP_NAME.matcher(app.getKey()).matches()) {
-        return Effect().reply(command.replyTo(), Rejection.invalid("app name '" + Limits.shortened(app.getKey()) + "' must match " + Limits.APP_NAME.pattern()));
+        return Effect()
+            .reply(
+                command.replyTo(),
+                Rejection.invalid(
+                    "app name '"
+                        + Limits.shortened(app.getKey())
+                        + "' must match "
+                        + Limits.APP_NAME.pattern()));
       }
       if (app.getValue() != null && app.getValue().length() > Limits.APP_URI) {
-        return Effect().reply(command.replyTo(), Rejection.invalid("app '" + app.getKey() + "' has a uri longer than " + Limits.APP_URI + " characters"));
+        return Effect()
+            .reply(
+                command.replyTo(),
+                Rejection.invalid(
+                    "app '"
+                        + app.getKey()
+                        + "' has a uri longer than "
+                        + Limits.APP_URI
+                        + " characters"));
       }
       AppUri uri;
       try {
@@ -210,14 +255,23 @@ public final class Targets extends TaggedEntity<Targets.Command, Targets.Event, 
         return Effect().reply(command.replyTo(), Rejection.invalid(e.getMessage()));
       }
       if (!uri.app().equals(app.getKey())) {
-        return Effect().reply(command.replyTo(), Rejection.invalid("app '" + app.getKey() + "' has the uri of app '" + uri.app() + "'"));
+        return Effect()
+            .reply(
+                command.replyTo(),
+                Rejection.invalid(
+                    "app '" + app.getKey() + "' has the uri of app '" + uri.app() + "'"));
       }
       if (!uri.factory().equals(factory)) {
-        return Effect().reply(command.replyTo(), Rejection.invalid("app '" + app.getKey() + "' is not in factory " + factory));
+        return Effect()
+            .reply(
+                command.replyTo(),
+                Rejection.invalid("app '" + app.getKey() + "' is not in factory " + factory));
       }
     }
     if (command.containersSha() != null && !SHA.matcher(command.containersSha()).matches()) {
-      return Effect().reply(command.replyTo(), Rejection.invalid("containers sha must be a git commit id (hex)"));
+      return Effect()
+          .reply(
+              command.replyTo(), Rejection.invalid("containers sha must be a git commit id (hex)"));
     }
     Instant now = Instant.now();
     List<Event> events = new ArrayList<>();
@@ -225,13 +279,25 @@ public final class Targets extends TaggedEntity<Targets.Command, Targets.Event, 
     for (String hardwareId : new TreeSet<>(command.hardwareIds())) {
       String name = Target.name(hardwareId, version);
       if (state.targets().containsKey(name)) {
-        return Effect().reply(command.replyTo(), Rejection.conflict("target " + name + " already exists"));
+        return Effect()
+            .reply(command.replyTo(), Rejection.conflict("target " + name + " already exists"));
       }
       if (state.pruned().contains(name)) {
-        return Effect().reply(command.replyTo(), Rejection.conflict("target " + name + " was pruned; its version is not issued again"));
+        return Effect()
+            .reply(
+                command.replyTo(),
+                Rejection.conflict(
+                    "target " + name + " was pruned; its version is not issued again"));
       }
       Target target =
-          new Target(name, hardwareId, version, List.copyOf(new TreeSet<>(command.tags())), new TreeMap<>(apps), command.containersSha(), now);
+          new Target(
+              name,
+              hardwareId,
+              version,
+              List.copyOf(new TreeSet<>(command.tags())),
+              new TreeMap<>(apps),
+              command.containersSha(),
+              now);
       added.add(target);
       events.add(new TargetAdded(factory, target));
     }

@@ -14,13 +14,17 @@ import org.apache.pekko.actor.typed.pubsub.Topic;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 
 /**
- * This node's copy of each (factory, tag) target list, so that a device check-in costs a map lookup instead of
- * an ask to the Targets entity. Correct on many nodes: every change is published cluster-wide and a list is only
- * kept when it is at least as new as the newest change seen for its tag.
+ * This node's copy of each (factory, tag) target list, so that a device check-in costs a map lookup
+ * instead of an ask to the Targets entity. Correct on many nodes: every change is published
+ * cluster-wide and a list is only kept when it is at least as new as the newest change seen for its
+ * tag.
  */
 public final class TargetsCache {
 
-  /** A bound on how many (factory, tag) lists one node keeps; unknown tags asked by devices must not grow it forever. */
+  /**
+   * A bound on how many (factory, tag) lists one node keeps; unknown tags asked by devices must not
+   * grow it forever.
+   */
   static final int MAX_ENTRIES = 10_000;
 
   private record Key(String factory, String tag) {}
@@ -35,7 +39,8 @@ public final class TargetsCache {
     this.askTimeout = askTimeout;
   }
 
-  public static TargetsCache start(ActorSystem<?> system, ActorRef<Topic.Command<TargetsChanged>> topic, Duration askTimeout) {
+  public static TargetsCache start(
+      ActorSystem<?> system, ActorRef<Topic.Command<TargetsChanged>> topic, Duration askTimeout) {
     TargetsCache cache = new TargetsCache(ClusterSharding.get(system), askTimeout);
     ActorRef<TargetsChanged> invalidator =
         system.systemActorOf(

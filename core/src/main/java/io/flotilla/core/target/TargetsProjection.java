@@ -13,7 +13,8 @@ import org.apache.pekko.projection.eventsourced.EventEnvelope;
 import org.apache.pekko.projection.jdbc.javadsl.JdbcHandler;
 
 /** Keeps the {@code targets} table. */
-public final class TargetsProjection extends JdbcHandler<EventEnvelope<Targets.Event>, PooledJdbcSession> {
+public final class TargetsProjection
+    extends JdbcHandler<EventEnvelope<Targets.Event>, PooledJdbcSession> {
 
   public static final String NAME = "targets";
 
@@ -22,7 +23,8 @@ public final class TargetsProjection extends JdbcHandler<EventEnvelope<Targets.E
   }
 
   @Override
-  public void process(PooledJdbcSession session, EventEnvelope<Targets.Event> envelope) throws Exception {
+  public void process(PooledJdbcSession session, EventEnvelope<Targets.Event> envelope)
+      throws Exception {
     Targets.Event event = envelope.event();
     session.withConnection(
         connection -> {
@@ -43,14 +45,17 @@ public final class TargetsProjection extends JdbcHandler<EventEnvelope<Targets.E
                   s.setString(8, t.name());
                 });
           } else if (event instanceof Targets.TargetTagsSet set) {
-            try (PreparedStatement s = connection.prepareStatement("UPDATE targets SET tags = ? WHERE factory = ? AND name = ?")) {
+            try (PreparedStatement s =
+                connection.prepareStatement(
+                    "UPDATE targets SET tags = ? WHERE factory = ? AND name = ?")) {
               s.setString(1, String.join(",", set.tags()));
               s.setString(2, set.factory());
               s.setString(3, set.name());
               s.executeUpdate();
             }
           } else if (event instanceof Targets.TargetPruned pruned) {
-            try (PreparedStatement s = connection.prepareStatement("DELETE FROM targets WHERE factory = ? AND name = ?")) {
+            try (PreparedStatement s =
+                connection.prepareStatement("DELETE FROM targets WHERE factory = ? AND name = ?")) {
               s.setString(1, pruned.factory());
               s.setString(2, pruned.name());
               s.executeUpdate();

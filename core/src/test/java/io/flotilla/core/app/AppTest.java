@@ -20,10 +20,16 @@ class AppTest {
 
   @Test
   void publishingTheSameDigestTwiceKeepsOneVersion() {
-    var app = EventSourcedBehaviorTestKit.<App.Command, App.Event, App.State>create(testKit.system(), App.create("acme/shellhttpd"));
-    var first = app.<StatusReply<App.Version>>runCommand(replyTo -> new App.Publish(URI, "abc1234", 7, replyTo));
+    var app =
+        EventSourcedBehaviorTestKit.<App.Command, App.Event, App.State>create(
+            testKit.system(), App.create("acme/shellhttpd"));
+    var first =
+        app.<StatusReply<App.Version>>runCommand(
+            replyTo -> new App.Publish(URI, "abc1234", 7, replyTo));
     assertEquals("sha256:" + "0f".repeat(32), first.reply().getValue().digest());
-    var again = app.<StatusReply<App.Version>>runCommand(replyTo -> new App.Publish(URI, "abc1234", 8, replyTo));
+    var again =
+        app.<StatusReply<App.Version>>runCommand(
+            replyTo -> new App.Publish(URI, "abc1234", 8, replyTo));
     assertTrue(again.hasNoEvents());
     assertEquals(7, again.reply().getValue().buildNumber());
     assertEquals(1, app.<App.Versions>runCommand(App.GetVersions::new).reply().versions().size());
@@ -31,8 +37,17 @@ class AppTest {
 
   @Test
   void refusesUrisOfOtherApps() {
-    var app = EventSourcedBehaviorTestKit.<App.Command, App.Event, App.State>create(testKit.system(), App.create("acme/other"));
-    assertTrue(app.<StatusReply<App.Version>>runCommand(replyTo -> new App.Publish(URI, null, 1, replyTo)).reply().isError());
-    assertTrue(app.<StatusReply<App.Version>>runCommand(replyTo -> new App.Publish("nonsense", null, 1, replyTo)).reply().isError());
+    var app =
+        EventSourcedBehaviorTestKit.<App.Command, App.Event, App.State>create(
+            testKit.system(), App.create("acme/other"));
+    assertTrue(
+        app.<StatusReply<App.Version>>runCommand(replyTo -> new App.Publish(URI, null, 1, replyTo))
+            .reply()
+            .isError());
+    assertTrue(
+        app.<StatusReply<App.Version>>runCommand(
+                replyTo -> new App.Publish("nonsense", null, 1, replyTo))
+            .reply()
+            .isError());
   }
 }

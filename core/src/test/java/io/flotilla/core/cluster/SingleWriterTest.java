@@ -17,17 +17,17 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.LongStream;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.sharding.ShardRegion;
 import org.apache.pekko.cluster.sharding.typed.GetShardRegionState;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
-import org.apache.pekko.cluster.sharding.ShardRegion;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.stream.javadsl.Sink;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Two nodes of one cluster share one database and both send commands to the same entity: sharding runs it on
- * exactly one node, so its journal stays one gap-free sequence and no write is lost.
+ * Two nodes of one cluster share one database and both send commands to the same entity: sharding
+ * runs it on exactly one node, so its journal stays one gap-free sequence and no write is lost.
  */
 abstract class SingleWriterTest {
 
@@ -43,8 +43,11 @@ abstract class SingleWriterTest {
       awaitMembers(first, 2);
       awaitMembers(second, 2);
 
-      first.core().factory("shared")
-          .<Factory.Summary>askWithStatus(replyTo -> new Factory.Create(List.of(), replyTo), Duration.ofSeconds(15))
+      first
+          .core()
+          .factory("shared")
+          .<Factory.Summary>askWithStatus(
+              replyTo -> new Factory.Create(List.of(), replyTo), Duration.ofSeconds(15))
           .toCompletableFuture()
           .get(20, TimeUnit.SECONDS);
 
@@ -54,16 +57,28 @@ abstract class SingleWriterTest {
         TestNode via = i % 2 == 0 ? first : second;
         ApiToken token = ApiToken.newFactoryToken("shared");
         answers.add(
-            via.core().factory("shared")
+            via.core()
+                .factory("shared")
                 .<Factory.TokenInfo>askWithStatus(
-                    replyTo -> new Factory.CreateToken(token.id(), "t", List.of("targets:read"), token.secretHash(), replyTo), Duration.ofSeconds(15))
+                    replyTo ->
+                        new Factory.CreateToken(
+                            token.id(), "t", List.of("targets:read"), token.secretHash(), replyTo),
+                    Duration.ofSeconds(15))
                 .toCompletableFuture());
       }
       CompletableFuture.allOf(answers.toArray(CompletableFuture[]::new)).get(30, TimeUnit.SECONDS);
 
       List<JournalReader.Entry> journal =
-          first.core().journalReader().events("Factory|shared", 1).runWith(Sink.seq(), first.system()).toCompletableFuture().get(15, TimeUnit.SECONDS);
-      assertEquals(LongStream.rangeClosed(1, writes + 1).boxed().toList(), journal.stream().map(JournalReader.Entry::sequenceNr).toList());
+          first
+              .core()
+              .journalReader()
+              .events("Factory|shared", 1)
+              .runWith(Sink.seq(), first.system())
+              .toCompletableFuture()
+              .get(15, TimeUnit.SECONDS);
+      assertEquals(
+          LongStream.rangeClosed(1, writes + 1).boxed().toList(),
+          journal.stream().map(JournalReader.Entry::sequenceNr).toList());
 
       int hosts = hostsOf(first, "shared") + hostsOf(second, "shared");
       assertEquals(1, hosts, "the entity must live on exactly one node");
@@ -89,7 +104,9 @@ abstract class SingleWriterTest {
 
   private static int hostsOf(TestNode node, String entityId) {
     TestProbe<ShardRegion.CurrentShardRegionState> probe = node.testKit().createTestProbe();
-    ClusterSharding.get(node.system()).shardState().tell(new GetShardRegionState(Factory.ENTITY_KEY, probe.ref()));
+    ClusterSharding.get(node.system())
+        .shardState()
+        .tell(new GetShardRegionState(Factory.ENTITY_KEY, probe.ref()));
     ShardRegion.CurrentShardRegionState state = probe.receiveMessage(Duration.ofSeconds(10));
     int hosts = 0;
     for (ShardRegion.ShardState shard : state.getShards()) {

@@ -23,10 +23,16 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The entity limit passivates devices through their own stop message (Device.Passivate), and a passivated device comes back whole. */
+/**
+ * The entity limit passivates devices through their own stop message (Device.Passivate), and a
+ * passivated device comes back whole.
+ */
 class DevicePassivationTest {
 
-  /** A fresh node's first asks start sharding and recovery; on a loaded machine they outlast the 5 s ask timeout. */
+  /**
+   * A fresh node's first asks start sharding and recovery; on a loaded machine they outlast the 5 s
+   * ask timeout.
+   */
   static final Duration PATIENCE = Duration.ofSeconds(30);
 
   @TempDir static Path dataDir;
@@ -34,23 +40,30 @@ class DevicePassivationTest {
   @Test
   void aDevicePassivatedByTheEntityLimitStopsAndRecovers() throws Exception {
     var config =
-        ConfigFactory.parseString("flotilla.device.active-entity-limit = 1\npekko.cluster.sharding.number-of-shards = 1")
+        ConfigFactory.parseString(
+                "flotilla.device.active-entity-limit = 1\npekko.cluster.sharding.number-of-shards = 1")
             .withFallback(TestNode.config(TestDatabases.fresh(TestDatabases.Kind.H2), dataDir));
     try (TestNode node = TestNode.start(config)) {
       FlotillaCore core = node.core();
       String first = UUID.randomUUID().toString();
       String second = UUID.randomUUID().toString();
       Instant now = Instant.now();
-      Map<String, Device.Summary> summaries = Map.of(first, checkIn(core, first, now), second, checkIn(core, second, now.plusSeconds(1)));
+      Map<String, Device.Summary> summaries =
+          Map.of(
+              first, checkIn(core, first, now), second, checkIn(core, second, now.plusSeconds(1)));
 
       TestProbe<CurrentShardRegionState> probe = node.testKit().createTestProbe();
       Set<String> active =
           eventually(
               Duration.ofSeconds(10),
               () -> {
-                ClusterSharding.get(node.system()).shardState().tell(new GetShardRegionState(Device.ENTITY_KEY, probe.ref()));
+                ClusterSharding.get(node.system())
+                    .shardState()
+                    .tell(new GetShardRegionState(Device.ENTITY_KEY, probe.ref()));
                 Set<String> ids =
-                    probe.receiveMessage().getShards().stream().flatMap(shard -> shard.getEntityIds().stream()).collect(Collectors.toSet());
+                    probe.receiveMessage().getShards().stream()
+                        .flatMap(shard -> shard.getEntityIds().stream())
+                        .collect(Collectors.toSet());
                 assertEquals(1, ids.size(), "one of the two devices was passivated: " + ids);
                 return ids;
               });
@@ -58,13 +71,19 @@ class DevicePassivationTest {
       String passivated = active.contains(first) ? second : first;
 
       Device.Summary recovered =
-          core.device(passivated).<Device.Summary>askWithStatus(r -> new Device.Get("pas", r), PATIENCE).toCompletableFuture().get(40, TimeUnit.SECONDS);
+          core.device(passivated)
+              .<Device.Summary>askWithStatus(r -> new Device.Get("pas", r), PATIENCE)
+              .toCompletableFuture()
+              .get(40, TimeUnit.SECONDS);
       assertEquals(summaries.get(passivated), recovered);
     }
   }
 
-  private static Device.Summary checkIn(FlotillaCore core, String uuid, Instant at) throws Exception {
-    Device.Contact contact = new Device.Contact("pas", false, "0a", "PEM", "main", "amd64-linux-1", List.of("shellhttpd"), at);
+  private static Device.Summary checkIn(FlotillaCore core, String uuid, Instant at)
+      throws Exception {
+    Device.Contact contact =
+        new Device.Contact(
+            "pas", false, "0a", "PEM", "main", "amd64-linux-1", List.of("shellhttpd"), at);
     return core.device(uuid)
         .<Device.Summary>askWithStatus(r -> new Device.CheckIn(contact, r), PATIENCE)
         .toCompletableFuture()

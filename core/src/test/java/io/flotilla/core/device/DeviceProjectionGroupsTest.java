@@ -12,7 +12,6 @@ import io.flotilla.core.persistence.SchemaMigration;
 import io.flotilla.core.testing.TestDatabases;
 import io.flotilla.core.testing.TestNode;
 import java.nio.file.Path;
-import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -32,8 +31,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The device projection handles envelopes in groups, one transaction per group with its offset: every row lands,
- * a group sees its own earlier writes, and the offset survives a restart so that projection resumes where it was.
+ * The device projection handles envelopes in groups, one transaction per group with its offset:
+ * every row lands, a group sees its own earlier writes, and the offset survives a restart so that
+ * projection resumes where it was.
  */
 abstract class DeviceProjectionGroupsTest {
 
@@ -49,18 +49,26 @@ abstract class DeviceProjectionGroupsTest {
   }
 
   static UpdateEvent event(String id, String correlationId, String type, Boolean success) {
-    return new UpdateEvent(id, "2026-11-27T10:00:00Z", type, 2, correlationId, success, "amd64-linux-2", "2", null);
+    return new UpdateEvent(
+        id, "2026-11-27T10:00:00Z", type, 2, correlationId, success, "amd64-linux-2", "2", null);
   }
 
   /** Sends one report for every device at once, so that the projection's groups mix devices. */
-  static void reportAll(TestNode node, String factory, Instant at, java.util.function.Function<Integer, List<UpdateEvent>> events) throws Exception {
+  static void reportAll(
+      TestNode node,
+      String factory,
+      Instant at,
+      java.util.function.Function<Integer, List<UpdateEvent>> events)
+      throws Exception {
     List<CompletableFuture<StatusReply<Device.Summary>>> replies = new ArrayList<>();
     for (int i = 0; i < DEVICES; i++) {
       List<UpdateEvent> batch = events.apply(i);
       replies.add(
           node.core()
               .device(factory + "-dev-" + i)
-              .<StatusReply<Device.Summary>>ask(r -> new Device.ReportUpdateEvents(contact(factory, at), batch, r), node.core().askTimeout())
+              .<StatusReply<Device.Summary>>ask(
+                  r -> new Device.ReportUpdateEvents(contact(factory, at), batch, r),
+                  node.core().askTimeout())
               .toCompletableFuture());
     }
     for (CompletableFuture<StatusReply<Device.Summary>> reply : replies) {
@@ -74,11 +82,19 @@ abstract class DeviceProjectionGroupsTest {
         .withConnection(
             c -> {
               Map<String, String> rows = new TreeMap<>();
-              try (var s = c.prepareStatement("SELECT uuid, correlation_id, events FROM device_updates WHERE factory = ?")) {
+              try (var s =
+                  c.prepareStatement(
+                      "SELECT uuid, correlation_id, events FROM device_updates WHERE factory = ?")) {
                 s.setString(1, factory);
                 try (ResultSet r = s.executeQuery()) {
                   while (r.next()) {
-                    rows.put(r.getString(1) + "/" + r.getString(2), String.join(",", DeviceProjection.DeviceEventsJson.read(r.getString(3)).stream().map(UpdateEvent::id).toList()));
+                    rows.put(
+                        r.getString(1) + "/" + r.getString(2),
+                        String.join(
+                            ",",
+                            DeviceProjection.DeviceEventsJson.read(r.getString(3)).stream()
+                                .map(UpdateEvent::id)
+                                .toList()));
                   }
                 }
               }
@@ -93,9 +109,11 @@ abstract class DeviceProjectionGroupsTest {
             c -> {
               Map<String, Long> offsets = new TreeMap<>();
               try (Statement s = c.createStatement();
-                  ResultSet r = s.executeQuery(
-                      // Quoted: the projection's tables are lowercase, which H2 matches only when quoted.
-                      "SELECT \"projection_key\", \"current_offset\" FROM \"pekko_projection_offset_store\" WHERE \"projection_name\" = 'devices'")) {
+                  ResultSet r =
+                      s.executeQuery(
+                          // Quoted: the projection's tables are lowercase, which H2 matches only
+                          // when quoted.
+                          "SELECT \"projection_key\", \"current_offset\" FROM \"pekko_projection_offset_store\" WHERE \"projection_name\" = 'devices'")) {
                 while (r.next()) {
                   offsets.put(r.getString(1), Long.parseLong(r.getString(2)));
                 }
@@ -111,7 +129,9 @@ abstract class DeviceProjectionGroupsTest {
             c -> {
               Map<String, Long> newest = new TreeMap<>();
               try (Statement s = c.createStatement();
-                  ResultSet r = s.executeQuery("SELECT \"tag\", MAX(\"event_id\") FROM \"event_tag\" WHERE \"tag\" LIKE 'device-%' GROUP BY \"tag\"")) {
+                  ResultSet r =
+                      s.executeQuery(
+                          "SELECT \"tag\", MAX(\"event_id\") FROM \"event_tag\" WHERE \"tag\" LIKE 'device-%' GROUP BY \"tag\"")) {
                 while (r.next()) {
                   newest.put(r.getString(1), r.getLong(2));
                 }
@@ -140,8 +160,22 @@ abstract class DeviceProjectionGroupsTest {
     Instant now = Instant.now();
     Map<String, Long> offsetsBeforeRestart;
     try (TestNode node = TestNode.start(config)) {
-      reportAll(node, factory, now, i -> List.of(event("a1-" + i, "a-" + i, "UpdateInitStarted", null), event("a2-" + i, "a-" + i, "UpdateInitCompleted", true)));
-      reportAll(node, factory, now.plusSeconds(1), i -> List.of(event("a3-" + i, "a-" + i, "EcuInstallationCompleted", true), event("b1-" + i, "b-" + i, "UpdateInitStarted", null)));
+      reportAll(
+          node,
+          factory,
+          now,
+          i ->
+              List.of(
+                  event("a1-" + i, "a-" + i, "UpdateInitStarted", null),
+                  event("a2-" + i, "a-" + i, "UpdateInitCompleted", true)));
+      reportAll(
+          node,
+          factory,
+          now.plusSeconds(1),
+          i ->
+              List.of(
+                  event("a3-" + i, "a-" + i, "EcuInstallationCompleted", true),
+                  event("b1-" + i, "b-" + i, "UpdateInitStarted", null)));
       offsetsBeforeRestart =
           eventually(
               PATIENCE,
@@ -153,8 +187,18 @@ abstract class DeviceProjectionGroupsTest {
               });
     }
     try (TestNode node = TestNode.start(config)) {
-      assertEquals(offsetsBeforeRestart, offsets(node), "the offsets committed with the last groups are there after the restart");
-      reportAll(node, factory, now.plusSeconds(2), i -> List.of(event("b2-" + i, "b-" + i, "UpdateInitCompleted", false), event("c1-" + i, "c-" + i, "UpdateInitStarted", null)));
+      assertEquals(
+          offsetsBeforeRestart,
+          offsets(node),
+          "the offsets committed with the last groups are there after the restart");
+      reportAll(
+          node,
+          factory,
+          now.plusSeconds(2),
+          i ->
+              List.of(
+                  event("b2-" + i, "b-" + i, "UpdateInitCompleted", false),
+                  event("c1-" + i, "c-" + i, "UpdateInitStarted", null)));
       eventually(
           PATIENCE,
           () -> {
@@ -162,7 +206,13 @@ abstract class DeviceProjectionGroupsTest {
             assertEquals(newestEvents(node), offsets(node));
             return null;
           });
-      var device = node.core().deviceQueries().device(factory, factory + "-dev-0").toCompletableFuture().get(15, TimeUnit.SECONDS).orElseThrow();
+      var device =
+          node.core()
+              .deviceQueries()
+              .device(factory, factory + "-dev-0")
+              .toCompletableFuture()
+              .get(15, TimeUnit.SECONDS)
+              .orElseThrow();
       assertEquals("c-0", device.updateCorrelationId());
       assertEquals("in-progress", device.updateState());
       assertEquals(now.plusSeconds(2).toEpochMilli(), device.lastSeen().toEpochMilli());
@@ -178,14 +228,31 @@ abstract class DeviceProjectionGroupsTest {
       Instant at = Instant.parse("2026-11-27T10:00:00Z");
       List<Device.Event> events =
           List.of(
-              new Device.Registered(uuid, "acme", uuid, "amd64-linux", null, "main", false, "0a", "PEM", true, at),
-              new Device.UpdateEventsReported(uuid, "acme", List.of(event("e1", "u-1", "UpdateInitStarted", null)), at.plusSeconds(1)),
+              new Device.Registered(
+                  uuid, "acme", uuid, "amd64-linux", null, "main", false, "0a", "PEM", true, at),
               new Device.UpdateEventsReported(
-                  uuid, "acme", List.of(event("e1", "u-1", "UpdateInitStarted", null), event("e2", "u-1", "EcuInstallationCompleted", true), event("f1", "u-2", "UpdateInitStarted", null)), at.plusSeconds(2)),
-              new Device.UpdateEventsReported(uuid, "acme", List.of(event("f2", "u-2", "EcuDownloadCompleted", false)), at.plusSeconds(3)));
+                  uuid,
+                  "acme",
+                  List.of(event("e1", "u-1", "UpdateInitStarted", null)),
+                  at.plusSeconds(1)),
+              new Device.UpdateEventsReported(
+                  uuid,
+                  "acme",
+                  List.of(
+                      event("e1", "u-1", "UpdateInitStarted", null),
+                      event("e2", "u-1", "EcuInstallationCompleted", true),
+                      event("f1", "u-2", "UpdateInitStarted", null)),
+                  at.plusSeconds(2)),
+              new Device.UpdateEventsReported(
+                  uuid,
+                  "acme",
+                  List.of(event("f2", "u-2", "EcuDownloadCompleted", false)),
+                  at.plusSeconds(3)));
       List<EventEnvelope<Device.Event>> group = new ArrayList<>();
       for (int i = 0; i < events.size(); i++) {
-        group.add(EventEnvelope.create(Offset.sequence(i + 1), "Device|" + uuid, i + 1, events.get(i), at.toEpochMilli()));
+        group.add(
+            EventEnvelope.create(
+                Offset.sequence(i + 1), "Device|" + uuid, i + 1, events.get(i), at.toEpochMilli()));
       }
       PooledJdbcSession session = new PooledJdbcSession(database.dataSource());
       try {
@@ -197,17 +264,34 @@ abstract class DeviceProjectionGroupsTest {
 
       DeviceQueries queries = new DeviceQueries(database, Runnable::run);
       var updates = queries.updates("acme", uuid).toCompletableFuture().get(15, TimeUnit.SECONDS);
-      assertEquals(List.of("u-2", "u-1"), updates.stream().map(DeviceQueries.UpdateRow::correlationId).toList());
-      var second = queries.update("acme", uuid, "u-2").toCompletableFuture().get(15, TimeUnit.SECONDS).orElseThrow();
+      assertEquals(
+          List.of("u-2", "u-1"),
+          updates.stream().map(DeviceQueries.UpdateRow::correlationId).toList());
+      var second =
+          queries
+              .update("acme", uuid, "u-2")
+              .toCompletableFuture()
+              .get(15, TimeUnit.SECONDS)
+              .orElseThrow();
       assertEquals(List.of("f1", "f2"), second.events().stream().map(UpdateEvent::id).toList());
       assertEquals("failed", second.state());
       assertEquals("EcuDownloadCompleted", second.failedStep());
-      var first = queries.update("acme", uuid, "u-1").toCompletableFuture().get(15, TimeUnit.SECONDS).orElseThrow();
+      var first =
+          queries
+              .update("acme", uuid, "u-1")
+              .toCompletableFuture()
+              .get(15, TimeUnit.SECONDS)
+              .orElseThrow();
       assertEquals(List.of("e1", "e2"), first.events().stream().map(UpdateEvent::id).toList());
       assertEquals("succeeded", first.state());
       assertEquals(at.plusSeconds(1), first.startedAt());
       assertEquals(at.plusSeconds(2), first.updatedAt());
-      var device = queries.device("acme", uuid).toCompletableFuture().get(15, TimeUnit.SECONDS).orElseThrow();
+      var device =
+          queries
+              .device("acme", uuid)
+              .toCompletableFuture()
+              .get(15, TimeUnit.SECONDS)
+              .orElseThrow();
       assertEquals("u-2", device.updateCorrelationId());
       assertEquals("failed", device.updateState());
       assertEquals(at.plusSeconds(3), device.lastSeen());

@@ -26,7 +26,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Device entities through sharding on a real database, projected into device_status and device_updates. */
+/**
+ * Device entities through sharding on a real database, projected into device_status and
+ * device_updates.
+ */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 abstract class DeviceReadSideTest {
 
@@ -43,8 +46,14 @@ abstract class DeviceReadSideTest {
   void startNode() throws Exception {
     node = TestNode.start(TestNode.config(TestDatabases.fresh(kind()), dataDir));
     core = node.core();
-    // The first ask waits for sharding to come up, which on a loaded machine can outlast the ask timeout.
-    eventually(PATIENCE, () -> send("warm-up", r -> new Device.CheckIn(contact("warm-up", null, null, Instant.now()), r)));
+    // The first ask waits for sharding to come up, which on a loaded machine can outlast the ask
+    // timeout.
+    eventually(
+        PATIENCE,
+        () ->
+            send(
+                "warm-up",
+                r -> new Device.CheckIn(contact("warm-up", null, null, Instant.now()), r)));
   }
 
   @AfterAll
@@ -56,7 +65,13 @@ abstract class DeviceReadSideTest {
     return stage.toCompletableFuture().get(15, TimeUnit.SECONDS);
   }
 
-  Device.Summary send(String uuid, java.util.function.Function<org.apache.pekko.actor.typed.ActorRef<org.apache.pekko.pattern.StatusReply<Device.Summary>>, Device.Command> command)
+  Device.Summary send(
+      String uuid,
+      java.util.function.Function<
+              org.apache.pekko.actor.typed.ActorRef<
+                  org.apache.pekko.pattern.StatusReply<Device.Summary>>,
+              Device.Command>
+          command)
       throws Exception {
     return await(core.device(uuid).askWithStatus(command::apply, core.askTimeout()));
   }
@@ -66,7 +81,16 @@ abstract class DeviceReadSideTest {
   }
 
   static UpdateEvent event(String id, String correlationId, String type, Boolean success) {
-    return new UpdateEvent(id, "2026-11-27T10:00:00Z", type, 2, correlationId, success, "amd64-linux-2", "2", "{\"x\":1}");
+    return new UpdateEvent(
+        id,
+        "2026-11-27T10:00:00Z",
+        type,
+        2,
+        correlationId,
+        success,
+        "amd64-linux-2",
+        "2",
+        "{\"x\":1}");
   }
 
   @Test
@@ -74,22 +98,49 @@ abstract class DeviceReadSideTest {
     String factory = "rs-" + UUID.randomUUID().toString().substring(0, 8);
     String uuid = UUID.randomUUID().toString();
     Instant now = Instant.now();
-    send(uuid, r -> new Device.Register(factory, "dev-1", "amd64-linux", "lab", "main", false, "0a", "PEM", now, r));
-    send(uuid, r -> new Device.CheckIn(contact(factory, "main", "amd64-linux-1", now.plusSeconds(1)), r));
-    send(uuid, r -> new Device.ReportUpdateEvents(contact(factory, null, null, now.plusSeconds(2)),
-        List.of(event("e1", "u-1", "UpdateInitStarted", null), event("e2", "u-1", "UpdateInitCompleted", true)), r));
-    send(uuid, r -> new Device.ReportUpdateEvents(contact(factory, null, null, now.plusSeconds(3)),
-        List.of(event("e2", "u-1", "UpdateInitCompleted", true), event("e3", "u-1", "EcuInstallationCompleted", true)), r));
-    send(uuid, r -> new Device.ReportUpdateEvents(contact(factory, null, null, now.plusSeconds(4)),
-        List.of(event("f1", "u-2", "EcuDownloadCompleted", false)), r));
+    send(
+        uuid,
+        r ->
+            new Device.Register(
+                factory, "dev-1", "amd64-linux", "lab", "main", false, "0a", "PEM", now, r));
+    send(
+        uuid,
+        r -> new Device.CheckIn(contact(factory, "main", "amd64-linux-1", now.plusSeconds(1)), r));
+    send(
+        uuid,
+        r ->
+            new Device.ReportUpdateEvents(
+                contact(factory, null, null, now.plusSeconds(2)),
+                List.of(
+                    event("e1", "u-1", "UpdateInitStarted", null),
+                    event("e2", "u-1", "UpdateInitCompleted", true)),
+                r));
+    send(
+        uuid,
+        r ->
+            new Device.ReportUpdateEvents(
+                contact(factory, null, null, now.plusSeconds(3)),
+                List.of(
+                    event("e2", "u-1", "UpdateInitCompleted", true),
+                    event("e3", "u-1", "EcuInstallationCompleted", true)),
+                r));
+    send(
+        uuid,
+        r ->
+            new Device.ReportUpdateEvents(
+                contact(factory, null, null, now.plusSeconds(4)),
+                List.of(event("f1", "u-2", "EcuDownloadCompleted", false)),
+                r));
 
     DeviceQueries queries = core.deviceQueries();
     DeviceQueries.DeviceRow row =
-        eventually(PATIENCE, () -> {
-          var found = await(queries.device(factory, uuid)).orElseThrow();
-          assertEquals("failed", found.updateState());
-          return found;
-        });
+        eventually(
+            PATIENCE,
+            () -> {
+              var found = await(queries.device(factory, uuid)).orElseThrow();
+              assertEquals("failed", found.updateState());
+              return found;
+            });
     assertEquals("dev-1", row.name());
     assertEquals("lab", row.group());
     assertEquals("main", row.tag());
@@ -99,7 +150,9 @@ abstract class DeviceReadSideTest {
     assertNotNull(row.lastSeen());
 
     var updates = await(queries.updates(factory, uuid));
-    assertEquals(List.of("u-2", "u-1"), updates.stream().map(DeviceQueries.UpdateRow::correlationId).toList());
+    assertEquals(
+        List.of("u-2", "u-1"),
+        updates.stream().map(DeviceQueries.UpdateRow::correlationId).toList());
     assertEquals("failed", updates.get(0).state());
     assertEquals("EcuDownloadCompleted", updates.get(0).failedStep());
     var first = await(queries.update(factory, uuid, "u-1")).orElseThrow();
@@ -112,34 +165,133 @@ abstract class DeviceReadSideTest {
   @Test
   void filtersPagingStatusAndDecommission() throws Exception {
     String factory = "fl-" + UUID.randomUUID().toString().substring(0, 8);
-    await(core.targets(factory).<Targets.Added>askWithStatus(
-        r -> new Targets.Add(List.of("amd64-linux"), 2L, List.of("main"), Map.of("shellhttpd", URI.formatted(factory)), null, r), core.askTimeout()));
+    await(
+        core.targets(factory)
+            .<Targets.Added>askWithStatus(
+                r ->
+                    new Targets.Add(
+                        List.of("amd64-linux"),
+                        2L,
+                        List.of("main"),
+                        Map.of("shellhttpd", URI.formatted(factory)),
+                        null,
+                        r),
+                core.askTimeout()));
     Instant now = Instant.now();
     for (int i = 0; i < 5; i++) {
       String uuid = "dev-" + i + "-" + factory;
       String target = i < 3 ? "amd64-linux-2" : "amd64-linux-1";
-      send(uuid, r -> new Device.CheckIn(contact(factory, i(uuid) == 4 ? "beta" : "main", target, now), r));
+      send(
+          uuid,
+          r ->
+              new Device.CheckIn(contact(factory, i(uuid) == 4 ? "beta" : "main", target, now), r));
     }
-    send("dev-4-" + factory, r -> new Device.ReportUpdateEvents(contact(factory, null, null, now), List.of(event("x", "u", "UpdateInitStarted", null)), r));
+    send(
+        "dev-4-" + factory,
+        r ->
+            new Device.ReportUpdateEvents(
+                contact(factory, null, null, now),
+                List.of(event("x", "u", "UpdateInitStarted", null)),
+                r));
     DeviceQueries queries = core.deviceQueries();
     Instant onlineSince = now.minus(Duration.ofMinutes(15));
     // Each device's slice is projected independently: wait for all of them before paging.
-    eventually(PATIENCE, () -> {
-      assertEquals(5, await(queries.devices(factory, new DeviceFilter(null, null, null, null, null, false), onlineSince, 10, null)).devices().size());
-      var page = await(queries.devices(factory, new DeviceFilter(null, null, null, null, true, false), onlineSince, 10, null));
-      assertEquals(1, page.devices().size());
-      return null;
-    });
-    var all = await(queries.devices(factory, new DeviceFilter(null, null, null, null, null, false), onlineSince, 2, null));
+    eventually(
+        PATIENCE,
+        () -> {
+          assertEquals(
+              5,
+              await(
+                      queries.devices(
+                          factory,
+                          new DeviceFilter(null, null, null, null, null, false),
+                          onlineSince,
+                          10,
+                          null))
+                  .devices()
+                  .size());
+          var page =
+              await(
+                  queries.devices(
+                      factory,
+                      new DeviceFilter(null, null, null, null, true, false),
+                      onlineSince,
+                      10,
+                      null));
+          assertEquals(1, page.devices().size());
+          return null;
+        });
+    var all =
+        await(
+            queries.devices(
+                factory,
+                new DeviceFilter(null, null, null, null, null, false),
+                onlineSince,
+                2,
+                null));
     assertEquals(2, all.devices().size());
-    var second = await(queries.devices(factory, new DeviceFilter(null, null, null, null, null, false), onlineSince, 2, all.nextCursor()));
-    var third = await(queries.devices(factory, new DeviceFilter(null, null, null, null, null, false), onlineSince, 2, second.nextCursor()));
+    var second =
+        await(
+            queries.devices(
+                factory,
+                new DeviceFilter(null, null, null, null, null, false),
+                onlineSince,
+                2,
+                all.nextCursor()));
+    var third =
+        await(
+            queries.devices(
+                factory,
+                new DeviceFilter(null, null, null, null, null, false),
+                onlineSince,
+                2,
+                second.nextCursor()));
     assertEquals(1, third.devices().size());
     assertNull(third.nextCursor());
-    assertEquals(4, await(queries.devices(factory, new DeviceFilter("main", null, null, null, null, false), onlineSince, 10, null)).devices().size());
-    assertEquals(3, await(queries.devices(factory, new DeviceFilter(null, "amd64-linux-2", null, null, null, false), onlineSince, 10, null)).devices().size());
-    assertEquals(5, await(queries.devices(factory, new DeviceFilter(null, null, null, true, null, false), onlineSince, 10, null)).devices().size());
-    assertEquals(0, await(queries.devices(factory, new DeviceFilter(null, null, null, false, null, false), onlineSince, 10, null)).devices().size());
+    assertEquals(
+        4,
+        await(
+                queries.devices(
+                    factory,
+                    new DeviceFilter("main", null, null, null, null, false),
+                    onlineSince,
+                    10,
+                    null))
+            .devices()
+            .size());
+    assertEquals(
+        3,
+        await(
+                queries.devices(
+                    factory,
+                    new DeviceFilter(null, "amd64-linux-2", null, null, null, false),
+                    onlineSince,
+                    10,
+                    null))
+            .devices()
+            .size());
+    assertEquals(
+        5,
+        await(
+                queries.devices(
+                    factory,
+                    new DeviceFilter(null, null, null, true, null, false),
+                    onlineSince,
+                    10,
+                    null))
+            .devices()
+            .size());
+    assertEquals(
+        0,
+        await(
+                queries.devices(
+                    factory,
+                    new DeviceFilter(null, null, null, false, null, false),
+                    onlineSince,
+                    10,
+                    null))
+            .devices()
+            .size());
 
     var status = await(queries.status(factory, onlineSince));
     assertEquals(5, status.devices());
@@ -150,19 +302,45 @@ abstract class DeviceReadSideTest {
     assertEquals(Map.of("amd64-linux-2", 3L, "amd64-linux-1", 2L), status.byTarget());
 
     String gone = "dev-0-" + factory;
-    await(core.device(gone).<Done>askWithStatus(r -> new Device.Decommission(factory, Instant.now(), r), core.askTimeout()));
-    eventually(PATIENCE, () -> {
-      assertTrue(core.deviceRevocations().isRevoked(factory, gone, BigInteger.ONE));
-      assertEquals(4, await(queries.devices(factory, new DeviceFilter(null, null, null, null, null, false), onlineSince, 10, null)).devices().size());
-      return null;
-    });
+    await(
+        core.device(gone)
+            .<Done>askWithStatus(
+                r -> new Device.Decommission(factory, Instant.now(), r), core.askTimeout()));
+    eventually(
+        PATIENCE,
+        () -> {
+          assertTrue(core.deviceRevocations().isRevoked(factory, gone, BigInteger.ONE));
+          assertEquals(
+              4,
+              await(
+                      queries.devices(
+                          factory,
+                          new DeviceFilter(null, null, null, null, null, false),
+                          onlineSince,
+                          10,
+                          null))
+                  .devices()
+                  .size());
+          return null;
+        });
     assertTrue(await(queries.decommissioned()).contains(new Device.Revoked(factory, gone)));
     assertFalse(core.deviceRevocations().isRevoked(factory, "dev-1-" + factory, BigInteger.ONE));
   }
 
-  /** fioup's MetadataUpdateCompleted (pkg/state/check.go, sendMetadataUpdateCompletedEvent) as it sends it. */
+  /**
+   * fioup's MetadataUpdateCompleted (pkg/state/check.go, sendMetadataUpdateCompletedEvent) as it
+   * sends it.
+   */
   static UpdateEvent metadataEvent(String id, String ulid) {
-    return new UpdateEvent(id, "2026-11-27T10:00:00Z", "MetadataUpdateCompleted", 0, "meta-" + ulid, true, "amd64-linux-2", "2",
+    return new UpdateEvent(
+        id,
+        "2026-11-27T10:00:00Z",
+        "MetadataUpdateCompleted",
+        0,
+        "meta-" + ulid,
+        true,
+        "amd64-linux-2",
+        "2",
         "{\"from_version\":-1,\"to_version\":3}");
   }
 
@@ -172,27 +350,52 @@ abstract class DeviceReadSideTest {
     String fresh = UUID.randomUUID().toString();
     String updated = UUID.randomUUID().toString();
     Instant now = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
-    send(fresh, r -> new Device.ReportUpdateEvents(contact(factory, "main", null, now), List.of(metadataEvent("m1", "01KAAAAAAAAAAAAAAAAAAAAAAA")), r));
-    send(updated, r -> new Device.ReportUpdateEvents(contact(factory, "main", null, now),
-        List.of(event("e1", "u-1", "UpdateInitStarted", null), event("e2", "u-1", "EcuInstallationCompleted", true)), r));
-    Device.Summary summary = send(updated, r -> new Device.ReportUpdateEvents(contact(factory, null, null, now.plusSeconds(1)),
-        List.of(metadataEvent("m2", "01KBBBBBBBBBBBBBBBBBBBBBBB")), r));
+    send(
+        fresh,
+        r ->
+            new Device.ReportUpdateEvents(
+                contact(factory, "main", null, now),
+                List.of(metadataEvent("m1", "01KAAAAAAAAAAAAAAAAAAAAAAA")),
+                r));
+    send(
+        updated,
+        r ->
+            new Device.ReportUpdateEvents(
+                contact(factory, "main", null, now),
+                List.of(
+                    event("e1", "u-1", "UpdateInitStarted", null),
+                    event("e2", "u-1", "EcuInstallationCompleted", true)),
+                r));
+    Device.Summary summary =
+        send(
+            updated,
+            r ->
+                new Device.ReportUpdateEvents(
+                    contact(factory, null, null, now.plusSeconds(1)),
+                    List.of(metadataEvent("m2", "01KBBBBBBBBBBBBBBBBBBBBBBB")),
+                    r));
     assertEquals("u-1", summary.currentUpdate());
     assertEquals(Device.UpdateState.SUCCEEDED, summary.currentUpdateState());
 
     DeviceQueries queries = core.deviceQueries();
-    eventually(PATIENCE, () -> {
-      var row = await(queries.device(factory, updated)).orElseThrow();
-      assertEquals(now.plusSeconds(1), row.lastSeen(), "the metadata event is a contact");
-      assertEquals("u-1", row.updateCorrelationId());
-      assertEquals("succeeded", row.updateState());
-      var other = await(queries.device(factory, fresh)).orElseThrow();
-      assertNull(other.updateCorrelationId());
-      assertNull(other.updateState());
-      return null;
-    });
+    eventually(
+        PATIENCE,
+        () -> {
+          var row = await(queries.device(factory, updated)).orElseThrow();
+          assertEquals(now.plusSeconds(1), row.lastSeen(), "the metadata event is a contact");
+          assertEquals("u-1", row.updateCorrelationId());
+          assertEquals("succeeded", row.updateState());
+          var other = await(queries.device(factory, fresh)).orElseThrow();
+          assertNull(other.updateCorrelationId());
+          assertNull(other.updateState());
+          return null;
+        });
     assertTrue(await(queries.updates(factory, fresh)).isEmpty());
-    assertEquals(List.of("u-1"), await(queries.updates(factory, updated)).stream().map(DeviceQueries.UpdateRow::correlationId).toList());
+    assertEquals(
+        List.of("u-1"),
+        await(queries.updates(factory, updated)).stream()
+            .map(DeviceQueries.UpdateRow::correlationId)
+            .toList());
     assertEquals(0, await(queries.status(factory, now.minus(Duration.ofMinutes(15)))).updating());
   }
 

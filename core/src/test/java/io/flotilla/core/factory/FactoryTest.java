@@ -7,7 +7,6 @@ import io.flotilla.core.auth.ApiToken;
 import io.flotilla.core.auth.Scope;
 import java.util.List;
 import org.apache.pekko.Done;
-import org.apache.pekko.actor.testkit.typed.javadsl.TestKitJunitResource;
 import org.apache.pekko.pattern.StatusReply;
 import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
 import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit.CommandResultWithReply;
@@ -32,7 +31,9 @@ class FactoryTest {
     factory = EventSourcedBehaviorTestKit.create(testKit.system(), Factory.create("acme"));
   }
 
-  private CommandResultWithReply<Factory.Command, Factory.Event, Factory.State, StatusReply<Factory.Summary>> create(List<String> platforms) {
+  private CommandResultWithReply<
+          Factory.Command, Factory.Event, Factory.State, StatusReply<Factory.Summary>>
+      create(List<String> platforms) {
     return factory.runCommand(replyTo -> new Factory.Create(platforms, replyTo));
   }
 
@@ -46,7 +47,11 @@ class FactoryTest {
 
     var again = create(List.of("amd64-linux"));
     assertTrue(again.hasNoEvents());
-    assertEquals(Rejection.Kind.CONFLICT, Rejection.of(new StatusReply.ErrorMessage(again.reply().getError().getMessage())).orElseThrow().kind());
+    assertEquals(
+        Rejection.Kind.CONFLICT,
+        Rejection.of(new StatusReply.ErrorMessage(again.reply().getError().getMessage()))
+            .orElseThrow()
+            .kind());
   }
 
   @Test
@@ -58,8 +63,12 @@ class FactoryTest {
   void refusesBadPlatformsAndBadNames() {
     assertTrue(create(List.of("amd64 linux")).reply().isError());
     assertTrue(create(List.of("a", "a")).reply().isError());
-    var badName = EventSourcedBehaviorTestKit.<Factory.Command, Factory.Event, Factory.State>create(testKit.system(), Factory.create("No_Caps"));
-    var result = badName.<StatusReply<Factory.Summary>>runCommand(replyTo -> new Factory.Create(List.of(), replyTo));
+    var badName =
+        EventSourcedBehaviorTestKit.<Factory.Command, Factory.Event, Factory.State>create(
+            testKit.system(), Factory.create("No_Caps"));
+    var result =
+        badName.<StatusReply<Factory.Summary>>runCommand(
+            replyTo -> new Factory.Create(List.of(), replyTo));
     assertTrue(result.reply().isError());
     assertTrue(result.hasNoEvents());
   }
@@ -68,7 +77,9 @@ class FactoryTest {
   void commandsOnAMissingFactoryAreNotFound() {
     var get = factory.<StatusReply<Factory.Summary>>runCommand(Factory.Get::new);
     assertEquals(Rejection.Kind.NOT_FOUND, rejection(get.reply()).kind());
-    var check = factory.<Factory.TokenCheck>runCommand(replyTo -> new Factory.CheckToken("x", "y", replyTo));
+    var check =
+        factory.<Factory.TokenCheck>runCommand(
+            replyTo -> new Factory.CheckToken("x", "y", replyTo));
     assertFalse(check.reply().valid());
   }
 
@@ -78,26 +89,48 @@ class FactoryTest {
     ApiToken token = ApiToken.newFactoryToken("acme");
     var created =
         factory.<StatusReply<Factory.TokenInfo>>runCommand(
-            replyTo -> new Factory.CreateToken(token.id(), "ci", List.of("targets:read", "containers:push"), token.secretHash(), replyTo));
+            replyTo ->
+                new Factory.CreateToken(
+                    token.id(),
+                    "ci",
+                    List.of("targets:read", "containers:push"),
+                    token.secretHash(),
+                    replyTo));
     assertTrue(created.reply().isSuccess());
     Factory.TokenCreated event = created.eventOfType(Factory.TokenCreated.class);
     assertEquals(token.secretHash(), event.secretHash());
     assertFalse(event.toString().contains(token.secret()), "the secret itself is never stored");
 
-    var valid = factory.<Factory.TokenCheck>runCommand(replyTo -> new Factory.CheckToken(token.id(), token.secretHash(), replyTo)).reply();
+    var valid =
+        factory
+            .<Factory.TokenCheck>runCommand(
+                replyTo -> new Factory.CheckToken(token.id(), token.secretHash(), replyTo))
+            .reply();
     assertTrue(valid.allows(Scope.TARGETS_READ));
     assertTrue(valid.allows(Scope.CONTAINERS_PUSH));
     assertFalse(valid.allows(Scope.DEVICES_CREATE));
 
-    var wrongSecret = factory.<Factory.TokenCheck>runCommand(replyTo -> new Factory.CheckToken(token.id(), ApiToken.hash("guess"), replyTo)).reply();
+    var wrongSecret =
+        factory
+            .<Factory.TokenCheck>runCommand(
+                replyTo -> new Factory.CheckToken(token.id(), ApiToken.hash("guess"), replyTo))
+            .reply();
     assertFalse(wrongSecret.valid());
 
-    var revoked = factory.<StatusReply<Done>>runCommand(replyTo -> new Factory.RevokeToken(token.id(), replyTo));
+    var revoked =
+        factory.<StatusReply<Done>>runCommand(
+            replyTo -> new Factory.RevokeToken(token.id(), replyTo));
     assertTrue(revoked.reply().isSuccess());
-    var afterRevoke = factory.<Factory.TokenCheck>runCommand(replyTo -> new Factory.CheckToken(token.id(), token.secretHash(), replyTo)).reply();
+    var afterRevoke =
+        factory
+            .<Factory.TokenCheck>runCommand(
+                replyTo -> new Factory.CheckToken(token.id(), token.secretHash(), replyTo))
+            .reply();
     assertFalse(afterRevoke.valid());
 
-    var revokeUnknown = factory.<StatusReply<Done>>runCommand(replyTo -> new Factory.RevokeToken("0000000000000000", replyTo));
+    var revokeUnknown =
+        factory.<StatusReply<Done>>runCommand(
+            replyTo -> new Factory.RevokeToken("0000000000000000", replyTo));
     assertEquals(Rejection.Kind.NOT_FOUND, rejection(revokeUnknown.reply()).kind());
   }
 
@@ -105,16 +138,22 @@ class FactoryTest {
   void tokenScopesMustBeKnown() {
     create(List.of());
     var unknown =
-        factory.<StatusReply<Factory.TokenInfo>>runCommand(replyTo -> new Factory.CreateToken("0123456789abcdef", "", List.of("root"), "h", replyTo));
+        factory.<StatusReply<Factory.TokenInfo>>runCommand(
+            replyTo ->
+                new Factory.CreateToken("0123456789abcdef", "", List.of("root"), "h", replyTo));
     assertEquals(Rejection.Kind.INVALID, rejection(unknown.reply()).kind());
-    var none = factory.<StatusReply<Factory.TokenInfo>>runCommand(replyTo -> new Factory.CreateToken("0123456789abcdef", "", List.of(), "h", replyTo));
+    var none =
+        factory.<StatusReply<Factory.TokenInfo>>runCommand(
+            replyTo -> new Factory.CreateToken("0123456789abcdef", "", List.of(), "h", replyTo));
     assertEquals(Rejection.Kind.INVALID, rejection(none.reply()).kind());
   }
 
   @Test
   void branchTagMappingIsKeptAndSurvivesRecovery() {
     create(List.of());
-    var set = factory.<StatusReply<Factory.Summary>>runCommand(replyTo -> new Factory.SetBranchTag("devel", "beta", replyTo));
+    var set =
+        factory.<StatusReply<Factory.Summary>>runCommand(
+            replyTo -> new Factory.SetBranchTag("devel", "beta", replyTo));
     assertEquals("beta", set.reply().getValue().branchTags().get("devel"));
     factory.restart();
     var get = factory.<StatusReply<Factory.Summary>>runCommand(Factory.Get::new);
@@ -128,7 +167,9 @@ class FactoryTest {
 
   private static Rejection.Kind kind(StatusReply<?> reply) {
     assertTrue(reply.isError(), "expected a refusal");
-    return Rejection.of(new StatusReply.ErrorMessage(reply.getError().getMessage())).orElseThrow().kind();
+    return Rejection.of(new StatusReply.ErrorMessage(reply.getError().getMessage()))
+        .orElseThrow()
+        .kind();
   }
 
   @Test
@@ -138,7 +179,10 @@ class FactoryTest {
     var refused = create(withNull);
     assertTrue(refused.hasNoEvents());
     assertEquals(Rejection.Kind.INVALID, kind(refused.reply()));
-    List<String> many = java.util.stream.IntStream.rangeClosed(0, io.flotilla.core.Limits.PLATFORMS).mapToObj(i -> "p" + i).toList();
+    List<String> many =
+        java.util.stream.IntStream.rangeClosed(0, io.flotilla.core.Limits.PLATFORMS)
+            .mapToObj(i -> "p" + i)
+            .toList();
     assertEquals(Rejection.Kind.INVALID, kind(create(many).reply()));
     assertTrue(create(List.of("amd64-linux")).reply().isSuccess());
   }
@@ -148,7 +192,16 @@ class FactoryTest {
     create(null);
     java.util.function.BiFunction<String, List<String>, StatusReply<Factory.TokenInfo>> token =
         (description, scopes) ->
-            factory.<StatusReply<Factory.TokenInfo>>runCommand(replyTo -> new Factory.CreateToken(java.util.UUID.randomUUID().toString(), description, scopes, "hash", replyTo)).reply();
+            factory
+                .<StatusReply<Factory.TokenInfo>>runCommand(
+                    replyTo ->
+                        new Factory.CreateToken(
+                            java.util.UUID.randomUUID().toString(),
+                            description,
+                            scopes,
+                            "hash",
+                            replyTo))
+                .reply();
     List<String> tenThousand = java.util.Collections.nCopies(10_000, "admin");
     assertEquals(Rejection.Kind.INVALID, kind(token.apply("d", tenThousand)));
     assertEquals(Rejection.Kind.INVALID, kind(token.apply("d", List.of("admin", "admin"))));
@@ -157,7 +210,9 @@ class FactoryTest {
     withNull.add(null);
     assertEquals(Rejection.Kind.INVALID, kind(token.apply("d", withNull)));
     assertEquals(Rejection.Kind.INVALID, kind(token.apply("nul\u0000", List.of("admin"))));
-    assertEquals(Rejection.Kind.INVALID, kind(token.apply("x".repeat(io.flotilla.core.Limits.TEXT + 1), List.of("admin"))));
+    assertEquals(
+        Rejection.Kind.INVALID,
+        kind(token.apply("x".repeat(io.flotilla.core.Limits.TEXT + 1), List.of("admin"))));
     List<String> every = java.util.Arrays.stream(Scope.values()).map(Scope::wireName).toList();
     assertTrue(token.apply("two\nlines", every).isSuccess());
   }
@@ -166,7 +221,11 @@ class FactoryTest {
   void refusesMoreBranchesThanTheLimitButStillRemapsAKnownOne() {
     create(null);
     java.util.function.BiFunction<String, String, StatusReply<Factory.Summary>> map =
-        (branch, tag) -> factory.<StatusReply<Factory.Summary>>runCommand(replyTo -> new Factory.SetBranchTag(branch, tag, replyTo)).reply();
+        (branch, tag) ->
+            factory
+                .<StatusReply<Factory.Summary>>runCommand(
+                    replyTo -> new Factory.SetBranchTag(branch, tag, replyTo))
+                .reply();
     for (int i = 1; i < io.flotilla.core.Limits.BRANCHES; i++) {
       assertTrue(map.apply("b" + i, "t").isSuccess());
     }

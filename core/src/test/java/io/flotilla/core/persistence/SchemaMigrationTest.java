@@ -19,7 +19,11 @@ abstract class SchemaMigrationTest {
   abstract TestDatabases.Kind kind();
 
   private Config config() {
-    return TestDatabases.fresh(kind()).withFallback(ConfigFactory.parseMap(Map.of("flotilla.data-dir", "/tmp"))).withFallback(ConfigFactory.parseResources("flotilla-library.conf")).withFallback(ConfigFactory.defaultReferenceUnresolved()).resolve();
+    return TestDatabases.fresh(kind())
+        .withFallback(ConfigFactory.parseMap(Map.of("flotilla.data-dir", "/tmp")))
+        .withFallback(ConfigFactory.parseResources("flotilla-library.conf"))
+        .withFallback(ConfigFactory.defaultReferenceUnresolved())
+        .resolve();
   }
 
   @Test
@@ -28,7 +32,12 @@ abstract class SchemaMigrationTest {
       SchemaMigration.migrate(database, CORE);
       SchemaMigration.migrate(database, CORE);
       assertEquals(List.of("1.1 core tables true"), history(database));
-      assertEquals(0, ((com.zaxxer.hikari.HikariDataSource) database.dataSource()).getHikariPoolMXBean().getActiveConnections(), "connections Flyway kept");
+      assertEquals(
+          0,
+          ((com.zaxxer.hikari.HikariDataSource) database.dataSource())
+              .getHikariPoolMXBean()
+              .getActiveConnections(),
+          "connections Flyway kept");
     }
   }
 
@@ -36,16 +45,32 @@ abstract class SchemaMigrationTest {
   void aBrokenTableStopsTheMigrationWithOneLineNamingTheMigrationAndStatement() throws Exception {
     try (Database database = Database.open(config())) {
       execute(database, "CREATE TABLE targets (factory VARCHAR(63), something_else INT)");
-      SchemaMigration.SchemaException failure = assertThrows(SchemaMigration.SchemaException.class, () -> SchemaMigration.migrate(database, CORE));
+      SchemaMigration.SchemaException failure =
+          assertThrows(
+              SchemaMigration.SchemaException.class, () -> SchemaMigration.migrate(database, CORE));
       String message = failure.getMessage();
       assertFalse(message.contains("\n"), message);
-      assertTrue(message.startsWith("schema migration V1_1__core_tables.sql failed at line "), message);
-      assertTrue(message.contains("CREATE INDEX IF NOT EXISTS targets_by_version ON targets (factory, version)"), message);
+      assertTrue(
+          message.startsWith("schema migration V1_1__core_tables.sql failed at line "), message);
+      assertTrue(
+          message.contains(
+              "CREATE INDEX IF NOT EXISTS targets_by_version ON targets (factory, version)"),
+          message);
 
-      // PostgreSQL rolled the migration back and runs it again; H2 committed its DDL and Flyway marked it failed
-      String again = assertThrows(SchemaMigration.SchemaException.class, () -> SchemaMigration.migrate(database, CORE)).getMessage();
+      // PostgreSQL rolled the migration back and runs it again; H2 committed its DDL and Flyway
+      // marked it failed
+      String again =
+          assertThrows(
+                  SchemaMigration.SchemaException.class,
+                  () -> SchemaMigration.migrate(database, CORE))
+              .getMessage();
       assertFalse(again.contains("\n"), again);
-      assertTrue(again.contains(kind() == TestDatabases.Kind.H2 ? "Detected failed migration to version 1.1" : "V1_1__core_tables.sql failed at line"), again);
+      assertTrue(
+          again.contains(
+              kind() == TestDatabases.Kind.H2
+                  ? "Detected failed migration to version 1.1"
+                  : "V1_1__core_tables.sql failed at line"),
+          again);
     }
   }
 
@@ -61,15 +86,23 @@ abstract class SchemaMigrationTest {
       database.withConnection(
           connection -> {
             try (Statement statement = connection.createStatement()) {
-              statement.execute("UPDATE factories SET branch_tags = '" + "x".repeat(29000) + "' WHERE name = 'acme'");
-              var rows = statement.executeQuery("SELECT LENGTH(branch_tags) FROM factories WHERE name = 'acme'");
+              statement.execute(
+                  "UPDATE factories SET branch_tags = '"
+                      + "x".repeat(29000)
+                      + "' WHERE name = 'acme'");
+              var rows =
+                  statement.executeQuery(
+                      "SELECT LENGTH(branch_tags) FROM factories WHERE name = 'acme'");
               assertTrue(rows.next());
               assertEquals(29000, rows.getInt(1));
-              assertThrows(java.sql.SQLException.class, () -> statement.execute("UPDATE factories SET branch_tags = NULL"));
+              assertThrows(
+                  java.sql.SQLException.class,
+                  () -> statement.execute("UPDATE factories SET branch_tags = NULL"));
             }
             return null;
           });
-      assertEquals(List.of("0 schema made before Flyway true", "1.1 core tables true"), history(database));
+      assertEquals(
+          List.of("0 schema made before Flyway true", "1.1 core tables true"), history(database));
     }
   }
 
@@ -77,18 +110,31 @@ abstract class SchemaMigrationTest {
   void aModuleWithoutMigrationsForTheDialectIsRefusedByName() {
     try (Database database = Database.open(config())) {
       SchemaMigration.SchemaException failure =
-          assertThrows(SchemaMigration.SchemaException.class, () -> SchemaMigration.migrate(database, List.of(SchemaMigration.CORE, "nosuchmodule")));
+          assertThrows(
+              SchemaMigration.SchemaException.class,
+              () ->
+                  SchemaMigration.migrate(database, List.of(SchemaMigration.CORE, "nosuchmodule")));
       assertFalse(failure.getMessage().contains("\n"), failure.getMessage());
-      assertTrue(failure.getMessage().contains("db/migration/nosuchmodule/" + database.dialect()), failure.getMessage());
+      assertTrue(
+          failure.getMessage().contains("db/migration/nosuchmodule/" + database.dialect()),
+          failure.getMessage());
     }
   }
 
   @Test
   void anUnreachableDatabaseFailsFast() {
     Config unreachable =
-        ConfigFactory.parseMap(Map.of("flotilla.db.url", kind() == TestDatabases.Kind.H2 ? "jdbc:h2:/proc/no/such/dir/db" : "jdbc:postgresql://127.0.0.1:1/none"))
+        ConfigFactory.parseMap(
+                Map.of(
+                    "flotilla.db.url",
+                    kind() == TestDatabases.Kind.H2
+                        ? "jdbc:h2:/proc/no/such/dir/db"
+                        : "jdbc:postgresql://127.0.0.1:1/none"))
             .withFallback(config());
-    RuntimeException failure = assertThrows(RuntimeException.class, () -> Database.open(unreachable, Duration.ofSeconds(1)).close());
+    RuntimeException failure =
+        assertThrows(
+            RuntimeException.class,
+            () -> Database.open(unreachable, Duration.ofSeconds(1)).close());
     assertNotNull(failure.getMessage());
   }
 
@@ -105,17 +151,20 @@ abstract class SchemaMigrationTest {
   }
 
   /**
-   * Flyway's history of migrations as "version description success", in the order applied; on H2 Flyway also notes
-   * that it created its table, a row without a version, left out.
+   * Flyway's history of migrations as "version description success", in the order applied; on H2
+   * Flyway also notes that it created its table, a row without a version, left out.
    */
   static List<String> history(Database database) throws Exception {
     return database.withConnection(
         connection -> {
           List<String> rows = new ArrayList<>();
           try (Statement statement = connection.createStatement();
-              var result = statement.executeQuery("SELECT \"version\", \"description\", \"success\" FROM \"flyway_schema_history\" WHERE \"version\" IS NOT NULL ORDER BY \"installed_rank\"")) {
+              var result =
+                  statement.executeQuery(
+                      "SELECT \"version\", \"description\", \"success\" FROM \"flyway_schema_history\" WHERE \"version\" IS NOT NULL ORDER BY \"installed_rank\"")) {
             while (result.next()) {
-              rows.add(result.getString(1) + " " + result.getString(2) + " " + result.getBoolean(3));
+              rows.add(
+                  result.getString(1) + " " + result.getString(2) + " " + result.getBoolean(3));
             }
           }
           return rows;

@@ -25,8 +25,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A grouped projection (the device read side) meets an event its table refuses: the first failure cannot tell which
- * event of the group it was, the retry names it, and once the operator skipped it the group commits without it.
+ * A grouped projection (the device read side) meets an event its table refuses: the first failure
+ * cannot tell which event of the group it was, the retry names it, and once the operator skipped it
+ * the group commits without it.
  */
 abstract class GuardedHandlersTest {
 
@@ -41,7 +42,8 @@ abstract class GuardedHandlersTest {
       database.withConnection(
           c -> {
             try (Statement s = c.createStatement()) {
-              s.execute("ALTER TABLE device_status ADD CONSTRAINT no_poison CHECK (name <> 'poison')");
+              s.execute(
+                  "ALTER TABLE device_status ADD CONSTRAINT no_poison CHECK (name <> 'poison')");
             }
             return null;
           });
@@ -51,16 +53,27 @@ abstract class GuardedHandlersTest {
       for (String name : List.of("first", "poison", "third")) {
         String uuid = name + "-" + UUID.randomUUID();
         uuids.add(uuid);
-        Device.Event registered = new Device.Registered(uuid, "acme", name, "amd64-linux", null, "main", false, "0a", "PEM", true, at);
-        group.add(EventEnvelope.create(Offset.sequence(group.size() + 1), "Device|" + uuid, 1, registered, at.toEpochMilli()));
+        Device.Event registered =
+            new Device.Registered(
+                uuid, "acme", name, "amd64-linux", null, "main", false, "0a", "PEM", true, at);
+        group.add(
+            EventEnvelope.create(
+                Offset.sequence(group.size() + 1),
+                "Device|" + uuid,
+                1,
+                registered,
+                at.toEpochMilli()));
       }
       ProjectionHealth health = new ProjectionHealth();
       ProjectionHealth.Tracker tracker = health.register(ProjectionId.of("devices", "device-0"));
-      JdbcHandler<List<EventEnvelope<Device.Event>>, PooledJdbcSession> handler = GuardedHandlers.grouped(tracker, new DeviceProjection());
+      JdbcHandler<List<EventEnvelope<Device.Event>>, PooledJdbcSession> handler =
+          GuardedHandlers.grouped(tracker, new DeviceProjection());
 
       assertThrows(Exception.class, () -> run(database, handler, group));
       assertTrue(tracker.isStuck());
-      assertNull(tracker.status().stuck().orElseThrow().persistenceId(), "a whole group failed: the event is not known yet");
+      assertNull(
+          tracker.status().stuck().orElseThrow().persistenceId(),
+          "a whole group failed: the event is not known yet");
 
       assertThrows(Exception.class, () -> run(database, handler, group));
       ProjectionHealth.Stuck stuck = tracker.status().stuck().orElseThrow();
@@ -69,14 +82,20 @@ abstract class GuardedHandlersTest {
       assertEquals(2, stuck.offset());
       assertEquals(2, tracker.status().errors());
 
-      new ProjectionAdmin(database, Runnable::run, health).skip("devices", "device-0", stuck.persistenceId(), 1).toCompletableFuture().get(15, TimeUnit.SECONDS);
+      new ProjectionAdmin(database, Runnable::run, health)
+          .skip("devices", "device-0", stuck.persistenceId(), 1)
+          .toCompletableFuture()
+          .get(15, TimeUnit.SECONDS);
       run(database, handler, group);
       assertFalse(tracker.isStuck());
       assertEquals(List.of("first", "third"), names(database));
     }
   }
 
-  private static void run(Database database, JdbcHandler<List<EventEnvelope<Device.Event>>, PooledJdbcSession> handler, List<EventEnvelope<Device.Event>> group)
+  private static void run(
+      Database database,
+      JdbcHandler<List<EventEnvelope<Device.Event>>, PooledJdbcSession> handler,
+      List<EventEnvelope<Device.Event>> group)
       throws Exception {
     PooledJdbcSession session = new PooledJdbcSession(database.dataSource());
     try {

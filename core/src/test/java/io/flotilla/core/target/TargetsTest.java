@@ -31,7 +31,9 @@ class TargetsTest {
 
   @BeforeEach
   void fresh() {
-    var topic = testKit.spawn(Topic.create(Targets.TargetsChanged.class, "changes-" + java.util.UUID.randomUUID()));
+    var topic =
+        testKit.spawn(
+            Topic.create(Targets.TargetsChanged.class, "changes-" + java.util.UUID.randomUUID()));
     changes = testKit.createTestProbe();
     topic.tell(Topic.subscribe(changes.ref()));
     TestProbe<Topic.TopicStats> stats = testKit.createTestProbe();
@@ -44,20 +46,31 @@ class TargetsTest {
     targets = EventSourcedBehaviorTestKit.create(testKit.system(), Targets.create("acme", topic));
   }
 
-  private StatusReply<List<Target>> add(List<String> hardwareIds, Long version, List<String> tags, Map<String, String> apps) {
+  private StatusReply<List<Target>> add(
+      List<String> hardwareIds, Long version, List<String> tags, Map<String, String> apps) {
     StatusReply<Targets.Added> reply =
-        targets.<StatusReply<Targets.Added>>runCommand(replyTo -> new Targets.Add(hardwareIds, version, tags, apps, "0123abcd", replyTo)).reply();
-    return reply.isSuccess() ? StatusReply.success(reply.getValue().targets()) : StatusReply.error(reply.getError());
+        targets
+            .<StatusReply<Targets.Added>>runCommand(
+                replyTo -> new Targets.Add(hardwareIds, version, tags, apps, "0123abcd", replyTo))
+            .reply();
+    return reply.isSuccess()
+        ? StatusReply.success(reply.getValue().targets())
+        : StatusReply.error(reply.getError());
   }
 
   private Targets.TargetList list(String tag) {
-    return targets.<Targets.TargetList>runCommand(replyTo -> new Targets.ListTargets(tag, replyTo)).reply();
+    return targets
+        .<Targets.TargetList>runCommand(replyTo -> new Targets.ListTargets(tag, replyTo))
+        .reply();
   }
 
   @Test
   void addsOneTargetPerHardwareIdWithTheNextVersion() {
-    List<Target> first = add(List.of("arm64-linux", "amd64-linux"), null, List.of("main"), Map.of("shellhttpd", URI)).getValue();
-    assertEquals(List.of("amd64-linux-1", "arm64-linux-1"), first.stream().map(Target::name).toList());
+    List<Target> first =
+        add(List.of("arm64-linux", "amd64-linux"), null, List.of("main"), Map.of("shellhttpd", URI))
+            .getValue();
+    assertEquals(
+        List.of("amd64-linux-1", "arm64-linux-1"), first.stream().map(Target::name).toList());
     List<Target> second = add(List.of("amd64-linux"), null, List.of("main"), Map.of()).getValue();
     assertEquals("amd64-linux-2", second.get(0).name());
     assertEquals(2, second.get(0).version());
@@ -67,17 +80,36 @@ class TargetsTest {
   @Test
   void explicitVersionsAndDuplicates() {
     assertTrue(add(List.of("amd64-linux"), 42L, List.of("main"), Map.of()).isSuccess());
-    StatusReply<List<Target>> duplicate = add(List.of("amd64-linux"), 42L, List.of("main"), Map.of());
+    StatusReply<List<Target>> duplicate =
+        add(List.of("amd64-linux"), 42L, List.of("main"), Map.of());
     assertEquals(Rejection.Kind.CONFLICT, Rejection.of(duplicate.getError()).orElseThrow().kind());
-    assertEquals(Rejection.Kind.INVALID, Rejection.of(add(List.of("amd64-linux"), 0L, List.of("main"), Map.of()).getError()).orElseThrow().kind());
-    assertEquals("amd64-linux-43", add(List.of("amd64-linux"), null, List.of("main"), Map.of()).getValue().get(0).name());
+    assertEquals(
+        Rejection.Kind.INVALID,
+        Rejection.of(add(List.of("amd64-linux"), 0L, List.of("main"), Map.of()).getError())
+            .orElseThrow()
+            .kind());
+    assertEquals(
+        "amd64-linux-43",
+        add(List.of("amd64-linux"), null, List.of("main"), Map.of()).getValue().get(0).name());
   }
 
   @Test
   void refusesAppsWhoseUriDoesNotMatch() {
     assertTrue(add(List.of("amd64-linux"), null, List.of("main"), Map.of("other", URI)).isError());
-    assertTrue(add(List.of("amd64-linux"), null, List.of("main"), Map.of("shellhttpd", "shellhttpd:latest")).isError());
-    assertTrue(add(List.of("amd64-linux"), null, List.of("main"), Map.of("shellhttpd", URI.replace("/acme/", "/globex/"))).isError());
+    assertTrue(
+        add(
+                List.of("amd64-linux"),
+                null,
+                List.of("main"),
+                Map.of("shellhttpd", "shellhttpd:latest"))
+            .isError());
+    assertTrue(
+        add(
+                List.of("amd64-linux"),
+                null,
+                List.of("main"),
+                Map.of("shellhttpd", URI.replace("/acme/", "/globex/")))
+            .isError());
     assertTrue(add(List.of("amd64-linux"), null, List.of(), Map.of()).isError());
     assertTrue(add(List.of("bad id"), null, List.of("main"), Map.of()).isError());
     assertTrue(targets.getState().targets().isEmpty());
@@ -90,25 +122,33 @@ class TargetsTest {
     add(List.of("amd64-linux"), null, List.of("beta"), Map.of());
     assertEquals(1, list("main").tagVersion());
     assertEquals(1, list("beta").tagVersion());
-    assertEquals(List.of("amd64-linux-1"), list("main").targets().stream().map(Target::name).toList());
+    assertEquals(
+        List.of("amd64-linux-1"), list("main").targets().stream().map(Target::name).toList());
 
-    var retagged = targets.<StatusReply<Target>>runCommand(replyTo -> new Targets.SetTags("amd64-linux-2", List.of("main", "beta"), replyTo));
+    var retagged =
+        targets.<StatusReply<Target>>runCommand(
+            replyTo -> new Targets.SetTags("amd64-linux-2", List.of("main", "beta"), replyTo));
     assertEquals(List.of("beta", "main"), retagged.reply().getValue().tags());
     assertEquals(2, list("main").tagVersion());
     assertEquals(1, list("beta").tagVersion());
     assertEquals(2, list("main").targets().size());
     assertEquals(0, list("nobody-follows-this").targets().size());
 
-    var unknown = targets.<StatusReply<Target>>runCommand(replyTo -> new Targets.SetTags("amd64-linux-9", List.of("main"), replyTo));
-    assertEquals(Rejection.Kind.NOT_FOUND, Rejection.of(unknown.reply().getError()).orElseThrow().kind());
+    var unknown =
+        targets.<StatusReply<Target>>runCommand(
+            replyTo -> new Targets.SetTags("amd64-linux-9", List.of("main"), replyTo));
+    assertEquals(
+        Rejection.Kind.NOT_FOUND, Rejection.of(unknown.reply().getError()).orElseThrow().kind());
   }
 
   @Test
   void publishesEachChangeWithItsTags() {
     add(List.of("amd64-linux"), null, List.of("main"), Map.of());
     assertEquals(new Targets.TargetsChanged("acme", Set.of("main"), 1), changes.receiveMessage());
-    targets.<StatusReply<Target>>runCommand(replyTo -> new Targets.SetTags("amd64-linux-1", List.of("beta"), replyTo));
-    assertEquals(new Targets.TargetsChanged("acme", Set.of("main", "beta"), 2), changes.receiveMessage());
+    targets.<StatusReply<Target>>runCommand(
+        replyTo -> new Targets.SetTags("amd64-linux-1", List.of("beta"), replyTo));
+    assertEquals(
+        new Targets.TargetsChanged("acme", Set.of("main", "beta"), 2), changes.receiveMessage());
   }
 
   @Test
@@ -121,15 +161,24 @@ class TargetsTest {
 
   private static Rejection.Kind kind(StatusReply<?> reply) {
     assertTrue(reply.isError(), "expected a refusal");
-    return Rejection.of(new StatusReply.ErrorMessage(reply.getError().getMessage())).orElseThrow().kind();
+    return Rejection.of(new StatusReply.ErrorMessage(reply.getError().getMessage()))
+        .orElseThrow()
+        .kind();
   }
 
   @Test
   void refusesVersionsOutsideTheBoundAndNeverOverflows() {
-    assertEquals(Rejection.Kind.INVALID, kind(add(List.of("amd64-linux"), Long.MAX_VALUE, List.of("main"), Map.of())));
-    assertEquals(Rejection.Kind.INVALID, kind(add(List.of("amd64-linux"), 0L, List.of("main"), Map.of())));
-    assertTrue(add(List.of("amd64-linux"), io.flotilla.core.Limits.MAX_VERSION, List.of("main"), Map.of()).isSuccess());
-    assertEquals(Rejection.Kind.CONFLICT, kind(add(List.of("amd64-linux"), null, List.of("main"), Map.of())));
+    assertEquals(
+        Rejection.Kind.INVALID,
+        kind(add(List.of("amd64-linux"), Long.MAX_VALUE, List.of("main"), Map.of())));
+    assertEquals(
+        Rejection.Kind.INVALID, kind(add(List.of("amd64-linux"), 0L, List.of("main"), Map.of())));
+    assertTrue(
+        add(List.of("amd64-linux"), io.flotilla.core.Limits.MAX_VERSION, List.of("main"), Map.of())
+            .isSuccess());
+    assertEquals(
+        Rejection.Kind.CONFLICT,
+        kind(add(List.of("amd64-linux"), null, List.of("main"), Map.of())));
     assertTrue(add(List.of("amd64-linux"), 7L, List.of("main"), Map.of()).isSuccess());
   }
 
@@ -138,13 +187,19 @@ class TargetsTest {
     java.util.List<String> withNull = new java.util.ArrayList<>();
     withNull.add(null);
     assertEquals(Rejection.Kind.INVALID, kind(add(withNull, null, List.of("main"), Map.of())));
-    assertEquals(Rejection.Kind.INVALID, kind(add(List.of("amd64-linux"), null, withNull, Map.of())));
+    assertEquals(
+        Rejection.Kind.INVALID, kind(add(List.of("amd64-linux"), null, withNull, Map.of())));
     Map<String, String> nullUri = new java.util.HashMap<>();
     nullUri.put("shellhttpd", null);
-    assertEquals(Rejection.Kind.INVALID, kind(add(List.of("amd64-linux"), null, List.of("main"), nullUri)));
-    assertEquals(Rejection.Kind.INVALID, kind(add(List.of("amd64-linux"), null, List.of("main"), Map.of("Shell httpd", URI))));
+    assertEquals(
+        Rejection.Kind.INVALID, kind(add(List.of("amd64-linux"), null, List.of("main"), nullUri)));
+    assertEquals(
+        Rejection.Kind.INVALID,
+        kind(add(List.of("amd64-linux"), null, List.of("main"), Map.of("Shell httpd", URI))));
     String longHost = "h".repeat(io.flotilla.core.Limits.APP_URI) + "/acme/shellhttpd@" + DIGEST;
-    assertEquals(Rejection.Kind.INVALID, kind(add(List.of("amd64-linux"), null, List.of("main"), Map.of("shellhttpd", longHost))));
+    assertEquals(
+        Rejection.Kind.INVALID,
+        kind(add(List.of("amd64-linux"), null, List.of("main"), Map.of("shellhttpd", longHost))));
     assertEquals(0, list(null).targets().size());
   }
 
@@ -152,21 +207,36 @@ class TargetsTest {
   void prunedTargetsLeaveEveryListAndTheirVersionsAreNeverIssuedAgain() {
     add(List.of("amd64-linux", "arm64-linux"), 7L, List.of("main"), Map.of());
     changes.receiveMessage();
-    var pruned = targets.<StatusReply<Target>>runCommand(replyTo -> new Targets.Prune("amd64-linux-7", replyTo));
+    var pruned =
+        targets.<StatusReply<Target>>runCommand(
+            replyTo -> new Targets.Prune("amd64-linux-7", replyTo));
     assertEquals("amd64-linux-7", pruned.reply().getValue().name());
     assertInstanceOf(Targets.TargetPruned.class, pruned.event());
     assertEquals(new Targets.TargetsChanged("acme", Set.of("main"), 3), changes.receiveMessage());
-    assertEquals(List.of("arm64-linux-7"), list("main").targets().stream().map(Target::name).toList());
-    assertEquals(3, list("main").tagVersion(), "the tag's signed version grows (one step per added target, one for the prune)");
+    assertEquals(
+        List.of("arm64-linux-7"), list("main").targets().stream().map(Target::name).toList());
+    assertEquals(
+        3,
+        list("main").tagVersion(),
+        "the tag's signed version grows (one step per added target, one for the prune)");
 
-    var again = targets.<StatusReply<Target>>runCommand(replyTo -> new Targets.Prune("amd64-linux-7", replyTo));
-    assertEquals(Rejection.Kind.NOT_FOUND, Rejection.of(again.reply().getError()).orElseThrow().kind());
-    assertEquals(Rejection.Kind.CONFLICT, Rejection.of(add(List.of("amd64-linux"), 7L, List.of("main"), Map.of()).getError()).orElseThrow().kind());
+    var again =
+        targets.<StatusReply<Target>>runCommand(
+            replyTo -> new Targets.Prune("amd64-linux-7", replyTo));
+    assertEquals(
+        Rejection.Kind.NOT_FOUND, Rejection.of(again.reply().getError()).orElseThrow().kind());
+    assertEquals(
+        Rejection.Kind.CONFLICT,
+        Rejection.of(add(List.of("amd64-linux"), 7L, List.of("main"), Map.of()).getError())
+            .orElseThrow()
+            .kind());
 
     targets.<StatusReply<Target>>runCommand(replyTo -> new Targets.Prune("arm64-linux-7", replyTo));
     assertTrue(list(null).targets().isEmpty());
     targets.restart();
-    assertEquals("amd64-linux-8", add(List.of("amd64-linux"), null, List.of("main"), Map.of()).getValue().get(0).name());
+    assertEquals(
+        "amd64-linux-8",
+        add(List.of("amd64-linux"), null, List.of("main"), Map.of()).getValue().get(0).name());
     assertTrue(add(List.of("arm64-linux"), 7L, List.of("main"), Map.of()).isError());
   }
 
@@ -179,8 +249,10 @@ class TargetsTest {
     byte[] old =
         org.apache.pekko.serialization.jackson.JacksonObjectMapperProvider.get(testKit.system())
             .getOrCreate("jackson-cbor", java.util.Optional.empty())
-            .writeValueAsBytes(Map.of("targets", Map.of(), "tagVersions", Map.of("main", 2), "revision", 2));
-    Targets.State read = (Targets.State) serialization.deserialize(old, serializer.identifier(), manifest).get();
+            .writeValueAsBytes(
+                Map.of("targets", Map.of(), "tagVersions", Map.of("main", 2), "revision", 2));
+    Targets.State read =
+        (Targets.State) serialization.deserialize(old, serializer.identifier(), manifest).get();
     assertEquals(current, read);
   }
 }

@@ -8,7 +8,10 @@ public final class Eventually {
 
   private Eventually() {}
 
-  /** Re-runs {@code check} until it returns without throwing, or rethrows its last failure after {@code within}. */
+  /**
+   * Re-runs {@code check} until it returns without throwing, or rethrows its last failure after
+   * {@code within}.
+   */
   public static <T> T eventually(Duration within, Callable<T> check) throws Exception {
     long deadline = System.nanoTime() + within.toNanos();
     while (true) {

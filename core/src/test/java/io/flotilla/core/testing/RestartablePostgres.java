@@ -7,8 +7,9 @@ import java.net.ServerSocket;
 import java.nio.file.Path;
 
 /**
- * An embedded PostgreSQL of a test's own that can be stopped and started again on the same port and data, for
- * database-outage tests (the shared one of {@link TestDatabases} must stay up for every other test).
+ * An embedded PostgreSQL of a test's own that can be stopped and started again on the same port and
+ * data, for database-outage tests (the shared one of {@link TestDatabases} must stay up for every
+ * other test).
  */
 public final class RestartablePostgres implements AutoCloseable {
 
@@ -33,7 +34,12 @@ public final class RestartablePostgres implements AutoCloseable {
       return;
     }
     try {
-      running = EmbeddedPostgres.builder().setDataDirectory(dataDir).setCleanDataDirectory(false).setPort(port).start();
+      running =
+          EmbeddedPostgres.builder()
+              .setDataDirectory(dataDir)
+              .setCleanDataDirectory(false)
+              .setPort(port)
+              .start();
     } catch (IOException e) {
       throw new UncheckedIOException("cannot start PostgreSQL on port " + port, e);
     }

@@ -14,9 +14,10 @@ import java.util.Map;
 import java.util.UUID;
 
 /**
- * Fresh, empty databases for persistence tests: an in-memory H2 database, or a new database on a real
- * PostgreSQL server — the one named by {@code FLOTILLA_TEST_PG_URL} (with {@code FLOTILLA_TEST_PG_USER} and
- * {@code FLOTILLA_TEST_PG_PASSWORD}), else an embedded PostgreSQL started once per test JVM and stopped when it exits.
+ * Fresh, empty databases for persistence tests: an in-memory H2 database, or a new database on a
+ * real PostgreSQL server — the one named by {@code FLOTILLA_TEST_PG_URL} (with {@code
+ * FLOTILLA_TEST_PG_USER} and {@code FLOTILLA_TEST_PG_PASSWORD}), else an embedded PostgreSQL
+ * started once per test JVM and stopped when it exits.
  */
 public final class TestDatabases {
 
@@ -48,17 +49,23 @@ public final class TestDatabases {
     return ConfigFactory.parseMap(db);
   }
 
-  /** A new empty database on the PostgreSQL server at {@code serverUrl} (any database name in it). */
+  /**
+   * A new empty database on the PostgreSQL server at {@code serverUrl} (any database name in it).
+   */
   public static Config freshOnPostgres(String serverUrl, String user, String password) {
-    return freshOn(new Server(serverUrl, user, password), "flotilla_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12));
+    return freshOn(
+        new Server(serverUrl, user, password),
+        "flotilla_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12));
   }
 
   private static Config freshOn(Server server, String name) {
-    try (Connection admin = DriverManager.getConnection(server.url(), server.user(), server.password());
+    try (Connection admin =
+            DriverManager.getConnection(server.url(), server.user(), server.password());
         Statement statement = admin.createStatement()) {
       statement.execute("CREATE DATABASE " + name);
     } catch (SQLException e) {
-      throw new IllegalStateException("cannot create a test database on " + server.url() + ": " + e.getMessage(), e);
+      throw new IllegalStateException(
+          "cannot create a test database on " + server.url() + ": " + e.getMessage(), e);
     }
     Map<String, Object> db = new HashMap<>();
     db.put("flotilla.db.dialect", "postgres");

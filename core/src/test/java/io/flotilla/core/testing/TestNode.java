@@ -16,12 +16,12 @@ import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
 
 /**
- * A real node for tests: the node's own configuration on a test database, remoting on a free port, the
- * schema migrated, a one-member cluster (or joined to another node) and the OTA core started.
+ * A real node for tests: the node's own configuration on a test database, remoting on a free port,
+ * the schema migrated, a one-member cluster (or joined to another node) and the OTA core started.
  *
- * <p>Closing waits up to 60 s: a cluster member's coordinated shutdown has phases that may each take their own
- * 10 s timeout (sharding hand-off, cluster exiting), so the test kit's default bound of 10 s for the whole
- * shutdown failed a passing test on a loaded CI machine.
+ * <p>Closing waits up to 60 s: a cluster member's coordinated shutdown has phases that may each
+ * take their own 10 s timeout (sharding hand-off, cluster exiting), so the test kit's default bound
+ * of 10 s for the whole shutdown failed a passing test on a loaded CI machine.
  */
 public final class TestNode implements AutoCloseable {
 
@@ -36,8 +36,9 @@ public final class TestNode implements AutoCloseable {
   }
 
   /**
-   * Node settings for a test: {@code database} from {@link TestDatabases#fresh}, data under {@code dataDir}, every
-   * other setting the modules' defaults (their reference.conf), as a node without an operator's application.conf.
+   * Node settings for a test: {@code database} from {@link TestDatabases#fresh}, data under {@code
+   * dataDir}, every other setting the modules' defaults (their reference.conf), as a node without
+   * an operator's application.conf.
    */
   public static Config config(Config database, Path dataDir) {
     return ConfigFactory.parseMap(
@@ -48,9 +49,11 @@ public final class TestNode implements AutoCloseable {
                 "pekko.actor.testkit.typed.system-shutdown-default", "60s",
                 "pekko.loglevel", "WARNING"))
         .withFallback(database)
-        // every module's settings of its libraries on the class path (core's, and the gateway's in its tests)
+        // every module's settings of its libraries on the class path (core's, and the gateway's in
+        // its tests)
         .withFallback(ConfigFactory.parseResources("flotilla-library.conf"))
-        // unresolved, so that reference.conf's substitutions (the journal pool's URL from flotilla.db) see the test's
+        // unresolved, so that reference.conf's substitutions (the journal pool's URL from
+        // flotilla.db) see the test's
         // database rather than the default one
         .withFallback(ConfigFactory.defaultReferenceUnresolved())
         .resolve();
@@ -67,7 +70,13 @@ public final class TestNode implements AutoCloseable {
     SchemaMigration.migrate(database, List.of(SchemaMigration.CORE));
     ActorTestKit testKit = ActorTestKit.create("flotilla", config);
     Cluster cluster = Cluster.get(testKit.system());
-    cluster.manager().tell(Join.create(seed == null ? cluster.selfMember().address() : Cluster.get(seed.system()).selfMember().address()));
+    cluster
+        .manager()
+        .tell(
+            Join.create(
+                seed == null
+                    ? cluster.selfMember().address()
+                    : Cluster.get(seed.system()).selfMember().address()));
     awaitUp(cluster);
     return new TestNode(testKit, database, FlotillaCore.start(testKit.system(), database));
   }
@@ -76,7 +85,8 @@ public final class TestNode implements AutoCloseable {
     long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
     while (cluster.selfMember().status() != MemberStatus.up()) {
       if (System.nanoTime() > deadline) {
-        throw new IllegalStateException("the test node did not become an Up cluster member in 30 s");
+        throw new IllegalStateException(
+            "the test node did not become an Up cluster member in 30 s");
       }
       try {
         Thread.sleep(50);

@@ -48,7 +48,12 @@ public final class AppRoutes {
                                                     apps ->
                                                         new AppList(
                                                             apps.stream()
-                                                                .map(a -> new AppSummary(a.name(), a.versions().get(0), a.versions().size()))
+                                                                .map(
+                                                                    a ->
+                                                                        new AppSummary(
+                                                                            a.name(),
+                                                                            a.versions().get(0),
+                                                                            a.versions().size()))
                                                                 .toList()))))),
                         path(
                             segment(),
@@ -59,9 +64,11 @@ public final class AppRoutes {
                                             core.appQueries().app(factory, app),
                                             rows ->
                                                 rows.isEmpty()
-                                                    ? Errors.notFound("no app " + app + " in factory " + factory)
+                                                    ? Errors.notFound(
+                                                        "no app " + app + " in factory " + factory)
                                                     : complete(
-                                                        org.apache.pekko.http.javadsl.model.StatusCodes.OK,
+                                                        org.apache.pekko.http.javadsl.model
+                                                            .StatusCodes.OK,
                                                         rows.get(0),
                                                         JsonSupport.marshaller())))))));
   }

@@ -33,55 +33,94 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code flotilla demo}: the whole publishing flow on the embedded default, as a new user would do it by hand —
- * a node, a factory and its token, a busybox base image in the registry, a compose app pushed with the real
- * {@code git} to containers.git, the build, and the target that devices following {@code main} now see.
+ * {@code flotilla demo}: the whole publishing flow on the embedded default, as a new user would do
+ * it by hand — a node, a factory and its token, a busybox base image in the registry, a compose app
+ * pushed with the real {@code git} to containers.git, the build, and the target that devices
+ * following {@code main} now see.
  */
-@Command(name = "demo", mixinStandardHelpOptions = true, description = "Show the flow from git push to a published target on the embedded default.")
+@Command(
+    name = "demo",
+    mixinStandardHelpOptions = true,
+    description = "Show the flow from git push to a published target on the embedded default.")
 public final class DemoCommand implements Callable<Integer> {
 
   private static final String FACTORY = "demo";
   private static final Duration BUILD_PATIENCE = Duration.ofMinutes(3);
   private static final Pattern ANNOUNCED = Pattern.compile("flotilla: build #(\\d+) ");
 
-  @Option(names = "--data-dir", defaultValue = "${env:FLOTILLA_DATA_DIR:-data}",
-      description = "Where the node keeps its data (default: env FLOTILLA_DATA_DIR, else ./data, so `flotilla server` carries on from it).")
+  @Option(
+      names = "--data-dir",
+      defaultValue = "${env:FLOTILLA_DATA_DIR:-data}",
+      description =
+          "Where the node keeps its data (default: env FLOTILLA_DATA_DIR, else ./data, so `flotilla server` carries on from it).")
   Path dataDir;
 
-  @Option(names = "--http-port", defaultValue = "${env:FLOTILLA_HTTP_PORT:-8080}", description = "API port (default: env FLOTILLA_HTTP_PORT, else 8080).")
+  @Option(
+      names = "--http-port",
+      defaultValue = "${env:FLOTILLA_HTTP_PORT:-8080}",
+      description = "API port (default: env FLOTILLA_HTTP_PORT, else 8080).")
   int httpPort;
 
-  @Option(names = "--device-port", defaultValue = "${env:FLOTILLA_DEVICE_PORT:-8443}",
+  @Option(
+      names = "--device-port",
+      defaultValue = "${env:FLOTILLA_DEVICE_PORT:-8443}",
       description = "Device gateway port (default: env FLOTILLA_DEVICE_PORT, else 8443).")
   int devicePort;
 
-  @Option(names = "--verbose", description = "Show the node's log on the console instead of in <data-dir>/logs/flotilla.log.")
+  @Option(
+      names = "--verbose",
+      description =
+          "Show the node's log on the console instead of in <data-dir>/logs/flotilla.log.")
   boolean verbose;
 
-  @Option(names = "--keep-running", description = "Keep the node serving after the demo instead of stopping it.")
+  @Option(
+      names = "--keep-running",
+      description = "Keep the node serving after the demo instead of stopping it.")
   boolean keepRunning;
 
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final HttpClient http =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   private String api;
 
   @Override
   public Integer call() throws Exception {
     step(1, "Starting a node on the embedded database in " + dataDir.toAbsolutePath().normalize());
-    // A demo node never joins others, so its cluster port may be any free one instead of the fixed 25520.
+    // A demo node never joins others, so its cluster port may be any free one instead of the fixed
+    // 25520.
     var demoSettings = ConfigFactory.parseMap(Map.of("pekko.remote.artery.canonical.port", 0));
     try (ConsoleOutput output = ConsoleOutput.logTo(dataDir, verbose);
-        FlotillaServer server = FlotillaServer.start(NodeConfig.load(null, dataDir, httpPort, devicePort, demoSettings))) {
+        FlotillaServer server =
+            FlotillaServer.start(
+                NodeConfig.load(null, dataDir, httpPort, devicePort, demoSettings))) {
       String base = "http://127.0.0.1:" + server.httpPort();
       api = base + "/api/v1";
       String admin = server.adminToken().value();
 
-      step(2, "Creating factory '" + FACTORY + "' and a token for CI (admin token in " + server.dataDir().resolve("admin-token") + ")");
-      HttpResponse<String> factory = send("POST", "/factories", admin, "{\"name\":\"" + FACTORY + "\",\"platforms\":[\"amd64-linux\"]}");
+      step(
+          2,
+          "Creating factory '"
+              + FACTORY
+              + "' and a token for CI (admin token in "
+              + server.dataDir().resolve("admin-token")
+              + ")");
+      HttpResponse<String> factory =
+          send(
+              "POST",
+              "/factories",
+              admin,
+              "{\"name\":\"" + FACTORY + "\",\"platforms\":[\"amd64-linux\"]}");
       if (factory.statusCode() != 201 && factory.statusCode() != 409) {
-        return fail("creating the factory answered " + factory.statusCode() + ": " + factory.body());
+        return fail(
+            "creating the factory answered " + factory.statusCode() + ": " + factory.body());
       }
-      String token = json(send("POST", "/factories/" + FACTORY + "/tokens", admin,
-          "{\"description\":\"demo\",\"scopes\":[\"containers:push\",\"containers:read\",\"targets:read\",\"targets:write\"]}")).get("token").asText();
+      String token =
+          json(send(
+                  "POST",
+                  "/factories/" + FACTORY + "/tokens",
+                  admin,
+                  "{\"description\":\"demo\",\"scopes\":[\"containers:push\",\"containers:read\",\"targets:read\",\"targets:write\"]}"))
+              .get("token")
+              .asText();
 
       String from = pushBaseImage(server.httpPort(), token);
 
@@ -89,15 +128,29 @@ public final class DemoCommand implements Callable<Integer> {
       Path work = Files.createTempDirectory("flotilla-demo");
       try {
         String pushed = pushApp(work, server.httpPort(), token, from);
-        pushed.lines().filter(line -> line.startsWith("remote:")).forEach(line -> System.out.println("    " + line));
+        pushed
+            .lines()
+            .filter(line -> line.startsWith("remote:"))
+            .forEach(line -> System.out.println("    " + line));
 
         long number = announcedBuild(pushed);
         step(5, "Waiting for build #" + number);
         JsonNode build = awaitBuild(admin, number);
-        System.out.println("    build #" + number + ": " + build.get("status").asText()
-            + (build.hasNonNull("reason") ? " (" + build.get("reason").asText() + ")" : ""));
+        System.out.println(
+            "    build #"
+                + number
+                + ": "
+                + build.get("status").asText()
+                + (build.hasNonNull("reason") ? " (" + build.get("reason").asText() + ")" : ""));
         if (!"succeeded".equals(build.get("status").asText())) {
-          return fail("the build did not succeed; its log: " + api + "/factories/" + FACTORY + "/builds/" + number + "/log");
+          return fail(
+              "the build did not succeed; its log: "
+                  + api
+                  + "/factories/"
+                  + FACTORY
+                  + "/builds/"
+                  + number
+                  + "/log");
         }
 
         step(6, "Targets that devices following tag 'main' now get");
@@ -110,19 +163,39 @@ public final class DemoCommand implements Callable<Integer> {
 
       System.out.println();
       System.out.println("Try it:");
-      System.out.println("  curl -s " + api + "/factories/" + FACTORY + "/targets -H \"Authorization: Bearer $(cat " + server.dataDir().resolve("admin-token") + ")\"");
-      System.out.println("  curl -s " + api + "/factories/" + FACTORY + "/builds -H \"Authorization: Bearer $(cat " + server.dataDir().resolve("admin-token") + ")\"");
+      System.out.println(
+          "  curl -s "
+              + api
+              + "/factories/"
+              + FACTORY
+              + "/targets -H \"Authorization: Bearer $(cat "
+              + server.dataDir().resolve("admin-token")
+              + ")\"");
+      System.out.println(
+          "  curl -s "
+              + api
+              + "/factories/"
+              + FACTORY
+              + "/builds -H \"Authorization: Bearer $(cat "
+              + server.dataDir().resolve("admin-token")
+              + ")\"");
       if (keepRunning) {
         System.out.println("Serving on " + base + " (Ctrl-C stops it).");
         server.system().getWhenTerminated().toCompletableFuture().join();
       } else {
-        System.out.println("The node stops now; `bin/flotilla server --data-dir " + dataDir + "` carries on with the same data.");
+        System.out.println(
+            "The node stops now; `bin/flotilla server --data-dir "
+                + dataDir
+                + "` carries on with the same data.");
       }
       return 0;
     }
   }
 
-  /** Busybox from the host when it has one, so the app can really run on a device; an empty base otherwise. */
+  /**
+   * Busybox from the host when it has one, so the app can really run on a device; an empty base
+   * otherwise.
+   */
   private String pushBaseImage(int port, String token) throws IOException {
     if (!Files.isExecutable(BusyboxBaseImage.HOST_BUSYBOX)) {
       step(3, "No /bin/busybox on this machine: the app image starts FROM scratch");
@@ -131,28 +204,41 @@ public final class DemoCommand implements Callable<Integer> {
     step(3, "Pushing a busybox base image (" + FACTORY + "/busybox:1) to the registry");
     String host = "127.0.0.1:" + port;
     RegistryClient registry =
-        new RegistryClient(http, new RegistryEndpoints(host, URI.create("http://" + host), FACTORY, token, Set.of(host)));
+        new RegistryClient(
+            http,
+            new RegistryEndpoints(
+                host, URI.create("http://" + host), FACTORY, token, Set.of(host)));
     String repository = FACTORY + "/busybox";
     BusyboxBaseImage.push(registry, host, repository, "1");
     return repository + ":1";
   }
 
-  private String pushApp(Path work, int port, String token, String from) throws IOException, InterruptedException {
-    String remote = "http://ci:" + token + "@127.0.0.1:" + port + "/git/" + FACTORY + "/containers.git";
+  private String pushApp(Path work, int port, String token, String from)
+      throws IOException, InterruptedException {
+    String remote =
+        "http://ci:" + token + "@127.0.0.1:" + port + "/git/" + FACTORY + "/containers.git";
     git(work, "clone", remote, "containers");
     Path repo = work.resolve("containers");
     Files.createDirectories(repo.resolve("httpd"));
     Files.createDirectories(repo.resolve("shellhttpd"));
-    Files.writeString(repo.resolve("httpd/Dockerfile"),
-        "FROM " + from + "\nWORKDIR /www\nCOPY index.html .\nEXPOSE 8080\nCMD [\"httpd\", \"-f\", \"-p\", \"8080\", \"-h\", \"/www\"]\n");
-    Files.writeString(repo.resolve("httpd/index.html"), "<h1>Hello from Flotilla, " + Instant.now() + "</h1>\n");
-    Files.writeString(repo.resolve("shellhttpd/docker-compose.yml"), "services:\n  httpd:\n    image: httpd\n    ports: [\"8080:8080\"]\n");
+    Files.writeString(
+        repo.resolve("httpd/Dockerfile"),
+        "FROM "
+            + from
+            + "\nWORKDIR /www\nCOPY index.html .\nEXPOSE 8080\nCMD [\"httpd\", \"-f\", \"-p\", \"8080\", \"-h\", \"/www\"]\n");
+    Files.writeString(
+        repo.resolve("httpd/index.html"), "<h1>Hello from Flotilla, " + Instant.now() + "</h1>\n");
+    Files.writeString(
+        repo.resolve("shellhttpd/docker-compose.yml"),
+        "services:\n  httpd:\n    image: httpd\n    ports: [\"8080:8080\"]\n");
     git(repo, "add", "-A");
     git(repo, "commit", "-q", "-m", "demo: shellhttpd");
     return git(repo, "push", "origin", "HEAD:main");
   }
 
-  /** The number the push's answer announced: the build list is a read side that may not show it yet. */
+  /**
+   * The number the push's answer announced: the build list is a read side that may not show it yet.
+   */
   static long announcedBuild(String pushOutput) throws IOException {
     Matcher matcher = ANNOUNCED.matcher(pushOutput);
     if (!matcher.find()) {
@@ -161,48 +247,86 @@ public final class DemoCommand implements Callable<Integer> {
     return Long.parseLong(matcher.group(1));
   }
 
-  /** Asks the build itself (not the lagging list), printing each step as it starts so a slow build shows progress. */
+  /**
+   * Asks the build itself (not the lagging list), printing each step as it starts so a slow build
+   * shows progress.
+   */
   private JsonNode awaitBuild(String admin, long number) throws IOException, InterruptedException {
     Instant deadline = Instant.now().plus(BUILD_PATIENCE);
     int stepsShown = 0;
     while (true) {
-      JsonNode build = json(send("GET", "/factories/" + FACTORY + "/builds/" + number, admin, null));
+      JsonNode build =
+          json(send("GET", "/factories/" + FACTORY + "/builds/" + number, admin, null));
       JsonNode steps = build.get("steps");
       for (; steps != null && stepsShown < steps.size(); stepsShown++) {
-        System.out.println("    " + steps.get(stepsShown).get("step").asText().toLowerCase(java.util.Locale.ROOT).replace('_', ' '));
+        System.out.println(
+            "    "
+                + steps
+                    .get(stepsShown)
+                    .get("step")
+                    .asText()
+                    .toLowerCase(java.util.Locale.ROOT)
+                    .replace('_', ' '));
       }
       if (List.of("succeeded", "failed", "canceled").contains(build.get("status").asText())) {
         return build;
       }
       if (Instant.now().isAfter(deadline)) {
-        throw new IOException("build #" + number + " did not finish within " + BUILD_PATIENCE.toMinutes() + " minutes");
+        throw new IOException(
+            "build #"
+                + number
+                + " did not finish within "
+                + BUILD_PATIENCE.toMinutes()
+                + " minutes");
       }
       Thread.sleep(500);
     }
   }
 
-  private HttpResponse<String> send(String method, String path, String token, String body) throws IOException, InterruptedException {
-    HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(api + path)).timeout(Duration.ofSeconds(30)).header("Authorization", "Bearer " + token);
+  private HttpResponse<String> send(String method, String path, String token, String body)
+      throws IOException, InterruptedException {
+    HttpRequest.Builder request =
+        HttpRequest.newBuilder(URI.create(api + path))
+            .timeout(Duration.ofSeconds(30))
+            .header("Authorization", "Bearer " + token);
     if (body != null) {
       request.header("Content-Type", "application/json");
     }
-    request.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+    request.method(
+        method,
+        body == null
+            ? HttpRequest.BodyPublishers.noBody()
+            : HttpRequest.BodyPublishers.ofString(body));
     return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
   }
 
   private static JsonNode json(HttpResponse<String> response) throws IOException {
     if (response.statusCode() >= 300) {
-      throw new IOException(response.uri().getPath() + " answered " + response.statusCode() + ": " + response.body());
+      throw new IOException(
+          response.uri().getPath() + " answered " + response.statusCode() + ": " + response.body());
     }
     return JsonSupport.MAPPER.readTree(response.body());
   }
 
   /** The real git, isolated from the user's git config and credential helpers. */
   private static String git(Path dir, String... args) throws IOException, InterruptedException {
-    List<String> command = new ArrayList<>(List.of("git", "-c", "user.name=Flotilla Demo", "-c", "user.email=demo@flotilla.invalid",
-        "-c", "credential.helper=", "-c", "init.defaultBranch=main", "-c", "protocol.version=0"));
+    List<String> command =
+        new ArrayList<>(
+            List.of(
+                "git",
+                "-c",
+                "user.name=Flotilla Demo",
+                "-c",
+                "user.email=demo@flotilla.invalid",
+                "-c",
+                "credential.helper=",
+                "-c",
+                "init.defaultBranch=main",
+                "-c",
+                "protocol.version=0"));
     command.addAll(List.of(args));
-    ProcessBuilder builder = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true);
+    ProcessBuilder builder =
+        new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true);
     builder.environment().put("GIT_TERMINAL_PROMPT", "0");
     builder.environment().put("GIT_CONFIG_NOSYSTEM", "1");
     Process process;

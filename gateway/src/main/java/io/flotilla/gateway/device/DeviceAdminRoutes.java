@@ -34,8 +34,9 @@ import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.server.Route;
 
 /**
- * The operator's view of a factory's devices under {@code /api/v1/factories/{f}/}: lists and details from the
- * read side ({@code device_status}, {@code device_updates}), changes through the Device and FleetConfig entities.
+ * The operator's view of a factory's devices under {@code /api/v1/factories/{f}/}: lists and
+ * details from the read side ({@code device_status}, {@code device_updates}), changes through the
+ * Device and FleetConfig entities.
  */
 final class DeviceAdminRoutes {
 
@@ -62,20 +63,46 @@ final class DeviceAdminRoutes {
     static DeviceView of(DeviceQueries.DeviceRow r, Instant onlineSince) {
       boolean online = r.lastSeen() != null && !r.lastSeen().isBefore(onlineSince);
       return new DeviceView(
-          r.uuid(), r.name(), r.tag(), r.group(), r.hardwareId(), r.production(), r.targetName(), r.apps(), r.lastSeen(), online,
-          r.updateCorrelationId(), r.updateState(), r.createdAt(), r.decommissionedAt(), null);
+          r.uuid(),
+          r.name(),
+          r.tag(),
+          r.group(),
+          r.hardwareId(),
+          r.production(),
+          r.targetName(),
+          r.apps(),
+          r.lastSeen(),
+          online,
+          r.updateCorrelationId(),
+          r.updateState(),
+          r.createdAt(),
+          r.decommissionedAt(),
+          null);
     }
 
     /**
-     * The entity's own state, so an answer to a change shows that change. {@code tag} stays what the device reports;
-     * {@code requestedTag} is the operator's tag that the device has not reported yet.
+     * The entity's own state, so an answer to a change shows that change. {@code tag} stays what
+     * the device reports; {@code requestedTag} is the operator's tag that the device has not
+     * reported yet.
      */
     static DeviceView of(Device.Summary s, Instant onlineSince) {
       boolean online = s.lastSeen() != null && !s.lastSeen().isBefore(onlineSince);
       String requested = operatorTag(s.config()).filter(tag -> !tag.equals(s.tag())).orElse(null);
       return new DeviceView(
-          s.uuid(), s.name(), s.tag(), s.group(), s.hardwareId(), s.production(), s.targetName(), s.apps(), s.lastSeen(), online,
-          s.currentUpdate(), s.currentUpdateState() == null ? null : s.currentUpdateState().wireName(), s.createdAt(), s.decommissionedAt(),
+          s.uuid(),
+          s.name(),
+          s.tag(),
+          s.group(),
+          s.hardwareId(),
+          s.production(),
+          s.targetName(),
+          s.apps(),
+          s.lastSeen(),
+          online,
+          s.currentUpdate(),
+          s.currentUpdateState() == null ? null : s.currentUpdateState().wireName(),
+          s.createdAt(),
+          s.decommissionedAt(),
           requested);
     }
   }
@@ -94,13 +121,24 @@ final class DeviceAdminRoutes {
   record DeviceList(List<DeviceView> devices, String nextCursor) {}
 
   record UpdateView(
-      String correlationId, String targetName, String version, String state, String failedStep, Instant startedAt, Instant updatedAt, JsonNode events) {}
+      String correlationId,
+      String targetName,
+      String version,
+      String state,
+      String failedStep,
+      Instant startedAt,
+      Instant updatedAt,
+      JsonNode events) {}
 
   record UpdateList(List<UpdateView> updates) {}
 
   record DeviceChange(String name, String group, String tag) {}
 
-  record ConfigFileBody(String name, String value, Boolean unencrypted, @JsonProperty("on-changed") List<String> onChanged) {}
+  record ConfigFileBody(
+      String name,
+      String value,
+      Boolean unencrypted,
+      @JsonProperty("on-changed") List<String> onChanged) {}
 
   record ConfigBody(String reason, List<ConfigFileBody> files) {}
 
@@ -120,13 +158,38 @@ final class DeviceAdminRoutes {
             "devices",
             () ->
                 concat(
-                    pathEndOrSingleSlash(() -> get(() -> auth.authorized(factory, Scope.DEVICES_READ, () -> list(factory)))),
+                    pathEndOrSingleSlash(
+                        () ->
+                            get(
+                                () ->
+                                    auth.authorized(
+                                        factory, Scope.DEVICES_READ, () -> list(factory)))),
                     pathPrefix(segment(), uuid -> device(factory, uuid)))),
         path(
             segment("device-groups").slash(segment()).slash("config"),
-            group -> put(() -> auth.authorized(factory, Scope.DEVICES_WRITE, () -> setFleetConfig(factory, group)))),
-        path("config", () -> put(() -> auth.authorized(factory, Scope.DEVICES_WRITE, () -> setFleetConfig(factory, null)))),
-        path("status", () -> get(() -> auth.authorized(factory, Scope.DEVICES_READ, () -> Replies.json(core.deviceQueries().status(factory, onlineSince()))))));
+            group ->
+                put(
+                    () ->
+                        auth.authorized(
+                            factory, Scope.DEVICES_WRITE, () -> setFleetConfig(factory, group)))),
+        path(
+            "config",
+            () ->
+                put(
+                    () ->
+                        auth.authorized(
+                            factory, Scope.DEVICES_WRITE, () -> setFleetConfig(factory, null)))),
+        path(
+            "status",
+            () ->
+                get(
+                    () ->
+                        auth.authorized(
+                            factory,
+                            Scope.DEVICES_READ,
+                            () ->
+                                Replies.json(
+                                    core.deviceQueries().status(factory, onlineSince()))))));
   }
 
   private Route device(String factory, String uuid) {
@@ -134,8 +197,14 @@ final class DeviceAdminRoutes {
         pathEndOrSingleSlash(
             () ->
                 concat(
-                    get(() -> auth.authorized(factory, Scope.DEVICES_READ, () -> detail(factory, uuid))),
-                    patch(() -> auth.authorized(factory, Scope.DEVICES_WRITE, () -> change(factory, uuid))),
+                    get(
+                        () ->
+                            auth.authorized(
+                                factory, Scope.DEVICES_READ, () -> detail(factory, uuid))),
+                    patch(
+                        () ->
+                            auth.authorized(
+                                factory, Scope.DEVICES_WRITE, () -> change(factory, uuid))),
                     delete(
                         () ->
                             auth.authorized(
@@ -143,7 +212,12 @@ final class DeviceAdminRoutes {
                                 Scope.DEVICES_WRITE,
                                 () ->
                                     Replies.whenDone(
-                                        core.device(uuid).<Done>askWithStatus(r -> new Device.Decommission(factory, Instant.now(), r), core.askTimeout()),
+                                        core.device(uuid)
+                                            .<Done>askWithStatus(
+                                                r ->
+                                                    new Device.Decommission(
+                                                        factory, Instant.now(), r),
+                                                core.askTimeout()),
                                         done -> complete(StatusCodes.NO_CONTENT)))))),
         pathPrefix(
             "updates",
@@ -156,8 +230,16 @@ final class DeviceAdminRoutes {
                             () ->
                                 concat(
                                     pathEndOrSingleSlash(() -> updates(factory, uuid)),
-                                    path(segment(), correlationId -> update(factory, uuid, correlationId)))))),
-        path("system-info", () -> get(() -> auth.authorized(factory, Scope.DEVICES_READ, () -> systemInfo(factory, uuid)))),
+                                    path(
+                                        segment(),
+                                        correlationId -> update(factory, uuid, correlationId)))))),
+        path(
+            "system-info",
+            () ->
+                get(
+                    () ->
+                        auth.authorized(
+                            factory, Scope.DEVICES_READ, () -> systemInfo(factory, uuid)))),
         path(
             "config",
             () ->
@@ -170,9 +252,15 @@ final class DeviceAdminRoutes {
                                 () ->
                                     Replies.json(
                                         core.device(uuid)
-                                            .<Device.Summary>askWithStatus(r -> new Device.Get(factory, r), core.askTimeout())
+                                            .<Device.Summary>askWithStatus(
+                                                r -> new Device.Get(factory, r), core.askTimeout())
                                             .thenApply(s -> new ConfigView(s.config()))))),
-                    put(() -> auth.authorized(factory, Scope.DEVICES_WRITE, () -> setDeviceConfig(factory, uuid))))));
+                    put(
+                        () ->
+                            auth.authorized(
+                                factory,
+                                Scope.DEVICES_WRITE,
+                                () -> setDeviceConfig(factory, uuid))))));
   }
 
   private Instant onlineSince() {
@@ -188,7 +276,8 @@ final class DeviceAdminRoutes {
           try {
             online = bool(params, "online");
             updating = bool(params, "updating");
-            limit = params.containsKey("limit") ? Integer.parseInt(params.get("limit")) : DEFAULT_LIMIT;
+            limit =
+                params.containsKey("limit") ? Integer.parseInt(params.get("limit")) : DEFAULT_LIMIT;
           } catch (IllegalArgumentException e) {
             return Errors.badRequest(e.getMessage());
           }
@@ -201,16 +290,28 @@ final class DeviceAdminRoutes {
           }
           var filter =
               new DeviceQueries.DeviceFilter(
-                  params.get("tag"), params.get("target"), params.get("group"), online.orElse(null), updating.orElse(null), false);
+                  params.get("tag"),
+                  params.get("target"),
+                  params.get("group"),
+                  online.orElse(null),
+                  updating.orElse(null),
+                  false);
           Instant since = onlineSince();
           return Replies.json(
               core.deviceQueries()
                   .devices(factory, filter, since, limit, params.get("cursor"))
-                  .thenApply(page -> new DeviceList(page.devices().stream().map(r -> DeviceView.of(r, since)).toList(), page.nextCursor())));
+                  .thenApply(
+                      page ->
+                          new DeviceList(
+                              page.devices().stream().map(r -> DeviceView.of(r, since)).toList(),
+                              page.nextCursor())));
         });
   }
 
-  /** The filters reach SQL as parameters: held to what a stored value can be (PostgreSQL refuses NUL outright). */
+  /**
+   * The filters reach SQL as parameters: held to what a stored value can be (PostgreSQL refuses NUL
+   * outright).
+   */
   private static String filterProblem(Map<String, String> params) {
     String cursor = params.get("cursor");
     if (cursor != null && !Limits.DEVICE_UUID.matcher(cursor).matches()) {
@@ -226,7 +327,9 @@ final class DeviceAdminRoutes {
     }
     String target = params.get("target");
     if (target != null && (target.length() > Limits.TARGET_NAME || !Limits.plain(target))) {
-      return "target must be at most " + Limits.TARGET_NAME + " characters without control characters";
+      return "target must be at most "
+          + Limits.TARGET_NAME
+          + " characters without control characters";
     }
     return null;
   }
@@ -248,13 +351,15 @@ final class DeviceAdminRoutes {
     return Replies.whenDone(
         core.deviceQueries().device(factory, uuid),
         row ->
-            row.<Route>map(r -> complete(StatusCodes.OK, DeviceView.of(r, since), JsonSupport.marshaller()))
+            row.<Route>map(
+                    r ->
+                        complete(StatusCodes.OK, DeviceView.of(r, since), JsonSupport.marshaller()))
                 .orElseGet(() -> Errors.notFound("factory " + factory + " has no device " + uuid)));
   }
 
   /**
-   * The device's last reported inventory: hardware and network as the JSON it sent, config as its TOML text, each
-   * null until reported, with when it was reported.
+   * The device's last reported inventory: hardware and network as the JSON it sent, config as its
+   * TOML text, each null until reported, with when it was reported.
    */
   private Route systemInfo(String factory, String uuid) {
     return Replies.whenDone(
@@ -274,8 +379,11 @@ final class DeviceAdminRoutes {
                           view.putNull(kind.name().toLowerCase(Locale.ROOT));
                         }
                         for (DeviceQueries.SystemInfoRow row : rows) {
-                          view.set(row.kind().name().toLowerCase(Locale.ROOT), systemInfoContent(row));
-                          reportedAt.put(row.kind().name().toLowerCase(Locale.ROOT), row.reportedAt().toString());
+                          view.set(
+                              row.kind().name().toLowerCase(Locale.ROOT), systemInfoContent(row));
+                          reportedAt.put(
+                              row.kind().name().toLowerCase(Locale.ROOT),
+                              row.reportedAt().toString());
                         }
                         view.set("reportedAt", reportedAt);
                         return view;
@@ -299,7 +407,12 @@ final class DeviceAdminRoutes {
     return ofKnownDevice(
         factory,
         uuid,
-        () -> Replies.json(core.deviceQueries().updates(factory, uuid).thenApply(rows -> new UpdateList(rows.stream().map(r -> view(r, null)).toList()))));
+        () ->
+            Replies.json(
+                core.deviceQueries()
+                    .updates(factory, uuid)
+                    .thenApply(
+                        rows -> new UpdateList(rows.stream().map(r -> view(r, null)).toList()))));
   }
 
   private Route update(String factory, String uuid, String correlationId) {
@@ -310,18 +423,37 @@ final class DeviceAdminRoutes {
             Replies.whenDone(
                 core.deviceQueries().update(factory, uuid, correlationId),
                 row ->
-                    row.<Route>map(r -> complete(StatusCodes.OK, view(r, events(r.events())), JsonSupport.marshaller()))
-                        .orElseGet(() -> Errors.notFound("device " + uuid + " has no update " + correlationId))));
+                    row.<Route>map(
+                            r ->
+                                complete(
+                                    StatusCodes.OK,
+                                    view(r, events(r.events())),
+                                    JsonSupport.marshaller()))
+                        .orElseGet(
+                            () ->
+                                Errors.notFound(
+                                    "device " + uuid + " has no update " + correlationId))));
   }
 
   private Route ofKnownDevice(String factory, String uuid, Supplier<Route> inner) {
     return Replies.whenDone(
         core.deviceQueries().device(factory, uuid),
-        device -> device.isPresent() ? inner.get() : Errors.notFound("factory " + factory + " has no device " + uuid));
+        device ->
+            device.isPresent()
+                ? inner.get()
+                : Errors.notFound("factory " + factory + " has no device " + uuid));
   }
 
   private static UpdateView view(DeviceQueries.UpdateRow r, JsonNode events) {
-    return new UpdateView(r.correlationId(), r.targetName(), r.version(), r.state(), r.failedStep(), r.startedAt(), r.updatedAt(), events);
+    return new UpdateView(
+        r.correlationId(),
+        r.targetName(),
+        r.version(),
+        r.state(),
+        r.failedStep(),
+        r.startedAt(),
+        r.updatedAt(),
+        events);
   }
 
   private static JsonNode events(List<Device.UpdateEvent> events) {
@@ -332,7 +464,10 @@ final class DeviceAdminRoutes {
     }
   }
 
-  /** Name and group on the entity; a tag is pushed as the fioconfig file {@code z-50-fioctl.toml}, as fioctl does. */
+  /**
+   * Name and group on the entity; a tag is pushed as the fioconfig file {@code z-50-fioctl.toml},
+   * as fioctl does.
+   */
   private Route change(String factory, String uuid) {
     return entity(
         JsonSupport.unmarshaller(DeviceChange.class),
@@ -341,22 +476,51 @@ final class DeviceAdminRoutes {
             return Errors.badRequest("tag must match " + Device.TAG.pattern());
           }
           var changed =
-              core.device(uuid).<Device.Summary>askWithStatus(r -> new Device.Change(factory, change.name(), change.group(), Instant.now(), r), core.askTimeout());
+              core.device(uuid)
+                  .<Device.Summary>askWithStatus(
+                      r ->
+                          new Device.Change(
+                              factory, change.name(), change.group(), Instant.now(), r),
+                      core.askTimeout());
           if (change.tag() != null) {
             changed =
                 changed.thenCompose(
                     summary -> {
-                      List<ConfigFile> files = new ArrayList<>(summary.config().stream().filter(f -> !f.name().equals(io.flotilla.protocol.device.ConfigFile.FIOCTL_TOML)).toList());
-                      files.add(new ConfigFile(io.flotilla.protocol.device.ConfigFile.FIOCTL_TOML, "[pacman]\n  tags = " + SotaToml.quoted(change.tag()) + "\n", true, List.of()));
+                      List<ConfigFile> files =
+                          new ArrayList<>(
+                              summary.config().stream()
+                                  .filter(
+                                      f ->
+                                          !f.name()
+                                              .equals(
+                                                  io.flotilla.protocol.device.ConfigFile
+                                                      .FIOCTL_TOML))
+                                  .toList());
+                      files.add(
+                          new ConfigFile(
+                              io.flotilla.protocol.device.ConfigFile.FIOCTL_TOML,
+                              "[pacman]\n  tags = " + SotaToml.quoted(change.tag()) + "\n",
+                              true,
+                              List.of()));
                       return core.device(uuid)
-                          .<Device.Summary>askWithStatus(r -> new Device.ReplaceConfig(factory, files, "tag set to " + change.tag(), Instant.now(), r), core.askTimeout());
+                          .<Device.Summary>askWithStatus(
+                              r ->
+                                  new Device.ReplaceConfig(
+                                      factory,
+                                      files,
+                                      "tag set to " + change.tag(),
+                                      Instant.now(),
+                                      r),
+                              core.askTimeout());
                     });
           }
           return Replies.json(
               changed.thenCompose(
                   summary ->
                       core.readYourWrites()
-                          .projected(DeviceView.of(summary, onlineSince()), List.of(Projected.device(uuid, core.deviceSettings().slices())))));
+                          .projected(
+                              DeviceView.of(summary, onlineSince()),
+                              List.of(Projected.device(uuid, core.deviceSettings().slices())))));
         });
   }
 
@@ -365,7 +529,9 @@ final class DeviceAdminRoutes {
         (reason, files) ->
             Replies.json(
                 core.device(uuid)
-                    .<Device.Summary>askWithStatus(r -> new Device.ReplaceConfig(factory, files, reason, Instant.now(), r), core.askTimeout())
+                    .<Device.Summary>askWithStatus(
+                        r -> new Device.ReplaceConfig(factory, files, reason, Instant.now(), r),
+                        core.askTimeout())
                     .thenApply(s -> new ConfigView(s.config()))));
   }
 
@@ -374,8 +540,13 @@ final class DeviceAdminRoutes {
         (reason, files) ->
             Replies.json(
                 core.fleetConfig(factory)
-                    .<FleetConfig.Layers>askWithStatus(r -> new FleetConfig.SetFiles(group, files, reason, Instant.now(), r), core.askTimeout())
-                    .thenApply(layers -> new ConfigView(group == null ? layers.factoryFiles() : layers.groupFiles()))));
+                    .<FleetConfig.Layers>askWithStatus(
+                        r -> new FleetConfig.SetFiles(group, files, reason, Instant.now(), r),
+                        core.askTimeout())
+                    .thenApply(
+                        layers ->
+                            new ConfigView(
+                                group == null ? layers.factoryFiles() : layers.groupFiles()))));
   }
 
   private interface ConfigHandler {
@@ -394,7 +565,12 @@ final class DeviceAdminRoutes {
             if (f == null) {
               return Errors.badRequest("files must not contain null");
             }
-            files.add(new ConfigFile(f.name(), f.value(), f.unencrypted() == null || f.unencrypted(), f.onChanged() == null ? List.of() : f.onChanged()));
+            files.add(
+                new ConfigFile(
+                    f.name(),
+                    f.value(),
+                    f.unencrypted() == null || f.unencrypted(),
+                    f.onChanged() == null ? List.of() : f.onChanged()));
           }
           return handler.apply(body.reason(), files);
         });

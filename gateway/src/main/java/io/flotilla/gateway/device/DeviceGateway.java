@@ -27,12 +27,15 @@ import org.apache.pekko.http.javadsl.settings.ServerSettings;
 import org.apache.pekko.stream.javadsl.Tcp;
 
 /**
- * The device gateway of one node: the PKI and TUF keys under {@code <data-dir>/pki}, the mTLS device port, the
- * registration route and the operator's device routes on the API port.
+ * The device gateway of one node: the PKI and TUF keys under {@code <data-dir>/pki}, the mTLS
+ * device port, the registration route and the operator's device routes on the API port.
  */
 public final class DeviceGateway {
 
-  /** WebSocket pings keep idle push connections open through the server's and proxies' idle timeouts. */
+  /**
+   * WebSocket pings keep idle push connections open through the server's and proxies' idle
+   * timeouts.
+   */
   private static final Duration WEBSOCKET_KEEP_ALIVE = Duration.ofSeconds(30);
 
   private final FlotillaCore core;
@@ -50,10 +53,14 @@ public final class DeviceGateway {
     this.config = config;
     this.pki = DevicePki.open(pkiDir, PkiSettings.fromConfig(config));
     this.verifier = pki.verifier(core.deviceRevocations());
-    this.hubCredentials = DeviceHubCredentials.open(pkiDir, config.getDuration("flotilla.device.hub-creds-ttl"), core.deviceRevocations());
+    this.hubCredentials =
+        DeviceHubCredentials.open(
+            pkiDir, config.getDuration("flotilla.device.hub-creds-ttl"), core.deviceRevocations());
     this.push = DevicePush.start(core);
-    this.appsProxy = new AppsProxy(hubCredentials, config.getDuration("flotilla.device.apps-proxy-ttl"));
-    TufRepository repository = new TufRepository(new TargetsKeys(pkiDir), core.targetsCache(), Clock.systemUTC());
+    this.appsProxy =
+        new AppsProxy(hubCredentials, config.getDuration("flotilla.device.apps-proxy-ttl"));
+    TufRepository repository =
+        new TufRepository(new TargetsKeys(pkiDir), core.targetsCache(), Clock.systemUTC());
     this.deviceRoutes =
         new DeviceRoutes(
             core,
@@ -71,12 +78,14 @@ public final class DeviceGateway {
   }
 
   /**
-   * Binds the device port ({@code flotilla.device.interface} / {@code port}) with mutual TLS; {@code registry}
-   * serves the apps proxy's reads.
+   * Binds the device port ({@code flotilla.device.interface} / {@code port}) with mutual TLS;
+   * {@code registry} serves the apps proxy's reads.
    */
   public CompletionStage<Tcp.ServerBinding> bind(AppsProxy.RegistryReads registry) {
     ServerSettings settings = DeviceTls.serverSettings(core.system());
-    settings = settings.withWebsocketSettings(settings.getWebsocketSettings().withPeriodicKeepAliveMaxIdle(WEBSOCKET_KEEP_ALIVE));
+    settings =
+        settings.withWebsocketSettings(
+            settings.getWebsocketSettings().withPeriodicKeepAliveMaxIdle(WEBSOCKET_KEEP_ALIVE));
     Route routes = concat(appsProxy.route(registry), deviceRoutes.route());
     return HttpListener.bind(
             core.system(),
@@ -103,7 +112,10 @@ public final class DeviceGateway {
     return new DeviceAdminRoutes(core, auth).route(factory);
   }
 
-  /** For the registry's authenticator: the factory a device's {@code /hub-creds/} credentials may pull from. */
+  /**
+   * For the registry's authenticator: the factory a device's {@code /hub-creds/} credentials may
+   * pull from.
+   */
   public DeviceHubCredentials hubCredentials() {
     return hubCredentials;
   }
@@ -120,15 +132,19 @@ public final class DeviceGateway {
     return push.connections();
   }
 
-  /** {@code flotilla.device.public-url}, or {@code https://<this machine's host name>:<bound device port>}. */
+  /**
+   * {@code flotilla.device.public-url}, or {@code https://<this machine's host name>:<bound device
+   * port>}.
+   */
   public String publicUrl() {
     return urlWithHost(machineHostName());
   }
 
   /**
-   * The gateway's URL for a device that sent {@code request}: {@code flotilla.device.public-url}, or the host the
-   * request was addressed to (its Host header, the name the device already reaches this server by) with the bound
-   * device port. A proxy that rewrites Host must come with public-url set.
+   * The gateway's URL for a device that sent {@code request}: {@code flotilla.device.public-url},
+   * or the host the request was addressed to (its Host header, the name the device already reaches
+   * this server by) with the bound device port. A proxy that rewrites Host must come with
+   * public-url set.
    */
   String publicUrl(HttpRequest request) {
     Host host = request.getUri().host();
@@ -142,9 +158,14 @@ public final class DeviceGateway {
   private String urlWithHost(String host) {
     String configured = config.getString("flotilla.device.public-url");
     if (!configured.isBlank()) {
-      return configured.endsWith("/") ? configured.substring(0, configured.length() - 1) : configured;
+      return configured.endsWith("/")
+          ? configured.substring(0, configured.length() - 1)
+          : configured;
     }
-    return "https://" + host + ":" + (binding != null ? port() : config.getInt("flotilla.device.port"));
+    return "https://"
+        + host
+        + ":"
+        + (binding != null ? port() : config.getInt("flotilla.device.port"));
   }
 
   private static String machineHostName() {

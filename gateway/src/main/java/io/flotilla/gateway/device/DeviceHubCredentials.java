@@ -19,17 +19,22 @@ import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 
 /**
- * The registry credentials of {@code GET /hub-creds/}: username {@code device/<factory>/<uuid>}, secret
- * {@code <expiry epoch seconds>.<HMAC-SHA256 of username and expiry>}. Self-contained, so the registry checks
- * them with {@link #verify} without a database or an entity: stateless across nodes that share the key file
- * ({@code <pki-dir>/hub-creds.key}, like the CAs), and a decommissioned device's credentials stop working at once.
+ * The registry credentials of {@code GET /hub-creds/}: username {@code device/<factory>/<uuid>},
+ * secret {@code <expiry epoch seconds>.<HMAC-SHA256 of username and expiry>}. Self-contained, so
+ * the registry checks them with {@link #verify} without a database or an entity: stateless across
+ * nodes that share the key file ({@code <pki-dir>/hub-creds.key}, like the CAs), and a
+ * decommissioned device's credentials stop working at once.
  */
 public final class DeviceHubCredentials implements DeviceIdentities {
 
   public static final String USERNAME_PREFIX = "device/";
   static final String KEY_FILE = "hub-creds.key";
   private static final String PROXY_LABEL = "apps-proxy\n";
-  /** Far above a real one (factory and uuid are bounded): anything longer is refused before it is decoded. */
+
+  /**
+   * Far above a real one (factory and uuid are bounded): anything longer is refused before it is
+   * decoded.
+   */
   private static final int MAX_CAPABILITY = 1024;
 
   /** The wire answer: {@code {"Username": "...", "Secret": "..."}}. */
@@ -45,7 +50,10 @@ public final class DeviceHubCredentials implements DeviceIdentities {
     this.revocation = revocation;
   }
 
-  /** Loads the key from {@code pkiDir}, creating it on first use (nodes sharing the dir agree on one key). */
+  /**
+   * Loads the key from {@code pkiDir}, creating it on first use (nodes sharing the dir agree on one
+   * key).
+   */
   public static DeviceHubCredentials open(Path pkiDir, Duration ttl, RevocationCheck revocation) {
     Path file = pkiDir.resolve(KEY_FILE);
     String hex =
@@ -63,10 +71,14 @@ public final class DeviceHubCredentials implements DeviceIdentities {
   public Credentials issue(String factory, String uuid, Instant now) {
     String username = USERNAME_PREFIX + factory + "/" + uuid;
     long expiry = now.plus(ttl).getEpochSecond();
-    return new Credentials(username, expiry + "." + mac(username, expiry), Instant.ofEpochSecond(expiry));
+    return new Credentials(
+        username, expiry + "." + mac(username, expiry), Instant.ofEpochSecond(expiry));
   }
 
-  /** The factory whose repositories these credentials may pull, when they are genuine, unexpired and the device not decommissioned. */
+  /**
+   * The factory whose repositories these credentials may pull, when they are genuine, unexpired and
+   * the device not decommissioned.
+   */
   public Optional<String> verify(String username, String password) {
     return verify(username, password, Instant.now());
   }
@@ -74,7 +86,11 @@ public final class DeviceHubCredentials implements DeviceIdentities {
   /** The device these credentials name, for {@code io.flotilla.core.auth.Access}. */
   @Override
   public Optional<Principal> identify(String username, String secret) {
-    return verify(username, secret).map(factory -> Principal.device(factory, username.substring(USERNAME_PREFIX.length() + factory.length() + 1)));
+    return verify(username, secret)
+        .map(
+            factory ->
+                Principal.device(
+                    factory, username.substring(USERNAME_PREFIX.length() + factory.length() + 1)));
   }
 
   Optional<String> verify(String username, String password, Instant now) {
@@ -104,16 +120,22 @@ public final class DeviceHubCredentials implements DeviceIdentities {
   }
 
   /**
-   * A capability for the apps proxy ({@link AppsProxy}): {@code <base64url(factory \n uuid \n expiry)>.<MAC>}, path-safe.
-   * Its MAC covers a label of its own, so a capability never passes for registry credentials nor the reverse (a
-   * username always starts with {@code device/}).
+   * A capability for the apps proxy ({@link AppsProxy}): {@code <base64url(factory \n uuid \n
+   * expiry)>.<MAC>}, path-safe. Its MAC covers a label of its own, so a capability never passes for
+   * registry credentials nor the reverse (a username always starts with {@code device/}).
    */
   String proxyCapability(String factory, String uuid, Instant expiresAt) {
     String payload = factory + "\n" + uuid + "\n" + expiresAt.getEpochSecond();
-    return Base64.getUrlEncoder().withoutPadding().encodeToString(payload.getBytes(StandardCharsets.UTF_8)) + "." + mac(PROXY_LABEL + payload);
+    return Base64.getUrlEncoder()
+            .withoutPadding()
+            .encodeToString(payload.getBytes(StandardCharsets.UTF_8))
+        + "."
+        + mac(PROXY_LABEL + payload);
   }
 
-  /** The factory a genuine, unexpired capability of a device that is not decommissioned may read. */
+  /**
+   * The factory a genuine, unexpired capability of a device that is not decommissioned may read.
+   */
   Optional<String> verifyProxyCapability(String capability, Instant now) {
     int dot = capability.indexOf('.');
     if (capability.length() > MAX_CAPABILITY || dot <= 0) {
@@ -121,16 +143,21 @@ public final class DeviceHubCredentials implements DeviceIdentities {
     }
     String payload;
     try {
-      payload = new String(Base64.getUrlDecoder().decode(capability.substring(0, dot)), StandardCharsets.UTF_8);
+      payload =
+          new String(
+              Base64.getUrlDecoder().decode(capability.substring(0, dot)), StandardCharsets.UTF_8);
     } catch (IllegalArgumentException e) {
       return Optional.empty();
     }
     byte[] expected = mac(PROXY_LABEL + payload).getBytes(StandardCharsets.US_ASCII);
-    if (!MessageDigest.isEqual(expected, capability.substring(dot + 1).getBytes(StandardCharsets.US_ASCII))) {
+    if (!MessageDigest.isEqual(
+        expected, capability.substring(dot + 1).getBytes(StandardCharsets.US_ASCII))) {
       return Optional.empty();
     }
     String[] parts = payload.split("\n", -1);
-    if (parts.length != 3 || now.getEpochSecond() >= Long.parseLong(parts[2]) || revocation.isRevoked(parts[0], parts[1], BigInteger.ZERO)) {
+    if (parts.length != 3
+        || now.getEpochSecond() >= Long.parseLong(parts[2])
+        || revocation.isRevoked(parts[0], parts[1], BigInteger.ZERO)) {
       return Optional.empty();
     }
     return Optional.of(parts[0]);
@@ -144,7 +171,9 @@ public final class DeviceHubCredentials implements DeviceIdentities {
     try {
       Mac mac = Mac.getInstance("HmacSHA256");
       mac.init(new SecretKeySpec(key, "HmacSHA256"));
-      return Base64.getUrlEncoder().withoutPadding().encodeToString(mac.doFinal(message.getBytes(StandardCharsets.UTF_8)));
+      return Base64.getUrlEncoder()
+          .withoutPadding()
+          .encodeToString(mac.doFinal(message.getBytes(StandardCharsets.UTF_8)));
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("the JDK lacks HmacSHA256", e);
     }

@@ -4,8 +4,8 @@ import static org.apache.pekko.http.javadsl.server.Directives.handleWebSocketMes
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import io.flotilla.core.FlotillaCore;
-import io.flotilla.core.device.Device;
 import io.flotilla.core.device.ConfigPublished;
+import io.flotilla.core.device.Device;
 import io.flotilla.core.target.Targets;
 import io.flotilla.gateway.http.JsonSupport;
 import io.flotilla.protocol.device.ConfigChanged;
@@ -28,15 +28,19 @@ import org.apache.pekko.stream.javadsl.Sink;
 import org.apache.pekko.stream.javadsl.Source;
 
 /**
- * {@code GET /ws} (§8): the devices connected to this node, by (factory, tag), told of every change of their
- * tag's targets, and by (factory, uuid), told of every operator change of their config. Each node subscribes to the
- * cluster-wide {@link Targets.TargetsChanged} and {@link ConfigPublished} topics, so a device is pushed to wherever
- * it is connected. The tag is the one the device had when it connected; a new tag comes as a config change, after
- * which the device reconnects.
+ * {@code GET /ws} (§8): the devices connected to this node, by (factory, tag), told of every change
+ * of their tag's targets, and by (factory, uuid), told of every operator change of their config.
+ * Each node subscribes to the cluster-wide {@link Targets.TargetsChanged} and {@link
+ * ConfigPublished} topics, so a device is pushed to wherever it is connected. The tag is the one
+ * the device had when it connected; a new tag comes as a config change, after which the device
+ * reconnects.
  */
 final class DevicePush {
 
-  /** Pushes are tiny and rare; a device that does not read them loses the oldest, it will poll anyway. */
+  /**
+   * Pushes are tiny and rare; a device that does not read them loses the oldest, it will poll
+   * anyway.
+   */
   private static final int BUFFER = 8;
 
   private record Key(String factory, String tag) {}
@@ -44,11 +48,17 @@ final class DevicePush {
   private final FlotillaCore core;
   private static final Message CONFIG_CHANGED = TextMessage.create(json(ConfigChanged.of()));
 
-  private final ConcurrentHashMap<Key, Set<BoundedSourceQueue<Message>>> connected = new ConcurrentHashMap<>();
-  /** factory → device uuid → its sockets on this node and its group. */
-  private final ConcurrentHashMap<String, ConcurrentHashMap<String, Sockets>> devices = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<Key, Set<BoundedSourceQueue<Message>>> connected =
+      new ConcurrentHashMap<>();
 
-  /** A device's sockets on this node; its group as of connecting, kept current by the device's own changes. */
+  /** factory → device uuid → its sockets on this node and its group. */
+  private final ConcurrentHashMap<String, ConcurrentHashMap<String, Sockets>> devices =
+      new ConcurrentHashMap<>();
+
+  /**
+   * A device's sockets on this node; its group as of connecting, kept current by the device's own
+   * changes.
+   */
   private static final class Sockets {
     final Set<BoundedSourceQueue<Message>> queues = ConcurrentHashMap.newKeySet();
     volatile String group;
@@ -68,12 +78,19 @@ final class DevicePush {
 
   static DevicePush start(FlotillaCore core) {
     DevicePush push = new DevicePush(core);
-    core.targetsTopic().tell(Topic.subscribe(listener(core, Targets.TargetsChanged.class, "device-push", push::announce)));
-    core.deviceConfigTopic().tell(Topic.subscribe(listener(core, ConfigPublished.class, "device-config-push", push::announce)));
+    core.targetsTopic()
+        .tell(
+            Topic.subscribe(
+                listener(core, Targets.TargetsChanged.class, "device-push", push::announce)));
+    core.deviceConfigTopic()
+        .tell(
+            Topic.subscribe(
+                listener(core, ConfigPublished.class, "device-config-push", push::announce)));
     return push;
   }
 
-  private static <T> ActorRef<T> listener(FlotillaCore core, Class<T> type, String name, Consumer<T> handler) {
+  private static <T> ActorRef<T> listener(
+      FlotillaCore core, Class<T> type, String name, Consumer<T> handler) {
     return core.system()
         .systemActorOf(
             Behaviors.receive(type)
@@ -148,7 +165,10 @@ final class DevicePush {
         .forEach(sockets -> sockets.push(CONFIG_CHANGED));
   }
 
-  /** The version pushed is the tag's {@code signed.version}, asked of the entity that just published the change. */
+  /**
+   * The version pushed is the tag's {@code signed.version}, asked of the entity that just published
+   * the change.
+   */
   private void announce(Targets.TargetsChanged change) {
     for (String tag : change.tags()) {
       Set<BoundedSourceQueue<Message>> queues = connected.get(new Key(change.factory(), tag));
@@ -156,15 +176,23 @@ final class DevicePush {
         continue;
       }
       core.targets(change.factory())
-          .<Targets.TargetList>ask(replyTo -> new Targets.ListTargets(tag, replyTo), core.askTimeout())
+          .<Targets.TargetList>ask(
+              replyTo -> new Targets.ListTargets(tag, replyTo), core.askTimeout())
           .thenAccept(
               list -> {
-                Message message = TextMessage.create(json(TargetsChanged.of(tag, list.tagVersion() + 1)));
+                Message message =
+                    TextMessage.create(json(TargetsChanged.of(tag, list.tagVersion() + 1)));
                 queues.forEach(queue -> queue.offer(message));
               })
           .exceptionally(
               failure -> {
-                core.system().log().warn("cannot push the targets change of {}/{}: {}", change.factory(), tag, failure.getMessage());
+                core.system()
+                    .log()
+                    .warn(
+                        "cannot push the targets change of {}/{}: {}",
+                        change.factory(),
+                        tag,
+                        failure.getMessage());
                 return null;
               });
     }

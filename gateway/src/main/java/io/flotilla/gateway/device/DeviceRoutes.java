@@ -45,9 +45,9 @@ import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
 
 /**
- * The device port (docs/device-protocol.md §3–6, 8). Every request is identified by its client certificate and is a
- * check-in: its {@code x-ats-*} headers go to the Device entity with whatever the request reports, in one
- * command, so a request costs one ask and an idle one no write.
+ * The device port (docs/device-protocol.md §3–6, 8). Every request is identified by its client
+ * certificate and is a check-in: its {@code x-ats-*} headers go to the Device entity with whatever
+ * the request reports, in one command, so a request costs one ask and an idle one no write.
  */
 public final class DeviceRoutes {
 
@@ -85,7 +85,13 @@ public final class DeviceRoutes {
         () ->
             handleRejections(
                 Errors.rejectionHandler(),
-                () -> BodyLimit.of(maxBody, () -> identity.deviceIdentity(device -> extractRequest(request -> withContact(device, request))))));
+                () ->
+                    BodyLimit.of(
+                        maxBody,
+                        () ->
+                            identity.deviceIdentity(
+                                device ->
+                                    extractRequest(request -> withContact(device, request))))));
   }
 
   private Route withContact(DeviceIdentity device, HttpRequest request) {
@@ -105,12 +111,30 @@ public final class DeviceRoutes {
                 put(
                     () ->
                         concat(
-                            pathEnd(() -> systemInfo(device, contact, Device.SystemInfoKind.HARDWARE)),
-                            path("network", () -> systemInfo(device, contact, Device.SystemInfoKind.NETWORK)),
-                            path("config", () -> systemInfo(device, contact, Device.SystemInfoKind.CONFIG))))),
-        path("device", () -> get(() -> checkIn(device, contact, summary -> Replies.json(deviceRecord(core, summary))))),
-        path("config", () -> concat(get(() -> config(device, contact)), patch(() -> patchConfig(device, contact)))),
-        pathPrefix("hub-creds", () -> pathEndOrSingleSlash(() -> get(() -> hubCreds(device, contact)))),
+                            pathEnd(
+                                () -> systemInfo(device, contact, Device.SystemInfoKind.HARDWARE)),
+                            path(
+                                "network",
+                                () -> systemInfo(device, contact, Device.SystemInfoKind.NETWORK)),
+                            path(
+                                "config",
+                                () -> systemInfo(device, contact, Device.SystemInfoKind.CONFIG))))),
+        path(
+            "device",
+            () ->
+                get(
+                    () ->
+                        checkIn(
+                            device,
+                            contact,
+                            summary -> Replies.json(deviceRecord(core, summary))))),
+        path(
+            "config",
+            () ->
+                concat(
+                    get(() -> config(device, contact)), patch(() -> patchConfig(device, contact)))),
+        pathPrefix(
+            "hub-creds", () -> pathEndOrSingleSlash(() -> get(() -> hubCreds(device, contact)))),
         path(AppsProxy.URL_PATH, () -> post(() -> appsProxyUrl(device, contact, request))),
         path("ws", () -> get(() -> checkIn(device, contact, summary -> push.route(summary)))));
   }
@@ -118,23 +142,43 @@ public final class DeviceRoutes {
   /** Identity from the certificate; headers that are absent stay null, meaning "unchanged". */
   static Contact contact(DeviceIdentity device, HttpRequest request) {
     String tag = header(request, DeviceHeaders.TAGS).map(DeviceRoutes::firstTag).orElse(null);
-    String target = header(request, DeviceHeaders.TARGET).map(String::strip).filter(v -> !v.isEmpty()).orElse(null);
+    String target =
+        header(request, DeviceHeaders.TARGET)
+            .map(String::strip)
+            .filter(v -> !v.isEmpty())
+            .orElse(null);
     if (target != null && (target.length() > Limits.TARGET_NAME || !Limits.plain(target))) {
-      throw new IllegalArgumentException(DeviceHeaders.TARGET + " must be at most " + Limits.TARGET_NAME + " characters without control characters");
+      throw new IllegalArgumentException(
+          DeviceHeaders.TARGET
+              + " must be at most "
+              + Limits.TARGET_NAME
+              + " characters without control characters");
     }
-    List<String> apps = header(request, DeviceHeaders.DOCKER_APPS).map(DeviceRoutes::apps).orElse(null);
+    List<String> apps =
+        header(request, DeviceHeaders.DOCKER_APPS).map(DeviceRoutes::apps).orElse(null);
     return new Contact(
-        device.factory(), device.production(), device.serial().toString(16), device.publicKeyPem(), tag, target, apps, Instant.now());
+        device.factory(),
+        device.production(),
+        device.serial().toString(16),
+        device.publicKeyPem(),
+        tag,
+        target,
+        apps,
+        Instant.now());
   }
 
-  /** The first item of the comma-separated header; null for a blank header; a header such as ",,," has no tag and is refused. */
+  /**
+   * The first item of the comma-separated header; null for a blank header; a header such as ",,,"
+   * has no tag and is refused.
+   */
   private static String firstTag(String header) {
     if (header.isBlank()) {
       return null;
     }
     String tag = header.split(",", -1)[0].strip();
     if (!Device.TAG.matcher(tag).matches()) {
-      throw new IllegalArgumentException(DeviceHeaders.TAGS + " must start with a tag matching " + Device.TAG.pattern());
+      throw new IllegalArgumentException(
+          DeviceHeaders.TAGS + " must start with a tag matching " + Device.TAG.pattern());
     }
     return tag;
   }
@@ -148,10 +192,12 @@ public final class DeviceRoutes {
         continue;
       }
       if (apps.size() == Device.MAX_APPS) {
-        throw new IllegalArgumentException(DeviceHeaders.DOCKER_APPS + " lists more than " + Device.MAX_APPS + " apps");
+        throw new IllegalArgumentException(
+            DeviceHeaders.DOCKER_APPS + " lists more than " + Device.MAX_APPS + " apps");
       }
       if (!Device.APP.matcher(app).matches()) {
-        throw new IllegalArgumentException(DeviceHeaders.DOCKER_APPS + " app names must match " + Device.APP.pattern());
+        throw new IllegalArgumentException(
+            DeviceHeaders.DOCKER_APPS + " app names must match " + Device.APP.pattern());
       }
       apps.add(app);
     }
@@ -169,25 +215,47 @@ public final class DeviceRoutes {
         .thenApply(
             pubkey ->
                 new DeviceRecord(
-                    s.uuid(), s.name(), s.factory(), s.tag(), s.group(), s.production(), s.targetName(), s.apps(), s.lastSeen(), s.createdAt(), pubkey.orElse(null)));
+                    s.uuid(),
+                    s.name(),
+                    s.factory(),
+                    s.tag(),
+                    s.group(),
+                    s.production(),
+                    s.targetName(),
+                    s.apps(),
+                    s.lastSeen(),
+                    s.createdAt(),
+                    pubkey.orElse(null)));
   }
 
-  private Route checkIn(DeviceIdentity device, Contact contact, Function<Device.Summary, Route> inner) {
+  private Route checkIn(
+      DeviceIdentity device, Contact contact, Function<Device.Summary, Route> inner) {
     return ask(device, replyTo -> new Device.CheckIn(contact, replyTo), inner);
   }
 
   private Route ask(
       DeviceIdentity device,
-      Function<org.apache.pekko.actor.typed.ActorRef<org.apache.pekko.pattern.StatusReply<Device.Summary>>, Device.Command> command,
+      Function<
+              org.apache.pekko.actor.typed.ActorRef<
+                  org.apache.pekko.pattern.StatusReply<Device.Summary>>,
+              Device.Command>
+          command,
       Function<Device.Summary, Route> inner) {
-    return Replies.whenDone(core.device(device.uuid()).askWithStatus(command::apply, core.askTimeout()), inner);
+    return Replies.whenDone(
+        core.device(device.uuid()).askWithStatus(command::apply, core.askTimeout()), inner);
   }
 
   private Route repo(DeviceIdentity device, Contact contact) {
     return concat(
-        path("targets.json", () -> tufDocument(device, contact, true, TufRepository.Documents::targets)),
-        path("snapshot.json", () -> tufDocument(device, contact, false, TufRepository.Documents::snapshot)),
-        path("timestamp.json", () -> tufDocument(device, contact, false, TufRepository.Documents::timestamp)),
+        path(
+            "targets.json",
+            () -> tufDocument(device, contact, true, TufRepository.Documents::targets)),
+        path(
+            "snapshot.json",
+            () -> tufDocument(device, contact, false, TufRepository.Documents::snapshot)),
+        path(
+            "timestamp.json",
+            () -> tufDocument(device, contact, false, TufRepository.Documents::timestamp)),
         path(
             PathMatchers.segment(java.util.regex.Pattern.compile("([0-9]{1,9})\\.root\\.json")),
             version ->
@@ -198,22 +266,43 @@ public final class DeviceRoutes {
                         repository
                             .root(contact.factory(), Integer.parseInt(version))
                             .map(DeviceRoutes::document)
-                            .orElseGet(() -> Errors.notFound("no root metadata version " + version)))),
-        path("root.json", () -> checkInAnd(device, contact, () -> document(repository.root(contact.factory(), 1).orElseThrow()))));
+                            .orElseGet(
+                                () -> Errors.notFound("no root metadata version " + version)))),
+        path(
+            "root.json",
+            () ->
+                checkInAnd(
+                    device,
+                    contact,
+                    () -> document(repository.root(contact.factory(), 1).orElseThrow()))));
   }
 
-  /** targets.json needs the tag (404 without, as Foundries' gateway); snapshot and timestamp use it when given. */
-  private Route tufDocument(DeviceIdentity device, Contact contact, boolean tagRequired, Function<TufRepository.Documents, TufRepository.Document> pick) {
+  /**
+   * targets.json needs the tag (404 without, as Foundries' gateway); snapshot and timestamp use it
+   * when given.
+   */
+  private Route tufDocument(
+      DeviceIdentity device,
+      Contact contact,
+      boolean tagRequired,
+      Function<TufRepository.Documents, TufRepository.Document> pick) {
     if (contact.tag() == null && tagRequired) {
-      return checkInAnd(device, contact, () -> Errors.notFound("targets.json needs the " + DeviceHeaders.TAGS + " header"));
+      return checkInAnd(
+          device,
+          contact,
+          () -> Errors.notFound("targets.json needs the " + DeviceHeaders.TAGS + " header"));
     }
     return checkInAnd(
         device,
         contact,
-        () -> Replies.whenDone(repository.documents(contact.factory(), contact.tag() == null ? "" : contact.tag()), documents -> document(pick.apply(documents))));
+        () ->
+            Replies.whenDone(
+                repository.documents(contact.factory(), contact.tag() == null ? "" : contact.tag()),
+                documents -> document(pick.apply(documents))));
   }
 
-  private Route checkInAnd(DeviceIdentity device, Contact contact, java.util.function.Supplier<Route> inner) {
+  private Route checkInAnd(
+      DeviceIdentity device, Contact contact, java.util.function.Supplier<Route> inner) {
     return checkIn(device, contact, summary -> inner.get());
   }
 
@@ -234,22 +323,35 @@ public final class DeviceRoutes {
           for (JsonNode node : body) {
             updateEvent(node).ifPresent(events::add);
           }
-          return ask(device, replyTo -> new Device.ReportUpdateEvents(contact, events, replyTo), summary -> complete(StatusCodes.OK));
+          return ask(
+              device,
+              replyTo -> new Device.ReportUpdateEvents(contact, events, replyTo),
+              summary -> complete(StatusCodes.OK));
         });
   }
 
-  /** Empty for an event the protocol says to drop: no id, or a correlation id outside letters, digits, _ and -. */
+  /**
+   * Empty for an event the protocol says to drop: no id, or a correlation id outside letters,
+   * digits, _ and -.
+   */
   static Optional<Device.UpdateEvent> updateEvent(JsonNode node) {
     String id = node.path("id").asText("");
     JsonNode event = node.path("event");
     String correlationId = event.path("correlationId").asText("");
     String type = node.path("eventType").path("id").asText("");
-    if (id.isEmpty() || id.length() > 128 || type.isEmpty() || type.length() > 64 || !Device.CORRELATION_ID.matcher(correlationId).matches()) {
+    if (id.isEmpty()
+        || id.length() > 128
+        || type.isEmpty()
+        || type.length() > 64
+        || !Device.CORRELATION_ID.matcher(correlationId).matches()) {
       return Optional.empty();
     }
     JsonNode success = event.path("success");
     JsonNode detailsNode = event.path("details");
-    String details = detailsNode.isMissingNode() || detailsNode.isNull() ? null : detailsNode.isTextual() ? detailsNode.asText() : detailsNode.toString();
+    String details =
+        detailsNode.isMissingNode() || detailsNode.isNull()
+            ? null
+            : detailsNode.isTextual() ? detailsNode.asText() : detailsNode.toString();
     if (details != null && details.length() > Device.MAX_DETAILS) {
       details = details.substring(0, Device.MAX_DETAILS);
     }
@@ -279,15 +381,22 @@ public final class DeviceRoutes {
           }
           String deviceTime = body.path("deviceTime").asText("");
           if (!Rfc3339.isValid(deviceTime)) {
-            return Errors.badRequest("deviceTime must be an RFC 3339 date-time, got '" + limited(deviceTime, 64) + "'");
+            return Errors.badRequest(
+                "deviceTime must be an RFC 3339 date-time, got '" + limited(deviceTime, 64) + "'");
           }
           JsonNode apps = body.path("apps");
           if (!apps.isMissingNode() && !apps.isNull() && !apps.isObject()) {
             return Errors.badRequest("apps must be an object");
           }
           Device.AppsStates states =
-              new Device.AppsStates(body.path("ostree").asText(null), deviceTime, apps.isObject() ? apps.toString() : "{}");
-          return ask(device, replyTo -> new Device.ReportAppsStates(contact, states, replyTo), summary -> complete(StatusCodes.OK));
+              new Device.AppsStates(
+                  body.path("ostree").asText(null),
+                  deviceTime,
+                  apps.isObject() ? apps.toString() : "{}");
+          return ask(
+              device,
+              replyTo -> new Device.ReportAppsStates(contact, states, replyTo),
+              summary -> complete(StatusCodes.OK));
         });
   }
 
@@ -311,8 +420,12 @@ public final class DeviceRoutes {
         });
   }
 
-  private Route reportSystemInfo(DeviceIdentity device, Contact contact, Device.SystemInfoKind kind, String content) {
-    return ask(device, replyTo -> new Device.ReportSystemInfo(contact, kind, content, replyTo), summary -> complete(StatusCodes.OK));
+  private Route reportSystemInfo(
+      DeviceIdentity device, Contact contact, Device.SystemInfoKind kind, String content) {
+    return ask(
+        device,
+        replyTo -> new Device.ReportSystemInfo(contact, kind, content, replyTo),
+        summary -> complete(StatusCodes.OK));
   }
 
   private Route config(DeviceIdentity device, Contact contact) {
@@ -325,11 +438,14 @@ public final class DeviceRoutes {
                 summary ->
                     Replies.whenDone(
                         core.fleetConfig(summary.factory())
-                            .<FleetConfig.Layers>ask(replyTo -> new FleetConfig.GetLayers(summary.group(), replyTo), core.askTimeout()),
+                            .<FleetConfig.Layers>ask(
+                                replyTo -> new FleetConfig.GetLayers(summary.group(), replyTo),
+                                core.askTimeout()),
                         layers -> mergedConfig(layers, summary, ifModifiedSince))));
   }
 
-  private static Route mergedConfig(FleetConfig.Layers layers, Device.Summary summary, Optional<String> ifModifiedSince) {
+  private static Route mergedConfig(
+      FleetConfig.Layers layers, Device.Summary summary, Optional<String> ifModifiedSince) {
     Map<String, ConfigFile> merged = new LinkedHashMap<>();
     layers.factoryFiles().forEach(f -> merged.put(f.name(), f));
     layers.groupFiles().forEach(f -> merged.put(f.name(), f));
@@ -337,15 +453,26 @@ public final class DeviceRoutes {
     if (merged.isEmpty()) {
       return complete(StatusCodes.NO_CONTENT);
     }
-    Instant modified = latest(layers.factoryChangedAt(), layers.groupChangedAt(), summary.configChangedAt()).truncatedTo(ChronoUnit.SECONDS);
+    Instant modified =
+        latest(layers.factoryChangedAt(), layers.groupChangedAt(), summary.configChangedAt())
+            .truncatedTo(ChronoUnit.SECONDS);
     Optional<Instant> since = ifModifiedSince.flatMap(DeviceRoutes::httpDate);
     if (since.isPresent() && !modified.isAfter(since.get())) {
       return complete(StatusCodes.NOT_MODIFIED);
     }
     Map<String, io.flotilla.protocol.device.ConfigFile> body = new LinkedHashMap<>();
-    merged.values().forEach(f -> body.put(f.name(), new io.flotilla.protocol.device.ConfigFile(f.value(), f.onChanged(), f.unencrypted())));
+    merged
+        .values()
+        .forEach(
+            f ->
+                body.put(
+                    f.name(),
+                    new io.flotilla.protocol.device.ConfigFile(
+                        f.value(), f.onChanged(), f.unencrypted())));
     return respondWithHeader(
-        RawHeader.create("Last-Modified", DateTimeFormatter.RFC_1123_DATE_TIME.format(modified.atZone(ZoneOffset.UTC))),
+        RawHeader.create(
+            "Last-Modified",
+            DateTimeFormatter.RFC_1123_DATE_TIME.format(modified.atZone(ZoneOffset.UTC))),
         () -> complete(StatusCodes.OK, body, JsonSupport.marshaller()));
   }
 
@@ -361,7 +488,8 @@ public final class DeviceRoutes {
 
   private static Optional<Instant> httpDate(String value) {
     try {
-      return Optional.of(ZonedDateTime.parse(value.strip(), DateTimeFormatter.RFC_1123_DATE_TIME).toInstant());
+      return Optional.of(
+          ZonedDateTime.parse(value.strip(), DateTimeFormatter.RFC_1123_DATE_TIME).toInstant());
     } catch (DateTimeParseException e) {
       return Optional.empty();
     }
@@ -379,9 +507,13 @@ public final class DeviceRoutes {
             if (file == null) {
               return Errors.badRequest("files must not contain null");
             }
-            files.add(new ConfigFile(file.name(), file.value(), file.unencrypted(), file.onChanged()));
+            files.add(
+                new ConfigFile(file.name(), file.value(), file.unencrypted(), file.onChanged()));
           }
-          return ask(device, replyTo -> new Device.PatchConfig(contact, files, patch.reason(), replyTo), summary -> complete(StatusCodes.CREATED));
+          return ask(
+              device,
+              replyTo -> new Device.PatchConfig(contact, files, patch.reason(), replyTo),
+              summary -> complete(StatusCodes.CREATED));
         });
   }
 
@@ -390,12 +522,19 @@ public final class DeviceRoutes {
         device,
         contact,
         summary -> {
-          DeviceHubCredentials.Credentials credentials = hubCredentials.issue(device.factory(), device.uuid(), contact.at());
-          return complete(StatusCodes.OK, new HubCredentials(credentials.username(), credentials.secret()), JsonSupport.marshaller());
+          DeviceHubCredentials.Credentials credentials =
+              hubCredentials.issue(device.factory(), device.uuid(), contact.at());
+          return complete(
+              StatusCodes.OK,
+              new HubCredentials(credentials.username(), credentials.secret()),
+              JsonSupport.marshaller());
         });
   }
 
-  /** The body is the bare URL: fioup parses all of it ({@code url.ParseRequestURI}), so no newline, no JSON. */
+  /**
+   * The body is the bare URL: fioup parses all of it ({@code url.ParseRequestURI}), so no newline,
+   * no JSON.
+   */
   private Route appsProxyUrl(DeviceIdentity device, Contact contact, HttpRequest request) {
     return checkIn(
         device,
@@ -403,7 +542,13 @@ public final class DeviceRoutes {
         summary ->
             complete(
                 StatusCodes.CREATED,
-                HttpEntities.create(ContentTypes.TEXT_PLAIN_UTF8, appsProxy.url(gatewayUrl.apply(request), device.factory(), device.uuid(), contact.at()))));
+                HttpEntities.create(
+                    ContentTypes.TEXT_PLAIN_UTF8,
+                    appsProxy.url(
+                        gatewayUrl.apply(request),
+                        device.factory(),
+                        device.uuid(),
+                        contact.at()))));
   }
 
   private static Route json(Function<JsonNode, Route> inner) {

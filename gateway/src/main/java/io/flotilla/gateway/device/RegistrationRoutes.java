@@ -28,19 +28,28 @@ import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.server.Route;
 
 /**
- * {@code POST /ota/devices/} (§2) on the API port: signs the device's CSR with its factory's device CA and
- * answers the files the agent writes into its config dir. The device is registered before the answer, so a
- * second registration of the uuid is a 409 and the certificate of a refused one is never handed out.
+ * {@code POST /ota/devices/} (§2) on the API port: signs the device's CSR with its factory's device
+ * CA and answers the files the agent writes into its config dir. The device is registered before
+ * the answer, so a second registration of the uuid is a 409 and the certificate of a refused one is
+ * never handed out.
  */
 final class RegistrationRoutes {
 
   private final FlotillaCore core;
   private final Authentication auth;
   private final DevicePki pki;
-  /** The gateway URL for the registration request: the name the device reached the API by, unless configured. */
+
+  /**
+   * The gateway URL for the registration request: the name the device reached the API by, unless
+   * configured.
+   */
   private final Function<HttpRequest, String> publicUrl;
 
-  RegistrationRoutes(FlotillaCore core, Authentication auth, DevicePki pki, Function<HttpRequest, String> publicUrl) {
+  RegistrationRoutes(
+      FlotillaCore core,
+      Authentication auth,
+      DevicePki pki,
+      Function<HttpRequest, String> publicUrl) {
     this.core = core;
     this.auth = auth;
     this.pki = pki;
@@ -63,8 +72,13 @@ final class RegistrationRoutes {
                                             extractRequest(
                                                 http ->
                                                     entity(
-                                                        JsonSupport.unmarshaller(RegistrationRequest.class),
-                                                        request -> register(principal, request, publicUrl.apply(http)))))))));
+                                                        JsonSupport.unmarshaller(
+                                                            RegistrationRequest.class),
+                                                        request ->
+                                                            register(
+                                                                principal,
+                                                                request,
+                                                                publicUrl.apply(http)))))))));
   }
 
   private Route register(Principal principal, RegistrationRequest request, String gatewayUrl) {
@@ -82,7 +96,8 @@ final class RegistrationRoutes {
     }
     String factory = principal.admin() ? csr.organizationalUnit() : principal.factory();
     if (factory == null || !principal.mayAccess(factory, Scope.DEVICES_CREATE)) {
-      return Errors.forbidden("the token lacks scope " + Scope.DEVICES_CREATE.wireName() + " on factory " + factory);
+      return Errors.forbidden(
+          "the token lacks scope " + Scope.DEVICES_CREATE.wireName() + " on factory " + factory);
     }
     String tag = tomlString(request.overrides(), "tags");
     if (tag != null && !Device.TAG.matcher(tag).matches()) {
@@ -95,13 +110,19 @@ final class RegistrationRoutes {
         core.factory(factory).askWithStatus(Factory.Get::new, core.askTimeout()),
         summary ->
             onComplete(
-                CompletableFuture.supplyAsync(() -> issue(factory, request.uuid(), csr), core.blocking()),
+                CompletableFuture.supplyAsync(
+                    () -> issue(factory, request.uuid(), csr), core.blocking()),
                 result -> {
                   if (result.isFailure()) {
-                    return csrRejection(result.failed().get()).map(RegistrationRoutes::csrRejected).orElseGet(() -> Errors.failure(result.failed().get()));
+                    return csrRejection(result.failed().get())
+                        .map(RegistrationRoutes::csrRejected)
+                        .orElseGet(() -> Errors.failure(result.failed().get()));
                   }
                   IssuedDeviceCertificate issued = result.get();
-                  String hardwareId = request.hardwareId() != null ? request.hardwareId() : summary.platforms().get(0);
+                  String hardwareId =
+                      request.hardwareId() != null
+                          ? request.hardwareId()
+                          : summary.platforms().get(0);
                   var registered =
                       core.device(request.uuid())
                           .<Device.Summary>askWithStatus(
@@ -120,7 +141,11 @@ final class RegistrationRoutes {
                               core.askTimeout());
                   return Replies.whenDone(
                       registered,
-                      device -> complete(StatusCodes.CREATED, files(issued, device, request, gatewayUrl), JsonSupport.marshaller()));
+                      device ->
+                          complete(
+                              StatusCodes.CREATED,
+                              files(issued, device, request, gatewayUrl),
+                              JsonSupport.marshaller()));
                 }));
   }
 
@@ -129,15 +154,24 @@ final class RegistrationRoutes {
     return pki.registerDevice(factory, uuid, csr, csr.requestsProduction());
   }
 
-  private Map<String, String> files(IssuedDeviceCertificate issued, Device.Summary device, RegistrationRequest request, String gatewayUrl) {
+  private Map<String, String> files(
+      IssuedDeviceCertificate issued,
+      Device.Summary device,
+      RegistrationRequest request,
+      String gatewayUrl) {
     Map<String, String> files = new LinkedHashMap<>();
     files.put("root.crt", pki.rootCertificatePem());
     files.put("client.pem", issued.certificatePem());
-    files.put("sota.toml", SotaToml.render(gatewayUrl, device, request.sotaConfigDir(), request.overrides()));
+    files.put(
+        "sota.toml",
+        SotaToml.render(gatewayUrl, device, request.sotaConfigDir(), request.overrides()));
     return files;
   }
 
-  /** The value of {@code overrides.pacman.<key>}, a literal TOML string such as {@code "\"main\""}, unquoted. */
+  /**
+   * The value of {@code overrides.pacman.<key>}, a literal TOML string such as {@code "\"main\""},
+   * unquoted.
+   */
   private static String tomlString(Map<String, Map<String, String>> overrides, String key) {
     if (overrides == null || overrides.get("pacman") == null) {
       return null;
@@ -163,6 +197,8 @@ final class RegistrationRoutes {
     while (cause instanceof CompletionException && cause.getCause() != null) {
       cause = cause.getCause();
     }
-    return cause instanceof CsrRejectedException rejected ? Optional.of(rejected) : Optional.empty();
+    return cause instanceof CsrRejectedException rejected
+        ? Optional.of(rejected)
+        : Optional.empty();
   }
 }

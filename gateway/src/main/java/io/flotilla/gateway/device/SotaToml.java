@@ -5,15 +5,19 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * The {@code sota.toml} of a registration answer (§7): where the gateway and its apps proxy are and where the agent
- * keeps its TLS files, plus the registration's {@code overrides}, whose values are literal TOML and are written
- * verbatim.
+ * The {@code sota.toml} of a registration answer (§7): where the gateway and its apps proxy are and
+ * where the agent keeps its TLS files, plus the registration's {@code overrides}, whose values are
+ * literal TOML and are written verbatim.
  */
 final class SotaToml {
 
   private SotaToml() {}
 
-  static String render(String serverUrl, Device.Summary device, String configDir, Map<String, Map<String, String>> overrides) {
+  static String render(
+      String serverUrl,
+      Device.Summary device,
+      String configDir,
+      Map<String, Map<String, String>> overrides) {
     String dir = configDir == null || configDir.isBlank() ? "/var/sota" : configDir;
     Map<String, Map<String, String>> sections = new LinkedHashMap<>();
     section(sections, "tls").put("server", quoted(serverUrl));
@@ -25,8 +29,10 @@ final class SotaToml {
     section(sections, "uptane").put("repo_server", quoted(serverUrl + "/repo"));
     section(sections, "uptane").put("key_source", quoted("file"));
     section(sections, "pacman").put("type", quoted("ostree+compose_apps"));
-    // fioup POSTs here for the apps proxy URL, and trusts the proxy by import.tls_cacert_path (see AppsProxy)
-    section(sections, "pacman").put("compose_apps_proxy", quoted(serverUrl + "/" + AppsProxy.URL_PATH));
+    // fioup POSTs here for the apps proxy URL, and trusts the proxy by import.tls_cacert_path (see
+    // AppsProxy)
+    section(sections, "pacman")
+        .put("compose_apps_proxy", quoted(serverUrl + "/" + AppsProxy.URL_PATH));
     if (device.tag() != null) {
       section(sections, "pacman").put("tags", quoted(device.tag()));
     }
@@ -58,7 +64,8 @@ final class SotaToml {
     return toml.toString();
   }
 
-  private static Map<String, String> section(Map<String, Map<String, String>> sections, String name) {
+  private static Map<String, String> section(
+      Map<String, Map<String, String>> sections, String name) {
     return sections.computeIfAbsent(name, n -> new LinkedHashMap<>());
   }
 

@@ -19,13 +19,14 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The signed TUF documents a device reads under {@code /repo/}, per (factory, tag). Each set is serialized once
- * and kept until the tag's targets change or the day turns: the {@code x-ats-role-checksum} and the snapshot and
- * timestamp hashes are over those exact bytes, and an unchanged target list gives the same bytes all day, so
- * clients that compare checksums do not re-process it.
+ * The signed TUF documents a device reads under {@code /repo/}, per (factory, tag). Each set is
+ * serialized once and kept until the tag's targets change or the day turns: the {@code
+ * x-ats-role-checksum} and the snapshot and timestamp hashes are over those exact bytes, and an
+ * unchanged target list gives the same bytes all day, so clients that compare checksums do not
+ * re-process it.
  *
- * <p>{@code signed.version} is the tag's version plus one: TUF versions start at 1, and a tag without targets
- * yet (version 0) must still serve a valid, empty targets.json.
+ * <p>{@code signed.version} is the tag's version plus one: TUF versions start at 1, and a tag
+ * without targets yet (version 0) must still serve a valid, empty targets.json.
  */
 final class TufRepository {
 
@@ -46,7 +47,13 @@ final class TufRepository {
     }
   }
 
-  record Documents(long revision, Instant expires, long version, Document targets, Document snapshot, Document timestamp) {}
+  record Documents(
+      long revision,
+      Instant expires,
+      long version,
+      Document targets,
+      Document snapshot,
+      Document timestamp) {}
 
   private record Key(String factory, String tag) {}
 
@@ -69,7 +76,9 @@ final class TufRepository {
         .thenApply(
             list -> {
               Documents cached = documents.get(key);
-              if (cached != null && cached.revision() == list.revision() && cached.expires().equals(expires)) {
+              if (cached != null
+                  && cached.revision() == list.revision()
+                  && cached.expires().equals(expires)) {
                 return cached;
               }
               Documents fresh = build(keys.forFactory(factory), list, expires);
@@ -100,13 +109,23 @@ final class TufRepository {
     for (Target target : list.targets()) {
       entries.set(target.name(), entry(target));
     }
-    Document targets = Document.of(TufMetadata.signedEnvelope(TufMetadata.targetsSigned(version, expires, entries), key));
-    Document snapshot = Document.of(TufMetadata.signedEnvelope(TufMetadata.snapshotSigned(version, expires, version, targets.body()), key));
-    Document timestamp = Document.of(TufMetadata.signedEnvelope(TufMetadata.timestampSigned(version, expires, version, snapshot.body()), key));
+    Document targets =
+        Document.of(
+            TufMetadata.signedEnvelope(TufMetadata.targetsSigned(version, expires, entries), key));
+    Document snapshot =
+        Document.of(
+            TufMetadata.signedEnvelope(
+                TufMetadata.snapshotSigned(version, expires, version, targets.body()), key));
+    Document timestamp =
+        Document.of(
+            TufMetadata.signedEnvelope(
+                TufMetadata.timestampSigned(version, expires, version, snapshot.body()), key));
     return new Documents(list.revision(), expires, version, targets, snapshot, timestamp);
   }
 
-  /** A container-only target: no OS image, so the hash is that of the empty string and the length 0. */
+  /**
+   * A container-only target: no OS image, so the hash is that of the empty string and the length 0.
+   */
   private static ObjectNode entry(Target target) {
     ObjectNode entry = JsonNodeFactory.instance.objectNode();
     entry.putObject("hashes").put("sha256", EMPTY_SHA256);

@@ -28,7 +28,8 @@ public final class FactoryRoutes {
   public record CreateTokenRequest(String description, List<String> scopes) {}
 
   /** The only answer that ever shows a token's secret. */
-  public record CreatedToken(String id, String token, String description, List<String> scopes, Instant createdAt) {}
+  public record CreatedToken(
+      String id, String token, String description, List<String> scopes, Instant createdAt) {}
 
   public record BranchTagRequest(String tag) {}
 
@@ -45,22 +46,25 @@ public final class FactoryRoutes {
   }
 
   /**
-   * Routes below {@code /api/v1/factories}. {@code perFactory} serves everything below
-   * {@code /factories/{name}/} that other features add (targets, apps, ...).
+   * Routes below {@code /api/v1/factories}. {@code perFactory} serves everything below {@code
+   * /factories/{name}/} that other features add (targets, apps, ...).
    */
   public Route route(Function<String, Route> perFactory) {
     return pathPrefix(
         "factories",
         () ->
             concat(
-                pathEndOrSingleSlash(() -> concat(post(this::createFactory), get(this::listFactories))),
+                pathEndOrSingleSlash(
+                    () -> concat(post(this::createFactory), get(this::listFactories))),
                 pathPrefix(
                     segment(),
                     factory ->
                         concat(
                             pathEndOrSingleSlash(() -> get(() -> getFactory(factory))),
                             pathPrefix("tokens", () -> tokens(factory)),
-                            path(segment("branches").slash(segment()), branch -> put(() -> setBranchTag(factory, branch))),
+                            path(
+                                segment("branches").slash(segment()),
+                                branch -> put(() -> setBranchTag(factory, branch))),
                             perFactory.apply(factory)))));
   }
 
@@ -73,24 +77,36 @@ public final class FactoryRoutes {
                   if (request.name() == null || !Factory.NAME.matcher(request.name()).matches()) {
                     return Errors.badRequest("name must match " + Factory.NAME.pattern());
                   }
-                  String problem = Limits.listProblem("platforms", request.platforms(), Limits.PLATFORMS, Limits.PLATFORM);
+                  String problem =
+                      Limits.listProblem(
+                          "platforms", request.platforms(), Limits.PLATFORMS, Limits.PLATFORM);
                   if (problem != null) {
                     return Errors.badRequest(problem);
                   }
                   return Replies.json(
                       StatusCodes.CREATED,
                       core.factory(request.name())
-                          .<Factory.Summary>askWithStatus(replyTo -> new Factory.Create(request.platforms(), replyTo), core.askTimeout())
-                          .thenCompose(created -> core.readYourWrites().projected(created, List.of(Projected.factory(request.name())))));
+                          .<Factory.Summary>askWithStatus(
+                              replyTo -> new Factory.Create(request.platforms(), replyTo),
+                              core.askTimeout())
+                          .thenCompose(
+                              created ->
+                                  core.readYourWrites()
+                                      .projected(
+                                          created, List.of(Projected.factory(request.name())))));
                 }));
   }
 
   private Route listFactories() {
-    return auth.adminOnly(() -> Replies.json(core.factoryQueries().factories().thenApply(FactoryList::new)));
+    return auth.adminOnly(
+        () -> Replies.json(core.factoryQueries().factories().thenApply(FactoryList::new)));
   }
 
   private Route getFactory(String factory) {
-    return auth.member(factory, () -> Replies.json(core.factory(factory).askWithStatus(Factory.Get::new, core.askTimeout())));
+    return auth.member(
+        factory,
+        () ->
+            Replies.json(core.factory(factory).askWithStatus(Factory.Get::new, core.askTimeout())));
   }
 
   private Route tokens(String factory) {
@@ -104,7 +120,11 @@ public final class FactoryRoutes {
                             auth.authorized(
                                 factory,
                                 Scope.ADMIN,
-                                () -> Replies.json(core.factoryQueries().tokens(factory).thenApply(TokenList::new)))))),
+                                () ->
+                                    Replies.json(
+                                        core.factoryQueries()
+                                            .tokens(factory)
+                                            .thenApply(TokenList::new)))))),
         path(
             segment(),
             tokenId ->
@@ -116,8 +136,14 @@ public final class FactoryRoutes {
                             () ->
                                 Replies.whenDone(
                                     core.factory(factory)
-                                        .<org.apache.pekko.Done>askWithStatus(replyTo -> new Factory.RevokeToken(tokenId, replyTo), core.askTimeout())
-                                        .thenCompose(done -> core.readYourWrites().projected(done, List.of(Projected.factory(factory)))),
+                                        .<org.apache.pekko.Done>askWithStatus(
+                                            replyTo -> new Factory.RevokeToken(tokenId, replyTo),
+                                            core.askTimeout())
+                                        .thenCompose(
+                                            done ->
+                                                core.readYourWrites()
+                                                    .projected(
+                                                        done, List.of(Projected.factory(factory)))),
                                     done -> complete(StatusCodes.NO_CONTENT))))));
   }
 
@@ -138,10 +164,25 @@ public final class FactoryRoutes {
               core.factory(factory)
                   .<Factory.TokenInfo>askWithStatus(
                       replyTo ->
-                          new Factory.CreateToken(token.id(), request.description(), request.scopes(), token.secretHash(), replyTo),
+                          new Factory.CreateToken(
+                              token.id(),
+                              request.description(),
+                              request.scopes(),
+                              token.secretHash(),
+                              replyTo),
                       core.askTimeout())
-                  .thenApply(info -> new CreatedToken(info.id(), token.value(), info.description(), info.scopes(), info.createdAt()))
-                  .thenCompose(created -> core.readYourWrites().projected(created, List.of(Projected.factory(factory)))));
+                  .thenApply(
+                      info ->
+                          new CreatedToken(
+                              info.id(),
+                              token.value(),
+                              info.description(),
+                              info.scopes(),
+                              info.createdAt()))
+                  .thenCompose(
+                      created ->
+                          core.readYourWrites()
+                              .projected(created, List.of(Projected.factory(factory)))));
         });
   }
 
@@ -155,7 +196,9 @@ public final class FactoryRoutes {
                 request ->
                     Replies.json(
                         core.factory(factory)
-                            .<Factory.Summary>askWithStatus(replyTo -> new Factory.SetBranchTag(branch, request.tag(), replyTo), core.askTimeout())
+                            .<Factory.Summary>askWithStatus(
+                                replyTo -> new Factory.SetBranchTag(branch, request.tag(), replyTo),
+                                core.askTimeout())
                             .thenApply(summary -> Map.of("branches", summary.branchTags())))));
   }
 }

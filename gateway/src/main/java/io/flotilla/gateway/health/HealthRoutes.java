@@ -16,10 +16,11 @@ import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.server.Route;
 
 /**
- * {@code /health/alive} (the process answers) and {@code /health/ready}: member Up, bootstrap done, and the journal's
- * database answering ({@link DatabaseHealth}), so a load balancer stops sending to a node that could only answer 503.
- * A projection stuck on an event makes it answer 200 {@code "degraded"} with the projection named: the read side
- * lags on every node alike, and taking nodes out of service would turn a stale list into an outage.
+ * {@code /health/alive} (the process answers) and {@code /health/ready}: member Up, bootstrap done,
+ * and the journal's database answering ({@link DatabaseHealth}), so a load balancer stops sending
+ * to a node that could only answer 503. A projection stuck on an event makes it answer 200 {@code
+ * "degraded"} with the projection named: the read side lags on every node alike, and taking nodes
+ * out of service would turn a stale list into an outage.
  */
 public final class HealthRoutes {
 
@@ -36,7 +37,15 @@ public final class HealthRoutes {
         "health",
         () ->
             concat(
-                path("alive", () -> get(() -> complete(StatusCodes.OK, Map.of("status", "alive"), JsonSupport.marshaller()))),
+                path(
+                    "alive",
+                    () ->
+                        get(
+                            () ->
+                                complete(
+                                    StatusCodes.OK,
+                                    Map.of("status", "alive"),
+                                    JsonSupport.marshaller()))),
                 path("ready", () -> get(this::ready))));
   }
 
@@ -45,12 +54,15 @@ public final class HealthRoutes {
       return Errors.error(StatusCodes.SERVICE_UNAVAILABLE, "not_ready", "the node is starting");
     }
     if (Cluster.get(core.system()).selfMember().status() != MemberStatus.up()) {
-      return Errors.error(StatusCodes.SERVICE_UNAVAILABLE, "not_ready", "the node is not an Up cluster member");
+      return Errors.error(
+          StatusCodes.SERVICE_UNAVAILABLE, "not_ready", "the node is not an Up cluster member");
     }
     DatabaseHealth.Status database = core.databaseHealth().status();
     if (!database.available()) {
       return Errors.error(
-          StatusCodes.SERVICE_UNAVAILABLE, "not_ready", "the database is unavailable since " + database.since() + ": " + database.problem());
+          StatusCodes.SERVICE_UNAVAILABLE,
+          "not_ready",
+          "the database is unavailable since " + database.since() + ": " + database.problem());
     }
     List<String> stuck =
         ProjectionHealth.get(core.system()).statuses().stream()
@@ -58,14 +70,28 @@ public final class HealthRoutes {
             .map(HealthRoutes::describe)
             .toList();
     if (!stuck.isEmpty()) {
-      return complete(StatusCodes.OK, Map.of("status", "degraded", "stuckProjections", stuck), JsonSupport.marshaller());
+      return complete(
+          StatusCodes.OK,
+          Map.of("status", "degraded", "stuckProjections", stuck),
+          JsonSupport.marshaller());
     }
     return complete(StatusCodes.OK, Map.of("status", "ready"), JsonSupport.marshaller());
   }
 
   private static String describe(ProjectionHealth.Status status) {
     ProjectionHealth.Stuck stuck = status.stuck().orElseThrow();
-    String event = stuck.persistenceId() == null ? "a group of events" : "event " + stuck.persistenceId() + " #" + stuck.sequenceNr();
-    return status.name() + "/" + status.key() + " cannot store " + event + " since " + stuck.since() + ": " + stuck.error();
+    String event =
+        stuck.persistenceId() == null
+            ? "a group of events"
+            : "event " + stuck.persistenceId() + " #" + stuck.sequenceNr();
+    return status.name()
+        + "/"
+        + status.key()
+        + " cannot store "
+        + event
+        + " since "
+        + stuck.since()
+        + ": "
+        + stuck.error();
   }
 }

@@ -18,8 +18,8 @@ import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.server.Route;
 
 /**
- * The management API's side of {@link Access}: reads {@code Authorization: Bearer <token>} or Foundries'
- * {@code OSF-TOKEN: <token>} and answers a denial as a JSON error.
+ * The management API's side of {@link Access}: reads {@code Authorization: Bearer <token>} or
+ * Foundries' {@code OSF-TOKEN: <token>} and answers a denial as a JSON error.
  */
 public final class Authentication {
 
@@ -36,14 +36,20 @@ public final class Authentication {
   }
 
   /**
-   * Authenticates, then requires {@code scope} on {@code factory} (or server admin). Another factory's token gets
-   * the 404 of {@link Access#notVisible}, whether or not the factory exists; a missing scope in one's own factory is 403.
+   * Authenticates, then requires {@code scope} on {@code factory} (or server admin). Another
+   * factory's token gets the 404 of {@link Access#notVisible}, whether or not the factory exists; a
+   * missing scope in one's own factory is 403.
    */
   public Route authorized(String factory, Scope scope, Supplier<Route> inner) {
-    return decided(credentials -> access.authorize(credentials, Access.TOKENS, factory, scope), principal -> inner.get());
+    return decided(
+        credentials -> access.authorize(credentials, Access.TOKENS, factory, scope),
+        principal -> inner.get());
   }
 
-  /** Authenticates, then requires membership of {@code factory} (or server admin), with no particular scope. */
+  /**
+   * Authenticates, then requires membership of {@code factory} (or server admin), with no
+   * particular scope.
+   */
   public Route member(String factory, Supplier<Route> inner) {
     return authorized(factory, null, inner);
   }
@@ -52,7 +58,8 @@ public final class Authentication {
     return decided(access::serverAdmin, principal -> inner.get());
   }
 
-  private static Route decided(Function<Credentials, CompletionStage<Decision>> decide, Function<Principal, Route> inner) {
+  private static Route decided(
+      Function<Credentials, CompletionStage<Decision>> decide, Function<Principal, Route> inner) {
     return extractRequest(
         request ->
             onComplete(
@@ -61,7 +68,9 @@ public final class Authentication {
                   if (result.isFailure()) {
                     return Errors.failure(result.failed().get());
                   }
-                  return result.get() instanceof Decision.Allowed allowed ? inner.apply(allowed.principal()) : denied((Decision.Denied) result.get());
+                  return result.get() instanceof Decision.Allowed allowed
+                      ? inner.apply(allowed.principal())
+                      : denied((Decision.Denied) result.get());
                 }));
   }
 
@@ -70,7 +79,8 @@ public final class Authentication {
       case UNAUTHENTICATED -> Errors.unauthorized(denied.detail());
       case NOT_VISIBLE -> Errors.notFound(denied.detail());
       case FORBIDDEN -> Errors.forbidden(denied.detail());
-      case UNAVAILABLE -> Errors.error(StatusCodes.SERVICE_UNAVAILABLE, "unavailable", denied.detail());
+      case UNAVAILABLE ->
+          Errors.error(StatusCodes.SERVICE_UNAVAILABLE, "unavailable", denied.detail());
       case DATABASE_UNAVAILABLE -> Errors.databaseUnavailable();
     };
   }
@@ -79,8 +89,13 @@ public final class Authentication {
     Optional<String> authorization = request.getHeader("Authorization").map(h -> h.value());
     if (authorization.isPresent()) {
       String value = authorization.get().strip();
-      return value.regionMatches(true, 0, "Bearer ", 0, 7) ? new Credentials.Token(value.substring(7).strip()) : new Credentials.Missing(HINT);
+      return value.regionMatches(true, 0, "Bearer ", 0, 7)
+          ? new Credentials.Token(value.substring(7).strip())
+          : new Credentials.Missing(HINT);
     }
-    return request.getHeader("OSF-TOKEN").<Credentials>map(h -> new Credentials.Token(h.value().strip())).orElseGet(() -> new Credentials.Missing(HINT));
+    return request
+        .getHeader("OSF-TOKEN")
+        .<Credentials>map(h -> new Credentials.Token(h.value().strip()))
+        .orElseGet(() -> new Credentials.Missing(HINT));
   }
 }

@@ -13,17 +13,22 @@ import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.stream.javadsl.Sink;
 
 /**
- * pekko-http's {@code withSizeLimit}, plus: a body whose declared length is over the limit is read to its end and
- * dropped before the 413. An answer sent while the client is still sending makes pekko-http close the connection
- * with bytes unread; the kernel then resets it, and the reset can destroy the 413 before the client reads it (a
- * 2 MiB body to the device port's 1 MiB limit lost its answer that way in a bad-input run). Bodies declared larger
- * than {@link #DRAIN_LIMIT} are refused at once: reading them would cost more than a lost answer.
+ * pekko-http's {@code withSizeLimit}, plus: a body whose declared length is over the limit is read
+ * to its end and dropped before the 413. An answer sent while the client is still sending makes
+ * pekko-http close the connection with bytes unread; the kernel then resets it, and the reset can
+ * destroy the 413 before the client reads it (a 2 MiB body to the device port's 1 MiB limit lost
+ * its answer that way in a bad-input run). Bodies declared larger than {@link #DRAIN_LIMIT} are
+ * refused at once: reading them would cost more than a lost answer.
  */
 public final class BodyLimit {
 
   private static final long DRAIN_LIMIT = 64L * 1024 * 1024;
   private static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(60);
-  /** A client that sent only the headers (and waits for an early answer) gets its 413 after this pause. */
+
+  /**
+   * A client that sent only the headers (and waits for an early answer) gets its 413 after this
+   * pause.
+   */
   private static final Duration DRAIN_IDLE = Duration.ofSeconds(1);
 
   private BodyLimit() {}
@@ -41,12 +46,17 @@ public final class BodyLimit {
           return extractMaterializer(
               materializer ->
                   onComplete(
-                      entity.getDataBytes().idleTimeout(DRAIN_IDLE).completionTimeout(DRAIN_TIMEOUT).runWith(Sink.ignore(), materializer),
+                      entity
+                          .getDataBytes()
+                          .idleTimeout(DRAIN_IDLE)
+                          .completionTimeout(DRAIN_TIMEOUT)
+                          .runWith(Sink.ignore(), materializer),
                       drained -> tooLarge()));
         });
   }
 
   private static Route tooLarge() {
-    return Errors.error(StatusCodes.PAYLOAD_TOO_LARGE, "payload_too_large", "request body is over the limit");
+    return Errors.error(
+        StatusCodes.PAYLOAD_TOO_LARGE, "payload_too_large", "request body is over the limit");
   }
 }

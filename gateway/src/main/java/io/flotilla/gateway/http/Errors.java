@@ -1,11 +1,10 @@
 package io.flotilla.gateway.http;
 
-import io.flotilla.protocol.ApiError;
-
 import static org.apache.pekko.http.javadsl.server.Directives.complete;
 
 import io.flotilla.core.Rejection;
 import io.flotilla.core.persistence.DatabaseHealth;
+import io.flotilla.protocol.ApiError;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeoutException;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
@@ -26,8 +25,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Turns every failure into a JSON error answer: rejections (bad JSON, wrong method, unknown path), entity
- * refusals and the rare unexpected exception, which is logged and answered 500 without internals.
+ * Turns every failure into a JSON error answer: rejections (bad JSON, wrong method, unknown path),
+ * entity refusals and the rare unexpected exception, which is logged and answered 500 without
+ * internals.
  */
 public final class Errors {
 
@@ -74,25 +74,40 @@ public final class Errors {
     }
     Throwable cause = unwrap(failure);
     if (cause instanceof TimeoutException) {
-      return error(StatusCodes.SERVICE_UNAVAILABLE, "unavailable", "the service did not answer in time; try again");
+      return error(
+          StatusCodes.SERVICE_UNAVAILABLE,
+          "unavailable",
+          "the service did not answer in time; try again");
     }
     if (DatabaseHealth.isConnectionFailure(cause)) {
       return databaseUnavailable();
     }
     log.error("request failed", cause);
-    return error(StatusCodes.INTERNAL_SERVER_ERROR, "internal_error", "an unexpected error occurred; see the server log");
+    return error(
+        StatusCodes.INTERNAL_SERVER_ERROR,
+        "internal_error",
+        "an unexpected error occurred; see the server log");
   }
 
-  /** Seconds a client is asked to wait before retrying while the database is away (the probe runs every second). */
+  /**
+   * Seconds a client is asked to wait before retrying while the database is away (the probe runs
+   * every second).
+   */
   public static final int DATABASE_RETRY_AFTER_SECONDS = 5;
 
   private static final HttpResponse DATABASE_UNAVAILABLE =
       HttpResponse.create()
           .withStatus(StatusCodes.SERVICE_UNAVAILABLE)
           .addHeader(RetryAfter.create((long) DATABASE_RETRY_AFTER_SECONDS))
-          .withEntity(json(new ApiError("database_unavailable", "the database is unavailable; try again later")));
+          .withEntity(
+              json(
+                  new ApiError(
+                      "database_unavailable", "the database is unavailable; try again later")));
 
-  /** 503 with {@code Retry-After}: the request was refused or failed because the database does not answer. */
+  /**
+   * 503 with {@code Retry-After}: the request was refused or failed because the database does not
+   * answer.
+   */
   public static HttpResponse databaseUnavailableResponse() {
     return DATABASE_UNAVAILABLE;
   }
@@ -102,8 +117,9 @@ public final class Errors {
   }
 
   /**
-   * One instance for the life of the JVM: the Java DSL evaluates a directive's inner route for every request, so a
-   * handler built there would be built again for every request (1.5 % of the device port's CPU at saturation).
+   * One instance for the life of the JVM: the Java DSL evaluates a directive's inner route for
+   * every request, so a handler built there would be built again for every request (1.5 % of the
+   * device port's CPU at saturation).
    */
   public static RejectionHandler rejectionHandler() {
     return REJECTION_HANDLER;
@@ -117,7 +133,10 @@ public final class Errors {
             MalformedRequestContentRejection.class,
             r ->
                 r.getCause() instanceof EntityStreamSizeException
-                    ? error(StatusCodes.PAYLOAD_TOO_LARGE, "payload_too_large", "request body is over the limit")
+                    ? error(
+                        StatusCodes.PAYLOAD_TOO_LARGE,
+                        "payload_too_large",
+                        "request body is over the limit")
                     : badRequest("malformed request body: " + firstLine(r.message())))
         .build()
         .withFallback(RejectionHandler.defaultHandler())
@@ -133,7 +152,13 @@ public final class Errors {
 
   private static ExceptionHandler buildExceptionHandler() {
     return ExceptionHandler.newBuilder()
-        .match(EntityStreamSizeException.class, e -> error(StatusCodes.PAYLOAD_TOO_LARGE, "payload_too_large", "request body is over the limit"))
+        .match(
+            EntityStreamSizeException.class,
+            e ->
+                error(
+                    StatusCodes.PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    "request body is over the limit"))
         .match(IllegalArgumentException.class, e -> badRequest(e.getMessage()))
         .matchAny(Errors::failure)
         .build();
@@ -144,14 +169,17 @@ public final class Errors {
     if (response.entity().getContentType().equals(ContentTypes.APPLICATION_JSON)) {
       return response;
     }
-    String text = response.entity() instanceof HttpEntity.Strict strict ? strict.getData().utf8String() : "";
+    String text =
+        response.entity() instanceof HttpEntity.Strict strict ? strict.getData().utf8String() : "";
     String error = response.status().reason().toLowerCase().replace(' ', '_');
-    return response.withEntity(json(new ApiError(error, text.isBlank() ? response.status().reason() : text)));
+    return response.withEntity(
+        json(new ApiError(error, text.isBlank() ? response.status().reason() : text)));
   }
 
   private static HttpEntity.Strict json(ApiError error) {
     try {
-      return HttpEntities.create(ContentTypes.APPLICATION_JSON, JsonSupport.MAPPER.writeValueAsBytes(error));
+      return HttpEntities.create(
+          ContentTypes.APPLICATION_JSON, JsonSupport.MAPPER.writeValueAsBytes(error));
     } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
       throw new IllegalStateException("an ApiError always serializes", e);
     }

@@ -38,26 +38,37 @@ import org.apache.pekko.stream.stage.TimerGraphStageLogic;
 import org.apache.pekko.util.ByteString;
 
 /**
- * One HTTP port, bound as pekko-http's {@code newServerAt(...).bind(route)} binds it (TCP, optional TLS, the HTTP
- * server layer, the idle timeout, the backlog and connection limit of {@link ServerSettings}), plus what pekko-http
- * lacks: a header timeout. A client must finish each request's head (request line and headers) within
- * {@code headerTimeout} of its first byte (the first request: of the connection's start, TLS handshake included), or
- * the connection is closed; without it a client that sends one header byte
- * every few seconds keeps a connection, and its slot under {@code max-connections}, for as long as it likes (the idle
- * timeout restarts with every byte, and the request timeout starts only once the head is complete).
+ * One HTTP port, bound as pekko-http's {@code newServerAt(...).bind(route)} binds it (TCP, optional
+ * TLS, the HTTP server layer, the idle timeout, the backlog and connection limit of {@link
+ * ServerSettings}), plus what pekko-http lacks: a header timeout. A client must finish each
+ * request's head (request line and headers) within {@code headerTimeout} of its first byte (the
+ * first request: of the connection's start, TLS handshake included), or the connection is closed;
+ * without it a client that sends one header byte every few seconds keeps a connection, and its slot
+ * under {@code max-connections}, for as long as it likes (the idle timeout restarts with every
+ * byte, and the request timeout starts only once the head is complete).
  */
 public final class HttpListener {
 
   private HttpListener() {}
 
   public static CompletionStage<Tcp.ServerBinding> bind(
-      ActorSystem<?> system, String host, int port, ServerSettings settings, Optional<Supplier<SSLEngine>> tls, Duration headerTimeout, Route route) {
+      ActorSystem<?> system,
+      String host,
+      int port,
+      ServerSettings settings,
+      Optional<Supplier<SSLEngine>> tls,
+      Duration headerTimeout,
+      Route route) {
     Materializer materializer = Materializer.matFromSystem(system);
-    // pekko-http's Java server layer cannot be told the connection is secure, so on a TLS port the requests' URIs
-    // say https here, as newServerAt(...).enableHttps(...) makes them (the registry's token realm is built from them).
+    // pekko-http's Java server layer cannot be told the connection is secure, so on a TLS port the
+    // requests' URIs
+    // say https here, as newServerAt(...).enableHttps(...) makes them (the registry's token realm
+    // is built from them).
     Flow<HttpRequest, HttpResponse, NotUsed> handler =
         tls.isPresent()
-            ? Flow.of(HttpRequest.class).map(request -> request.withUri(request.getUri().scheme("https"))).via(route.flow(system))
+            ? Flow.of(HttpRequest.class)
+                .map(request -> request.withUri(request.getUri().scheme("https")))
+                .via(route.flow(system))
             : route.flow(system);
     scala.concurrent.duration.Duration idleSetting = settings.getTimeouts().idleTimeout();
     return Tcp.get(system)
@@ -65,24 +76,40 @@ public final class HttpListener {
         .mapAsyncUnordered(
             settings.getMaxConnections(),
             connection -> {
-              BidiFlow<TLSProtocol.SslTlsOutbound, ByteString, ByteString, TLSProtocol.SslTlsInbound, NotUsed> transport =
-                  tls.<BidiFlow<TLSProtocol.SslTlsOutbound, ByteString, ByteString, TLSProtocol.SslTlsInbound, NotUsed>>map(
-                          engine -> TLS.create(engine, TLSClosing.eagerClose()))
-                      .orElseGet(HttpListener::plain);
+              BidiFlow<
+                      TLSProtocol.SslTlsOutbound,
+                      ByteString,
+                      ByteString,
+                      TLSProtocol.SslTlsInbound,
+                      NotUsed>
+                  transport =
+                      tls.<BidiFlow<
+                                  TLSProtocol.SslTlsOutbound,
+                                  ByteString,
+                                  ByteString,
+                                  TLSProtocol.SslTlsInbound,
+                                  NotUsed>>
+                              map(engine -> TLS.create(engine, TLSClosing.eagerClose()))
+                          .orElseGet(HttpListener::plain);
               Flow<ByteString, ByteString, CompletionStage<Done>> connectionFlow =
                   Http.get(system)
-                      .serverLayer(settings, Optional.of(connection.remoteAddress()), system.classicSystem().log())
+                      .serverLayer(
+                          settings,
+                          Optional.of(connection.remoteAddress()),
+                          system.classicSystem().log())
                       .atop(BidiFlow.fromGraph(new HeaderTimeout(headerTimeout)))
                       .atop(transport)
                       .atop(
                           idleSetting.isFinite()
-                              ? BidiFlow.<ByteString, ByteString>bidirectionalIdleTimeout(Duration.ofMillis(idleSetting.toMillis()))
+                              ? BidiFlow.<ByteString, ByteString>bidirectionalIdleTimeout(
+                                  Duration.ofMillis(idleSetting.toMillis()))
                               : BidiFlow.<ByteString, ByteString>identity())
                       .reversed()
                       .join(handler)
                       .watchTermination(Keep.right());
               return connection
-                  .handleWith(connectionFlow.addAttributes(cancellationDelay(settings)), materializer)
+                  .handleWith(
+                      connectionFlow.addAttributes(cancellationDelay(settings)), materializer)
                   .exceptionally(failure -> Done.getInstance());
             })
         .to(Sink.ignore())
@@ -90,21 +117,27 @@ public final class HttpListener {
   }
 
   /**
-   * As pekko-http's own binding does: a cancellation inside the connection waits {@code stream-cancellation-delay}
-   * before failing the stages, so that a completing answer (with TLS: its close_notify) is written rather than raced
-   * by the cancellation.
+   * As pekko-http's own binding does: a cancellation inside the connection waits {@code
+   * stream-cancellation-delay} before failing the stages, so that a completing answer (with TLS:
+   * its close_notify) is written rather than raced by the cancellation.
    */
   private static Attributes cancellationDelay(ServerSettings settings) {
     Attributes.CancellationStrategy$ strategies = Attributes.CancellationStrategy$.MODULE$;
     long delayMillis = settings.getStreamCancellationDelay().toMillis();
     return Attributes.apply(
         strategies.apply(
-            delayMillis == 0 ? strategies.failStage() : strategies.afterDelay(Duration.ofMillis(delayMillis), strategies.failStage())));
+            delayMillis == 0
+                ? strategies.failStage()
+                : strategies.afterDelay(Duration.ofMillis(delayMillis), strategies.failStage())));
   }
 
-  private static BidiFlow<TLSProtocol.SslTlsOutbound, ByteString, ByteString, TLSProtocol.SslTlsInbound, NotUsed> plain() {
-    return BidiFlow.<TLSProtocol.SslTlsOutbound, TLSProtocol.SslTlsOutbound, TLSProtocol.SessionBytes, TLSProtocol.SslTlsInbound>fromFunctions(
-            out -> out, in -> in)
+  private static BidiFlow<
+          TLSProtocol.SslTlsOutbound, ByteString, ByteString, TLSProtocol.SslTlsInbound, NotUsed>
+      plain() {
+    return BidiFlow
+        .<TLSProtocol.SslTlsOutbound, TLSProtocol.SslTlsOutbound, TLSProtocol.SessionBytes,
+            TLSProtocol.SslTlsInbound>
+            fromFunctions(out -> out, in -> in)
         .atop(TLSPlacebo.getInstance());
   }
 
@@ -121,18 +154,28 @@ public final class HttpListener {
 
   static final class HeaderTimeoutException extends RuntimeException {
     HeaderTimeoutException(Duration timeout) {
-      super("the request head was not complete within " + timeout.toMillis() + " ms", null, false, false);
+      super(
+          "the request head was not complete within " + timeout.toMillis() + " ms",
+          null,
+          false,
+          false);
     }
   }
 
   /**
-   * Watches the plain bytes between TLS and the HTTP layer. A request's head starts with the connection, or with the
-   * first byte after the previous answer, and ends at its blank line; the timer runs in between. An answer
-   * ({@code HTTP/1.1 ...}) ends the body phase; {@code 100 Continue} does not (the body follows it), and after
-   * {@code 101 Switching Protocols} the connection speaks WebSocket and is no longer watched.
+   * Watches the plain bytes between TLS and the HTTP layer. A request's head starts with the
+   * connection, or with the first byte after the previous answer, and ends at its blank line; the
+   * timer runs in between. An answer ({@code HTTP/1.1 ...}) ends the body phase; {@code 100
+   * Continue} does not (the body follows it), and after {@code 101 Switching Protocols} the
+   * connection speaks WebSocket and is no longer watched.
    */
   static final class HeaderTimeout
-      extends GraphStage<BidiShape<TLSProtocol.SslTlsOutbound, TLSProtocol.SslTlsOutbound, TLSProtocol.SslTlsInbound, TLSProtocol.SslTlsInbound>> {
+      extends GraphStage<
+          BidiShape<
+              TLSProtocol.SslTlsOutbound,
+              TLSProtocol.SslTlsOutbound,
+              TLSProtocol.SslTlsInbound,
+              TLSProtocol.SslTlsInbound>> {
 
     private static final ByteString CONTINUE = ByteString.fromString("HTTP/1.1 100");
     private static final ByteString SWITCHING = ByteString.fromString("HTTP/1.1 101");
@@ -142,15 +185,24 @@ public final class HttpListener {
     private final Outlet<TLSProtocol.SslTlsOutbound> outOut = Outlet.create("HeaderTimeout.outOut");
     private final Inlet<TLSProtocol.SslTlsInbound> inIn = Inlet.create("HeaderTimeout.inIn");
     private final Outlet<TLSProtocol.SslTlsInbound> inOut = Outlet.create("HeaderTimeout.inOut");
-    private final BidiShape<TLSProtocol.SslTlsOutbound, TLSProtocol.SslTlsOutbound, TLSProtocol.SslTlsInbound, TLSProtocol.SslTlsInbound> shape =
-        new BidiShape<>(outIn, outOut, inIn, inOut);
+    private final BidiShape<
+            TLSProtocol.SslTlsOutbound,
+            TLSProtocol.SslTlsOutbound,
+            TLSProtocol.SslTlsInbound,
+            TLSProtocol.SslTlsInbound>
+        shape = new BidiShape<>(outIn, outOut, inIn, inOut);
 
     HeaderTimeout(Duration timeout) {
       this.timeout = timeout;
     }
 
     @Override
-    public BidiShape<TLSProtocol.SslTlsOutbound, TLSProtocol.SslTlsOutbound, TLSProtocol.SslTlsInbound, TLSProtocol.SslTlsInbound> shape() {
+    public BidiShape<
+            TLSProtocol.SslTlsOutbound,
+            TLSProtocol.SslTlsOutbound,
+            TLSProtocol.SslTlsInbound,
+            TLSProtocol.SslTlsInbound>
+        shape() {
       return shape;
     }
 
@@ -165,6 +217,7 @@ public final class HttpListener {
     public GraphStageLogic createLogic(Attributes attributes) {
       return new TimerGraphStageLogic(shape) {
         private Phase phase = Phase.IDLE;
+
         /** How many bytes of CR LF CR LF the head has ended with so far. */
         private int matched;
 
@@ -212,8 +265,8 @@ public final class HttpListener {
         }
 
         /**
-         * The first head's time starts with the connection, so that a TLS handshake or a first request dribbled a
-         * byte at a time is cut off too.
+         * The first head's time starts with the connection, so that a TLS handshake or a first
+         * request dribbled a byte at a time is cut off too.
          */
         @Override
         public void preStart() {
@@ -255,9 +308,9 @@ public final class HttpListener {
         }
 
         /**
-         * Fails rather than completes: completing would ask TLS to close politely, which waits for a handshake that a
-         * silent client never starts, so the connection stayed until the idle timeout; a failure aborts the TCP
-         * connection at once.
+         * Fails rather than completes: completing would ask TLS to close politely, which waits for
+         * a handshake that a silent client never starts, so the connection stayed until the idle
+         * timeout; a failure aborts the TCP connection at once.
          */
         @Override
         public void onTimer(Object key) {

@@ -18,13 +18,17 @@ import org.apache.pekko.http.javadsl.model.RequestEntity;
 import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
 
 /**
- * The one JSON configuration of the HTTP API: ISO-8601 times, unknown request fields ignored, and request bodies
- * held to a shape every route can rely on: an object (never {@code null}), no null inside a list or map, and no
- * nesting deeper than any request needs. A body that breaks one is a malformed body (400) before any route sees it.
+ * The one JSON configuration of the HTTP API: ISO-8601 times, unknown request fields ignored, and
+ * request bodies held to a shape every route can rely on: an object (never {@code null}), no null
+ * inside a list or map, and no nesting deeper than any request needs. A body that breaks one is a
+ * malformed body (400) before any route sees it.
  */
 public final class JsonSupport {
 
-  /** Deeper than any request or device report (lshw inventories nest about 15 levels), far from a stack overflow. */
+  /**
+   * Deeper than any request or device report (lshw inventories nest about 15 levels), far from a
+   * stack overflow.
+   */
   public static final int MAX_NESTING = 100;
 
   /** The protocol's shared settings, plus: absent fields are left out of API answers. */
@@ -35,7 +39,10 @@ public final class JsonSupport {
   private static ObjectMapper newMapper() {
     ObjectMapper mapper = Json.newMapper().setSerializationInclusion(JsonInclude.Include.NON_NULL);
     mapper.setDefaultSetterInfo(JsonSetter.Value.forContentNulls(Nulls.FAIL));
-    mapper.getFactory().setStreamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(MAX_NESTING).build());
+    mapper
+        .getFactory()
+        .setStreamReadConstraints(
+            StreamReadConstraints.builder().maxNestingDepth(MAX_NESTING).build());
     return mapper;
   }
 
@@ -44,8 +51,8 @@ public final class JsonSupport {
   }
 
   /**
-   * Reads the bytes, not a decoded string: Jackson's own UTF-8 decoder refuses a malformed byte, where decoding to a
-   * string first would replace it and accept the body.
+   * Reads the bytes, not a decoded string: Jackson's own UTF-8 decoder refuses a malformed byte,
+   * where decoding to a string first would replace it and accept the body.
    */
   public static <T> Unmarshaller<HttpEntity, T> unmarshaller(Class<T> type) {
     return Unmarshaller.forMediaType(MediaTypes.APPLICATION_JSON, Unmarshaller.entityToByteArray())

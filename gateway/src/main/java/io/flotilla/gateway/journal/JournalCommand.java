@@ -19,19 +19,28 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
- * {@code flotilla journal <entityType> <id>}: prints an entity's events straight from the database, with no
- * server running. The embedded H2 file is locked by a running server; then use
- * {@code GET /api/v1/journal/<entityType>/<id>} instead (on PostgreSQL both work at once).
+ * {@code flotilla journal <entityType> <id>}: prints an entity's events straight from the database,
+ * with no server running. The embedded H2 file is locked by a running server; then use {@code GET
+ * /api/v1/journal/<entityType>/<id>} instead (on PostgreSQL both work at once).
  */
-@Command(name = "journal", mixinStandardHelpOptions = true, description = "Print an entity's journal as JSON lines.")
+@Command(
+    name = "journal",
+    mixinStandardHelpOptions = true,
+    description = "Print an entity's journal as JSON lines.")
 public final class JournalCommand implements Callable<Integer> {
 
   @CommandLine.Mixin Main.NodeOptions node = new Main.NodeOptions();
 
-  @Parameters(index = "0", description = "Entity type: ${COMPLETION-CANDIDATES}", paramLabel = "ENTITY_TYPE")
+  @Parameters(
+      index = "0",
+      description = "Entity type: ${COMPLETION-CANDIDATES}",
+      paramLabel = "ENTITY_TYPE")
   String entityType;
 
-  @Parameters(index = "1", description = "Entity id, e.g. a factory name or <factory>/<app>.", paramLabel = "ID")
+  @Parameters(
+      index = "1",
+      description = "Entity id, e.g. a factory name or <factory>/<app>.",
+      paramLabel = "ID")
   String entityId;
 
   @Option(names = "--from", description = "First sequence number (default 1).", defaultValue = "1")
@@ -43,10 +52,17 @@ public final class JournalCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     Optional<String> persistenceId = JournalReader.persistenceId(entityType, entityId);
     if (persistenceId.isEmpty()) {
-      spec.commandLine().getErr().println("flotilla journal: unknown entity type '" + entityType + "'; known: " + JournalReader.ENTITY_TYPES);
+      spec.commandLine()
+          .getErr()
+          .println(
+              "flotilla journal: unknown entity type '"
+                  + entityType
+                  + "'; known: "
+                  + JournalReader.ENTITY_TYPES);
       return 2;
     }
-    Config nodeConfig = NodeConfig.load(node.config, node.dataDir, null, null, ConfigFactory.empty());
+    Config nodeConfig =
+        NodeConfig.load(node.config, node.dataDir, null, null, ConfigFactory.empty());
     String unreachable = databaseProblem(nodeConfig);
     if (unreachable != null) {
       spec.commandLine().getErr().println("flotilla journal: " + unreachable);
@@ -77,7 +93,9 @@ public final class JournalCommand implements Callable<Integer> {
               .toCompletableFuture()
               .get(5, TimeUnit.MINUTES);
       if (count == 0) {
-        spec.commandLine().getErr().println("flotilla journal: no events for " + persistenceId.get());
+        spec.commandLine()
+            .getErr()
+            .println("flotilla journal: no events for " + persistenceId.get());
         return 3;
       }
       return 0;
@@ -87,10 +105,15 @@ public final class JournalCommand implements Callable<Integer> {
     }
   }
 
-  /** Null when the database answers; otherwise what an operator should know, most often that a server holds H2. */
+  /**
+   * Null when the database answers; otherwise what an operator should know, most often that a
+   * server holds H2.
+   */
   private static String databaseProblem(Config config) {
-    // The pool logs a failed start with a stack trace; the one-line answer below is what an operator needs.
-    ((ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger("com.zaxxer.hikari")).setLevel(ch.qos.logback.classic.Level.OFF);
+    // The pool logs a failed start with a stack trace; the one-line answer below is what an
+    // operator needs.
+    ((ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger("com.zaxxer.hikari"))
+        .setLevel(ch.qos.logback.classic.Level.OFF);
     try (Database database = Database.open(config, java.time.Duration.ofSeconds(1))) {
       return null;
     } catch (RuntimeException e) {

@@ -17,11 +17,16 @@ import org.apache.pekko.persistence.jdbc.query.javadsl.JdbcReadJournal;
 import org.apache.pekko.persistence.query.PersistenceQuery;
 import org.apache.pekko.util.ByteString;
 
-/** {@code GET /api/v1/journal/{entityType}/{id}[?from=seqNr]}: an entity's events as JSON lines, admin only. */
+/**
+ * {@code GET /api/v1/journal/{entityType}/{id}[?from=seqNr]}: an entity's events as JSON lines,
+ * admin only.
+ */
 public final class JournalRoutes {
 
   private static final org.apache.pekko.http.javadsl.model.ContentType NDJSON =
-      MediaTypes.applicationWithFixedCharset("x-ndjson", org.apache.pekko.http.javadsl.model.HttpCharsets.UTF_8).toContentType();
+      MediaTypes.applicationWithFixedCharset(
+              "x-ndjson", org.apache.pekko.http.javadsl.model.HttpCharsets.UTF_8)
+          .toContentType();
 
   private final FlotillaCore core;
   private final Authentication auth;
@@ -30,7 +35,9 @@ public final class JournalRoutes {
   public JournalRoutes(FlotillaCore core, Authentication auth) {
     this.core = core;
     this.auth = auth;
-    this.readJournal = PersistenceQuery.get(core.system()).getReadJournalFor(JdbcReadJournal.class, JdbcReadJournal.Identifier());
+    this.readJournal =
+        PersistenceQuery.get(core.system())
+            .getReadJournalFor(JdbcReadJournal.class, JdbcReadJournal.Identifier());
   }
 
   public Route route() {
@@ -48,13 +55,15 @@ public final class JournalRoutes {
                                     auth.adminOnly(
                                         () ->
                                             parameterOptional(
-                                                "from", from -> journal(entityType, entityId, from)))))));
+                                                "from",
+                                                from -> journal(entityType, entityId, from)))))));
   }
 
   private Route journal(String entityType, String entityId, Optional<String> from) {
     Optional<String> persistenceId = JournalReader.persistenceId(entityType, entityId);
     if (persistenceId.isEmpty()) {
-      return Errors.notFound("unknown entity type '" + entityType + "'; known: " + JournalReader.ENTITY_TYPES);
+      return Errors.notFound(
+          "unknown entity type '" + entityType + "'; known: " + JournalReader.ENTITY_TYPES);
     }
     long fromSequenceNr;
     try {
@@ -72,8 +81,12 @@ public final class JournalRoutes {
             return Errors.notFound("no events for " + persistenceId.get());
           }
           JournalReader reader = core.journalReader();
-          var lines = reader.events(persistenceId.get(), fromSequenceNr).map(entry -> ByteString.fromString(reader.toJsonLine(entry)));
-          return complete(HttpResponse.create().withEntity(HttpEntities.createChunked(NDJSON, lines)));
+          var lines =
+              reader
+                  .events(persistenceId.get(), fromSequenceNr)
+                  .map(entry -> ByteString.fromString(reader.toJsonLine(entry)));
+          return complete(
+              HttpResponse.create().withEntity(HttpEntities.createChunked(NDJSON, lines)));
         });
   }
 }

@@ -12,10 +12,10 @@ import io.flotilla.gateway.http.Replies;
 import org.apache.pekko.http.javadsl.server.Route;
 
 /**
- * {@code GET /api/v1/projections}: every read-side projection, its stored offset, whether it is stuck on an event
- * and the events skipped so far. {@code POST /api/v1/projections/{name}/{key}/skip} with
- * {@code {"persistenceId": "...", "sequenceNr": N}}: the projection passes over that event at its next retry.
- * Admin token only.
+ * {@code GET /api/v1/projections}: every read-side projection, its stored offset, whether it is
+ * stuck on an event and the events skipped so far. {@code POST
+ * /api/v1/projections/{name}/{key}/skip} with {@code {"persistenceId": "...", "sequenceNr": N}}:
+ * the projection passes over that event at its next retry. Admin token only.
  */
 public final class ProjectionRoutes {
 
@@ -35,23 +35,32 @@ public final class ProjectionRoutes {
         "projections",
         () ->
             concat(
-                pathEndOrSingleSlash(() -> get(() -> auth.adminOnly(() -> Replies.json(admin.list())))),
+                pathEndOrSingleSlash(
+                    () -> get(() -> auth.adminOnly(() -> Replies.json(admin.list())))),
                 path(
                     segment().slash(segment()).slash("skip"),
                     (name, key) ->
                         post(
                             () ->
                                 auth.adminOnly(
-                                    () -> entity(JsonSupport.unmarshaller(SkipRequest.class), request -> skip(admin, name, key, request)))))));
+                                    () ->
+                                        entity(
+                                            JsonSupport.unmarshaller(SkipRequest.class),
+                                            request -> skip(admin, name, key, request)))))));
   }
 
   private Route skip(ProjectionAdmin admin, String name, String key, SkipRequest request) {
     if (!admin.knows(name, key)) {
       return Errors.notFound("no projection " + name + "/" + key);
     }
-    if (request == null || request.persistenceId() == null || request.persistenceId().isEmpty()
+    if (request == null
+        || request.persistenceId() == null
+        || request.persistenceId().isEmpty()
         || request.persistenceId().length() > ProjectionAdmin.MAX_PERSISTENCE_ID) {
-      return Errors.badRequest("persistenceId is required, at most " + ProjectionAdmin.MAX_PERSISTENCE_ID + " characters");
+      return Errors.badRequest(
+          "persistenceId is required, at most "
+              + ProjectionAdmin.MAX_PERSISTENCE_ID
+              + " characters");
     }
     if (request.sequenceNr() == null || request.sequenceNr() < 1) {
       return Errors.badRequest("sequenceNr must be 1 or more");

@@ -17,13 +17,14 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
- * {@code flotilla projections list|skip}: the read side's projections through a running node's admin API
- * ({@code /api/v1/projections}), with the admin token of the node's data dir.
+ * {@code flotilla projections list|skip}: the read side's projections through a running node's
+ * admin API ({@code /api/v1/projections}), with the admin token of the node's data dir.
  */
 @Command(
     name = "projections",
     mixinStandardHelpOptions = true,
-    description = "Read-side projections of a running node: list them, skip an event one cannot store.",
+    description =
+        "Read-side projections of a running node: list them, skip an event one cannot store.",
     subcommands = {ProjectionsCommand.ListCommand.class, ProjectionsCommand.SkipCommand.class})
 public final class ProjectionsCommand implements Runnable {
 
@@ -31,7 +32,8 @@ public final class ProjectionsCommand implements Runnable {
 
   @Override
   public void run() {
-    throw new CommandLine.ParameterException(spec.commandLine(), "a projections command is required (list, skip)");
+    throw new CommandLine.ParameterException(
+        spec.commandLine(), "a projections command is required (list, skip)");
   }
 
   /** Where the node is and how to authenticate. */
@@ -39,36 +41,54 @@ public final class ProjectionsCommand implements Runnable {
     @Option(
         names = "--api",
         defaultValue = "http://127.0.0.1:${env:FLOTILLA_HTTP_PORT:-8080}",
-        description = "The node's API URL (default http://127.0.0.1:$FLOTILLA_HTTP_PORT, else port 8080).")
+        description =
+            "The node's API URL (default http://127.0.0.1:$FLOTILLA_HTTP_PORT, else port 8080).")
     String api;
 
     @Option(
         names = "--data-dir",
         defaultValue = "${env:FLOTILLA_DATA_DIR:-data}",
-        description = "The node's data dir, for its admin token (default $FLOTILLA_DATA_DIR, else ./data).")
+        description =
+            "The node's data dir, for its admin token (default $FLOTILLA_DATA_DIR, else ./data).")
     Path dataDir;
 
-    @Option(names = "--token-file", description = "A file holding an admin token (default <data-dir>/admin-token).")
+    @Option(
+        names = "--token-file",
+        description = "A file holding an admin token (default <data-dir>/admin-token).")
     Path tokenFile;
 
     int send(String method, String path, String body) throws Exception {
-      String token = Files.readString(tokenFile != null ? tokenFile : dataDir.resolve(AdminTokenFile.FILE_NAME)).strip();
+      String token =
+          Files.readString(
+                  tokenFile != null ? tokenFile : dataDir.resolve(AdminTokenFile.FILE_NAME))
+              .strip();
       HttpRequest.Builder request =
           HttpRequest.newBuilder(URI.create(api.replaceAll("/+$", "") + path))
               .timeout(Duration.ofSeconds(30))
               .header("Authorization", "Bearer " + token)
-              .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+              .method(
+                  method,
+                  body == null
+                      ? HttpRequest.BodyPublishers.noBody()
+                      : HttpRequest.BodyPublishers.ofString(body));
       if (body != null) {
         request.header("Content-Type", "application/json");
       }
       HttpResponse<String> response =
-          HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build().send(request.build(), HttpResponse.BodyHandlers.ofString());
+          HttpClient.newBuilder()
+              .connectTimeout(Duration.ofSeconds(10))
+              .build()
+              .send(request.build(), HttpResponse.BodyHandlers.ofString());
       (response.statusCode() / 100 == 2 ? System.out : System.err).println(response.body());
       return response.statusCode() / 100 == 2 ? 0 : 1;
     }
   }
 
-  @Command(name = "list", mixinStandardHelpOptions = true, description = "Each projection: offset, running or stuck (on which event, why), skipped events.")
+  @Command(
+      name = "list",
+      mixinStandardHelpOptions = true,
+      description =
+          "Each projection: offset, running or stuck (on which event, why), skipped events.")
   static final class ListCommand implements Callable<Integer> {
     @CommandLine.Mixin ApiOptions api = new ApiOptions();
 
@@ -78,7 +98,10 @@ public final class ProjectionsCommand implements Runnable {
     }
   }
 
-  @Command(name = "skip", mixinStandardHelpOptions = true, description = "Let a projection pass over one event it cannot store (at its next retry).")
+  @Command(
+      name = "skip",
+      mixinStandardHelpOptions = true,
+      description = "Let a projection pass over one event it cannot store (at its next retry).")
   static final class SkipCommand implements Callable<Integer> {
     @CommandLine.Mixin ApiOptions api = new ApiOptions();
 
@@ -96,15 +119,16 @@ public final class ProjectionsCommand implements Runnable {
 
     @Override
     public Integer call() throws Exception {
-      String body = JsonSupport.MAPPER.writeValueAsString(Map.of("persistenceId", persistenceId, "sequenceNr", sequenceNr));
+      String body =
+          JsonSupport.MAPPER.writeValueAsString(
+              Map.of("persistenceId", persistenceId, "sequenceNr", sequenceNr));
       return api.send(
-          "POST",
-          "/api/v1/projections/" + encode(name) + "/" + encode(key) + "/skip",
-          body);
+          "POST", "/api/v1/projections/" + encode(name) + "/" + encode(key) + "/skip", body);
     }
 
     private static String encode(String segment) {
-      return java.net.URLEncoder.encode(segment, java.nio.charset.StandardCharsets.UTF_8).replace("+", "%20");
+      return java.net.URLEncoder.encode(segment, java.nio.charset.StandardCharsets.UTF_8)
+          .replace("+", "%20");
     }
   }
 }

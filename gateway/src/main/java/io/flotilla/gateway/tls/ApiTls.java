@@ -24,14 +24,18 @@ import javax.net.ssl.SSLEngine;
 
 /**
  * TLS of the API port (management API, registry, git), from {@code flotilla.http.tls}:
+ *
  * <ul>
- *   <li>{@code auto} (default): HTTPS when {@code flotilla.http.interface} is anything but a loopback address, so
- *       tokens never cross a network in clear; plain HTTP on loopback, where they never leave the machine;
+ *   <li>{@code auto} (default): HTTPS when {@code flotilla.http.interface} is anything but a
+ *       loopback address, so tokens never cross a network in clear; plain HTTP on loopback, where
+ *       they never leave the machine;
  *   <li>{@code on}: always HTTPS; {@code off}: always plain HTTP (behind a TLS-terminating proxy).
  * </ul>
- * The certificate is {@code flotilla.http.tls-certificate} + {@code tls-key} (PEM files) when both are set, else
- * the node's server certificate, which the server CA ({@code <data-dir>/pki/root.crt}, served at {@code /ca.crt})
- * signs for the names in {@code flotilla.pki.server-sans}, the same the device port presents.
+ *
+ * The certificate is {@code flotilla.http.tls-certificate} + {@code tls-key} (PEM files) when both
+ * are set, else the node's server certificate, which the server CA ({@code
+ * <data-dir>/pki/root.crt}, served at {@code /ca.crt}) signs for the names in {@code
+ * flotilla.pki.server-sans}, the same the device port presents.
  */
 public final class ApiTls {
 
@@ -46,11 +50,16 @@ public final class ApiTls {
       case "on" -> true;
       case "off" -> false;
       case "auto" -> !isLoopback(config.getString("flotilla.http.interface"));
-      default -> throw new IllegalArgumentException("flotilla.http.tls must be auto, on or off, not '" + mode + "'");
+      default ->
+          throw new IllegalArgumentException(
+              "flotilla.http.tls must be auto, on or off, not '" + mode + "'");
     };
   }
 
-  /** The configured certificate and key, if both are set: otherwise the server CA's certificate is used. */
+  /**
+   * The configured certificate and key, if both are set: otherwise the server CA's certificate is
+   * used.
+   */
   public static Optional<ServerCredentials> configured(Config config) {
     String certificate = config.getString("flotilla.http.tls-certificate");
     String key = config.getString("flotilla.http.tls-key");
@@ -58,14 +67,16 @@ public final class ApiTls {
       return Optional.empty();
     }
     if (certificate.isBlank() || key.isBlank()) {
-      throw new IllegalArgumentException("set both flotilla.http.tls-certificate and flotilla.http.tls-key, or neither");
+      throw new IllegalArgumentException(
+          "set both flotilla.http.tls-certificate and flotilla.http.tls-key, or neither");
     }
     try {
       List<X509Certificate> chain = Pem.certificates(Files.readString(Path.of(certificate)));
       if (chain.isEmpty()) {
         throw new IllegalArgumentException("no PEM certificate in " + certificate);
       }
-      return Optional.of(new ServerCredentials(privateKey(Files.readString(Path.of(key)), key), chain));
+      return Optional.of(
+          new ServerCredentials(privateKey(Files.readString(Path.of(key)), key), chain));
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read the API port's certificate or key", e);
     }
@@ -87,13 +98,17 @@ public final class ApiTls {
     }
   }
 
-  /** The SHA-256 fingerprint as {@code openssl x509 -noout -fingerprint -sha256} prints it, to check a fetched CA. */
+  /**
+   * The SHA-256 fingerprint as {@code openssl x509 -noout -fingerprint -sha256} prints it, to check
+   * a fetched CA.
+   */
   public static String fingerprint(X509Certificate certificate) {
     try {
       byte[] digest = MessageDigest.getInstance("SHA-256").digest(certificate.getEncoded());
       return "SHA256 Fingerprint=" + HexFormat.ofDelimiter(":").withUpperCase().formatHex(digest);
     } catch (GeneralSecurityException e) {
-      throw new IllegalStateException("the JVM has no SHA-256 or cannot encode a certificate it read", e);
+      throw new IllegalStateException(
+          "the JVM has no SHA-256 or cannot encode a certificate it read", e);
     }
   }
 

@@ -37,12 +37,14 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * The agent (its own JVM) is SIGKILLed at random points of real updates between two targets on podman, and in every
- * other trial the device gateway becomes unreachable once the update has fetched its content, so the update ends (or
- * is killed and resumed) while the server cannot hear of it. After the agent's next command with the server back
- * ({@code update} or {@code check}, whichever comes), the server must see what the device runs: its target and apps,
- * and every update the device recorded in the state it ended in. {@code -Dagent.crash.trials=N} (default 3, what CI
- * runs), {@code -Dcrash.seed=S}; {@code -Dagent.crash.report=FILE} receives a line per trial and the result line ({@code bench/agent-crash.sh}).
+ * The agent (its own JVM) is SIGKILLed at random points of real updates between two targets on
+ * podman, and in every other trial the device gateway becomes unreachable once the update has
+ * fetched its content, so the update ends (or is killed and resumed) while the server cannot hear
+ * of it. After the agent's next command with the server back ({@code update} or {@code check},
+ * whichever comes), the server must see what the device runs: its target and apps, and every update
+ * the device recorded in the state it ended in. {@code -Dagent.crash.trials=N} (default 3, what CI
+ * runs), {@code -Dcrash.seed=S}; {@code -Dagent.crash.report=FILE} receives a line per trial and
+ * the result line ({@code bench/agent-crash.sh}).
  */
 class AgentCrashTest {
 
@@ -67,7 +69,9 @@ class AgentCrashTest {
 
   @BeforeAll
   static void start() throws Exception {
-    assumeTrue("true".equals(System.getenv("CI")) || PodmanService.installed(), "podman is not installed (CI installs it)");
+    assumeTrue(
+        "true".equals(System.getenv("CI")) || PodmanService.installed(),
+        "podman is not installed (CI installs it)");
     dir = Files.createTempDirectory("agent-crash-");
     podman = PodmanService.start(dir.resolve("podman"));
     server = TestServers.start(dir.resolve("data"), null);
@@ -75,12 +79,25 @@ class AgentCrashTest {
     api = new ApiClient(server.httpPort());
     host = "127.0.0.1:" + server.httpPort();
     admin = server.adminToken().value();
-    assertEquals(201, api.post("/api/v1/factories", admin, "{\"name\":\"" + FACTORY + "\",\"platforms\":[\"" + HW + "\"]}").status());
+    assertEquals(
+        201,
+        api.post(
+                "/api/v1/factories",
+                admin,
+                "{\"name\":\"" + FACTORY + "\",\"platforms\":[\"" + HW + "\"]}")
+            .status());
     String pushToken = token("[\"containers:read\",\"containers:push\",\"targets:read\"]");
-    RegistryClient registry = new RegistryClient(HttpClient.newHttpClient(),
-        new RegistryEndpoints(host, URI.create("http://" + host), "dev", pushToken, Set.of(host)));
+    RegistryClient registry =
+        new RegistryClient(
+            HttpClient.newHttpClient(),
+            new RegistryEndpoints(
+                host, URI.create("http://" + host), "dev", pushToken, Set.of(host)));
     BusyboxBaseImage.push(registry, host, FACTORY + "/busybox", "1");
-    GitCli.ok(dir, "clone", "http://dev:" + pushToken + "@" + host + "/git/" + FACTORY + "/containers.git", "clone");
+    GitCli.ok(
+        dir,
+        "clone",
+        "http://dev:" + pushToken + "@" + host + "/git/" + FACTORY + "/containers.git",
+        "clone");
     clone = dir.resolve("clone");
     publish(1);
     publish(2);
@@ -88,22 +105,57 @@ class AgentCrashTest {
     sotaDir = dir.resolve("device/sota");
     log = dir.resolve("agent.log");
     Path confD = Files.createDirectories(dir.resolve("device/conf.d"));
-    Files.writeString(confD.resolve("z-90-crash.toml"), "[pacman]\ninsecure_registries = \"" + host + "\"\n");
+    Files.writeString(
+        confD.resolve("z-90-crash.toml"), "[pacman]\ninsecure_registries = \"" + host + "\"\n");
     agent = new AgentProcess(sotaDir.resolve("sota.toml") + "," + confD, podman.dockerHost());
-    agent.ok(Duration.ofSeconds(60), "register", "--server", "http://" + host, "--token", token("[\"devices:create\"]"),
-        "--factory", FACTORY, "--name", "crash-1", "--hw-id", HW, "--tag", "main", "--sota-dir", sotaDir.toString());
+    agent.ok(
+        Duration.ofSeconds(60),
+        "register",
+        "--server",
+        "http://" + host,
+        "--token",
+        token("[\"devices:create\"]"),
+        "--factory",
+        FACTORY,
+        "--name",
+        "crash-1",
+        "--hw-id",
+        HW,
+        "--tag",
+        "main",
+        "--sota-dir",
+        sotaDir.toString());
     // the device reaches its gateway only through the proxy, which can make it unreachable
-    Files.writeString(confD.resolve("z-91-proxy.toml"), "[tls]\nserver = \"https://127.0.0.1:" + proxy.port() + "\"\n");
-    uuid = JSON.readTree(agent.ok(Duration.ofSeconds(30), "whoami", "--format", "json").output()).path("uuid").asText();
+    Files.writeString(
+        confD.resolve("z-91-proxy.toml"),
+        "[tls]\nserver = \"https://127.0.0.1:" + proxy.port() + "\"\n");
+    uuid =
+        JSON.readTree(agent.ok(Duration.ofSeconds(30), "whoami", "--format", "json").output())
+            .path("uuid")
+            .asText();
     agent.ok(COMMAND, "update", "1");
   }
 
   @AfterAll
   static void stop() throws Exception {
-    Path installed = sotaDir == null ? null : sotaDir.resolve("compose-apps").resolve(APP).resolve("docker-compose.yml");
+    Path installed =
+        sotaDir == null
+            ? null
+            : sotaDir.resolve("compose-apps").resolve(APP).resolve("docker-compose.yml");
     if (installed != null && Files.exists(installed)) {
-      ProcessBuilder down = new ProcessBuilder("docker-compose", "-p", APP, "-f", installed.toString(), "down", "--remove-orphans", "-t", "1")
-          .redirectErrorStream(true).redirectOutput(dir.resolve("down.log").toFile());
+      ProcessBuilder down =
+          new ProcessBuilder(
+                  "docker-compose",
+                  "-p",
+                  APP,
+                  "-f",
+                  installed.toString(),
+                  "down",
+                  "--remove-orphans",
+                  "-t",
+                  "1")
+              .redirectErrorStream(true)
+              .redirectOutput(dir.resolve("down.log").toFile());
       down.environment().put("DOCKER_HOST", podman.dockerHost());
       down.start().waitFor(60, TimeUnit.SECONDS);
     }
@@ -130,17 +182,20 @@ class AgentCrashTest {
     int consistent = 0;
     int outages = 0;
     int killed = 0;
-    // an update may also fail on its own (a start slower than the agent's 60 s on a loaded machine): the device then
+    // an update may also fail on its own (a start slower than the agent's 60 s on a loaded
+    // machine): the device then
     // runs its previous target, which the server must show all the same
     int otherExits = 0;
     List<String> failures = new ArrayList<>();
-    Path report = Path.of(System.getProperty("agent.crash.report", dir.resolve("report.txt").toString()));
+    Path report =
+        Path.of(System.getProperty("agent.crash.report", dir.resolve("report.txt").toString()));
     Files.writeString(report, "");
     for (int trial = 0; trial < trials; trial++) {
       boolean outage = trial % 2 == 1;
       long trialStarted = System.nanoTime();
       Process update = null;
-      // decisions read the records (each `status` is a JVM start); the agreement check asks `status` itself
+      // decisions read the records (each `status` is a JVM start); the agreement check asks
+      // `status` itself
       try {
         long goal = currentTarget().equals(HW + "-1") ? 2 : 1;
         update = agent.start(log, "update", Long.toString(goal));
@@ -174,23 +229,48 @@ class AgentCrashTest {
         } else {
           agent.ok(COMMAND, "check");
         }
-        eventually(Duration.ofSeconds(30), () -> {
-          assertAgree();
-          return null;
-        });
+        eventually(
+            Duration.ofSeconds(30),
+            () -> {
+              assertAgree();
+              return null;
+            });
         consistent++;
-        progress(report, "trial " + trial + (outage ? " outage" : " kill") + ": consistent", trialStarted);
+        progress(
+            report,
+            "trial " + trial + (outage ? " outage" : " kill") + ": consistent",
+            trialStarted);
       } catch (AssertionError | Exception e) {
         failures.add("trial " + trial + (outage ? " (outage)" : "") + ": " + e.getMessage());
-        progress(report, "trial " + trial + (outage ? " outage" : " kill") + ": NOT consistent: " + e.getMessage(), trialStarted);
+        progress(
+            report,
+            "trial "
+                + trial
+                + (outage ? " outage" : " kill")
+                + ": NOT consistent: "
+                + e.getMessage(),
+            trialStarted);
         if (update != null) {
           AgentProcess.kill(update, Duration.ofSeconds(10));
         }
       }
     }
     long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - started);
-    String result = "agent-crash: trials=" + trials + " consistent=" + consistent + " outages=" + outages + " killed=" + killed
-        + " failed-updates=" + otherExits + " seconds=" + seconds + " seed=" + seed;
+    String result =
+        "agent-crash: trials="
+            + trials
+            + " consistent="
+            + consistent
+            + " outages="
+            + outages
+            + " killed="
+            + killed
+            + " failed-updates="
+            + otherExits
+            + " seconds="
+            + seconds
+            + " seed="
+            + seed;
     System.out.println(result);
     Files.writeString(report, result + "\n", StandardOpenOption.APPEND);
     assertEquals(List.of(), failures, result);
@@ -199,7 +279,9 @@ class AgentCrashTest {
 
   /** One line per trial as it ends, so a run cut short still shows what it found. */
   private static void progress(Path report, String line, long since) throws IOException {
-    Files.writeString(report, line + " (" + TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - since) + " s)\n",
+    Files.writeString(
+        report,
+        line + " (" + TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - since) + " s)\n",
         StandardOpenOption.APPEND);
   }
 
@@ -214,15 +296,22 @@ class AgentCrashTest {
   }
 
   private static boolean unfinished() throws IOException {
-    return records().stream().anyMatch(r -> !Set.of("completed", "failed", "canceled").contains(r.path("state").asText()));
+    return records().stream()
+        .anyMatch(
+            r -> !Set.of("completed", "failed", "canceled").contains(r.path("state").asText()));
   }
 
-  /** The device's running target and apps, and every update it recorded, are what the server shows. */
+  /**
+   * The device's running target and apps, and every update it recorded, are what the server shows.
+   */
   private static void assertAgree() throws Exception {
     JsonNode status = status();
     assertTrue(status.path("update_in_progress").isNull(), status.toString());
     JsonNode device = api.get(devicePath(), admin).json();
-    assertEquals(status.path("current_target").asText(), device.path("targetName").asText(), device.toString());
+    assertEquals(
+        status.path("current_target").asText(),
+        device.path("targetName").asText(),
+        device.toString());
     Set<String> apps = new TreeSet<>();
     status.path("current_apps").fieldNames().forEachRemaining(apps::add);
     Set<String> serverApps = new TreeSet<>();
@@ -230,18 +319,31 @@ class AgentCrashTest {
     assertEquals(apps, serverApps, device.toString());
 
     Map<String, String> serverStates = new HashMap<>();
-    api.get(devicePath() + "/updates", admin).json().path("updates")
+    api.get(devicePath() + "/updates", admin)
+        .json()
+        .path("updates")
         .forEach(u -> serverStates.put(u.path("correlationId").asText(), u.path("state").asText()));
     List<JsonNode> records = records();
     for (JsonNode record : records) {
       String id = record.path("id").asText();
       assertEquals(0, record.path("unsent").size(), "events left unsent in " + record);
-      assertEquals(serverState(record.path("state").asText()), serverStates.get(id), "update " + id + " (" + record.path("state").asText()
-          + " on the device); the server has " + serverStates);
+      assertEquals(
+          serverState(record.path("state").asText()),
+          serverStates.get(id),
+          "update "
+              + id
+              + " ("
+              + record.path("state").asText()
+              + " on the device); the server has "
+              + serverStates);
     }
     JsonNode latest = records.get(records.size() - 1);
-    assertEquals(latest.path("id").asText(), device.path("updateCorrelationId").asText(), device.toString());
-    assertEquals(serverState(latest.path("state").asText()), device.path("updateState").asText(), device.toString());
+    assertEquals(
+        latest.path("id").asText(), device.path("updateCorrelationId").asText(), device.toString());
+    assertEquals(
+        serverState(latest.path("state").asText()),
+        device.path("updateState").asText(),
+        device.toString());
   }
 
   private static String serverState(String deviceState) {
@@ -257,21 +359,30 @@ class AgentCrashTest {
     Path updates = sotaDir.resolve("flotilla-agent/updates");
     List<JsonNode> records = new ArrayList<>();
     try (Stream<Path> files = Files.list(updates)) {
-      for (Path file : files.filter(f -> f.getFileName().toString().matches("[0-9A-Z]{26}\\.json")).sorted().toList()) {
+      for (Path file :
+          files
+              .filter(f -> f.getFileName().toString().matches("[0-9A-Z]{26}\\.json"))
+              .sorted()
+              .toList()) {
         records.add(JSON.readTree(file.toFile()));
       }
     }
     return records;
   }
 
-  /** Waits until the update's content is on the device (nothing more to download), or the command ended. */
+  /**
+   * Waits until the update's content is on the device (nothing more to download), or the command
+   * ended.
+   */
   private static void awaitFetchedOrEnded(Process update) throws Exception {
     // the newest record is the previous, completed update until this one is created
-    Set<String> fetched = Set.of("fetched", "installing", "installed", "starting", "started", "completing");
+    Set<String> fetched =
+        Set.of("fetched", "installing", "installed", "starting", "started", "completing");
     long deadline = System.nanoTime() + COMMAND.toNanos();
     while (update.isAlive() && System.nanoTime() < deadline) {
       List<JsonNode> records = records();
-      if (!records.isEmpty() && fetched.contains(records.get(records.size() - 1).path("state").asText())) {
+      if (!records.isEmpty()
+          && fetched.contains(records.get(records.size() - 1).path("state").asText())) {
         return;
       }
       Thread.sleep(50);
@@ -291,24 +402,36 @@ class AgentCrashTest {
   private static void publish(int build) throws Exception {
     Files.createDirectories(clone.resolve("web"));
     Files.createDirectories(clone.resolve(APP));
-    Files.writeString(clone.resolve("web/Dockerfile"),
-        "FROM " + FACTORY + "/busybox:1\nWORKDIR /www\nCOPY index.html .\nCMD [\"httpd\", \"-f\", \"-p\", \"8080\", \"-h\", \"/www\"]\n");
+    Files.writeString(
+        clone.resolve("web/Dockerfile"),
+        "FROM "
+            + FACTORY
+            + "/busybox:1\nWORKDIR /www\nCOPY index.html .\nCMD [\"httpd\", \"-f\", \"-p\", \"8080\", \"-h\", \"/www\"]\n");
     Files.writeString(clone.resolve("web/index.html"), "hello " + build + "\n");
-    Files.writeString(clone.resolve(APP).resolve("docker-compose.yml"), "services:\n  web:\n    image: web\n");
+    Files.writeString(
+        clone.resolve(APP).resolve("docker-compose.yml"), "services:\n  web:\n    image: web\n");
     GitCli.ok(clone, "add", "-A");
     GitCli.ok(clone, "commit", "-q", "-m", "target " + build);
     GitCli.ok(clone, "push", "origin", "HEAD:main");
-    JsonNode done = eventually(Duration.ofSeconds(120), () -> {
-      JsonNode json = api.get("/api/v1/factories/" + FACTORY + "/builds/" + build, admin).json();
-      assertTrue(Set.of("succeeded", "failed", "canceled").contains(json.path("status").asText()), json.toString());
-      return json;
-    });
+    JsonNode done =
+        eventually(
+            Duration.ofSeconds(120),
+            () -> {
+              JsonNode json =
+                  api.get("/api/v1/factories/" + FACTORY + "/builds/" + build, admin).json();
+              assertTrue(
+                  Set.of("succeeded", "failed", "canceled").contains(json.path("status").asText()),
+                  json.toString());
+              return json;
+            });
     assertEquals("succeeded", done.path("status").asText(), done.toString());
-    eventually(Duration.ofSeconds(30), () -> {
-      String list = api.get("/api/v1/factories/" + FACTORY + "/targets?tag=main", admin).body();
-      assertTrue(list.contains(HW + "-" + build), list);
-      return null;
-    });
+    eventually(
+        Duration.ofSeconds(30),
+        () -> {
+          String list = api.get("/api/v1/factories/" + FACTORY + "/targets?tag=main", admin).body();
+          assertTrue(list.contains(HW + "-" + build), list);
+          return null;
+        });
   }
 
   private static String devicePath() {
@@ -316,7 +439,8 @@ class AgentCrashTest {
   }
 
   private static String token(String scopes) throws Exception {
-    Answer answer = api.post("/api/v1/factories/" + FACTORY + "/tokens", admin, "{\"scopes\":" + scopes + "}");
+    Answer answer =
+        api.post("/api/v1/factories/" + FACTORY + "/tokens", admin, "{\"scopes\":" + scopes + "}");
     assertEquals(201, answer.status(), answer.body());
     return answer.json().get("token").asText();
   }

@@ -27,12 +27,13 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * The device story with everything real: the server (registry, containers.git, builder, device gateway), the agent
- * in its own JVM, podman's Docker API and docker-compose. A device registers, the daemon runs a first target (a web
- * service and a probe that fetches it over the compose network), switches to a second on the WebSocket notice,
- * fails three times on a broken target and rolls back; an agent SIGKILLed at random points of updates always ends
- * on a whole target. Each test has its own device on its own tag; the server and the builds are shared
- * ({@link EndToEndFleet}).
+ * The device story with everything real: the server (registry, containers.git, builder, device
+ * gateway), the agent in its own JVM, podman's Docker API and docker-compose. A device registers,
+ * the daemon runs a first target (a web service and a probe that fetches it over the compose
+ * network), switches to a second on the WebSocket notice, fails three times on a broken target and
+ * rolls back; an agent SIGKILLed at random points of updates always ends on a whole target. Each
+ * test has its own device on its own tag; the server and the builds are shared ({@link
+ * EndToEndFleet}).
  */
 @Timeout(value = 420, unit = TimeUnit.SECONDS)
 class AgentEndToEndTest {
@@ -41,8 +42,10 @@ class AgentEndToEndTest {
   private static final String HW = EndToEndFleet.HW;
   private static final String APP = EndToEndFleet.APP;
   private static final ObjectMapper JSON = new ObjectMapper();
+
   /** Long enough that only the WebSocket notice can explain a switch within seconds. */
   private static final int POLLING_SECONDS = 600;
+
   /** For a short CLI command: a new agent JVM took over 30 s to start at a load average of 50. */
   private static final Duration CLI = Duration.ofSeconds(90);
 
@@ -62,21 +65,37 @@ class AgentEndToEndTest {
     deviceDir = Files.createDirectories(fleet.dir.resolve(name));
     sotaDir = deviceDir.resolve("sota");
     Path confD = Files.createDirectories(deviceDir.resolve("conf.d"));
-    // nothing about the registry: the daemon reads it through the apps proxy that registration wrote into
+    // nothing about the registry: the daemon reads it through the apps proxy that registration
+    // wrote into
     // sota.toml; a slow poll proves that the WebSocket wakes the daemon
-    Files.writeString(confD.resolve("z-90-e2e.toml"), "[uptane]\npolling_seconds = " + POLLING_SECONDS + "\n");
+    Files.writeString(
+        confD.resolve("z-90-e2e.toml"), "[uptane]\npolling_seconds = " + POLLING_SECONDS + "\n");
     agent = new AgentProcess(sotaDir.resolve("sota.toml") + "," + confD, fleet.podman.dockerHost());
     daemonLog = deviceDir.resolve("daemon.log");
   }
 
-  /** The next test's device runs the same compose project on the same podman: this one's containers go. */
+  /**
+   * The next test's device runs the same compose project on the same podman: this one's containers
+   * go.
+   */
   @AfterEach
   void removeDevice() throws Exception {
     AgentProcess.stop(daemon);
     Path installed = sotaDir.resolve("compose-apps").resolve(APP).resolve("docker-compose.yml");
     if (Files.exists(installed)) {
-      ProcessBuilder down = new ProcessBuilder("docker-compose", "-p", APP, "-f", installed.toString(), "down", "--remove-orphans", "-t", "1")
-          .redirectErrorStream(true).redirectOutput(deviceDir.resolve("down.log").toFile());
+      ProcessBuilder down =
+          new ProcessBuilder(
+                  "docker-compose",
+                  "-p",
+                  APP,
+                  "-f",
+                  installed.toString(),
+                  "down",
+                  "--remove-orphans",
+                  "-t",
+                  "1")
+              .redirectErrorStream(true)
+              .redirectOutput(deviceDir.resolve("down.log").toFile());
       down.environment().put("DOCKER_HOST", fleet.podman.dockerHost());
       down.start().waitFor(60, TimeUnit.SECONDS);
     }
@@ -96,10 +115,14 @@ class AgentEndToEndTest {
   @Test
   void theProbeReachesTheWebServiceByItsNameOverTheComposeNetwork() throws Exception {
     daemonOnItsFirstTarget();
-    eventually(Duration.ofSeconds(30), () -> {
-      assertTrue(logs("probe").contains("fetched: hello v"), "the probe fetched the web page over the compose network: " + logs("probe"));
-      return null;
-    });
+    eventually(
+        Duration.ofSeconds(30),
+        () -> {
+          assertTrue(
+              logs("probe").contains("fetched: hello v"),
+              "the probe fetched the web page over the compose network: " + logs("probe"));
+          return null;
+        });
   }
 
   @Test
@@ -117,32 +140,58 @@ class AgentEndToEndTest {
   void aBrokenTargetIsTriedThreeTimesThenTheDeviceRollsBack() throws Exception {
     long good = daemonOnItsFirstTarget();
     long bad = fleet.publish(fleet.broken, name);
-    JsonNode updates = eventually(Duration.ofSeconds(150), () -> {
-      JsonNode list = fleet.api.get(devicePath() + "/updates", fleet.admin).json().get("updates");
-      List<JsonNode> toBad = stream(list).filter(u -> u.path("targetName").asText().equals(HW + "-" + bad)).toList();
-      assertEquals(3, toBad.size(), "three attempts at the broken target: " + list);
-      toBad.forEach(u -> assertEquals("failed", u.path("state").asText(), u.toString()));
-      JsonNode newest = stream(list).max(Comparator.comparing(u -> u.path("startedAt").asText())).orElseThrow();
-      assertEquals(HW + "-" + good, newest.path("targetName").asText(), "the rollback re-syncs the good target: " + list);
-      assertEquals("succeeded", newest.path("state").asText(), newest.toString());
-      return list;
-    });
+    JsonNode updates =
+        eventually(
+            Duration.ofSeconds(150),
+            () -> {
+              JsonNode list =
+                  fleet.api.get(devicePath() + "/updates", fleet.admin).json().get("updates");
+              List<JsonNode> toBad =
+                  stream(list)
+                      .filter(u -> u.path("targetName").asText().equals(HW + "-" + bad))
+                      .toList();
+              assertEquals(3, toBad.size(), "three attempts at the broken target: " + list);
+              toBad.forEach(u -> assertEquals("failed", u.path("state").asText(), u.toString()));
+              JsonNode newest =
+                  stream(list)
+                      .max(Comparator.comparing(u -> u.path("startedAt").asText()))
+                      .orElseThrow();
+              assertEquals(
+                  HW + "-" + good,
+                  newest.path("targetName").asText(),
+                  "the rollback re-syncs the good target: " + list);
+              assertEquals("succeeded", newest.path("state").asText(), newest.toString());
+              return list;
+            });
     awaitDeviceOn(good, Duration.ofSeconds(30));
     assertRunningHealthy();
-    assertTrue(Files.readString(daemonLog).contains("rolling back to " + HW + "-" + good), tail(daemonLog));
+    assertTrue(
+        Files.readString(daemonLog).contains("rolling back to " + HW + "-" + good),
+        tail(daemonLog));
 
     // every target the device ran or tried is an update with its events
     for (String target : List.of(HW + "-" + good, HW + "-" + bad)) {
-      JsonNode update = stream(updates).filter(u -> u.path("targetName").asText().equals(target)).findFirst().orElseThrow();
-      JsonNode detail = fleet.api.get(devicePath() + "/updates/" + update.path("correlationId").asText(), fleet.admin).json();
-      List<String> types = stream(detail.path("events")).map(e -> e.path("eventType").path("id").asText()).toList();
-      assertTrue(types.contains("UpdateInitStarted") && types.contains("EcuInstallationCompleted"), target + ": " + detail);
+      JsonNode update =
+          stream(updates)
+              .filter(u -> u.path("targetName").asText().equals(target))
+              .findFirst()
+              .orElseThrow();
+      JsonNode detail =
+          fleet
+              .api
+              .get(devicePath() + "/updates/" + update.path("correlationId").asText(), fleet.admin)
+              .json();
+      List<String> types =
+          stream(detail.path("events")).map(e -> e.path("eventType").path("id").asText()).toList();
+      assertTrue(
+          types.contains("UpdateInitStarted") && types.contains("EcuInstallationCompleted"),
+          target + ": " + detail);
     }
   }
 
   /**
-   * SIGKILL at a random moment of an update between two good targets, then one restart: the device must end on a
-   * whole target, the one it left or the one it went to, never in between.
+   * SIGKILL at a random moment of an update between two good targets, then one restart: the device
+   * must end on a whole target, the one it left or the one it went to, never in between.
    */
   @Test
   void anAgentKilledAtRandomPointsAlwaysEndsOnAWholeTarget() throws Exception {
@@ -166,7 +215,9 @@ class AgentEndToEndTest {
         status = status();
       }
       String after = status.path("current_target").asText();
-      assertTrue(after.equals(before) || after.equals(HW + "-" + goal), "run " + runs + ": " + before + " -> " + after);
+      assertTrue(
+          after.equals(before) || after.equals(HW + "-" + goal),
+          "run " + runs + ": " + before + " -> " + after);
       assertTrue(status.path("update_in_progress").isNull(), status.toString());
       assertRunningHealthy();
       if (after.equals(HW + "-" + goal)) {
@@ -177,7 +228,10 @@ class AgentEndToEndTest {
     assertTrue(runs >= 2, "only " + runs + " runs were killed mid-way");
   }
 
-  /** An update fetched but not installed is overtaken by a newer target: the daemon cancels it and installs the newer. */
+  /**
+   * An update fetched but not installed is overtaken by a newer target: the daemon cancels it and
+   * installs the newer.
+   */
   @Test
   void theDaemonCancelsAnUnfinishedUpdateWhenANewerTargetArrives() throws Exception {
     updatedToItsFirstTarget();
@@ -191,21 +245,50 @@ class AgentEndToEndTest {
     daemon = agent.start(daemonLog, "daemon");
     awaitDeviceOn(newer, Duration.ofSeconds(120));
     assertRunningHealthy();
-    assertTrue(Files.readString(daemonLog).contains("Newer target " + HW + "-" + newer + ": canceling update to " + HW + "-" + older), tail(daemonLog));
+    assertTrue(
+        Files.readString(daemonLog)
+            .contains(
+                "Newer target " + HW + "-" + newer + ": canceling update to " + HW + "-" + older),
+        tail(daemonLog));
 
-    JsonNode canceled = fleet.api.get(devicePath() + "/updates/" + correlationId, fleet.admin).json();
-    assertEquals("failed", canceled.path("state").asText(), "the server sees the canceled update end: " + canceled);
+    JsonNode canceled =
+        fleet.api.get(devicePath() + "/updates/" + correlationId, fleet.admin).json();
+    assertEquals(
+        "failed",
+        canceled.path("state").asText(),
+        "the server sees the canceled update end: " + canceled);
     JsonNode last = canceled.path("events").get(canceled.path("events").size() - 1);
-    assertEquals("EcuInstallationCompleted", last.path("eventType").path("id").asText(), canceled.toString());
-    assertTrue(last.path("event").path("details").asText().contains("newer target " + HW + "-" + newer), last.toString());
+    assertEquals(
+        "EcuInstallationCompleted",
+        last.path("eventType").path("id").asText(),
+        canceled.toString());
+    assertTrue(
+        last.path("event").path("details").asText().contains("newer target " + HW + "-" + newer),
+        last.toString());
   }
 
   /** Registers this test's device on a tag of its own (its name). */
   private void register() throws Exception {
     String deviceToken = fleet.token("[\"devices:create\"]");
-    agent.ok(Duration.ofSeconds(120), "register", "--server", "http://" + fleet.host, "--token", deviceToken, "--factory", FACTORY,
-        "--name", name, "--hw-id", HW, "--tag", name, "--sota-dir", sotaDir.toString());
-    uuid = JSON.readTree(agent.ok(CLI, "whoami", "--format", "json").output()).path("uuid").asText();
+    agent.ok(
+        Duration.ofSeconds(120),
+        "register",
+        "--server",
+        "http://" + fleet.host,
+        "--token",
+        deviceToken,
+        "--factory",
+        FACTORY,
+        "--name",
+        name,
+        "--hw-id",
+        HW,
+        "--tag",
+        name,
+        "--sota-dir",
+        sotaDir.toString());
+    uuid =
+        JSON.readTree(agent.ok(CLI, "whoami", "--format", "json").output()).path("uuid").asText();
     assertFalse(uuid.isBlank());
   }
 
@@ -219,7 +302,10 @@ class AgentEndToEndTest {
     return first;
   }
 
-  /** A registered device that installed a first target with one {@code update}, no daemon; answers its version. */
+  /**
+   * A registered device that installed a first target with one {@code update}, no daemon; answers
+   * its version.
+   */
   private long updatedToItsFirstTarget() throws Exception {
     register();
     long first = fleet.publish(fleet.v1, name);
@@ -230,24 +316,34 @@ class AgentEndToEndTest {
   }
 
   private void awaitDeviceOn(long version, Duration within) throws Exception {
-    eventually(within, () -> {
-      Answer device = fleet.api.get(devicePath(), fleet.admin);
-      assertEquals(200, device.status(), device.body());
-      assertEquals(HW + "-" + version, device.json().path("targetName").asText(), device.body() + "\n" + tail(daemonLog));
-      return null;
-    });
+    eventually(
+        within,
+        () -> {
+          Answer device = fleet.api.get(devicePath(), fleet.admin);
+          assertEquals(200, device.status(), device.body());
+          assertEquals(
+              HW + "-" + version,
+              device.json().path("targetName").asText(),
+              device.body() + "\n" + tail(daemonLog));
+          return null;
+        });
   }
 
   /** Every service of the installed compose file has a running container of exactly that config. */
   private void assertRunningHealthy() throws Exception {
     Path compose = sotaDir.resolve("compose-apps").resolve(APP).resolve("docker-compose.yml");
     Map<String, String> hashes = ComposeFile.parse(Files.readAllBytes(compose)).configHashes();
-    AppsStates.AppState state = eventually(Duration.ofSeconds(30), () -> {
-      AppsStates.AppState app = AppHealth.of(fleet.engine, APP, "", hashes);
-      assertEquals(AppsStates.HEALTHY, app.state(), app.toString());
-      return app;
-    });
-    assertEquals(hashes.keySet(), Set.copyOf(state.services().stream().map(AppsStates.ServiceState::name).toList()));
+    AppsStates.AppState state =
+        eventually(
+            Duration.ofSeconds(30),
+            () -> {
+              AppsStates.AppState app = AppHealth.of(fleet.engine, APP, "", hashes);
+              assertEquals(AppsStates.HEALTHY, app.state(), app.toString());
+              return app;
+            });
+    assertEquals(
+        hashes.keySet(),
+        Set.copyOf(state.services().stream().map(AppsStates.ServiceState::name).toList()));
   }
 
   private String currentTarget() throws Exception {

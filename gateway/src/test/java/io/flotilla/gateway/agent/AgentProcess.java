@@ -10,8 +10,9 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The real agent CLI in its own JVM, as on a device: its own process can be SIGKILLed, and nothing of the server's
- * classpath state leaks into it. Its config comes only from {@code cfgDirs}; its engine is {@code dockerHost}.
+ * The real agent CLI in its own JVM, as on a device: its own process can be SIGKILLed, and nothing
+ * of the server's classpath state leaks into it. Its config comes only from {@code cfgDirs}; its
+ * engine is {@code dockerHost}.
  */
 final class AgentProcess {
 
@@ -25,14 +26,22 @@ final class AgentProcess {
     this.dockerHost = dockerHost;
   }
 
-  /** Runs one command to its end (bounded by {@code timeout}) and returns its exit code and output. */
+  /**
+   * Runs one command to its end (bounded by {@code timeout}) and returns its exit code and output.
+   */
   Result run(Duration timeout, String... args) throws IOException, InterruptedException {
     Path log = Files.createTempFile("agent-", ".log");
     try {
       Process process = start(log, args);
       if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
         process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-        throw new AssertionError("agent " + String.join(" ", args) + " did not end within " + timeout + ":\n" + Files.readString(log));
+        throw new AssertionError(
+            "agent "
+                + String.join(" ", args)
+                + " did not end within "
+                + timeout
+                + ":\n"
+                + Files.readString(log));
       }
       return new Result(process.exitValue(), Files.readString(log, StandardCharsets.UTF_8));
     } finally {
@@ -43,20 +52,31 @@ final class AgentProcess {
   Result ok(Duration timeout, String... args) throws IOException, InterruptedException {
     Result result = run(timeout, args);
     if (result.exit() != 0) {
-      throw new AssertionError("agent " + String.join(" ", args) + " exited " + result.exit() + ":\n" + result.output());
+      throw new AssertionError(
+          "agent " + String.join(" ", args) + " exited " + result.exit() + ":\n" + result.output());
     }
     return result;
   }
 
   /** Starts a command without waiting; stdout and stderr go to {@code log} (appended). */
   Process start(Path log, String... args) throws IOException {
-    List<String> command = new ArrayList<>(List.of(javaBinary(), "-Xmx128m", "-XX:TieredStopAtLevel=1", "-cp", classPath(),
-        "io.flotilla.agent.cli.AgentCli"));
+    List<String> command =
+        new ArrayList<>(
+            List.of(
+                javaBinary(),
+                "-Xmx128m",
+                "-XX:TieredStopAtLevel=1",
+                "-cp",
+                classPath(),
+                "io.flotilla.agent.cli.AgentCli"));
     if (cfgDirs != null) {
       command.addAll(List.of("-c", cfgDirs));
     }
     command.addAll(List.of(args));
-    ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+    ProcessBuilder builder =
+        new ProcessBuilder(command)
+            .redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
     builder.environment().put("DOCKER_HOST", dockerHost);
     builder.environment().remove("FIOUP_CFG_DIRS");
     Process process = builder.start();
@@ -89,6 +109,8 @@ final class AgentProcess {
   /** Surefire runs tests from a manifest-only jar; its real test classpath is in this property. */
   private static String classPath() {
     String surefire = System.getProperty("surefire.test.class.path");
-    return surefire != null && !surefire.isBlank() ? surefire : System.getProperty("java.class.path");
+    return surefire != null && !surefire.isBlank()
+        ? surefire
+        : System.getProperty("java.class.path");
   }
 }

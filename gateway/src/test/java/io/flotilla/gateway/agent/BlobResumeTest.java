@@ -33,8 +33,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The agent's content store downloads a blob from the real registry through a counting proxy that cuts the first
- * download halfway; the second attempt asks for the rest with {@code Range} and the proxy serves only the rest.
+ * The agent's content store downloads a blob from the real registry through a counting proxy that
+ * cuts the first download halfway; the second attempt asks for the rest with {@code Range} and the
+ * proxy serves only the rest.
  */
 class BlobResumeTest {
 
@@ -55,8 +56,18 @@ class BlobResumeTest {
     server = TestServers.start(dir.resolve("data"), null);
     ApiClient api = new ApiClient(server.httpPort());
     String admin = server.adminToken().value();
-    assertEquals(201, api.post("/api/v1/factories", admin, "{\"name\":\"acme\",\"platforms\":[\"amd64-linux\"]}").status());
-    token = api.post("/api/v1/factories/acme/tokens", admin, "{\"scopes\":[\"containers:read\",\"containers:push\"]}").json().get("token").asText();
+    assertEquals(
+        201,
+        api.post("/api/v1/factories", admin, "{\"name\":\"acme\",\"platforms\":[\"amd64-linux\"]}")
+            .status());
+    token =
+        api.post(
+                "/api/v1/factories/acme/tokens",
+                admin,
+                "{\"scopes\":[\"containers:read\",\"containers:push\"]}")
+            .json()
+            .get("token")
+            .asText();
     proxy = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
     HttpClient upstream = HttpClient.newHttpClient();
     proxy.createContext("/", exchange -> forward(upstream, exchange));
@@ -79,18 +90,24 @@ class BlobResumeTest {
     new Random(7).nextBytes(blob);
     Digest digest = Digest.of(blob);
     String host = "127.0.0.1:" + server.httpPort();
-    new io.flotilla.builder.registry.RegistryClient(HttpClient.newHttpClient(),
-        new RegistryEndpoints(host, URI.create("http://" + host), "dev", token, Set.of(host))).pushBlob(host, "acme/big", digest, blob);
+    new io.flotilla.builder.registry.RegistryClient(
+            HttpClient.newHttpClient(),
+            new RegistryEndpoints(host, URI.create("http://" + host), "dev", token, Set.of(host)))
+        .pushBlob(host, "acme/big", digest, blob);
 
     String viaProxy = "127.0.0.1:" + proxy.getAddress().getPort();
-    RegistryPuller registry = new RegistryPuller(HttpClient.newHttpClient(), h -> "http", () -> new HubCredentials("dev", token));
+    RegistryPuller registry =
+        new RegistryPuller(
+            HttpClient.newHttpClient(), h -> "http", () -> new HubCredentials("dev", token));
     ContentStore store = new ContentStore(dir.resolve("store"));
 
-    assertThrows(IOException.class, () -> store.fetch(digest, SIZE, registry.blob(viaProxy, "acme/big", digest), bytes -> { }));
+    assertThrows(
+        IOException.class,
+        () -> store.fetch(digest, SIZE, registry.blob(viaProxy, "acme/big", digest), bytes -> {}));
     long kept = store.partialSize(digest);
     assertTrue(kept > 0 && kept <= CUT_AFTER, "kept " + kept + " bytes of the cut download");
 
-    store.fetch(digest, SIZE, registry.blob(viaProxy, "acme/big", digest), bytes -> { });
+    store.fetch(digest, SIZE, registry.blob(viaProxy, "acme/big", digest), bytes -> {});
     assertArrayEquals(blob, Files.readAllBytes(store.blobPath(digest)));
 
     List<Served> gets = served.stream().filter(s -> s.bytes() > 0).toList();
@@ -100,11 +117,15 @@ class BlobResumeTest {
     assertEquals(SIZE - kept, gets.get(1).bytes(), "the second download serves only the rest");
   }
 
-  /** Passes a request on to the server; the first blob body is cut after {@value #CUT_AFTER} bytes. */
+  /**
+   * Passes a request on to the server; the first blob body is cut after {@value #CUT_AFTER} bytes.
+   */
   private static void forward(HttpClient upstream, HttpExchange exchange) throws IOException {
     try (exchange) {
-      HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.httpPort() + exchange.getRequestURI()))
-          .method(exchange.getRequestMethod(), HttpRequest.BodyPublishers.noBody());
+      HttpRequest.Builder request =
+          HttpRequest.newBuilder(
+                  URI.create("http://127.0.0.1:" + server.httpPort() + exchange.getRequestURI()))
+              .method(exchange.getRequestMethod(), HttpRequest.BodyPublishers.noBody());
       for (String header : List.of("Authorization", "Range", "Accept")) {
         String value = exchange.getRequestHeaders().getFirst(header);
         if (value != null) {
@@ -118,20 +139,33 @@ class BlobResumeTest {
         Thread.currentThread().interrupt();
         throw new IOException(e);
       }
-      response.headers().map().forEach((name, values) -> {
-        if (!name.equalsIgnoreCase("content-length") && !name.equalsIgnoreCase("transfer-encoding") && !name.startsWith(":")) {
-          values.forEach(v -> exchange.getResponseHeaders().add(name, v));
-        }
-      });
+      response
+          .headers()
+          .map()
+          .forEach(
+              (name, values) -> {
+                if (!name.equalsIgnoreCase("content-length")
+                    && !name.equalsIgnoreCase("transfer-encoding")
+                    && !name.startsWith(":")) {
+                  values.forEach(v -> exchange.getResponseHeaders().add(name, v));
+                }
+              });
       long length = response.headers().firstValueAsLong("Content-Length").orElse(-1);
       boolean head = exchange.getRequestMethod().equals("HEAD");
-      exchange.sendResponseHeaders(response.statusCode(), head || length == 0 ? -1 : Math.max(length, 0));
-      boolean blobBody = !head && exchange.getRequestURI().getPath().contains("/blobs/") && response.statusCode() / 100 == 2;
+      exchange.sendResponseHeaders(
+          response.statusCode(), head || length == 0 ? -1 : Math.max(length, 0));
+      boolean blobBody =
+          !head
+              && exchange.getRequestURI().getPath().contains("/blobs/")
+              && response.statusCode() / 100 == 2;
       long limit = blobBody && cutNext.getAndSet(false) ? CUT_AFTER : Long.MAX_VALUE;
       long count = 0;
-      try (InputStream in = response.body(); OutputStream out = exchange.getResponseBody()) {
+      try (InputStream in = response.body();
+          OutputStream out = exchange.getResponseBody()) {
         byte[] buffer = new byte[16384];
-        for (int n; count < limit && (n = in.read(buffer, 0, (int) Math.min(buffer.length, limit - count))) > 0; ) {
+        for (int n;
+            count < limit
+                && (n = in.read(buffer, 0, (int) Math.min(buffer.length, limit - count))) > 0; ) {
           out.write(buffer, 0, n);
           count += n;
         }

@@ -10,9 +10,10 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * A loopback TCP relay that can make the server unreachable: while down it resets every new connection and has
- * reset those it relayed, as a stopped server or a cut network would; up again, it relays as before. TLS passes
- * through untouched, so devices keep talking mutual TLS to the real gateway.
+ * A loopback TCP relay that can make the server unreachable: while down it resets every new
+ * connection and has reset those it relayed, as a stopped server or a cut network would; up again,
+ * it relays as before. TLS passes through untouched, so devices keep talking mutual TLS to the real
+ * gateway.
  */
 final class TcpProxy implements AutoCloseable {
 
@@ -62,24 +63,29 @@ final class TcpProxy implements AutoCloseable {
         relay(client, server);
         relay(server, client);
       } catch (IOException e) {
-        // the listener closed, or the server refused this one connection: the client sees its connection end
+        // the listener closed, or the server refused this one connection: the client sees its
+        // connection end
       }
     }
   }
 
   private void relay(Socket from, Socket to) {
-    Thread thread = new Thread(() -> {
-      try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
-        in.transferTo(out);
-      } catch (IOException e) {
-        // either side closed or was reset
-      } finally {
-        reset(from);
-        reset(to);
-        open.remove(from);
-        open.remove(to);
-      }
-    }, "tcp-relay");
+    Thread thread =
+        new Thread(
+            () -> {
+              try (InputStream in = from.getInputStream();
+                  OutputStream out = to.getOutputStream()) {
+                in.transferTo(out);
+              } catch (IOException e) {
+                // either side closed or was reset
+              } finally {
+                reset(from);
+                reset(to);
+                open.remove(from);
+                open.remove(to);
+              }
+            },
+            "tcp-relay");
     thread.setDaemon(true);
     thread.start();
   }

@@ -20,28 +20,36 @@ import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 
 /**
- * The baseline of bench/checkin-throughput.sh: pekko-http on the device port's TLS setup (same server key, same
- * client-certificate verification against the factory CAs of {@code <data-dir>/pki}) answering every request with
- * one constant targets.json. What Flotilla adds on top of this is the cost of a check-in.
- * Usage: BareTlsServer DATA_DIR PORT
+ * The baseline of bench/checkin-throughput.sh: pekko-http on the device port's TLS setup (same
+ * server key, same client-certificate verification against the factory CAs of {@code
+ * <data-dir>/pki}) answering every request with one constant targets.json. What Flotilla adds on
+ * top of this is the cost of a check-in. Usage: BareTlsServer DATA_DIR PORT
  */
 public final class BareTlsServer {
 
-  private static final String TARGETS = "{\"signatures\":[],\"signed\":{\"_type\":\"Targets\",\"expires\":\"2030-01-01T00:00:00Z\",\"version\":1,\"targets\":{}}}";
+  private static final String TARGETS =
+      "{\"signatures\":[],\"signed\":{\"_type\":\"Targets\",\"expires\":\"2030-01-01T00:00:00Z\",\"version\":1,\"targets\":{}}}";
 
   public static void main(String[] args) throws Exception {
     Path dataDir = Path.of(args[0]);
     int port = Integer.parseInt(args[1]);
     ActorSystem<Void> system =
-        ActorSystem.create(Behaviors.empty(), "bare", ConfigFactory.parseString("pekko.actor.provider = local\npekko.loglevel = WARNING").withFallback(ConfigFactory.load()));
+        ActorSystem.create(
+            Behaviors.empty(),
+            "bare",
+            ConfigFactory.parseString("pekko.actor.provider = local\npekko.loglevel = WARNING")
+                .withFallback(ConfigFactory.load()));
     DevicePki pki = DevicePki.open(dataDir.resolve("pki"), PkiSettings.defaults());
     byte[] body = TARGETS.getBytes(StandardCharsets.UTF_8);
     String checksum = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(body));
     HttpResponse response =
-        HttpResponse.create().withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, body)).addHeader(RawHeader.create("x-ats-role-checksum", checksum));
+        HttpResponse.create()
+            .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, body))
+            .addHeader(RawHeader.create("x-ats-role-checksum", checksum));
     Http.get(system)
         .newServerAt("127.0.0.1", port)
-        .enableHttps(DeviceTls.httpsContext(pki.server().credentials(), pki.verifier(RevocationCheck.NONE)))
+        .enableHttps(
+            DeviceTls.httpsContext(pki.server().credentials(), pki.verifier(RevocationCheck.NONE)))
         .bind(complete(response))
         .toCompletableFuture()
         .get();

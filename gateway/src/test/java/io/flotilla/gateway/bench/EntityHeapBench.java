@@ -38,14 +38,16 @@ import org.apache.pekko.persistence.typed.javadsl.EventHandler;
 import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehavior;
 
 /**
- * Benchmark 3's decomposition: the heap one active entity holds, on one node, for three entity types started the
- * same way (cluster sharding with the Device entity's passivation settings and a stop message): a plain typed actor
- * that persists nothing, the smallest event-sourced entity (one constant state, no events; it still recovers from
- * the journal), and the Device entity itself, created by a first-contact check-in as the device port sends it. The
- * difference between the last two is what Flotilla adds to Pekko's own cost of an event-sourced sharded entity.
- * Each figure is the growth of the heap histogram (a full GC first) divided by the entities added, counted in the
- * histogram; H2's share (its page cache holds the rows the Device entities wrote and read, up to the cache's bound)
- * is shown apart. Usage: EntityHeapBench DATA_DIR [entities per type=100000]; prints a Markdown table.
+ * Benchmark 3's decomposition: the heap one active entity holds, on one node, for three entity
+ * types started the same way (cluster sharding with the Device entity's passivation settings and a
+ * stop message): a plain typed actor that persists nothing, the smallest event-sourced entity (one
+ * constant state, no events; it still recovers from the journal), and the Device entity itself,
+ * created by a first-contact check-in as the device port sends it. The difference between the last
+ * two is what Flotilla adds to Pekko's own cost of an event-sourced sharded entity. Each figure is
+ * the growth of the heap histogram (a full GC first) divided by the entities added, counted in the
+ * histogram; H2's share (its page cache holds the rows the Device entities wrote and read, up to
+ * the cache's bound) is shown apart. Usage: EntityHeapBench DATA_DIR [entities per type=100000];
+ * prints a Markdown table.
  */
 public final class EntityHeapBench {
 
@@ -58,8 +60,10 @@ public final class EntityHeapBench {
 
   record Stop() implements Touch {}
 
-  static final EntityTypeKey<Touch> PLAIN = EntityTypeKey.create(Touch.class, "HeapBenchPlainActor");
-  static final EntityTypeKey<Touch> EVENT_SOURCED = EntityTypeKey.create(Touch.class, "HeapBenchEventSourced");
+  static final EntityTypeKey<Touch> PLAIN =
+      EntityTypeKey.create(Touch.class, "HeapBenchPlainActor");
+  static final EntityTypeKey<Touch> EVENT_SOURCED =
+      EntityTypeKey.create(Touch.class, "HeapBenchEventSourced");
 
   /** A class of its own so that the histogram counts exactly the entities of this type. */
   static final class PlainActor extends AbstractBehavior<Touch> {
@@ -71,10 +75,12 @@ public final class EntityHeapBench {
     @Override
     public Receive<Touch> createReceive() {
       return newReceiveBuilder()
-          .onMessage(Ping.class, ping -> {
-            ping.replyTo().tell(Done.getInstance());
-            return this;
-          })
+          .onMessage(
+              Ping.class,
+              ping -> {
+                ping.replyTo().tell(Done.getInstance());
+                return this;
+              })
           .onMessage(Stop.class, stop -> Behaviors.stopped())
           .build();
     }
@@ -122,33 +128,70 @@ public final class EntityHeapBench {
       ActorSystem<?> system = server.system();
       ClusterSharding sharding = ClusterSharding.get(system);
       ClusterShardingSettings settings = ClusterShardingSettings.create(system);
-      settings = settings.withPassivationStrategy(settings.passivationStrategySettings().withActiveEntityLimit(limit));
-      sharding.init(Entity.of(PLAIN, ctx -> Behaviors.setup(PlainActor::new)).withSettings(settings).withStopMessage(new Stop()));
-      sharding.init(Entity.of(EVENT_SOURCED, ctx -> new MinimalEventSourced(ctx.getEntityId())).withSettings(settings).withStopMessage(new Stop()));
+      settings =
+          settings.withPassivationStrategy(
+              settings.passivationStrategySettings().withActiveEntityLimit(limit));
+      sharding.init(
+          Entity.of(PLAIN, ctx -> Behaviors.setup(PlainActor::new))
+              .withSettings(settings)
+              .withStopMessage(new Stop()));
+      sharding.init(
+          Entity.of(EVENT_SOURCED, ctx -> new MinimalEventSourced(ctx.getEntityId()))
+              .withSettings(settings)
+              .withStopMessage(new Stop()));
 
       IntFunction<CompletableFuture<?>> plain =
-          i -> sharding.entityRefFor(PLAIN, "p-" + i).ask(Ping::new, Duration.ofSeconds(60)).toCompletableFuture();
+          i ->
+              sharding
+                  .entityRefFor(PLAIN, "p-" + i)
+                  .ask(Ping::new, Duration.ofSeconds(60))
+                  .toCompletableFuture();
       IntFunction<CompletableFuture<?>> eventSourced =
-          i -> sharding.entityRefFor(EVENT_SOURCED, "e-" + i).ask(Ping::new, Duration.ofSeconds(60)).toCompletableFuture();
+          i ->
+              sharding
+                  .entityRefFor(EVENT_SOURCED, "e-" + i)
+                  .ask(Ping::new, Duration.ofSeconds(60))
+                  .toCompletableFuture();
       List<String> uuids = new ArrayList<>();
       for (int i = 0; i < n + 1_000; i++) {
         uuids.add(UUID.randomUUID().toString());
       }
       IntFunction<CompletableFuture<?>> device = i -> checkIn(core, uuids.get(i));
 
-      // what the first entities of each type allocate once (classes, compiled code, pools) stays out of the figures
+      // what the first entities of each type allocate once (classes, compiled code, pools) stays
+      // out of the figures
       run(plain, n, n + 1_000);
       run(eventSourced, n, n + 1_000);
       run(device, n, n + 1_000);
 
       // each measurement starts from the histogram the previous one ended with
-      Measured plainActors = measure("plain typed actor (sharded, persists nothing)", plain, n, PlainActor.class.getName(), histogram());
+      Measured plainActors =
+          measure(
+              "plain typed actor (sharded, persists nothing)",
+              plain,
+              n,
+              PlainActor.class.getName(),
+              histogram());
       Measured eventSourcedEntities =
-          measure("smallest event-sourced entity (constant state, no events)", eventSourced, n, MinimalEventSourced.class.getName(), plainActors.after());
-      Measured devices = measure("Device entity, first-contact check-in", device, n, Device.class.getName(), eventSourcedEntities.after());
+          measure(
+              "smallest event-sourced entity (constant state, no events)",
+              eventSourced,
+              n,
+              MinimalEventSourced.class.getName(),
+              plainActors.after());
+      Measured devices =
+          measure(
+              "Device entity, first-contact check-in",
+              device,
+              n,
+              Device.class.getName(),
+              eventSourcedEntities.after());
       List<String[]> rows = List.of(plainActors.row(), eventSourcedEntities.row(), devices.row());
 
-      System.out.println("| entity type (" + n + " each, one node) | entities added | heap growth per entity (bytes) | of which H2's page cache |");
+      System.out.println(
+          "| entity type ("
+              + n
+              + " each, one node) | entities added | heap growth per entity (bytes) | of which H2's page cache |");
       System.out.println("|---|---|---|---|");
       rows.forEach(r -> System.out.printf("| %s | %s | %s | %s |%n", r[0], r[1], r[2], r[3]));
     }
@@ -157,7 +200,12 @@ public final class EntityHeapBench {
 
   private record Measured(String[] row, Map<String, long[]> after) {}
 
-  private static Measured measure(String name, IntFunction<CompletableFuture<?>> touch, int n, String countedClass, Map<String, long[]> before)
+  private static Measured measure(
+      String name,
+      IntFunction<CompletableFuture<?>> touch,
+      int n,
+      String countedClass,
+      Map<String, long[]> before)
       throws Exception {
     long start = System.nanoTime();
     run(touch, 0, n);
@@ -168,18 +216,23 @@ public final class EntityHeapBench {
     long database = total(after, "org.h2.") - total(before, "org.h2.");
     printLargestGrowth(name, before, after, entities);
     String[] row = {
-      name, Long.toString(entities), String.format("%.0f", (double) bytes / entities), String.format("%.0f", (double) database / entities)
+      name,
+      Long.toString(entities),
+      String.format("%.0f", (double) bytes / entities),
+      String.format("%.0f", (double) database / entities)
     };
     return new Measured(row, after);
   }
 
   /** Touches entities {@code from} to {@code to - 1}, IN_FLIGHT at a time. */
-  private static void run(IntFunction<CompletableFuture<?>> touch, int from, int to) throws Exception {
+  private static void run(IntFunction<CompletableFuture<?>> touch, int from, int to)
+      throws Exception {
     List<CompletableFuture<?>> window = new ArrayList<>();
     for (int i = from; i < to; i++) {
       window.add(touch.apply(i));
       if (window.size() == IN_FLIGHT) {
-        CompletableFuture.allOf(window.toArray(CompletableFuture[]::new)).get(120, TimeUnit.SECONDS);
+        CompletableFuture.allOf(window.toArray(CompletableFuture[]::new))
+            .get(120, TimeUnit.SECONDS);
         window.clear();
       }
     }
@@ -188,9 +241,18 @@ public final class EntityHeapBench {
 
   private static CompletableFuture<?> checkIn(FlotillaCore core, String uuid) {
     Device.Contact contact =
-        new Device.Contact(FACTORY, false, "1", null, "main", "amd64-linux-1", List.of("shellhttpd"), Instant.now());
+        new Device.Contact(
+            FACTORY,
+            false,
+            "1",
+            null,
+            "main",
+            "amd64-linux-1",
+            List.of("shellhttpd"),
+            Instant.now());
     return core.device(uuid)
-        .<Device.Summary>askWithStatus(replyTo -> new Device.CheckIn(contact, replyTo), Duration.ofSeconds(60))
+        .<Device.Summary>askWithStatus(
+            replyTo -> new Device.CheckIn(contact, replyTo), Duration.ofSeconds(60))
         .toCompletableFuture();
   }
 
@@ -201,12 +263,19 @@ public final class EntityHeapBench {
     String text =
         (String)
             ManagementFactory.getPlatformMBeanServer()
-                .invoke(new ObjectName("com.sun.management:type=DiagnosticCommand"), "gcClassHistogram", new Object[] {null}, new String[] {String[].class.getName()});
+                .invoke(
+                    new ObjectName("com.sun.management:type=DiagnosticCommand"),
+                    "gcClassHistogram",
+                    new Object[] {null},
+                    new String[] {String[].class.getName()});
     Map<String, long[]> rows = new HashMap<>();
     for (String line : text.split("\n")) {
       Matcher m = ROW.matcher(line);
       if (m.matches()) {
-        rows.merge(m.group(3), new long[] {Long.parseLong(m.group(1)), Long.parseLong(m.group(2))}, (a, b) -> new long[] {a[0] + b[0], a[1] + b[1]});
+        rows.merge(
+            m.group(3),
+            new long[] {Long.parseLong(m.group(1)), Long.parseLong(m.group(2))},
+            (a, b) -> new long[] {a[0] + b[0], a[1] + b[1]});
       }
     }
     return rows;
@@ -217,15 +286,24 @@ public final class EntityHeapBench {
   }
 
   private static long total(Map<String, long[]> histogram, String classPrefix) {
-    return histogram.entrySet().stream().filter(e -> e.getKey().startsWith(classPrefix)).mapToLong(e -> e.getValue()[1]).sum();
+    return histogram.entrySet().stream()
+        .filter(e -> e.getKey().startsWith(classPrefix))
+        .mapToLong(e -> e.getValue()[1])
+        .sum();
   }
 
-  private static void printLargestGrowth(String name, Map<String, long[]> before, Map<String, long[]> after, long entities) {
+  private static void printLargestGrowth(
+      String name, Map<String, long[]> before, Map<String, long[]> after, long entities) {
     System.err.println("largest growth per entity, " + name + ":");
     after.entrySet().stream()
-        .map(e -> Map.entry(e.getKey(), e.getValue()[1] - before.getOrDefault(e.getKey(), new long[2])[1]))
+        .map(
+            e ->
+                Map.entry(
+                    e.getKey(), e.getValue()[1] - before.getOrDefault(e.getKey(), new long[2])[1]))
         .sorted((a, b) -> Long.compare(b.getValue(), a.getValue()))
         .limit(25)
-        .forEach(e -> System.err.printf("  %8.1f B  %s%n", (double) e.getValue() / entities, e.getKey()));
+        .forEach(
+            e ->
+                System.err.printf("  %8.1f B  %s%n", (double) e.getValue() / entities, e.getKey()));
   }
 }

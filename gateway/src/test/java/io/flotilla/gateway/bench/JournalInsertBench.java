@@ -10,18 +10,29 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The baseline of bench/event-ingest.sh: the journal rows the server wrote for {@code POST /events} (one row per
- * request, carrying that request's update events, plus its tag row), inserted again with plain JDBC into copies of
- * the journal tables in the same PostgreSQL, from as many connections as the server's pool. Two shapes: one
- * transaction per row (what acknowledging each request durably needs) and batches of 100 rows per transaction.
- * Usage: JournalInsertBench JDBC_URL USER PASSWORD SECONDS THREADS; prints "mode rows/s" lines.
+ * The baseline of bench/event-ingest.sh: the journal rows the server wrote for {@code POST /events}
+ * (one row per request, carrying that request's update events, plus its tag row), inserted again
+ * with plain JDBC into copies of the journal tables in the same PostgreSQL, from as many
+ * connections as the server's pool. Two shapes: one transaction per row (what acknowledging each
+ * request durably needs) and batches of 100 rows per transaction. Usage: JournalInsertBench
+ * JDBC_URL USER PASSWORD SECONDS THREADS; prints "mode rows/s" lines.
  */
 public final class JournalInsertBench {
 
-  /** Makes every copied row's persistence id unique across both runs, as the table keeps its primary key. */
+  /**
+   * Makes every copied row's persistence id unique across both runs, as the table keeps its primary
+   * key.
+   */
   private static final AtomicLong SEQUENCE = new AtomicLong();
 
-  private record Row(String persistenceId, String writer, long writeTimestamp, int serId, String manifest, byte[] payload, String tag) {}
+  private record Row(
+      String persistenceId,
+      String writer,
+      long writeTimestamp,
+      int serId,
+      String manifest,
+      byte[] payload,
+      String tag) {}
 
   public static void main(String[] args) throws Exception {
     String url = args[0];
@@ -30,31 +41,47 @@ public final class JournalInsertBench {
     int seconds = Integer.parseInt(args[3]);
     int threads = Integer.parseInt(args[4]);
     List<Row> rows = new ArrayList<>();
-    try (Connection db = DriverManager.getConnection(url, user, password); Statement sql = db.createStatement()) {
+    try (Connection db = DriverManager.getConnection(url, user, password);
+        Statement sql = db.createStatement()) {
       sql.execute("DROP TABLE IF EXISTS bench_tag");
       sql.execute("DROP TABLE IF EXISTS bench_journal");
       sql.execute("CREATE TABLE bench_journal (LIKE event_journal INCLUDING ALL)");
-      sql.execute("CREATE TABLE bench_tag (event_id BIGINT, tag VARCHAR(256), PRIMARY KEY(event_id, tag))");
+      sql.execute(
+          "CREATE TABLE bench_tag (event_id BIGINT, tag VARCHAR(256), PRIMARY KEY(event_id, tag))");
       try (ResultSet r =
           sql.executeQuery(
               "SELECT j.persistence_id, j.writer, j.write_timestamp, j.event_ser_id, j.event_ser_manifest, j.event_payload, t.tag"
                   + " FROM event_journal j LEFT JOIN event_tag t ON t.event_id = j.ordering"
                   + " WHERE j.event_ser_manifest LIKE '%UpdateEventsReported%' ORDER BY j.ordering LIMIT 20000")) {
         while (r.next()) {
-          rows.add(new Row(r.getString(1), r.getString(2), r.getLong(3), r.getInt(4), r.getString(5), r.getBytes(6), r.getString(7)));
+          rows.add(
+              new Row(
+                  r.getString(1),
+                  r.getString(2),
+                  r.getLong(3),
+                  r.getInt(4),
+                  r.getString(5),
+                  r.getBytes(6),
+                  r.getString(7)));
         }
       }
     }
     if (rows.isEmpty()) {
-      throw new IllegalStateException("no UpdateEventsReported rows in the journal: run the server load first");
+      throw new IllegalStateException(
+          "no UpdateEventsReported rows in the journal: run the server load first");
     }
-    System.out.printf("rows %d, mean payload %d bytes%n", rows.size(), rows.stream().mapToInt(r -> r.payload().length).sum() / rows.size());
+    System.out.printf(
+        "rows %d, mean payload %d bytes%n",
+        rows.size(), rows.stream().mapToInt(r -> r.payload().length).sum() / rows.size());
     for (int batch : new int[] {1, 100}) {
-      System.out.printf("batch-%d %.0f%n", batch, run(url, user, password, seconds, threads, batch, rows));
+      System.out.printf(
+          "batch-%d %.0f%n", batch, run(url, user, password, seconds, threads, batch, rows));
     }
   }
 
-  private static double run(String url, String user, String password, int seconds, int threads, int batch, List<Row> rows) throws Exception {
+  private static double run(
+      String url, String user, String password, int seconds, int threads, int batch, List<Row> rows)
+      throws Exception {
     AtomicLong inserted = new AtomicLong();
     long end = System.nanoTime() + seconds * 1_000_000_000L;
     List<Thread> workers = new ArrayList<>();
@@ -68,7 +95,9 @@ public final class JournalInsertBench {
                             "INSERT INTO bench_journal (persistence_id, sequence_number, deleted, writer, write_timestamp, adapter_manifest, event_ser_id, event_ser_manifest, event_payload)"
                                 + " VALUES (?, ?, false, ?, ?, '', ?, ?, ?)",
                             new String[] {"ordering"});
-                    PreparedStatement tag = db.prepareStatement("INSERT INTO bench_tag (event_id, tag) VALUES (?, ?)")) {
+                    PreparedStatement tag =
+                        db.prepareStatement(
+                            "INSERT INTO bench_tag (event_id, tag) VALUES (?, ?)")) {
                   db.setAutoCommit(false);
                   int i = 0;
                   while (System.nanoTime() < end) {

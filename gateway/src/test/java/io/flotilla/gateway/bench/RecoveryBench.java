@@ -16,10 +16,11 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Benchmark 6: how long a Device entity with many journal events takes to come back after a restart, with its
- * snapshots (as the entity writes them) and without (the snapshot rows deleted, so every event is replayed).
- * The time is that of the first ask after the restart, after a one-event device warmed up sharding and the pool.
- * Usage: RecoveryBench DATA_DIR [events=10000] [restarts=3]; prints one Markdown table row per mode.
+ * Benchmark 6: how long a Device entity with many journal events takes to come back after a
+ * restart, with its snapshots (as the entity writes them) and without (the snapshot rows deleted,
+ * so every event is replayed). The time is that of the first ask after the restart, after a
+ * one-event device warmed up sharding and the pool. Usage: RecoveryBench DATA_DIR [events=10000]
+ * [restarts=3]; prints one Markdown table row per mode.
  */
 public final class RecoveryBench {
 
@@ -47,14 +48,19 @@ public final class RecoveryBench {
       }
       System.err.printf("wrote %d events in %.1f s%n", events, (System.nanoTime() - start) / 1e9);
     }
-    System.out.println("| snapshots | events in journal | first ask after restart, ms (each of " + restarts + " restarts) | median ms |");
+    System.out.println(
+        "| snapshots | events in journal | first ask after restart, ms (each of "
+            + restarts
+            + " restarts) | median ms |");
     System.out.println("|---|---|---|---|");
     for (boolean snapshots : new boolean[] {true, false}) {
       List<Double> times = new ArrayList<>();
       for (int r = 0; r < restarts; r++) {
         if (!snapshots) {
-          // before every restart: a recovery may leave a snapshot behind, which would turn the next one into "on"
-          try (Connection db = DriverManager.getConnection(jdbcUrl, "flotilla", ""); Statement sql = db.createStatement()) {
+          // before every restart: a recovery may leave a snapshot behind, which would turn the next
+          // one into "on"
+          try (Connection db = DriverManager.getConnection(jdbcUrl, "flotilla", "");
+              Statement sql = db.createStatement()) {
             sql.executeUpdate("DELETE FROM PUBLIC.\"snapshot\"");
           }
         }
@@ -80,22 +86,50 @@ public final class RecoveryBench {
   private static void register(FlotillaCore core, String uuid) throws Exception {
     core.device(uuid)
         .<Device.Summary>askWithStatus(
-            replyTo -> new Device.Register(FACTORY, uuid, "amd64-linux", null, "main", false, "1", null, Instant.now(), replyTo), core.askTimeout())
+            replyTo ->
+                new Device.Register(
+                    FACTORY,
+                    uuid,
+                    "amd64-linux",
+                    null,
+                    "main",
+                    false,
+                    "1",
+                    null,
+                    Instant.now(),
+                    replyTo),
+            core.askTimeout())
         .toCompletableFuture()
         .get(30, TimeUnit.SECONDS);
   }
 
   /** One new update event per command, so each command persists exactly one journal event. */
   private static CompletableFuture<Device.Summary> report(FlotillaCore core, String uuid, int i) {
-    Device.Contact contact = new Device.Contact(FACTORY, false, "1", null, null, null, null, Instant.now());
+    Device.Contact contact =
+        new Device.Contact(FACTORY, false, "1", null, null, null, null, Instant.now());
     Device.UpdateEvent event =
-        new Device.UpdateEvent(UUID.randomUUID().toString(), Instant.now().toString(), "EcuDownloadStarted", 2, "bench-" + (i / 7), null, "amd64-linux-1", "1", null);
+        new Device.UpdateEvent(
+            UUID.randomUUID().toString(),
+            Instant.now().toString(),
+            "EcuDownloadStarted",
+            2,
+            "bench-" + (i / 7),
+            null,
+            "amd64-linux-1",
+            "1",
+            null);
     return core.device(uuid)
-        .<Device.Summary>askWithStatus(replyTo -> new Device.ReportUpdateEvents(contact, List.of(event), replyTo), java.time.Duration.ofSeconds(60))
+        .<Device.Summary>askWithStatus(
+            replyTo -> new Device.ReportUpdateEvents(contact, List.of(event), replyTo),
+            java.time.Duration.ofSeconds(60))
         .toCompletableFuture();
   }
 
   private static void get(FlotillaCore core, String uuid) throws Exception {
-    core.device(uuid).<Device.Summary>askWithStatus(replyTo -> new Device.Get(FACTORY, replyTo), java.time.Duration.ofSeconds(120)).toCompletableFuture().get(120, TimeUnit.SECONDS);
+    core.device(uuid)
+        .<Device.Summary>askWithStatus(
+            replyTo -> new Device.Get(FACTORY, replyTo), java.time.Duration.ofSeconds(120))
+        .toCompletableFuture()
+        .get(120, TimeUnit.SECONDS);
   }
 }

@@ -22,7 +22,10 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** A node that stops in the middle of a build: the next start finishes the build or fails it with its reason, never leaves it running. */
+/**
+ * A node that stops in the middle of a build: the next start finishes the build or fails it with
+ * its reason, never leaves it running.
+ */
 class BuildAcrossRestartTest {
 
   @TempDir Path dir;
@@ -37,42 +40,72 @@ class BuildAcrossRestartTest {
 
   @Test
   void aBuildInterruptedByANodeStopEndsAfterTheRestart() throws Exception {
-    Assumptions.assumeTrue("true".equals(System.getenv("CI")) || Files.isExecutable(Path.of("/usr/bin/buildah")), "buildah is not installed");
+    Assumptions.assumeTrue(
+        "true".equals(System.getenv("CI")) || Files.isExecutable(Path.of("/usr/bin/buildah")),
+        "buildah is not installed");
     Path data = dir.resolve("data");
     server = TestServers.start(data, null);
     ApiClient api = new ApiClient(server.httpPort());
     String admin = server.adminToken().value();
-    assertEquals(201, api.post("/api/v1/factories", admin, "{\"name\":\"acme\",\"platforms\":[\"amd64-linux\"]}").status());
-    String push = api.post("/api/v1/factories/acme/tokens", admin, "{\"scopes\":[\"containers:read\",\"containers:push\"]}").json().get("token").asText();
+    assertEquals(
+        201,
+        api.post("/api/v1/factories", admin, "{\"name\":\"acme\",\"platforms\":[\"amd64-linux\"]}")
+            .status());
+    String push =
+        api.post(
+                "/api/v1/factories/acme/tokens",
+                admin,
+                "{\"scopes\":[\"containers:read\",\"containers:push\"]}")
+            .json()
+            .get("token")
+            .asText();
     String host = "127.0.0.1:" + server.httpPort();
-    BusyboxBaseImage.push(new RegistryClient(HttpClient.newHttpClient(), new RegistryEndpoints(host, URI.create("http://" + host), "dev", push, Set.of())), host, "acme/busybox", "1");
+    BusyboxBaseImage.push(
+        new RegistryClient(
+            HttpClient.newHttpClient(),
+            new RegistryEndpoints(host, URI.create("http://" + host), "dev", push, Set.of())),
+        host,
+        "acme/busybox",
+        "1");
 
-    GitCli.ok(dir, "clone", "http://dev:" + push + "@" + host + "/git/acme/containers.git", "clone");
+    GitCli.ok(
+        dir, "clone", "http://dev:" + push + "@" + host + "/git/acme/containers.git", "clone");
     Path clone = dir.resolve("clone");
     Files.createDirectories(clone.resolve("slow"));
     Files.createDirectories(clone.resolve("app"));
-    Files.writeString(clone.resolve("slow/Dockerfile"), "FROM acme/busybox:1\nRUN sleep 8\nCMD [\"sleep\", \"3600\"]\n");
-    Files.writeString(clone.resolve("app/docker-compose.yml"), "services:\n  slow:\n    image: slow\n");
+    Files.writeString(
+        clone.resolve("slow/Dockerfile"),
+        "FROM acme/busybox:1\nRUN sleep 8\nCMD [\"sleep\", \"3600\"]\n");
+    Files.writeString(
+        clone.resolve("app/docker-compose.yml"), "services:\n  slow:\n    image: slow\n");
     GitCli.ok(clone, "add", "-A");
     GitCli.ok(clone, "commit", "-q", "-m", "a slow image");
     assertTrue(GitCli.ok(clone, "push", "origin", "HEAD:main").contains("build #1"));
 
     ApiClient before = api;
-    eventually(Duration.ofSeconds(60), () -> {
-      String status = before.get("/api/v1/factories/acme/builds/1", admin).json().get("status").asText();
-      assertEquals("building-images", status);
-      return status;
-    });
+    eventually(
+        Duration.ofSeconds(60),
+        () -> {
+          String status =
+              before.get("/api/v1/factories/acme/builds/1", admin).json().get("status").asText();
+          assertEquals("building-images", status);
+          return status;
+        });
     server.close();
     server = null;
 
     server = TestServers.start(data, null);
     ApiClient after = new ApiClient(server.httpPort());
-    JsonNode build = eventually(Duration.ofSeconds(120), () -> {
-      JsonNode current = after.get("/api/v1/factories/acme/builds/1", admin).json();
-      assertTrue(List.of("succeeded", "failed").contains(current.get("status").asText()), "still " + current.get("status").asText());
-      return current;
-    });
+    JsonNode build =
+        eventually(
+            Duration.ofSeconds(120),
+            () -> {
+              JsonNode current = after.get("/api/v1/factories/acme/builds/1", admin).json();
+              assertTrue(
+                  List.of("succeeded", "failed").contains(current.get("status").asText()),
+                  "still " + current.get("status").asText());
+              return current;
+            });
     if (build.get("status").asText().equals("failed")) {
       assertFalse(build.path("reason").asText().isBlank(), "a failed build says why: " + build);
     } else {

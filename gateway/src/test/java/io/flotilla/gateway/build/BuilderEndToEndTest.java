@@ -31,11 +31,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * What a new user does: create a factory, clone the empty containers.git, add an app whose service is built from a
- * COPY-only Dockerfile on a busybox base in our registry plus an external pinned image, push, and see the build
- * publish target {@code <hwid>-1}; push again for {@code -2}. The external registry is a real one (Debian's
- * docker-registry) on another port, so the copy into the factory's space goes over the wire too. The server and the
- * external registry are shared; each test has a factory (and so a containers.git and build numbers) of its own.
+ * What a new user does: create a factory, clone the empty containers.git, add an app whose service
+ * is built from a COPY-only Dockerfile on a busybox base in our registry plus an external pinned
+ * image, push, and see the build publish target {@code <hwid>-1}; push again for {@code -2}. The
+ * external registry is a real one (Debian's docker-registry) on another port, so the copy into the
+ * factory's space goes over the wire too. The server and the external registry are shared; each
+ * test has a factory (and so a containers.git and build numbers) of its own.
  */
 class BuilderEndToEndTest {
 
@@ -60,21 +61,43 @@ class BuilderEndToEndTest {
       externalPort = socket.getLocalPort();
     }
     externalHost = "127.0.0.1:" + externalPort;
-    server = TestServers.start(dir.resolve("data"),
-        ConfigFactory.parseMap(Map.of("flotilla.builder.insecure-registries", List.of(externalHost))));
+    server =
+        TestServers.start(
+            dir.resolve("data"),
+            ConfigFactory.parseMap(
+                Map.of("flotilla.builder.insecure-registries", List.of(externalHost))));
     api = new ApiClient(server.httpPort());
     host = "127.0.0.1:" + server.httpPort();
     admin = server.adminToken().value();
 
-    Path config = Files.writeString(dir.resolve("registry.yml"), "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: " + dir.resolve("external")
-        + "\nhttp:\n  addr: " + externalHost + "\n");
-    externalRegistry = new ProcessBuilder("docker-registry", "serve", config.toString()).redirectErrorStream(true)
-        .redirectOutput(dir.resolve("registry.log").toFile()).start();
-    eventually(Duration.ofSeconds(20), () -> HttpClient.newHttpClient()
-        .send(java.net.http.HttpRequest.newBuilder(URI.create("http://" + externalHost + "/v2/")).build(), java.net.http.HttpResponse.BodyHandlers.discarding())
-        .statusCode());
-    RegistryClient external = new RegistryClient(HttpClient.newHttpClient(),
-        new RegistryEndpoints(host, URI.create("http://" + host), "dev", null, Set.of(externalHost)));
+    Path config =
+        Files.writeString(
+            dir.resolve("registry.yml"),
+            "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: "
+                + dir.resolve("external")
+                + "\nhttp:\n  addr: "
+                + externalHost
+                + "\n");
+    externalRegistry =
+        new ProcessBuilder("docker-registry", "serve", config.toString())
+            .redirectErrorStream(true)
+            .redirectOutput(dir.resolve("registry.log").toFile())
+            .start();
+    eventually(
+        Duration.ofSeconds(20),
+        () ->
+            HttpClient.newHttpClient()
+                .send(
+                    java.net.http.HttpRequest.newBuilder(
+                            URI.create("http://" + externalHost + "/v2/"))
+                        .build(),
+                    java.net.http.HttpResponse.BodyHandlers.discarding())
+                .statusCode());
+    RegistryClient external =
+        new RegistryClient(
+            HttpClient.newHttpClient(),
+            new RegistryEndpoints(
+                host, URI.create("http://" + host), "dev", null, Set.of(externalHost)));
     BusyboxBaseImage.push(external, externalHost, "library/busybox", "1.36");
   }
 
@@ -89,15 +112,27 @@ class BuilderEndToEndTest {
     }
   }
 
-  /** A factory of its own, with its busybox base and an empty clone of its containers.git that pushes with the push token. */
+  /**
+   * A factory of its own, with its busybox base and an empty clone of its containers.git that
+   * pushes with the push token.
+   */
   @BeforeEach
   void newFactory() throws Exception {
     factory = "acme-" + factories.incrementAndGet();
-    assertEquals(201, api.post("/api/v1/factories", admin, "{\"name\":\"" + factory + "\",\"platforms\":[\"amd64-linux\"]}").status());
+    assertEquals(
+        201,
+        api.post(
+                "/api/v1/factories",
+                admin,
+                "{\"name\":\"" + factory + "\",\"platforms\":[\"amd64-linux\"]}")
+            .status());
     pushToken = token("[\"containers:read\",\"containers:push\",\"targets:read\"]");
     readToken = token("[\"containers:read\"]");
-    RegistryClient ours = new RegistryClient(HttpClient.newHttpClient(),
-        new RegistryEndpoints(host, URI.create("http://" + host), "dev", pushToken, Set.of(externalHost)));
+    RegistryClient ours =
+        new RegistryClient(
+            HttpClient.newHttpClient(),
+            new RegistryEndpoints(
+                host, URI.create("http://" + host), "dev", pushToken, Set.of(externalHost)));
     BusyboxBaseImage.push(ours, host, factory + "/busybox", "1");
     Path home = Files.createDirectories(dir.resolve(factory));
     String cloned = GitCli.ok(home, "clone", remote(readToken), "clone");
@@ -107,7 +142,8 @@ class BuilderEndToEndTest {
   }
 
   private String token(String scopes) throws Exception {
-    Answer answer = api.post("/api/v1/factories/" + factory + "/tokens", admin, "{\"scopes\":" + scopes + "}");
+    Answer answer =
+        api.post("/api/v1/factories/" + factory + "/tokens", admin, "{\"scopes\":" + scopes + "}");
     assertEquals(201, answer.status(), answer.body());
     return answer.json().get("token").asText();
   }
@@ -117,16 +153,26 @@ class BuilderEndToEndTest {
   }
 
   JsonNode awaitBuild(int number, String status) throws Exception {
-    JsonNode build = eventually(Duration.ofSeconds(90), () -> {
-      Answer answer = api.get("/api/v1/factories/" + factory + "/builds/" + number, pushToken);
-      assertEquals(200, answer.status(), answer.body());
-      JsonNode json = answer.json();
-      String current = json.get("status").asText();
-      assertTrue(current.equals("succeeded") || current.equals("failed") || current.equals("canceled"), "still " + current);
-      return json;
-    });
-    String log = api.get("/api/v1/factories/" + factory + "/builds/" + number + "/log", pushToken).body();
-    assertEquals(status, build.get("status").asText(), "build " + number + ": " + build + "\n" + log);
+    JsonNode build =
+        eventually(
+            Duration.ofSeconds(90),
+            () -> {
+              Answer answer =
+                  api.get("/api/v1/factories/" + factory + "/builds/" + number, pushToken);
+              assertEquals(200, answer.status(), answer.body());
+              JsonNode json = answer.json();
+              String current = json.get("status").asText();
+              assertTrue(
+                  current.equals("succeeded")
+                      || current.equals("failed")
+                      || current.equals("canceled"),
+                  "still " + current);
+              return json;
+            });
+    String log =
+        api.get("/api/v1/factories/" + factory + "/builds/" + number + "/log", pushToken).body();
+    assertEquals(
+        status, build.get("status").asText(), "build " + number + ": " + build + "\n" + log);
     return build;
   }
 
@@ -140,14 +186,24 @@ class BuilderEndToEndTest {
     GitCli.ok(clone, "commit", "-q", "-m", message);
   }
 
-  /** The first app: web built from a COPY-only Dockerfile on the factory's busybox, and a sidecar pinned in the external registry. */
+  /**
+   * The first app: web built from a COPY-only Dockerfile on the factory's busybox, and a sidecar
+   * pinned in the external registry.
+   */
   private void writeFirstApp() throws Exception {
     Files.createDirectories(clone.resolve("web"));
-    Files.writeString(clone.resolve("web/Dockerfile"), "FROM " + factory + "/busybox:1\nWORKDIR /www\nCOPY index.html .\nEXPOSE 80\nCMD [\"httpd\", \"-f\", \"-h\", \"/www\"]\n");
+    Files.writeString(
+        clone.resolve("web/Dockerfile"),
+        "FROM "
+            + factory
+            + "/busybox:1\nWORKDIR /www\nCOPY index.html .\nEXPOSE 80\nCMD [\"httpd\", \"-f\", \"-h\", \"/www\"]\n");
     Files.writeString(clone.resolve("web/index.html"), "<h1>hello v1</h1>\n");
     Files.createDirectories(clone.resolve("shop"));
-    Files.writeString(clone.resolve("shop/docker-compose.yml"),
-        "services:\n  web:\n    image: web\n    ports: [\"8080:80\"]\n  sidecar:\n    image: " + externalHost + "/library/busybox:1.36\n    command: [\"sleep\", \"3600\"]\n");
+    Files.writeString(
+        clone.resolve("shop/docker-compose.yml"),
+        "services:\n  web:\n    image: web\n    ports: [\"8080:80\"]\n  sidecar:\n    image: "
+            + externalHost
+            + "/library/busybox:1.36\n    command: [\"sleep\", \"3600\"]\n");
   }
 
   /** A finished build #1 of a repository without apps, the quickest build there is. */
@@ -169,11 +225,15 @@ class BuilderEndToEndTest {
     assertTrue(appUri.startsWith(host + "/" + factory + "/shop@sha256:"), appUri);
     assertEquals(List.of("amd64-linux-1"), List.of(build.get("targets").get(0).asText()));
 
-    JsonNode targets = eventually(Duration.ofSeconds(20), () -> {
-      JsonNode list = api.get("/api/v1/factories/" + factory + "/targets?tag=main", pushToken).json();
-      assertTrue(list.toString().contains("amd64-linux-1"), list.toString());
-      return list;
-    });
+    JsonNode targets =
+        eventually(
+            Duration.ofSeconds(20),
+            () -> {
+              JsonNode list =
+                  api.get("/api/v1/factories/" + factory + "/targets?tag=main", pushToken).json();
+              assertTrue(list.toString().contains("amd64-linux-1"), list.toString());
+              return list;
+            });
     assertTrue(targets.toString().contains(appUri), targets.toString());
     String commit = GitCli.ok(clone, "rev-parse", "HEAD").strip();
     assertTrue(targets.toString().contains(commit), targets.toString());
@@ -183,7 +243,8 @@ class BuilderEndToEndTest {
       assertTrue(image.contains("\"Architecture\": \"amd64\""), image);
       String app = skopeo("inspect", "--raw", "docker://" + appUri);
       assertTrue(app.contains("application/vnd.fio+compose-app"), app);
-      String copied = skopeo("inspect", "docker://" + host + "/" + factory + "/ext/library/busybox:1.36");
+      String copied =
+          skopeo("inspect", "docker://" + host + "/" + factory + "/ext/library/busybox:1.36");
       assertTrue(copied.contains("amd64"), copied);
     }
   }
@@ -197,11 +258,14 @@ class BuilderEndToEndTest {
     String pushed = commitAndPush("second");
     assertTrue(pushed.contains("build #2"), pushed);
     awaitBuild(2, "succeeded");
-    eventually(Duration.ofSeconds(20), () -> {
-      String list = api.get("/api/v1/factories/" + factory + "/targets?tag=main", pushToken).body();
-      assertTrue(list.contains("amd64-linux-2"), list);
-      return list;
-    });
+    eventually(
+        Duration.ofSeconds(20),
+        () -> {
+          String list =
+              api.get("/api/v1/factories/" + factory + "/targets?tag=main", pushToken).body();
+          assertTrue(list.contains("amd64-linux-2"), list);
+          return list;
+        });
     String log = api.get("/api/v1/factories/" + factory + "/builds/2/log", pushToken).body();
     assertTrue(log.contains("backend: in-process"), log);
   }
@@ -232,7 +296,9 @@ class BuilderEndToEndTest {
     firstBuildWithoutApps();
     Files.writeString(clone.resolve("README"), "a change\n");
     commit("a change");
-    GitCli.Result anonymous = GitCli.run(clone, "push", "http://" + host + "/git/" + factory + "/containers.git", "HEAD:main");
+    GitCli.Result anonymous =
+        GitCli.run(
+            clone, "push", "http://" + host + "/git/" + factory + "/containers.git", "HEAD:main");
     assertNotEquals(0, anonymous.exit(), anonymous.output());
     GitCli.Result readOnly = GitCli.run(clone, "push", remote(readToken), "HEAD:main");
     assertNotEquals(0, readOnly.exit(), readOnly.output());
@@ -244,19 +310,28 @@ class BuilderEndToEndTest {
   @Test
   void withBuildahADockerfileWithRunBuildsAndAFailingRunFailsTheBuild() throws Exception {
     boolean ci = "true".equals(System.getenv("CI"));
-    org.junit.jupiter.api.Assumptions.assumeTrue(ci || Files.isExecutable(Path.of("/usr/bin/buildah")), "buildah is not installed");
+    org.junit.jupiter.api.Assumptions.assumeTrue(
+        ci || Files.isExecutable(Path.of("/usr/bin/buildah")), "buildah is not installed");
     writeFirstApp();
     Files.createDirectories(clone.resolve("tool"));
-    Files.writeString(clone.resolve("tool/Dockerfile"), "FROM " + factory + "/busybox:1\nRUN echo built-by-run > /hello\nCMD [\"cat\", \"/hello\"]\n");
-    Files.writeString(clone.resolve("shop/docker-compose.yml"),
+    Files.writeString(
+        clone.resolve("tool/Dockerfile"),
+        "FROM "
+            + factory
+            + "/busybox:1\nRUN echo built-by-run > /hello\nCMD [\"cat\", \"/hello\"]\n");
+    Files.writeString(
+        clone.resolve("shop/docker-compose.yml"),
         "services:\n  web:\n    image: web\n  tool:\n    image: tool\n");
     commitAndPush("an image with RUN");
     JsonNode build = awaitBuild(1, "succeeded");
     String log = api.get("/api/v1/factories/" + factory + "/builds/1/log", pushToken).body();
     assertTrue(log.contains("backend: buildah"), log);
-    assertTrue(build.get("apps").get("shop").asText().startsWith(host + "/" + factory + "/shop@"), build.toString());
+    assertTrue(
+        build.get("apps").get("shop").asText().startsWith(host + "/" + factory + "/shop@"),
+        build.toString());
 
-    Files.writeString(clone.resolve("tool/Dockerfile"), "FROM " + factory + "/busybox:1\nRUN false\n");
+    Files.writeString(
+        clone.resolve("tool/Dockerfile"), "FROM " + factory + "/busybox:1\nRUN false\n");
     commitAndPush("a failing RUN");
     JsonNode failed = awaitBuild(2, "failed");
     assertTrue(failed.get("reason").asText().contains("buildah bud failed"), failed.toString());
@@ -264,7 +339,8 @@ class BuilderEndToEndTest {
 
   /** The build number that the push answer names ("build #N"). */
   static int pushedBuild(String pushed) {
-    java.util.regex.Matcher matcher = java.util.regex.Pattern.compile("build #(\\d+)").matcher(pushed);
+    java.util.regex.Matcher matcher =
+        java.util.regex.Pattern.compile("build #(\\d+)").matcher(pushed);
     assertTrue(matcher.find(), pushed);
     return Integer.parseInt(matcher.group(1));
   }
@@ -272,10 +348,15 @@ class BuilderEndToEndTest {
   /** The known good app set, so each bad-input case changes one thing. */
   void writeGoodApps() throws Exception {
     Files.createDirectories(clone.resolve("web"));
-    Files.writeString(clone.resolve("web/Dockerfile"), "FROM " + factory + "/busybox:1\nWORKDIR /www\nCOPY index.html .\nEXPOSE 80\nCMD [\"httpd\", \"-f\", \"-h\", \"/www\"]\n");
+    Files.writeString(
+        clone.resolve("web/Dockerfile"),
+        "FROM "
+            + factory
+            + "/busybox:1\nWORKDIR /www\nCOPY index.html .\nEXPOSE 80\nCMD [\"httpd\", \"-f\", \"-h\", \"/www\"]\n");
     Files.writeString(clone.resolve("web/index.html"), "<h1>hello</h1>\n");
     Files.createDirectories(clone.resolve("shop"));
-    Files.writeString(clone.resolve("shop/docker-compose.yml"), "services:\n  web:\n    image: web\n");
+    Files.writeString(
+        clone.resolve("shop/docker-compose.yml"), "services:\n  web:\n    image: web\n");
   }
 
   String failedBuildReason(String message) throws Exception {
@@ -294,7 +375,9 @@ class BuilderEndToEndTest {
   @Test
   void aServiceImageThatIsNeitherBuiltNorPinnedFailsTheBuild() throws Exception {
     writeGoodApps();
-    Files.writeString(clone.resolve("shop/docker-compose.yml"), "services:\n  web:\n    image: web\n  cache:\n    image: redis\n");
+    Files.writeString(
+        clone.resolve("shop/docker-compose.yml"),
+        "services:\n  web:\n    image: web\n  cache:\n    image: redis\n");
     String reason = failedBuildReason("unpinned external image");
     assertTrue(reason.contains("service cache") && reason.contains("redis"), reason);
   }
@@ -302,7 +385,9 @@ class BuilderEndToEndTest {
   @Test
   void aDockerfileSyntaxErrorFailsTheBuildNamingTheLine() throws Exception {
     writeGoodApps();
-    Files.writeString(clone.resolve("web/Dockerfile"), "FROM " + factory + "/busybox:1\nCOPPY index.html /www/\n");
+    Files.writeString(
+        clone.resolve("web/Dockerfile"),
+        "FROM " + factory + "/busybox:1\nCOPPY index.html /www/\n");
     String reason = failedBuildReason("Dockerfile typo");
     assertTrue(reason.contains("line 2") && reason.contains("COPPY"), reason);
   }
@@ -310,7 +395,9 @@ class BuilderEndToEndTest {
   @Test
   void aMissingBaseImageFailsTheBuild() throws Exception {
     writeGoodApps();
-    Files.writeString(clone.resolve("web/Dockerfile"), "FROM " + factory + "/does-not-exist:1\nCOPY index.html /www/\n");
+    Files.writeString(
+        clone.resolve("web/Dockerfile"),
+        "FROM " + factory + "/does-not-exist:1\nCOPY index.html /www/\n");
     String reason = failedBuildReason("missing base");
     assertTrue(reason.contains(factory + "/does-not-exist:1"), reason);
   }
@@ -322,14 +409,20 @@ class BuilderEndToEndTest {
     GitCli.ok(clone, "rm", "-r", "-q", "shop");
     JsonNode build = awaitBuild(pushedBuild(commitAndPush("no apps at all")), "succeeded");
     String target = build.get("targets").get(0).asText();
-    JsonNode published = eventually(Duration.ofSeconds(20), () -> {
-      for (JsonNode candidate : api.get("/api/v1/factories/" + factory + "/targets", pushToken).json().get("targets")) {
-        if (candidate.get("name").asText().equals(target)) {
-          return candidate;
-        }
-      }
-      throw new AssertionError(target + " is not listed yet");
-    });
+    JsonNode published =
+        eventually(
+            Duration.ofSeconds(20),
+            () -> {
+              for (JsonNode candidate :
+                  api.get("/api/v1/factories/" + factory + "/targets", pushToken)
+                      .json()
+                      .get("targets")) {
+                if (candidate.get("name").asText().equals(target)) {
+                  return candidate;
+                }
+              }
+              throw new AssertionError(target + " is not listed yet");
+            });
     assertEquals(0, published.get("apps").size(), published.toString());
   }
 
@@ -337,11 +430,14 @@ class BuilderEndToEndTest {
   void theBuildApiAnswersBadRequestsWithJsonErrors() throws Exception {
     firstBuildWithoutApps();
     assertEquals(404, api.get("/api/v1/factories/" + factory + "/builds/9999", pushToken).status());
-    assertEquals(400, api.get("/api/v1/factories/" + factory + "/builds/not-a-number", pushToken).status());
+    assertEquals(
+        400, api.get("/api/v1/factories/" + factory + "/builds/not-a-number", pushToken).status());
     assertEquals(401, api.get("/api/v1/factories/" + factory + "/builds", null).status());
     Answer finished = api.post("/api/v1/factories/" + factory + "/builds/1/cancel", pushToken, "");
     assertEquals(409, finished.status(), "a finished build cannot be canceled: " + finished.body());
-    Answer badCommit = api.post("/api/v1/factories/" + factory + "/builds", pushToken, "{\"commit\":\"not-a-sha\"}");
+    Answer badCommit =
+        api.post(
+            "/api/v1/factories/" + factory + "/builds", pushToken, "{\"commit\":\"not-a-sha\"}");
     assertEquals(400, badCommit.status(), badCommit.body());
     assertTrue(badCommit.json().hasNonNull("error"), badCommit.body());
   }

@@ -15,10 +15,23 @@ public final class GitCli {
   private GitCli() {}
 
   public static Result run(Path dir, String... args) throws IOException, InterruptedException {
-    List<String> command = new ArrayList<>(List.of("git", "-c", "user.name=Dev", "-c", "user.email=dev@example.com", "-c", "credential.helper=",
-        "-c", "init.defaultBranch=main", "-c", "protocol.version=0"));
+    List<String> command =
+        new ArrayList<>(
+            List.of(
+                "git",
+                "-c",
+                "user.name=Dev",
+                "-c",
+                "user.email=dev@example.com",
+                "-c",
+                "credential.helper=",
+                "-c",
+                "init.defaultBranch=main",
+                "-c",
+                "protocol.version=0"));
     command.addAll(List.of(args));
-    ProcessBuilder builder = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true);
+    ProcessBuilder builder =
+        new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true);
     builder.environment().put("GIT_TERMINAL_PROMPT", "0");
     builder.environment().put("GIT_CONFIG_NOSYSTEM", "1");
     builder.environment().put("HOME", dir.toString());
@@ -34,7 +47,8 @@ public final class GitCli {
   public static String ok(Path dir, String... args) throws IOException, InterruptedException {
     Result result = run(dir, args);
     if (result.exit() != 0) {
-      throw new AssertionError("git " + String.join(" ", args) + " failed (" + result.exit() + "):\n" + result.output());
+      throw new AssertionError(
+          "git " + String.join(" ", args) + " failed (" + result.exit() + "):\n" + result.output());
     }
     return result.output();
   }

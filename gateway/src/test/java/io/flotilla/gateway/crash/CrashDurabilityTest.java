@@ -24,18 +24,21 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * "A 2xx means it is stored", tried the hard way: the real server in its own JVM takes every kind of write at
- * once, is SIGKILLed at a random moment, and is started again on the same data dir, where every write it
- * acknowledged must be found. The restart of one trial is the start of the next. {@code -Dflotilla.crash.trials}
- * sets the number of trials (20 by default; {@code bench/crash-durability.sh} runs more), {@code
- * -Dflotilla.crash.seed} repeats a run's kill moments and blob sizes.
+ * "A 2xx means it is stored", tried the hard way: the real server in its own JVM takes every kind
+ * of write at once, is SIGKILLed at a random moment, and is started again on the same data dir,
+ * where every write it acknowledged must be found. The restart of one trial is the start of the
+ * next. {@code -Dflotilla.crash.trials} sets the number of trials (20 by default; {@code
+ * bench/crash-durability.sh} runs more), {@code -Dflotilla.crash.seed} repeats a run's kill moments
+ * and blob sizes.
  */
 abstract class CrashDurabilityTest {
 
   private static final int TRIALS = Integer.getInteger("flotilla.crash.trials", 20);
   private static final boolean PROGRESS = Boolean.getBoolean("flotilla.crash.progress");
+
   /** The node is killed this long after every kind of write was first acknowledged in the trial. */
   private static final int MIN_KILL_MS = 0;
+
   private static final int MAX_KILL_MS = 1500;
 
   @TempDir Path temp;
@@ -69,7 +72,8 @@ abstract class CrashDurabilityTest {
     CrashLoad.Tally total = new CrashLoad.Tally();
     List<Long> restartMillis = new ArrayList<>();
     for (int trial = 1; trial <= TRIALS; trial++) {
-      Duration killAfter = Duration.ofMillis(MIN_KILL_MS + random.nextInt(MAX_KILL_MS - MIN_KILL_MS));
+      Duration killAfter =
+          Duration.ofMillis(MIN_KILL_MS + random.nextInt(MAX_KILL_MS - MIN_KILL_MS));
       List<CrashLoad.Ack> acks = load.runUntilKilled(server, trial, killAfter);
       server = null;
       Instant restart = Instant.now();
@@ -79,7 +83,15 @@ abstract class CrashDurabilityTest {
       CrashLoad.Tally tally = load.verify(restarted, acks);
       total.add(tally);
       if (!tally.lost.isEmpty() || PROGRESS) {
-        System.out.println("crash trial " + trial + " on " + kind() + " (killed after " + killAfter.toMillis() + " ms): " + tally.summary());
+        System.out.println(
+            "crash trial "
+                + trial
+                + " on "
+                + kind()
+                + " (killed after "
+                + killAfter.toMillis()
+                + " ms): "
+                + tally.summary());
       }
     }
     long wall = Duration.between(started, Instant.now()).toSeconds();
@@ -87,10 +99,15 @@ abstract class CrashDurabilityTest {
         "crash durability on %s: %d trials (seed %d, %d s, restart median %d ms): %s%n",
         kind(), TRIALS, seed, wall, median(restartMillis), total.summary());
 
-    assertTrue(load.failures.isEmpty(), "writers failed for other reasons than the kill: " + load.failures);
-    assertEquals(List.of(), total.lost, "acknowledged writes lost (seed " + seed + "); server log: " + log);
+    assertTrue(
+        load.failures.isEmpty(),
+        "writers failed for other reasons than the kill: " + load.failures);
+    assertEquals(
+        List.of(), total.lost, "acknowledged writes lost (seed " + seed + "); server log: " + log);
     for (CrashLoad.Kind kind : CrashLoad.Kind.values()) {
-      assertTrue(total.acked.getOrDefault(kind, 0) > 0, "no " + kind.label + " were acknowledged at all: the trial proved nothing for them");
+      assertTrue(
+          total.acked.getOrDefault(kind, 0) > 0,
+          "no " + kind.label + " were acknowledged at all: the trial proved nothing for them");
     }
     assertPrivate(dataDir);
   }
@@ -103,22 +120,30 @@ abstract class CrashDurabilityTest {
       settings.put("flotilla.db.h2-write-delay", writeDelay);
     }
     if (kind() == TestDatabases.Kind.POSTGRES) {
-      TestDatabases.fresh(kind()).entrySet().forEach(e -> settings.put(e.getKey(), String.valueOf(e.getValue().unwrapped())));
+      TestDatabases.fresh(kind())
+          .entrySet()
+          .forEach(e -> settings.put(e.getKey(), String.valueOf(e.getValue().unwrapped())));
     }
     return settings;
   }
 
-  /** What the node made while it was killed and restarted is private too (see DataDirPermissionsTest). */
+  /**
+   * What the node made while it was killed and restarted is private too (see
+   * DataDirPermissionsTest).
+   */
   private static void assertPrivate(Path dataDir) throws IOException {
     Set<PosixFilePermission> privateDir = PosixFilePermissions.fromString("rwx------");
     try (Stream<Path> all = Files.walk(dataDir)) {
       Path builder = dataDir.resolve("builder");
       for (Path path : all.filter(p -> p.equals(builder) || !p.startsWith(builder)).toList()) {
-        Set<PosixFilePermission> mode = Files.getPosixFilePermissions(path, LinkOption.NOFOLLOW_LINKS);
+        Set<PosixFilePermission> mode =
+            Files.getPosixFilePermissions(path, LinkOption.NOFOLLOW_LINKS);
         if (Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS)) {
           assertEquals(privateDir, mode, path + " is " + PosixFilePermissions.toString(mode));
         } else {
-          assertTrue(mode.stream().noneMatch(p -> p.name().startsWith("GROUP") || p.name().startsWith("OTHERS")),
+          assertTrue(
+              mode.stream()
+                  .noneMatch(p -> p.name().startsWith("GROUP") || p.name().startsWith("OTHERS")),
               path + " is " + PosixFilePermissions.toString(mode));
         }
       }

@@ -33,10 +33,10 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Every write path of the node at once, each client keeping what the server acknowledged (a 2xx, or a push's
- * success), and the check that each acknowledged write is still there after the node was killed and restarted:
- * in the journal (read over the admin API), in the registry (read back by digest), in containers.git (fetched
- * into an empty repository).
+ * Every write path of the node at once, each client keeping what the server acknowledged (a 2xx, or
+ * a push's success), and the check that each acknowledged write is still there after the node was
+ * killed and restarted: in the journal (read over the admin API), in the registry (read back by
+ * digest), in containers.git (fetched into an empty repository).
  */
 final class CrashLoad {
 
@@ -78,11 +78,21 @@ final class CrashLoad {
     String summary() {
       StringBuilder line = new StringBuilder();
       for (Kind kind : Kind.values()) {
-        line.append(kind.label).append(' ').append(acked.getOrDefault(kind, 0)).append(" acked/")
-            .append(found.getOrDefault(kind, 0)).append(" found, ");
+        line.append(kind.label)
+            .append(' ')
+            .append(acked.getOrDefault(kind, 0))
+            .append(" acked/")
+            .append(found.getOrDefault(kind, 0))
+            .append(" found, ");
       }
-      return line.append("total ").append(total(acked)).append(" acked, ").append(total(found)).append(" found, ")
-          .append(lost.size()).append(" lost").toString();
+      return line.append("total ")
+          .append(total(acked))
+          .append(" acked, ")
+          .append(total(found))
+          .append(" found, ")
+          .append(lost.size())
+          .append(" lost")
+          .toString();
     }
   }
 
@@ -90,26 +100,48 @@ final class CrashLoad {
   private static final String REPOSITORY = FACTORY + "/app";
   private static final String BRANCH = "durability";
   private static final int EVENT_DEVICES = 4;
-  /** A git push is several processes and round trips: on a saturated machine the first one of a trial is slow. */
+
+  /**
+   * A git push is several processes and round trips: on a saturated machine the first one of a
+   * trial is slow.
+   */
   private static final int EVERY_KIND_PATIENCE_SECONDS = 180;
+
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String MANIFEST_TYPE = "application/vnd.oci.image.manifest.v1+json";
 
   private final Path work;
   private final Random random;
   private final HttpClient http =
-      HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
+      HttpClient.newBuilder()
+          .version(HttpClient.Version.HTTP_1_1)
+          .connectTimeout(Duration.ofSeconds(5))
+          .build();
   private final List<DeviceClient> eventDevices = new ArrayList<>();
   private final Queue<Ack> acks = new ConcurrentLinkedQueue<>();
-  /** A writer that failed for another reason than the node dying under it: the run proves nothing then. */
+
+  /**
+   * A writer that failed for another reason than the node dying under it: the run proves nothing
+   * then.
+   */
   final Queue<String> failures = new ConcurrentLinkedQueue<>();
-  /** Every commit the git client made, in order: the server's branch may be at the last acknowledged one or later. */
+
+  /**
+   * Every commit the git client made, in order: the server's branch may be at the last acknowledged
+   * one or later.
+   */
   private final List<String> commits = new CopyOnWriteArrayList<>();
+
   private String ciToken;
   private volatile ServerProcess server;
   private volatile boolean running;
-  /** The last refusal a writer met while the node was up, to say why a kind of write was never acknowledged. */
+
+  /**
+   * The last refusal a writer met while the node was up, to say why a kind of write was never
+   * acknowledged.
+   */
   private volatile String lastRefusal = "none";
+
   private int trial;
 
   CrashLoad(Path work, long seed) {
@@ -120,17 +152,27 @@ final class CrashLoad {
   /** The factory, a CI token, the devices that post events, and the git client's repository. */
   void setUp(ServerProcess first) throws Exception {
     server = first;
-    Answer factory = api("POST", "/api/v1/factories", server.adminToken, "{\"name\":\"" + FACTORY + "\",\"platforms\":[\"amd64-linux\"]}");
+    Answer factory =
+        api(
+            "POST",
+            "/api/v1/factories",
+            server.adminToken,
+            "{\"name\":\"" + FACTORY + "\",\"platforms\":[\"amd64-linux\"]}");
     check(factory, 201);
-    Answer token = api("POST", "/api/v1/factories/" + FACTORY + "/tokens", server.adminToken,
-        "{\"description\":\"ci\",\"scopes\":[\"devices:create\",\"targets:read\",\"targets:write\",\"containers:read\",\"containers:push\"]}");
+    Answer token =
+        api(
+            "POST",
+            "/api/v1/factories/" + FACTORY + "/tokens",
+            server.adminToken,
+            "{\"description\":\"ci\",\"scopes\":[\"devices:create\",\"targets:read\",\"targets:write\",\"containers:read\",\"containers:push\"]}");
     check(token, 201);
     ciToken = JSON.readTree(token.body).get("token").asText();
     for (int i = 0; i < EVENT_DEVICES; i++) {
       DeviceClient device = new DeviceClient();
       HttpResponse<String> answer = register(device);
       if (answer.statusCode() != 201) {
-        throw new AssertionError("registering an event device: " + answer.statusCode() + " " + answer.body());
+        throw new AssertionError(
+            "registering an event device: " + answer.statusCode() + " " + answer.body());
       }
       JsonNode files = JSON.readTree(answer.body());
       device.registered(files.get("root.crt").asText(), files.get("client.pem").asText());
@@ -142,10 +184,12 @@ final class CrashLoad {
   }
 
   /**
-   * Runs every writer against {@code target}; once each kind of write has been acknowledged at least once (all of
-   * them flowing), kills the node {@code killAfter} later, and returns once all writers stopped.
+   * Runs every writer against {@code target}; once each kind of write has been acknowledged at
+   * least once (all of them flowing), kills the node {@code killAfter} later, and returns once all
+   * writers stopped.
    */
-  List<Ack> runUntilKilled(ServerProcess target, int trialNumber, Duration killAfter) throws Exception {
+  List<Ack> runUntilKilled(ServerProcess target, int trialNumber, Duration killAfter)
+      throws Exception {
     server = target;
     trial = trialNumber;
     acks.clear();
@@ -169,7 +213,8 @@ final class CrashLoad {
     for (Thread writer : writers) {
       writer.join(TimeUnit.SECONDS.toMillis(60));
       if (writer.isAlive()) {
-        throw new AssertionError("writer " + writer.getName() + " did not stop within 60 s of the kill");
+        throw new AssertionError(
+            "writer " + writer.getName() + " did not stop within 60 s of the kill");
       }
     }
     return List.copyOf(acks);
@@ -183,8 +228,16 @@ final class CrashLoad {
       }
       Thread.sleep(20);
     }
-    throw new AssertionError("not every kind of write was acknowledged within " + EVERY_KIND_PATIENCE_SECONDS + " s (acknowledged: "
-        + acks.stream().map(Ack::kind).distinct().toList() + ", writer failures: " + failures + ", last refusal: " + lastRefusal + ")");
+    throw new AssertionError(
+        "not every kind of write was acknowledged within "
+            + EVERY_KIND_PATIENCE_SECONDS
+            + " s (acknowledged: "
+            + acks.stream().map(Ack::kind).distinct().toList()
+            + ", writer failures: "
+            + failures
+            + ", last refusal: "
+            + lastRefusal
+            + ")");
   }
 
   interface Step {
@@ -192,32 +245,48 @@ final class CrashLoad {
   }
 
   private Thread writer(String name, Step step) {
-    Thread thread = new Thread(() -> {
-      for (int n = 0; running; n++) {
-        try {
-          step.run(n);
-        } catch (IOException e) {
-          // the node died under the request: not acknowledged, nothing to check
-        } catch (InterruptedException e) {
-          return;
-        } catch (Exception | AssertionError e) {
-          failures.add(name + " (trial " + trial + "): " + e);
-          return;
-        }
-      }
-    }, "crash-" + name);
+    Thread thread =
+        new Thread(
+            () -> {
+              for (int n = 0; running; n++) {
+                try {
+                  step.run(n);
+                } catch (IOException e) {
+                  // the node died under the request: not acknowledged, nothing to check
+                } catch (InterruptedException e) {
+                  return;
+                } catch (Exception | AssertionError e) {
+                  failures.add(name + " (trial " + trial + "): " + e);
+                  return;
+                }
+              }
+            },
+            "crash-" + name);
     thread.setDaemon(true);
     return thread;
   }
 
   private void postEvent(DeviceClient device, int index, int n) throws Exception {
     String id = "t" + trial + "-d" + index + "-" + n;
-    // A device keeps at most Limits.EVENTS_PER_UPDATE events of one update and drops the rest (the protocol answers
+    // A device keeps at most Limits.EVENTS_PER_UPDATE events of one update and drops the rest (the
+    // protocol answers
     // 200 all the same), so the events are spread over updates that each stay below it.
     String correlationId = "crash-" + trial + "-" + n / (Limits.EVENTS_PER_UPDATE / 2);
-    String event = "{\"id\":\"" + id + "\",\"deviceTime\":\"2026-11-27T10:00:00Z\",\"eventType\":{\"id\":\"EcuDownloadStarted\",\"version\":2},"
-        + "\"event\":{\"correlationId\":\"" + correlationId + "\",\"success\":null,\"targetName\":\"amd64-linux-1\",\"version\":\"1\"}}";
-    HttpResponse<String> answer = device.send("https://127.0.0.1:" + server.devicePort, "POST", "/events", "[" + event + "]", "x-ats-tags", "main");
+    String event =
+        "{\"id\":\""
+            + id
+            + "\",\"deviceTime\":\"2026-11-27T10:00:00Z\",\"eventType\":{\"id\":\"EcuDownloadStarted\",\"version\":2},"
+            + "\"event\":{\"correlationId\":\""
+            + correlationId
+            + "\",\"success\":null,\"targetName\":\"amd64-linux-1\",\"version\":\"1\"}}";
+    HttpResponse<String> answer =
+        device.send(
+            "https://127.0.0.1:" + server.devicePort,
+            "POST",
+            "/events",
+            "[" + event + "]",
+            "x-ats-tags",
+            "main");
     if (answer.statusCode() == 200) {
       acks.add(new Ack(Kind.EVENTS, device.uuid, id));
     }
@@ -229,12 +298,13 @@ final class CrashLoad {
     body.put("uuid", device.uuid);
     body.put("hardware-id", "amd64-linux");
     body.put("csr", device.csr(FACTORY));
-    HttpRequest request = HttpRequest.newBuilder(URI.create(apiBase() + "/ota/devices/"))
-        .timeout(Duration.ofSeconds(15))
-        .header("OSF-TOKEN", ciToken)
-        .header("Content-Type", "application/json")
-        .POST(HttpRequest.BodyPublishers.ofString(body.toString()))
-        .build();
+    HttpRequest request =
+        HttpRequest.newBuilder(URI.create(apiBase() + "/ota/devices/"))
+            .timeout(Duration.ofSeconds(15))
+            .header("OSF-TOKEN", ciToken)
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString(body.toString()))
+            .build();
     return http.send(request, HttpResponse.BodyHandlers.ofString());
   }
 
@@ -246,7 +316,12 @@ final class CrashLoad {
   }
 
   private void addTarget() throws Exception {
-    String body = "{\"tags\":[\"main\"],\"apps\":{\"app\":\"127.0.0.1/" + REPOSITORY + "@sha256:" + "ab".repeat(32) + "\"}}";
+    String body =
+        "{\"tags\":[\"main\"],\"apps\":{\"app\":\"127.0.0.1/"
+            + REPOSITORY
+            + "@sha256:"
+            + "ab".repeat(32)
+            + "\"}}";
     Answer answer = api("POST", "/api/v1/factories/" + FACTORY + "/targets", ciToken, body);
     if (answer.status == 201) {
       for (JsonNode target : JSON.readTree(answer.body).get("targets")) {
@@ -256,9 +331,15 @@ final class CrashLoad {
   }
 
   private void createToken() throws Exception {
-    Answer answer = api("POST", "/api/v1/factories/" + FACTORY + "/tokens", server.adminToken, "{\"description\":\"crash\",\"scopes\":[\"targets:read\"]}");
+    Answer answer =
+        api(
+            "POST",
+            "/api/v1/factories/" + FACTORY + "/tokens",
+            server.adminToken,
+            "{\"description\":\"crash\",\"scopes\":[\"targets:read\"]}");
     if (answer.status == 201) {
-      ApiToken token = ApiToken.parse(JSON.readTree(answer.body).get("token").asText()).orElseThrow();
+      ApiToken token =
+          ApiToken.parse(JSON.readTree(answer.body).get("token").asText()).orElseThrow();
       acks.add(new Ack(Kind.TOKENS, FACTORY, token.id()));
     }
   }
@@ -278,9 +359,14 @@ final class CrashLoad {
     }
   }
 
-  /** Two blobs (one monolithic, one in a session with a chunk) and a manifest that names them, under a new tag. */
+  /**
+   * Two blobs (one monolithic, one in a session with a chunk) and a manifest that names them, under
+   * a new tag.
+   */
   private void pushImage(int n) throws Exception {
-    byte[] config = ("{\"architecture\":\"amd64\",\"os\":\"linux\",\"crash\":\"" + trial + "-" + n + "\"}").getBytes(StandardCharsets.UTF_8);
+    byte[] config =
+        ("{\"architecture\":\"amd64\",\"os\":\"linux\",\"crash\":\"" + trial + "-" + n + "\"}")
+            .getBytes(StandardCharsets.UTF_8);
     byte[] layer = new byte[4096 + random.nextInt(60_000)];
     random.nextBytes(layer);
     Optional<String> configDigest = monolithic(config);
@@ -291,12 +377,28 @@ final class CrashLoad {
     if (layerDigest.isEmpty()) {
       return;
     }
-    String manifest = "{\"schemaVersion\":2,\"mediaType\":\"" + MANIFEST_TYPE + "\","
-        + "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"" + configDigest.get() + "\",\"size\":" + config.length + "},"
-        + "\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\",\"digest\":\"" + layerDigest.get() + "\",\"size\":" + layer.length + "}]}";
+    String manifest =
+        "{\"schemaVersion\":2,\"mediaType\":\""
+            + MANIFEST_TYPE
+            + "\","
+            + "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\""
+            + configDigest.get()
+            + "\",\"size\":"
+            + config.length
+            + "},"
+            + "\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\",\"digest\":\""
+            + layerDigest.get()
+            + "\",\"size\":"
+            + layer.length
+            + "}]}";
     String tag = "t" + trial + "-" + n;
-    HttpResponse<String> put = http.send(registry("/manifests/" + tag).header("Content-Type", MANIFEST_TYPE)
-        .PUT(HttpRequest.BodyPublishers.ofString(manifest)).build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> put =
+        http.send(
+            registry("/manifests/" + tag)
+                .header("Content-Type", MANIFEST_TYPE)
+                .PUT(HttpRequest.BodyPublishers.ofString(manifest))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
     if (put.statusCode() == 201) {
       acks.add(new Ack(Kind.MANIFESTS, tag, digest(manifest.getBytes(StandardCharsets.UTF_8))));
     }
@@ -304,28 +406,51 @@ final class CrashLoad {
 
   private Optional<String> monolithic(byte[] content) throws Exception {
     String digest = digest(content);
-    HttpResponse<String> answer = http.send(registry("/blobs/uploads/?digest=" + digest).header("Content-Type", "application/octet-stream")
-        .POST(HttpRequest.BodyPublishers.ofByteArray(content)).build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> answer =
+        http.send(
+            registry("/blobs/uploads/?digest=" + digest)
+                .header("Content-Type", "application/octet-stream")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(content))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
     return blobAck(answer, digest);
   }
 
   private Optional<String> chunked(byte[] content) throws Exception {
     String digest = digest(content);
-    HttpResponse<String> session = http.send(registry("/blobs/uploads/").POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> session =
+        http.send(
+            registry("/blobs/uploads/").POST(HttpRequest.BodyPublishers.noBody()).build(),
+            HttpResponse.BodyHandlers.ofString());
     if (session.statusCode() != 202) {
       return Optional.empty();
     }
     String location = session.headers().firstValue("Location").orElseThrow();
-    HttpResponse<String> chunk = http.send(authorized(HttpRequest.newBuilder(URI.create(apiBase() + location)))
-        .header("Content-Type", "application/octet-stream")
-        .header("Content-Range", "0-" + (content.length - 1))
-        .method("PATCH", HttpRequest.BodyPublishers.ofByteArray(content)).build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> chunk =
+        http.send(
+            authorized(HttpRequest.newBuilder(URI.create(apiBase() + location)))
+                .header("Content-Type", "application/octet-stream")
+                .header("Content-Range", "0-" + (content.length - 1))
+                .method("PATCH", HttpRequest.BodyPublishers.ofByteArray(content))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
     if (chunk.statusCode() != 202) {
       return Optional.empty();
     }
     String next = chunk.headers().firstValue("Location").orElse(location);
-    HttpResponse<String> done = http.send(authorized(HttpRequest.newBuilder(URI.create(apiBase() + next + (next.contains("?") ? "&" : "?") + "digest=" + digest)))
-        .PUT(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> done =
+        http.send(
+            authorized(
+                    HttpRequest.newBuilder(
+                        URI.create(
+                            apiBase()
+                                + next
+                                + (next.contains("?") ? "&" : "?")
+                                + "digest="
+                                + digest)))
+                .PUT(HttpRequest.BodyPublishers.noBody())
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
     return blobAck(done, digest);
   }
 
@@ -348,10 +473,13 @@ final class CrashLoad {
       tally.acked.merge(ack.kind(), 1, Integer::sum);
       boolean present =
           switch (ack.kind()) {
-            case EVENTS -> journal(journals, "Device", ack.where()).contains("\"" + ack.what() + "\"");
+            case EVENTS ->
+                journal(journals, "Device", ack.where()).contains("\"" + ack.what() + "\"");
             case REGISTRATIONS -> !journal(journals, "Device", ack.where()).isEmpty();
-            case TARGETS -> journal(journals, "Targets", ack.where()).contains("\"" + ack.what() + "\"");
-            case TOKENS -> journal(journals, "Factory", ack.where()).contains("\"" + ack.what() + "\"");
+            case TARGETS ->
+                journal(journals, "Targets", ack.where()).contains("\"" + ack.what() + "\"");
+            case TOKENS ->
+                journal(journals, "Factory", ack.where()).contains("\"" + ack.what() + "\"");
             case GIT_PUSHES -> {
               lastPush = ack.what();
               yield true;
@@ -366,11 +494,21 @@ final class CrashLoad {
       }
     }
     if (lastPush != null && !fetchedBranchHolds(lastPush)) {
-      // Pushes form a chain: the last acknowledged commit missing means every acknowledged push after the first
+      // Pushes form a chain: the last acknowledged commit missing means every acknowledged push
+      // after the first
       // missing one is lost; count them all as lost.
       int pushes = tally.found.getOrDefault(Kind.GIT_PUSHES, 0);
       tally.found.put(Kind.GIT_PUSHES, 0);
-      tally.lost.add("trial " + trial + ": branch " + BRANCH + " does not hold the acknowledged commit " + lastPush + " (" + pushes + " pushes acked)");
+      tally.lost.add(
+          "trial "
+              + trial
+              + ": branch "
+              + BRANCH
+              + " does not hold the acknowledged commit "
+              + lastPush
+              + " ("
+              + pushes
+              + " pushes acked)");
     }
     return tally;
   }
@@ -384,7 +522,8 @@ final class CrashLoad {
     Answer answer = api("GET", "/api/v1/journal/" + key, server.adminToken, null);
     String body = answer.status == 200 ? answer.body : "";
     if (answer.status != 200 && answer.status != 404) {
-      throw new AssertionError("reading the journal of " + key + ": " + answer.status + " " + answer.body);
+      throw new AssertionError(
+          "reading the journal of " + key + ": " + answer.status + " " + answer.body);
     }
     cache.put(key, body);
     return body;
@@ -398,13 +537,17 @@ final class CrashLoad {
   private boolean manifestPresent(String tag, String digest) throws Exception {
     HttpResponse<byte[]> byTag = registryRead("/manifests/" + tag, MANIFEST_TYPE);
     HttpResponse<byte[]> byDigest = registryRead("/manifests/" + digest, MANIFEST_TYPE);
-    return byTag.statusCode() == 200 && digest(byTag.body()).equals(digest) && byDigest.statusCode() == 200 && digest(byDigest.body()).equals(digest);
+    return byTag.statusCode() == 200
+        && digest(byTag.body()).equals(digest)
+        && byDigest.statusCode() == 200
+        && digest(byDigest.body()).equals(digest);
   }
 
   /**
-   * A 200 or a 404, the only answers that tell whether a write survived. A node just restarted on a loaded machine
-   * may first answer 503 (the token check or the database not ready): that is asked again, and an answer that stays
-   * something else fails the test instead of counting as a lost write (one 500 once did).
+   * A 200 or a 404, the only answers that tell whether a write survived. A node just restarted on a
+   * loaded machine may first answer 503 (the token check or the database not ready): that is asked
+   * again, and an answer that stays something else fails the test instead of counting as a lost
+   * write (one 500 once did).
    */
   private HttpResponse<byte[]> registryRead(String path, String accept) throws Exception {
     HttpResponse<byte[]> answer = null;
@@ -419,15 +562,30 @@ final class CrashLoad {
       }
       Thread.sleep(500);
     }
-    throw new AssertionError("reading " + path + " from the registry: " + answer.statusCode() + " " + new String(answer.body(), StandardCharsets.UTF_8));
+    throw new AssertionError(
+        "reading "
+            + path
+            + " from the registry: "
+            + answer.statusCode()
+            + " "
+            + new String(answer.body(), StandardCharsets.UTF_8));
   }
 
-  /** Fetches the branch into an empty repository (every object must come from the server) and checks ancestry. */
+  /**
+   * Fetches the branch into an empty repository (every object must come from the server) and checks
+   * ancestry.
+   */
   private boolean fetchedBranchHolds(String commit) throws Exception {
     Path check = Files.createTempDirectory(work, "fetch-");
     GitCli.ok(check, "init", "-q", "--bare");
-    GitCli.Result fetched = GitCli.run(check, "fetch", "-q", gitUrl(), "refs/heads/" + BRANCH + ":refs/heads/" + BRANCH);
-    boolean holds = fetched.exit() == 0 && GitCli.run(check, "merge-base", "--is-ancestor", commit, "refs/heads/" + BRANCH).exit() == 0;
+    GitCli.Result fetched =
+        GitCli.run(
+            check, "fetch", "-q", gitUrl(), "refs/heads/" + BRANCH + ":refs/heads/" + BRANCH);
+    boolean holds =
+        fetched.exit() == 0
+            && GitCli.run(check, "merge-base", "--is-ancestor", commit, "refs/heads/" + BRANCH)
+                    .exit()
+                == 0;
     if (holds) {
       GitCli.ok(check, "fsck", "--no-dangling", "--connectivity-only");
     }
@@ -439,7 +597,13 @@ final class CrashLoad {
   }
 
   private String gitUrl() {
-    return "http://ci:" + ciToken + "@127.0.0.1:" + server.httpPort + "/git/" + FACTORY + "/containers.git";
+    return "http://ci:"
+        + ciToken
+        + "@127.0.0.1:"
+        + server.httpPort
+        + "/git/"
+        + FACTORY
+        + "/containers.git";
   }
 
   private HttpRequest.Builder registry(String path) {
@@ -447,32 +611,43 @@ final class CrashLoad {
   }
 
   private HttpRequest.Builder authorized(HttpRequest.Builder request) {
-    String basic = Base64.getEncoder().encodeToString(("ci:" + ciToken).getBytes(StandardCharsets.UTF_8));
+    String basic =
+        Base64.getEncoder().encodeToString(("ci:" + ciToken).getBytes(StandardCharsets.UTF_8));
     return request.timeout(Duration.ofSeconds(15)).header("Authorization", "Basic " + basic);
   }
 
   private record Answer(int status, String body) {}
 
-  private Answer api(String method, String path, String bearer, String json) throws IOException, InterruptedException {
-    HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(apiBase() + path)).timeout(Duration.ofSeconds(15))
-        .header("Authorization", "Bearer " + bearer)
-        .method(method, json == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(json));
+  private Answer api(String method, String path, String bearer, String json)
+      throws IOException, InterruptedException {
+    HttpRequest.Builder request =
+        HttpRequest.newBuilder(URI.create(apiBase() + path))
+            .timeout(Duration.ofSeconds(15))
+            .header("Authorization", "Bearer " + bearer)
+            .method(
+                method,
+                json == null
+                    ? HttpRequest.BodyPublishers.noBody()
+                    : HttpRequest.BodyPublishers.ofString(json));
     if (json != null) {
       request.header("Content-Type", "application/json");
     }
-    HttpResponse<String> response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> response =
+        http.send(request.build(), HttpResponse.BodyHandlers.ofString());
     return new Answer(response.statusCode(), response.body());
   }
 
   private static void check(Answer answer, int status) {
     if (answer.status != status) {
-      throw new AssertionError("expected " + status + ", got " + answer.status + ": " + answer.body);
+      throw new AssertionError(
+          "expected " + status + ", got " + answer.status + ": " + answer.body);
     }
   }
 
   static String digest(byte[] content) {
     try {
-      return "sha256:" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(content));
+      return "sha256:"
+          + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(content));
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }

@@ -18,19 +18,21 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The real server in a child JVM ({@code Main server}), as an operator runs it: its own process, so that
- * {@link #kill} is a SIGKILL of exactly that process (no shutdown hook, no flush) and a restart is a new JVM on
- * the same data dir.
+ * The real server in a child JVM ({@code Main server}), as an operator runs it: its own process, so
+ * that {@link #kill} is a SIGKILL of exactly that process (no shutdown hook, no flush) and a
+ * restart is a new JVM on the same data dir.
  */
 final class ServerProcess {
 
   private static final Duration READY_PATIENCE = Duration.ofSeconds(300);
+
   /**
-   * Class data sharing for the many restarts: the first server of the test JVM dumps the classes it loaded when it
-   * stops cleanly ({@link #stopToShareClasses}), and every later start maps them instead of loading and verifying
-   * each class again.
+   * Class data sharing for the many restarts: the first server of the test JVM dumps the classes it
+   * loaded when it stops cleanly ({@link #stopToShareClasses}), and every later start maps them
+   * instead of loading and verifying each class again.
    */
   private static Path classArchive;
+
   private static boolean classArchiveRequested;
 
   private final Process process;
@@ -40,7 +42,8 @@ final class ServerProcess {
 
   private final boolean dumpsClasses;
 
-  private ServerProcess(Process process, int httpPort, int devicePort, String adminToken, boolean dumpsClasses) {
+  private ServerProcess(
+      Process process, int httpPort, int devicePort, String adminToken, boolean dumpsClasses) {
     this.dumpsClasses = dumpsClasses;
     this.process = process;
     this.httpPort = httpPort;
@@ -51,10 +54,12 @@ final class ServerProcess {
   /**
    * Starts a node on {@code dataDir} and waits until {@code /health/ready} answers 200.
    *
-   * @param settings HOCON paths and values passed as {@code -D} properties (the database of the node)
+   * @param settings HOCON paths and values passed as {@code -D} properties (the database of the
+   *     node)
    * @param log where the child's stdout and stderr go (appended)
    */
-  static ServerProcess start(Path dataDir, Map<String, String> settings, Path log) throws IOException, InterruptedException {
+  static ServerProcess start(Path dataDir, Map<String, String> settings, Path log)
+      throws IOException, InterruptedException {
     IOException last = null;
     for (int attempt = 0; attempt < 3; attempt++) {
       int httpPort = freePort();
@@ -83,15 +88,27 @@ final class ServerProcess {
         }
       }
       settings.forEach((key, value) -> command.add("-D" + key + "=" + value));
-      command.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName(), "server",
-          "--data-dir", dataDir.toString(), "--http-port", String.valueOf(httpPort), "--device-port", String.valueOf(devicePort)));
-      Process process = new ProcessBuilder(command)
-          .redirectErrorStream(true)
-          .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
-          .start();
+      command.addAll(
+          List.of(
+              "-cp",
+              System.getProperty("java.class.path"),
+              Main.class.getName(),
+              "server",
+              "--data-dir",
+              dataDir.toString(),
+              "--http-port",
+              String.valueOf(httpPort),
+              "--device-port",
+              String.valueOf(devicePort)));
+      Process process =
+          new ProcessBuilder(command)
+              .redirectErrorStream(true)
+              .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+              .start();
       try {
         awaitReady(process, httpPort, log);
-        String token = Files.readString(dataDir.resolve("admin-token"), StandardCharsets.UTF_8).strip();
+        String token =
+            Files.readString(dataDir.resolve("admin-token"), StandardCharsets.UTF_8).strip();
         return new ServerProcess(process, httpPort, devicePort, token, dumps);
       } catch (IOException e) {
         process.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
@@ -104,9 +121,13 @@ final class ServerProcess {
     throw last;
   }
 
-  private static void awaitReady(Process process, int httpPort, Path log) throws IOException, InterruptedException {
+  private static void awaitReady(Process process, int httpPort, Path log)
+      throws IOException, InterruptedException {
     HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-    HttpRequest ready = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + "/health/ready")).timeout(Duration.ofSeconds(5)).build();
+    HttpRequest ready =
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + "/health/ready"))
+            .timeout(Duration.ofSeconds(5))
+            .build();
     Instant deadline = Instant.now().plus(READY_PATIENCE);
     while (Instant.now().isBefore(deadline)) {
       if (!process.isAlive()) {
@@ -121,7 +142,8 @@ final class ServerProcess {
       }
       Thread.sleep(100);
     }
-    throw new IOException("the server was not ready within " + READY_PATIENCE.toSeconds() + " s:\n" + tail(log));
+    throw new IOException(
+        "the server was not ready within " + READY_PATIENCE.toSeconds() + " s:\n" + tail(log));
   }
 
   /** SIGKILL on Linux: the JVM gets no chance to flush or shut down. */
@@ -140,7 +162,10 @@ final class ServerProcess {
     }
   }
 
-  /** True when this server was the one asked to dump the class archive; it is then stopped cleanly to write it. */
+  /**
+   * True when this server was the one asked to dump the class archive; it is then stopped cleanly
+   * to write it.
+   */
   boolean stopToShareClasses() throws InterruptedException {
     if (!dumpsClasses) {
       return false;

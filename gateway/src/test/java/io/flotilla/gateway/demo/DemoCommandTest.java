@@ -12,7 +12,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
-/** The README's main command: it must run the whole flow to a published target on the embedded default. */
+/**
+ * The README's main command: it must run the whole flow to a published target on the embedded
+ * default.
+ */
 class DemoCommandTest {
 
   @Test
@@ -23,7 +26,8 @@ class DemoCommandTest {
     assertTrue(output.contains("amd64-linux-1  apps: {\"shellhttpd\":"), output);
     assertTrue(Files.exists(dataDir.resolve("admin-token")));
 
-    // A second run on the same data waits for the build its own push announced, not for the newest one listed.
+    // A second run on the same data waits for the build its own push announced, not for the newest
+    // one listed.
     String again = runDemo(dataDir);
     assertTrue(again.contains("Waiting for build #2"), again);
     assertTrue(again.contains("build #2: succeeded"), again);
@@ -40,11 +44,19 @@ class DemoCommandTest {
       exit =
           new CommandLine(new Main())
               .setErr(new java.io.PrintWriter(errors, true, StandardCharsets.UTF_8))
-              .execute("demo", "--data-dir", dataDir.toString(), "--http-port", "0", "--device-port", "0");
+              .execute(
+                  "demo",
+                  "--data-dir",
+                  dataDir.toString(),
+                  "--http-port",
+                  "0",
+                  "--device-port",
+                  "0");
     } finally {
       System.setOut(original);
     }
-    String output = captured.toString(StandardCharsets.UTF_8) + errors.toString(StandardCharsets.UTF_8);
+    String output =
+        captured.toString(StandardCharsets.UTF_8) + errors.toString(StandardCharsets.UTF_8);
     assertEquals(0, exit, output);
     return output;
   }

@@ -27,29 +27,42 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * An operator's config change reaches a device holding a WebSocket at once (§8 {@code config-changed}): its own
- * files, its tag (which travels as a config file), its group's files and the factory's. A device of the same
- * factory is told of its own changes only.
+ * An operator's config change reaches a device holding a WebSocket at once (§8 {@code
+ * config-changed}): its own files, its tag (which travels as a config file), its group's files and
+ * the factory's. A device of the same factory is told of its own changes only.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ConfigPushTest {
 
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Duration PATIENCE = Duration.ofSeconds(20);
-  private static final String FILES = "{\"reason\":\"test\",\"files\":[{\"name\":\"app.toml\",\"value\":\"x = %d\",\"unencrypted\":true}]}";
+  private static final String FILES =
+      "{\"reason\":\"test\",\"files\":[{\"name\":\"app.toml\",\"value\":\"x = %d\",\"unencrypted\":true}]}";
 
   @TempDir static Path dataDir;
   private FlotillaServer server;
   private String token;
-  private final HttpClient api = HttpClient.newBuilder().connectTimeout(DeviceClient.TIMEOUT).build();
+  private final HttpClient api =
+      HttpClient.newBuilder().connectTimeout(DeviceClient.TIMEOUT).build();
 
   @BeforeAll
   void start() throws Exception {
     server = TestServers.start(dataDir, null);
     String admin = server.adminToken().value();
-    assertEquals(201, call("POST", "/api/v1/factories", "{\"name\":\"acme\",\"platforms\":[\"amd64-linux\"]}", admin).statusCode());
+    assertEquals(
+        201,
+        call(
+                "POST",
+                "/api/v1/factories",
+                "{\"name\":\"acme\",\"platforms\":[\"amd64-linux\"]}",
+                admin)
+            .statusCode());
     HttpResponse<String> created =
-        call("POST", "/api/v1/factories/acme/tokens", "{\"description\":\"ops\",\"scopes\":[\"devices:create\",\"devices:write\"]}", admin);
+        call(
+            "POST",
+            "/api/v1/factories/acme/tokens",
+            "{\"description\":\"ops\",\"scopes\":[\"devices:create\",\"devices:write\"]}",
+            admin);
     assertEquals(201, created.statusCode(), created.body());
     token = JSON.readTree(created.body()).get("token").asText();
   }
@@ -67,24 +80,33 @@ class ConfigPushTest {
     DeviceClient other = register("field");
     BlockingQueue<String> pushed = listen(device);
     BlockingQueue<String> pushedToOther = listen(other);
-    eventually(PATIENCE, () -> {
-      assertEquals(2, server.devices().pushConnections());
-      return null;
-    });
+    eventually(
+        PATIENCE,
+        () -> {
+          assertEquals(2, server.devices().pushConnections());
+          return null;
+        });
 
     int round = 0;
-    for (String path : new String[] {"/devices/" + device.uuid + "/config", "/device-groups/lab/config", "/config"}) {
-      HttpResponse<String> answer = call("PUT", "/api/v1/factories/acme" + path, FILES.formatted(++round), token);
+    for (String path :
+        new String[] {
+          "/devices/" + device.uuid + "/config", "/device-groups/lab/config", "/config"
+        }) {
+      HttpResponse<String> answer =
+          call("PUT", "/api/v1/factories/acme" + path, FILES.formatted(++round), token);
       assertEquals(200, answer.statusCode(), answer.body());
       assertConfigChanged(pushed.poll(10, TimeUnit.SECONDS), path);
     }
-    HttpResponse<String> retag = call("PATCH", "/api/v1/factories/acme/devices/" + device.uuid, "{\"tag\":\"beta\"}", token);
+    HttpResponse<String> retag =
+        call("PATCH", "/api/v1/factories/acme/devices/" + device.uuid, "{\"tag\":\"beta\"}", token);
     assertEquals(200, retag.statusCode(), retag.body());
     assertConfigChanged(pushed.poll(10, TimeUnit.SECONDS), "a new tag");
 
     // The other device is in another group: of the three layers only the factory's concerns it.
     assertConfigChanged(pushedToOther.poll(10, TimeUnit.SECONDS), "the factory config");
-    assertNull(pushedToOther.poll(1, TimeUnit.SECONDS), "another device's own and group changes are not pushed to it");
+    assertNull(
+        pushedToOther.poll(1, TimeUnit.SECONDS),
+        "another device's own and group changes are not pushed to it");
   }
 
   private static void assertConfigChanged(String message, String after) throws Exception {
@@ -122,7 +144,8 @@ class ConfigPushTest {
             URI.create("wss://127.0.0.1:" + server.devicePort() + "/ws"),
             new WebSocket.Listener() {
               @Override
-              public CompletionStage<?> onText(WebSocket webSocket, CharSequence data, boolean last) {
+              public CompletionStage<?> onText(
+                  WebSocket webSocket, CharSequence data, boolean last) {
                 messages.add(data.toString());
                 webSocket.request(1);
                 return null;
@@ -132,7 +155,8 @@ class ConfigPushTest {
     return messages;
   }
 
-  private HttpResponse<String> call(String method, String path, String body, String bearer) throws Exception {
+  private HttpResponse<String> call(String method, String path, String body, String bearer)
+      throws Exception {
     HttpRequest.Builder request =
         HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.httpPort() + path))
             .timeout(DeviceClient.TIMEOUT)

@@ -15,7 +15,10 @@ import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
 
-/** A device as the tests play it: its own key and CSR, then the registration files, then mTLS requests. */
+/**
+ * A device as the tests play it: its own key and CSR, then the registration files, then mTLS
+ * requests.
+ */
 public final class DeviceClient {
 
   public static final Duration TIMEOUT = Duration.ofSeconds(15);
@@ -30,7 +33,10 @@ public final class DeviceClient {
     this(PkiTestSupport.deviceKey());
   }
 
-  /** A device whose uuid the test chooses: a recorded journal needs the same persistence ids in every recording. */
+  /**
+   * A device whose uuid the test chooses: a recorded journal needs the same persistence ids in
+   * every recording.
+   */
   public DeviceClient(String uuid) {
     this.uuid = uuid;
     this.key = PkiTestSupport.deviceKey();
@@ -45,23 +51,33 @@ public final class DeviceClient {
     return PkiTestSupport.csr(key, "CN=" + uuid + ",OU=" + factory);
   }
 
-  /** Takes the registration answer's files and builds a client that presents client.pem and trusts only root.crt. */
+  /**
+   * Takes the registration answer's files and builds a client that presents client.pem and trusts
+   * only root.crt.
+   */
   public void registered(String rootPem, String clientPem) throws Exception {
     this.rootPem = rootPem;
     this.clientPem = clientPem;
-    this.http = HttpClient.newBuilder().sslContext(sslContext()).version(HttpClient.Version.HTTP_1_1).connectTimeout(TIMEOUT).build();
+    this.http =
+        HttpClient.newBuilder()
+            .sslContext(sslContext())
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(TIMEOUT)
+            .build();
   }
 
   SSLContext sslContext() throws Exception {
     KeyStore trust = KeyStore.getInstance("PKCS12");
     trust.load(null, null);
     trust.setCertificateEntry("root", Pem.certificate(rootPem));
-    TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+    TrustManagerFactory tmf =
+        TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
     tmf.init(trust);
     KeyStore identity = KeyStore.getInstance("PKCS12");
     identity.load(null, null);
     char[] password = "test".toCharArray();
-    identity.setKeyEntry("device", key.getPrivate(), password, new X509Certificate[] {Pem.certificate(clientPem)});
+    identity.setKeyEntry(
+        "device", key.getPrivate(), password, new X509Certificate[] {Pem.certificate(clientPem)});
     KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
     kmf.init(identity, password);
     SSLContext context = SSLContext.getInstance("TLS");
@@ -69,11 +85,16 @@ public final class DeviceClient {
     return context;
   }
 
-  public HttpResponse<String> send(String base, String method, String path, String body, String... headers) throws Exception {
+  public HttpResponse<String> send(
+      String base, String method, String path, String body, String... headers) throws Exception {
     HttpRequest.Builder request =
         HttpRequest.newBuilder(URI.create(base + path))
             .timeout(TIMEOUT)
-            .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+            .method(
+                method,
+                body == null
+                    ? HttpRequest.BodyPublishers.noBody()
+                    : HttpRequest.BodyPublishers.ofString(body));
     if (body != null) {
       request.header("Content-Type", "application/json");
     }

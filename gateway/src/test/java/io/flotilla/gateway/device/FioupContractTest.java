@@ -34,21 +34,31 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Stock fioup (1d4af9e) and composeapp (05c7ceb) against a real server: each test replays the requests of one fioup
- * command as the Go code makes them (paths, methods, headers, bodies) and accepts only what that code accepts. Go
- * cannot be built here, so these replays are how compatibility is kept; each names the function it replays.
+ * Stock fioup (1d4af9e) and composeapp (05c7ceb) against a real server: each test replays the
+ * requests of one fioup command as the Go code makes them (paths, methods, headers, bodies) and
+ * accepts only what that code accepts. Go cannot be built here, so these replays are how
+ * compatibility is kept; each names the function it replays.
  */
 class FioupContractTest {
 
   static final ObjectMapper JSON = new ObjectMapper();
+
   /** fioup {@code pkg/client/gateway_client.go}: {@code UserAgentPrefix + "/1.0.0"}. */
   static final String FIOUP_AGENT = "fioup//1.0.0";
-  /** fioconfig {@code transport/http.go}, {@code httpDoOnce}: the agent of requests made without headers. */
+
+  /**
+   * fioconfig {@code transport/http.go}, {@code httpDoOnce}: the agent of requests made without
+   * headers.
+   */
   static final String FIOCONFIG_AGENT = "fioconfig-client/3";
-  /** containerd 1.7 {@code remotes/docker/resolver.go}: what a resolve (HEAD of a manifest) accepts. */
+
+  /**
+   * containerd 1.7 {@code remotes/docker/resolver.go}: what a resolve (HEAD of a manifest) accepts.
+   */
   static final String RESOLVE_ACCEPT =
       "application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json, "
           + "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, */*";
+
   static final String OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
 
   @TempDir static Path dir;
@@ -67,21 +77,39 @@ class FioupContractTest {
     api = new ApiClient(server.httpPort());
     String admin = server.adminToken().value();
     for (String factory : new String[] {"acme", "globex"}) {
-      assertEquals(201, api.post("/api/v1/factories", admin, "{\"name\":\"" + factory + "\",\"platforms\":[\"amd64-linux\"]}").status());
+      assertEquals(
+          201,
+          api.post(
+                  "/api/v1/factories",
+                  admin,
+                  "{\"name\":\"" + factory + "\",\"platforms\":[\"amd64-linux\"]}")
+              .status());
     }
     registerToken = token(admin, "acme", "\"devices:create\"");
     String ci = token(admin, "acme", "\"containers:push\",\"containers:read\",\"targets:write\"");
-    bundle = "a gzip'd tar of the app, as far as the registry and the proxy care".getBytes(StandardCharsets.UTF_8);
+    bundle =
+        "a gzip'd tar of the app, as far as the registry and the proxy care"
+            .getBytes(StandardCharsets.UTF_8);
     bundleIndex = "{\"docker-compose.yml\":\"sha256:00\"}".getBytes(StandardCharsets.UTF_8);
     manifest = composeApp(bundle, bundleIndex);
     manifestDigest = push(ci, "acme/shellhttpd", manifest, bundle, bundleIndex);
     String app = "127.0.0.1:" + server.httpPort() + "/acme/shellhttpd@" + manifestDigest;
-    Answer target = api.post("/api/v1/factories/acme/targets", ci, "{\"tags\":[\"main\"],\"apps\":{\"shellhttpd\":\"" + app + "\"}}");
+    Answer target =
+        api.post(
+            "/api/v1/factories/acme/targets",
+            ci,
+            "{\"tags\":[\"main\"],\"apps\":{\"shellhttpd\":\"" + app + "\"}}");
     assertEquals(201, target.status(), target.body());
 
     String foreignCi = token(admin, "globex", "\"containers:push\"");
     byte[] foreignBundle = "globex's bundle".getBytes(StandardCharsets.UTF_8);
-    foreignManifestDigest = push(foreignCi, "globex/secret", composeApp(foreignBundle, bundleIndex), foreignBundle, bundleIndex);
+    foreignManifestDigest =
+        push(
+            foreignCi,
+            "globex/secret",
+            composeApp(foreignBundle, bundleIndex),
+            foreignBundle,
+            bundleIndex);
   }
 
   @AfterAll
@@ -91,84 +119,155 @@ class FioupContractTest {
     }
   }
 
-  // ---- fioup register --api-token (internal/register: authPingServer, authRegisterDevice, getDeviceInfo) ----
+  // ---- fioup register --api-token (internal/register: authPingServer, authRegisterDevice,
+  // getDeviceInfo) ----
 
   @Test
   void registerWithAnApiTokenWritesWhatTheOtherCommandsNeed() throws Exception {
-    Fioup device = Fioup.register(dir.resolve("sota-register"), "http://127.0.0.1:" + server.httpPort() + "/ota/devices/");
+    Fioup device =
+        Fioup.register(
+            dir.resolve("sota-register"),
+            "http://127.0.0.1:" + server.httpPort() + "/ota/devices/");
     String gateway = "https://127.0.0.1:" + server.devicePort();
-    assertEquals(gateway, device.toml.get("tls.server"), "the name the device registered by, with the device port");
+    assertEquals(
+        gateway,
+        device.toml.get("tls.server"),
+        "the name the device registered by, with the device port");
     assertEquals(gateway + "/app-proxy-url", device.toml.get("pacman.compose_apps_proxy"));
-    assertEquals(device.sotaDir.resolve("root.crt").toString(), device.toml.get("import.tls_cacert_path"));
+    assertEquals(
+        device.sotaDir.resolve("root.crt").toString(), device.toml.get("import.tls_cacert_path"));
     assertEquals("amd64-linux", device.toml.get("provision.primary_ecu_hardware_id"));
     assertEquals("main", device.toml.get("pacman.tags"));
-    assertEquals(device.sotaDir.resolve("reset-apps").toString(), device.toml.get("pacman.reset_apps_root"), "the overrides, verbatim");
+    assertEquals(
+        device.sotaDir.resolve("reset-apps").toString(),
+        device.toml.get("pacman.reset_apps_root"),
+        "the overrides, verbatim");
     for (String file : new String[] {"root.crt", "client.pem", "sota.toml"}) {
       assertTrue(Files.exists(device.sotaDir.resolve(file)), file);
     }
 
-    Fioup byName = Fioup.register(dir.resolve("sota-by-name"), "http://localhost:" + server.httpPort() + "/ota/devices/");
+    Fioup byName =
+        Fioup.register(
+            dir.resolve("sota-by-name"), "http://localhost:" + server.httpPort() + "/ota/devices/");
     assertEquals("https://localhost:" + server.devicePort(), byName.toml.get("tls.server"));
-    assertEquals(200, byName.gateway("GET", "/device", null).statusCode(), "the server certificate holds that name");
+    assertEquals(
+        200,
+        byName.gateway("GET", "/device", null).statusCode(),
+        "the server certificate holds that name");
   }
 
-  // ---- fioup check (pkg/state/check.go; pkg/target/plain_repo.go; events sent by sendMetadataUpdateCompletedEvent) ----
+  // ---- fioup check (pkg/state/check.go; pkg/target/plain_repo.go; events sent by
+  // sendMetadataUpdateCompletedEvent) ----
 
   @Test
   void checkReadsItsTargetsAndItsMetadataEventIsNoUpdate() throws Exception {
-    Fioup device = Fioup.register(dir.resolve("sota-check"), "http://127.0.0.1:" + server.httpPort() + "/ota/devices/");
+    Fioup device =
+        Fioup.register(
+            dir.resolve("sota-check"), "http://127.0.0.1:" + server.httpPort() + "/ota/devices/");
     HttpResponse<String> targets = device.gateway("GET", "/repo/targets.json", null);
     assertEquals(200, targets.statusCode(), targets.body());
-    JsonNode target = JSON.readTree(targets.body()).path("signed").path("targets").path("amd64-linux-1");
+    JsonNode target =
+        JSON.readTree(targets.body()).path("signed").path("targets").path("amd64-linux-1");
     assertEquals(
         "127.0.0.1:" + server.httpPort() + "/acme/shellhttpd@" + manifestDigest,
         target.path("custom").path("docker_compose_apps").path("shellhttpd").path("uri").asText(),
         targets.body());
 
-    String metadata = "[{\"id\":\"" + java.util.UUID.randomUUID() + "\",\"deviceTime\":\"2026-11-27T10:00:00Z\","
-        + "\"event\":{\"correlationId\":\"meta-01KBZ6Y7H1V8Q2J3K4M5N6P7Q8\",\"success\":true,\"targetName\":\"\",\"version\":\"\","
-        + "\"details\":\"{\\\"from_version\\\":-1,\\\"to_version\\\":2}\"},\"eventType\":{\"id\":\"MetadataUpdateCompleted\",\"version\":0}}]";
+    String metadata =
+        "[{\"id\":\""
+            + java.util.UUID.randomUUID()
+            + "\",\"deviceTime\":\"2026-11-27T10:00:00Z\","
+            + "\"event\":{\"correlationId\":\"meta-01KBZ6Y7H1V8Q2J3K4M5N6P7Q8\",\"success\":true,\"targetName\":\"\",\"version\":\"\","
+            + "\"details\":\"{\\\"from_version\\\":-1,\\\"to_version\\\":2}\"},\"eventType\":{\"id\":\"MetadataUpdateCompleted\",\"version\":0}}]";
     java.time.Instant sent = java.time.Instant.now().minusSeconds(1);
     assertEquals(200, device.gateway("POST", "/events", metadata).statusCode());
-    // the event's contact reaches the read side with its last-seen; a phantom update would have come with it
-    JsonNode self = io.flotilla.core.testing.Eventually.eventually(java.time.Duration.ofSeconds(20), () -> {
-      JsonNode row = JSON.readTree(api.get("/api/v1/factories/acme/devices/" + device.uuid, server.adminToken().value()).body());
-      assertFalse(java.time.Instant.parse(row.path("lastSeen").asText("1970-01-01T00:00:00Z")).isBefore(sent), row.toString());
-      return row;
-    });
+    // the event's contact reaches the read side with its last-seen; a phantom update would have
+    // come with it
+    JsonNode self =
+        io.flotilla.core.testing.Eventually.eventually(
+            java.time.Duration.ofSeconds(20),
+            () -> {
+              JsonNode row =
+                  JSON.readTree(
+                      api.get(
+                              "/api/v1/factories/acme/devices/" + device.uuid,
+                              server.adminToken().value())
+                          .body());
+              assertFalse(
+                  java.time.Instant.parse(row.path("lastSeen").asText("1970-01-01T00:00:00Z"))
+                      .isBefore(sent),
+                  row.toString());
+              return row;
+            });
     assertFalse(self.has("updateState") || self.has("updateCorrelationId"), self.toString());
   }
 
-  // ---- fioup fetch through the apps proxy (fioup getComposeAppProxy; composeapp tokenProxyTripper) ----
+  // ---- fioup fetch through the apps proxy (fioup getComposeAppProxy; composeapp
+  // tokenProxyTripper) ----
 
   @Test
   void fetchReadsTheAppThroughTheAppsProxyTrustingOnlyTheRegistrationsCa() throws Exception {
-    Fioup device = Fioup.register(dir.resolve("sota-fetch"), "http://127.0.0.1:" + server.httpPort() + "/ota/devices/");
+    Fioup device =
+        Fioup.register(
+            dir.resolve("sota-fetch"), "http://127.0.0.1:" + server.httpPort() + "/ota/devices/");
     URI proxy = device.appsProxy();
     assertEquals("https", proxy.getScheme());
     assertEquals("127.0.0.1:" + server.devicePort(), proxy.getRawAuthority(), "on the device port");
 
-    HttpResponse<byte[]> head = device.registry(proxy, "HEAD", "/v2/acme/shellhttpd/manifests/" + manifestDigest, RESOLVE_ACCEPT, null);
+    HttpResponse<byte[]> head =
+        device.registry(
+            proxy, "HEAD", "/v2/acme/shellhttpd/manifests/" + manifestDigest, RESOLVE_ACCEPT, null);
     assertEquals(200, head.statusCode());
-    assertEquals(String.valueOf(manifest.length), head.headers().firstValue("Content-Length").orElse(""), "the resolver takes the size from here");
+    assertEquals(
+        String.valueOf(manifest.length),
+        head.headers().firstValue("Content-Length").orElse(""),
+        "the resolver takes the size from here");
     assertEquals(manifestDigest, head.headers().firstValue("Docker-Content-Digest").orElse(""));
 
-    HttpResponse<byte[]> got = device.registry(proxy, "GET", "/v2/acme/shellhttpd/manifests/" + manifestDigest, OCI_MANIFEST + ", */*", null);
+    HttpResponse<byte[]> got =
+        device.registry(
+            proxy,
+            "GET",
+            "/v2/acme/shellhttpd/manifests/" + manifestDigest,
+            OCI_MANIFEST + ", */*",
+            null);
     assertEquals(200, got.statusCode());
     assertEquals(manifestDigest, sha256(got.body()));
     JsonNode layer = JSON.readTree(got.body()).path("layers").path(0);
-    String indexDigest = layer.path("annotations").path("org.foundries.app.bundle.index.digest").asText();
+    String indexDigest =
+        layer.path("annotations").path("org.foundries.app.bundle.index.digest").asText();
 
-    HttpResponse<byte[]> blob = device.registry(proxy, "GET", "/v2/acme/shellhttpd/blobs/" + layer.path("digest").asText(), "application/octet-stream, */*", null);
+    HttpResponse<byte[]> blob =
+        device.registry(
+            proxy,
+            "GET",
+            "/v2/acme/shellhttpd/blobs/" + layer.path("digest").asText(),
+            "application/octet-stream, */*",
+            null);
     assertEquals(200, blob.statusCode());
     assertArrayEquals(bundle, blob.body());
-    HttpResponse<byte[]> index = device.registry(proxy, "GET", "/v2/acme/shellhttpd/blobs/" + indexDigest, "application/octet-stream, */*", null);
+    HttpResponse<byte[]> index =
+        device.registry(
+            proxy,
+            "GET",
+            "/v2/acme/shellhttpd/blobs/" + indexDigest,
+            "application/octet-stream, */*",
+            null);
     assertArrayEquals(bundleIndex, index.body());
 
-    // a resumed download: containerd's fetcher.open takes a 206 whose Content-Range starts at the offset, or a 200 it skips
-    HttpResponse<byte[]> rest = device.registry(proxy, "GET", "/v2/acme/shellhttpd/blobs/" + layer.path("digest").asText(), "application/octet-stream, */*", "bytes=10-");
+    // a resumed download: containerd's fetcher.open takes a 206 whose Content-Range starts at the
+    // offset, or a 200 it skips
+    HttpResponse<byte[]> rest =
+        device.registry(
+            proxy,
+            "GET",
+            "/v2/acme/shellhttpd/blobs/" + layer.path("digest").asText(),
+            "application/octet-stream, */*",
+            "bytes=10-");
     if (rest.statusCode() == 206) {
-      assertTrue(rest.headers().firstValue("Content-Range").orElse("").startsWith("bytes 10-"), rest.headers().toString());
+      assertTrue(
+          rest.headers().firstValue("Content-Range").orElse("").startsWith("bytes 10-"),
+          rest.headers().toString());
       assertArrayEquals(java.util.Arrays.copyOfRange(bundle, 10, bundle.length), rest.body());
     } else {
       assertEquals(200, rest.statusCode());
@@ -178,68 +277,174 @@ class FioupContractTest {
 
   @Test
   void theAppsProxyServesOnlyReadsOfTheDevicesOwnFactoryWhileItsUrlIsGenuine() throws Exception {
-    Fioup device = Fioup.register(dir.resolve("sota-proxy-bounds"), "http://127.0.0.1:" + server.httpPort() + "/ota/devices/");
+    Fioup device =
+        Fioup.register(
+            dir.resolve("sota-proxy-bounds"),
+            "http://127.0.0.1:" + server.httpPort() + "/ota/devices/");
     URI proxy = device.appsProxy();
-    assertEquals(403, device.registry(proxy, "GET", "/v2/globex/secret/manifests/" + foreignManifestDigest, OCI_MANIFEST, null).statusCode(), "another factory");
-    assertEquals(403, device.registry(proxy, "GET", "/v2/acme/shellhttpd/tags/list", "*/*", null).statusCode(), "no listing");
-    assertEquals(400, device.registry(proxy, "GET", "/v2/acme/shellhttpd/manifests/latest", OCI_MANIFEST, null).statusCode(), "digests only");
-    assertEquals(403, device.registry(proxy, "POST", "/v2/acme/shellhttpd/blobs/uploads/", "*/*", null).statusCode(), "no uploads");
-    assertEquals(405, device.registry(proxy, "DELETE", "/v2/acme/shellhttpd/manifests/" + manifestDigest, "*/*", null).statusCode(), "no deletes");
-    assertEquals(404, device.registry(proxy, "GET", "/v2/acme/shellhttpd/blobs/sha256:" + "0".repeat(64), "*/*", null).statusCode());
-    assertEquals(404, device.registry(proxy, "GET", "/v3/acme/shellhttpd/blobs/" + manifestDigest, "*/*", null).statusCode(), "registry paths only");
+    assertEquals(
+        403,
+        device
+            .registry(
+                proxy,
+                "GET",
+                "/v2/globex/secret/manifests/" + foreignManifestDigest,
+                OCI_MANIFEST,
+                null)
+            .statusCode(),
+        "another factory");
+    assertEquals(
+        403,
+        device.registry(proxy, "GET", "/v2/acme/shellhttpd/tags/list", "*/*", null).statusCode(),
+        "no listing");
+    assertEquals(
+        400,
+        device
+            .registry(proxy, "GET", "/v2/acme/shellhttpd/manifests/latest", OCI_MANIFEST, null)
+            .statusCode(),
+        "digests only");
+    assertEquals(
+        403,
+        device
+            .registry(proxy, "POST", "/v2/acme/shellhttpd/blobs/uploads/", "*/*", null)
+            .statusCode(),
+        "no uploads");
+    assertEquals(
+        405,
+        device
+            .registry(
+                proxy, "DELETE", "/v2/acme/shellhttpd/manifests/" + manifestDigest, "*/*", null)
+            .statusCode(),
+        "no deletes");
+    assertEquals(
+        404,
+        device
+            .registry(
+                proxy, "GET", "/v2/acme/shellhttpd/blobs/sha256:" + "0".repeat(64), "*/*", null)
+            .statusCode());
+    assertEquals(
+        404,
+        device
+            .registry(proxy, "GET", "/v3/acme/shellhttpd/blobs/" + manifestDigest, "*/*", null)
+            .statusCode(),
+        "registry paths only");
 
     String url = proxy.toString();
-    URI forged = URI.create(url.substring(0, url.length() - 2) + (url.endsWith("AA") ? "BB" : "AA"));
-    assertEquals(403, device.registry(forged, "GET", "/v2/acme/shellhttpd/manifests/" + manifestDigest, OCI_MANIFEST, null).statusCode(), "a forged URL");
-    HttpResponse<byte[]> noCapability = device.registry(URI.create("https://127.0.0.1:" + server.devicePort()), "GET", "/device", "*/*", null);
-    assertEquals(401, noCapability.statusCode(), "without a certificate nothing but the proxy answers");
+    URI forged =
+        URI.create(url.substring(0, url.length() - 2) + (url.endsWith("AA") ? "BB" : "AA"));
+    assertEquals(
+        403,
+        device
+            .registry(
+                forged,
+                "GET",
+                "/v2/acme/shellhttpd/manifests/" + manifestDigest,
+                OCI_MANIFEST,
+                null)
+            .statusCode(),
+        "a forged URL");
+    HttpResponse<byte[]> noCapability =
+        device.registry(
+            URI.create("https://127.0.0.1:" + server.devicePort()), "GET", "/device", "*/*", null);
+    assertEquals(
+        401, noCapability.statusCode(), "without a certificate nothing but the proxy answers");
 
-    assertEquals(204, api.delete("/api/v1/factories/acme/devices/" + device.uuid, server.adminToken().value()).status());
-    assertEquals(403, device.registry(proxy, "GET", "/v2/acme/shellhttpd/manifests/" + manifestDigest, OCI_MANIFEST, null).statusCode(), "decommissioned");
+    assertEquals(
+        204,
+        api.delete("/api/v1/factories/acme/devices/" + device.uuid, server.adminToken().value())
+            .status());
+    assertEquals(
+        403,
+        device
+            .registry(
+                proxy, "GET", "/v2/acme/shellhttpd/manifests/" + manifestDigest, OCI_MANIFEST, null)
+            .statusCode(),
+        "decommissioned");
   }
 
-  // ---- events, apps-states, config, hub-creds (the daemon's reports; fioconfig; docker-credential-fioup) ----
+  // ---- events, apps-states, config, hub-creds (the daemon's reports; fioconfig;
+  // docker-credential-fioup) ----
 
   @Test
   void reportsConfigAndHubCredentialsAnswerWhatFioupAccepts() throws Exception {
-    Fioup device = Fioup.register(dir.resolve("sota-reports"), "http://127.0.0.1:" + server.httpPort() + "/ota/devices/");
-    // internal/events/event_sender.go, sendEvent: a JSON array of DgUpdateEvent, 200 to 204 accepted
+    Fioup device =
+        Fioup.register(
+            dir.resolve("sota-reports"), "http://127.0.0.1:" + server.httpPort() + "/ota/devices/");
+    // internal/events/event_sender.go, sendEvent: a JSON array of DgUpdateEvent, 200 to 204
+    // accepted
     String correlation = "01KBZ7AAAAAAAAAAAAAAAAAAAA";
-    String events = "[" + updateEvent("UpdateInitStarted", correlation, null) + "," + updateEvent("EcuInstallationCompleted", correlation, true) + "]";
+    String events =
+        "["
+            + updateEvent("UpdateInitStarted", correlation, null)
+            + ","
+            + updateEvent("EcuInstallationCompleted", correlation, true)
+            + "]";
     HttpResponse<String> sent = device.gateway("POST", "/events", events);
     assertTrue(sent.statusCode() >= 200 && sent.statusCode() <= 204, sent.body());
 
     // pkg/client/app_states.go, ReportAppStates: AppStates, services with omitempty health and logs
-    String states = "{\"ostree\":\"\",\"deviceTime\":\"2026-11-27T10:00:00Z\",\"apps\":{\"shellhttpd\":{\"services\":[{\"name\":\"httpd\","
-        + "\"hash\":\"ab\",\"state\":\"running\",\"status\":\"Up 2 minutes\",\"image\":\"127.0.0.1/acme/shellhttpd@" + manifestDigest + "\"}],"
-        + "\"state\":\"healthy\",\"uri\":\"127.0.0.1/acme/shellhttpd@" + manifestDigest + "\"}}}";
+    String states =
+        "{\"ostree\":\"\",\"deviceTime\":\"2026-11-27T10:00:00Z\",\"apps\":{\"shellhttpd\":{\"services\":[{\"name\":\"httpd\","
+            + "\"hash\":\"ab\",\"state\":\"running\",\"status\":\"Up 2 minutes\",\"image\":\"127.0.0.1/acme/shellhttpd@"
+            + manifestDigest
+            + "\"}],"
+            + "\"state\":\"healthy\",\"uri\":\"127.0.0.1/acme/shellhttpd@"
+            + manifestDigest
+            + "\"}}}";
     assertEquals(200, device.gateway("POST", "/apps-states", states).statusCode());
 
-    // fioconfig: GET /config, 200 with files, 204 without any, 304 when unchanged since If-Modified-Since
+    // fioconfig: GET /config, 200 with files, 204 without any, 304 when unchanged since
+    // If-Modified-Since
     assertEquals(204, device.gateway("GET", "/config", null).statusCode());
 
     // cmd/fioup/docker_creds.go: transport.HttpGet(tls.server + "/hub-creds/"), no headers
-    HttpResponse<String> creds = device.gatewayAs(FIOCONFIG_AGENT, "GET", URI.create(device.toml.get("tls.server") + "/hub-creds/"), null, Map.of());
+    HttpResponse<String> creds =
+        device.gatewayAs(
+            FIOCONFIG_AGENT,
+            "GET",
+            URI.create(device.toml.get("tls.server") + "/hub-creds/"),
+            null,
+            Map.of());
     assertEquals(200, creds.statusCode());
     JsonNode answer = JSON.readTree(creds.body());
     assertTrue(answer.path("Username").asText().startsWith("device/acme/"), creds.body());
     assertFalse(answer.path("Secret").asText().isEmpty());
 
-    io.flotilla.core.testing.Eventually.eventually(java.time.Duration.ofSeconds(20), () -> {
-      JsonNode update = JSON.readTree(api.get("/api/v1/factories/acme/devices/" + device.uuid + "/updates/" + correlation, server.adminToken().value()).body());
-      assertEquals("succeeded", update.path("state").asText(), update.toString());
-      return null;
-    });
+    io.flotilla.core.testing.Eventually.eventually(
+        java.time.Duration.ofSeconds(20),
+        () -> {
+          JsonNode update =
+              JSON.readTree(
+                  api.get(
+                          "/api/v1/factories/acme/devices/"
+                              + device.uuid
+                              + "/updates/"
+                              + correlation,
+                          server.adminToken().value())
+                      .body());
+          assertEquals("succeeded", update.path("state").asText(), update.toString());
+          return null;
+        });
   }
 
   static String updateEvent(String type, String correlationId, Boolean success) {
-    return "{\"id\":\"" + java.util.UUID.randomUUID() + "\",\"deviceTime\":\"2026-11-27T10:00:00Z\",\"event\":{\"correlationId\":\""
-        + correlationId + "\",\"success\":" + success + ",\"targetName\":\"amd64-linux-1\",\"version\":\"1\"},\"eventType\":{\"id\":\"" + type + "\",\"version\":0}}";
+    return "{\"id\":\""
+        + java.util.UUID.randomUUID()
+        + "\",\"deviceTime\":\"2026-11-27T10:00:00Z\",\"event\":{\"correlationId\":\""
+        + correlationId
+        + "\",\"success\":"
+        + success
+        + ",\"targetName\":\"amd64-linux-1\",\"version\":\"1\"},\"eventType\":{\"id\":\""
+        + type
+        + "\",\"version\":0}}";
   }
 
   // ---- the device, as fioup's code makes its requests ----
 
-  /** One registered device: its sota dir as fioup writes it, then gateway requests with fioup's headers. */
+  /**
+   * One registered device: its sota dir as fioup writes it, then gateway requests with fioup's
+   * headers.
+   */
   static final class Fioup {
     final Path sotaDir;
     final DeviceClient tls = new DeviceClient();
@@ -250,11 +455,17 @@ class FioupContractTest {
       this.sotaDir = sotaDir;
     }
 
-    /** internal/register: the ping ({@code http.Get(DEVICE_API)}, any status up to 500), then the POST with OSF-TOKEN. */
+    /**
+     * internal/register: the ping ({@code http.Get(DEVICE_API)}, any status up to 500), then the
+     * POST with OSF-TOKEN.
+     */
     static Fioup register(Path sotaDir, String deviceApi) throws Exception {
       Fioup device = new Fioup(sotaDir);
       HttpClient plain = HttpClient.newBuilder().build();
-      HttpResponse<String> ping = plain.send(HttpRequest.newBuilder(URI.create(deviceApi)).GET().build(), HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> ping =
+          plain.send(
+              HttpRequest.newBuilder(URI.create(deviceApi)).GET().build(),
+              HttpResponse.BodyHandlers.ofString());
       assertTrue(ping.statusCode() <= 500, "authPingServer fails above 500: " + ping.statusCode());
 
       ObjectNode info = JSON.createObjectNode();
@@ -274,14 +485,22 @@ class FioupContractTest {
               HttpRequest.newBuilder(URI.create(deviceApi))
                   .header("Content-type", "application/json")
                   .header("OSF-TOKEN", registerToken)
-                  .POST(HttpRequest.BodyPublishers.ofString(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(info)))
+                  .POST(
+                      HttpRequest.BodyPublishers.ofString(
+                          JSON.writerWithDefaultPrettyPrinter().writeValueAsString(info)))
                   .build(),
               HttpResponse.BodyHandlers.ofString());
-      assertEquals(201, answer.statusCode(), "authRegisterDevice accepts only 201: " + answer.body());
+      assertEquals(
+          201, answer.statusCode(), "authRegisterDevice accepts only 201: " + answer.body());
       // populateSotaDir: every answered file verbatim into the sota dir, plus pkey.pem
       Files.createDirectories(sotaDir);
-      JSON.readTree(answer.body()).fields().forEachRemaining(file -> write(sotaDir.resolve(file.getKey()), file.getValue().asText()));
-      device.tls.registered(Files.readString(sotaDir.resolve("root.crt")), Files.readString(sotaDir.resolve("client.pem")));
+      JSON.readTree(answer.body())
+          .fields()
+          .forEachRemaining(
+              file -> write(sotaDir.resolve(file.getKey()), file.getValue().asText()));
+      device.tls.registered(
+          Files.readString(sotaDir.resolve("root.crt")),
+          Files.readString(sotaDir.resolve("client.pem")));
       device.toml = toml(Files.readString(sotaDir.resolve("sota.toml")));
       return device;
     }
@@ -294,46 +513,78 @@ class FioupContractTest {
       }
     }
 
-    /** {@code GatewayClient.Get/Post} (pkg/client/gateway_client.go): tls.server joined with the path, fioup's headers. */
+    /**
+     * {@code GatewayClient.Get/Post} (pkg/client/gateway_client.go): tls.server joined with the
+     * path, fioup's headers.
+     */
     HttpResponse<String> gateway(String method, String path, String body) throws Exception {
-      return gatewayAs(FIOUP_AGENT, method, URI.create(toml.get("tls.server") + path), body, Map.of("x-ats-tags", toml.get("pacman.tags")));
+      return gatewayAs(
+          FIOUP_AGENT,
+          method,
+          URI.create(toml.get("tls.server") + path),
+          body,
+          Map.of("x-ats-tags", toml.get("pacman.tags")));
     }
 
-    /** fioconfig's {@code httpDoOnce}: Content-Type application/json whatever the body, and a closed connection. */
-    HttpResponse<String> gatewayAs(String agent, String method, URI uri, String body, Map<String, String> headers) throws Exception {
+    /**
+     * fioconfig's {@code httpDoOnce}: Content-Type application/json whatever the body, and a closed
+     * connection.
+     */
+    HttpResponse<String> gatewayAs(
+        String agent, String method, URI uri, String body, Map<String, String> headers)
+        throws Exception {
       HttpRequest.Builder request =
           HttpRequest.newBuilder(uri)
               .timeout(DeviceClient.TIMEOUT)
               .header("User-Agent", agent)
               .header("Content-Type", "application/json")
-              .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+              .method(
+                  method,
+                  body == null
+                      ? HttpRequest.BodyPublishers.noBody()
+                      : HttpRequest.BodyPublishers.ofString(body));
       headers.forEach(request::header);
       return tls.http.send(request.build(), HttpResponse.BodyHandlers.ofString());
     }
 
     /**
-     * fioup {@code getComposeAppProxy}: POST to {@code pacman.compose_apps_proxy} over mutual TLS, no headers, no
-     * body; only 201 counts, and the whole body must parse as a request URI ({@code url.ParseRequestURI}) with an
-     * http(s) scheme and a host.
+     * fioup {@code getComposeAppProxy}: POST to {@code pacman.compose_apps_proxy} over mutual TLS,
+     * no headers, no body; only 201 counts, and the whole body must parse as a request URI ({@code
+     * url.ParseRequestURI}) with an http(s) scheme and a host.
      */
     URI appsProxy() throws Exception {
-      HttpResponse<String> answer = gatewayAs(FIOCONFIG_AGENT, "POST", URI.create(toml.get("pacman.compose_apps_proxy")), null, Map.of());
+      HttpResponse<String> answer =
+          gatewayAs(
+              FIOCONFIG_AGENT,
+              "POST",
+              URI.create(toml.get("pacman.compose_apps_proxy")),
+              null,
+              Map.of());
       assertEquals(201, answer.statusCode(), answer.body());
       URI url = new URI(answer.body());
-      assertTrue(url.isAbsolute() && url.getHost() != null && url.getRawQuery() == null, answer.body());
+      assertTrue(
+          url.isAbsolute() && url.getHost() != null && url.getRawQuery() == null, answer.body());
       return url;
     }
 
     /**
-     * composeapp's remote provider through {@code tokenProxyTripper}: the registry request's path joined after the
-     * proxy URL's ({@code t.host.JoinPath(req.URL.Path)}; the request's own query is dropped), Host set to the
-     * proxy's, over TLS that trusts only {@code import.tls_cacert_path} and presents no client certificate
-     * ({@code NewRemoteBlobProviderFromConfig} sets only RootCAs); HTTP/1.1 only ({@code NewHttpClient}).
+     * composeapp's remote provider through {@code tokenProxyTripper}: the registry request's path
+     * joined after the proxy URL's ({@code t.host.JoinPath(req.URL.Path)}; the request's own query
+     * is dropped), Host set to the proxy's, over TLS that trusts only {@code
+     * import.tls_cacert_path} and presents no client certificate ({@code
+     * NewRemoteBlobProviderFromConfig} sets only RootCAs); HTTP/1.1 only ({@code NewHttpClient}).
      */
-    HttpResponse<byte[]> registry(URI proxy, String method, String path, String accept, String range) throws Exception {
+    HttpResponse<byte[]> registry(
+        URI proxy, String method, String path, String accept, String range) throws Exception {
       HttpClient composeapp =
-          HttpClient.newBuilder().sslContext(trustOnly(Path.of(toml.get("import.tls_cacert_path")))).version(HttpClient.Version.HTTP_1_1).build();
-      String base = proxy.toString().endsWith("/") ? proxy.toString().substring(0, proxy.toString().length() - 1) : proxy.toString();
+          HttpClient.newBuilder()
+              .sslContext(trustOnly(Path.of(toml.get("import.tls_cacert_path"))))
+              .version(HttpClient.Version.HTTP_1_1)
+              .build();
+      String base =
+          proxy.toString().endsWith("/")
+              ? proxy.toString().substring(0, proxy.toString().length() - 1)
+              : proxy.toString();
       HttpRequest.Builder request =
           HttpRequest.newBuilder(URI.create(base + path))
               .timeout(DeviceClient.TIMEOUT)
@@ -350,7 +601,8 @@ class FioupContractTest {
       KeyStore trust = KeyStore.getInstance("PKCS12");
       trust.load(null, null);
       trust.setCertificateEntry("ca", Pem.certificate(Files.readString(caFile)));
-      TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+      TrustManagerFactory tmf =
+          TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
       tmf.init(trust);
       SSLContext context = SSLContext.getInstance("TLS");
       context.init(null, tmf.getTrustManagers(), null);
@@ -369,7 +621,9 @@ class FioupContractTest {
         section = header.group(1);
       } else if (line.contains("=")) {
         String value = line.substring(line.indexOf('=') + 1).strip();
-        values.put(section + "." + line.substring(0, line.indexOf('=')).strip(), value.startsWith("\"") ? value.substring(1, value.length() - 1) : value);
+        values.put(
+            section + "." + line.substring(0, line.indexOf('=')).strip(),
+            value.startsWith("\"") ? value.substring(1, value.length() - 1) : value);
       }
     }
     return values;
@@ -378,38 +632,71 @@ class FioupContractTest {
   // ---- publishing the app the devices fetch ----
 
   static String token(String admin, String factory, String scopes) throws Exception {
-    Answer answer = api.post("/api/v1/factories/" + factory + "/tokens", admin, "{\"scopes\":[" + scopes + "]}");
+    Answer answer =
+        api.post(
+            "/api/v1/factories/" + factory + "/tokens", admin, "{\"scopes\":[" + scopes + "]}");
     assertEquals(201, answer.status(), answer.body());
     return answer.json().get("token").asText();
   }
 
   /** A compose-app v1 manifest (bundle layer with its index in the annotations, empty config). */
   static byte[] composeApp(byte[] bundle, byte[] index) throws Exception {
-    String manifest = "{\"schemaVersion\":2,\"mediaType\":\"" + OCI_MANIFEST + "\",\"artifactType\":\"application/vnd.fio+compose-app\","
-        + "\"config\":{\"mediaType\":\"application/vnd.oci.empty.v1+json\",\"size\":2,\"digest\":\"" + sha256("{}".getBytes(StandardCharsets.UTF_8)) + "\"},"
-        + "\"layers\":[{\"mediaType\":\"application/octet-stream\",\"digest\":\"" + sha256(bundle) + "\",\"size\":" + bundle.length + ","
-        + "\"annotations\":{\"org.foundries.app.bundle.index.digest\":\"" + sha256(index) + "\",\"org.foundries.app.bundle.index.size\":\"" + index.length + "\"}}],"
-        + "\"annotations\":{\"compose-app\":\"v1\"}}";
+    String manifest =
+        "{\"schemaVersion\":2,\"mediaType\":\""
+            + OCI_MANIFEST
+            + "\",\"artifactType\":\"application/vnd.fio+compose-app\","
+            + "\"config\":{\"mediaType\":\"application/vnd.oci.empty.v1+json\",\"size\":2,\"digest\":\""
+            + sha256("{}".getBytes(StandardCharsets.UTF_8))
+            + "\"},"
+            + "\"layers\":[{\"mediaType\":\"application/octet-stream\",\"digest\":\""
+            + sha256(bundle)
+            + "\",\"size\":"
+            + bundle.length
+            + ","
+            + "\"annotations\":{\"org.foundries.app.bundle.index.digest\":\""
+            + sha256(index)
+            + "\",\"org.foundries.app.bundle.index.size\":\""
+            + index.length
+            + "\"}}],"
+            + "\"annotations\":{\"compose-app\":\"v1\"}}";
     return manifest.getBytes(StandardCharsets.UTF_8);
   }
 
-  /** Pushes the blobs and the manifest with the registry's token flow; answers the manifest's digest. */
-  static String push(String apiToken, String repository, byte[] manifest, byte[]... blobs) throws Exception {
-    String basic = Base64.getEncoder().encodeToString(("ci:" + apiToken).getBytes(StandardCharsets.UTF_8));
-    Answer issued = api.send(api.request("/v2/token?service=flotilla&scope=" + URLEncoder.encode("repository:" + repository + ":push,pull", StandardCharsets.UTF_8), null)
-        .header("Authorization", "Basic " + basic).GET());
+  /**
+   * Pushes the blobs and the manifest with the registry's token flow; answers the manifest's
+   * digest.
+   */
+  static String push(String apiToken, String repository, byte[] manifest, byte[]... blobs)
+      throws Exception {
+    String basic =
+        Base64.getEncoder().encodeToString(("ci:" + apiToken).getBytes(StandardCharsets.UTF_8));
+    Answer issued =
+        api.send(
+            api.request(
+                    "/v2/token?service=flotilla&scope="
+                        + URLEncoder.encode(
+                            "repository:" + repository + ":push,pull", StandardCharsets.UTF_8),
+                    null)
+                .header("Authorization", "Basic " + basic)
+                .GET());
     assertEquals(200, issued.status(), issued.body());
     String bearer = issued.json().get("token").asText();
     java.util.List<byte[]> all = new java.util.ArrayList<>(java.util.List.of(blobs));
     all.add("{}".getBytes(StandardCharsets.UTF_8));
     for (byte[] blob : all) {
-      Answer uploaded = api.send(api.request("/v2/" + repository + "/blobs/uploads/?digest=" + sha256(blob), bearer)
-          .header("Content-Type", "application/octet-stream").POST(HttpRequest.BodyPublishers.ofByteArray(blob)));
+      Answer uploaded =
+          api.send(
+              api.request("/v2/" + repository + "/blobs/uploads/?digest=" + sha256(blob), bearer)
+                  .header("Content-Type", "application/octet-stream")
+                  .POST(HttpRequest.BodyPublishers.ofByteArray(blob)));
       assertEquals(201, uploaded.status(), uploaded.body());
     }
     String digest = sha256(manifest);
-    Answer put = api.send(api.request("/v2/" + repository + "/manifests/" + digest, bearer)
-        .header("Content-Type", OCI_MANIFEST).PUT(HttpRequest.BodyPublishers.ofByteArray(manifest)));
+    Answer put =
+        api.send(
+            api.request("/v2/" + repository + "/manifests/" + digest, bearer)
+                .header("Content-Type", OCI_MANIFEST)
+                .PUT(HttpRequest.BodyPublishers.ofByteArray(manifest)));
     assertEquals(201, put.status(), put.body());
     return digest;
   }

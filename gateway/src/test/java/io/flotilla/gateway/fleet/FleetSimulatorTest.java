@@ -25,7 +25,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The fleet simulator against a real in-process server: registration, mTLS check-ins, updates and push. */
+/**
+ * The fleet simulator against a real in-process server: registration, mTLS check-ins, updates and
+ * push.
+ */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class FleetSimulatorTest {
 
@@ -45,8 +48,15 @@ class FleetSimulatorTest {
     server = TestServers.start(dataDir, null);
     api = new ApiClient(server.httpPort());
     admin = Files.readString(dataDir.resolve("admin-token")).strip();
-    assertEquals(201, api.post("/api/v1/factories", admin, "{\"name\":\"sim\",\"platforms\":[\"amd64-linux\"]}").status());
-    Answer token = api.post("/api/v1/factories/sim/tokens", admin, "{\"description\":\"simulator\",\"scopes\":[\"devices:create\"]}");
+    assertEquals(
+        201,
+        api.post("/api/v1/factories", admin, "{\"name\":\"sim\",\"platforms\":[\"amd64-linux\"]}")
+            .status());
+    Answer token =
+        api.post(
+            "/api/v1/factories/sim/tokens",
+            admin,
+            "{\"description\":\"simulator\",\"scopes\":[\"devices:create\"]}");
     assertEquals(201, token.status(), token.body());
     registrationToken = token.json().get("token").asText();
     publishTarget();
@@ -58,12 +68,21 @@ class FleetSimulatorTest {
   }
 
   private void publishTarget() throws Exception {
-    Answer added = api.post("/api/v1/factories/sim/targets", admin, "{\"tags\":[\"main\"],\"apps\":{\"shellhttpd\":\"" + APP + "\"}}");
+    Answer added =
+        api.post(
+            "/api/v1/factories/sim/targets",
+            admin,
+            "{\"tags\":[\"main\"],\"apps\":{\"shellhttpd\":\"" + APP + "\"}}");
     assertEquals(201, added.status(), added.body());
   }
 
-  private Simulator.Settings settings(Duration duration, double websocketFraction, Simulator.Connections connections, PrintStream out) {
-    return settings("sim", registrationToken, workDir, duration, websocketFraction, connections, false, out);
+  private Simulator.Settings settings(
+      Duration duration,
+      double websocketFraction,
+      Simulator.Connections connections,
+      PrintStream out) {
+    return settings(
+        "sim", registrationToken, workDir, duration, websocketFraction, connections, false, out);
   }
 
   private Simulator.Settings settings(
@@ -109,7 +128,10 @@ class FleetSimulatorTest {
         CompletableFuture.supplyAsync(
             () -> {
               try {
-                return new Simulator(settings(Duration.ofSeconds(8), 0.5, Simulator.Connections.NEW_PER_CHECKIN, out)).run();
+                return new Simulator(
+                        settings(
+                            Duration.ofSeconds(8), 0.5, Simulator.Connections.NEW_PER_CHECKIN, out))
+                    .run();
               } catch (Exception e) {
                 throw new IllegalStateException(e);
               }
@@ -124,7 +146,11 @@ class FleetSimulatorTest {
     assertEquals(DEVICES, report.registeredThisRun());
     assertEquals(2L * DEVICES, report.updates(), printed);
     assertEquals(DEVICES / 2, report.peakWebSockets(), printed);
-    Simulator.PushReport push = report.pushes().stream().filter(p -> p.devicesPushed() > 0).findFirst().orElseThrow(() -> new AssertionError(printed));
+    Simulator.PushReport push =
+        report.pushes().stream()
+            .filter(p -> p.devicesPushed() > 0)
+            .findFirst()
+            .orElseThrow(() -> new AssertionError(printed));
     assertEquals(DEVICES / 2, push.devicesPushed(), printed);
     assertEquals(push.devicesPushed(), push.devicesFetched(), printed);
 
@@ -134,24 +160,42 @@ class FleetSimulatorTest {
       assertEquals("shellhttpd", device.get("apps").get(0).asText(), device.toString());
     }
 
-    Simulator.Report again = new Simulator(settings(Duration.ofSeconds(2), 0, Simulator.Connections.KEEPALIVE, out)).run();
+    Simulator.Report again =
+        new Simulator(settings(Duration.ofSeconds(2), 0, Simulator.Connections.KEEPALIVE, out))
+            .run();
     assertEquals(0, again.registeredThisRun(), "a second run reuses the registered devices");
     assertEquals(0, again.errorCount(), again.errors().toString());
     assertTrue(again.checkIns() >= DEVICES, again.toString());
   }
 
   @Test
-  void withResumptionOnlyEachDevicesFirstConnectionIsAFullHandshake(@TempDir Path fleetDir) throws Exception {
+  void withResumptionOnlyEachDevicesFirstConnectionIsAFullHandshake(@TempDir Path fleetDir)
+      throws Exception {
     // A factory of its own, so the other test's device counts stay exact.
-    assertEquals(201, api.post("/api/v1/factories", admin, "{\"name\":\"resume\",\"platforms\":[\"amd64-linux\"]}").status());
-    Answer token = api.post("/api/v1/factories/resume/tokens", admin, "{\"description\":\"simulator\",\"scopes\":[\"devices:create\"]}");
+    assertEquals(
+        201,
+        api.post(
+                "/api/v1/factories", admin, "{\"name\":\"resume\",\"platforms\":[\"amd64-linux\"]}")
+            .status());
+    Answer token =
+        api.post(
+            "/api/v1/factories/resume/tokens",
+            admin,
+            "{\"description\":\"simulator\",\"scopes\":[\"devices:create\"]}");
     assertEquals(201, token.status(), token.body());
     PrintStream out = new PrintStream(output, true, StandardCharsets.UTF_8);
 
     Simulator.Report report =
         new Simulator(
-                settings("resume", token.json().get("token").asText(), fleetDir, Duration.ofSeconds(4), 0,
-                    Simulator.Connections.NEW_PER_CHECKIN, true, out))
+                settings(
+                    "resume",
+                    token.json().get("token").asText(),
+                    fleetDir,
+                    Duration.ofSeconds(4),
+                    0,
+                    Simulator.Connections.NEW_PER_CHECKIN,
+                    true,
+                    out))
             .run();
 
     assertEquals(0, report.errorCount(), report.errors().toString());
@@ -182,6 +226,10 @@ class FleetSimulatorTest {
       }
       Thread.sleep(200);
     }
-    throw new AssertionError("devices never reached the expected state: " + devices + "\nsimulator: " + output.toString(StandardCharsets.UTF_8));
+    throw new AssertionError(
+        "devices never reached the expected state: "
+            + devices
+            + "\nsimulator: "
+            + output.toString(StandardCharsets.UTF_8));
   }
 }

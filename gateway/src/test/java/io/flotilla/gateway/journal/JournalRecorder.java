@@ -38,10 +38,11 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Records {@code src/test/resources/journal/v1/journal.json} for {@code JournalReplayTest}: a real node on a
- * fresh H2 data dir, driven through its API, git and device port until every event class of every entity type
- * is in the journal, then the rows exported as stored. A tool, run by hand against a released version (see
- * docs/development.md); it fails, naming them, when some event class was not written.
+ * Records {@code src/test/resources/journal/v1/journal.json} for {@code JournalReplayTest}: a real
+ * node on a fresh H2 data dir, driven through its API, git and device port until every event class
+ * of every entity type is in the journal, then the rows exported as stored. A tool, run by hand
+ * against a released version (see docs/development.md); it fails, naming them, when some event
+ * class was not written.
  */
 @EnabledIfSystemProperty(named = "flotilla.record-journal", matches = "true")
 class JournalRecorder {
@@ -57,8 +58,10 @@ class JournalRecorder {
     Config config =
         ConfigFactory.parseMap(
                 Map.of(
-                    "flotilla.device.last-seen-persist-interval", "1s",
-                    "flotilla.pki.server-sans", List.of("localhost", "127.0.0.1")))
+                    "flotilla.device.last-seen-persist-interval",
+                    "1s",
+                    "flotilla.pki.server-sans",
+                    List.of("localhost", "127.0.0.1")))
             .withFallback(TestServers.config(dir.resolve("data"), null))
             .resolve();
     try (FlotillaServer server = FlotillaServer.start(config)) {
@@ -66,10 +69,13 @@ class JournalRecorder {
       settle(server, tokens.get("admin"));
       Map<String, JsonNode> answers = answers(server, tokens.get("admin"));
       List<RecordedJournal.Row> rows = RecordedJournal.journalRows(server.core().database());
-      List<RecordedJournal.Snapshot> snapshots = RecordedJournal.snapshotRows(server.core().database());
-      assertFalse(snapshots.isEmpty(), "the device's " + SNAPSHOT_EVENTS + " events make a snapshot");
+      List<RecordedJournal.Snapshot> snapshots =
+          RecordedJournal.snapshotRows(server.core().database());
+      assertFalse(
+          snapshots.isEmpty(), "the device's " + SNAPSHOT_EVENTS + " events make a snapshot");
       Map<String, List<String>> rendered = rendered(server, tokens.get("admin"), rows);
-      RecordedJournal recorded = new RecordedJournal(recordedFrom(), tokens, rows, snapshots, rendered, answers);
+      RecordedJournal recorded =
+          new RecordedJournal(recordedFrom(), tokens, rows, snapshots, rendered, answers);
       Map<String, TreeSet<String>> missing = missing(recorded);
       if (!missing.isEmpty()) {
         fail("event classes never written, drive them in JournalRecorder: " + missing);
@@ -84,27 +90,59 @@ class JournalRecorder {
     Map<String, String> tokens = new LinkedHashMap<>();
     tokens.put("admin", admin);
 
-    created(api.post("/api/v1/factories", admin, "{\"name\":\"acme\",\"platforms\":[\"amd64-linux\"]}"));
+    created(
+        api.post(
+            "/api/v1/factories", admin, "{\"name\":\"acme\",\"platforms\":[\"amd64-linux\"]}"));
     String all =
-        token(api, admin, "{\"description\":\"everything\",\"scopes\":[\"devices:read\",\"devices:create\",\"devices:write\",\"targets:read\","
-            + "\"targets:write\",\"containers:read\",\"containers:push\",\"admin\"]}");
+        token(
+            api,
+            admin,
+            "{\"description\":\"everything\",\"scopes\":[\"devices:read\",\"devices:create\",\"devices:write\",\"targets:read\","
+                + "\"targets:write\",\"containers:read\",\"containers:push\",\"admin\"]}");
     tokens.put("factory", all);
-    String revoked = token(api, admin, "{\"description\":\"revoked\",\"scopes\":[\"targets:read\"]}");
+    String revoked =
+        token(api, admin, "{\"description\":\"revoked\",\"scopes\":[\"targets:read\"]}");
     tokens.put("revoked", revoked);
-    ok(api.delete("/api/v1/factories/acme/tokens/" + ApiToken.parse(revoked).orElseThrow().id(), admin));
+    ok(
+        api.delete(
+            "/api/v1/factories/acme/tokens/" + ApiToken.parse(revoked).orElseThrow().id(), admin));
     ok(api.put("/api/v1/factories/acme/branches/release", admin, "{\"tag\":\"stable\"}"));
     // Before any target is added by hand: a build's number follows the highest target version.
     builds(server, api, all);
 
-    created(api.post("/api/v1/factories/acme/targets", all, "{\"version\":100,\"tags\":[\"tour\"],\"containersSha\":\"4f2c1b9\","
-        + "\"apps\":{\"shellhttpd\":\"hub.example.com/acme/shellhttpd@sha256:" + "0".repeat(64) + "\"}}"));
-    ok(api.patch("/api/v1/factories/acme/targets/amd64-linux-100", all, "{\"tags\":[\"tour\",\"tour-2\"]}"));
-    created(api.post("/api/v1/factories/acme/targets", all, "{\"version\":101,\"tags\":[\"tour\"],"
-        + "\"apps\":{\"shellhttpd\":\"hub.example.com/acme/shellhttpd@sha256:" + "1".repeat(64) + "\"}}"));
+    created(
+        api.post(
+            "/api/v1/factories/acme/targets",
+            all,
+            "{\"version\":100,\"tags\":[\"tour\"],\"containersSha\":\"4f2c1b9\","
+                + "\"apps\":{\"shellhttpd\":\"hub.example.com/acme/shellhttpd@sha256:"
+                + "0".repeat(64)
+                + "\"}}"));
+    ok(
+        api.patch(
+            "/api/v1/factories/acme/targets/amd64-linux-100",
+            all,
+            "{\"tags\":[\"tour\",\"tour-2\"]}"));
+    created(
+        api.post(
+            "/api/v1/factories/acme/targets",
+            all,
+            "{\"version\":101,\"tags\":[\"tour\"],"
+                + "\"apps\":{\"shellhttpd\":\"hub.example.com/acme/shellhttpd@sha256:"
+                + "1".repeat(64)
+                + "\"}}"));
     ok(api.delete("/api/v1/factories/acme/targets/amd64-linux-101", all));
 
-    ok(api.put("/api/v1/factories/acme/config", all, "{\"reason\":\"fleet\",\"files\":[{\"name\":\"a\",\"value\":\"factory\"}]}"));
-    ok(api.put("/api/v1/factories/acme/device-groups/lab/config", all, "{\"reason\":\"lab\",\"files\":[{\"name\":\"b\",\"value\":\"group\"}]}"));
+    ok(
+        api.put(
+            "/api/v1/factories/acme/config",
+            all,
+            "{\"reason\":\"fleet\",\"files\":[{\"name\":\"a\",\"value\":\"factory\"}]}"));
+    ok(
+        api.put(
+            "/api/v1/factories/acme/device-groups/lab/config",
+            all,
+            "{\"reason\":\"lab\",\"files\":[{\"name\":\"b\",\"value\":\"group\"}]}"));
 
     devices(server, api, all);
     return tokens;
@@ -113,23 +151,40 @@ class JournalRecorder {
   /** Build 1 succeeds, build 2 is canceled while it runs, build 3 fails. */
   private void builds(FlotillaServer server, ApiClient api, String token) throws Exception {
     String host = "127.0.0.1:" + server.httpPort();
-    BusyboxBaseImage.push(new RegistryClient(HttpClient.newHttpClient(), new RegistryEndpoints(host, URI.create("http://" + host), "ci", token, Set.of())), host, "acme/busybox", "1");
-    GitCli.ok(dir, "clone", "-q", "http://ci:" + token + "@" + host + "/git/acme/containers.git", "containers");
+    BusyboxBaseImage.push(
+        new RegistryClient(
+            HttpClient.newHttpClient(),
+            new RegistryEndpoints(host, URI.create("http://" + host), "ci", token, Set.of())),
+        host,
+        "acme/busybox",
+        "1");
+    GitCli.ok(
+        dir,
+        "clone",
+        "-q",
+        "http://ci:" + token + "@" + host + "/git/acme/containers.git",
+        "containers");
     Path clone = dir.resolve("containers");
 
     Files.createDirectories(clone.resolve("web"));
     Files.createDirectories(clone.resolve("shellhttpd"));
     Files.copy(BusyboxBaseImage.HOST_BUSYBOX, clone.resolve("web/busybox"));
     Files.writeString(clone.resolve("web/index.html"), "<h1>recorded</h1>\n");
-    Files.writeString(clone.resolve("web/Dockerfile"), "FROM scratch\nCOPY busybox /bin/busybox\nCOPY index.html /www/\nCMD [\"/bin/busybox\", \"httpd\", \"-f\", \"-h\", \"/www\"]\n");
-    Files.writeString(clone.resolve("shellhttpd/docker-compose.yml"), "services:\n  httpd:\n    image: web\n");
+    Files.writeString(
+        clone.resolve("web/Dockerfile"),
+        "FROM scratch\nCOPY busybox /bin/busybox\nCOPY index.html /www/\nCMD [\"/bin/busybox\", \"httpd\", \"-f\", \"-h\", \"/www\"]\n");
+    Files.writeString(
+        clone.resolve("shellhttpd/docker-compose.yml"), "services:\n  httpd:\n    image: web\n");
     push(clone, "shellhttpd: a web page", 1);
     awaitBuild(api, token, 1, "succeeded");
 
     Files.createDirectories(clone.resolve("slow"));
     Files.createDirectories(clone.resolve("slowapp"));
-    Files.writeString(clone.resolve("slow/Dockerfile"), "FROM acme/busybox:1\nRUN sleep 60\nCMD [\"sleep\", \"3600\"]\n");
-    Files.writeString(clone.resolve("slowapp/docker-compose.yml"), "services:\n  slow:\n    image: slow\n");
+    Files.writeString(
+        clone.resolve("slow/Dockerfile"),
+        "FROM acme/busybox:1\nRUN sleep 60\nCMD [\"sleep\", \"3600\"]\n");
+    Files.writeString(
+        clone.resolve("slowapp/docker-compose.yml"), "services:\n  slow:\n    image: slow\n");
     push(clone, "a slow image", 2);
     awaitBuild(api, token, 2, "building-images");
     ok(api.post("/api/v1/factories/acme/builds/2/cancel", token, "{}"));
@@ -149,39 +204,115 @@ class JournalRecorder {
     assertTrue(answer.contains("build #" + build + " "), answer);
   }
 
-  private void awaitBuild(ApiClient api, String token, long number, String status) throws Exception {
-    eventually(BUILD_PATIENCE, () -> {
-      JsonNode build = api.get("/api/v1/factories/acme/builds/" + number, token).json();
-      assertEquals(status, build.path("status").asText(), build.toString());
-      return build;
-    });
+  private void awaitBuild(ApiClient api, String token, long number, String status)
+      throws Exception {
+    eventually(
+        BUILD_PATIENCE,
+        () -> {
+          JsonNode build = api.get("/api/v1/factories/acme/builds/" + number, token).json();
+          assertEquals(status, build.path("status").asText(), build.toString());
+          return build;
+        });
   }
 
   /**
-   * One device writes each device event once (and enough update reports for a snapshot); a second one is
-   * registered and decommissioned.
+   * One device writes each device event once (and enough update reports for a snapshot); a second
+   * one is registered and decommissioned.
    */
   private void devices(FlotillaServer server, ApiClient api, String token) throws Exception {
     String base = "https://127.0.0.1:" + server.devicePort();
     DeviceClient device = register(server, token, RecordedJournal.DEVICE);
-    assertEquals(200, device.send(base, "GET", "/device", null, "x-ats-tags", "main", "x-ats-target", "amd64-linux-1", "x-ats-dockerapps", "shellhttpd").statusCode());
-    deviceOk(device.send(base, "POST", "/events", "[" + updateEvent("e1", "upd-1", "EcuDownloadStarted", null) + "," + updateEvent("e2", "upd-1", "EcuDownloadCompleted", true) + "]"));
-    deviceOk(device.send(base, "POST", "/apps-states", "{\"ostree\":\"abc\",\"deviceTime\":\"2026-12-01T10:05:00Z\",\"apps\":{\"shellhttpd\":"
-        + "{\"uri\":\"hub.example.com/acme/shellhttpd@sha256:" + "ab".repeat(32) + "\",\"state\":\"healthy\",\"services\":[]}}}"));
+    assertEquals(
+        200,
+        device
+            .send(
+                base,
+                "GET",
+                "/device",
+                null,
+                "x-ats-tags",
+                "main",
+                "x-ats-target",
+                "amd64-linux-1",
+                "x-ats-dockerapps",
+                "shellhttpd")
+            .statusCode());
+    deviceOk(
+        device.send(
+            base,
+            "POST",
+            "/events",
+            "["
+                + updateEvent("e1", "upd-1", "EcuDownloadStarted", null)
+                + ","
+                + updateEvent("e2", "upd-1", "EcuDownloadCompleted", true)
+                + "]"));
+    deviceOk(
+        device.send(
+            base,
+            "POST",
+            "/apps-states",
+            "{\"ostree\":\"abc\",\"deviceTime\":\"2026-12-01T10:05:00Z\",\"apps\":{\"shellhttpd\":"
+                + "{\"uri\":\"hub.example.com/acme/shellhttpd@sha256:"
+                + "ab".repeat(32)
+                + "\",\"state\":\"healthy\",\"services\":[]}}}"));
     deviceOk(device.send(base, "PUT", "/system_info", "{\"id\":\"computer\"}"));
-    deviceOk(device.send(base, "PUT", "/system_info/network", "{\"hostname\":\"dev\",\"mac\":\"00:11\",\"local_ipv4\":\"10.0.0.2\"}"));
+    deviceOk(
+        device.send(
+            base,
+            "PUT",
+            "/system_info/network",
+            "{\"hostname\":\"dev\",\"mac\":\"00:11\",\"local_ipv4\":\"10.0.0.2\"}"));
     deviceOk(device.send(base, "PUT", "/system_info/config", "[pacman]\ntags = \"main\"\n"));
-    deviceOk(device.send(base, "PATCH", "/config", "{\"reason\":\"local\",\"files\":[{\"name\":\"c\",\"value\":\"device\",\"unencrypted\":true,\"on-changed\":[\"/usr/share/fioconfig/handlers/x\"]}]}"));
-    ok(api.put("/api/v1/factories/acme/devices/" + RecordedJournal.DEVICE + "/config", token, "{\"reason\":\"operator\",\"files\":[{\"name\":\"d\",\"value\":\"operator\"}]}"));
-    ok(api.patch("/api/v1/factories/acme/devices/" + RecordedJournal.DEVICE, token, "{\"name\":\"dev-renamed\",\"group\":\"lab\",\"tag\":\"beta\"}"));
+    deviceOk(
+        device.send(
+            base,
+            "PATCH",
+            "/config",
+            "{\"reason\":\"local\",\"files\":[{\"name\":\"c\",\"value\":\"device\",\"unencrypted\":true,\"on-changed\":[\"/usr/share/fioconfig/handlers/x\"]}]}"));
+    ok(
+        api.put(
+            "/api/v1/factories/acme/devices/" + RecordedJournal.DEVICE + "/config",
+            token,
+            "{\"reason\":\"operator\",\"files\":[{\"name\":\"d\",\"value\":\"operator\"}]}"));
+    ok(
+        api.patch(
+            "/api/v1/factories/acme/devices/" + RecordedJournal.DEVICE,
+            token,
+            "{\"name\":\"dev-renamed\",\"group\":\"lab\",\"tag\":\"beta\"}"));
     Thread.sleep(1_500);
-    deviceOk(device.send(base, "GET", "/device", null, "x-ats-tags", "main", "x-ats-target", "amd64-linux-1", "x-ats-dockerapps", "shellhttpd"));
+    deviceOk(
+        device.send(
+            base,
+            "GET",
+            "/device",
+            null,
+            "x-ats-tags",
+            "main",
+            "x-ats-target",
+            "amd64-linux-1",
+            "x-ats-dockerapps",
+            "shellhttpd"));
     for (int i = 0; i < SNAPSHOT_EVENTS; i++) {
-      deviceOk(device.send(base, "POST", "/events", "[" + updateEvent("s" + i, "upd-2", i % 2 == 0 ? "EcuInstallationStarted" : "EcuInstallationCompleted", i % 2 == 0 ? null : true) + "]"));
+      deviceOk(
+          device.send(
+              base,
+              "POST",
+              "/events",
+              "["
+                  + updateEvent(
+                      "s" + i,
+                      "upd-2",
+                      i % 2 == 0 ? "EcuInstallationStarted" : "EcuInstallationCompleted",
+                      i % 2 == 0 ? null : true)
+                  + "]"));
     }
 
     register(server, token, RecordedJournal.DECOMMISSIONED_DEVICE);
-    assertEquals(204, api.delete("/api/v1/factories/acme/devices/" + RecordedJournal.DECOMMISSIONED_DEVICE, token).status());
+    assertEquals(
+        204,
+        api.delete("/api/v1/factories/acme/devices/" + RecordedJournal.DECOMMISSIONED_DEVICE, token)
+            .status());
   }
 
   private DeviceClient register(FlotillaServer server, String token, String uuid) throws Exception {
@@ -195,27 +326,45 @@ class JournalRecorder {
     body.put("group", "lab");
     body.putObject("overrides").putObject("pacman").put("tags", "\"main\"");
     ApiClient api = new ApiClient(server.httpPort());
-    ApiClient.Answer answer = api.send(api.request("/ota/devices/", null).header("OSF-TOKEN", token).header("Content-Type", "application/json")
-        .POST(HttpRequest.BodyPublishers.ofString(body.toString())));
+    ApiClient.Answer answer =
+        api.send(
+            api.request("/ota/devices/", null)
+                .header("OSF-TOKEN", token)
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body.toString())));
     assertEquals(201, answer.status(), answer.body());
-    device.registered(answer.json().get("root.crt").asText(), answer.json().get("client.pem").asText());
+    device.registered(
+        answer.json().get("root.crt").asText(), answer.json().get("client.pem").asText());
     return device;
   }
 
   private static String updateEvent(String id, String correlationId, String type, Boolean success) {
-    return "{\"id\":\"" + id + "\",\"deviceTime\":\"2026-12-01T10:00:00Z\",\"eventType\":{\"id\":\"" + type + "\",\"version\":2},"
-        + "\"event\":{\"correlationId\":\"" + correlationId + "\",\"success\":" + success + ",\"targetName\":\"amd64-linux-1\",\"version\":\"1\","
+    return "{\"id\":\""
+        + id
+        + "\",\"deviceTime\":\"2026-12-01T10:00:00Z\",\"eventType\":{\"id\":\""
+        + type
+        + "\",\"version\":2},"
+        + "\"event\":{\"correlationId\":\""
+        + correlationId
+        + "\",\"success\":"
+        + success
+        + ",\"targetName\":\"amd64-linux-1\",\"version\":\"1\","
         + "\"details\":\"{\\\"message\\\":\\\"ok\\\"}\"}}";
   }
 
-  /** Waits until the read side answers the same twice in a row, two seconds apart: the projections have caught up. */
+  /**
+   * Waits until the read side answers the same twice in a row, two seconds apart: the projections
+   * have caught up.
+   */
   private void settle(FlotillaServer server, String admin) throws Exception {
-    eventually(Duration.ofSeconds(60), () -> {
-      Map<String, JsonNode> first = readSide(server, admin);
-      Thread.sleep(2_000);
-      assertEquals(first, readSide(server, admin), "the read side still moves");
-      return first;
-    });
+    eventually(
+        Duration.ofSeconds(60),
+        () -> {
+          Map<String, JsonNode> first = readSide(server, admin);
+          Thread.sleep(2_000);
+          assertEquals(first, readSide(server, admin), "the read side still moves");
+          return first;
+        });
   }
 
   private Map<String, JsonNode> readSide(FlotillaServer server, String admin) throws Exception {
@@ -240,14 +389,21 @@ class JournalRecorder {
     return answers;
   }
 
-  private Map<String, List<String>> rendered(FlotillaServer server, String admin, List<RecordedJournal.Row> rows) throws Exception {
+  private Map<String, List<String>> rendered(
+      FlotillaServer server, String admin, List<RecordedJournal.Row> rows) throws Exception {
     ApiClient api = new ApiClient(server.httpPort());
     Set<String> persistenceIds = new LinkedHashSet<>();
     rows.forEach(row -> persistenceIds.add(row.persistenceId()));
     Map<String, List<String>> rendered = new LinkedHashMap<>();
     for (String persistenceId : persistenceIds) {
       int bar = persistenceId.indexOf('|');
-      ApiClient.Answer answer = api.get("/api/v1/journal/" + persistenceId.substring(0, bar) + "/" + persistenceId.substring(bar + 1), admin);
+      ApiClient.Answer answer =
+          api.get(
+              "/api/v1/journal/"
+                  + persistenceId.substring(0, bar)
+                  + "/"
+                  + persistenceId.substring(bar + 1),
+              admin);
       assertEquals(200, answer.status(), persistenceId + ": " + answer.body());
       rendered.put(persistenceId, List.of(answer.body().split("\n")));
     }
@@ -257,13 +413,15 @@ class JournalRecorder {
   private static Map<String, TreeSet<String>> missing(RecordedJournal recorded) {
     Map<String, TreeSet<String>> seen = recorded.renderedEventTypes();
     Map<String, TreeSet<String>> missing = new LinkedHashMap<>();
-    RecordedJournal.eventClasses().forEach((type, classes) -> {
-      TreeSet<String> absent = new TreeSet<>(classes);
-      absent.removeAll(seen.getOrDefault(type, new TreeSet<>()));
-      if (!absent.isEmpty()) {
-        missing.put(type, absent);
-      }
-    });
+    RecordedJournal.eventClasses()
+        .forEach(
+            (type, classes) -> {
+              TreeSet<String> absent = new TreeSet<>(classes);
+              absent.removeAll(seen.getOrDefault(type, new TreeSet<>()));
+              if (!absent.isEmpty()) {
+                missing.put(type, absent);
+              }
+            });
     return missing;
   }
 
@@ -283,7 +441,8 @@ class JournalRecorder {
   }
 
   private static void ok(ApiClient.Answer answer) {
-    assertTrue(answer.status() == 200 || answer.status() == 204, answer.status() + " " + answer.body());
+    assertTrue(
+        answer.status() == 200 || answer.status() == 204, answer.status() + " " + answer.body());
   }
 
   private static void deviceOk(HttpResponse<String> answer) {

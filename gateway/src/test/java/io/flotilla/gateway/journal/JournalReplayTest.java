@@ -23,9 +23,10 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The journal a released version wrote ({@link RecordedJournal}, recorded by {@link JournalRecorder}) loaded into a
- * fresh database of today's schema: today's node recovers every entity from it, rebuilds the read side from it and
- * renders every recorded event as the released version did. A renamed entity type, event class or field breaks it.
+ * The journal a released version wrote ({@link RecordedJournal}, recorded by {@link
+ * JournalRecorder}) loaded into a fresh database of today's schema: today's node recovers every
+ * entity from it, rebuilds the read side from it and renders every recorded event as the released
+ * version did. A renamed entity type, event class or field breaks it.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 abstract class JournalReplayTest {
@@ -45,7 +46,8 @@ abstract class JournalReplayTest {
   @BeforeAll
   void start() throws Exception {
     recorded = RecordedJournal.load();
-    Config config = TestServers.config(dir.resolve(kind().name().toLowerCase()), TestDatabases.fresh(kind()));
+    Config config =
+        TestServers.config(dir.resolve(kind().name().toLowerCase()), TestDatabases.fresh(kind()));
     try (Database database = Database.open(config)) {
       SchemaMigration.migrate(database, FlotillaServer.SCHEMA);
       recorded.insertInto(database);
@@ -75,25 +77,46 @@ abstract class JournalReplayTest {
     for (Map.Entry<String, List<String>> entity : recorded.rendered().entrySet()) {
       String persistenceId = entity.getKey();
       int bar = persistenceId.indexOf('|');
-      ApiClient.Answer answer = api.get("/api/v1/journal/" + persistenceId.substring(0, bar) + "/" + persistenceId.substring(bar + 1), admin);
+      ApiClient.Answer answer =
+          api.get(
+              "/api/v1/journal/"
+                  + persistenceId.substring(0, bar)
+                  + "/"
+                  + persistenceId.substring(bar + 1),
+              admin);
       assertEquals(200, answer.status(), persistenceId + ": " + answer.body());
       List<String> lines = List.of(answer.body().split("\n"));
       if (persistenceId.equals(ADMIN_TOKENS)) {
-        assertEquals(entity.getValue().size() + 1, lines.size(), "this node registered its own admin token after the recorded ones: " + lines);
+        assertEquals(
+            entity.getValue().size() + 1,
+            lines.size(),
+            "this node registered its own admin token after the recorded ones: " + lines);
         lines = lines.subList(0, entity.getValue().size());
       }
       assertEquals(entity.getValue().size(), lines.size(), persistenceId + ": " + lines);
       for (int i = 0; i < lines.size(); i++) {
-        RecordedJournal.assertCovers(RecordedJournal.read(entity.getValue().get(i)), RecordedJournal.read(lines.get(i)), persistenceId + " #" + (i + 1));
+        RecordedJournal.assertCovers(
+            RecordedJournal.read(entity.getValue().get(i)),
+            RecordedJournal.read(lines.get(i)),
+            persistenceId + " #" + (i + 1));
       }
     }
   }
 
   @Test
   void theRecordedTokensStillCheck() throws Exception {
-    assertEquals(200, api.get("/api/v1/factories", admin).status(), "the recorded admin token (AdminTokens)");
-    assertEquals(200, api.get("/api/v1/factories/acme/targets", recorded.tokens().get("factory")).status(), "the factory token (Factory)");
-    assertEquals(401, api.get("/api/v1/factories/acme/targets", recorded.tokens().get("revoked")).status(), "the revoked token (Factory)");
+    assertEquals(
+        200,
+        api.get("/api/v1/factories", admin).status(),
+        "the recorded admin token (AdminTokens)");
+    assertEquals(
+        200,
+        api.get("/api/v1/factories/acme/targets", recorded.tokens().get("factory")).status(),
+        "the factory token (Factory)");
+    assertEquals(
+        401,
+        api.get("/api/v1/factories/acme/targets", recorded.tokens().get("revoked")).status(),
+        "the revoked token (Factory)");
   }
 
   @Test
@@ -101,7 +124,8 @@ abstract class JournalReplayTest {
     for (String path : RecordedJournal.ENTITY_READS) {
       ApiClient.Answer answer = api.get(path, admin);
       assertEquals(200, answer.status(), path + ": " + answer.body());
-      RecordedJournal.assertCovers(recorded.answers().get(path), RecordedJournal.answer(path, answer.body()), path);
+      RecordedJournal.assertCovers(
+          recorded.answers().get(path), RecordedJournal.answer(path, answer.body()), path);
     }
     JsonNode factory = api.get("/api/v1/factories/acme", admin).json();
     assertEquals("stable", factory.get("branchTags").get("release").asText(), factory.toString());
@@ -110,21 +134,28 @@ abstract class JournalReplayTest {
     assertEquals("canceled", build(2).get("status").asText());
     assertEquals("canceled by api", build(2).get("reason").asText());
     assertEquals("failed", build(3).get("status").asText());
-    JsonNode config = api.get("/api/v1/factories/acme/devices/" + RecordedJournal.DEVICE + "/config", admin).json();
+    JsonNode config =
+        api.get("/api/v1/factories/acme/devices/" + RecordedJournal.DEVICE + "/config", admin)
+            .json();
     List<String> files = new ArrayList<>();
-    config.get("files").forEach(file -> files.add(file.get("name").asText() + "=" + file.get("value").asText()));
+    config
+        .get("files")
+        .forEach(file -> files.add(file.get("name").asText() + "=" + file.get("value").asText()));
     assertEquals(List.of("d=operator", "z-50-fioctl.toml=[pacman]\n  tags = \"beta\"\n"), files);
   }
 
   @Test
   void theProjectionsRebuildTheRecordedReadSide() throws Exception {
     for (String path : RecordedJournal.READ_SIDE) {
-      eventually(PATIENCE, () -> {
-        ApiClient.Answer answer = api.get(path, admin);
-        assertEquals(200, answer.status(), path + ": " + answer.body());
-        RecordedJournal.assertCovers(recorded.answers().get(path), RecordedJournal.answer(path, answer.body()), path);
-        return answer;
-      });
+      eventually(
+          PATIENCE,
+          () -> {
+            ApiClient.Answer answer = api.get(path, admin);
+            assertEquals(200, answer.status(), path + ": " + answer.body());
+            RecordedJournal.assertCovers(
+                recorded.answers().get(path), RecordedJournal.answer(path, answer.body()), path);
+            return answer;
+          });
     }
   }
 

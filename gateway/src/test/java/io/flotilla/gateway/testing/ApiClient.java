@@ -23,7 +23,8 @@ public final class ApiClient {
   }
 
   private static final ObjectMapper MAPPER = new ObjectMapper();
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final HttpClient http =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   private final String base;
 
   public ApiClient(int port) {
@@ -38,20 +39,34 @@ public final class ApiClient {
     return send(request(path, token).DELETE());
   }
 
-  public Answer post(String path, String token, String json) throws IOException, InterruptedException {
-    return send(request(path, token).header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(json)));
+  public Answer post(String path, String token, String json)
+      throws IOException, InterruptedException {
+    return send(
+        request(path, token)
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString(json)));
   }
 
-  public Answer patch(String path, String token, String json) throws IOException, InterruptedException {
-    return send(request(path, token).header("Content-Type", "application/json").method("PATCH", HttpRequest.BodyPublishers.ofString(json)));
+  public Answer patch(String path, String token, String json)
+      throws IOException, InterruptedException {
+    return send(
+        request(path, token)
+            .header("Content-Type", "application/json")
+            .method("PATCH", HttpRequest.BodyPublishers.ofString(json)));
   }
 
-  public Answer put(String path, String token, String json) throws IOException, InterruptedException {
-    return send(request(path, token).header("Content-Type", "application/json").PUT(HttpRequest.BodyPublishers.ofString(json)));
+  public Answer put(String path, String token, String json)
+      throws IOException, InterruptedException {
+    return send(
+        request(path, token)
+            .header("Content-Type", "application/json")
+            .PUT(HttpRequest.BodyPublishers.ofString(json)));
   }
 
   public Answer send(HttpRequest.Builder request) throws IOException, InterruptedException {
-    HttpResponse<String> response = http.send(request.timeout(Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> response =
+        http.send(
+            request.timeout(Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.ofString());
     return new Answer(response.statusCode(), response.body(), response);
   }
 

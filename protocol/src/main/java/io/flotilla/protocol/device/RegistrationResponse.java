@@ -2,32 +2,43 @@ package io.flotilla.protocol.device;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonValue;
-
 import java.util.Map;
 import java.util.TreeMap;
 
-/** The 201 answer of {@code POST /ota/devices/}: file name → content, which the agent writes verbatim (§2). */
+/**
+ * The 201 answer of {@code POST /ota/devices/}: file name → content, which the agent writes
+ * verbatim (§2).
+ */
 public record RegistrationResponse(Map<String, String> files) {
 
-    public static final String ROOT_CRT = "root.crt";
-    public static final String CLIENT_PEM = "client.pem";
-    public static final String SOTA_TOML = "sota.toml";
-    /** Written by the agent itself: the key never leaves the device. */
-    public static final String PKEY_PEM = "pkey.pem";
+  public static final String ROOT_CRT = "root.crt";
+  public static final String CLIENT_PEM = "client.pem";
+  public static final String SOTA_TOML = "sota.toml";
 
-    @JsonCreator
-    public RegistrationResponse {
-        files = files == null ? Map.of() : new TreeMap<>(files);
-    }
+  /** Written by the agent itself: the key never leaves the device. */
+  public static final String PKEY_PEM = "pkey.pem";
 
-    @JsonValue
-    public Map<String, String> files() {
-        return files;
-    }
+  @JsonCreator
+  public RegistrationResponse {
+    files = files == null ? Map.of() : new TreeMap<>(files);
+  }
 
-    /** A file name the agent may write into its config dir: a plain base name, nothing that climbs out. */
-    public static boolean isSafeFileName(String name) {
-        return name != null && !name.isEmpty() && !name.equals(".") && !name.equals("..")
-                && name.indexOf('/') < 0 && name.indexOf('\\') < 0 && name.indexOf('\0') < 0;
-    }
+  @JsonValue
+  public Map<String, String> files() {
+    return files;
+  }
+
+  /**
+   * A file name the agent may write into its config dir: a plain base name, nothing that climbs
+   * out.
+   */
+  public static boolean isSafeFileName(String name) {
+    return name != null
+        && !name.isEmpty()
+        && !name.equals(".")
+        && !name.equals("..")
+        && name.indexOf('/') < 0
+        && name.indexOf('\\') < 0
+        && name.indexOf('\0') < 0;
+  }
 }

@@ -9,22 +9,24 @@ import java.util.regex.Pattern;
 /** A parsed {@code WWW-Authenticate: Bearer realm="...",service="...",scope="..."} challenge. */
 public record BearerChallenge(String realm, String service, String scope) {
 
-    private static final Pattern PARAM = Pattern.compile("(\\w+)=\"([^\"]*)\"|(\\w+)=([^,\\s]+)");
+  private static final Pattern PARAM = Pattern.compile("(\\w+)=\"([^\"]*)\"|(\\w+)=([^,\\s]+)");
 
-    public static Optional<BearerChallenge> parse(String header) {
-        if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7)) {
-            return Optional.empty();
-        }
-        Map<String, String> params = new LinkedHashMap<>();
-        Matcher m = PARAM.matcher(header.substring(7));
-        while (m.find()) {
-            if (m.group(1) != null) {
-                params.put(m.group(1).toLowerCase(), m.group(2));
-            } else {
-                params.put(m.group(3).toLowerCase(), m.group(4));
-            }
-        }
-        String realm = params.get("realm");
-        return realm == null ? Optional.empty() : Optional.of(new BearerChallenge(realm, params.get("service"), params.get("scope")));
+  public static Optional<BearerChallenge> parse(String header) {
+    if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7)) {
+      return Optional.empty();
     }
+    Map<String, String> params = new LinkedHashMap<>();
+    Matcher m = PARAM.matcher(header.substring(7));
+    while (m.find()) {
+      if (m.group(1) != null) {
+        params.put(m.group(1).toLowerCase(), m.group(2));
+      } else {
+        params.put(m.group(3).toLowerCase(), m.group(4));
+      }
+    }
+    String realm = params.get("realm");
+    return realm == null
+        ? Optional.empty()
+        : Optional.of(new BearerChallenge(realm, params.get("service"), params.get("scope")));
+  }
 }
