@@ -2,12 +2,12 @@ package io.flotilla.builder.build;
 
 import io.flotilla.core.CborSerializable;
 import io.flotilla.core.Rejection;
+import io.flotilla.core.TaggedEntity;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -15,13 +15,10 @@ import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 import org.apache.pekko.pattern.StatusReply;
-import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.RecoveryCompleted;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
-import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
 import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
-import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
 import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
 
 /**
@@ -34,8 +31,7 @@ import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
  * moved), nothing runs it any more, so it starts a new attempt itself, or fails the build once
  * {@code maxAttempts} attempts have been spent.
  */
-public final class Build
-    extends EventSourcedBehaviorWithEnforcedReplies<Build.Command, Build.Event, Build.State> {
+public final class Build extends TaggedEntity<Build.Command, Build.Event, Build.State> {
 
   public static final EntityTypeKey<Command> ENTITY_KEY =
       EntityTypeKey.create(Command.class, "Build");
@@ -347,7 +343,7 @@ public final class Build
   private int runnerAttempt;
 
   private Build(ActorContext<Command> ctx, String entityId, Runtime runtime) {
-    super(PersistenceId.of(ENTITY_KEY.name(), entityId));
+    super(ENTITY_KEY, entityId, TAG, 200);
     this.ctx = ctx;
     int slash = entityId.lastIndexOf('/');
     this.factory = entityId.substring(0, slash);
@@ -358,16 +354,6 @@ public final class Build
   @Override
   public State emptyState() {
     return State.empty();
-  }
-
-  @Override
-  public Set<String> tagsFor(Event event) {
-    return Set.of(TAG);
-  }
-
-  @Override
-  public RetentionCriteria retentionCriteria() {
-    return RetentionCriteria.snapshotEvery(200, 2);
   }
 
   @Override
