@@ -16,6 +16,8 @@ import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.persistence.jdbc.query.javadsl.JdbcReadJournal;
 import org.apache.pekko.persistence.query.PersistenceQuery;
 import org.apache.pekko.util.ByteString;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * {@code GET /api/v1/journal/{entityType}/{id}[?from=seqNr]}: an entity's events as JSON lines,
@@ -27,6 +29,8 @@ public final class JournalRoutes {
       MediaTypes.applicationWithFixedCharset(
               "x-ndjson", org.apache.pekko.http.javadsl.model.HttpCharsets.UTF_8)
           .toContentType();
+
+  private static final Logger log = LoggerFactory.getLogger(JournalRoutes.class);
 
   private final FlotillaCore core;
   private final Authentication auth;
@@ -84,9 +88,25 @@ public final class JournalRoutes {
           var lines =
               reader
                   .events(persistenceId.get(), fromSequenceNr)
-                  .map(entry -> ByteString.fromString(reader.toJsonLine(entry)));
+                  .map(entry -> ByteString.fromString(reader.toJsonLine(entry)))
+                  .watchTermination(
+                      (notUsed, done) -> {
+                        done.whenComplete(
+                            (ok, failure) -> logBrokenStream(persistenceId.get(), failure));
+                        return notUsed;
+                      });
           return complete(
               HttpResponse.create().withEntity(HttpEntities.createChunked(NDJSON, lines)));
         });
+  }
+
+  /**
+   * The status line went out before the first event was read, so a failure mid-stream can only
+   * break the connection: the client sees a reset, and this line says why.
+   */
+  private static void logBrokenStream(String persistenceId, Throwable failure) {
+    if (failure != null) {
+      log.warn("the journal of {} broke off mid-answer: {}", persistenceId, failure.toString());
+    }
   }
 }

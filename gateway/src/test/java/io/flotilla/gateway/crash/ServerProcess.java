@@ -39,12 +39,19 @@ final class ServerProcess {
   final int httpPort;
   final int devicePort;
   final String adminToken;
+  final Path log;
 
   private final boolean dumpsClasses;
 
   private ServerProcess(
-      Process process, int httpPort, int devicePort, String adminToken, boolean dumpsClasses) {
+      Process process,
+      int httpPort,
+      int devicePort,
+      String adminToken,
+      Path log,
+      boolean dumpsClasses) {
     this.dumpsClasses = dumpsClasses;
+    this.log = log;
     this.process = process;
     this.httpPort = httpPort;
     this.devicePort = devicePort;
@@ -109,7 +116,7 @@ final class ServerProcess {
         awaitReady(process, httpPort, log);
         String token =
             Files.readString(dataDir.resolve("admin-token"), StandardCharsets.UTF_8).strip();
-        return new ServerProcess(process, httpPort, devicePort, token, dumps);
+        return new ServerProcess(process, httpPort, devicePort, token, log, dumps);
       } catch (IOException e) {
         process.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
         last = e;
