@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.function.Consumer;
 import java.util.regex.Pattern;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -501,25 +502,15 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
             null,
             null);
       } else if (event instanceof StatusReported s) {
-        return new State(
-            factory,
-            name,
-            hardwareId,
-            group,
-            s.tag(),
-            production,
-            s.targetName(),
-            s.apps(),
-            createdAt,
-            seen,
-            updates,
-            appsStates,
-            systemInfo,
-            config,
-            configChangedAt,
-            decommissionedAt);
+        return with(
+            edit -> {
+              edit.tag = s.tag();
+              edit.targetName = s.targetName();
+              edit.apps = s.apps();
+              edit.lastSeen = seen;
+            });
       } else if (event instanceof Seen) {
-        return withLastSeen(seen);
+        return with(edit -> edit.lastSeen = seen);
       } else if (event instanceof UpdateEventsReported reported) {
         List<Update> next = new ArrayList<>(updates);
         for (UpdateEvent updateEvent : reported.events()) {
@@ -543,137 +534,110 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
         while (next.size() > MAX_UPDATES_KEPT) {
           next.remove(0);
         }
-        return new State(
-            factory,
-            name,
-            hardwareId,
-            group,
-            tag,
-            production,
-            targetName,
-            apps,
-            createdAt,
-            seen,
-            List.copyOf(next),
-            appsStates,
-            systemInfo,
-            config,
-            configChangedAt,
-            decommissionedAt);
+        return with(
+            edit -> {
+              edit.lastSeen = seen;
+              edit.updates = List.copyOf(next);
+            });
       } else if (event instanceof AppsStatesReported reported) {
-        return new State(
-            factory,
-            name,
-            hardwareId,
-            group,
-            tag,
-            production,
-            targetName,
-            apps,
-            createdAt,
-            seen,
-            updates,
-            reported.appsStates(),
-            systemInfo,
-            config,
-            configChangedAt,
-            decommissionedAt);
+        return with(
+            edit -> {
+              edit.lastSeen = seen;
+              edit.appsStates = reported.appsStates();
+            });
       } else if (event instanceof SystemInfoReported reported) {
         Map<SystemInfoKind, String> next = new LinkedHashMap<>(systemInfo);
         next.put(reported.kind(), systemInfoDigest(reported.content()));
-        return new State(
-            factory,
-            name,
-            hardwareId,
-            group,
-            tag,
-            production,
-            targetName,
-            apps,
-            createdAt,
-            seen,
-            updates,
-            appsStates,
-            Map.copyOf(next),
-            config,
-            configChangedAt,
-            decommissionedAt);
+        return with(
+            edit -> {
+              edit.lastSeen = seen;
+              edit.systemInfo = Map.copyOf(next);
+            });
       } else if (event instanceof ConfigChanged changed) {
-        return new State(
-            factory,
-            name,
-            hardwareId,
-            group,
-            tag,
-            production,
-            targetName,
-            apps,
-            createdAt,
-            changed.byDevice() ? seen : lastSeen,
-            updates,
-            appsStates,
-            systemInfo,
-            changed.files(),
-            changed.at(),
-            decommissionedAt);
+        return with(
+            edit -> {
+              edit.lastSeen = changed.byDevice() ? seen : lastSeen;
+              edit.config = changed.files();
+              edit.configChangedAt = changed.at();
+            });
       } else if (event instanceof DetailsChanged changed) {
-        return new State(
-            factory,
-            changed.name(),
-            hardwareId,
-            changed.group(),
-            tag,
-            production,
-            targetName,
-            apps,
-            createdAt,
-            lastSeen,
-            updates,
-            appsStates,
-            systemInfo,
-            config,
-            configChangedAt,
-            decommissionedAt);
+        return with(
+            edit -> {
+              edit.name = changed.name();
+              edit.group = changed.group();
+            });
       } else if (event instanceof Decommissioned d) {
-        return new State(
-            factory,
-            name,
-            hardwareId,
-            group,
-            tag,
-            production,
-            targetName,
-            apps,
-            createdAt,
-            lastSeen,
-            updates,
-            appsStates,
-            systemInfo,
-            config,
-            configChangedAt,
-            d.at());
+        return with(edit -> edit.decommissionedAt = d.at());
       }
       throw new IllegalStateException("unknown event " + event);
     }
 
-    private State withLastSeen(Instant seen) {
-      return new State(
-          factory,
-          name,
-          hardwareId,
-          group,
-          tag,
-          production,
-          targetName,
-          apps,
-          createdAt,
-          seen,
-          updates,
-          appsStates,
-          systemInfo,
-          config,
-          configChangedAt,
-          decommissionedAt);
+    /**
+     * A copy with the components an event changes: each event changes a few of them, and a new
+     * component is added here once rather than in every event's case.
+     */
+    private State with(Consumer<Edit> change) {
+      Edit edit = new Edit(this);
+      change.accept(edit);
+      return edit.state();
+    }
+
+    private static final class Edit {
+      private final String factory;
+      private String name;
+      private final String hardwareId;
+      private String group;
+      private String tag;
+      private final boolean production;
+      private String targetName;
+      private List<String> apps;
+      private final Instant createdAt;
+      private Instant lastSeen;
+      private List<Update> updates;
+      private AppsStates appsStates;
+      private Map<SystemInfoKind, String> systemInfo;
+      private List<ConfigFile> config;
+      private Instant configChangedAt;
+      private Instant decommissionedAt;
+
+      private Edit(State from) {
+        factory = from.factory;
+        name = from.name;
+        hardwareId = from.hardwareId;
+        group = from.group;
+        tag = from.tag;
+        production = from.production;
+        targetName = from.targetName;
+        apps = from.apps;
+        createdAt = from.createdAt;
+        lastSeen = from.lastSeen;
+        updates = from.updates;
+        appsStates = from.appsStates;
+        systemInfo = from.systemInfo;
+        config = from.config;
+        configChangedAt = from.configChangedAt;
+        decommissionedAt = from.decommissionedAt;
+      }
+
+      private State state() {
+        return new State(
+            factory,
+            name,
+            hardwareId,
+            group,
+            tag,
+            production,
+            targetName,
+            apps,
+            createdAt,
+            lastSeen,
+            updates,
+            appsStates,
+            systemInfo,
+            config,
+            configChangedAt,
+            decommissionedAt);
+      }
     }
 
     private static int indexOf(List<Update> updates, String correlationId) {
