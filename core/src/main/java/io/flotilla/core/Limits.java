@@ -31,6 +31,24 @@ public final class Limits {
   public static final int LIVE_TOKENS = 1000;
 
   /**
+   * Device authorizations (RFC 8628) of a factory not yet expired nor redeemed: anyone may ask for
+   * one, so a factory holds a bounded number and a flood cannot grow its state.
+   */
+  public static final int PENDING_DEVICE_AUTHORIZATIONS = 100;
+
+  /**
+   * A user code as the device shows it: eight letters of {@code BCDFGHJKLMNPQRSTVWXZ} (no vowels,
+   * so no words), written {@code XXXX-XXXX}; operators may type it in lower case or without the
+   * dash.
+   */
+  public static final Pattern USER_CODE =
+      Pattern.compile("[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}");
+
+  /** A device code: the factory it was asked for, a dot, 256 random bits in hex. */
+  public static final Pattern DEVICE_CODE =
+      Pattern.compile("([a-z0-9][a-z0-9-]{1,61}[a-z0-9])\\.([0-9a-f]{64})");
+
+  /**
    * Token descriptions and change reasons: free text on one screen, never a control character but
    * tab and newline.
    */

@@ -264,6 +264,15 @@ class AuthorizationMatrixTest {
     routes.add(new ApiRoute("PUT", d + "/config", Need.scope(Scope.DEVICES_WRITE), c -> config));
     routes.add(
         new ApiRoute(
+            "GET", f + "/device-authorizations", Need.scope(Scope.DEVICES_CREATE), c -> noBody));
+    routes.add(
+        new ApiRoute(
+            "POST",
+            f + "/device-authorizations/BBBB-BBBB",
+            Need.scope(Scope.DEVICES_CREATE),
+            c -> "{\"approved\":true}"));
+    routes.add(
+        new ApiRoute(
             "POST", "/ota/devices/", Need.scope(Scope.DEVICES_CREATE), this::registration));
     return routes;
   }

@@ -549,6 +549,14 @@ class BadInputTest {
     endpoints.add(
         new JsonEndpoint(
             false, "POST", "/ota/devices/", false, registration.toString(), registrationFields));
+    endpoints.add(
+        new JsonEndpoint(
+            false,
+            "POST",
+            "/api/v1/factories/acme/device-authorizations/BBBB-BBBB",
+            false,
+            "{\"approved\":true}",
+            Map.of("approved", List.of("\"yes\"", "[]", "{}", "\"\""))));
 
     Map<String, List<String>> rebuildFields = new LinkedHashMap<>();
     rebuildFields.put(
@@ -770,10 +778,70 @@ class BadInputTest {
       }
     }
     cases.addAll(systemInfoConfigCases());
+    cases.addAll(deviceAuthorizationCases());
     cases.addAll(headerCases());
     cases.addAll(pathAndQueryCases());
     cases.addAll(registryCases());
     cases.addAll(gitCases());
+    return cases;
+  }
+
+  /** The device authorization grant's form endpoints: every refusal a 400 with an RFC error. */
+  private List<Case> deviceAuthorizationCases() {
+    String uuid = UUID.randomUUID().toString();
+    String grant = "grant_type=urn:ietf:params:oauth:grant-type:device_code";
+    String code = "&device_code=acme." + "0".repeat(64);
+    List<String> authorizations =
+        List.of(
+            "",
+            "client_id=" + uuid,
+            "scope=acme:devices:create",
+            "client_id=" + "x".repeat(100_000) + "&scope=acme:devices:create",
+            "client_id=%00&scope=acme:devices:create",
+            "client_id=%zz&scope=acme:devices:create",
+            "client_id=" + uuid + "&scope=" + "x".repeat(100_000),
+            "client_id=" + uuid + "&scope=no-such-factory:devices:create",
+            "client_id=" + uuid + "&scope=acme:admin",
+            "client_id=" + uuid + "&scope=ACME:devices:create",
+            "client_id=" + uuid + "&client_id=" + uuid + "&scope=acme:devices:create",
+            "\u0000\u00ff",
+            "{\"client_id\":\"" + uuid + "\",\"scope\":\"acme:devices:create\"}");
+    List<String> tokens =
+        List.of(
+            "",
+            code + "&client_id=" + uuid,
+            grant + "&client_id=" + uuid,
+            grant + code,
+            "grant_type=password" + code + "&client_id=" + uuid,
+            grant + code + "&client_id=" + uuid,
+            grant + "&device_code=" + "x".repeat(100_000) + "&client_id=" + uuid,
+            grant + "&device_code=acme.%00&client_id=" + uuid,
+            grant + code + "&client_id=" + "x".repeat(100_000),
+            grant + code + "&client_id=" + uuid + "&scope=globex:devices:create",
+            grant + code + code + "&client_id=" + uuid,
+            grant + "&device_code=no-such-factory." + "0".repeat(64) + "&client_id=" + uuid);
+    Map<String, String> form = Map.of("Content-Type", "application/x-www-form-urlencoded");
+    List<Case> cases = new ArrayList<>();
+    for (String body : authorizations) {
+      cases.add(
+          new Case(
+              false,
+              "POST",
+              "/oauth/authorization/device/",
+              form,
+              bytes(body),
+              "POST /oauth/authorization/device/ " + preview(bytes(body))));
+    }
+    for (String body : tokens) {
+      cases.add(
+          new Case(
+              false,
+              "POST",
+              "/oauth/token/",
+              form,
+              bytes(body),
+              "POST /oauth/token/ " + preview(bytes(body))));
+    }
     return cases;
   }
 
@@ -881,6 +949,8 @@ class BadInputTest {
             new String[] {"GET", "/api/v1/factories/acme/devices"},
             new String[] {"PUT", "/api/v1/factories/acme/config"},
             new String[] {"POST", "/ota/devices/"},
+            new String[] {"GET", "/api/v1/factories/acme/device-authorizations"},
+            new String[] {"POST", "/api/v1/factories/acme/device-authorizations/BBBB-BBBB"},
             new String[] {"GET", "/api/v1/journal/Factory/acme"},
             new String[] {"GET", "/api/v1/factories/acme/apps"},
             new String[] {"GET", "/api/v1/factories/acme/builds"});
@@ -952,6 +1022,9 @@ class BadInputTest {
             "/api/v1/factories/acme/builds/99999999999999999999",
             "/api/v1/factories/acme/builds/999999",
             "/api/v1/factories/acme/builds/999999/log",
+            "/api/v1/factories/acme/device-authorizations/" + "x".repeat(1500),
+            "/api/v1/factories/acme/device-authorizations/%00",
+            "/api/v1/factories/ACME/device-authorizations",
             "/api/v1/nothing-here",
             "/api/v2/factories",
             "/api//v1//factories",
@@ -981,6 +1054,8 @@ class BadInputTest {
               "/api/v1/factories/acme",
               "/api/v1/factories/acme/targets",
               "/ota/devices/",
+              "/oauth/token/",
+              "/oauth/authorization/device/",
               "/health/ready")) {
         cases.add(new Case(false, method, path, adminAuth, null, method + " " + path));
       }
@@ -1575,6 +1650,7 @@ class BadInputTest {
             "/api/v1/factories/acme/targets",
             "/api/v1/factories/acme/apps",
             "/api/v1/factories/acme/devices/" + deviceUuid + "/config",
+            "/api/v1/factories/acme/device-authorizations",
             "/v2/_catalog")) {
       HttpResponse<String> answer =
           apiCall(

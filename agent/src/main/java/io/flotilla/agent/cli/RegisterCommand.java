@@ -2,6 +2,7 @@ package io.flotilla.agent.cli;
 
 import io.flotilla.agent.AgentException;
 import io.flotilla.agent.ExitCode;
+import io.flotilla.agent.gateway.DeviceAuthorization;
 import io.flotilla.agent.gateway.Registration;
 import io.flotilla.agent.store.AtomicFiles;
 import io.flotilla.agent.update.UpdateEngine;
@@ -28,8 +29,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code register}: makes the device key and CSR, registers with a factory token and writes the
- * answered files (§2).
+ * {@code register}: makes the device key and CSR, registers with a factory token (or, without one,
+ * one an operator grants through the device authorization flow) and writes the answered files (§2).
  */
 @Command(
     name = "register",
@@ -44,7 +45,9 @@ final class RegisterCommand implements Callable<Integer> {
 
   @Option(
       names = "--token",
-      description = "Factory token with scope devices:create (default: env FLOTILLA_TOKEN)")
+      description =
+          "Factory token with scope devices:create (default: env FLOTILLA_TOKEN; without one,"
+              + " an operator approves the device by the user code this prints)")
   String token;
 
   @Option(names = "--factory", required = true)
@@ -76,11 +79,7 @@ final class RegisterCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    String secret = token != null ? token : System.getenv("FLOTILLA_TOKEN");
-    if (secret == null || secret.isBlank()) {
-      throw new AgentException(
-          ExitCode.GENERIC, "a factory token is needed: --token or env FLOTILLA_TOKEN");
-    }
+    String given = token != null ? token : System.getenv("FLOTILLA_TOKEN");
     if (Files.exists(sotaDir.resolve(RegistrationResponse.CLIENT_PEM))) {
       throw new AgentException(
           ExitCode.GENERIC,
@@ -119,6 +118,10 @@ final class RegisterCommand implements Callable<Integer> {
 
     HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(30)).build();
     String base = server.toString().replaceAll("/+$", "");
+    String secret =
+        given != null && !given.isBlank()
+            ? given
+            : new DeviceAuthorization(http, base, System.out).token(factory, deviceUuid);
     HttpResponse<byte[]> response;
     try {
       response =

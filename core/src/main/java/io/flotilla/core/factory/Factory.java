@@ -7,6 +7,9 @@ import io.flotilla.core.TaggedEntity;
 import io.flotilla.core.auth.ApiToken;
 import io.flotilla.core.auth.Scope;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -37,6 +40,7 @@ public final class Factory extends TaggedEntity<Factory.Command, Factory.Event, 
   public static final Pattern PLATFORM = Limits.PLATFORM;
   public static final Pattern BRANCH_OR_TAG = Limits.BRANCH_OR_TAG;
   public static final int MAX_TOKENS = Limits.LIVE_TOKENS;
+  private static final Pattern HASH = Pattern.compile("[0-9a-f]{64}");
 
   public sealed interface Command extends CborSerializable {}
 
@@ -66,12 +70,75 @@ public final class Factory extends TaggedEntity<Factory.Command, Factory.Event, 
   public record SetBranchTag(String branch, String tag, ActorRef<StatusReply<Summary>> replyTo)
       implements Command {}
 
+  /**
+   * A device asks to be registered in this factory (RFC 8628 §3.1); an operator decides by the user
+   * code. Only the hash of the device code is kept: the device code is the device's secret.
+   */
+  public record RequestDeviceAuthorization(
+      String userCode,
+      String deviceCodeHash,
+      String clientId,
+      Instant expiresAt,
+      ActorRef<StatusReply<Done>> replyTo)
+      implements Command {}
+
+  public record DecideDeviceAuthorization(
+      String userCode,
+      boolean approved,
+      String decidedBy,
+      ActorRef<StatusReply<DeviceAuthorization>> replyTo)
+      implements Command {}
+
+  /** The authorizations neither expired nor redeemed, oldest first. */
+  public record ListDeviceAuthorizations(ActorRef<StatusReply<DeviceAuthorizations>> replyTo)
+      implements Command {}
+
+  /**
+   * The device's poll of the token endpoint (RFC 8628 §3.4, §3.5): an approved authorization is
+   * redeemed, once, as a factory token with only {@code devices:create} that expires at {@code
+   * tokenExpiresAt}. Polls closer together than {@code minimumIntervalMillis} are told to slow
+   * down.
+   */
+  public record PollDeviceAuthorization(
+      String deviceCodeHash,
+      String clientId,
+      String tokenId,
+      String tokenSecretHash,
+      Instant tokenExpiresAt,
+      long minimumIntervalMillis,
+      ActorRef<DevicePoll> replyTo)
+      implements Command {}
+
   public record Summary(
       String name, List<String> platforms, Map<String, String> branchTags, Instant createdAt)
       implements CborSerializable {}
 
   public record TokenInfo(String id, String description, List<String> scopes, Instant createdAt)
       implements CborSerializable {}
+
+  /**
+   * A device authorization as the operator sees it; {@code state} is pending, approved or denied.
+   */
+  public record DeviceAuthorization(
+      String userCode,
+      String clientId,
+      String state,
+      Instant requestedAt,
+      Instant expiresAt,
+      String decidedBy,
+      Instant decidedAt)
+      implements CborSerializable {}
+
+  public record DeviceAuthorizations(List<DeviceAuthorization> authorizations)
+      implements CborSerializable {}
+
+  /**
+   * A poll's outcome: the token, or {@code error}, one of RFC 8628's codes ({@code
+   * authorization_pending}, {@code slow_down}, {@code access_denied}, {@code expired_token}),
+   * {@code invalid_grant} for a device code that is unknown, redeemed or another client's, or
+   * {@code temporarily_unavailable} when the factory holds its maximum of live tokens.
+   */
+  public record DevicePoll(String error, TokenInfo token) implements CborSerializable {}
 
   public record TokenCheck(boolean valid, List<String> scopes) implements CborSerializable {
     public boolean allows(Scope scope) {
@@ -88,18 +155,37 @@ public final class Factory extends TaggedEntity<Factory.Command, Factory.Event, 
       String factory, List<String> platforms, Map<String, String> branchTags, Instant createdAt)
       implements Event {}
 
+  /**
+   * {@code expiresAt} and {@code deviceAuthorization} (the user code the token redeemed) came with
+   * device authorization; a token recorded before them has neither and never expires.
+   */
   public record TokenCreated(
       String factory,
       String tokenId,
       String description,
       List<String> scopes,
       String secretHash,
-      Instant createdAt)
+      Instant createdAt,
+      Instant expiresAt,
+      String deviceAuthorization)
       implements Event {}
 
   public record TokenRevoked(String factory, String tokenId, Instant revokedAt) implements Event {}
 
   public record BranchTagSet(String factory, String branch, String tag, Instant setAt)
+      implements Event {}
+
+  public record DeviceAuthorizationRequested(
+      String factory,
+      String userCode,
+      String deviceCodeHash,
+      String clientId,
+      Instant requestedAt,
+      Instant expiresAt)
+      implements Event {}
+
+  public record DeviceAuthorizationDecided(
+      String factory, String userCode, boolean approved, String decidedBy, Instant decidedAt)
       implements Event {}
 
   public record Token(
@@ -108,16 +194,51 @@ public final class Factory extends TaggedEntity<Factory.Command, Factory.Event, 
       List<String> scopes,
       String secretHash,
       Instant createdAt,
-      Instant revokedAt)
-      implements CborSerializable {}
+      Instant revokedAt,
+      Instant expiresAt)
+      implements CborSerializable {
+
+    boolean live(Instant now) {
+      return revokedAt == null && (expiresAt == null || now.isBefore(expiresAt));
+    }
+  }
+
+  /** A device authorization in the state; {@code approved} is null until decided. */
+  public record DeviceGrant(
+      String userCode,
+      String deviceCodeHash,
+      String clientId,
+      Instant requestedAt,
+      Instant expiresAt,
+      Boolean approved,
+      String decidedBy,
+      Instant decidedAt)
+      implements CborSerializable {
+
+    boolean expired(Instant now) {
+      return !now.isBefore(expiresAt);
+    }
+
+    DeviceAuthorization view() {
+      String state = approved == null ? "pending" : approved ? "approved" : "denied";
+      return new DeviceAuthorization(
+          userCode, clientId, state, requestedAt, expiresAt, decidedBy, decidedAt);
+    }
+  }
 
   public record State(
       String name,
       List<String> platforms,
       Map<String, String> branchTags,
       Map<String, Token> tokens,
-      Instant createdAt)
+      Instant createdAt,
+      Map<String, DeviceGrant> deviceAuthorizations)
       implements CborSerializable {
+
+    /** A snapshot taken before device authorization has none. */
+    public State {
+      deviceAuthorizations = deviceAuthorizations == null ? Map.of() : deviceAuthorizations;
+    }
 
     boolean exists() {
       return name != null;
@@ -127,8 +248,12 @@ public final class Factory extends TaggedEntity<Factory.Command, Factory.Event, 
       return new Summary(name, platforms, branchTags, createdAt);
     }
 
-    long liveTokens() {
-      return tokens.values().stream().filter(t -> t.revokedAt() == null).count();
+    long liveTokens(Instant now) {
+      return tokens.values().stream().filter(t -> t.live(now)).count();
+    }
+
+    List<DeviceGrant> unexpiredGrants(Instant now) {
+      return deviceAuthorizations.values().stream().filter(g -> !g.expired(now)).toList();
     }
 
     State apply(Event event) {
@@ -138,7 +263,8 @@ public final class Factory extends TaggedEntity<Factory.Command, Factory.Event, 
             created.platforms(),
             created.branchTags(),
             Map.of(),
-            created.createdAt());
+            created.createdAt(),
+            Map.of());
       } else if (event instanceof TokenCreated created) {
         Map<String, Token> next = new LinkedHashMap<>(tokens);
         next.put(
@@ -149,8 +275,14 @@ public final class Factory extends TaggedEntity<Factory.Command, Factory.Event, 
                 created.scopes(),
                 created.secretHash(),
                 created.createdAt(),
-                null));
-        return new State(name, platforms, branchTags, next, createdAt);
+                null,
+                created.expiresAt()));
+        Map<String, DeviceGrant> grants = deviceAuthorizations;
+        if (created.deviceAuthorization() != null) {
+          grants = new LinkedHashMap<>(deviceAuthorizations);
+          grants.remove(created.deviceAuthorization());
+        }
+        return new State(name, platforms, branchTags, next, createdAt, grants);
       } else if (event instanceof TokenRevoked revoked) {
         Map<String, Token> next = new LinkedHashMap<>(tokens);
         Token token = next.get(revoked.tokenId());
@@ -162,12 +294,49 @@ public final class Factory extends TaggedEntity<Factory.Command, Factory.Event, 
                 token.scopes(),
                 token.secretHash(),
                 token.createdAt(),
-                revoked.revokedAt()));
-        return new State(name, platforms, branchTags, next, createdAt);
+                revoked.revokedAt(),
+                token.expiresAt()));
+        return new State(name, platforms, branchTags, next, createdAt, deviceAuthorizations);
       } else if (event instanceof BranchTagSet set) {
         Map<String, String> next = new TreeMap<>(branchTags);
         next.put(set.branch(), set.tag());
-        return new State(name, platforms, next, tokens, createdAt);
+        return new State(name, platforms, next, tokens, createdAt, deviceAuthorizations);
+      } else if (event instanceof DeviceAuthorizationRequested requested) {
+        // expired grants leave the state with the next request, so it holds at most the limit
+        Map<String, DeviceGrant> next = new LinkedHashMap<>();
+        deviceAuthorizations.forEach(
+            (code, grant) -> {
+              if (!grant.expired(requested.requestedAt())) {
+                next.put(code, grant);
+              }
+            });
+        next.put(
+            requested.userCode(),
+            new DeviceGrant(
+                requested.userCode(),
+                requested.deviceCodeHash(),
+                requested.clientId(),
+                requested.requestedAt(),
+                requested.expiresAt(),
+                null,
+                null,
+                null));
+        return new State(name, platforms, branchTags, tokens, createdAt, next);
+      } else if (event instanceof DeviceAuthorizationDecided decided) {
+        Map<String, DeviceGrant> next = new LinkedHashMap<>(deviceAuthorizations);
+        DeviceGrant grant = next.get(decided.userCode());
+        next.put(
+            decided.userCode(),
+            new DeviceGrant(
+                grant.userCode(),
+                grant.deviceCodeHash(),
+                grant.clientId(),
+                grant.requestedAt(),
+                grant.expiresAt(),
+                decided.approved(),
+                decided.decidedBy(),
+                decided.decidedAt()));
+        return new State(name, platforms, branchTags, tokens, createdAt, next);
       }
       throw new IllegalStateException("unknown event " + event);
     }
@@ -183,6 +352,12 @@ public final class Factory extends TaggedEntity<Factory.Command, Factory.Event, 
 
   private final String name;
 
+  /**
+   * When each device code last polled, in memory only: a lost entry (passivation, a move to another
+   * node) at worst lets one early poll through.
+   */
+  private final Map<String, Instant> lastPolls = new HashMap<>();
+
   private Factory(String name) {
     super(ENTITY_KEY, name, TAG, 100);
     this.name = name;
@@ -190,7 +365,7 @@ public final class Factory extends TaggedEntity<Factory.Command, Factory.Event, 
 
   @Override
   public State emptyState() {
-    return new State(null, List.of(), Map.of(), Map.of(), null);
+    return new State(null, List.of(), Map.of(), Map.of(), null, Map.of());
   }
 
   @Override
@@ -220,6 +395,24 @@ public final class Factory extends TaggedEntity<Factory.Command, Factory.Event, 
                 Effect()
                     .reply(c.replyTo(), Rejection.notFound("factory " + name + " does not exist")))
         .onCommand(
+            RequestDeviceAuthorization.class,
+            (state, c) ->
+                Effect()
+                    .reply(c.replyTo(), Rejection.notFound("factory " + name + " does not exist")))
+        .onCommand(
+            DecideDeviceAuthorization.class,
+            (state, c) ->
+                Effect()
+                    .reply(c.replyTo(), Rejection.notFound("factory " + name + " does not exist")))
+        .onCommand(
+            ListDeviceAuthorizations.class,
+            (state, c) ->
+                Effect()
+                    .reply(c.replyTo(), Rejection.notFound("factory " + name + " does not exist")))
+        .onCommand(
+            PollDeviceAuthorization.class,
+            (state, c) -> Effect().reply(c.replyTo(), new DevicePoll("invalid_grant", null)))
+        .onCommand(
             CheckToken.class,
             (state, c) -> Effect().reply(c.replyTo(), new TokenCheck(false, List.of())));
     builder
@@ -235,7 +428,11 @@ public final class Factory extends TaggedEntity<Factory.Command, Factory.Event, 
         .onCommand(CreateToken.class, this::onCreateToken)
         .onCommand(RevokeToken.class, this::onRevokeToken)
         .onCommand(CheckToken.class, this::onCheckToken)
-        .onCommand(SetBranchTag.class, this::onSetBranchTag);
+        .onCommand(SetBranchTag.class, this::onSetBranchTag)
+        .onCommand(RequestDeviceAuthorization.class, this::onRequestDeviceAuthorization)
+        .onCommand(DecideDeviceAuthorization.class, this::onDecideDeviceAuthorization)
+        .onCommand(ListDeviceAuthorizations.class, this::onListDeviceAuthorizations)
+        .onCommand(PollDeviceAuthorization.class, this::onPollDeviceAuthorization);
     return builder.build();
   }
 
@@ -275,7 +472,7 @@ public final class Factory extends TaggedEntity<Factory.Command, Factory.Event, 
           .reply(
               command.replyTo(), Rejection.conflict("token id " + command.tokenId() + " exists"));
     }
-    if (state.liveTokens() >= MAX_TOKENS) {
+    if (state.liveTokens(Instant.now()) >= MAX_TOKENS) {
       return Effect()
           .reply(
               command.replyTo(),
@@ -288,7 +485,9 @@ public final class Factory extends TaggedEntity<Factory.Command, Factory.Event, 
             description,
             List.copyOf(command.scopes()),
             command.secretHash(),
-            Instant.now());
+            Instant.now(),
+            null,
+            null);
     return Effect()
         .persist(event)
         .thenReply(
@@ -338,7 +537,7 @@ public final class Factory extends TaggedEntity<Factory.Command, Factory.Event, 
     Token token = state.tokens().get(command.tokenId());
     boolean valid =
         token != null
-            && token.revokedAt() == null
+            && token.live(Instant.now())
             && ApiToken.hashesEqual(token.secretHash(), command.secretHash());
     return Effect()
         .reply(command.replyTo(), new TokenCheck(valid, valid ? token.scopes() : List.of()));
@@ -367,6 +566,155 @@ public final class Factory extends TaggedEntity<Factory.Command, Factory.Event, 
     return Effect()
         .persist(new BranchTagSet(name, command.branch(), command.tag(), Instant.now()))
         .thenReply(command.replyTo(), s -> StatusReply.success(s.summary()));
+  }
+
+  private ReplyEffect<Event, State> onRequestDeviceAuthorization(
+      State state, RequestDeviceAuthorization command) {
+    Instant now = Instant.now();
+    if (command.userCode() == null || !Limits.USER_CODE.matcher(command.userCode()).matches()) {
+      return Effect()
+          .reply(
+              command.replyTo(),
+              Rejection.invalid("user code must match " + Limits.USER_CODE.pattern()));
+    }
+    if (command.deviceCodeHash() == null || !HASH.matcher(command.deviceCodeHash()).matches()) {
+      return Effect()
+          .reply(command.replyTo(), Rejection.invalid("device code hash must be SHA-256 hex"));
+    }
+    if (command.clientId() == null || !Limits.DEVICE_UUID.matcher(command.clientId()).matches()) {
+      return Effect()
+          .reply(
+              command.replyTo(),
+              Rejection.invalid("client_id must match " + Limits.DEVICE_UUID.pattern()));
+    }
+    if (command.expiresAt() == null || !command.expiresAt().isAfter(now)) {
+      return Effect().reply(command.replyTo(), Rejection.invalid("expiry must be in the future"));
+    }
+    List<DeviceGrant> unexpired = state.unexpiredGrants(now);
+    if (unexpired.size() >= Limits.PENDING_DEVICE_AUTHORIZATIONS) {
+      return Effect()
+          .reply(
+              command.replyTo(),
+              Rejection.conflict(
+                  "factory "
+                      + name
+                      + " has "
+                      + Limits.PENDING_DEVICE_AUTHORIZATIONS
+                      + " device authorizations waiting; decide some or wait until they expire"));
+    }
+    if (unexpired.stream().anyMatch(g -> g.userCode().equals(command.userCode()))) {
+      return Effect()
+          .reply(
+              command.replyTo(),
+              Rejection.conflict("user code " + command.userCode() + " is taken"));
+    }
+    return Effect()
+        .persist(
+            new DeviceAuthorizationRequested(
+                name,
+                command.userCode(),
+                command.deviceCodeHash(),
+                command.clientId(),
+                now,
+                command.expiresAt()))
+        .thenReply(command.replyTo(), s -> StatusReply.ack());
+  }
+
+  private ReplyEffect<Event, State> onDecideDeviceAuthorization(
+      State state, DecideDeviceAuthorization command) {
+    DeviceGrant grant =
+        command.userCode() == null ? null : state.deviceAuthorizations().get(command.userCode());
+    if (grant == null || grant.expired(Instant.now())) {
+      return Effect()
+          .reply(
+              command.replyTo(),
+              Rejection.notFound(
+                  "no device authorization waits under user code "
+                      + Limits.shortened(command.userCode())));
+    }
+    String problem = Limits.textProblem("decidedBy", command.decidedBy());
+    if (problem != null) {
+      return Effect().reply(command.replyTo(), Rejection.invalid(problem));
+    }
+    if (grant.approved() != null) {
+      return grant.approved() == command.approved()
+          ? Effect().reply(command.replyTo(), StatusReply.success(grant.view()))
+          : Effect()
+              .reply(
+                  command.replyTo(),
+                  Rejection.conflict(
+                      "device authorization " + grant.userCode() + " is " + grant.view().state()));
+    }
+    return Effect()
+        .persist(
+            new DeviceAuthorizationDecided(
+                name, grant.userCode(), command.approved(), command.decidedBy(), Instant.now()))
+        .thenReply(
+            command.replyTo(),
+            s -> StatusReply.success(s.deviceAuthorizations().get(grant.userCode()).view()));
+  }
+
+  private ReplyEffect<Event, State> onListDeviceAuthorizations(
+      State state, ListDeviceAuthorizations command) {
+    List<DeviceAuthorization> views = new ArrayList<>();
+    state.unexpiredGrants(Instant.now()).stream()
+        .sorted(Comparator.comparing(DeviceGrant::requestedAt))
+        .forEach(g -> views.add(g.view()));
+    return Effect().reply(command.replyTo(), StatusReply.success(new DeviceAuthorizations(views)));
+  }
+
+  private ReplyEffect<Event, State> onPollDeviceAuthorization(
+      State state, PollDeviceAuthorization command) {
+    Instant now = Instant.now();
+    lastPolls
+        .keySet()
+        .retainAll(
+            state.deviceAuthorizations().values().stream()
+                .map(DeviceGrant::deviceCodeHash)
+                .toList());
+    DeviceGrant grant =
+        state.deviceAuthorizations().values().stream()
+            .filter(g -> ApiToken.hashesEqual(g.deviceCodeHash(), command.deviceCodeHash()))
+            .findFirst()
+            .orElse(null);
+    if (grant == null || !grant.clientId().equals(command.clientId())) {
+      return Effect().reply(command.replyTo(), new DevicePoll("invalid_grant", null));
+    }
+    if (grant.expired(now)) {
+      return Effect().reply(command.replyTo(), new DevicePoll("expired_token", null));
+    }
+    Instant last = lastPolls.put(grant.deviceCodeHash(), now);
+    if (last != null && last.plusMillis(command.minimumIntervalMillis()).isAfter(now)) {
+      return Effect().reply(command.replyTo(), new DevicePoll("slow_down", null));
+    }
+    if (grant.approved() == null) {
+      return Effect().reply(command.replyTo(), new DevicePoll("authorization_pending", null));
+    }
+    if (!grant.approved()) {
+      return Effect().reply(command.replyTo(), new DevicePoll("access_denied", null));
+    }
+    if (state.liveTokens(now) >= MAX_TOKENS || state.tokens().containsKey(command.tokenId())) {
+      return Effect().reply(command.replyTo(), new DevicePoll("temporarily_unavailable", null));
+    }
+    TokenCreated event =
+        new TokenCreated(
+            name,
+            command.tokenId(),
+            "device authorization " + grant.userCode() + " of " + grant.clientId(),
+            List.of(Scope.DEVICES_CREATE.wireName()),
+            command.tokenSecretHash(),
+            now,
+            command.tokenExpiresAt(),
+            grant.userCode());
+    return Effect()
+        .persist(event)
+        .thenReply(
+            command.replyTo(),
+            s ->
+                new DevicePoll(
+                    null,
+                    new TokenInfo(
+                        event.tokenId(), event.description(), event.scopes(), event.createdAt())));
   }
 
   @Override

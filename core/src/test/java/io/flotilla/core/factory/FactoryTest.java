@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.*;
 import io.flotilla.core.Rejection;
 import io.flotilla.core.auth.ApiToken;
 import io.flotilla.core.auth.Scope;
+import java.time.Instant;
 import java.util.List;
 import org.apache.pekko.Done;
 import org.apache.pekko.pattern.StatusReply;
@@ -231,5 +232,169 @@ class FactoryTest {
     }
     assertEquals(Rejection.Kind.CONFLICT, kind(map.apply("one-too-many", "t")));
     assertTrue(map.apply("main", "other").isSuccess());
+  }
+
+  private static final String CLIENT = "2f9a3a8e-5c1b-4b63-9d0a-6f1f0c9d1e11";
+
+  private StatusReply<Done> requestAuthorization(
+      String userCode, String deviceCodeHash, Instant expiresAt) {
+    return factory
+        .<StatusReply<Done>>runCommand(
+            replyTo ->
+                new Factory.RequestDeviceAuthorization(
+                    userCode, deviceCodeHash, CLIENT, expiresAt, replyTo))
+        .reply();
+  }
+
+  private CommandResultWithReply<Factory.Command, Factory.Event, Factory.State, Factory.DevicePoll>
+      poll(String deviceCodeHash, String clientId, ApiToken token, long minimumIntervalMillis) {
+    return factory.runCommand(
+        replyTo ->
+            new Factory.PollDeviceAuthorization(
+                deviceCodeHash,
+                clientId,
+                token.id(),
+                token.secretHash(),
+                Instant.now().plusSeconds(600),
+                minimumIntervalMillis,
+                replyTo));
+  }
+
+  private StatusReply<Factory.DeviceAuthorization> decide(String userCode, boolean approved) {
+    return factory
+        .<StatusReply<Factory.DeviceAuthorization>>runCommand(
+            replyTo -> new Factory.DecideDeviceAuthorization(userCode, approved, "ops", replyTo))
+        .reply();
+  }
+
+  @Test
+  void anApprovedDeviceAuthorizationIsRedeemedOnceAsAShortLivedDevicesCreateToken() {
+    create(null);
+    String hash = ApiToken.hash("device code");
+    assertTrue(requestAuthorization("BCDF-GHJK", hash, Instant.now().plusSeconds(900)).isSuccess());
+    ApiToken token = ApiToken.newFactoryToken("acme");
+
+    assertEquals("authorization_pending", poll(hash, CLIENT, token, 0).reply().error());
+    assertEquals("slow_down", poll(hash, CLIENT, token, 60_000).reply().error());
+    assertEquals("invalid_grant", poll(hash, "another-client", token, 0).reply().error());
+    assertEquals("invalid_grant", poll(ApiToken.hash("guess"), CLIENT, token, 0).reply().error());
+
+    var listed =
+        factory.<StatusReply<Factory.DeviceAuthorizations>>runCommand(
+            Factory.ListDeviceAuthorizations::new);
+    assertEquals(
+        List.of("BCDF-GHJK"),
+        listed.reply().getValue().authorizations().stream()
+            .map(Factory.DeviceAuthorization::userCode)
+            .toList());
+    assertEquals("pending", listed.reply().getValue().authorizations().get(0).state());
+
+    assertEquals("approved", decide("BCDF-GHJK", true).getValue().state());
+    assertEquals("approved", decide("BCDF-GHJK", true).getValue().state(), "idempotent");
+    assertEquals(Rejection.Kind.CONFLICT, kind(decide("BCDF-GHJK", false)));
+    factory.restart();
+
+    var redeemed = poll(hash, CLIENT, token, 0);
+    assertNull(redeemed.reply().error());
+    Factory.TokenCreated created = redeemed.eventOfType(Factory.TokenCreated.class);
+    assertEquals(List.of("devices:create"), created.scopes());
+    assertEquals("BCDF-GHJK", created.deviceAuthorization());
+    assertNotNull(created.expiresAt());
+    var check =
+        factory
+            .<Factory.TokenCheck>runCommand(
+                replyTo -> new Factory.CheckToken(token.id(), token.secretHash(), replyTo))
+            .reply();
+    assertTrue(check.allows(Scope.DEVICES_CREATE));
+    assertFalse(check.allows(Scope.DEVICES_WRITE));
+
+    ApiToken second = ApiToken.newFactoryToken("acme");
+    var again = poll(hash, CLIENT, second, 0);
+    assertEquals("invalid_grant", again.reply().error(), "a device code is redeemed once");
+    assertTrue(again.hasNoEvents());
+    assertEquals(Rejection.Kind.NOT_FOUND, kind(decide("BCDF-GHJK", true)));
+  }
+
+  @Test
+  void deniedAndExpiredDeviceAuthorizationsGiveTheirErrorsAndExpiredTokensStopWorking()
+      throws InterruptedException {
+    create(null);
+    String denied = ApiToken.hash("denied");
+    String expiring = ApiToken.hash("expiring");
+    assertTrue(
+        requestAuthorization("BCDF-GHJK", denied, Instant.now().plusSeconds(900)).isSuccess());
+    assertTrue(
+        requestAuthorization("CDFG-HJKL", expiring, Instant.now().plusMillis(300)).isSuccess());
+    assertEquals("denied", decide("BCDF-GHJK", false).getValue().state());
+    ApiToken token = ApiToken.newFactoryToken("acme");
+    assertEquals("access_denied", poll(denied, CLIENT, token, 0).reply().error());
+
+    ApiToken shortLived = ApiToken.newFactoryToken("acme");
+    assertTrue(
+        requestAuthorization("DFGH-JKLM", ApiToken.hash("short"), Instant.now().plusSeconds(900))
+            .isSuccess());
+    decide("DFGH-JKLM", true);
+    var redeemed =
+        factory.<Factory.DevicePoll>runCommand(
+            replyTo ->
+                new Factory.PollDeviceAuthorization(
+                    ApiToken.hash("short"),
+                    CLIENT,
+                    shortLived.id(),
+                    shortLived.secretHash(),
+                    Instant.now().plusMillis(300),
+                    0,
+                    replyTo));
+    assertNull(redeemed.reply().error());
+
+    Thread.sleep(400);
+    assertEquals("expired_token", poll(expiring, CLIENT, token, 0).reply().error());
+    assertEquals(Rejection.Kind.NOT_FOUND, kind(decide("CDFG-HJKL", true)));
+    assertFalse(
+        factory
+            .<Factory.TokenCheck>runCommand(
+                replyTo ->
+                    new Factory.CheckToken(shortLived.id(), shortLived.secretHash(), replyTo))
+            .reply()
+            .valid(),
+        "an expired token is refused");
+  }
+
+  @Test
+  void refusesBadDeviceAuthorizationsAndMoreThanTheLimitWaiting() {
+    create(null);
+    Instant later = Instant.now().plusSeconds(900);
+    String hash = ApiToken.hash("x");
+    assertEquals(Rejection.Kind.INVALID, kind(requestAuthorization("AAAA-AAAA", hash, later)));
+    assertEquals(Rejection.Kind.INVALID, kind(requestAuthorization(null, hash, later)));
+    assertEquals(Rejection.Kind.INVALID, kind(requestAuthorization("BCDF-GHJK", "zz", later)));
+    assertEquals(
+        Rejection.Kind.INVALID,
+        kind(requestAuthorization("BCDF-GHJK", hash, Instant.now().minusSeconds(1))));
+    var badClient =
+        factory
+            .<StatusReply<Done>>runCommand(
+                replyTo ->
+                    new Factory.RequestDeviceAuthorization(
+                        "BCDF-GHJK", hash, "x".repeat(129), later, replyTo))
+            .reply();
+    assertEquals(Rejection.Kind.INVALID, kind(badClient));
+
+    String letters = "BCDFGHJKLMNPQRSTVWXZ";
+    for (int i = 0; i < io.flotilla.core.Limits.PENDING_DEVICE_AUTHORIZATIONS; i++) {
+      String code =
+          "BCDF-"
+              + letters.charAt(i / 20 / 20 % 20)
+              + letters.charAt(i / 20 % 20)
+              + letters.charAt(i % 20)
+              + "B";
+      assertTrue(requestAuthorization(code, ApiToken.hash("d" + i), later).isSuccess(), code);
+    }
+    assertEquals(
+        Rejection.Kind.CONFLICT,
+        kind(requestAuthorization("ZZZZ-ZZZZ", ApiToken.hash("one too many"), later)));
+    assertEquals(
+        Rejection.Kind.CONFLICT,
+        kind(requestAuthorization("BCDF-BBBB", ApiToken.hash("taken"), later)));
   }
 }

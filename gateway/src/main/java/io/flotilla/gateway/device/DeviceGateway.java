@@ -46,6 +46,9 @@ public final class DeviceGateway {
   private final DevicePush push;
   private final AppsProxy appsProxy;
   private final DeviceRoutes deviceRoutes;
+  private final Duration authorizationTtl;
+  private final Duration authorizationInterval;
+  private final Duration authorizationTokenTtl;
   private volatile Tcp.ServerBinding binding;
 
   private DeviceGateway(FlotillaCore core, Config config, Path pkiDir) {
@@ -56,6 +59,9 @@ public final class DeviceGateway {
     this.hubCredentials =
         DeviceHubCredentials.open(
             pkiDir, config.getDuration("flotilla.device.hub-creds-ttl"), core.deviceRevocations());
+    this.authorizationTtl = config.getDuration("flotilla.device.authorization-ttl");
+    this.authorizationInterval = config.getDuration("flotilla.device.authorization-interval");
+    this.authorizationTokenTtl = config.getDuration("flotilla.device.authorization-token-ttl");
     this.push = DevicePush.start(core);
     this.appsProxy =
         new AppsProxy(hubCredentials, config.getDuration("flotilla.device.apps-proxy-ttl"));
@@ -102,14 +108,26 @@ public final class DeviceGateway {
             });
   }
 
-  /** {@code POST /ota/devices/}, for the root of the API port. */
+  /**
+   * {@code POST /ota/devices/} and the device authorization grant's {@code /oauth/...}, for the
+   * root of the API port.
+   */
   public Route registrationRoute(Authentication auth) {
-    return new RegistrationRoutes(core, auth, pki, this::publicUrl).route();
+    return concat(
+        new RegistrationRoutes(core, auth, pki, this::publicUrl).route(),
+        deviceAuthorization(auth).oauthRoute());
   }
 
   /** The device routes below {@code /api/v1/factories/{factory}/}. */
   public Route operatorRoute(Authentication auth, String factory) {
-    return new DeviceAdminRoutes(core, auth).route(factory);
+    return concat(
+        new DeviceAdminRoutes(core, auth).route(factory),
+        deviceAuthorization(auth).operatorRoute(factory));
+  }
+
+  private DeviceAuthorizationRoutes deviceAuthorization(Authentication auth) {
+    return new DeviceAuthorizationRoutes(
+        core, auth, authorizationTtl, authorizationInterval, authorizationTokenTtl);
   }
 
   /**

@@ -5,10 +5,13 @@ import static org.apache.pekko.http.javadsl.server.Directives.onComplete;
 
 import io.flotilla.core.FlotillaCore;
 import io.flotilla.core.auth.Access;
+import io.flotilla.core.auth.ApiToken;
 import io.flotilla.core.auth.Credentials;
 import io.flotilla.core.auth.Decision;
 import io.flotilla.core.auth.Principal;
 import io.flotilla.core.auth.Scope;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
@@ -22,6 +25,9 @@ import org.apache.pekko.http.javadsl.server.Route;
  * Foundries' {@code OSF-TOKEN: <token>} and answers a denial as a JSON error.
  */
 public final class Authentication {
+
+  /** Far above the base64 of the longest token: anything longer is not decoded. */
+  private static final int MAX_BASE64_TOKEN = 512;
 
   private static final String HINT = "an API token is required (Authorization: Bearer <token>)";
 
@@ -44,6 +50,12 @@ public final class Authentication {
     return decided(
         credentials -> access.authorize(credentials, Access.TOKENS, factory, scope),
         principal -> inner.get());
+  }
+
+  /** As {@link #authorized}, handing the caller to {@code inner}. */
+  public Route authorizedAs(String factory, Scope scope, Function<Principal, Route> inner) {
+    return decided(
+        credentials -> access.authorize(credentials, Access.TOKENS, factory, scope), inner);
   }
 
   /**
@@ -85,12 +97,28 @@ public final class Authentication {
     };
   }
 
+  /**
+   * fioup registers with {@code Bearer base64(<token>)} after the device authorization grant (fioup
+   * {@code internal/register/auth.go}, {@code authGetHttpHeaders}); a token is taken plain or so.
+   */
+  private static String bearer(String value) {
+    if (ApiToken.parse(value).isPresent() || value.length() > MAX_BASE64_TOKEN) {
+      return value;
+    }
+    try {
+      String decoded = new String(Base64.getDecoder().decode(value), StandardCharsets.UTF_8);
+      return ApiToken.parse(decoded).isPresent() ? decoded : value;
+    } catch (IllegalArgumentException e) {
+      return value;
+    }
+  }
+
   private static Credentials credentials(HttpRequest request) {
     Optional<String> authorization = request.getHeader("Authorization").map(h -> h.value());
     if (authorization.isPresent()) {
       String value = authorization.get().strip();
       return value.regionMatches(true, 0, "Bearer ", 0, 7)
-          ? new Credentials.Token(value.substring(7).strip())
+          ? new Credentials.Token(bearer(value.substring(7).strip()))
           : new Credentials.Missing(HINT);
     }
     return request

@@ -61,6 +61,12 @@ class FioupContractTest {
 
   static final String OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
 
+  /**
+   * The device authorization grant's polling interval here: short, to keep the test fast, and above
+   * one second, so that polling twice at once is too fast.
+   */
+  static final int POLL_INTERVAL_SECONDS = 2;
+
   @TempDir static Path dir;
   static FlotillaServer server;
   static ApiClient api;
@@ -73,7 +79,11 @@ class FioupContractTest {
 
   @BeforeAll
   static void start() throws Exception {
-    server = TestServers.start(dir.resolve("data"), null);
+    server =
+        FlotillaServer.start(
+            com.typesafe.config.ConfigFactory.parseString(
+                    "flotilla.device.authorization-interval = " + POLL_INTERVAL_SECONDS + "s")
+                .withFallback(TestServers.config(dir.resolve("data"), null)));
     api = new ApiClient(server.httpPort());
     String admin = server.adminToken().value();
     for (String factory : new String[] {"acme", "globex"}) {
@@ -154,6 +164,314 @@ class FioupContractTest {
         200,
         byName.gateway("GET", "/device", null).statusCode(),
         "the server certificate holds that name");
+  }
+
+  // ---- fioup register without --api-token (internal/register/auth.go: getOauthToken, httpPost,
+  // authGetHttpHeaders, authRegisterDevice) ----
+
+  @Test
+  void registerWithoutATokenGetsOneThroughTheDeviceAuthorizationGrant() throws Exception {
+    Fioup device = new Fioup(dir.resolve("sota-oauth"));
+    String oauthBase = "http://127.0.0.1:" + server.httpPort() + "/oauth";
+    // getOauthToken: POST url+"/authorization/device/", a form built with Sprintf (not escaped)
+    HttpResponse<String> authorization =
+        oauthPost(
+            oauthBase + "/authorization/device/",
+            String.format("client_id=%s&scope=%s:devices:create", device.uuid, "acme"));
+    assertEquals(200, authorization.statusCode(), "only 200 goes on: " + authorization.body());
+    JsonNode grant = JSON.readTree(authorization.body());
+    // the type assertions fioup's code makes: resp["expires_in"].(float64), ...
+    assertTrue(grant.get("expires_in").isNumber(), authorization.body());
+    assertTrue(grant.get("interval").isNumber(), authorization.body());
+    assertTrue(grant.get("user_code").isTextual(), authorization.body());
+    assertTrue(grant.get("verification_uri").isTextual(), authorization.body());
+    assertTrue(grant.get("expires_in").asInt() / 60 >= 1, "ShowAuthInfo prints whole minutes");
+    assertEquals(POLL_INTERVAL_SECONDS, grant.get("interval").asInt());
+    String userCode = grant.get("user_code").asText();
+    assertTrue(
+        grant
+            .get("verification_uri")
+            .asText()
+            .endsWith("/api/v1/factories/acme/device-authorizations"),
+        authorization.body());
+    // fmt.Sprintf("%s", resp["device_code"]) of a string is the string
+    String poll =
+        String.format(
+            "grant_type=urn:ietf:params:oauth:grant-type:device_code&device_code=%s&client_id=%s&scope=%s:devices:create",
+            grant.get("device_code").asText(), device.uuid, "acme");
+
+    HttpResponse<String> pending = oauthPost(oauthBase + "/token/", poll);
+    assertEquals(400, pending.statusCode(), "a 400 is read, anything else retried");
+    assertEquals("authorization_pending", JSON.readTree(pending.body()).get("error").asText());
+
+    // the operator finds the device by the user code fioup printed, and approves it
+    Answer waiting = api.get("/api/v1/factories/acme/device-authorizations", registerToken);
+    assertEquals(200, waiting.status(), waiting.body());
+    JsonNode listed = find(waiting.json().get("authorizations"), userCode);
+    assertEquals(device.uuid, listed.get("clientId").asText());
+    assertEquals("pending", listed.get("state").asText());
+    Answer approved =
+        api.post(
+            "/api/v1/factories/acme/device-authorizations/"
+                + userCode.toLowerCase().replace("-", ""),
+            registerToken,
+            "{\"approved\":true}");
+    assertEquals(200, approved.status(), approved.body());
+    assertEquals("approved", approved.json().get("state").asText());
+
+    // time.Sleep(interval) after each authorization_pending
+    Thread.sleep(POLL_INTERVAL_SECONDS * 1000L);
+    HttpResponse<String> token = oauthPost(oauthBase + "/token/", poll);
+    assertEquals(200, token.statusCode(), token.body());
+    String accessToken = JSON.readTree(token.body()).get("access_token").asText();
+
+    // authGetHttpHeaders: Authorization: Bearer base64(access_token); then authPingServer and
+    // authRegisterDevice (only 201 counts) with those headers
+    device.registerWith(
+        "http://127.0.0.1:" + server.httpPort() + "/ota/devices/",
+        "Authorization",
+        "Bearer "
+            + Base64.getEncoder().encodeToString(accessToken.getBytes(StandardCharsets.UTF_8)));
+    assertEquals(200, device.gateway("GET", "/device", null).statusCode());
+    assertEquals(
+        403,
+        api.get("/api/v1/factories/acme/devices", accessToken).status(),
+        "the grant's token holds devices:create only");
+    assertTrue(
+        find(
+                api.get("/api/v1/factories/acme/device-authorizations", registerToken)
+                    .json()
+                    .get("authorizations"),
+                userCode)
+            .isMissingNode(),
+        "a redeemed authorization is no longer waiting");
+  }
+
+  @Test
+  void deviceAuthorizationRefusesTooFastDeniedReusedAndForeignCodes() throws Exception {
+    String oauthBase = "http://127.0.0.1:" + server.httpPort() + "/oauth";
+    String uuid = java.util.UUID.randomUUID().toString();
+    JsonNode grant =
+        JSON.readTree(
+            oauthPost(
+                    oauthBase + "/authorization/device/",
+                    "client_id=" + uuid + "&scope=acme:devices:create")
+                .body());
+    String userCode = grant.get("user_code").asText();
+    String poll =
+        "grant_type="
+            + DeviceAuthorizationRoutes.GRANT_TYPE
+            + "&device_code="
+            + grant.get("device_code").asText()
+            + "&client_id="
+            + uuid;
+    assertOauthError(400, "authorization_pending", oauthPost(oauthBase + "/token/", poll));
+    assertOauthError(400, "slow_down", oauthPost(oauthBase + "/token/", poll));
+    assertOauthError(
+        400,
+        "invalid_grant",
+        oauthPost(
+            oauthBase + "/token/", poll.replace(uuid, java.util.UUID.randomUUID().toString())));
+
+    // approvers of another factory or without devices:create do not see it
+    String admin = server.adminToken().value();
+    String globexCreate = token(admin, "globex", "\"devices:create\"");
+    String acmeRead = token(admin, "acme", "\"devices:read\"");
+    String path = "/api/v1/factories/acme/device-authorizations/" + userCode;
+    assertEquals(404, api.post(path, globexCreate, "{\"approved\":true}").status());
+    assertEquals(403, api.post(path, acmeRead, "{\"approved\":true}").status());
+    assertEquals(
+        404,
+        api.post(
+                "/api/v1/factories/globex/device-authorizations/" + userCode,
+                globexCreate,
+                "{\"approved\":true}")
+            .status(),
+        "a user code is looked up in the approver's own factory");
+    assertEquals(400, api.post(path, registerToken, "{}").status());
+    assertEquals(
+        400,
+        api.post(
+                "/api/v1/factories/acme/device-authorizations/not-a-code",
+                registerToken,
+                "{\"approved\":true}")
+            .status());
+    assertEquals(
+        404,
+        api.post(
+                "/api/v1/factories/acme/device-authorizations/BBBB-BBBB",
+                registerToken,
+                "{\"approved\":true}")
+            .status());
+    assertEquals(
+        "pending",
+        find(
+                api.get("/api/v1/factories/acme/device-authorizations", registerToken)
+                    .json()
+                    .get("authorizations"),
+                userCode)
+            .get("state")
+            .asText(),
+        "the refused decisions changed nothing");
+
+    Answer denied = api.post(path, registerToken, "{\"approved\":false}");
+    assertEquals("denied", denied.json().get("state").asText(), denied.body());
+    assertEquals(409, api.post(path, registerToken, "{\"approved\":true}").status());
+    Thread.sleep(POLL_INTERVAL_SECONDS * 1000L);
+    assertOauthError(400, "access_denied", oauthPost(oauthBase + "/token/", poll));
+
+    // approved and redeemed: the same device code does not work twice
+    String other = java.util.UUID.randomUUID().toString();
+    JsonNode second =
+        JSON.readTree(
+            oauthPost(
+                    oauthBase + "/authorization/device/",
+                    "client_id=" + other + "&scope=acme:devices:create")
+                .body());
+    String secondPoll =
+        "grant_type="
+            + DeviceAuthorizationRoutes.GRANT_TYPE
+            + "&device_code="
+            + second.get("device_code").asText()
+            + "&client_id="
+            + other;
+    assertEquals(
+        200,
+        api.post(
+                "/api/v1/factories/acme/device-authorizations/" + second.get("user_code").asText(),
+                registerToken,
+                "{\"approved\":true}")
+            .status());
+    assertEquals(200, oauthPost(oauthBase + "/token/", secondPoll).statusCode());
+    Thread.sleep(POLL_INTERVAL_SECONDS * 1000L);
+    assertOauthError(400, "invalid_grant", oauthPost(oauthBase + "/token/", secondPoll));
+  }
+
+  @Test
+  void deviceAuthorizationAnswersBadInputWithOauthErrors() throws Exception {
+    String base = "http://127.0.0.1:" + server.httpPort() + "/oauth";
+    String uuid = java.util.UUID.randomUUID().toString();
+    String huge = "x".repeat(200_000);
+    String grant = DeviceAuthorizationRoutes.GRANT_TYPE;
+    java.util.List<String[]> cases = new java.util.ArrayList<>();
+    cases.add(new String[] {"/authorization/device/", "", "invalid_request"});
+    cases.add(
+        new String[] {
+          "/authorization/device/",
+          "client_id=" + huge + "&scope=acme:devices:create",
+          "invalid_request"
+        });
+    cases.add(
+        new String[] {
+          "/authorization/device/", "client_id=" + uuid + "&scope=" + huge, "invalid_scope"
+        });
+    cases.add(
+        new String[] {
+          "/authorization/device/",
+          "client_id=" + uuid + "&scope=nowhere:devices:create",
+          "invalid_scope"
+        });
+    cases.add(
+        new String[] {
+          "/authorization/device/",
+          "client_id=" + uuid + "&scope=acme:devices:write",
+          "invalid_scope"
+        });
+    cases.add(
+        new String[] {
+          "/authorization/device/",
+          "client_id=" + uuid + "&client_id=" + uuid + "&scope=acme:devices:create",
+          "invalid_request"
+        });
+    cases.add(
+        new String[] {
+          "/authorization/device/", "client_id=%zz&scope=acme:devices:create", "invalid_request"
+        });
+    cases.add(
+        new String[] {
+          "/token/", "device_code=acme." + "0".repeat(64) + "&client_id=" + uuid, "invalid_request"
+        });
+    cases.add(
+        new String[] {
+          "/token/", "grant_type=password&device_code=x&client_id=" + uuid, "unsupported_grant_type"
+        });
+    cases.add(
+        new String[] {
+          "/token/",
+          "grant_type=" + grant + "&device_code=acme." + "0".repeat(64) + "&client_id=" + uuid,
+          "invalid_grant"
+        });
+    cases.add(
+        new String[] {
+          "/token/",
+          "grant_type=" + grant + "&device_code=" + huge + "&client_id=" + uuid,
+          "invalid_grant"
+        });
+    cases.add(
+        new String[] {
+          "/token/",
+          "grant_type=" + grant + "&device_code=nowhere." + "0".repeat(64) + "&client_id=" + uuid,
+          "invalid_grant"
+        });
+    cases.add(
+        new String[] {
+          "/token/",
+          "grant_type="
+              + grant
+              + "&device_code=acme."
+              + "0".repeat(64)
+              + "&client_id="
+              + uuid
+              + "&scope=globex:devices:create",
+          "invalid_scope"
+        });
+    int before =
+        api.get("/api/v1/factories/acme/device-authorizations", registerToken)
+            .json()
+            .get("authorizations")
+            .size();
+    for (String[] bad : cases) {
+      HttpResponse<String> answer = oauthPost(base + bad[0], bad[1]);
+      assertOauthError(400, bad[2], answer);
+      assertTrue(
+          answer.headers().firstValue("Cache-Control").orElse("").contains("no-store"), bad[1]);
+    }
+    assertEquals(
+        before,
+        api.get("/api/v1/factories/acme/device-authorizations", registerToken)
+            .json()
+            .get("authorizations")
+            .size(),
+        "no bad request stored a grant");
+  }
+
+  static HttpResponse<String> oauthPost(String url, String form) throws Exception {
+    return HttpClient.newBuilder()
+        .build()
+        .send(
+            HttpRequest.newBuilder(URI.create(url))
+                .timeout(DeviceClient.TIMEOUT)
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .POST(HttpRequest.BodyPublishers.ofString(form))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+  }
+
+  static void assertOauthError(int status, String error, HttpResponse<String> answer)
+      throws Exception {
+    assertEquals(status, answer.statusCode(), answer.body());
+    JsonNode body = JSON.readTree(answer.body());
+    assertEquals(error, body.path("error").asText(), answer.body());
+    assertTrue(body.path("detail").isTextual(), answer.body());
+  }
+
+  static JsonNode find(JsonNode authorizations, String userCode) {
+    for (JsonNode authorization : authorizations) {
+      if (authorization.path("userCode").asText().equals(userCode)) {
+        return authorization;
+      }
+    }
+    return com.fasterxml.jackson.databind.node.MissingNode.getInstance();
   }
 
   // ---- fioup check (pkg/state/check.go; pkg/target/plain_repo.go; events sent by
@@ -460,7 +778,12 @@ class FioupContractTest {
      * POST with OSF-TOKEN.
      */
     static Fioup register(Path sotaDir, String deviceApi) throws Exception {
-      Fioup device = new Fioup(sotaDir);
+      return new Fioup(sotaDir).registerWith(deviceApi, "OSF-TOKEN", registerToken);
+    }
+
+    /** As {@link #register}, authenticated by {@code header: value} (authGetHttpHeaders). */
+    Fioup registerWith(String deviceApi, String header, String value) throws Exception {
+      Fioup device = this;
       HttpClient plain = HttpClient.newBuilder().build();
       HttpResponse<String> ping =
           plain.send(
@@ -484,7 +807,7 @@ class FioupContractTest {
           plain.send(
               HttpRequest.newBuilder(URI.create(deviceApi))
                   .header("Content-type", "application/json")
-                  .header("OSF-TOKEN", registerToken)
+                  .header(header, value)
                   .POST(
                       HttpRequest.BodyPublishers.ofString(
                           JSON.writerWithDefaultPrettyPrinter().writeValueAsString(info)))

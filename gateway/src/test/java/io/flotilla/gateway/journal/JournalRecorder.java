@@ -38,11 +38,11 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Records {@code src/test/resources/journal/v1/journal.json} for {@code JournalReplayTest}: a real
- * node on a fresh H2 data dir, driven through its API, git and device port until every event class
- * of every entity type is in the journal, then the rows exported as stored. A tool, run by hand
- * against a released version (see docs/development.md); it fails, naming them, when some event
- * class was not written.
+ * Records the newest version, {@code src/test/resources/journal/<version>/journal.json}, for {@code
+ * JournalReplayTest}: a real node on a fresh H2 data dir, driven through its API, git and device
+ * port until every event class of every entity type is in the journal, then the rows exported as
+ * stored. A tool, run by hand against a released version (see docs/development.md); it fails,
+ * naming them, when some event class was not written.
  */
 @EnabledIfSystemProperty(named = "flotilla.record-journal", matches = "true")
 class JournalRecorder {
@@ -107,6 +107,7 @@ class JournalRecorder {
         api.delete(
             "/api/v1/factories/acme/tokens/" + ApiToken.parse(revoked).orElseThrow().id(), admin));
     ok(api.put("/api/v1/factories/acme/branches/release", admin, "{\"tag\":\"stable\"}"));
+    deviceAuthorizations(server, api, all);
     // Before any target is added by hand: a build's number follows the highest target version.
     builds(server, api, all);
 
@@ -423,6 +424,49 @@ class JournalRecorder {
               }
             });
     return missing;
+  }
+
+  /**
+   * fioup's registration without a token (the device authorization grant): one authorization
+   * approved and redeemed as a token, one denied, one left waiting.
+   */
+  private static void deviceAuthorizations(FlotillaServer server, ApiClient api, String token)
+      throws Exception {
+    String oauth = "http://127.0.0.1:" + server.httpPort() + "/oauth";
+    HttpClient http = HttpClient.newHttpClient();
+    List<JsonNode> grants = new java.util.ArrayList<>();
+    for (String client : RecordedJournal.AUTHORIZED_CLIENTS) {
+      HttpResponse<String> answer =
+          form(
+              http,
+              oauth + "/authorization/device/",
+              "client_id=" + client + "&scope=acme:devices:create");
+      assertEquals(200, answer.statusCode(), answer.body());
+      grants.add(JSON.readTree(answer.body()));
+    }
+    String path = "/api/v1/factories/acme/device-authorizations/";
+    ok(api.post(path + grants.get(0).get("user_code").asText(), token, "{\"approved\":true}"));
+    ok(api.post(path + grants.get(1).get("user_code").asText(), token, "{\"approved\":false}"));
+    HttpResponse<String> redeemed =
+        form(
+            http,
+            oauth + "/token/",
+            "grant_type=urn:ietf:params:oauth:grant-type:device_code&device_code="
+                + grants.get(0).get("device_code").asText()
+                + "&client_id="
+                + RecordedJournal.AUTHORIZED_CLIENTS.get(0));
+    assertEquals(200, redeemed.statusCode(), redeemed.body());
+  }
+
+  private static HttpResponse<String> form(HttpClient http, String url, String body)
+      throws Exception {
+    return http.send(
+        HttpRequest.newBuilder(URI.create(url))
+            .timeout(Duration.ofSeconds(30))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .POST(HttpRequest.BodyPublishers.ofString(body))
+            .build(),
+        HttpResponse.BodyHandlers.ofString());
   }
 
   private static String recordedFrom() throws Exception {

@@ -49,8 +49,18 @@ record RecordedJournal(
     Map<String, List<String>> rendered,
     Map<String, JsonNode> answers) {
 
-  static final String RESOURCE = "/journal/v1/journal.json";
-  static final Path SOURCE = Path.of("src/test/resources/journal/v1/journal.json");
+  /** Every recorded version, oldest first; {@link JournalRecorder} writes the newest. */
+  static final List<String> VERSIONS = List.of("v1", "v2");
+
+  static final String NEWEST = VERSIONS.get(VERSIONS.size() - 1);
+  static final Path SOURCE = Path.of("src/test/resources/journal/" + NEWEST + "/journal.json");
+
+  /** The device uuids whose device authorizations v2 holds (approved, denied, waiting). */
+  static final List<String> AUTHORIZED_CLIENTS =
+      List.of(
+          "5a1e0c1d-0000-4000-8000-000000000003",
+          "5a1e0c1d-0000-4000-8000-000000000004",
+          "5a1e0c1d-0000-4000-8000-000000000005");
 
   static final String FACTORY = "acme";
 
@@ -231,11 +241,12 @@ record RecordedJournal(
     }
   }
 
-  static RecordedJournal load() throws IOException {
-    try (InputStream in = RecordedJournal.class.getResourceAsStream(RESOURCE)) {
+  static RecordedJournal load(String version) throws IOException {
+    String resource = "/journal/" + version + "/journal.json";
+    try (InputStream in = RecordedJournal.class.getResourceAsStream(resource)) {
       if (in == null) {
         throw new IllegalStateException(
-            RESOURCE + " is missing: record it with JournalRecorder (docs/development.md)");
+            resource + " is missing: record it with JournalRecorder (docs/development.md)");
       }
       return MAPPER.readValue(in, RecordedJournal.class);
     }

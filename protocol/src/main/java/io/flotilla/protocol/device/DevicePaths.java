@@ -5,6 +5,14 @@ public final class DevicePaths {
   /** Registration, on the API port (not mTLS), with a factory token. */
   public static final String REGISTER = "/ota/devices/";
 
+  /**
+   * Registration without a token, on the API port: the OAuth 2.0 device authorization grant (RFC
+   * 8628) under fioup's {@code OAUTH_BASE} = {@code <api>/oauth}.
+   */
+  public static final String OAUTH_DEVICE_AUTHORIZATION = "/oauth/authorization/device/";
+
+  public static final String OAUTH_TOKEN = "/oauth/token/";
+
   public static final String TARGETS = "/repo/targets.json";
   public static final String TIMESTAMP = "/repo/timestamp.json";
   public static final String SNAPSHOT = "/repo/snapshot.json";
