@@ -37,7 +37,7 @@ class LargeJournalTest {
 
   @BeforeAll
   void start() throws Exception {
-    RecordedJournal recorded = RecordedJournal.load();
+    RecordedJournal recorded = RecordedJournal.load(RecordedJournal.NEWEST);
     RecordedJournal.Row sample =
         recorded.journal().stream()
             .filter(row -> row.persistenceId().equals("Device|" + RecordedJournal.DEVICE))
