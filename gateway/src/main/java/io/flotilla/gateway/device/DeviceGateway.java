@@ -8,6 +8,7 @@ import io.flotilla.core.pki.DeviceCertificateVerifier;
 import io.flotilla.core.pki.DevicePki;
 import io.flotilla.core.pki.PkiSettings;
 import io.flotilla.core.tuf.TargetsKeys;
+import io.flotilla.core.tuf.TufRoots;
 import io.flotilla.gateway.http.Authentication;
 import io.flotilla.gateway.http.DatabaseGuard;
 import io.flotilla.gateway.http.HttpListener;
@@ -46,6 +47,7 @@ public final class DeviceGateway {
   private final DevicePush push;
   private final AppsProxy appsProxy;
   private final DeviceRoutes deviceRoutes;
+  private final TufRoots roots;
   private volatile Tcp.ServerBinding binding;
 
   private DeviceGateway(FlotillaCore core, Config config, Path pkiDir) {
@@ -59,8 +61,11 @@ public final class DeviceGateway {
     this.push = DevicePush.start(core);
     this.appsProxy =
         new AppsProxy(hubCredentials, config.getDuration("flotilla.device.apps-proxy-ttl"));
+    TargetsKeys onlineKeys = new TargetsKeys(pkiDir);
+    this.roots = new TufRoots(pkiDir, onlineKeys, Clock.systemUTC());
     TufRepository repository =
-        new TufRepository(new TargetsKeys(pkiDir), core.targetsCache(), Clock.systemUTC());
+        new TufRepository(
+            onlineKeys, roots, core.targetsCache(), Clock.systemUTC(), core.blocking());
     this.deviceRoutes =
         new DeviceRoutes(
             core,
@@ -104,12 +109,14 @@ public final class DeviceGateway {
 
   /** {@code POST /ota/devices/}, for the root of the API port. */
   public Route registrationRoute(Authentication auth) {
-    return new RegistrationRoutes(core, auth, pki, this::publicUrl).route();
+    return new RegistrationRoutes(core, auth, pki, roots, this::publicUrl).route();
   }
 
-  /** The device routes below {@code /api/v1/factories/{factory}/}. */
+  /** The device and TUF root routes below {@code /api/v1/factories/{factory}/}. */
   public Route operatorRoute(Authentication auth, String factory) {
-    return new DeviceAdminRoutes(core, auth).route(factory);
+    return concat(
+        new DeviceAdminRoutes(core, auth).route(factory),
+        new TufRootRoutes(core, auth, roots).route(factory));
   }
 
   /**
