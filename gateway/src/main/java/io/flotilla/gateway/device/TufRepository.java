@@ -28,8 +28,9 @@ import java.util.concurrent.Executor;
  * unchanged target list gives the same bytes all day, so clients that compare checksums do not
  * re-process it.
  *
- * <p>{@code signed.version} is the tag's version plus one: TUF versions start at 1, and a tag
- * without targets yet (version 0) must still serve a valid, empty targets.json.
+ * <p>targets.json's {@code signed.version} is the tag's version plus one: TUF versions start at 1,
+ * and a tag without targets yet (version 0) must still serve a valid, empty targets.json. Snapshot
+ * and timestamp carry {@link #dailyVersion}.
  */
 final class TufRepository {
 
@@ -129,15 +130,27 @@ final class TufRepository {
     Document targets =
         Document.of(
             TufMetadata.signedEnvelope(TufMetadata.targetsSigned(version, expires, entries), key));
+    long daily = dailyVersion(expires, version);
     Document snapshot =
         Document.of(
             TufMetadata.signedEnvelope(
-                TufMetadata.snapshotSigned(version, expires, version, targets.body()), key));
+                TufMetadata.snapshotSigned(daily, expires, version, targets.body()), key));
     Document timestamp =
         Document.of(
             TufMetadata.signedEnvelope(
-                TufMetadata.timestampSigned(version, expires, version, snapshot.body()), key));
+                TufMetadata.timestampSigned(daily, expires, daily, snapshot.body()), key));
     return new Documents(list.revision(), expires, version, targets, snapshot, timestamp);
+  }
+
+  /**
+   * The snapshot and timestamp version: their bytes change every day (the expiry moves), so their
+   * version must grow with them. go-tuf keeps a local timestamp when the served one has the same
+   * version ({@code ErrEqualVersionNumber}) and stops once that local copy expires, which for a tag
+   * whose targets never change would be a year after its last change. Day first, tag version
+   * second: it grows with either, and 32 bits leave room for any tag version.
+   */
+  static long dailyVersion(Instant expires, long tagVersion) {
+    return (expires.getEpochSecond() / 86_400) << 32 | tagVersion;
   }
 
   /**
