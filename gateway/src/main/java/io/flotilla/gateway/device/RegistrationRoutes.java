@@ -17,6 +17,7 @@ import io.flotilla.gateway.http.Errors;
 import io.flotilla.gateway.http.JsonSupport;
 import io.flotilla.gateway.http.Replies;
 import io.flotilla.protocol.device.RegistrationRequest;
+import io.flotilla.protocol.device.RegistrationResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.LinkedHashMap;
@@ -36,8 +37,6 @@ import org.apache.pekko.http.javadsl.server.Route;
  * never handed out.
  */
 final class RegistrationRoutes {
-
-  static final String TUF_ROOT_FILE = "tuf-root.json";
 
   private final FlotillaCore core;
   private final Authentication auth;
@@ -169,15 +168,16 @@ final class RegistrationRoutes {
   /**
    * fioup's {@code populateSotaDir} writes each entry verbatim as {@code <sota dir>/<name>},
    * without creating directories (a name in a missing subdirectory fails the whole registration),
-   * so the TUF root lands next to the others as {@value #TUF_ROOT_FILE}; fiotuf reads it from
-   * {@code /var/sota/tuf/root.json} (docs/device-gateway.md, "TUF").
+   * so the TUF root lands next to the others as {@code tuf-root.json}; fiotuf reads it from {@code
+   * /var/sota/tuf/root.json} (docs/device-gateway.md, "TUF").
    */
   private Map<String, String> files(
       Issued issued, Device.Summary device, RegistrationRequest request, String gatewayUrl) {
     Map<String, String> files = new LinkedHashMap<>();
     files.put("root.crt", pki.rootCertificatePem());
     files.put("client.pem", issued.certificate().certificatePem());
-    files.put(TUF_ROOT_FILE, new String(issued.tufRoot(), StandardCharsets.UTF_8));
+    files.put(
+        RegistrationResponse.TUF_ROOT_JSON, new String(issued.tufRoot(), StandardCharsets.UTF_8));
     files.put(
         "sota.toml",
         SotaToml.render(gatewayUrl, device, request.sotaConfigDir(), request.overrides()));

@@ -11,6 +11,7 @@ import io.flotilla.gateway.FlotillaServer;
 import io.flotilla.gateway.testing.ApiClient;
 import io.flotilla.gateway.testing.ApiClient.Answer;
 import io.flotilla.gateway.testing.TestServers;
+import io.flotilla.protocol.device.RegistrationResponse;
 import java.io.ByteArrayOutputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -91,7 +92,7 @@ class FiotufContractTest {
   void theRootFromRegistrationVerifiesEveryTopLevelRole() throws Exception {
     Factory factory = Factory.create();
     Device device = factory.register(dir.resolve("sota-verify"));
-    JsonNode root = JSON.readTree(device.files.get(RegistrationRoutes.TUF_ROOT_FILE));
+    JsonNode root = JSON.readTree(device.files.get(RegistrationResponse.TUF_ROOT_JSON));
     assertEquals(1, root.path("signed").path("version").asInt());
     assertFoundriesDialect(root);
 
@@ -157,7 +158,7 @@ class FiotufContractTest {
     // two rotations while a device is away: it walks 1 → 2 → 3 in one refresh
     Device away = factory.register(dir.resolve("sota-away"));
     Files.writeString(
-        away.sotaDir.resolve(RegistrationRoutes.TUF_ROOT_FILE),
+        away.sotaDir.resolve(RegistrationResponse.TUF_ROOT_JSON),
         api.get("/api/v1/factories/" + factory.name + "/tuf/1.root.json", admin).body());
     assertEquals(201, factory.rotate().status());
     GoTufClient behind = away.tufClient();
@@ -168,13 +169,13 @@ class FiotufContractTest {
     Device late = factory.register(dir.resolve("sota-late"));
     assertEquals(
         3,
-        JSON.readTree(late.files.get(RegistrationRoutes.TUF_ROOT_FILE))
+        JSON.readTree(late.files.get(RegistrationResponse.TUF_ROOT_JSON))
             .path("signed")
             .path("version")
             .asInt(),
         "registration hands out the newest root");
     assertEquals(
-        late.files.get(RegistrationRoutes.TUF_ROOT_FILE),
+        late.files.get(RegistrationResponse.TUF_ROOT_JSON),
         api.get("/api/v1/factories/" + factory.name + "/tuf/root.json", admin).body());
 
     // UpdateRoot refuses a successor that only its own new key signed
@@ -246,7 +247,7 @@ class FiotufContractTest {
       byte[] initial =
           Files.exists(trusted)
               ? Files.readAllBytes(trusted)
-              : Files.readAllBytes(device.sotaDir.resolve(RegistrationRoutes.TUF_ROOT_FILE));
+              : Files.readAllBytes(device.sotaDir.resolve(RegistrationResponse.TUF_ROOT_JSON));
       // trustedmetadata.New → loadTrustedRoot: a root, signed by a threshold of its own root keys
       JsonNode candidate = parse(initial, "Root");
       verifyDelegate(candidate, "root", candidate);
