@@ -187,7 +187,37 @@ class FiotufContractTest {
   }
 
   @Test
-  void snapshotAndTimestampVersionsGrowEachDaySoAStaticTagNeverStrandsAClient() {
+  void snapshotAndTimestampVersionsGrowEachDaySoAStaticTagNeverStrandsAClient() throws Exception {
+    Factory factory = Factory.create();
+    Device device = factory.register(dir.resolve("sota-static"));
+    GoTufClient client = device.tufClient().refreshed();
+    JsonNode served = client.trusted("timestamp");
+    // The factory's online key, from the server's PKI dir, signs what a device would hold from a
+    // year ago: a timestamp of an older day, expired since.
+    Ed25519TufKey online =
+        Ed25519TufKey.fromPem(
+            Files.readString(
+                server.dataDir().resolve("pki/factories/" + factory.name + "/targets-key.pem")));
+    Instant lastYear = Instant.parse("2025-12-06T00:00:00Z");
+    Path localTimestamp = device.sotaDir.resolve("tuf/timestamp.json");
+    long yearOld = TufRepository.dailyVersion(lastYear, 2);
+    Files.write(
+        localTimestamp,
+        JSON.writeValueAsBytes(
+            TufMetadata.signedEnvelope(
+                TufMetadata.timestampSigned(yearOld, lastYear, yearOld, new byte[0]), online)));
+    assertTrue(device.tufClient().refreshed().targets().has("amd64-linux-1"));
+
+    // Had the served version stayed put, go-tuf would keep the expired local copy and stop.
+    long sameVersion = served.path("signed").path("version").asLong();
+    Files.write(
+        localTimestamp,
+        JSON.writeValueAsBytes(
+            TufMetadata.signedEnvelope(
+                TufMetadata.timestampSigned(sameVersion, lastYear, sameVersion, new byte[0]),
+                online)));
+    assertThrows(AssertionError.class, () -> device.tufClient().refresh());
+
     Instant day = Instant.parse("2027-12-06T00:00:00Z");
     long today = TufRepository.dailyVersion(day, 7);
     assertTrue(TufRepository.dailyVersion(day.plusSeconds(86_400), 7) > today, "the day turns");
