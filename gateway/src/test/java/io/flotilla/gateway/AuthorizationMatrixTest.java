@@ -210,6 +210,10 @@ class AuthorizationMatrixTest {
     routes.add(
         new ApiRoute(
             "PUT", f + "/branches/main", Need.scope(Scope.ADMIN), c -> "{\"tag\":\"main\"}"));
+    routes.add(new ApiRoute("GET", f + "/tuf/root.json", Need.member(), c -> noBody));
+    routes.add(new ApiRoute("GET", f + "/tuf/1.root.json", Need.member(), c -> noBody));
+    routes.add(
+        new ApiRoute("POST", f + "/tuf/root-rotations", Need.scope(Scope.ADMIN), c -> noBody));
     routes.add(new ApiRoute("GET", f + "/targets", Need.scope(Scope.TARGETS_READ), c -> noBody));
     routes.add(
         new ApiRoute(

@@ -66,7 +66,19 @@ public final class PkiFiles {
    * creation exclusive: unlike a rename it fails instead of replacing an existing file.
    */
   public static boolean createSecretIfAbsent(Path file, String content) {
-    Path tmp = writeTemp(file, content, OWNER_ONLY_FILE);
+    return createIfAbsent(file, content, OWNER_ONLY_FILE);
+  }
+
+  /**
+   * As {@link #createSecretIfAbsent} for a public file (mode 0644) that must never change once
+   * written, such as a signed TUF root version.
+   */
+  public static boolean createPublicIfAbsent(Path file, String content) {
+    return createIfAbsent(file, content, PUBLIC_FILE);
+  }
+
+  private static boolean createIfAbsent(Path file, String content, Set<PosixFilePermission> mode) {
+    Path tmp = writeTemp(file, content, mode);
     try {
       Files.createLink(file, tmp);
       return true;

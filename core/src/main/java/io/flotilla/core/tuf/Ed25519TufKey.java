@@ -19,13 +19,16 @@ import java.util.Base64;
 import java.util.HexFormat;
 
 /**
- * An Ed25519 key that signs TUF metadata, on the JDK's own Ed25519. Its TUF key id is the sha256 of
- * the canonical JSON of its public key object, so any TUF client computes the same id from the root
- * metadata. The private key is never printed.
+ * An Ed25519 key that signs TUF metadata, on the JDK's own Ed25519, written the way Foundries' own
+ * device gateway writes its keys (the shape fiotuf's go-tuf fork is fed in production): {@code
+ * keytype} {@code ED25519}, no {@code scheme}, and as key id the sha256 of the key's X.509
+ * SubjectPublicKeyInfo DER. go-tuf never recomputes a key id (its {@code VerifyDelegate} looks keys
+ * up by the id the root lists), so the id only has to be unique and stable. The private key is
+ * never printed.
  */
 public final class Ed25519TufKey {
 
-  public static final String KEY_TYPE = "ed25519";
+  public static final String KEY_TYPE = "ED25519";
 
   /**
    * The {@code method} of a signature made by such a key, in the shape the Foundries gateway sends.
@@ -86,10 +89,7 @@ public final class Ed25519TufKey {
     return publicKeyHex;
   }
 
-  /**
-   * {@code {"keytype":"ed25519","keyval":{"public":"<hex>"},"scheme":"ed25519"}}, as root metadata
-   * lists it.
-   */
+  /** {@code {"keytype":"ED25519","keyval":{"public":"<hex>"}}}, as root metadata lists it. */
   public ObjectNode publicKeyJson() {
     return publicKeyJson(publicKeyHex);
   }
@@ -112,11 +112,11 @@ public final class Ed25519TufKey {
    * publicKeyHex}. Accepts the signature in base64 or hex, as both occur in the wild.
    */
   public static boolean verify(String publicKeyHex, JsonNode signed, TufSignature signature) {
-    if (!SIGNATURE_METHOD.equalsIgnoreCase(signature.method())
-        || !keyIdOf(publicKeyHex).equals(signature.keyid())) {
-      return false;
-    }
     try {
+      if (!SIGNATURE_METHOD.equalsIgnoreCase(signature.method())
+          || !keyIdOf(publicKeyHex).equals(signature.keyid())) {
+        return false;
+      }
       Signature verifier = Signature.getInstance("Ed25519");
       verifier.initVerify(publicKey(spki(publicKeyHex)));
       verifier.update(CanonicalJson.encode(signed));
@@ -126,12 +126,13 @@ public final class Ed25519TufKey {
     }
   }
 
+  /**
+   * @throws IllegalArgumentException if {@code publicKeyHex} is not 32 bytes of hex
+   */
   public static String keyIdOf(String publicKeyHex) {
     try {
-      byte[] digest =
-          MessageDigest.getInstance("SHA-256")
-              .digest(CanonicalJson.encode(publicKeyJson(publicKeyHex)));
-      return HexFormat.of().formatHex(digest);
+      return HexFormat.of()
+          .formatHex(MessageDigest.getInstance("SHA-256").digest(spki(publicKeyHex)));
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("the JDK lacks SHA-256", e);
     }
@@ -140,7 +141,6 @@ public final class Ed25519TufKey {
   private static ObjectNode publicKeyJson(String publicKeyHex) {
     ObjectNode key = JsonNodeFactory.instance.objectNode();
     key.put("keytype", KEY_TYPE);
-    key.put("scheme", KEY_TYPE);
     key.putObject("keyval").put("public", publicKeyHex);
     return key;
   }

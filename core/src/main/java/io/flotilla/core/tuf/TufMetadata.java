@@ -1,6 +1,7 @@
 package io.flotilla.core.tuf;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.flotilla.protocol.device.TufSignature;
@@ -8,14 +9,19 @@ import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.HashSet;
 import java.util.HexFormat;
+import java.util.List;
+import java.util.Set;
 
 /**
  * The TUF-shaped documents of the device gateway ({@code /repo/<N>.root.json}, {@code
  * targets.json}, {@code snapshot.json}, {@code timestamp.json}) as plain functions over Jackson
- * nodes. A factory has a single online key for every role (thresholds 1), as the Foundries
- * gateway's online targets key does; offline root keys and rotation come later and will only add
- * root versions.
+ * nodes, in the dialect Foundries' device gateway serves and fiotuf's go-tuf fork verifies:
+ * capitalised {@code _type}, base64 {@code sig} with a {@code method}, no {@code spec_version}
+ * outside root (see docs/device-gateway.md, "TUF"). A factory's online key holds the targets,
+ * snapshot and timestamp roles (thresholds 1); the root role is that key in version 1 and a key of
+ * its own after each rotation ({@link TufRoots}).
  *
  * <p>The route signs the {@code signed} part, then serialises the envelope with its ObjectMapper.
  * The {@code x-ats-role-checksum} header and the snapshot/timestamp hashes must be computed over
@@ -30,8 +36,22 @@ public final class TufMetadata {
 
   /** {@code {"signatures":[<sig by key>],"signed":<signed>}} */
   public static ObjectNode signedEnvelope(ObjectNode signed, Ed25519TufKey key) {
+    return signedEnvelope(signed, List.of(key));
+  }
+
+  /**
+   * Signed by each distinct key once: go-tuf's {@code checkUniqueSignatures} refuses a document
+   * with two signatures under one key id.
+   */
+  public static ObjectNode signedEnvelope(ObjectNode signed, List<Ed25519TufKey> keys) {
     ObjectNode envelope = JSON.objectNode();
-    envelope.putArray("signatures").add(signatureJson(key.sign(signed)));
+    ArrayNode signatures = envelope.putArray("signatures");
+    Set<String> signedBy = new HashSet<>();
+    for (Ed25519TufKey key : keys) {
+      if (signedBy.add(key.keyId())) {
+        signatures.add(signatureJson(key.sign(signed)));
+      }
+    }
     envelope.set("signed", signed);
     return envelope;
   }
@@ -83,22 +103,34 @@ public final class TufMetadata {
     return value.textValue();
   }
 
-  /** The signed root metadata of the given version, naming {@code key} for all four roles. */
-  public static ObjectNode root(Ed25519TufKey key, int version, Instant expires) {
+  /**
+   * Signed root metadata: {@code rootKey} holds the root role, {@code onlineKey} the other three. A
+   * rotation's root is signed by the previous root key and the new one: a client accepts version
+   * N+1 only with a threshold of N's root keys and of its own ({@code UpdateRoot} in go-tuf's
+   * trustedmetadata).
+   */
+  public static ObjectNode root(
+      int version,
+      Instant expires,
+      Ed25519TufKey rootKey,
+      Ed25519TufKey onlineKey,
+      List<Ed25519TufKey> signers) {
     ObjectNode signed = JSON.objectNode();
     signed.put("_type", "Root");
     signed.put("consistent_snapshot", false);
     signed.put("expires", expires(expires));
-    signed.putObject("keys").set(key.keyId(), key.publicKeyJson());
+    ObjectNode keys = signed.putObject("keys");
+    keys.set(rootKey.keyId(), rootKey.publicKeyJson());
+    keys.set(onlineKey.keyId(), onlineKey.publicKeyJson());
     ObjectNode roles = signed.putObject("roles");
     for (String role : new String[] {"root", "snapshot", "targets", "timestamp"}) {
       ObjectNode entry = roles.putObject(role);
-      entry.putArray("keyids").add(key.keyId());
+      entry.putArray("keyids").add((role.equals("root") ? rootKey : onlineKey).keyId());
       entry.put("threshold", 1);
     }
     signed.put("spec_version", SPEC_VERSION);
     signed.put("version", version);
-    return signedEnvelope(signed, key);
+    return signedEnvelope(signed, signers);
   }
 
   /**

@@ -37,16 +37,16 @@ class TufSigningTest {
   @TempDir Path dir;
 
   @Test
-  void keyIdIsSha256OfCanonicalPublicKeyObject() {
-    // Expected value computed independently: sha256 of the sorted, whitespace-free key object.
+  void keyIsWrittenAsFoundriesGatewayWritesItsKeys() {
+    // A key of a root that Foundries' device gateway served (foundriesio/libtufnano
+    // test/sample_jsons/ed25519/13.root.json): its id is the sha256 of the key's DER
+    // SubjectPublicKeyInfo.
     assertEquals(
-        "74c181c7ad8a0855d4b55e44d2ba87aabdddb196832571f15f92fece332e4916",
-        Ed25519TufKey.keyIdOf("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"));
+        "061277e11d1c8b1c6abe97a774bb6f94295e6e7fa6242d8e86356f0ee8ea3cab",
+        Ed25519TufKey.keyIdOf("9b40dd0765651e751355a72aa73d484c3a4415a1c0f644ab4d7005f45ce3d8b8"));
     Ed25519TufKey key = Ed25519TufKey.generate();
     assertEquals(
-        "{\"keytype\":\"ed25519\",\"keyval\":{\"public\":\""
-            + key.publicKeyHex()
-            + "\"},\"scheme\":\"ed25519\"}",
+        "{\"keytype\":\"ED25519\",\"keyval\":{\"public\":\"" + key.publicKeyHex() + "\"}}",
         CanonicalJson.encodeToString(key.publicKeyJson()));
     assertEquals(64, key.publicKeyHex().length());
   }
@@ -133,7 +133,9 @@ class TufSigningTest {
   @Test
   void rootNamesTheKeyForEveryRoleAndIsSelfSigned() {
     Ed25519TufKey key = Ed25519TufKey.generate();
-    ObjectNode root = TufMetadata.root(key, 1, EXPIRES);
+    ObjectNode root = TufMetadata.root(1, EXPIRES, key, key, List.of(key, key));
+    assertEquals(1, root.get("signatures").size(), "one signature per key id");
+    assertEquals(1, root.get("signed").get("keys").size());
     JsonNode signed = root.get("signed");
     assertEquals("Root", signed.get("_type").asText());
     assertEquals(1, signed.get("version").asInt());
@@ -145,6 +147,22 @@ class TufSigningTest {
     }
     assertTrue(TufMetadata.isSignedBy(root, key.publicKeyHex()));
     assertFalse(TufMetadata.isSignedBy(root, Ed25519TufKey.generate().publicKeyHex()));
+  }
+
+  @Test
+  void aRotatedRootGivesTheRootRoleItsOwnKeyAndCarriesBothSignatures() {
+    Ed25519TufKey online = Ed25519TufKey.generate();
+    Ed25519TufKey newRoot = Ed25519TufKey.generate();
+    ObjectNode root = TufMetadata.root(2, EXPIRES, newRoot, online, List.of(online, newRoot));
+    JsonNode signed = root.get("signed");
+    assertEquals(2, signed.get("keys").size());
+    assertEquals(newRoot.keyId(), signed.get("roles").get("root").get("keyids").get(0).asText());
+    for (String role : List.of("targets", "snapshot", "timestamp")) {
+      assertEquals(online.keyId(), signed.get("roles").get(role).get("keyids").get(0).asText());
+    }
+    assertEquals(2, root.get("signatures").size());
+    assertTrue(TufMetadata.isSignedBy(root, online.publicKeyHex()));
+    assertTrue(TufMetadata.isSignedBy(root, newRoot.publicKeyHex()));
   }
 
   @Test

@@ -8,6 +8,7 @@ import io.flotilla.core.pki.DeviceCertificateVerifier;
 import io.flotilla.core.pki.DevicePki;
 import io.flotilla.core.pki.PkiSettings;
 import io.flotilla.core.tuf.TargetsKeys;
+import io.flotilla.core.tuf.TufRoots;
 import io.flotilla.gateway.http.Authentication;
 import io.flotilla.gateway.http.DatabaseGuard;
 import io.flotilla.gateway.http.HttpListener;
@@ -49,6 +50,7 @@ public final class DeviceGateway {
   private final Duration authorizationTtl;
   private final Duration authorizationInterval;
   private final Duration authorizationTokenTtl;
+  private final TufRoots roots;
   private volatile Tcp.ServerBinding binding;
 
   private DeviceGateway(FlotillaCore core, Config config, Path pkiDir) {
@@ -65,8 +67,11 @@ public final class DeviceGateway {
     this.push = DevicePush.start(core);
     this.appsProxy =
         new AppsProxy(hubCredentials, config.getDuration("flotilla.device.apps-proxy-ttl"));
+    TargetsKeys onlineKeys = new TargetsKeys(pkiDir);
+    this.roots = new TufRoots(pkiDir, onlineKeys, Clock.systemUTC());
     TufRepository repository =
-        new TufRepository(new TargetsKeys(pkiDir), core.targetsCache(), Clock.systemUTC());
+        new TufRepository(
+            onlineKeys, roots, core.targetsCache(), Clock.systemUTC(), core.blocking());
     this.deviceRoutes =
         new DeviceRoutes(
             core,
@@ -114,15 +119,16 @@ public final class DeviceGateway {
    */
   public Route registrationRoute(Authentication auth) {
     return concat(
-        new RegistrationRoutes(core, auth, pki, this::publicUrl).route(),
+        new RegistrationRoutes(core, auth, pki, roots, this::publicUrl).route(),
         deviceAuthorization(auth).oauthRoute());
   }
 
-  /** The device routes below {@code /api/v1/factories/{factory}/}. */
+  /** The device and TUF root routes below {@code /api/v1/factories/{factory}/}. */
   public Route operatorRoute(Authentication auth, String factory) {
     return concat(
         new DeviceAdminRoutes(core, auth).route(factory),
-        deviceAuthorization(auth).operatorRoute(factory));
+        deviceAuthorization(auth).operatorRoute(factory),
+        new TufRootRoutes(core, auth, roots).route(factory));
   }
 
   private DeviceAuthorizationRoutes deviceAuthorization(Authentication auth) {

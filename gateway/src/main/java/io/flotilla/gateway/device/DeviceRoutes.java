@@ -263,18 +263,23 @@ public final class DeviceRoutes {
                     device,
                     contact,
                     () ->
-                        repository
-                            .root(contact.factory(), Integer.parseInt(version))
-                            .map(DeviceRoutes::document)
-                            .orElseGet(
-                                () -> Errors.notFound("no root metadata version " + version)))),
+                        Replies.whenDone(
+                            repository.root(contact.factory(), Integer.parseInt(version)),
+                            root ->
+                                root.map(DeviceRoutes::document)
+                                    .orElseGet(
+                                        () ->
+                                            Errors.notFound(
+                                                "no root metadata version " + version))))),
         path(
             "root.json",
             () ->
                 checkInAnd(
                     device,
                     contact,
-                    () -> document(repository.root(contact.factory(), 1).orElseThrow()))));
+                    () ->
+                        Replies.whenDone(
+                            repository.latestRoot(contact.factory()), DeviceRoutes::document))));
   }
 
   /**

@@ -11,11 +11,14 @@ import io.flotilla.core.pki.CsrRejectedException;
 import io.flotilla.core.pki.DeviceCsr;
 import io.flotilla.core.pki.DevicePki;
 import io.flotilla.core.pki.IssuedDeviceCertificate;
+import io.flotilla.core.tuf.TufRoots;
 import io.flotilla.gateway.http.Authentication;
 import io.flotilla.gateway.http.Errors;
 import io.flotilla.gateway.http.JsonSupport;
 import io.flotilla.gateway.http.Replies;
 import io.flotilla.protocol.device.RegistrationRequest;
+import io.flotilla.protocol.device.RegistrationResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -38,6 +41,7 @@ final class RegistrationRoutes {
   private final FlotillaCore core;
   private final Authentication auth;
   private final DevicePki pki;
+  private final TufRoots roots;
 
   /**
    * The gateway URL for the registration request: the name the device reached the API by, unless
@@ -49,10 +53,12 @@ final class RegistrationRoutes {
       FlotillaCore core,
       Authentication auth,
       DevicePki pki,
+      TufRoots roots,
       Function<HttpRequest, String> publicUrl) {
     this.core = core;
     this.auth = auth;
     this.pki = pki;
+    this.roots = roots;
     this.publicUrl = publicUrl;
   }
 
@@ -118,7 +124,7 @@ final class RegistrationRoutes {
                         .map(RegistrationRoutes::csrRejected)
                         .orElseGet(() -> Errors.failure(result.failed().get()));
                   }
-                  IssuedDeviceCertificate issued = result.get();
+                  Issued issued = result.get();
                   String hardwareId =
                       request.hardwareId() != null
                           ? request.hardwareId()
@@ -133,9 +139,9 @@ final class RegistrationRoutes {
                                       hardwareId,
                                       request.group(),
                                       tag,
-                                      issued.identity().production(),
-                                      issued.identity().serial().toString(16),
-                                      issued.identity().publicKeyPem(),
+                                      issued.certificate().identity().production(),
+                                      issued.certificate().identity().serial().toString(16),
+                                      issued.certificate().identity().publicKeyPem(),
                                       Instant.now(),
                                       replyTo),
                               core.askTimeout());
@@ -149,19 +155,29 @@ final class RegistrationRoutes {
                 }));
   }
 
-  private IssuedDeviceCertificate issue(String factory, String uuid, DeviceCsr csr) {
+  /** The device's certificate and the factory's newest TUF root, the device's first trusted one. */
+  private record Issued(IssuedDeviceCertificate certificate, byte[] tufRoot) {}
+
+  private Issued issue(String factory, String uuid, DeviceCsr csr) {
     pki.ensureFactory(factory);
-    return pki.registerDevice(factory, uuid, csr, csr.requestsProduction());
+    IssuedDeviceCertificate certificate =
+        pki.registerDevice(factory, uuid, csr, csr.requestsProduction());
+    return new Issued(certificate, roots.latest(factory).body());
   }
 
+  /**
+   * fioup's {@code populateSotaDir} writes each entry verbatim as {@code <sota dir>/<name>},
+   * without creating directories (a name in a missing subdirectory fails the whole registration),
+   * so the TUF root lands next to the others as {@code tuf-root.json}; fiotuf reads it from {@code
+   * /var/sota/tuf/root.json} (docs/device-gateway.md, "TUF").
+   */
   private Map<String, String> files(
-      IssuedDeviceCertificate issued,
-      Device.Summary device,
-      RegistrationRequest request,
-      String gatewayUrl) {
+      Issued issued, Device.Summary device, RegistrationRequest request, String gatewayUrl) {
     Map<String, String> files = new LinkedHashMap<>();
     files.put("root.crt", pki.rootCertificatePem());
-    files.put("client.pem", issued.certificatePem());
+    files.put("client.pem", issued.certificate().certificatePem());
+    files.put(
+        RegistrationResponse.TUF_ROOT_JSON, new String(issued.tufRoot(), StandardCharsets.UTF_8));
     files.put(
         "sota.toml",
         SotaToml.render(gatewayUrl, device, request.sotaConfigDir(), request.overrides()));

@@ -10,13 +10,16 @@ import io.flotilla.core.target.TargetsCache;
 import io.flotilla.core.tuf.Ed25519TufKey;
 import io.flotilla.core.tuf.TargetsKeys;
 import io.flotilla.core.tuf.TufMetadata;
+import io.flotilla.core.tuf.TufRoots;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
 
 /**
  * The signed TUF documents a device reads under {@code /repo/}, per (factory, tag). Each set is
@@ -25,8 +28,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * unchanged target list gives the same bytes all day, so clients that compare checksums do not
  * re-process it.
  *
- * <p>{@code signed.version} is the tag's version plus one: TUF versions start at 1, and a tag
- * without targets yet (version 0) must still serve a valid, empty targets.json.
+ * <p>targets.json's {@code signed.version} is the tag's version plus one: TUF versions start at 1,
+ * and a tag without targets yet (version 0) must still serve a valid, empty targets.json. Snapshot
+ * and timestamp carry {@link #dailyVersion}.
  */
 final class TufRepository {
 
@@ -39,11 +43,14 @@ final class TufRepository {
   record Document(byte[] body, String sha256) {
     static Document of(ObjectNode node) {
       try {
-        byte[] bytes = MAPPER.writeValueAsBytes(node);
-        return new Document(bytes, TufMetadata.sha256Hex(bytes));
+        return of(MAPPER.writeValueAsBytes(node));
       } catch (JsonProcessingException e) {
         throw new IllegalStateException("TUF documents are plain JSON trees", e);
       }
+    }
+
+    static Document of(byte[] bytes) {
+      return new Document(bytes, TufMetadata.sha256Hex(bytes));
     }
   }
 
@@ -58,14 +65,19 @@ final class TufRepository {
   private record Key(String factory, String tag) {}
 
   private final TargetsKeys keys;
+  private final TufRoots roots;
   private final TargetsCache targets;
   private final Clock clock;
+  private final Executor blocking;
   private final ConcurrentHashMap<Key, Documents> documents = new ConcurrentHashMap<>();
 
-  TufRepository(TargetsKeys keys, TargetsCache targets, Clock clock) {
+  TufRepository(
+      TargetsKeys keys, TufRoots roots, TargetsCache targets, Clock clock, Executor blocking) {
     this.keys = keys;
+    this.roots = roots;
     this.targets = targets;
     this.clock = clock;
+    this.blocking = blocking;
   }
 
   CompletionStage<Documents> documents(String factory, String tag) {
@@ -90,12 +102,18 @@ final class TufRepository {
             });
   }
 
-  /** Only version 1 exists until root rotation is built. */
-  Optional<Document> root(String factory, int version) {
-    if (version != 1) {
-      return Optional.empty();
-    }
-    return Optional.of(Document.of(TufMetadata.root(keys.forFactory(factory), 1, expires())));
+  /**
+   * Root version {@code version}, empty past the newest: go-tuf's {@code loadRoot} asks for N+1
+   * until a 404. Off the route's thread, as it may touch the PKI dir.
+   */
+  CompletionStage<Optional<Document>> root(String factory, int version) {
+    return CompletableFuture.supplyAsync(
+        () -> roots.version(factory, version).map(root -> Document.of(root.body())), blocking);
+  }
+
+  /** The newest root version, served as {@code /repo/root.json}. */
+  CompletionStage<Document> latestRoot(String factory) {
+    return CompletableFuture.supplyAsync(() -> Document.of(roots.latest(factory).body()), blocking);
   }
 
   /** Day-aligned, so that the documents of an unchanged tag keep their bytes for a day. */
@@ -112,15 +130,27 @@ final class TufRepository {
     Document targets =
         Document.of(
             TufMetadata.signedEnvelope(TufMetadata.targetsSigned(version, expires, entries), key));
+    long daily = dailyVersion(expires, version);
     Document snapshot =
         Document.of(
             TufMetadata.signedEnvelope(
-                TufMetadata.snapshotSigned(version, expires, version, targets.body()), key));
+                TufMetadata.snapshotSigned(daily, expires, version, targets.body()), key));
     Document timestamp =
         Document.of(
             TufMetadata.signedEnvelope(
-                TufMetadata.timestampSigned(version, expires, version, snapshot.body()), key));
+                TufMetadata.timestampSigned(daily, expires, daily, snapshot.body()), key));
     return new Documents(list.revision(), expires, version, targets, snapshot, timestamp);
+  }
+
+  /**
+   * The snapshot and timestamp version: their bytes change every day (the expiry moves), so their
+   * version must grow with them. go-tuf keeps a local timestamp when the served one has the same
+   * version ({@code ErrEqualVersionNumber}) and stops once that local copy expires, which for a tag
+   * whose targets never change would be a year after its last change. Day first, tag version
+   * second: it grows with either, and 32 bits leave room for any tag version.
+   */
+  static long dailyVersion(Instant expires, long tagVersion) {
+    return (expires.getEpochSecond() / 86_400) << 32 | tagVersion;
   }
 
   /**

@@ -15,6 +15,12 @@ public record RegistrationResponse(Map<String, String> files) {
   public static final String CLIENT_PEM = "client.pem";
   public static final String SOTA_TOML = "sota.toml";
 
+  /**
+   * The factory's newest TUF root, fiotuf's trust anchor; a base name because fioup creates no
+   * directories when it writes these files.
+   */
+  public static final String TUF_ROOT_JSON = "tuf-root.json";
+
   /** Written by the agent itself: the key never leaves the device. */
   public static final String PKEY_PEM = "pkey.pem";
 
