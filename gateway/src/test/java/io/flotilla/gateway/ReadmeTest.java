@@ -37,7 +37,8 @@ import org.junit.jupiter.api.io.TempDir;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ReadmeTest {
 
-  private static final Duration BUDGET = Duration.ofMinutes(8);
+  private static final Duration BUDGET = Duration.ofMinutes(12);
+  private static final String NEEDS_PODMAN = "(needs podman)";
   private static final Pattern FENCE = Pattern.compile("^```(\\S*)\\s*$");
   private static final Pattern MARKER =
       Pattern.compile("^<!--\\s*readme-test:\\s*(run|skip)\\b(.*)-->\\s*$");
@@ -47,7 +48,8 @@ class ReadmeTest {
   @TempDir static Path work;
   private Process shell;
 
-  record Block(int line, String marker, String text) {}
+  /** {@code needsPodman}: a run block marked {@code run (needs podman)}. */
+  record Block(int line, String marker, boolean needsPodman, String text) {}
 
   @Test
   void theReadmeRunsAsWritten() throws Exception {
@@ -62,12 +64,19 @@ class ReadmeTest {
             // -E: the ERR trap also names a command that fails inside a function (the curl below)
             "set -Eeuo pipefail",
             "trap 'rc=$?; echo \"readme-test: script line $LINENO failed (exit $rc): $BASH_COMMAND\" >&2' ERR",
-            "trap 'kill $(jobs -p) 2>/dev/null || true; wait' EXIT",
+            "trap '[ -S podman.sock ] && podman --url unix://$PWD/podman.sock rm -af -t 0 >/dev/null 2>&1;"
+                + " kill $(jobs -p) 2>/dev/null || true; wait' EXIT",
             "curl() { command curl --fail-with-body \"$@\"; }");
     preamble.forEach(line -> script.append(line).append('\n'));
     int scriptLine = preamble.size();
+    boolean podman = podmanWorks();
     for (Block block : blocks) {
       if (!block.marker().equals("run")) {
+        continue;
+      }
+      if (block.needsPodman() && !podman) {
+        System.out.println(
+            "ReadmeTest: README.md line " + block.line() + " left out: podman does not run here");
         continue;
       }
       script.append("echo \"readme-test: README.md line ").append(block.line()).append("\" >&2\n");
@@ -101,11 +110,24 @@ class ReadmeTest {
         "[user]\n\tname = Readme Test\n\temail = readme@flotilla.invalid\n");
     Path log = work.resolve("readme.log");
     ProcessBuilder builder =
-        new ProcessBuilder("bash", scriptFile.toString())
+        new ProcessBuilder(podman ? isolated(scriptFile) : List.of("bash", scriptFile.toString()))
             .directory(dir.toFile())
             .redirectErrorStream(true)
             .redirectOutput(log.toFile());
     Map<String, String> env = builder.environment();
+    if (podman) {
+      Path storage = Files.createDirectories(work.resolve("podman"));
+      env.put(
+          "CONTAINERS_STORAGE_CONF",
+          Files.writeString(
+                  storage.resolve("storage.conf"),
+                  "[storage]\ndriver = \"vfs\"\ngraphroot = \""
+                      + storage.resolve("graph")
+                      + "\"\nrunroot = \""
+                      + storage.resolve("run")
+                      + "\"\n")
+              .toString());
+    }
     env.put("HOME", home.toString());
     env.put("GIT_CONFIG_NOSYSTEM", "1");
     env.put("GIT_TERMINAL_PROMPT", "0");
@@ -167,13 +189,74 @@ class ReadmeTest {
           new Block(
               start + 1,
               marker.matches() ? marker.group(1) : "none",
+              marker.matches() && marker.group(2).strip().equals(NEEDS_PODMAN),
               text.toString().stripTrailing()));
     }
     return blocks;
   }
 
+  /**
+   * Rootful podman runs here (docs/container-tooling.md); CI has it too and must not skip it. A
+   * machine without it leaves the {@code (needs podman)} blocks out.
+   */
+  private static boolean podmanWorks() {
+    boolean installed =
+        Files.isExecutable(Path.of("/usr/bin/podman"))
+            && Files.isExecutable(Path.of("/usr/bin/unshare"))
+            && "root".equals(System.getProperty("user.name"));
+    if (!installed && "true".equals(System.getenv("CI"))) {
+      fail("CI runs the README's daemon on podman: podman, unshare and root are needed");
+    }
+    return installed;
+  }
+
+  /**
+   * The script in a network and mount namespace of its own, as the agent's podman tests run their
+   * service: everything the README reaches is on loopback, and rootful podman keeps networks
+   * (/etc/containers/networks) and aardvark-dns's records (/run/containers) by name in places every
+   * podman on the machine shares, which parallel runs would overwrite. Its storage is the test's
+   * (CONTAINERS_STORAGE_CONF).
+   */
+  private static List<String> isolated(Path script) throws IOException {
+    Path networks = Files.createDirectories(work.resolve("podman/networks"));
+    Path networkRun = Files.createDirectories(work.resolve("podman/network-run"));
+    return List.of(
+        "unshare",
+        "--net",
+        "--mount",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        "ip link set lo up && mkdir -p /run/containers /etc/containers/networks"
+            + " && mount --bind "
+            + networkRun
+            + " /run/containers && mount --bind "
+            + networks
+            + " /etc/containers/networks && exec bash "
+            + script);
+  }
+
   @AfterAll
-  void stopAll() throws InterruptedException {
+  void stopAll() throws InterruptedException, IOException {
+    Path socket = work.resolve("user/podman.sock");
+    if (Files.exists(socket) && shell != null && shell.isAlive()) {
+      // the script's EXIT trap removes the app containers; a script stopped by the budget has not
+      Process remove =
+          new ProcessBuilder("podman", "--url", "unix://" + socket, "rm", "-af", "-t", "0")
+              .redirectErrorStream(true)
+              .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+              .start();
+      if (!remove.waitFor(60, TimeUnit.SECONDS)) {
+        remove.destroyForcibly();
+      }
+    }
+    // netavark daemonizes aardvark-dns, which would keep the script's network namespace alive
+    Path aardvark = work.resolve("podman/network-run/networks/aardvark-dns/aardvark.pid");
+    if (Files.exists(aardvark)) {
+      ProcessHandle.of(Long.parseLong(Files.readString(aardvark).trim()))
+          .ifPresent(ProcessHandle::destroy);
+    }
     if (shell == null) {
       return;
     }
