@@ -47,6 +47,10 @@ public final class DemoCommand implements Callable<Integer> {
   private static final String FACTORY = "demo";
   private static final Duration BUILD_PATIENCE = Duration.ofMinutes(3);
   private static final Pattern ANNOUNCED = Pattern.compile("flotilla: build #(\\d+) ");
+  private static final Duration DEVICE_PATIENCE = Duration.ofMinutes(5);
+
+  /** The repository (or install) directory holding {@code bin/}, set by {@code bin/flotilla}. */
+  public static final String HOME_PROPERTY = "flotilla.home";
 
   @Option(
       names = "--data-dir",
@@ -75,7 +79,8 @@ public final class DemoCommand implements Callable<Integer> {
 
   @Option(
       names = "--keep-running",
-      description = "Keep the node serving after the demo instead of stopping it.")
+      description =
+          "Keep the node serving after the demo instead of stopping it, with a simulated device (bin/flotilla-sim) that updates to the built target.")
   boolean keepRunning;
 
   private final HttpClient http =
@@ -95,6 +100,7 @@ public final class DemoCommand implements Callable<Integer> {
       String base = "http://127.0.0.1:" + server.httpPort();
       api = base + "/api/v1";
       String admin = server.adminToken().value();
+      String builtTarget = null;
 
       step(
           2,
@@ -156,6 +162,7 @@ public final class DemoCommand implements Callable<Integer> {
         step(6, "Targets that devices following tag 'main' now get");
         for (JsonNode target : build.get("targets")) {
           System.out.println("    " + target.asText() + "  apps: " + build.get("apps"));
+          builtTarget = target.asText();
         }
       } finally {
         deleteTree(work);
@@ -180,8 +187,15 @@ public final class DemoCommand implements Callable<Integer> {
               + server.dataDir().resolve("admin-token")
               + ")\"");
       if (keepRunning) {
+        Process device = startDevice(server, admin, builtTarget);
         System.out.println("Serving on " + base + " (Ctrl-C stops it).");
-        server.system().getWhenTerminated().toCompletableFuture().join();
+        try {
+          server.system().getWhenTerminated().toCompletableFuture().join();
+        } finally {
+          if (device != null) {
+            device.destroy();
+          }
+        }
       } else {
         System.out.println(
             "The node stops now; `bin/flotilla server --data-dir "
@@ -190,6 +204,136 @@ public final class DemoCommand implements Callable<Integer> {
       }
       return 0;
     }
+  }
+
+  /**
+   * A device to look at after the demo: one simulated device of {@code bin/flotilla-sim} following
+   * {@code main}, which updates to the built target. It registers like a real device and speaks the
+   * device protocol over mutual TLS; only its runtime is simulated (nothing is pulled or run),
+   * which the demo says. Its output goes to {@code <data-dir>/logs/demo-device.log}. Null when the
+   * demo was not started by the {@code bin/flotilla} launcher, which names the launchers'
+   * directory.
+   */
+  private Process startDevice(FlotillaServer server, String admin, String builtTarget)
+      throws IOException, InterruptedException {
+    String home = System.getProperty(HOME_PROPERTY);
+    Path simulator = home == null ? null : Path.of(home, "bin", "flotilla-sim");
+    if (simulator == null || !Files.isExecutable(simulator)) {
+      System.out.println(
+          "No device: bin/flotilla-sim is found only when the demo runs from bin/flotilla.");
+      return null;
+    }
+    step(7, "Starting a simulated device (bin/flotilla-sim) that follows tag 'main'");
+    Path deviceDir = Files.createDirectories(server.dataDir().resolve("demo-device"));
+    Path tokenFile = deviceDir.resolve("token");
+    String token =
+        json(send(
+                "POST",
+                "/factories/" + FACTORY + "/tokens",
+                admin,
+                "{\"description\":\"demo device\",\"scopes\":[\"devices:create\"]}"))
+            .get("token")
+            .asText();
+    Files.deleteIfExists(tokenFile);
+    Files.createFile(
+        tokenFile,
+        java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+            java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+    Files.writeString(tokenFile, token);
+    Path log = Files.createDirectories(server.dataDir().resolve("logs")).resolve("demo-device.log");
+    Process device =
+        new ProcessBuilder(
+                simulator.toString(),
+                "--server",
+                "https://127.0.0.1:" + server.devicePort(),
+                "--api",
+                "http://127.0.0.1:" + server.httpPort(),
+                "--token-file",
+                tokenFile.toString(),
+                "--factory",
+                FACTORY,
+                "--devices",
+                "1",
+                "--poll",
+                "5s",
+                "--duration",
+                "87600h",
+                "--progress",
+                "60s",
+                "--tag",
+                "main",
+                "--work-dir",
+                deviceDir.resolve("keys").toString())
+            .redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+            .start();
+    Runtime.getRuntime().addShutdownHook(new Thread(device::destroy));
+    System.out.println("    its output: " + log);
+    JsonNode seen = awaitDevice(admin, builtTarget, device);
+    String adminToken = server.dataDir().resolve("admin-token").toString();
+    if (seen == null) {
+      System.out.println(
+          "    the device has not reported "
+              + builtTarget
+              + " within "
+              + DEVICE_PATIENCE.toMinutes()
+              + " minutes; see "
+              + log);
+      return device;
+    }
+    String uuid = seen.get("uuid").asText();
+    System.out.println(
+        "    device "
+            + uuid
+            + " runs "
+            + seen.path("targetName").asText()
+            + " (update "
+            + seen.path("updateState").asText()
+            + ")");
+    System.out.println();
+    System.out.println("Where to look:");
+    System.out.println("  API:         " + api + "  (admin token in " + adminToken + ")");
+    System.out.println(
+        "  the device:  curl -s "
+            + api
+            + "/factories/"
+            + FACTORY
+            + "/devices/"
+            + uuid
+            + " -H \"Authorization: Bearer $(cat "
+            + adminToken
+            + ")\"");
+    System.out.println(
+        "  its updates: curl -s "
+            + api
+            + "/factories/"
+            + FACTORY
+            + "/devices/"
+            + uuid
+            + "/updates -H \"Authorization: Bearer $(cat "
+            + adminToken
+            + ")\"");
+    return device;
+  }
+
+  /**
+   * The factory's device once it reports the built target installed; null when it has not within
+   * {@link #DEVICE_PATIENCE} (the simulator's first run builds its jar with Maven) or has exited.
+   */
+  private JsonNode awaitDevice(String admin, String builtTarget, Process device)
+      throws IOException, InterruptedException {
+    Instant deadline = Instant.now().plus(DEVICE_PATIENCE);
+    while (Instant.now().isBefore(deadline) && device.isAlive()) {
+      for (JsonNode found :
+          json(send("GET", "/factories/" + FACTORY + "/devices", admin, null)).path("devices")) {
+        if (found.path("targetName").asText().equals(builtTarget)
+            && "succeeded".equals(found.path("updateState").asText())) {
+          return found;
+        }
+      }
+      Thread.sleep(1000);
+    }
+    return null;
   }
 
   /**
@@ -346,8 +490,8 @@ public final class DemoCommand implements Callable<Integer> {
     return output;
   }
 
-  private static void step(int number, String what) {
-    System.out.println("[" + number + "/6] " + what);
+  private void step(int number, String what) {
+    System.out.println("[" + number + "/" + (keepRunning ? 7 : 6) + "] " + what);
   }
 
   private static int fail(String why) {

@@ -8,6 +8,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -32,6 +33,101 @@ class DemoCommandTest {
     assertTrue(again.contains("Waiting for build #2"), again);
     assertTrue(again.contains("build #2: succeeded"), again);
     assertTrue(again.contains("amd64-linux-2  apps: {\"shellhttpd\":"), again);
+  }
+
+  /**
+   * {@code bin/flotilla demo --keep-running} as a user starts it (this build's classes through
+   * FLOTILLA_CLASSPATH, as the README test runs the launchers): it leaves a simulated device that
+   * updated to the built target and says where to look.
+   */
+  @Test
+  void keepRunningLeavesADeviceOnTheBuiltTarget(@TempDir Path dataDir) throws Exception {
+    Path root = Path.of(System.getProperty("user.dir")).toAbsolutePath().getParent();
+    String classPath = System.getProperty("surefire.test.class.path");
+    ProcessBuilder builder =
+        new ProcessBuilder(
+                root.resolve("bin/flotilla").toString(),
+                "demo",
+                "--keep-running",
+                "--data-dir",
+                dataDir.toString(),
+                "--http-port",
+                "0",
+                "--device-port",
+                "0")
+            .redirectErrorStream(true);
+    builder
+        .environment()
+        .put(
+            "FLOTILLA_CLASSPATH",
+            classPath != null && !classPath.isBlank()
+                ? classPath
+                : System.getProperty("java.class.path"));
+    builder
+        .environment()
+        .put(
+            "FLOTILLA_JAVA_OPTS",
+            "-Dpekko.remote.artery.canonical.port=0 -Dlogback.configurationFile="
+                + root.resolve("conf/logback.xml"));
+    Process demo = builder.start();
+    java.util.concurrent.BlockingQueue<String> lines =
+        new java.util.concurrent.LinkedBlockingQueue<>();
+    Thread reader =
+        new Thread(
+            () -> {
+              try (var in =
+                  new java.io.BufferedReader(
+                      new java.io.InputStreamReader(
+                          demo.getInputStream(), StandardCharsets.UTF_8))) {
+                for (String line; (line = in.readLine()) != null; ) {
+                  lines.add(line);
+                }
+              } catch (java.io.IOException e) {
+                lines.add("reading the demo's output: " + e);
+              }
+            });
+    reader.setDaemon(true);
+    reader.start();
+    StringBuilder output = new StringBuilder();
+    try {
+      long deadline = System.nanoTime() + java.time.Duration.ofMinutes(10).toNanos();
+      String line = "";
+      while (!line.startsWith("Serving on ") && System.nanoTime() < deadline) {
+        line = lines.poll(5, java.util.concurrent.TimeUnit.SECONDS);
+        if (line == null) {
+          assertTrue(demo.isAlive(), "the demo exited:\n" + output);
+          line = "";
+          continue;
+        }
+        output.append(line).append('\n');
+      }
+      String text = output.toString();
+      assertTrue(line.startsWith("Serving on "), "the demo did not come to serve:\n" + text);
+      assertTrue(text.contains("build #1: succeeded"), text);
+      java.util.regex.Matcher device =
+          java.util.regex.Pattern.compile("device (\\S+) runs amd64-linux-1 \\(update succeeded\\)")
+              .matcher(text);
+      assertTrue(device.find(), text);
+      assertTrue(
+          text.contains("/factories/demo/devices/" + device.group(1) + " -H"),
+          "the demo says where to look:\n" + text);
+      assertTrue(text.contains("admin token in " + dataDir.resolve("admin-token")), text);
+      assertTrue(Files.exists(dataDir.resolve("logs/demo-device.log")), text);
+    } finally {
+      List<ProcessHandle> children = demo.descendants().toList();
+      demo.destroy();
+      if (!demo.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)) {
+        demo.destroyForcibly();
+      }
+      for (ProcessHandle child : children) {
+        child
+            .onExit()
+            .orTimeout(30, java.util.concurrent.TimeUnit.SECONDS)
+            .exceptionally(e -> null)
+            .join();
+        child.destroyForcibly();
+      }
+    }
   }
 
   private static String runDemo(Path dataDir) {
