@@ -2,6 +2,7 @@ package io.flotilla.gateway;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import io.flotilla.gateway.testing.PodmanNamespace;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
@@ -69,7 +70,7 @@ class ReadmeTest {
             "curl() { command curl --fail-with-body \"$@\"; }");
     preamble.forEach(line -> script.append(line).append('\n'));
     int scriptLine = preamble.size();
-    boolean podman = podmanWorks();
+    boolean podman = PodmanNamespace.available();
     for (Block block : blocks) {
       if (!block.marker().equals("run")) {
         continue;
@@ -110,23 +111,16 @@ class ReadmeTest {
         "[user]\n\tname = Readme Test\n\temail = readme@flotilla.invalid\n");
     Path log = work.resolve("readme.log");
     ProcessBuilder builder =
-        new ProcessBuilder(podman ? isolated(scriptFile) : List.of("bash", scriptFile.toString()))
+        new ProcessBuilder(
+                podman
+                    ? namespace().wrap(List.of("bash", scriptFile.toString()))
+                    : List.of("bash", scriptFile.toString()))
             .directory(dir.toFile())
             .redirectErrorStream(true)
             .redirectOutput(log.toFile());
     Map<String, String> env = builder.environment();
     if (podman) {
-      Path storage = Files.createDirectories(work.resolve("podman"));
-      env.put(
-          "CONTAINERS_STORAGE_CONF",
-          Files.writeString(
-                  storage.resolve("storage.conf"),
-                  "[storage]\ndriver = \"vfs\"\ngraphroot = \""
-                      + storage.resolve("graph")
-                      + "\"\nrunroot = \""
-                      + storage.resolve("run")
-                      + "\"\n")
-              .toString());
+      env.putAll(namespace().environment());
     }
     env.put("HOME", home.toString());
     env.put("GIT_CONFIG_NOSYSTEM", "1");
@@ -196,67 +190,16 @@ class ReadmeTest {
   }
 
   /**
-   * Rootful podman runs here (docs/container-tooling.md); CI has it too and must not skip it. A
-   * machine without it leaves the {@code (needs podman)} blocks out.
+   * The script in a network and mount namespace of its own when it runs podman (the agent daemon's
+   * block): everything the README reaches is on loopback.
    */
-  private static boolean podmanWorks() {
-    boolean installed =
-        Files.isExecutable(Path.of("/usr/bin/podman"))
-            && Files.isExecutable(Path.of("/usr/bin/unshare"))
-            && "root".equals(System.getProperty("user.name"));
-    if (!installed && "true".equals(System.getenv("CI"))) {
-      fail("CI runs the README's daemon on podman: podman, unshare and root are needed");
-    }
-    return installed;
-  }
-
-  /**
-   * The script in a network and mount namespace of its own, as the agent's podman tests run their
-   * service: everything the README reaches is on loopback, and rootful podman keeps networks
-   * (/etc/containers/networks) and aardvark-dns's records (/run/containers) by name in places every
-   * podman on the machine shares, which parallel runs would overwrite. Its storage is the test's
-   * (CONTAINERS_STORAGE_CONF).
-   */
-  private static List<String> isolated(Path script) throws IOException {
-    Path networks = Files.createDirectories(work.resolve("podman/networks"));
-    Path networkRun = Files.createDirectories(work.resolve("podman/network-run"));
-    return List.of(
-        "unshare",
-        "--net",
-        "--mount",
-        "--propagation",
-        "private",
-        "sh",
-        "-c",
-        "ip link set lo up && mkdir -p /run/containers /etc/containers/networks"
-            + " && mount --bind "
-            + networkRun
-            + " /run/containers && mount --bind "
-            + networks
-            + " /etc/containers/networks && exec bash "
-            + script);
+  private static PodmanNamespace namespace() throws IOException {
+    return new PodmanNamespace(work.resolve("podman"));
   }
 
   @AfterAll
   void stopAll() throws InterruptedException, IOException {
-    Path socket = work.resolve("user/podman.sock");
-    if (Files.exists(socket) && shell != null && shell.isAlive()) {
-      // the script's EXIT trap removes the app containers; a script stopped by the budget has not
-      Process remove =
-          new ProcessBuilder("podman", "--url", "unix://" + socket, "rm", "-af", "-t", "0")
-              .redirectErrorStream(true)
-              .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-              .start();
-      if (!remove.waitFor(60, TimeUnit.SECONDS)) {
-        remove.destroyForcibly();
-      }
-    }
-    // netavark daemonizes aardvark-dns, which would keep the script's network namespace alive
-    Path aardvark = work.resolve("podman/network-run/networks/aardvark-dns/aardvark.pid");
-    if (Files.exists(aardvark)) {
-      ProcessHandle.of(Long.parseLong(Files.readString(aardvark).trim()))
-          .ifPresent(ProcessHandle::destroy);
-    }
+    namespace().cleanUp(shell != null && shell.isAlive() ? work.resolve("user/podman.sock") : null);
     if (shell == null) {
       return;
     }
