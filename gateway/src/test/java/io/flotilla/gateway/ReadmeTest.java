@@ -2,6 +2,7 @@ package io.flotilla.gateway;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import io.flotilla.gateway.testing.PodmanNamespace;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
@@ -37,7 +38,8 @@ import org.junit.jupiter.api.io.TempDir;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ReadmeTest {
 
-  private static final Duration BUDGET = Duration.ofMinutes(8);
+  private static final Duration BUDGET = Duration.ofMinutes(12);
+  private static final String NEEDS_PODMAN = "(needs podman)";
   private static final Pattern FENCE = Pattern.compile("^```(\\S*)\\s*$");
   private static final Pattern MARKER =
       Pattern.compile("^<!--\\s*readme-test:\\s*(run|skip)\\b(.*)-->\\s*$");
@@ -47,7 +49,8 @@ class ReadmeTest {
   @TempDir static Path work;
   private Process shell;
 
-  record Block(int line, String marker, String text) {}
+  /** {@code needsPodman}: a run block marked {@code run (needs podman)}. */
+  record Block(int line, String marker, boolean needsPodman, String text) {}
 
   @Test
   void theReadmeRunsAsWritten() throws Exception {
@@ -62,12 +65,19 @@ class ReadmeTest {
             // -E: the ERR trap also names a command that fails inside a function (the curl below)
             "set -Eeuo pipefail",
             "trap 'rc=$?; echo \"readme-test: script line $LINENO failed (exit $rc): $BASH_COMMAND\" >&2' ERR",
-            "trap 'kill $(jobs -p) 2>/dev/null || true; wait' EXIT",
+            "trap '[ -S podman.sock ] && podman --url unix://$PWD/podman.sock rm -af -t 0 >/dev/null 2>&1;"
+                + " kill $(jobs -p) 2>/dev/null || true; wait' EXIT",
             "curl() { command curl --fail-with-body \"$@\"; }");
     preamble.forEach(line -> script.append(line).append('\n'));
     int scriptLine = preamble.size();
+    boolean podman = PodmanNamespace.available();
     for (Block block : blocks) {
       if (!block.marker().equals("run")) {
+        continue;
+      }
+      if (block.needsPodman() && !podman) {
+        System.out.println(
+            "ReadmeTest: README.md line " + block.line() + " left out: podman does not run here");
         continue;
       }
       script.append("echo \"readme-test: README.md line ").append(block.line()).append("\" >&2\n");
@@ -101,11 +111,17 @@ class ReadmeTest {
         "[user]\n\tname = Readme Test\n\temail = readme@flotilla.invalid\n");
     Path log = work.resolve("readme.log");
     ProcessBuilder builder =
-        new ProcessBuilder("bash", scriptFile.toString())
+        new ProcessBuilder(
+                podman
+                    ? namespace().wrap(List.of("bash", scriptFile.toString()))
+                    : List.of("bash", scriptFile.toString()))
             .directory(dir.toFile())
             .redirectErrorStream(true)
             .redirectOutput(log.toFile());
     Map<String, String> env = builder.environment();
+    if (podman) {
+      env.putAll(namespace().environment());
+    }
     env.put("HOME", home.toString());
     env.put("GIT_CONFIG_NOSYSTEM", "1");
     env.put("GIT_TERMINAL_PROMPT", "0");
@@ -167,13 +183,23 @@ class ReadmeTest {
           new Block(
               start + 1,
               marker.matches() ? marker.group(1) : "none",
+              marker.matches() && marker.group(2).strip().equals(NEEDS_PODMAN),
               text.toString().stripTrailing()));
     }
     return blocks;
   }
 
+  /**
+   * The script in a network and mount namespace of its own when it runs podman (the agent daemon's
+   * block): everything the README reaches is on loopback.
+   */
+  private static PodmanNamespace namespace() throws IOException {
+    return new PodmanNamespace(work.resolve("podman"));
+  }
+
   @AfterAll
-  void stopAll() throws InterruptedException {
+  void stopAll() throws InterruptedException, IOException {
+    namespace().cleanUp(shell != null && shell.isAlive() ? work.resolve("user/podman.sock") : null);
     if (shell == null) {
       return;
     }

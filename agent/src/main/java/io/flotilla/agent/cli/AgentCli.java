@@ -2,6 +2,7 @@ package io.flotilla.agent.cli;
 
 import io.flotilla.agent.AgentException;
 import io.flotilla.agent.ExitCode;
+import io.flotilla.agent.Failures;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -61,7 +62,7 @@ public final class AgentCli {
     commandLine.setExecutionExceptionHandler(
         (e, cmd, parsed) -> {
           if (e instanceof AgentException agent) {
-            cmd.getErr().println("error: " + agent.getMessage());
+            cmd.getErr().println("error: " + Failures.describe(agent));
             return agent.exitCode().code();
           }
           cmd.getErr().println("error: " + e);

@@ -2,6 +2,7 @@ package io.flotilla.agent.cli;
 
 import io.flotilla.agent.AgentException;
 import io.flotilla.agent.ExitCode;
+import io.flotilla.agent.Failures;
 import io.flotilla.agent.config.AgentConfig;
 import io.flotilla.agent.config.ConfigLoader;
 import io.flotilla.agent.config.RemoteConfig;
@@ -119,7 +120,7 @@ final class AgentContext {
     try (InstanceLock ignored = lock.get()) {
       flushQueued();
     } catch (IOException | AgentException e) {
-      System.err.println("queued events not sent: " + e.getMessage());
+      System.err.println("queued events not sent: " + Failures.describe(e));
     }
   }
 
@@ -193,7 +194,7 @@ final class AgentContext {
       return gateway.hubCredentials();
     } catch (IOException e) {
       throw new UncheckedIOException(
-          "cannot get registry credentials from /hub-creds/: " + e.getMessage(), e);
+          "cannot get registry credentials from /hub-creds/: " + Failures.describe(e), e);
     }
   }
 }

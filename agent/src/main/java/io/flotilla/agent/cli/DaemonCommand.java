@@ -2,6 +2,7 @@ package io.flotilla.agent.cli;
 
 import io.flotilla.agent.AgentException;
 import io.flotilla.agent.ExitCode;
+import io.flotilla.agent.Failures;
 import io.flotilla.agent.config.AgentConfig;
 import io.flotilla.agent.config.RemoteConfig;
 import io.flotilla.agent.gateway.GatewayClient;
@@ -111,10 +112,10 @@ final class DaemonCommand implements Callable<Integer> {
       }
     } catch (AgentException e) {
       if (e.exitCode() != ExitCode.TARGET_ALREADY_RUNNING) {
-        System.err.println("error: " + e.getMessage());
+        System.err.println("error: " + Failures.describe(e));
       }
     } catch (RuntimeException e) {
-      System.err.println("error: " + e);
+      System.err.println("error: " + Failures.describe(e));
     }
     reportAppsStates(context);
   }
@@ -123,7 +124,7 @@ final class DaemonCommand implements Callable<Integer> {
     try {
       context.flushQueued();
     } catch (AgentException | IOException e) {
-      System.err.println("queued events not sent: " + e.getMessage());
+      System.err.println("queued events not sent: " + Failures.describe(e));
     }
   }
 
@@ -163,7 +164,7 @@ final class DaemonCommand implements Callable<Integer> {
       lastReported = null;
       return reloaded;
     } catch (AgentException | IOException e) {
-      System.err.println("cannot apply the config from the server: " + e.getMessage());
+      System.err.println("cannot apply the config from the server: " + Failures.describe(e));
       return context;
     }
   }
@@ -175,7 +176,7 @@ final class DaemonCommand implements Callable<Integer> {
         System.out.println("Reported system info: " + sent);
       }
     } catch (AgentException | IOException e) {
-      System.err.println("cannot report system info: " + e.getMessage());
+      System.err.println("cannot report system info: " + Failures.describe(e));
     }
   }
 
@@ -205,7 +206,7 @@ final class DaemonCommand implements Callable<Integer> {
         lastReported = comparable;
       }
     } catch (Exception e) {
-      System.err.println("cannot report apps states: " + e.getMessage());
+      System.err.println("cannot report apps states: " + Failures.describe(e));
     }
   }
 

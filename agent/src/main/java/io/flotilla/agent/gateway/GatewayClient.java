@@ -2,6 +2,7 @@ package io.flotilla.agent.gateway;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.flotilla.agent.Failures;
 import io.flotilla.protocol.ApiError;
 import io.flotilla.protocol.Json;
 import io.flotilla.protocol.device.AppsStates;
@@ -205,7 +206,7 @@ public final class GatewayClient {
       return http.send(built, HttpResponse.BodyHandlers.ofByteArray());
     } catch (IOException e) {
       throw new GatewayException(
-          "cannot reach the gateway at " + server + ": " + e.getMessage(), e);
+          "cannot reach the gateway at " + server + ": " + Failures.describe(e), e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new GatewayException("interrupted talking to " + server, e);

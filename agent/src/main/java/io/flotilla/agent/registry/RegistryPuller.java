@@ -1,6 +1,7 @@
 package io.flotilla.agent.registry;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.flotilla.agent.Failures;
 import io.flotilla.agent.store.BlobSource;
 import io.flotilla.agent.store.HttpBlobSource;
 import io.flotilla.protocol.Json;
@@ -111,7 +112,8 @@ public final class RegistryPuller {
                     .header("Accept", MediaTypes.ACCEPT_ANY_MANIFEST),
             HttpResponse.BodyHandlers.ofByteArray());
     if (response.statusCode() != 200) {
-      throw new IOException("GET " + response.uri() + " answered " + response.statusCode());
+      throw new IOException(
+          "GET " + response.uri() + " answered " + response.statusCode() + errors(response.body()));
     }
     byte[] bytes = response.body();
     if (bytes.length > MAX_MANIFEST_BYTES) {
@@ -265,10 +267,41 @@ public final class RegistryPuller {
     return URI.create((base.endsWith("/") ? base.substring(0, base.length() - 1) : base) + path);
   }
 
+  /**
+   * What an error answer's body says (the distribution spec's {@code {"errors": [{"code",
+   * "message"}]}}), cut short: the operator sees it in the update's failure.
+   */
+  static String errors(byte[] body) {
+    if (body == null || body.length == 0) {
+      return "";
+    }
+    StringBuilder text = new StringBuilder();
+    try {
+      for (JsonNode error : Json.mapper().readTree(body).path("errors")) {
+        text.append(text.length() == 0 ? " " : "; ").append(error.path("code").asText("?"));
+        String message = error.path("message").asText("");
+        if (!message.isEmpty()) {
+          text.append(" (").append(message).append(')');
+        }
+      }
+    } catch (IOException e) {
+      text.setLength(0);
+    }
+    if (text.length() == 0) {
+      text.append(": ")
+          .append(new String(body, 0, Math.min(body.length, 200), StandardCharsets.UTF_8));
+    }
+    String plain = text.toString().replaceAll("\\p{Cntrl}", " ");
+    return plain.length() > 300 ? plain.substring(0, 300) + "..." : plain;
+  }
+
   private <T> HttpResponse<T> send(HttpRequest request, HttpResponse.BodyHandler<T> handler)
       throws IOException {
     try {
       return http.send(request, handler);
+    } catch (IOException e) {
+      throw new IOException(
+          request.method() + " " + request.uri() + ": " + Failures.describe(e), e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IOException("interrupted talking to " + request.uri().getHost(), e);

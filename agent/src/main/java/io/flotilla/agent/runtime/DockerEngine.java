@@ -1,6 +1,7 @@
 package io.flotilla.agent.runtime;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.flotilla.agent.Failures;
 import io.flotilla.protocol.Json;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -170,7 +171,7 @@ public final class DockerEngine {
       out.flush();
       return read(Channels.newInputStream(channel));
     } catch (IOException e) {
-      throw new IOException("container engine at " + socket + ": " + e.getMessage(), e);
+      throw new IOException("container engine at " + socket + ": " + Failures.describe(e), e);
     }
   }
 

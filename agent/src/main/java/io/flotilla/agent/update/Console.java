@@ -34,6 +34,16 @@ public final class Console {
     }
   }
 
+  /**
+   * Why the update stopped, as the last progress line: a daemon's stdout would otherwise end on the
+   * step that failed, with the reason on stderr only.
+   */
+  public void failed(String text) {
+    if (!quiet) {
+      out.println("      failed: " + text);
+    }
+  }
+
   public void debug(String text) {
     if (verbose && !quiet) {
       out.println("      " + text);

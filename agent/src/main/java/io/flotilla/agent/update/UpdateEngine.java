@@ -2,6 +2,7 @@ package io.flotilla.agent.update;
 
 import io.flotilla.agent.AgentException;
 import io.flotilla.agent.ExitCode;
+import io.flotilla.agent.Failures;
 import io.flotilla.agent.gateway.GatewayClient;
 import io.flotilla.agent.registry.RegistryPuller;
 import io.flotilla.agent.runtime.AppRuntime;
@@ -115,7 +116,7 @@ public final class UpdateEngine {
       targets = gateway.targets();
     } catch (IOException e) {
       throw new AgentException(
-          ExitCode.METADATA_UPDATE_FAILED, "cannot fetch targets: " + e.getMessage(), e);
+          ExitCode.METADATA_UPDATE_FAILED, "cannot fetch targets: " + Failures.describe(e), e);
     }
     SelectedTarget target = selector.select(targets, version);
     console.info("Target " + target.name() + " with apps " + target.apps().keySet());
@@ -286,9 +287,9 @@ public final class UpdateEngine {
     try {
       work.run(update);
     } catch (AgentException e) {
-      throw failed(update, completed, e.exitCode(), e.getMessage(), e);
+      throw failed(update, completed, e.exitCode(), Failures.describe(e), e);
     } catch (IOException | RuntimeException e) {
-      throw failed(update, completed, failure, e.getMessage(), e);
+      throw failed(update, completed, failure, Failures.describe(e), e);
     }
     return updates.transition(update, done, events(update, completed));
   }
@@ -306,13 +307,9 @@ public final class UpdateEngine {
             update,
             completed != null ? completed : DeviceEventType.EcuInstallationCompleted,
             false,
-            "{\"error\": "
-                + io.flotilla.protocol.Json.mapper()
-                    .valueToTree(reason == null ? "unknown" : reason)
-                + "}"));
+            errorDetails(reason)));
     flushEvents();
-    return new AgentException(
-        code,
+    String message =
         "update "
             + update.id()
             + " to "
@@ -320,8 +317,24 @@ public final class UpdateEngine {
             + " failed while "
             + update.state().wireName()
             + ": "
-            + reason,
-        cause);
+            + reason;
+    console.failed(message);
+    return new AgentException(code, message, cause);
+  }
+
+  /**
+   * {@code {"error": reason}}, the reason shortened until the JSON fits what the server keeps: cut
+   * JSON would reach the operator as raw text.
+   */
+  static String errorDetails(String reason) {
+    String shown = reason;
+    while (true) {
+      String json = "{\"error\": " + io.flotilla.protocol.Json.mapper().valueToTree(shown) + "}";
+      if (json.length() <= DeviceEvent.MAX_DETAILS) {
+        return json;
+      }
+      shown = shown.substring(0, shown.length() * 3 / 4) + " ...";
+    }
   }
 
   private void init(UpdateRecord update) throws IOException {
@@ -394,7 +407,9 @@ public final class UpdateEngine {
           runtime.stop(old.getKey(), appsRoot.resolve(old.getKey()));
         } catch (IOException e) {
           throw new AgentException(
-              ExitCode.STOP_APPS_FAILED, "stopping " + old.getKey() + ": " + e.getMessage(), e);
+              ExitCode.STOP_APPS_FAILED,
+              "stopping " + old.getKey() + ": " + Failures.describe(e),
+              e);
         }
       }
     }
@@ -519,7 +534,7 @@ public final class UpdateEngine {
           "images of "
               + update.fromTarget()
               + " no longer readable ("
-              + e.getMessage()
+              + Failures.describe(e)
               + "), pruned already");
       return;
     }
@@ -589,22 +604,32 @@ public final class UpdateEngine {
   private List<AppPlan> plans(Map<String, String> apps, boolean download) throws IOException {
     List<AppPlan> plans = new ArrayList<>();
     for (String uriText : apps.values()) {
-      AppUri uri = AppUri.parse(uriText);
-      byte[] manifestBytes = manifest(uri.registryHost(), uri.repository(), uri.digest(), download);
-      ComposeAppManifest app = ComposeAppManifest.parse(manifestBytes);
-      smallBlob(uri.registryHost(), uri.repository(), app.bundleIndex(), download);
-      smallBlob(uri.registryHost(), uri.repository(), app.bundle(), download);
-      byte[] composeBytes;
-      try (InputStream bundle = Files.newInputStream(store.blobPath(app.bundle().digest()))) {
-        composeBytes = AppBundle.readComposeFile(bundle);
+      try {
+        plans.add(plan(uriText, download));
+      } catch (IOException | IllegalArgumentException e) {
+        throw new IOException("app " + uriText + ": " + Failures.describe(e), e);
       }
-      List<ImagePlan> images = new ArrayList<>();
-      for (Map.Entry<String, String> service :
-          ComposeFile.parse(composeBytes).serviceImages().entrySet()) {
-        if (service.getValue() == null) {
-          throw new IOException(
-              "service " + service.getKey() + " of " + uri.app() + " has no image");
-        }
+    }
+    return plans;
+  }
+
+  private AppPlan plan(String uriText, boolean download) throws IOException {
+    AppUri uri = AppUri.parse(uriText);
+    byte[] manifestBytes = manifest(uri.registryHost(), uri.repository(), uri.digest(), download);
+    ComposeAppManifest app = ComposeAppManifest.parse(manifestBytes);
+    smallBlob(uri.registryHost(), uri.repository(), app.bundleIndex(), download);
+    smallBlob(uri.registryHost(), uri.repository(), app.bundle(), download);
+    byte[] composeBytes;
+    try (InputStream bundle = Files.newInputStream(store.blobPath(app.bundle().digest()))) {
+      composeBytes = AppBundle.readComposeFile(bundle);
+    }
+    List<ImagePlan> images = new ArrayList<>();
+    for (Map.Entry<String, String> service :
+        ComposeFile.parse(composeBytes).serviceImages().entrySet()) {
+      if (service.getValue() == null) {
+        throw new IOException("service " + service.getKey() + " of " + uri.app() + " has no image");
+      }
+      try {
         PinnedImage ref = PinnedImage.parse(service.getValue());
         Digest platformDigest = platformDigest(ref, download);
         images.add(
@@ -614,10 +639,18 @@ public final class UpdateEngine {
                 platformDigest,
                 OciManifests.readManifest(
                     manifest(ref.host(), ref.repository(), platformDigest, download))));
+      } catch (IOException | IllegalArgumentException e) {
+        throw new IOException(
+            "service "
+                + service.getKey()
+                + ", image "
+                + service.getValue()
+                + ": "
+                + Failures.describe(e),
+            e);
       }
-      plans.add(new AppPlan(uri, app, images));
     }
-    return plans;
+    return new AppPlan(uri, app, images);
   }
 
   /**
@@ -684,7 +717,7 @@ public final class UpdateEngine {
     } catch (IOException e) {
       console.info(
           "cannot fetch targets ("
-              + e.getMessage()
+              + Failures.describe(e)
               + "); re-syncing "
               + current.targetName()
               + " from local records");
@@ -743,7 +776,7 @@ public final class UpdateEngine {
     try {
       events.flush(gateway::events);
     } catch (IOException e) {
-      console.debug("events stay queued: " + e.getMessage());
+      console.debug("events stay queued: " + Failures.describe(e));
     }
   }
 

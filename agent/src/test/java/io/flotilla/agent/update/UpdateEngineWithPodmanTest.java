@@ -255,6 +255,7 @@ class UpdateEngineWithPodmanTest {
     assertEquals("EcuInstallationCompleted", last.eventType().id());
     assertEquals(Boolean.FALSE, last.event().success());
     assertTrue(last.event().details().contains("Exited (3)"), last.event().details());
+    assertEquals("      failed: " + failure.getMessage(), lastOutputLine());
 
     UpdateRecord resync =
         updateEngine().run(UpdateAction.UPDATE, OptionalLong.empty(), true, UpdateState.COMPLETED);
@@ -268,6 +269,61 @@ class UpdateEngineWithPodmanTest {
     assertTrue(
         store.has(
             io.flotilla.protocol.composeapp.AppUri.parse(resync.apps().get("shell")).digest()));
+  }
+
+  private AgentException failingUpdate(long version, String uri) throws Exception {
+    gateway.publish(HW, version, "main", Map.of("shell", uri));
+    return assertThrows(
+        AgentException.class,
+        () ->
+            updateEngine()
+                .run(UpdateAction.UPDATE, OptionalLong.empty(), false, UpdateState.COMPLETED));
+  }
+
+  /** The reason the server got, from the last failed event's {@code {"error": ...}} details. */
+  private String reportedError() throws IOException {
+    DeviceEvent last = gateway.events.get(gateway.events.size() - 1);
+    assertEquals(Boolean.FALSE, last.event().success(), last.toString());
+    return io.flotilla.protocol.Json.mapper()
+        .readTree(last.event().details())
+        .get("error")
+        .asText();
+  }
+
+  private String lastOutputLine() {
+    String[] lines = output.toString().split("\n");
+    return lines[lines.length - 1];
+  }
+
+  @Test
+  void anUnreachableRegistryIsNamedWithTheCauseNotNull() throws Exception {
+    int closed;
+    try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
+      closed = socket.getLocalPort();
+    }
+    String host = "127.0.0.1:" + closed;
+    AgentException failure = failingUpdate(5, host + "/acme/shell@sha256:" + "c".repeat(64));
+    assertEquals(ExitCode.INIT_FAILED, failure.exitCode(), failure.getMessage());
+    String reason = reportedError();
+    assertTrue(reason.contains(host + "/v2/acme/shell/manifests/sha256:"), reason);
+    assertTrue(reason.contains("cannot connect"), reason);
+    assertFalse(reason.contains("null"), reason);
+    assertTrue(failure.getMessage().endsWith(reason), failure.getMessage());
+    assertEquals("      failed: " + failure.getMessage(), lastOutputLine());
+  }
+
+  @Test
+  void aMissingImageIsNamedWithTheRegistrysAnswer() throws Exception {
+    String missing = registry.host() + "/acme/missing@sha256:" + "d".repeat(64);
+    String uri =
+        TestImages.pushApp(
+            registry, "acme", "shell", "services:\n  web:\n    image: " + missing + "\n", Map.of());
+    AgentException failure = failingUpdate(6, uri);
+    assertEquals(ExitCode.INIT_FAILED, failure.exitCode(), failure.getMessage());
+    String reason = reportedError();
+    assertTrue(reason.startsWith("app " + uri + ": service web, image " + missing + ": "), reason);
+    assertTrue(reason.endsWith("answered 404 BLOB_UNKNOWN"), reason);
+    assertEquals("      failed: " + failure.getMessage(), lastOutputLine());
   }
 
   /**

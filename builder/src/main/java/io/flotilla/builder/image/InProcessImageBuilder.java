@@ -57,7 +57,8 @@ public final class InProcessImageBuilder implements ImageBuilder {
   private record Base(
       TargetPlatform platform, ImageManifest manifest, byte[] config, String manifestMediaType) {}
 
-  private record Layer(ReproducibleLayer layer, String createdBy) {}
+  /** {@code binaries}: the ELF programs and libraries the layer holds, by path, with their arch. */
+  private record Layer(ReproducibleLayer layer, String createdBy, Map<String, String> binaries) {}
 
   private BuiltImage buildOrThrow(ImageBuildRequest request) throws IOException, BuildFailure {
     Dockerfile dockerfile = request.dockerfile();
@@ -96,9 +97,14 @@ public final class InProcessImageBuilder implements ImageBuilder {
       switch (instruction.keyword()) {
         case "ARG" -> declareArg(instruction, buildArgs, args);
         case "COPY", "ADD" -> {
-          ReproducibleLayer layer =
-              copyLayer(request, instruction, vars, changes.workdir(bases.get(0).config()));
-          layers.add(new Layer(layer, instruction.keyword() + " " + instruction.arguments()));
+          TreeMap<String, ReproducibleLayer.Entry> entries =
+              copyEntries(request, instruction, vars, changes.workdir(bases.get(0).config()));
+          ReproducibleLayer layer = ReproducibleLayer.write(entries);
+          layers.add(
+              new Layer(
+                  layer,
+                  instruction.keyword() + " " + instruction.arguments(),
+                  ElfMachine.of(entries)));
           request
               .log()
               .line(
@@ -118,6 +124,9 @@ public final class InProcessImageBuilder implements ImageBuilder {
       }
     }
 
+    for (Base base : bases) {
+      warnOfForeignBinaries(request, base.platform(), layers);
+    }
     String ownHost = registry.endpoints().ownHost();
     ImageRef baseRef = baseName.equals("scratch") ? null : ImageRef.parse(baseName, ownHost);
     ImageCopier copier = new ImageCopier(registry);
@@ -346,7 +355,55 @@ public final class InProcessImageBuilder implements ImageBuilder {
     return history;
   }
 
-  private ReproducibleLayer copyLayer(
+  /**
+   * Files listed at most per platform, so that a tree of foreign binaries does not flood the log.
+   */
+  static final int FOREIGN_BINARIES_LISTED = 5;
+
+  /**
+   * Nothing stops an image from carrying binaries its platform cannot run (an amd64 program copied
+   * into an image published for linux/arm64 fails only on the device, "exec format error"): the
+   * build says so in its log and goes on, since a binary may be there for another reason.
+   */
+  private static void warnOfForeignBinaries(
+      ImageBuildRequest request, TargetPlatform platform, List<Layer> layers) {
+    Map<String, String> foreign = new TreeMap<>();
+    for (Layer layer : layers) {
+      layer
+          .binaries()
+          .forEach(
+              (path, arch) -> {
+                if (!arch.equals(platform.architecture())) {
+                  foreign.put(path, arch);
+                } else {
+                  foreign.remove(path);
+                }
+              });
+    }
+    if (foreign.isEmpty()) {
+      return;
+    }
+    List<String> listed =
+        foreign.entrySet().stream()
+            .limit(FOREIGN_BINARIES_LISTED)
+            .map(e -> "/" + e.getKey() + " (" + e.getValue() + ")")
+            .toList();
+    request
+        .log()
+        .line(
+            "  warning: "
+                + platform
+                + " cannot run "
+                + String.join(", ", listed)
+                + (foreign.size() > listed.size()
+                    ? " and " + (foreign.size() - listed.size()) + " more ELF file(s)"
+                    : "")
+                + ": built for another architecture; the image is published for "
+                + platform
+                + " all the same");
+  }
+
+  private TreeMap<String, ReproducibleLayer.Entry> copyEntries(
       ImageBuildRequest request,
       Dockerfile.Instruction instruction,
       Map<String, String> vars,
@@ -439,7 +496,7 @@ public final class InProcessImageBuilder implements ImageBuilder {
         }
       }
     }
-    return ReproducibleLayer.write(entries);
+    return entries;
   }
 
   /**

@@ -186,6 +186,59 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
   public record Outcome(UpdateState state, String failedStep) {}
 
   /**
+   * The last update that failed on the device and why: the step that reported {@code success:
+   * false} (its event type), the reason from that event's details ({@link #reasonOf}) and when the
+   * server received it. An automatic rollback is an update of its own, so the failure it undid
+   * stays here after the rollback succeeded.
+   */
+  public record Failure(
+      String correlationId, String targetName, String step, String reason, Instant at)
+      implements CborSerializable {}
+
+  /** The failure of an update, or null when no step of it failed. */
+  public static Failure failureOf(
+      String correlationId, String targetName, List<UpdateEvent> events, Instant at) {
+    for (UpdateEvent event : events) {
+      if (Boolean.FALSE.equals(event.success())) {
+        return new Failure(
+            correlationId,
+            event.targetName() != null ? event.targetName() : targetName,
+            event.type(),
+            reasonOf(event.details()),
+            at);
+      }
+    }
+    return null;
+  }
+
+  private static final com.fasterxml.jackson.databind.ObjectMapper DETAILS_JSON =
+      new com.fasterxml.jackson.databind.ObjectMapper();
+
+  /**
+   * The reason in a failed event's details: agents (ours and fioup) send {@code {"error": "..."}},
+   * ours {@code {"canceled": "..."}} for a canceled update; other details are shown as sent.
+   */
+  public static String reasonOf(String details) {
+    if (details == null || details.isBlank()) {
+      return null;
+    }
+    try {
+      com.fasterxml.jackson.databind.JsonNode node = DETAILS_JSON.readTree(details);
+      if (node != null && node.isObject()) {
+        if (node.path("error").isTextual()) {
+          return node.get("error").asText();
+        }
+        if (node.path("canceled").isTextual()) {
+          return "canceled: " + node.get("canceled").asText();
+        }
+      }
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      return details;
+    }
+    return details;
+  }
+
+  /**
    * Failed as soon as any step reports failure; succeeded once the installation completed
    * successfully.
    */
@@ -294,7 +347,8 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
       List<ConfigFile> config,
       Instant configChangedAt,
       String currentUpdate,
-      UpdateState currentUpdateState)
+      UpdateState currentUpdateState,
+      Failure lastFailure)
       implements CborSerializable {}
 
   public sealed interface Event extends CborSerializable {
@@ -390,7 +444,8 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
       Map<SystemInfoKind, String> systemInfo,
       List<ConfigFile> config,
       Instant configChangedAt,
-      Instant decommissionedAt)
+      Instant decommissionedAt,
+      Failure lastFailure)
       implements CborSerializable {
 
     /**
@@ -400,7 +455,7 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
     static final State EMPTY =
         new State(
             null, null, null, null, null, false, null, List.of(), null, null, List.of(), null,
-            Map.of(), List.of(), null, null);
+            Map.of(), List.of(), null, null, null);
 
     public State {
       factory = Canonical.of(factory);
@@ -410,6 +465,29 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
       targetName = Canonical.of(targetName);
       apps = Canonical.of(List.copyOf(apps));
       updates = withoutMetadataUpdates(updates);
+      if (lastFailure == null && updates != null) {
+        lastFailure = lastFailureIn(updates);
+      }
+    }
+
+    /**
+     * Snapshots written before the state kept its last failure load without one: the updates they
+     * hold tell it, as far as they reach back.
+     */
+    private static Failure lastFailureIn(List<Update> updates) {
+      for (int i = updates.size() - 1; i >= 0; i--) {
+        Update update = updates.get(i);
+        Failure failure =
+            failureOf(
+                update.correlationId(),
+                update.targetName(),
+                update.events(),
+                update.lastReportedAt());
+        if (failure != null) {
+          return failure;
+        }
+      }
+      return null;
     }
 
     /**
@@ -458,7 +536,8 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
           config,
           configChangedAt,
           current == null ? null : current.correlationId(),
-          current == null ? null : current.state());
+          current == null ? null : current.state(),
+          lastFailure);
     }
 
     boolean knowsEvent(String eventId) {
@@ -500,6 +579,7 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
             Map.of(),
             List.of(),
             null,
+            null,
             null);
       } else if (event instanceof StatusReported s) {
         return with(
@@ -531,13 +611,27 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
             next.set(index, next.get(index).with(updateEvent, reported.at()));
           }
         }
+        Failure failure = lastFailure;
+        for (UpdateEvent updateEvent : reported.events()) {
+          if (Boolean.FALSE.equals(updateEvent.success())
+              && !isMetadataEvent(updateEvent)
+              && (failure == null
+                  || !failure.correlationId().equals(updateEvent.correlationId()))) {
+            Update update = next.get(indexOf(next, updateEvent.correlationId()));
+            failure =
+                failureOf(
+                    update.correlationId(), update.targetName(), update.events(), reported.at());
+          }
+        }
         while (next.size() > MAX_UPDATES_KEPT) {
           next.remove(0);
         }
+        Failure newestFailure = failure;
         return with(
             edit -> {
               edit.lastSeen = seen;
               edit.updates = List.copyOf(next);
+              edit.lastFailure = newestFailure;
             });
       } else if (event instanceof AppsStatesReported reported) {
         return with(
@@ -599,6 +693,7 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
       private List<ConfigFile> config;
       private Instant configChangedAt;
       private Instant decommissionedAt;
+      private Failure lastFailure;
 
       private Edit(State from) {
         factory = from.factory;
@@ -617,6 +712,7 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
         config = from.config;
         configChangedAt = from.configChangedAt;
         decommissionedAt = from.decommissionedAt;
+        lastFailure = from.lastFailure;
       }
 
       private State state() {
@@ -636,7 +732,8 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
             systemInfo,
             config,
             configChangedAt,
-            decommissionedAt);
+            decommissionedAt,
+            lastFailure);
       }
     }
 

@@ -37,7 +37,28 @@ public final class DeviceQueries {
       String updateCorrelationId,
       String updateState,
       Instant createdAt,
-      Instant decommissionedAt) {}
+      Instant decommissionedAt,
+      Device.Failure lastFailure) {
+
+    DeviceRow withLastFailure(Device.Failure failure) {
+      return new DeviceRow(
+          uuid,
+          factory,
+          name,
+          tag,
+          group,
+          hardwareId,
+          production,
+          targetName,
+          apps,
+          lastSeen,
+          updateCorrelationId,
+          updateState,
+          createdAt,
+          decommissionedAt,
+          failure);
+    }
+  }
 
   /**
    * Null fields do not filter. {@code online}: seen since {@code onlineSince}; {@code updating}:
@@ -141,11 +162,12 @@ public final class DeviceQueries {
               }
             }
           }
+          String next = null;
           if (rows.size() > limit) {
             rows = rows.subList(0, limit);
-            return new DevicePage(List.copyOf(rows), rows.get(limit - 1).uuid());
+            next = rows.get(limit - 1).uuid();
           }
-          return new DevicePage(rows, null);
+          return new DevicePage(withLastFailures(connection, factory, rows), next);
         });
   }
 
@@ -161,10 +183,56 @@ public final class DeviceQueries {
             s.setString(1, factory);
             s.setString(2, uuid);
             try (ResultSet r = s.executeQuery()) {
-              return r.next() ? Optional.of(device(r)) : Optional.empty();
+              if (!r.next()) {
+                return Optional.empty();
+              }
+              return Optional.of(withLastFailures(connection, factory, List.of(device(r))).get(0));
             }
           }
         });
+  }
+
+  /**
+   * Each device's newest failed update (by start) from {@code device_updates}, read as the entity
+   * reads it ({@link Device#failureOf}); {@code at} is when the server last received an event of
+   * that update, which is the failing one unless the device reported more afterwards.
+   */
+  private static List<DeviceRow> withLastFailures(
+      Connection connection, String factory, List<DeviceRow> rows) throws SQLException {
+    if (rows.isEmpty()) {
+      return List.copyOf(rows);
+    }
+    String marks = String.join(", ", java.util.Collections.nCopies(rows.size(), "?"));
+    Map<String, Device.Failure> failures = new java.util.HashMap<>();
+    try (PreparedStatement s =
+        connection.prepareStatement(
+            "SELECT u.uuid, u.correlation_id, u.target_name, u.events, u.updated_at"
+                + " FROM device_updates u WHERE u.factory = ? AND u.state = ? AND u.uuid IN ("
+                + marks
+                + ") AND u.started_at = (SELECT MAX(m.started_at) FROM device_updates m"
+                + " WHERE m.uuid = u.uuid AND m.state = ?) ORDER BY u.correlation_id")) {
+      String failed = Device.UpdateState.FAILED.wireName();
+      s.setString(1, factory);
+      s.setString(2, failed);
+      for (int i = 0; i < rows.size(); i++) {
+        s.setString(3 + i, rows.get(i).uuid());
+      }
+      s.setString(3 + rows.size(), failed);
+      try (ResultSet r = s.executeQuery()) {
+        while (r.next()) {
+          Device.Failure failure =
+              Device.failureOf(
+                  r.getString(2),
+                  r.getString(3),
+                  DeviceProjection.DeviceEventsJson.read(r.getString(4)),
+                  instant(r.getTimestamp(5)));
+          if (failure != null) {
+            failures.put(r.getString(1), failure);
+          }
+        }
+      }
+    }
+    return rows.stream().map(row -> row.withLastFailure(failures.get(row.uuid()))).toList();
   }
 
   public record SystemInfoRow(Device.SystemInfoKind kind, String content, Instant reportedAt) {}
@@ -352,6 +420,7 @@ public final class DeviceQueries {
         r.getString(11),
         r.getString(12),
         instant(r.getTimestamp(13)),
-        instant(r.getTimestamp(14)));
+        instant(r.getTimestamp(14)),
+        null);
   }
 }

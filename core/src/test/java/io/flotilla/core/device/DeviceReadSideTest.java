@@ -163,6 +163,96 @@ abstract class DeviceReadSideTest {
   }
 
   @Test
+  void theLastFailureOutlivesTheRollbackOnTheReadSide() throws Exception {
+    String factory = "lf-" + UUID.randomUUID().toString().substring(0, 8);
+    String failing = UUID.randomUUID().toString();
+    String healthy = UUID.randomUUID().toString();
+    Instant now = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
+    send(
+        healthy,
+        r ->
+            new Device.ReportUpdateEvents(
+                contact(factory, "main", "amd64-linux-1", now),
+                List.of(event("h1", "u-1", "EcuInstallationCompleted", true)),
+                r));
+    send(
+        failing,
+        r ->
+            new Device.ReportUpdateEvents(
+                contact(factory, "main", "amd64-linux-1", now),
+                List.of(
+                    event("e1", "u-1", "UpdateInitStarted", null),
+                    new UpdateEvent(
+                        "e2",
+                        "2026-11-27T10:00:00Z",
+                        "UpdateInitCompleted",
+                        2,
+                        "u-1",
+                        false,
+                        "amd64-linux-2",
+                        "2",
+                        "{\"error\": \"registry 127.0.0.1:1 refused the connection\"}")),
+                r));
+    Device.Summary afterRollback =
+        send(
+            failing,
+            r ->
+                new Device.ReportUpdateEvents(
+                    contact(factory, null, null, now.plusSeconds(1)),
+                    List.of(
+                        new UpdateEvent(
+                            "r1",
+                            "2026-11-27T10:00:01Z",
+                            "EcuInstallationCompleted",
+                            2,
+                            "u-2",
+                            true,
+                            "amd64-linux-1",
+                            "1",
+                            null)),
+                    r));
+    Device.Failure expected =
+        new Device.Failure(
+            "u-1",
+            "amd64-linux-2",
+            "UpdateInitCompleted",
+            "registry 127.0.0.1:1 refused the connection",
+            now);
+    assertEquals(expected, afterRollback.lastFailure());
+
+    DeviceQueries queries = core.deviceQueries();
+    DeviceQueries.DeviceRow row =
+        eventually(
+            PATIENCE,
+            () -> {
+              var found = await(queries.device(factory, failing)).orElseThrow();
+              assertEquals("u-2", found.updateCorrelationId());
+              return found;
+            });
+    assertEquals("succeeded", row.updateState());
+    assertEquals(expected, row.lastFailure());
+
+    var page =
+        eventually(
+            PATIENCE,
+            () -> {
+              var listed =
+                  await(
+                      queries.devices(
+                          factory,
+                          new DeviceQueries.DeviceFilter(null, null, null, null, null, false),
+                          now,
+                          10,
+                          null));
+              assertEquals(2, listed.devices().size());
+              return listed;
+            });
+    for (DeviceQueries.DeviceRow listed : page.devices()) {
+      assertEquals(listed.uuid().equals(failing) ? expected : null, listed.lastFailure());
+    }
+  }
+
+  @Test
   void filtersPagingStatusAndDecommission() throws Exception {
     String factory = "fl-" + UUID.randomUUID().toString().substring(0, 8);
     await(

@@ -236,6 +236,131 @@ class DeviceTest {
         Device.outcome(failing.state().update("u2").events()));
   }
 
+  private CommandResultWithReply<
+          Device.Command, Device.Event, Device.State, StatusReply<Device.Summary>>
+      report(Instant at, UpdateEvent... events) {
+    return device.runCommand(
+        replyTo ->
+            new Device.ReportUpdateEvents(contact(at, null, null, null), List.of(events), replyTo));
+  }
+
+  private static UpdateEvent failed(String id, String correlationId, String type, String details) {
+    return new UpdateEvent(
+        id, "2026-11-27T10:00:00Z", type, 2, correlationId, false, "amd64-linux-43", "43", details);
+  }
+
+  @Test
+  void theLastFailureStaysAfterTheRollbackSucceededAndARestart() {
+    checkIn(contact(T0, "main", "amd64-linux-42", List.of()));
+    assertNull(
+        report(T0.plusSeconds(1), event("e1", "u1", "EcuInstallationCompleted", true))
+            .reply()
+            .getValue()
+            .lastFailure());
+
+    var failing =
+        report(
+            T0.plusSeconds(2),
+            event("f1", "u2", "UpdateInitStarted", null),
+            failed(
+                "f2",
+                "u2",
+                "UpdateInitCompleted",
+                "{\"error\": \"hub.example.com/acme/web: registry answered 404 MANIFEST_UNKNOWN\"}"),
+            failed("f3", "u2", "EcuInstallationCompleted", "{\"error\": \"later\"}"));
+    Device.Failure expected =
+        new Device.Failure(
+            "u2",
+            "amd64-linux-43",
+            "UpdateInitCompleted",
+            "hub.example.com/acme/web: registry answered 404 MANIFEST_UNKNOWN",
+            T0.plusSeconds(2));
+    assertEquals(expected, failing.reply().getValue().lastFailure());
+
+    var rollback =
+        report(
+            T0.plusSeconds(3),
+            event("r1", "u3", "UpdateInitStarted", null),
+            event("r2", "u3", "EcuInstallationCompleted", true));
+    Device.Summary after = rollback.reply().getValue();
+    assertEquals(Device.UpdateState.SUCCEEDED, after.currentUpdateState());
+    assertEquals("u3", after.currentUpdate());
+    assertEquals(expected, after.lastFailure(), "the rollback's success hides no failure");
+
+    assertEquals(
+        expected,
+        report(
+                T0.plusSeconds(4),
+                failed("f4", "u2", "EcuDownloadCompleted", "{\"error\": \"resent late\"}"))
+            .reply()
+            .getValue()
+            .lastFailure(),
+        "a later failed event of the same update keeps the step that failed first");
+
+    device.restart();
+    assertEquals(expected, device.getState().lastFailure());
+
+    Device.Failure canceled =
+        report(
+                T0.plusSeconds(5),
+                failed("c1", "u4", "EcuInstallationCompleted", "{\"canceled\": \"newer target\"}"))
+            .reply()
+            .getValue()
+            .lastFailure();
+    assertEquals(
+        new Device.Failure(
+            "u4",
+            "amd64-linux-43",
+            "EcuInstallationCompleted",
+            "canceled: newer target",
+            T0.plusSeconds(5)),
+        canceled);
+  }
+
+  @Test
+  void aSnapshotWithoutTheLastFailureFindsItInItsUpdates() {
+    Device.Update failedUpdate =
+        new Device.Update(
+            "u1",
+            "amd64-linux-43",
+            "43",
+            List.of(failed("e1", "u1", "EcuDownloadCompleted", "not json")),
+            T0,
+            T0.plusSeconds(9));
+    Device.Update rollback =
+        new Device.Update(
+            "u2",
+            "amd64-linux-42",
+            "42",
+            List.of(event("e2", "u2", "EcuInstallationCompleted", true)),
+            T0.plusSeconds(10),
+            T0.plusSeconds(10));
+    Device.State old = stateWith("main", "amd64-linux-42", List.of());
+    Device.State loaded =
+        new Device.State(
+            old.factory(),
+            old.name(),
+            old.hardwareId(),
+            old.group(),
+            old.tag(),
+            old.production(),
+            old.targetName(),
+            old.apps(),
+            old.createdAt(),
+            old.lastSeen(),
+            List.of(failedUpdate, rollback),
+            null,
+            java.util.Map.of(),
+            List.of(),
+            null,
+            null,
+            null);
+    assertEquals(
+        new Device.Failure(
+            "u1", "amd64-linux-43", "EcuDownloadCompleted", "not json", T0.plusSeconds(9)),
+        loaded.lastFailure());
+  }
+
   /**
    * As fioup sends it after each change of the targets version (pkg/state/check.go,
    * sendMetadataUpdateCompletedEvent).
@@ -341,6 +466,7 @@ class DeviceTest {
             java.util.Map.of(),
             List.of(),
             null,
+            null,
             null);
     Serialization serialization = SerializationExtension.get(testKit.system());
     byte[] bytes = serialization.serialize(written).get();
@@ -364,6 +490,7 @@ class DeviceTest {
             .reply()
             .getValue();
     assertEquals("u1", summary.currentUpdate());
+    assertNull(summary.lastFailure(), "a snapshot from before knows no failure and had none");
     assertEquals(Device.UpdateState.SUCCEEDED, summary.currentUpdateState());
   }
 
@@ -606,6 +733,7 @@ class DeviceTest {
         null,
         java.util.Map.of(),
         List.of(),
+        null,
         null,
         null);
   }

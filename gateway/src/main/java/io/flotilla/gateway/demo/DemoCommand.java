@@ -47,6 +47,10 @@ public final class DemoCommand implements Callable<Integer> {
   private static final String FACTORY = "demo";
   private static final Duration BUILD_PATIENCE = Duration.ofMinutes(3);
   private static final Pattern ANNOUNCED = Pattern.compile("flotilla: build #(\\d+) ");
+  private static final Duration DEVICE_PATIENCE = Duration.ofMinutes(5);
+
+  /** The repository (or install) directory holding {@code bin/}, set by {@code bin/flotilla}. */
+  public static final String HOME_PROPERTY = "flotilla.home";
 
   @Option(
       names = "--data-dir",
@@ -75,8 +79,22 @@ public final class DemoCommand implements Callable<Integer> {
 
   @Option(
       names = "--keep-running",
-      description = "Keep the node serving after the demo instead of stopping it.")
+      description =
+          "Keep the node serving after the demo instead of stopping it, with a simulated device (bin/flotilla-sim) that updates to the built target.")
   boolean keepRunning;
+
+  enum DeviceKind {
+    auto,
+    agent,
+    simulated
+  }
+
+  @Option(
+      names = "--device",
+      defaultValue = "auto",
+      description =
+          "With --keep-running: agent (this project's agent on podman), simulated (bin/flotilla-sim) or auto (the agent where podman and docker-compose run as root on amd64, else simulated; default).")
+  DeviceKind deviceKind;
 
   private final HttpClient http =
       HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
@@ -95,6 +113,7 @@ public final class DemoCommand implements Callable<Integer> {
       String base = "http://127.0.0.1:" + server.httpPort();
       api = base + "/api/v1";
       String admin = server.adminToken().value();
+      String builtTarget = null;
 
       step(
           2,
@@ -156,6 +175,7 @@ public final class DemoCommand implements Callable<Integer> {
         step(6, "Targets that devices following tag 'main' now get");
         for (JsonNode target : build.get("targets")) {
           System.out.println("    " + target.asText() + "  apps: " + build.get("apps"));
+          builtTarget = target.asText();
         }
       } finally {
         deleteTree(work);
@@ -180,8 +200,13 @@ public final class DemoCommand implements Callable<Integer> {
               + server.dataDir().resolve("admin-token")
               + ")\"");
       if (keepRunning) {
+        List<Process> device = startDevice(server, admin, builtTarget);
         System.out.println("Serving on " + base + " (Ctrl-C stops it).");
-        server.system().getWhenTerminated().toCompletableFuture().join();
+        try {
+          server.system().getWhenTerminated().toCompletableFuture().join();
+        } finally {
+          stop(device);
+        }
       } else {
         System.out.println(
             "The node stops now; `bin/flotilla server --data-dir "
@@ -190,6 +215,256 @@ public final class DemoCommand implements Callable<Integer> {
       }
       return 0;
     }
+  }
+
+  /**
+   * A device to look at after the demo, following {@code main} until it runs the built target: this
+   * project's agent on podman where podman runs apps ({@link #podmanRunsApps}), else one simulated
+   * device of {@code bin/flotilla-sim}, which registers and speaks the device protocol over mutual
+   * TLS like a real one with only its runtime simulated. Its output goes to {@code
+   * <data-dir>/logs/demo-device.log}. No device when the demo was not started by {@code
+   * bin/flotilla}, which names the launchers' directory.
+   */
+  private List<Process> startDevice(FlotillaServer server, String admin, String builtTarget)
+      throws IOException, InterruptedException {
+    String home = System.getProperty(HOME_PROPERTY);
+    if (home == null || !Files.isExecutable(Path.of(home, "bin", "flotilla-sim"))) {
+      System.out.println(
+          "No device: the device launchers are found only when the demo runs from bin/flotilla.");
+      return List.of();
+    }
+    boolean agent =
+        deviceKind == DeviceKind.agent || (deviceKind == DeviceKind.auto && podmanRunsApps());
+    Path deviceDir = Files.createDirectories(server.dataDir().resolve("demo-device"));
+    Path tokenFile = deviceDir.resolve("token");
+    String token =
+        json(send(
+                "POST",
+                "/factories/" + FACTORY + "/tokens",
+                admin,
+                "{\"description\":\"demo device\",\"scopes\":[\"devices:create\"]}"))
+            .get("token")
+            .asText();
+    Files.deleteIfExists(tokenFile);
+    Files.createFile(
+        tokenFile,
+        java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+            java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+    Files.writeString(tokenFile, token);
+    Path log = Files.createDirectories(server.dataDir().resolve("logs")).resolve("demo-device.log");
+    List<Process> processes =
+        agent
+            ? startAgent(Path.of(home), server, deviceDir, tokenFile, log)
+            : List.of(startSimulated(Path.of(home), server, deviceDir, tokenFile, log));
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(processes)));
+    System.out.println("    its output: " + log);
+    JsonNode seen = awaitDevice(admin, builtTarget, processes.get(processes.size() - 1));
+    String adminToken = server.dataDir().resolve("admin-token").toString();
+    if (seen == null) {
+      System.out.println(
+          "    the device has not reported "
+              + builtTarget
+              + " within "
+              + DEVICE_PATIENCE.toMinutes()
+              + " minutes; see "
+              + log);
+      return processes;
+    }
+    String uuid = seen.get("uuid").asText();
+    System.out.println(
+        "    device "
+            + uuid
+            + " runs "
+            + seen.path("targetName").asText()
+            + " (update "
+            + seen.path("updateState").asText()
+            + ")");
+    System.out.println();
+    System.out.println("Where to look:");
+    System.out.println("  API:         " + api + "  (admin token in " + adminToken + ")");
+    System.out.println(
+        "  the device:  curl -s "
+            + api
+            + "/factories/"
+            + FACTORY
+            + "/devices/"
+            + uuid
+            + " -H \"Authorization: Bearer $(cat "
+            + adminToken
+            + ")\"");
+    System.out.println(
+        "  its updates: curl -s "
+            + api
+            + "/factories/"
+            + FACTORY
+            + "/devices/"
+            + uuid
+            + "/updates -H \"Authorization: Bearer $(cat "
+            + adminToken
+            + ")\"");
+    if (agent) {
+      System.out.println(
+          "  its app:     podman --url unix://"
+              + deviceDir.resolve("podman.sock")
+              + " ps   (the containers stay after the demo; `... rm -af` removes them)");
+    }
+    return processes;
+  }
+
+  /** The daemon before the podman service it talks to. */
+  private static void stop(List<Process> processes) {
+    for (int i = processes.size() - 1; i >= 0; i--) {
+      processes.get(i).destroy();
+    }
+  }
+
+  /**
+   * Rootful podman serving the Docker API, with docker-compose, on amd64 (the demo factory's only
+   * platform): what the agent needs to run the built app (docs/container-tooling.md).
+   */
+  private static boolean podmanRunsApps() {
+    return "root".equals(System.getProperty("user.name"))
+        && "amd64".equals(System.getProperty("os.arch"))
+        && onPath("podman")
+        && onPath("docker-compose");
+  }
+
+  private static boolean onPath(String command) {
+    String path = System.getenv("PATH");
+    return path != null
+        && java.util.Arrays.stream(path.split(java.io.File.pathSeparator))
+            .anyMatch(dir -> !dir.isEmpty() && Files.isExecutable(Path.of(dir, command)));
+  }
+
+  /**
+   * This project's agent, registered with the token as the README's device is, and its daemon
+   * against a podman service on a socket in the device's directory (with the settings the README
+   * gives, so that containers start where root may not raise resource limits).
+   */
+  private List<Process> startAgent(
+      Path home, FlotillaServer server, Path deviceDir, Path tokenFile, Path log)
+      throws IOException, InterruptedException {
+    step(7, "Starting this project's agent on podman, following tag 'main'");
+    Path launcher = home.resolve("bin/flotilla-agent");
+    Path sota = deviceDir.resolve("sota");
+    if (!Files.exists(sota.resolve("sota.toml"))) {
+      Process register =
+          new ProcessBuilder(
+                  launcher.toString(),
+                  "register",
+                  "--server",
+                  "http://127.0.0.1:" + server.httpPort(),
+                  "--token",
+                  Files.readString(tokenFile).strip(),
+                  "--factory",
+                  FACTORY,
+                  "--name",
+                  "demo-device",
+                  "--hw-id",
+                  "amd64-linux",
+                  "--tag",
+                  "main",
+                  "--sota-dir",
+                  sota.toString())
+              .redirectErrorStream(true)
+              .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+              .start();
+      if (!register.waitFor(DEVICE_PATIENCE.toSeconds(), TimeUnit.SECONDS)) {
+        register.destroyForcibly();
+        throw new IOException("the agent's registration did not finish; see " + log);
+      }
+      if (register.exitValue() != 0) {
+        throw new IOException("the agent's registration failed; see " + log);
+      }
+    }
+    Path conf =
+        Files.writeString(
+            deviceDir.resolve("containers.conf"),
+            String.join(
+                "\n",
+                "[containers]",
+                "default_ulimits = [\"nofile=20000:20000\", \"nproc=32768:32768\"]",
+                "[network]",
+                "network_backend = \"netavark\"",
+                "[engine]",
+                "runtime = \"runc\"",
+                "cgroup_manager = \"cgroupfs\"",
+                "events_logger = \"file\"",
+                ""));
+    Path socket = deviceDir.resolve("podman.sock");
+    Files.deleteIfExists(socket);
+    ProcessBuilder service =
+        new ProcessBuilder("podman", "system", "service", "--time=0", "unix://" + socket)
+            .redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+    service.environment().put("CONTAINERS_CONF", conf.toString());
+    Process podman = service.start();
+    for (int i = 0; i < 100 && !Files.exists(socket) && podman.isAlive(); i++) {
+      Thread.sleep(100);
+    }
+    if (!Files.exists(socket)) {
+      podman.destroy();
+      throw new IOException("podman system service did not start; see " + log);
+    }
+    Path confD = Files.createDirectories(deviceDir.resolve("conf.d"));
+    ProcessBuilder daemon =
+        new ProcessBuilder(
+                launcher.toString(), "-c", sota.resolve("sota.toml") + "," + confD, "daemon")
+            .redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+    daemon.environment().put("DOCKER_HOST", "unix://" + socket);
+    return List.of(podman, daemon.start());
+  }
+
+  private Process startSimulated(
+      Path home, FlotillaServer server, Path deviceDir, Path tokenFile, Path log)
+      throws IOException {
+    step(7, "Starting a simulated device (bin/flotilla-sim) that follows tag 'main'");
+    return new ProcessBuilder(
+            home.resolve("bin/flotilla-sim").toString(),
+            "--server",
+            "https://127.0.0.1:" + server.devicePort(),
+            "--api",
+            "http://127.0.0.1:" + server.httpPort(),
+            "--token-file",
+            tokenFile.toString(),
+            "--factory",
+            FACTORY,
+            "--devices",
+            "1",
+            "--poll",
+            "5s",
+            "--duration",
+            "87600h",
+            "--progress",
+            "60s",
+            "--tag",
+            "main",
+            "--work-dir",
+            deviceDir.resolve("keys").toString())
+        .redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+        .start();
+  }
+
+  /**
+   * The factory's device once it reports the built target installed; null when it has not within
+   * {@link #DEVICE_PATIENCE} (the simulator's first run builds its jar with Maven) or has exited.
+   */
+  private JsonNode awaitDevice(String admin, String builtTarget, Process device)
+      throws IOException, InterruptedException {
+    Instant deadline = Instant.now().plus(DEVICE_PATIENCE);
+    while (Instant.now().isBefore(deadline) && device.isAlive()) {
+      for (JsonNode found :
+          json(send("GET", "/factories/" + FACTORY + "/devices", admin, null)).path("devices")) {
+        if (found.path("targetName").asText().equals(builtTarget)
+            && "succeeded".equals(found.path("updateState").asText())) {
+          return found;
+        }
+      }
+      Thread.sleep(1000);
+    }
+    return null;
   }
 
   /**
@@ -346,8 +621,8 @@ public final class DemoCommand implements Callable<Integer> {
     return output;
   }
 
-  private static void step(int number, String what) {
-    System.out.println("[" + number + "/6] " + what);
+  private void step(int number, String what) {
+    System.out.println("[" + number + "/" + (keepRunning ? 7 : 6) + "] " + what);
   }
 
   private static int fail(String why) {

@@ -58,7 +58,8 @@ final class DeviceAdminRoutes {
       String updateState,
       Instant createdAt,
       Instant decommissionedAt,
-      String requestedTag) {
+      String requestedTag,
+      Device.Failure lastFailure) {
 
     static DeviceView of(DeviceQueries.DeviceRow r, Instant onlineSince) {
       boolean online = r.lastSeen() != null && !r.lastSeen().isBefore(onlineSince);
@@ -77,7 +78,8 @@ final class DeviceAdminRoutes {
           r.updateState(),
           r.createdAt(),
           r.decommissionedAt(),
-          null);
+          null,
+          r.lastFailure());
     }
 
     /**
@@ -103,7 +105,8 @@ final class DeviceAdminRoutes {
           s.currentUpdateState() == null ? null : s.currentUpdateState().wireName(),
           s.createdAt(),
           s.decommissionedAt(),
-          requested);
+          requested,
+          s.lastFailure());
     }
   }
 

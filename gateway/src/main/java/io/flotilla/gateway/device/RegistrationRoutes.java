@@ -3,6 +3,7 @@ package io.flotilla.gateway.device;
 import static org.apache.pekko.http.javadsl.server.Directives.*;
 
 import io.flotilla.core.FlotillaCore;
+import io.flotilla.core.ReadYourWrites.Projected;
 import io.flotilla.core.auth.Principal;
 import io.flotilla.core.auth.Scope;
 import io.flotilla.core.device.Device;
@@ -21,6 +22,7 @@ import io.flotilla.protocol.device.RegistrationResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -145,8 +147,16 @@ final class RegistrationRoutes {
                                       Instant.now(),
                                       replyTo),
                               core.askTimeout());
+                  // the README reads the device right after registering it
                   return Replies.whenDone(
-                      registered,
+                      registered.thenCompose(
+                          device ->
+                              core.readYourWrites()
+                                  .projected(
+                                      device,
+                                      List.of(
+                                          Projected.device(
+                                              request.uuid(), core.deviceSettings().slices())))),
                       device ->
                           complete(
                               StatusCodes.CREATED,

@@ -168,6 +168,29 @@ class AgentEndToEndTest {
     assertTrue(
         Files.readString(daemonLog).contains("rolling back to " + HW + "-" + good),
         tail(daemonLog));
+    assertTrue(
+        Files.readString(daemonLog).contains("      failed: update "),
+        "the daemon's stdout ends a failed attempt with its reason: " + tail(daemonLog));
+
+    // the rollback succeeded, and the operator still sees what failed and why
+    JsonNode device =
+        eventually(
+            Duration.ofSeconds(30),
+            () -> {
+              JsonNode view = fleet.api.get(devicePath(), fleet.admin).json();
+              assertEquals("succeeded", view.path("updateState").asText(), view.toString());
+              assertEquals(
+                  HW + "-" + bad,
+                  view.path("lastFailure").path("targetName").asText(),
+                  view.toString());
+              return view;
+            });
+    JsonNode lastFailure = device.get("lastFailure");
+    assertEquals("EcuInstallationCompleted", lastFailure.path("step").asText(), device.toString());
+    assertTrue(
+        lastFailure.path("reason").asText().contains("services stopped after start")
+            && lastFailure.path("reason").asText().contains("crash"),
+        device.toString());
 
     // every target the device ran or tried is an update with its events
     for (String target : List.of(HW + "-" + good, HW + "-" + bad)) {

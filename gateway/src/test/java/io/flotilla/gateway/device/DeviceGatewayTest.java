@@ -932,6 +932,70 @@ abstract class DeviceGatewayTest {
   }
 
   @Test
+  void theOperatorSeesTheLastFailureAfterTheRollback() throws Exception {
+    registerDevice(device);
+    String failure =
+        "[{\"id\":\"f1\",\"deviceTime\":\"2026-11-27T10:00:00Z\",\"eventType\":{\"id\":\"UpdateInitCompleted\",\"version\":2},"
+            + "\"event\":{\"correlationId\":\"upd-bad\",\"success\":false,\"targetName\":\"amd64-linux-2\",\"version\":\"2\","
+            + "\"details\":\"{\\\"error\\\": \\\"hub.example.com/acme/web:1: no such host\\\"}\"}}]";
+    assertEquals(
+        200,
+        device.send(deviceBase(), "POST", "/events", failure, "x-ats-tags", "main").statusCode());
+    String rollback = "[" + event("r1", "upd-back", "EcuInstallationCompleted", true) + "]";
+    assertEquals(200, device.send(deviceBase(), "POST", "/events", rollback).statusCode());
+
+    JsonNode view =
+        eventually(
+            PATIENCE,
+            () -> {
+              HttpResponse<String> response =
+                  call(
+                      "GET",
+                      "/api/v1/factories/" + factory + "/devices/" + device.uuid,
+                      null,
+                      token);
+              assertEquals(200, response.statusCode(), response.body());
+              JsonNode node = JSON.readTree(response.body());
+              assertEquals("upd-back", node.path("updateCorrelationId").asText(), response.body());
+              return node;
+            });
+    assertEquals("succeeded", view.get("updateState").asText());
+    JsonNode last = view.get("lastFailure");
+    assertNotNull(last, view.toString());
+    assertEquals("upd-bad", last.get("correlationId").asText());
+    assertEquals("amd64-linux-2", last.get("targetName").asText());
+    assertEquals("UpdateInitCompleted", last.get("step").asText());
+    assertEquals("hub.example.com/acme/web:1: no such host", last.get("reason").asText());
+    assertNotNull(last.get("at"));
+
+    JsonNode listed =
+        JSON.readTree(
+                call("GET", "/api/v1/factories/" + factory + "/devices?limit=1000", null, token)
+                    .body())
+            .get("devices");
+    JsonNode mine = null;
+    for (JsonNode d : listed) {
+      if (d.get("uuid").asText().equals(device.uuid)) {
+        mine = d;
+      }
+    }
+    assertNotNull(mine, listed.toString());
+    assertEquals(last, mine.get("lastFailure"));
+
+    HttpResponse<String> renamed =
+        call(
+            "PATCH",
+            "/api/v1/factories/" + factory + "/devices/" + device.uuid,
+            "{\"name\":\"failed-once\"}",
+            token);
+    assertEquals(200, renamed.statusCode(), renamed.body());
+    assertEquals(
+        "hub.example.com/acme/web:1: no such host",
+        JSON.readTree(renamed.body()).path("lastFailure").path("reason").asText(),
+        "the entity's answer to a change shows it too");
+  }
+
+  @Test
   void aDecommissionedDeviceIsRefused() throws Exception {
     DeviceClient doomed = new DeviceClient();
     registerDevice(doomed);
