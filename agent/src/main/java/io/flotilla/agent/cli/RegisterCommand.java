@@ -2,6 +2,7 @@ package io.flotilla.agent.cli;
 
 import io.flotilla.agent.AgentException;
 import io.flotilla.agent.ExitCode;
+import io.flotilla.agent.gateway.AgentTls;
 import io.flotilla.agent.gateway.DeviceAuthorization;
 import io.flotilla.agent.gateway.Registration;
 import io.flotilla.agent.store.AtomicFiles;
@@ -72,6 +73,13 @@ final class RegisterCommand implements Callable<Integer> {
   String group;
 
   @Option(
+      names = "--ca-file",
+      description =
+          "PEM file of the CA that issued the API port's certificate, for an https --server whose"
+              + " certificate no system root vouches for (a node's own server CA: flotilla-ca.crt)")
+  Path caFile;
+
+  @Option(
       names = "--sota-dir",
       defaultValue = "/var/sota",
       description = "Where the identity and sota.toml go")
@@ -116,7 +124,14 @@ final class RegisterCommand implements Callable<Integer> {
             group,
             overrides.isEmpty() ? null : overrides);
 
-    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(30)).build();
+    HttpClient.Builder client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(30));
+    if (caFile != null) {
+      if (!Files.isReadable(caFile)) {
+        throw new AgentException(ExitCode.GENERIC, "--ca-file " + caFile + " cannot be read");
+      }
+      client.sslContext(AgentTls.serverOnly(caFile));
+    }
+    HttpClient http = client.build();
     String base = server.toString().replaceAll("/+$", "");
     String secret =
         given != null && !given.isBlank()
