@@ -22,7 +22,7 @@ trap 'rm -f "$LOG"' EXIT
 status=0
 (cd "$REPO" && mvn -B -o -q -pl gateway -am test -Dtest="$TEST" -Dsurefire.failIfNoSpecifiedTests=false \
   -Dsurefire.timeout=0 "${ARGS[@]}") > "$LOG" 2>&1 || status=$?
-grep -E '^crash (trial|durability)' "$LOG" || true
+grep -E '^crash (trial|durability|check)' "$LOG" || true
 if [[ $status -ne 0 ]]; then
   grep -E 'AssertionFailedError|ERROR\]' "$LOG" | head -5 >&2
 fi
