@@ -12,7 +12,6 @@ import io.flotilla.protocol.oci.MediaTypes;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
-import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -204,18 +203,7 @@ public final class RegistryPuller {
   }
 
   private String token(BearerChallenge challenge, String repository) throws IOException {
-    String scope =
-        challenge.scope() != null ? challenge.scope() : "repository:" + repository + ":pull";
-    StringBuilder query =
-        new StringBuilder(challenge.realm())
-            .append(challenge.realm().contains("?") ? '&' : '?')
-            .append("scope=")
-            .append(URLEncoder.encode(scope, StandardCharsets.UTF_8));
-    if (challenge.service() != null) {
-      query
-          .append("&service=")
-          .append(URLEncoder.encode(challenge.service(), StandardCharsets.UTF_8));
-    }
+    String scope = challenge.scopeOr("repository:" + repository + ":pull");
     HubCredentials creds = credentials.get();
     String basic =
         Base64.getEncoder()
@@ -223,7 +211,7 @@ public final class RegistryPuller {
                 (creds.username() + ":" + creds.secret()).getBytes(StandardCharsets.UTF_8));
     HttpResponse<byte[]> response =
         send(
-            HttpRequest.newBuilder(URI.create(query.toString()))
+            HttpRequest.newBuilder(challenge.tokenUri(scope))
                 .GET()
                 .timeout(TIMEOUT)
                 .header("Authorization", "Basic " + basic)

@@ -62,30 +62,21 @@ public final class DockerRuntime implements AppRuntime {
 
   @Override
   public void start(String app, Path appDir, Map<String, String> localImages) throws IOException {
-    Compose.Result result = compose.up(app, appDir, writeOverride(app, localImages));
-    if (!result.ok()) {
-      throw new IOException(
-          "compose up of "
-              + app
-              + " failed (exit "
-              + result.exitCode()
-              + "): "
-              + tail(result.output()));
-    }
+    succeeded("compose up of " + app, compose.up(app, appDir, writeOverride(app, localImages)));
   }
 
   @Override
   public void stop(String app, Path appDir) throws IOException {
     Path override = overridesDir.resolve(app + ".yml");
-    Compose.Result result = compose.down(app, appDir, Files.exists(override) ? override : null);
+    succeeded(
+        "compose down of " + app,
+        compose.down(app, appDir, Files.exists(override) ? override : null));
+  }
+
+  private static void succeeded(String what, Compose.Result result) throws IOException {
     if (!result.ok()) {
       throw new IOException(
-          "compose down of "
-              + app
-              + " failed (exit "
-              + result.exitCode()
-              + "): "
-              + tail(result.output()));
+          what + " failed (exit " + result.exitCode() + "): " + tail(result.output()));
     }
   }
 

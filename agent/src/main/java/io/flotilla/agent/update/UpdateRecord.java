@@ -71,36 +71,12 @@ public record UpdateRecord(
     }
     List<Transition> newHistory = new ArrayList<>(history);
     newHistory.add(new Transition(next, now));
-    return new UpdateRecord(
-        id,
-        next,
-        targetName,
-        version,
-        apps,
-        fromTarget,
-        fromApps,
-        createdAt,
-        now,
-        error,
-        newHistory,
-        unsent);
+    return changed(next, now, error, newHistory, unsent);
   }
 
   public UpdateRecord fail(String reason, Instant now) {
     UpdateRecord failed = moveTo(UpdateState.FAILED, now);
-    return new UpdateRecord(
-        id,
-        failed.state,
-        targetName,
-        version,
-        apps,
-        fromTarget,
-        fromApps,
-        createdAt,
-        now,
-        reason,
-        failed.history,
-        unsent);
+    return changed(failed.state, now, reason, failed.history, unsent);
   }
 
   /**
@@ -108,6 +84,16 @@ public record UpdateRecord(
    * it.
    */
   public UpdateRecord withUnsent(List<DeviceEvent> events) {
+    return changed(state, updatedAt, error, history, events);
+  }
+
+  /** The same update (where it goes and comes from) in another state. */
+  private UpdateRecord changed(
+      UpdateState state,
+      Instant updatedAt,
+      String error,
+      List<Transition> history,
+      List<DeviceEvent> unsent) {
     return new UpdateRecord(
         id,
         state,
@@ -120,6 +106,6 @@ public record UpdateRecord(
         updatedAt,
         error,
         history,
-        events);
+        unsent);
   }
 }

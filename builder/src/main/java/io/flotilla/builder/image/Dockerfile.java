@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
  * A Dockerfile split into instructions: continuation lines joined, comments and parser directives
@@ -44,22 +45,15 @@ public record Dockerfile(List<Instruction> instructions) {
           "HEALTHCHECK",
           "SHELL");
 
+  /** The instructions that the in-process builder leaves to buildah. */
+  private static final Set<String> BUILDAH_ONLY =
+      Set.of("RUN", "VOLUME", "ONBUILD", "HEALTHCHECK", "SHELL");
+
   /** What the in-process builder handles; anything else needs buildah. */
   public static final Set<String> IN_PROCESS =
-      Set.of(
-          "FROM",
-          "LABEL",
-          "MAINTAINER",
-          "EXPOSE",
-          "ENV",
-          "ADD",
-          "COPY",
-          "ENTRYPOINT",
-          "USER",
-          "WORKDIR",
-          "ARG",
-          "CMD",
-          "STOPSIGNAL");
+      KNOWN.stream()
+          .filter(keyword -> !BUILDAH_ONLY.contains(keyword))
+          .collect(Collectors.toUnmodifiableSet());
 
   public static Dockerfile parse(String text) {
     List<Instruction> instructions = new ArrayList<>();

@@ -286,19 +286,9 @@ public final class RegistryClient {
 
   private String token(String host, BearerChallenge challenge, String fallbackScope)
       throws IOException {
-    String scope = challenge.scope() != null ? challenge.scope() : fallbackScope;
-    StringBuilder query =
-        new StringBuilder(challenge.realm())
-            .append(challenge.realm().contains("?") ? '&' : '?')
-            .append("scope=")
-            .append(URLEncoder.encode(scope, StandardCharsets.UTF_8));
-    if (challenge.service() != null) {
-      query
-          .append("&service=")
-          .append(URLEncoder.encode(challenge.service(), StandardCharsets.UTF_8));
-    }
+    String scope = challenge.scopeOr(fallbackScope);
     HttpRequest.Builder request =
-        HttpRequest.newBuilder(URI.create(query.toString())).GET().timeout(TIMEOUT);
+        HttpRequest.newBuilder(challenge.tokenUri(scope)).GET().timeout(TIMEOUT);
     endpoints
         .basicPassword(host)
         .ifPresent(password -> request.header("Authorization", basic(password)));

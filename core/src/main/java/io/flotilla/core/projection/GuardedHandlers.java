@@ -19,29 +19,10 @@ public final class GuardedHandlers {
 
   public static <E> JdbcHandler<EventEnvelope<E>, PooledJdbcSession> single(
       ProjectionHealth.Tracker tracker, JdbcHandler<EventEnvelope<E>, PooledJdbcSession> inner) {
-    return new JdbcHandler<>() {
-      @Override
-      public void start() {
-        inner.start();
-      }
-
-      @Override
-      public void stop() {
-        inner.stop();
-      }
-
+    return new Delegating<>(inner) {
       @Override
       public void process(PooledJdbcSession session, EventEnvelope<E> envelope) throws Exception {
-        if (skipRequested(tracker, session, envelope)) {
-          tracker.skipped(envelope.persistenceId(), envelope.sequenceNr());
-          return;
-        }
-        try {
-          inner.process(session, envelope);
-        } catch (Exception e) {
-          tracker.failed(envelope.persistenceId(), envelope.sequenceNr(), envelope.offset(), e);
-          throw e;
-        }
+        guarded(tracker, session, envelope, inner::process);
         tracker.succeeded();
       }
     };
@@ -55,17 +36,7 @@ public final class GuardedHandlers {
   public static <E> JdbcHandler<List<EventEnvelope<E>>, PooledJdbcSession> grouped(
       ProjectionHealth.Tracker tracker,
       JdbcHandler<List<EventEnvelope<E>>, PooledJdbcSession> inner) {
-    return new JdbcHandler<>() {
-      @Override
-      public void start() {
-        inner.start();
-      }
-
-      @Override
-      public void stop() {
-        inner.stop();
-      }
-
+    return new Delegating<>(inner) {
       @Override
       public void process(PooledJdbcSession session, List<EventEnvelope<E>> envelopes)
           throws Exception {
@@ -79,20 +50,53 @@ public final class GuardedHandlers {
           return;
         }
         for (EventEnvelope<E> envelope : envelopes) {
-          if (skipRequested(tracker, session, envelope)) {
-            tracker.skipped(envelope.persistenceId(), envelope.sequenceNr());
-            continue;
-          }
-          try {
-            inner.process(session, List.of(envelope));
-          } catch (Exception e) {
-            tracker.failed(envelope.persistenceId(), envelope.sequenceNr(), envelope.offset(), e);
-            throw e;
-          }
+          guarded(tracker, session, envelope, (s, one) -> inner.process(s, List.of(one)));
         }
         tracker.succeeded();
       }
     };
+  }
+
+  /** Stores one event unless the operator skips it; a failure names the event to the tracker. */
+  private static <E> void guarded(
+      ProjectionHealth.Tracker tracker,
+      PooledJdbcSession session,
+      EventEnvelope<E> envelope,
+      Store<E> store)
+      throws Exception {
+    if (skipRequested(tracker, session, envelope)) {
+      tracker.skipped(envelope.persistenceId(), envelope.sequenceNr());
+      return;
+    }
+    try {
+      store.process(session, envelope);
+    } catch (Exception e) {
+      tracker.failed(envelope.persistenceId(), envelope.sequenceNr(), envelope.offset(), e);
+      throw e;
+    }
+  }
+
+  private interface Store<E> {
+    void process(PooledJdbcSession session, EventEnvelope<E> envelope) throws Exception;
+  }
+
+  /** The wrapped handler's life cycle stays its own. */
+  private abstract static class Delegating<T> extends JdbcHandler<T, PooledJdbcSession> {
+    private final JdbcHandler<?, PooledJdbcSession> inner;
+
+    Delegating(JdbcHandler<?, PooledJdbcSession> inner) {
+      this.inner = inner;
+    }
+
+    @Override
+    public void start() {
+      inner.start();
+    }
+
+    @Override
+    public void stop() {
+      inner.stop();
+    }
   }
 
   private static boolean skipRequested(

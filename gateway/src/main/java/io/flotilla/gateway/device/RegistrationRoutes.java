@@ -4,6 +4,8 @@ import static org.apache.pekko.http.javadsl.server.Directives.*;
 
 import io.flotilla.core.FlotillaCore;
 import io.flotilla.core.ReadYourWrites.Projected;
+import io.flotilla.core.auth.Access;
+import io.flotilla.core.auth.Decision;
 import io.flotilla.core.auth.Principal;
 import io.flotilla.core.auth.Scope;
 import io.flotilla.core.device.Device;
@@ -103,9 +105,8 @@ final class RegistrationRoutes {
       return csrRejected(e);
     }
     String factory = principal.admin() ? csr.organizationalUnit() : principal.factory();
-    if (factory == null || !principal.mayAccess(factory, Scope.DEVICES_CREATE)) {
-      return Errors.forbidden(
-          "the token lacks scope " + Scope.DEVICES_CREATE.wireName() + " on factory " + factory);
+    if (Access.decide(principal, factory, Scope.DEVICES_CREATE) instanceof Decision.Denied denied) {
+      return Authentication.refusal(denied);
     }
     String tag = tomlString(request.overrides(), "tags");
     if (tag != null && !Device.TAG.matcher(tag).matches()) {

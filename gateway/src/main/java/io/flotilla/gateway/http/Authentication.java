@@ -82,11 +82,12 @@ public final class Authentication {
                   }
                   return result.get() instanceof Decision.Allowed allowed
                       ? inner.apply(allowed.principal())
-                      : denied((Decision.Denied) result.get());
+                      : refusal((Decision.Denied) result.get());
                 }));
   }
 
-  private static Route denied(Decision.Denied denied) {
+  /** The answer to a denied decision, the same wherever the decision was made. */
+  public static Route refusal(Decision.Denied denied) {
     return switch (denied.denial()) {
       case UNAUTHENTICATED -> Errors.unauthorized(denied.detail());
       case NOT_VISIBLE -> Errors.notFound(denied.detail());

@@ -1,5 +1,8 @@
 package io.flotilla.protocol.oci;
 
+import java.net.URI;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -28,5 +31,23 @@ public record BearerChallenge(String realm, String service, String scope) {
     return realm == null
         ? Optional.empty()
         : Optional.of(new BearerChallenge(realm, params.get("service"), params.get("scope")));
+  }
+
+  /** The scope to ask the token endpoint for: the challenge's own, else {@code fallback}. */
+  public String scopeOr(String fallback) {
+    return scope != null ? scope : fallback;
+  }
+
+  /** The token endpoint's address for {@link #scopeOr}{@code (fallbackScope)} and the service. */
+  public URI tokenUri(String fallbackScope) {
+    StringBuilder query =
+        new StringBuilder(realm)
+            .append(realm.contains("?") ? '&' : '?')
+            .append("scope=")
+            .append(URLEncoder.encode(scopeOr(fallbackScope), StandardCharsets.UTF_8));
+    if (service != null) {
+      query.append("&service=").append(URLEncoder.encode(service, StandardCharsets.UTF_8));
+    }
+    return URI.create(query.toString());
   }
 }
