@@ -35,7 +35,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * test has its own device on its own tag; the server and the builds are shared ({@link
  * EndToEndFleet}).
  */
-@Timeout(value = 420, unit = TimeUnit.SECONDS)
+@Timeout(value = 600, unit = TimeUnit.SECONDS)
 class AgentEndToEndTest {
 
   private static final String FACTORY = EndToEndFleet.FACTORY;
@@ -140,9 +140,10 @@ class AgentEndToEndTest {
   void aBrokenTargetIsTriedThreeTimesThenTheDeviceRollsBack() throws Exception {
     long good = daemonOnItsFirstTarget();
     long bad = fleet.publish(fleet.broken, name);
+    // each attempt starts the apps and waits for them to stay up: about a minute at a load of 30
     JsonNode updates =
         eventually(
-            Duration.ofSeconds(150),
+            Duration.ofSeconds(300),
             () -> {
               JsonNode list =
                   fleet.api.get(devicePath() + "/updates", fleet.admin).json().get("updates");
