@@ -79,14 +79,29 @@ public final class DatabaseHealth {
     return status;
   }
 
-  private void probe() {
-    try (Connection connection = source.open();
-        Statement statement = connection.createStatement()) {
-      statement.setQueryTimeout(queryTimeoutSeconds);
-      statement.execute("SELECT 1");
+  void probe() {
+    try (Connection connection = source.open()) {
+      selectOne(connection);
       up();
     } catch (SQLException | RuntimeException e) {
       down(e);
+    }
+  }
+
+  /**
+   * H2 keeps a statement's query timeout on its session: left there, it would cancel every journal
+   * query on this pooled connection that takes longer than a probe may (a long journal read under
+   * load broke off so). The timeout goes back before the connection does.
+   */
+  private void selectOne(Connection connection) throws SQLException {
+    try (Statement statement = connection.createStatement()) {
+      int before = statement.getQueryTimeout();
+      statement.setQueryTimeout(queryTimeoutSeconds);
+      try {
+        statement.execute("SELECT 1");
+      } finally {
+        statement.setQueryTimeout(before);
+      }
     }
   }
 
