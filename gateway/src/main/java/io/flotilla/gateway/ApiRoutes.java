@@ -91,7 +91,7 @@ public final class ApiRoutes {
                                                 .withEntity(
                                                     PEM, devices.pki().rootCertificatePem())))),
                         metrics.route(),
-                        registry,
+                        metrics.registryRequests(() -> registry),
                         git,
                         databaseGuard.route(
                             () -> BodyLimit.of(maxBody, () -> devices.registrationRoute(auth))),
