@@ -1,5 +1,6 @@
 package io.flotilla.gateway.metrics;
 
+import io.flotilla.builder.build.Build;
 import io.flotilla.core.FlotillaCore;
 import io.flotilla.core.projection.ProjectionHealth;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -17,7 +18,9 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import org.apache.pekko.actor.ActorRef;
 import org.apache.pekko.cluster.sharding.ClusterSharding;
 import org.apache.pekko.cluster.sharding.ShardRegion;
@@ -42,12 +45,12 @@ final class ReadSideGauges {
   static final long MAX_COUNTED_LAG = 100_000;
 
   private final FlotillaCore core;
-  private final MultiGauge devices;
-  private final MultiGauge devicesOnline;
-  private final MultiGauge builds;
-  private final MultiGauge lagEvents;
-  private final MultiGauge lagSeconds;
-  private final MultiGauge entities;
+  private final Series devices;
+  private final Series devicesOnline;
+  private final Series builds;
+  private final Series lagEvents;
+  private final Series lagSeconds;
+  private final Series entities;
   private final MeterRegistry registry;
   private final AtomicBoolean running = new AtomicBoolean();
   private Instant buildsFinishedAfter = Instant.now();
@@ -56,33 +59,39 @@ final class ReadSideGauges {
     this.core = core;
     this.registry = registry;
     this.devices =
-        MultiGauge.builder("flotilla.devices")
-            .description("active (not decommissioned) devices, per factory")
-            .register(registry);
+        new Series(
+            MultiGauge.builder("flotilla.devices")
+                .description("active (not decommissioned) devices, per factory")
+                .register(registry));
     this.devicesOnline =
-        MultiGauge.builder("flotilla.devices.online")
-            .description("devices seen within flotilla.device.online-window, per factory")
-            .register(registry);
+        new Series(
+            MultiGauge.builder("flotilla.devices.online")
+                .description("devices seen within flotilla.device.online-window, per factory")
+                .register(registry));
     this.builds =
-        MultiGauge.builder("flotilla.builds")
-            .description("builds per status (queued and running are the queue)")
-            .register(registry);
+        new Series(
+            MultiGauge.builder("flotilla.builds")
+                .description("builds per status (queued and running are the queue)")
+                .register(registry));
     this.lagEvents =
-        MultiGauge.builder("flotilla.projection.lag.events")
-            .description(
-                "events of the projection's tag written after its stored offset (at most "
-                    + MAX_COUNTED_LAG
-                    + ")")
-            .register(registry);
+        new Series(
+            MultiGauge.builder("flotilla.projection.lag.events")
+                .description(
+                    "events of the projection's tag written after its stored offset (at most "
+                        + MAX_COUNTED_LAG
+                        + ")")
+                .register(registry));
     this.lagSeconds =
-        MultiGauge.builder("flotilla.projection.lag.seconds")
-            .description(
-                "age of the oldest event the projection has not stored yet (0 when caught up)")
-            .register(registry);
+        new Series(
+            MultiGauge.builder("flotilla.projection.lag.seconds")
+                .description(
+                    "age of the oldest event the projection has not stored yet (0 when caught up)")
+                .register(registry));
     this.entities =
-        MultiGauge.builder("flotilla.entities")
-            .description("entities alive on this node, per shard region (entity type)")
-            .register(registry);
+        new Series(
+            MultiGauge.builder("flotilla.entities")
+                .description("entities alive on this node, per shard region (entity type)")
+                .register(registry));
   }
 
   void start(Duration interval) {
@@ -119,8 +128,8 @@ final class ReadSideGauges {
 
   private void refreshDevices(Connection connection) throws SQLException {
     Instant onlineSince = Instant.now().minus(core.deviceSettings().onlineWindow());
-    List<MultiGauge.Row<?>> all = new ArrayList<>();
-    List<MultiGauge.Row<?>> online = new ArrayList<>();
+    Map<Tags, Number> all = new HashMap<>();
+    Map<Tags, Number> online = new HashMap<>();
     try (PreparedStatement s =
         connection.prepareStatement(
             "SELECT factory, COUNT(*), SUM(CASE WHEN last_seen >= ? THEN 1 ELSE 0 END)"
@@ -129,13 +138,13 @@ final class ReadSideGauges {
       try (ResultSet r = s.executeQuery()) {
         while (r.next()) {
           Tags tags = Tags.of("factory", r.getString(1));
-          all.add(MultiGauge.Row.of(tags, r.getLong(2)));
-          online.add(MultiGauge.Row.of(tags, r.getLong(3)));
+          all.put(tags, r.getLong(2));
+          online.put(tags, r.getLong(3));
         }
       }
     }
-    devices.register(all, true);
-    devicesOnline.register(online, true);
+    devices.set(all);
+    devicesOnline.set(online);
   }
 
   /**
@@ -143,15 +152,20 @@ final class ReadSideGauges {
    * flotilla.build.duration} (per node: each node of a cluster records every build).
    */
   private void refreshBuilds(Connection connection) throws SQLException {
-    List<MultiGauge.Row<?>> rows = new ArrayList<>();
+    Map<String, Long> counts = new java.util.TreeMap<>();
+    for (Build.Status status : Build.Status.values()) {
+      counts.put(status.wireName(), 0L);
+    }
     try (PreparedStatement s =
             connection.prepareStatement("SELECT status, COUNT(*) FROM builds GROUP BY status");
         ResultSet r = s.executeQuery()) {
       while (r.next()) {
-        rows.add(MultiGauge.Row.of(Tags.of("status", r.getString(1)), r.getLong(2)));
+        counts.put(r.getString(1), r.getLong(2));
       }
     }
-    builds.register(rows, true);
+    Map<Tags, Number> rows = new HashMap<>();
+    counts.forEach((status, n) -> rows.put(Tags.of("status", status), n));
+    builds.set(rows);
     Instant newest = buildsFinishedAfter;
     try (PreparedStatement s =
         connection.prepareStatement(
@@ -194,8 +208,8 @@ final class ReadSideGauges {
         }
       }
     }
-    List<MultiGauge.Row<?>> events = new ArrayList<>();
-    List<MultiGauge.Row<?>> seconds = new ArrayList<>();
+    Map<Tags, Number> events = new HashMap<>();
+    Map<Tags, Number> seconds = new HashMap<>();
     long now = System.currentTimeMillis();
     for (ProjectionHealth.Status status : ProjectionHealth.get(core.system()).statuses()) {
       long offset = offsets.getOrDefault(status.name() + "/" + status.key(), 0L);
@@ -212,18 +226,18 @@ final class ReadSideGauges {
           long behind = r.getLong(1);
           long oldest = r.getLong(2);
           Tags tags = Tags.of("projection", status.name(), "key", status.key());
-          events.add(MultiGauge.Row.of(tags, behind));
-          seconds.add(MultiGauge.Row.of(tags, behind == 0 ? 0 : (now - oldest) / 1000.0));
+          events.put(tags, behind);
+          seconds.put(tags, behind == 0 ? 0 : (now - oldest) / 1000.0);
         }
       }
     }
-    lagEvents.register(events, true);
-    lagSeconds.register(seconds, true);
+    lagEvents.set(events);
+    lagSeconds.set(seconds);
   }
 
   private void refreshEntities() {
     ClusterSharding sharding = ClusterSharding.get(core.system().classicSystem());
-    List<MultiGauge.Row<?>> rows = new ArrayList<>();
+    Map<Tags, Number> rows = new HashMap<>();
     for (String typeName : sharding.getShardTypeNames()) {
       ActorRef region = sharding.shardRegion(typeName);
       try {
@@ -236,7 +250,7 @@ final class ReadSideGauges {
           for (ShardRegion.ShardState shard : state.getShards()) {
             count += shard.getEntityIds().size();
           }
-          rows.add(MultiGauge.Row.of(Tags.of("region", typeName), count));
+          rows.put(Tags.of("region", typeName), count);
         }
       } catch (Exception e) {
         if (e instanceof InterruptedException) {
@@ -246,6 +260,32 @@ final class ReadSideGauges {
         log.debug("shard region {} did not answer: {}", typeName, e.toString());
       }
     }
-    entities.register(rows, true);
+    entities.set(rows);
+  }
+
+  /**
+   * A multi-gauge whose rows keep their meters: each refresh sets the values of the rows that stay,
+   * adds new ones and drops those gone. Re-registering a row (remove, then add) while Prometheus
+   * scrapes can show it twice, and the scrape then fails on duplicate labels.
+   */
+  private static final class Series {
+    private final MultiGauge gauge;
+    private final Map<Tags, AtomicLong> values = new ConcurrentHashMap<>();
+
+    Series(MultiGauge gauge) {
+      this.gauge = gauge;
+    }
+
+    void set(Map<Tags, Number> current) {
+      List<MultiGauge.Row<?>> rows = new ArrayList<>();
+      current.forEach(
+          (tags, value) -> {
+            AtomicLong bits = values.computeIfAbsent(tags, t -> new AtomicLong());
+            bits.set(Double.doubleToLongBits(value.doubleValue()));
+            rows.add(MultiGauge.Row.of(tags, bits, b -> Double.longBitsToDouble(b.get())));
+          });
+      values.keySet().retainAll(current.keySet());
+      gauge.register(rows, false);
+    }
   }
 }

@@ -78,7 +78,7 @@ class MetricsTest {
 
   static String scrape() throws Exception {
     Answer metrics = api.get("/metrics", null);
-    assertEquals(200, metrics.status());
+    assertEquals(200, metrics.status(), metrics.body());
     return metrics.body();
   }
 
@@ -188,5 +188,40 @@ class MetricsTest {
         value(after, "flotilla_registry_sent_bytes_total")
             > value(before, "flotilla_registry_sent_bytes_total"),
         "the 401's JSON body");
+  }
+
+  /**
+   * Every series the Grafana dashboard queries is one the node exports (the build duration appears
+   * with the first finished build, after this test's scrape).
+   */
+  @Test
+  void theGrafanaDashboardQueriesSeriesTheNodeExports() throws Exception {
+    JsonNode dashboard =
+        JSON.readTree(
+            java.nio.file.Files.readString(
+                Path.of(System.getProperty("user.dir"))
+                    .getParent()
+                    .resolve("conf/grafana/flotilla-dashboard.json")));
+    String scrape = scrape();
+    java.util.Set<String> queried = new java.util.TreeSet<>();
+    for (JsonNode panel : dashboard.get("panels")) {
+      for (JsonNode target : panel.get("targets")) {
+        Matcher m =
+            Pattern.compile("\\b((?:flotilla|jvm)_[a-z_]+?)(?:_bucket|_count)?\\b")
+                .matcher(target.get("expr").asText());
+        while (m.find()) {
+          queried.add(m.group(1));
+        }
+      }
+    }
+    assertTrue(queried.size() > 10, queried.toString());
+    for (String series : queried) {
+      if (series.startsWith("flotilla_build_duration")) {
+        continue;
+      }
+      assertTrue(
+          Pattern.compile("(?m)^" + series + "(_bucket|_count)?[{ ]").matcher(scrape).find(),
+          series + " is not exported");
+    }
   }
 }
