@@ -109,14 +109,24 @@ public final class DevicesCommand implements Runnable {
     }
   }
 
-  @Command(name = "show", mixinStandardHelpOptions = true, description = "Show one device.")
+  @Command(
+      name = "show",
+      mixinStandardHelpOptions = true,
+      description =
+          "Show one device, now or as it was at a moment (--at, replayed from its journal).")
   static final class Show extends RemoteCommand {
     @Parameters(index = "0", description = "Device uuid.")
     String uuid;
 
+    @Option(
+        names = "--at",
+        description = "An ISO-8601 instant, e.g. 2026-01-31T12:00:00Z: the device as it was then.")
+    String at;
+
     @Override
     void run() {
-      JsonNode device = remote.get(devicePath(remote, uuid, ""));
+      JsonNode device =
+          remote.get(devicePath(remote, uuid, at == null ? "" : "?at=" + Remote.segment(at)));
       if (remote.json) {
         printJson(device);
         return;

@@ -440,6 +440,45 @@ class CliTest {
             == CliFailure.USAGE);
   }
 
+  @Test
+  void devicesShowAtAMomentReplaysTheJournal() throws Exception {
+    java.time.Instant beforeRegistration = java.time.Instant.now().minusSeconds(1);
+    String uuid = newDevice();
+    JsonNode registered =
+        eventually(PATIENCE, () -> admin("devices", "show", uuid, "--json").ok().json());
+    String original = registered.get("name").asText();
+    Thread.sleep(20);
+    java.time.Instant afterRegistration = java.time.Instant.now();
+    Thread.sleep(20);
+    Answer renamed =
+        api.patch(
+            "/api/v1/factories/acme/devices/" + uuid,
+            admin,
+            "{\"name\":\"renamed\",\"group\":\"lab\"}");
+    assertEquals(200, renamed.status(), renamed.body());
+
+    JsonNode then =
+        admin("devices", "show", uuid, "--at", afterRegistration.toString(), "--json").ok().json();
+    assertEquals(original, then.get("name").asText(), "the name it had then");
+    assertTrue(then.path("group").isMissingNode() || then.get("group").isNull(), then.toString());
+    JsonNode now =
+        admin("devices", "show", uuid, "--at", java.time.Instant.now().toString(), "--json")
+            .ok()
+            .json();
+    assertEquals("renamed", now.get("name").asText());
+    assertEquals("lab", now.get("group").asText());
+    assertEquals(registered.get("createdAt"), now.get("createdAt"));
+    assertTrue(
+        admin("devices", "show", uuid, "--at", afterRegistration.toString())
+            .ok()
+            .out()
+            .contains(original));
+
+    Run before = admin("devices", "show", uuid, "--at", beforeRegistration.toString());
+    assertEquals(CliFailure.NOT_FOUND, before.exit(), before.err());
+    assertEquals(CliFailure.USAGE, admin("devices", "show", uuid, "--at", "yesterday").exit());
+  }
+
   private static String[] concat(String[] a, String[] b) {
     String[] all = new String[a.length + b.length];
     System.arraycopy(a, 0, all, 0, a.length);
