@@ -15,6 +15,7 @@ import io.flotilla.gateway.http.DatabaseGuard;
 import io.flotilla.gateway.http.Errors;
 import io.flotilla.gateway.journal.JournalRoutes;
 import io.flotilla.gateway.metrics.NodeMetrics;
+import io.flotilla.gateway.openapi.OpenApiRoutes;
 import io.flotilla.gateway.projection.ProjectionRoutes;
 import io.flotilla.gateway.target.TargetRoutes;
 import java.util.function.BooleanSupplier;
@@ -48,6 +49,7 @@ public final class ApiRoutes {
   private final DatabaseGuard databaseGuard;
   private final NodeMetrics metrics;
   private final ProjectionRoutes projections;
+  private final OpenApiRoutes openApi = new OpenApiRoutes();
 
   public ApiRoutes(
       FlotillaCore core,
@@ -91,7 +93,7 @@ public final class ApiRoutes {
                                                 .withEntity(
                                                     PEM, devices.pki().rootCertificatePem())))),
                         metrics.route(),
-                        registry,
+                        metrics.registryRequests(() -> registry),
                         git,
                         databaseGuard.route(
                             () -> BodyLimit.of(maxBody, () -> devices.registrationRoute(auth))),
@@ -101,21 +103,23 @@ public final class ApiRoutes {
                                 pathPrefix(
                                     "v1",
                                     () ->
-                                        databaseGuard.route(
-                                            () ->
-                                                BodyLimit.of(
-                                                    maxBody,
-                                                    () ->
-                                                        concat(
-                                                            factories.route(
-                                                                factory ->
-                                                                    concat(
-                                                                        targets.route(factory),
-                                                                        apps.route(factory),
-                                                                        builds.route(factory),
-                                                                        devices.operatorRoute(
-                                                                            auth, factory))),
-                                                            journal.route(),
-                                                            projections.route()))))))));
+                                        concat(
+                                            openApi.route(),
+                                            databaseGuard.route(
+                                                () ->
+                                                    BodyLimit.of(
+                                                        maxBody,
+                                                        () ->
+                                                            concat(
+                                                                factories.route(
+                                                                    factory ->
+                                                                        concat(
+                                                                            targets.route(factory),
+                                                                            apps.route(factory),
+                                                                            builds.route(factory),
+                                                                            devices.operatorRoute(
+                                                                                auth, factory))),
+                                                                journal.route(),
+                                                                projections.route())))))))));
   }
 }

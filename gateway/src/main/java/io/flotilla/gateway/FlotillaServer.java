@@ -96,8 +96,8 @@ public final class FlotillaServer implements AutoCloseable {
       BuilderService builder =
           BuilderService.start(
               core, dataDir, Optional.of(LocalRegistry.open(system, registrySettings)), edge);
-      DeviceGateway devices = DeviceGateway.create(core, config, dataDir);
       NodeMetrics metrics = new NodeMetrics();
+      DeviceGateway devices = DeviceGateway.create(core, config, dataDir, metrics);
       metrics.bind(core);
       AtomicBoolean started = new AtomicBoolean(false);
       boolean https = ApiTls.enabled(config);

@@ -2,6 +2,13 @@ package io.flotilla.gateway;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import io.flotilla.gateway.cli.BuildsCommand;
+import io.flotilla.gateway.cli.CliFailure;
+import io.flotilla.gateway.cli.DevicesCommand;
+import io.flotilla.gateway.cli.SessionCommands;
+import io.flotilla.gateway.cli.StatusCommand;
+import io.flotilla.gateway.cli.TargetsCommand;
+import io.flotilla.gateway.cli.TokensCommand;
 import io.flotilla.gateway.demo.DemoCommand;
 import io.flotilla.gateway.journal.JournalCommand;
 import io.flotilla.gateway.projection.ProjectionsCommand;
@@ -23,7 +30,14 @@ import picocli.CommandLine.Option;
       DemoCommand.class,
       JournalCommand.class,
       RegistryCommand.class,
-      ProjectionsCommand.class
+      ProjectionsCommand.class,
+      SessionCommands.Login.class,
+      SessionCommands.Config.class,
+      StatusCommand.class,
+      TargetsCommand.class,
+      DevicesCommand.class,
+      BuildsCommand.class,
+      TokensCommand.class
     })
 public final class Main implements Runnable {
 
@@ -32,22 +46,29 @@ public final class Main implements Runnable {
   @Override
   public void run() {
     throw new CommandLine.ParameterException(
-        spec.commandLine(), "a command is required (server, demo, journal, registry, projections)");
+        spec.commandLine(),
+        "a command is required (server, demo, journal, registry, projections, login, config,"
+            + " status, targets, devices, builds, tokens)");
   }
 
   public static void main(String[] args) {
     ConsoleOutput.libraryPrintsToLog();
-    int exit =
-        new CommandLine(new Main()).setExecutionExceptionHandler(Main::reportFailure).execute(args);
+    int exit = commandLine().execute(args);
     if (exit != 0) {
       System.exit(exit);
     }
   }
 
+  /** The command line {@code main} runs; tests run it in-process with their own out and err. */
+  public static CommandLine commandLine() {
+    return new CommandLine(new Main()).setExecutionExceptionHandler(Main::reportFailure);
+  }
+
   private static int reportFailure(
       Exception e, CommandLine commandLine, CommandLine.ParseResult parseResult) {
     commandLine.getErr().println("flotilla: " + e.getMessage());
-    return 1;
+    commandLine.getErr().flush();
+    return e instanceof CliFailure failure ? failure.exitCode() : 1;
   }
 
   /** Options every command that opens the node's database shares. */

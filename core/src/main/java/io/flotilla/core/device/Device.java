@@ -13,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.function.Consumer;
 import java.util.regex.Pattern;
@@ -1165,6 +1166,18 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
   private static String configProblem(List<ConfigFile> files, String reason) {
     String problem = FleetConfig.problem(files);
     return problem != null ? problem : Limits.textProblem("reason", reason);
+  }
+
+  /**
+   * The device as the given events, oldest first, leave it (time travel: its events up to a
+   * moment); empty when they do not include its registration.
+   */
+  public static Optional<Summary> replayed(String uuid, List<? extends Event> events) {
+    State state = State.EMPTY;
+    for (Event event : events) {
+      state = state.apply(event);
+    }
+    return state.factory() == null ? Optional.empty() : Optional.of(state.summary(uuid, null));
   }
 
   @Override

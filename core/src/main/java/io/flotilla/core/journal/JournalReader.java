@@ -72,6 +72,16 @@ public final class JournalReader {
                     mapper.valueToTree(envelope.event())));
   }
 
+  /**
+   * An entity's events as stored (deserialized), oldest first, those written up to {@code until}.
+   */
+  public Source<Object, NotUsed> eventsUntil(String persistenceId, Instant until) {
+    return readJournal
+        .currentEventsByPersistenceId(persistenceId, 1, Long.MAX_VALUE)
+        .takeWhile(envelope -> !Instant.ofEpochMilli(envelope.timestamp()).isAfter(until))
+        .map(envelope -> envelope.event());
+  }
+
   public String toJsonLine(Entry entry) {
     try {
       return mapper.writeValueAsString(entry) + "\n";

@@ -203,7 +203,15 @@ final class DeviceAdminRoutes {
                     get(
                         () ->
                             auth.authorized(
-                                factory, Scope.DEVICES_READ, () -> detail(factory, uuid))),
+                                factory,
+                                Scope.DEVICES_READ,
+                                () ->
+                                    parameterOptional(
+                                        "at",
+                                        at ->
+                                            at.isPresent()
+                                                ? detailAt(factory, uuid, at.get())
+                                                : detail(factory, uuid)))),
                     patch(
                         () ->
                             auth.authorized(
@@ -358,6 +366,45 @@ final class DeviceAdminRoutes {
                     r ->
                         complete(StatusCodes.OK, DeviceView.of(r, since), JsonSupport.marshaller()))
                 .orElseGet(() -> Errors.notFound("factory " + factory + " has no device " + uuid)));
+  }
+
+  private static final Pattern HISTORY_UUID = Pattern.compile("[A-Za-z0-9._-]{1,128}");
+
+  /**
+   * The device as it was at {@code at} (ISO-8601), replayed from its journal: every event written
+   * up to then, from the first (snapshots are not used, so a device with a long history costs a
+   * read of all of it). {@code online} is as of that moment.
+   */
+  private Route detailAt(String factory, String uuid, String at) {
+    Instant moment;
+    try {
+      moment = Instant.parse(at);
+    } catch (java.time.format.DateTimeParseException e) {
+      return Errors.badRequest("at must be an ISO-8601 instant such as 2026-01-31T12:00:00Z");
+    }
+    if (!HISTORY_UUID.matcher(uuid).matches()) {
+      return Errors.notFound("factory " + factory + " has no device " + uuid);
+    }
+    Instant since = moment.minus(core.deviceSettings().onlineWindow());
+    return Replies.whenDone(
+        core.journalReader()
+            .eventsUntil(Device.ENTITY_KEY.name() + "|" + uuid, moment)
+            .filter(Device.Event.class::isInstance)
+            .map(Device.Event.class::cast)
+            .runWith(org.apache.pekko.stream.javadsl.Sink.seq(), core.system()),
+        events ->
+            Device.replayed(uuid, events)
+                .filter(summary -> factory.equals(summary.factory()))
+                .<Route>map(
+                    summary ->
+                        complete(
+                            StatusCodes.OK,
+                            DeviceView.of(summary, since),
+                            JsonSupport.marshaller()))
+                .orElseGet(
+                    () ->
+                        Errors.notFound(
+                            "factory " + factory + " had no device " + uuid + " at " + moment)));
   }
 
   /**

@@ -12,6 +12,7 @@ import io.flotilla.core.tuf.TufRoots;
 import io.flotilla.gateway.http.Authentication;
 import io.flotilla.gateway.http.DatabaseGuard;
 import io.flotilla.gateway.http.HttpListener;
+import io.flotilla.gateway.metrics.NodeMetrics;
 import io.flotilla.gateway.tls.DeviceIdentityDirectives;
 import io.flotilla.gateway.tls.DeviceTls;
 import java.net.InetAddress;
@@ -51,10 +52,12 @@ public final class DeviceGateway {
   private final Duration authorizationInterval;
   private final Duration authorizationTokenTtl;
   private final TufRoots roots;
+  private final NodeMetrics metrics;
   private volatile Tcp.ServerBinding binding;
 
-  private DeviceGateway(FlotillaCore core, Config config, Path pkiDir) {
+  private DeviceGateway(FlotillaCore core, Config config, Path pkiDir, NodeMetrics metrics) {
     this.core = core;
+    this.metrics = metrics;
     this.config = config;
     this.pki = DevicePki.open(pkiDir, PkiSettings.fromConfig(config));
     this.verifier = pki.verifier(core.deviceRevocations());
@@ -81,11 +84,13 @@ public final class DeviceGateway {
             push,
             appsProxy,
             this::publicUrl,
-            config.getBytes("flotilla.device.max-body"));
+            config.getBytes("flotilla.device.max-body"),
+            metrics.deviceEvents());
   }
 
-  public static DeviceGateway create(FlotillaCore core, Config config, Path dataDir) {
-    return new DeviceGateway(core, config, dataDir.resolve("pki"));
+  public static DeviceGateway create(
+      FlotillaCore core, Config config, Path dataDir, NodeMetrics metrics) {
+    return new DeviceGateway(core, config, dataDir.resolve("pki"), metrics);
   }
 
   /**
@@ -105,7 +110,8 @@ public final class DeviceGateway {
             settings,
             Optional.of(DeviceTls.engines(pki.server().credentials(), verifier)),
             config.getDuration("flotilla.device.header-timeout"),
-            new DatabaseGuard(core.databaseHealth()).route(() -> routes))
+            metrics.deviceRequests(
+                () -> new DatabaseGuard(core.databaseHealth()).route(() -> routes)))
         .thenApply(
             bound -> {
               binding = bound;

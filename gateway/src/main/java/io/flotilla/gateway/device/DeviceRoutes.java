@@ -21,6 +21,7 @@ import io.flotilla.protocol.device.DeviceHeaders;
 import io.flotilla.protocol.device.DeviceRecord;
 import io.flotilla.protocol.device.HubCredentials;
 import io.flotilla.protocol.device.Rfc3339;
+import io.micrometer.core.instrument.Counter;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
@@ -51,6 +52,8 @@ import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
  */
 public final class DeviceRoutes {
 
+  private final Counter eventsStored;
+
   private final FlotillaCore core;
   private final DeviceIdentityDirectives identity;
   private final TufRepository repository;
@@ -68,8 +71,10 @@ public final class DeviceRoutes {
       DevicePush push,
       AppsProxy appsProxy,
       Function<HttpRequest, String> gatewayUrl,
-      long maxBody) {
+      long maxBody,
+      Counter eventsStored) {
     this.core = core;
+    this.eventsStored = eventsStored;
     this.identity = identity;
     this.repository = repository;
     this.hubCredentials = hubCredentials;
@@ -331,7 +336,10 @@ public final class DeviceRoutes {
           return ask(
               device,
               replyTo -> new Device.ReportUpdateEvents(contact, events, replyTo),
-              summary -> complete(StatusCodes.OK));
+              summary -> {
+                eventsStored.increment(events.size());
+                return complete(StatusCodes.OK);
+              });
         });
   }
 

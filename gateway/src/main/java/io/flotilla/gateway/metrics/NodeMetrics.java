@@ -4,15 +4,24 @@ import static org.apache.pekko.http.javadsl.server.Directives.*;
 
 import io.flotilla.core.FlotillaCore;
 import io.flotilla.core.projection.ProjectionHealth;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.nio.charset.StandardCharsets;
+import java.util.function.Supplier;
+import org.apache.pekko.cluster.ClusterEvent;
+import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.http.javadsl.model.ContentType;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpEntities;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.server.Route;
 
@@ -29,8 +38,63 @@ public final class NodeMetrics {
   private final PrometheusMeterRegistry registry =
       new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
 
+  private final Counter deviceEvents =
+      Counter.builder("flotilla.device.events")
+          .description("update events devices posted (POST /events) that were stored")
+          .register(registry);
+
+  public NodeMetrics() {
+    new JvmMemoryMetrics().bindTo(registry);
+    new JvmThreadMetrics().bindTo(registry);
+    new ProcessorMetrics().bindTo(registry);
+  }
+
   public MeterRegistry registry() {
     return registry;
+  }
+
+  /** Counts the update events the device port stored. */
+  public Counter deviceEvents() {
+    return deviceEvents;
+  }
+
+  /**
+   * The device port's requests, timed per kind ({@code checkin} is {@code GET /repo/targets.json},
+   * fioup's poll) and outcome.
+   */
+  public Route deviceRequests(Supplier<Route> inner) {
+    return HttpMetrics.timed(
+        registry,
+        "flotilla.device.requests",
+        "device port requests by kind (checkin = GET /repo/targets.json) and outcome",
+        NodeMetrics::deviceRequestKind,
+        inner);
+  }
+
+  /** The registry's requests by method and outcome, and the body bytes in and out. */
+  public Route registryRequests(Supplier<Route> inner) {
+    return HttpMetrics.counted(registry, "flotilla.registry", "v2", inner);
+  }
+
+  static String deviceRequestKind(HttpRequest request) {
+    String path = request.getUri().path();
+    if (path.equals("/repo/targets.json")) {
+      return "checkin";
+    }
+    if (path.startsWith("/repo/")) {
+      return "tuf";
+    }
+    if (path.startsWith("/system_info")) {
+      return "system-info";
+    }
+    return switch (path) {
+      case "/device" -> "device";
+      case "/events" -> "events";
+      case "/apps-states" -> "apps-states";
+      case "/config" -> "config";
+      case "/ws" -> "websocket";
+      default -> path.startsWith("/hub-creds") ? "hub-creds" : "other";
+    };
   }
 
   /**
@@ -38,6 +102,26 @@ public final class NodeMetrics {
    * started).
    */
   public void bind(FlotillaCore core) {
+    Cluster cluster = Cluster.get(core.system());
+    for (MemberStatus status :
+        java.util.List.of(
+            MemberStatus.up(),
+            MemberStatus.joining(),
+            MemberStatus.leaving(),
+            MemberStatus.exiting(),
+            MemberStatus.weaklyUp(),
+            MemberStatus.down())) {
+      Gauge.builder("flotilla.cluster.members", cluster, c -> countMembers(c.state(), status))
+          .description("cluster members by status, as this node sees them")
+          .tag("status", status.toString().toLowerCase(java.util.Locale.ROOT))
+          .register(registry);
+    }
+    Gauge.builder("flotilla.cluster.unreachable", cluster, c -> c.state().getUnreachable().size())
+        .description("members this node's failure detector marks unreachable")
+        .register(registry);
+    ReadSideGauges gauges = new ReadSideGauges(core, registry);
+    gauges.start(
+        core.system().settings().config().getDuration("flotilla.metrics.refresh-interval"));
     Gauge.builder(
             "flotilla.database.available",
             core.databaseHealth(),
@@ -61,6 +145,16 @@ public final class NodeMetrics {
           .tag("key", status.key())
           .register(registry);
     }
+  }
+
+  private static long countMembers(ClusterEvent.CurrentClusterState state, MemberStatus status) {
+    long n = 0;
+    for (var member : state.getMembers()) {
+      if (member.status().equals(status)) {
+        n++;
+      }
+    }
+    return n;
   }
 
   public Route route() {
