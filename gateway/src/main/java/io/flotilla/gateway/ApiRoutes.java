@@ -36,6 +36,7 @@ public final class ApiRoutes {
 
   private final FactoryRoutes factories;
   private final TargetRoutes targets;
+  private final io.flotilla.gateway.rollout.RolloutRoutes rollouts;
   private final AppRoutes apps;
   private final JournalRoutes journal;
   private final HealthRoutes health;
@@ -63,6 +64,7 @@ public final class ApiRoutes {
     this.devices = devices;
     this.factories = new FactoryRoutes(core, auth);
     this.targets = new TargetRoutes(core, auth);
+    this.rollouts = new io.flotilla.gateway.rollout.RolloutRoutes(core, auth);
     this.apps = new AppRoutes(core, auth);
     this.journal = new JournalRoutes(core, auth);
     this.health = new HealthRoutes(core, started);
@@ -111,6 +113,7 @@ public final class ApiRoutes {
                                                                 factory ->
                                                                     concat(
                                                                         targets.route(factory),
+                                                                        rollouts.route(factory),
                                                                         apps.route(factory),
                                                                         builds.route(factory),
                                                                         devices.operatorRoute(
