@@ -513,16 +513,18 @@ public final class Rollout extends TaggedEntity<Rollout.Command, Rollout.Event, 
     int current = state.started() - 1;
     RolloutPlan.Phase phase = state.plan().phases().get(current);
     RolloutProgress.PhaseProgress counts = progress.phases().get(current);
+    boolean timeUp = now.isAfter(state.phaseStartedAt().plusSeconds(phase.successWithinSeconds()));
     boolean succeeded =
         counts.targeted() == 0
-            || (double) counts.updated() / counts.targeted() >= phase.successShare();
+            ? timeUp
+            : (double) counts.updated() / counts.targeted() >= phase.successShare();
     if (succeeded) {
       if (current + 1 == state.plan().phases().size()) {
         return persistAll(List.of(new Completed(state.factory(), state.id(), SELF, now)));
       }
       return persistAll(List.of(startPhase(state, current + 1, c.members(), now)));
     }
-    if (now.isAfter(state.phaseStartedAt().plusSeconds(phase.successWithinSeconds()))) {
+    if (timeUp) {
       String reason =
           "phase "
               + phase.name()
