@@ -63,8 +63,8 @@ phases = r["progress"]["phases"]
 print(f"bad target: status {r['status']}, phases started {r['startedPhases']}, reason: {r['haltReason']}")
 for p in phases:
     print(f"  {p['name']}: targeted {p['targeted']} updated {p['updated']} failed {p['failed']} pending {p['pending']}")
-outside = sum(p["updated"] + p["failed"] for p in phases[1:])
-print(f"  devices outside phase 1 that reported target 2: {outside}")
+outside = sum(p["updated"] + p["failed"] for p in phases[r["startedPhases"]:])
+print(f"  halted in phase {r['startedPhases']}; devices outside the started phases that reported target 2: {outside}")
 print(f"  threshold crossed -> halted: {(t(r['haltedAt']) - t(r['thresholdCrossedAt'])).total_seconds() * 1000:.0f} ms")
 print(f"  every device back on target 1 {sys.argv[2]} s after the halt was seen (rollback; devices poll)")
 PY
