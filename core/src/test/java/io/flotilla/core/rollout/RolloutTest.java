@@ -184,7 +184,10 @@ abstract class RolloutTest {
         .contains(VERSION);
   }
 
-  /** The node's gates follow the rollout (pub-sub), so this waits only for the notice. */
+  /**
+   * The node's gates follow the rollout (pub-sub), so this waits only for the notice. Before a
+   * rollout's gate reaches the node nothing is hidden: wait for the phase first.
+   */
   static void awaitSees(FlotillaCore core, String factory, String tag, String uuid, boolean seen)
       throws Exception {
     eventually(
@@ -246,6 +249,7 @@ abstract class RolloutTest {
         "main",
         new RolloutPlan(
             List.of(uuids("canary", d.subList(0, 4)), percent("all", 100)), 2, null, true));
+    awaitRollout(core, f, "r1", s -> s.startedPhases() == 1);
     awaitSees(core, f, "main", d.get(0), true);
     install(core, f, d.get(0), true);
     install(core, f, d.get(1), false);
@@ -274,6 +278,7 @@ abstract class RolloutTest {
         "main",
         new RolloutPlan(
             List.of(uuids("canary", d.subList(0, 2)), percent("all", 100)), null, 0.5, false));
+    awaitRollout(core, f, "r1", s -> s.startedPhases() == 1);
     awaitSees(core, f, "main", d.get(0), true);
     install(core, f, d.get(0), false);
     awaitRollout(core, f, "r1", s -> s.status().equals("halted") && !s.rolledBack());
@@ -344,6 +349,7 @@ abstract class RolloutTest {
         "main",
         new RolloutPlan(
             List.of(uuids("canary", d.subList(0, 1)), percent("all", 100)), 1, null, false));
+    awaitRollout(core, f, "r1", s -> s.startedPhases() == 1);
     awaitSees(core, f, "main", d.get(0), true);
     assertEquals(
         "canceled",

@@ -143,6 +143,12 @@ abstract class RolloutRoutesTest {
     assertEquals(201, created.status(), created.body());
     assertEquals("running", created.json().path("status").asText());
     assertEquals("admin", created.json().path("createdBy").asText());
+    eventually(
+        Duration.ofSeconds(30),
+        () -> {
+          assertEquals(1, api.get(base + "/rollouts/r1", admin).json().path("startedPhases").asInt());
+          return null;
+        });
     target(f, 2);
     eventually(
         Duration.ofSeconds(30),
