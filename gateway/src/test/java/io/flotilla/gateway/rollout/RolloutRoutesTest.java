@@ -146,7 +146,8 @@ abstract class RolloutRoutesTest {
     eventually(
         Duration.ofSeconds(30),
         () -> {
-          assertEquals(1, api.get(base + "/rollouts/r1", admin).json().path("startedPhases").asInt());
+          assertEquals(
+              1, api.get(base + "/rollouts/r1", admin).json().path("startedPhases").asInt());
           return null;
         });
     target(f, 2);
