@@ -67,7 +67,6 @@ public final class FlotillaCore {
   private final ProjectionAdmin projectionAdmin;
   private final ReadYourWrites readYourWrites;
   private final Access access;
-  private final ActorRef<Topic.Command<io.flotilla.core.rollout.Gate>> rolloutTopic;
   private final io.flotilla.core.rollout.RolloutQueries rolloutQueries;
   private final io.flotilla.core.rollout.RolloutGates rolloutGates;
 
@@ -129,7 +128,7 @@ public final class FlotillaCore {
             blocking,
             system.settings().config().getDuration("flotilla.read-your-writes-patience"));
     this.access = new Access(this);
-    this.rolloutTopic =
+    ActorRef<Topic.Command<io.flotilla.core.rollout.Gate>> rolloutTopic =
         system.systemActorOf(
             Topic.create(io.flotilla.core.rollout.Gate.class, Rollout.TOPIC_NAME),
             "rollout-changed-topic",
@@ -265,11 +264,6 @@ public final class FlotillaCore {
 
   public EntityRef<Rollout.Command> rollout(String factory, String id) {
     return sharding.entityRefFor(Rollout.ENTITY_KEY, Rollout.entityId(factory, id));
-  }
-
-  /** Each rollout's change, as its gate: for the WebSocket pushes. */
-  public ActorRef<Topic.Command<io.flotilla.core.rollout.Gate>> rolloutTopic() {
-    return rolloutTopic;
   }
 
   public io.flotilla.core.rollout.RolloutQueries rolloutQueries() {

@@ -49,6 +49,8 @@ public final class RolloutGates {
   private final ConcurrentHashMap<String, Gate> gates = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<Key, TagGates> byTag = new ConcurrentHashMap<>();
   private final CompletableFuture<Void> loaded = new CompletableFuture<>();
+  private final List<java.util.function.Consumer<Gate>> listeners =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
   private final RolloutQueries queries;
   private final ClusterSharding sharding;
   private final Duration askTimeout;
@@ -119,6 +121,14 @@ public final class RolloutGates {
             .orTimeout(askTimeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
   }
 
+  /**
+   * Told of each newer gate once this node's gates hold it, so that what a listener reads from
+   * {@link #forTag} already includes it (the WebSocket pushes announce the tag's version).
+   */
+  public void onChange(java.util.function.Consumer<Gate> listener) {
+    listeners.add(listener);
+  }
+
   public TagGates forTag(String factory, String tag) {
     return byTag.getOrDefault(new Key(factory, tag), TagGates.NONE);
   }
@@ -134,6 +144,7 @@ public final class RolloutGates {
               .filter(g -> g.factory().equals(key.factory()) && g.tag().equals(key.tag()))
               .toList();
       byTag.put(key, new TagGates(ofTag, ofTag.stream().mapToLong(Gate::revision).sum()));
+      listeners.forEach(listener -> listener.accept(gate));
     }
   }
 

@@ -86,16 +86,10 @@ final class DevicePush {
         .tell(
             Topic.subscribe(
                 listener(core, ConfigPublished.class, "device-config-push", push::announce)));
-    core.rolloutTopic()
-        .tell(
-            Topic.subscribe(
-                listener(
-                    core,
-                    io.flotilla.core.rollout.Gate.class,
-                    "device-rollout-push",
-                    gate ->
-                        push.announce(
-                            new Targets.TargetsChanged(gate.factory(), Set.of(gate.tag()), 0)))));
+    core.rolloutGates()
+        .onChange(
+            gate ->
+                push.announce(new Targets.TargetsChanged(gate.factory(), Set.of(gate.tag()), 0)));
     return push;
   }
 
