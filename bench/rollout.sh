@@ -17,7 +17,9 @@ F=/api/v1/factories/bench
 simulate bench "$WORK/fleet" "https://127.0.0.1:$DEVICE_PORT" --devices "$DEVICES" --poll "${POLL}s" --tag wave \
   --start-current --ramp "${POLL}s" --duration 3600s --progress 30s --register-concurrency 32 \
   --fail-target amd64-linux-2 --fail-share 0.3 > "$WORK/sim.log" 2>&1 &
-SIM=$!; PIDS+=("$SIM")
+SIM=$!
+# the simulator's java is a child of the subshell that runs the function: stop both on exit
+sleep 1; PIDS+=("$SIM" $(pgrep -P "$SIM" java || true))
 
 count() { # QUERY: devices listed (walks the pages)
   python3 - "$HTTP_PORT" "$ADMIN" "$1" <<'PY'
