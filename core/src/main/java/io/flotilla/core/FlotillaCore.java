@@ -21,6 +21,8 @@ import io.flotilla.core.persistence.Database;
 import io.flotilla.core.persistence.DatabaseHealth;
 import io.flotilla.core.projection.ProjectionAdmin;
 import io.flotilla.core.projection.ProjectionHealth;
+import io.flotilla.core.rollout.Rollout;
+import io.flotilla.core.rollout.RolloutProjection;
 import io.flotilla.core.target.TargetQueries;
 import io.flotilla.core.target.Targets;
 import io.flotilla.core.target.TargetsCache;
@@ -65,6 +67,8 @@ public final class FlotillaCore {
   private final ProjectionAdmin projectionAdmin;
   private final ReadYourWrites readYourWrites;
   private final Access access;
+  private final io.flotilla.core.rollout.RolloutQueries rolloutQueries;
+  private final io.flotilla.core.rollout.RolloutGates rolloutGates;
 
   private FlotillaCore(ActorSystem<?> system, Database database) {
     this.system = system;
@@ -124,6 +128,27 @@ public final class FlotillaCore {
             blocking,
             system.settings().config().getDuration("flotilla.read-your-writes-patience"));
     this.access = new Access(this);
+    ActorRef<Topic.Command<io.flotilla.core.rollout.Gate>> rolloutTopic =
+        system.systemActorOf(
+            Topic.create(io.flotilla.core.rollout.Gate.class, Rollout.TOPIC_NAME),
+            "rollout-changed-topic",
+            Props.empty());
+    this.rolloutQueries = new io.flotilla.core.rollout.RolloutQueries(database, blocking);
+    var config = system.settings().config();
+    Rollout.init(
+        system,
+        new Rollout.Dependencies(
+            rolloutQueries,
+            rolloutTopic,
+            config.getDuration("flotilla.rollout.evaluate-interval")));
+    RolloutProjection.start(system, database);
+    this.rolloutGates =
+        io.flotilla.core.rollout.RolloutGates.start(
+            system,
+            rolloutTopic,
+            rolloutQueries,
+            config.getDuration("flotilla.rollout.keeper-interval"),
+            askTimeout);
   }
 
   public static FlotillaCore start(ActorSystem<?> system, Database database) {
@@ -235,6 +260,19 @@ public final class FlotillaCore {
 
   public ReadYourWrites readYourWrites() {
     return readYourWrites;
+  }
+
+  public EntityRef<Rollout.Command> rollout(String factory, String id) {
+    return sharding.entityRefFor(Rollout.ENTITY_KEY, Rollout.entityId(factory, id));
+  }
+
+  public io.flotilla.core.rollout.RolloutQueries rolloutQueries() {
+    return rolloutQueries;
+  }
+
+  /** What each device of a tag may see of the rollouts on it; answers from memory. */
+  public io.flotilla.core.rollout.RolloutGates rolloutGates() {
+    return rolloutGates;
   }
 
   public JournalReader journalReader() {

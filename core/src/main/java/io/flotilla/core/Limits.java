@@ -82,6 +82,40 @@ public final class Limits {
   public static final Pattern GROUP = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,127}");
   public static final Pattern DEVICE_TAG = BRANCH_OR_TAG;
 
+  /**
+   * Operator labels of a device ({@code key=value}): bounded in count and length so that a device's
+   * labels fit its read-side rows and a selector in a rollout plan stays small.
+   */
+  public static final Pattern LABEL_KEY = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,62}");
+
+  public static final Pattern LABEL_VALUE = Pattern.compile("[A-Za-z0-9_.:/-]{0,128}");
+  public static final int DEVICE_LABELS = 20;
+
+  /** Rollouts: id, phases in a plan, devices named in one phase's uuid list. */
+  public static final Pattern ROLLOUT_ID = Pattern.compile("[a-z0-9][a-z0-9_-]{0,62}");
+
+  public static final int ROLLOUT_PHASES = 20;
+  public static final int ROLLOUT_PHASE_UUIDS = 1000;
+
+  /** The labels' problem, or null when they fit the bounds above. */
+  public static String labelsProblem(java.util.Map<String, String> labels) {
+    if (labels == null) {
+      return "labels must be an object of key: value";
+    }
+    if (labels.size() > DEVICE_LABELS) {
+      return "a device has at most " + DEVICE_LABELS + " labels";
+    }
+    for (java.util.Map.Entry<String, String> label : labels.entrySet()) {
+      if (label.getKey() == null || !LABEL_KEY.matcher(label.getKey()).matches()) {
+        return "label keys must match " + LABEL_KEY.pattern();
+      }
+      if (label.getValue() == null || !LABEL_VALUE.matcher(label.getValue()).matches()) {
+        return "label values must match " + LABEL_VALUE.pattern();
+      }
+    }
+    return null;
+  }
+
   /** Bounded so that a device's app list always fits its read-side column. */
   public static final Pattern DEVICE_APP = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
 

@@ -58,6 +58,16 @@ public final class ReadYourWrites {
           Device.tagFor(uuid, slices));
     }
 
+    public static Projected rollout(String factory, String id) {
+      return new Projected(
+          PersistenceId.of(
+                  io.flotilla.core.rollout.Rollout.ENTITY_KEY.name(),
+                  io.flotilla.core.rollout.Rollout.entityId(factory, id))
+              .id(),
+          io.flotilla.core.rollout.RolloutProjection.NAME,
+          io.flotilla.core.rollout.Rollout.TAG);
+    }
+
     public static Projected app(String factory, String app) {
       return new Projected(
           PersistenceId.of(App.ENTITY_KEY.name(), App.entityId(factory, app)).id(),

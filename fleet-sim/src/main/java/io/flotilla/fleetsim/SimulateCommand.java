@@ -176,6 +176,33 @@ public final class SimulateCommand implements Callable<Integer> {
   int registerConcurrency;
 
   @Option(
+      names = "--fail-target",
+      paramLabel = "NAME",
+      description = "A target whose install fails on --fail-share of the devices.")
+  String failTarget;
+
+  @Option(
+      names = "--fail-share",
+      defaultValue = "0",
+      description =
+          "Share of the devices (0 to 1) on which --fail-target fails (default ${DEFAULT-VALUE}).")
+  double failShare;
+
+  @Option(
+      names = "--unhealthy-target",
+      paramLabel = "NAME",
+      description =
+          "A target that installs but whose apps then report unhealthy on --unhealthy-share of the devices.")
+  String unhealthyTarget;
+
+  @Option(
+      names = "--unhealthy-share",
+      defaultValue = "0",
+      description =
+          "Share of the devices (0 to 1) with unhealthy apps on --unhealthy-target (default ${DEFAULT-VALUE}).")
+  double unhealthyShare;
+
+  @Option(
       names = "--report-json",
       paramLabel = "FILE",
       description = "Write the final report as JSON.")
@@ -203,6 +230,10 @@ public final class SimulateCommand implements Callable<Integer> {
       System.err.println("flotilla-sim: --websocket-fraction must be between 0 and 1");
       return 2;
     }
+    if (failShare < 0 || failShare > 1 || unhealthyShare < 0 || unhealthyShare > 1) {
+      System.err.println("flotilla-sim: --fail-share and --unhealthy-share are from 0 to 1");
+      return 2;
+    }
     Simulator.Settings settings =
         new Simulator.Settings(
             server,
@@ -228,7 +259,8 @@ public final class SimulateCommand implements Callable<Integer> {
             timeout,
             progress,
             registerConcurrency,
-            System.out);
+            System.out,
+            new Simulator.Faults(failTarget, failShare, unhealthyTarget, unhealthyShare));
     Simulator.Report report = new Simulator(settings).run();
     print(report);
     if (reportJson != null) {

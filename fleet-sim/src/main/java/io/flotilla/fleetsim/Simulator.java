@@ -88,7 +88,34 @@ public final class Simulator {
       Duration timeout,
       Duration progressInterval,
       int registerConcurrency,
-      PrintStream out) {}
+      PrintStream out,
+      Faults faults) {}
+
+  /**
+   * Releases that go bad on a share of the devices, for rollout benchmarks: {@code failTarget}'s
+   * install fails there (the device stays on what it runs and does not try that target again),
+   * {@code unhealthyTarget} installs but its apps report unhealthy. Which devices is fixed by the
+   * device index and the target name, so a rerun picks the same ones.
+   */
+  public record Faults(
+      String failTarget, double failShare, String unhealthyTarget, double unhealthyShare) {
+
+    public static final Faults NONE = new Faults(null, 0, null, 0);
+
+    boolean fails(int index, String target) {
+      return target != null && target.equals(failTarget) && draw(index, target) < failShare;
+    }
+
+    boolean unhealthy(int index, String target) {
+      return target != null
+          && target.equals(unhealthyTarget)
+          && draw(index, target) < unhealthyShare;
+    }
+
+    private static double draw(int index, String target) {
+      return new java.util.SplittableRandom(index * 1_000_003L + target.hashCode()).nextDouble();
+    }
+  }
 
   public record Latency(
       long count,
@@ -174,6 +201,7 @@ public final class Simulator {
     volatile boolean webSocketOpen;
     volatile long awaitingPush;
     volatile boolean checkAgain;
+    volatile String refused;
 
     SimDevice(int index) {
       this.index = index;
@@ -483,8 +511,11 @@ public final class Simulator {
                 stats.pushFetched(awaiting);
               }
               TargetsView running = device.running;
+              // As fioup: the newest target offered is installed when it is not the one running,
+              // older or not, so a target a rollout takes back is replaced by the previous one.
               if (view.targetName() == null
-                  || (running != null && view.version() <= running.version())) {
+                  || view.targetName().equals(device.refused)
+                  || (running != null && view.targetName().equals(running.targetName()))) {
                 return CompletableFuture.completedFuture(null);
               }
               if (running == null && settings.startCurrent()) {
@@ -511,8 +542,8 @@ public final class Simulator {
     if (settings.fetchBlobs()) {
       fetched = fetched.thenCompose(ignored -> fetchBlobs(device, connection, target));
     }
-    return fetched
-        .thenCompose(
+    CompletableFuture<Void> downloaded =
+        fetched.thenCompose(
             ignored ->
                 post(
                     connection,
@@ -524,7 +555,30 @@ public final class Simulator {
                         "EcuDownloadStarted",
                         null,
                         "EcuDownloadCompleted",
-                        true)))
+                        true)));
+    if (settings.faults().fails(device.index, target.targetName())) {
+      return downloaded
+          .thenCompose(
+              ignored ->
+                  post(
+                      connection,
+                      device,
+                      DevicePaths.EVENTS,
+                      events(
+                          correlationId,
+                          target,
+                          "EcuInstallationStarted",
+                          null,
+                          "EcuInstallationCompleted",
+                          false)))
+          .thenRun(
+              () -> {
+                device.refused = target.targetName();
+                stats.events.add(6);
+              });
+    }
+    boolean unhealthy = settings.faults().unhealthy(device.index, target.targetName());
+    return downloaded
         .thenCompose(
             ignored ->
                 post(
@@ -541,7 +595,8 @@ public final class Simulator {
                         "EcuInstallationCompleted",
                         true)))
         .thenCompose(
-            ignored -> post(connection, device, DevicePaths.APPS_STATES, appsStates(target)))
+            ignored ->
+                post(connection, device, DevicePaths.APPS_STATES, appsStates(target, unhealthy)))
         .thenRun(
             () -> {
               device.running = target;
@@ -839,13 +894,13 @@ public final class Simulator {
     return Json.toBytes(events);
   }
 
-  private static byte[] appsStates(TargetsView target) {
+  private static byte[] appsStates(TargetsView target, boolean unhealthy) {
+    String state = unhealthy ? "unhealthy" : "healthy";
     Map<String, Object> apps = new LinkedHashMap<>();
     target
         .apps()
         .forEach(
-            (app, uri) ->
-                apps.put(app, Map.of("uri", uri, "state", "healthy", "services", List.of())));
+            (app, uri) -> apps.put(app, Map.of("uri", uri, "state", state, "services", List.of())));
     Map<String, Object> states = new LinkedHashMap<>();
     states.put("ostree", "simulated");
     states.put("deviceTime", Instant.now().toString());

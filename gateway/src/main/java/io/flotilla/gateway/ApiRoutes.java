@@ -4,6 +4,7 @@ import static org.apache.pekko.http.javadsl.server.Directives.*;
 
 import io.flotilla.builder.BuilderService;
 import io.flotilla.core.FlotillaCore;
+import io.flotilla.gateway.rollout.RolloutRoutes;
 import io.flotilla.gateway.app.AppRoutes;
 import io.flotilla.gateway.build.BuildRoutes;
 import io.flotilla.gateway.device.DeviceGateway;
@@ -37,6 +38,7 @@ public final class ApiRoutes {
 
   private final FactoryRoutes factories;
   private final TargetRoutes targets;
+  private final RolloutRoutes rollouts;
   private final AppRoutes apps;
   private final JournalRoutes journal;
   private final HealthRoutes health;
@@ -65,6 +67,7 @@ public final class ApiRoutes {
     this.devices = devices;
     this.factories = new FactoryRoutes(core, auth);
     this.targets = new TargetRoutes(core, auth);
+    this.rollouts = new RolloutRoutes(core, auth);
     this.apps = new AppRoutes(core, auth);
     this.journal = new JournalRoutes(core, auth);
     this.health = new HealthRoutes(core, started);
@@ -115,6 +118,7 @@ public final class ApiRoutes {
                                                                     factory ->
                                                                         concat(
                                                                             targets.route(factory),
+                                                                            rollouts.route(factory),
                                                                             apps.route(factory),
                                                                             builds.route(factory),
                                                                             devices.operatorRoute(

@@ -319,6 +319,14 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
       String factory, String name, String group, Instant at, ActorRef<StatusReply<Summary>> replyTo)
       implements Command {}
 
+  /** The operator's labels, whole: they replace every label the device had. */
+  public record SetLabels(
+      String factory,
+      Map<String, String> labels,
+      Instant at,
+      ActorRef<StatusReply<Summary>> replyTo)
+      implements Command {}
+
   public record Decommission(String factory, Instant at, ActorRef<StatusReply<Done>> replyTo)
       implements Command {}
 
@@ -349,7 +357,8 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
       Instant configChangedAt,
       String currentUpdate,
       UpdateState currentUpdateState,
-      Failure lastFailure)
+      Failure lastFailure,
+      Map<String, String> labels)
       implements CborSerializable {}
 
   public sealed interface Event extends CborSerializable {
@@ -417,6 +426,10 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
 
   public record Decommissioned(String uuid, String factory, Instant at) implements Event {}
 
+  /** The operator's labels of the device, whole. */
+  public record LabelsSet(String uuid, String factory, Map<String, String> labels, Instant at)
+      implements Event {}
+
   /** Published after a decommission so that every node refuses the certificate from then on. */
   public record Revoked(String factory, String uuid) implements CborSerializable {}
 
@@ -446,7 +459,8 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
       List<ConfigFile> config,
       Instant configChangedAt,
       Instant decommissionedAt,
-      Failure lastFailure)
+      Failure lastFailure,
+      Map<String, String> labels)
       implements CborSerializable {
 
     /**
@@ -456,9 +470,11 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
     static final State EMPTY =
         new State(
             null, null, null, null, null, false, null, List.of(), null, null, List.of(), null,
-            Map.of(), List.of(), null, null, null);
+            Map.of(), List.of(), null, null, null, Map.of());
 
+    /** Snapshots taken before labels existed load without them: no labels. */
     public State {
+      labels = labels == null ? Map.of() : labels;
       factory = Canonical.of(factory);
       hardwareId = Canonical.of(hardwareId);
       group = Canonical.of(group);
@@ -538,7 +554,8 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
           configChangedAt,
           current == null ? null : current.correlationId(),
           current == null ? null : current.state(),
-          lastFailure);
+          lastFailure,
+          labels);
     }
 
     boolean knowsEvent(String eventId) {
@@ -581,7 +598,8 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
             List.of(),
             null,
             null,
-            null);
+            null,
+            Map.of());
       } else if (event instanceof StatusReported s) {
         return with(
             edit -> {
@@ -663,6 +681,8 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
             });
       } else if (event instanceof Decommissioned d) {
         return with(edit -> edit.decommissionedAt = d.at());
+      } else if (event instanceof LabelsSet set) {
+        return with(edit -> edit.labels = set.labels());
       }
       throw new IllegalStateException("unknown event " + event);
     }
@@ -695,6 +715,7 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
       private Instant configChangedAt;
       private Instant decommissionedAt;
       private Failure lastFailure;
+      private Map<String, String> labels;
 
       private Edit(State from) {
         factory = from.factory;
@@ -714,6 +735,7 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
         configChangedAt = from.configChangedAt;
         decommissionedAt = from.decommissionedAt;
         lastFailure = from.lastFailure;
+        labels = from.labels;
       }
 
       private State state() {
@@ -734,7 +756,8 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
             config,
             configChangedAt,
             decommissionedAt,
-            lastFailure);
+            lastFailure,
+            labels);
       }
     }
 
@@ -836,6 +859,8 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
       return onReplaceConfig(state, c);
     } else if (command instanceof Change c) {
       return onChange(state, c);
+    } else if (command instanceof SetLabels c) {
+      return onSetLabels(state, c);
     } else if (command instanceof Decommission c) {
       return onDecommission(state, c);
     } else if (command instanceof Get c) {
@@ -1120,6 +1145,23 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
                 configTopic.tell(Topic.publish(ConfigPublished.device(c.factory(), uuid, group)));
               }
             })
+        .thenReply(c.replyTo(), s -> StatusReply.success(s.summary(uuid, lastContact)));
+  }
+
+  private ReplyEffect<Event, State> onSetLabels(State state, SetLabels c) {
+    if (!belongsTo(state, c.factory())) {
+      return Effect().reply(c.replyTo(), notFound(c.factory()));
+    }
+    String problem = Limits.labelsProblem(c.labels());
+    if (problem != null) {
+      return Effect().reply(c.replyTo(), Rejection.invalid(problem));
+    }
+    Map<String, String> labels = Map.copyOf(new java.util.TreeMap<>(c.labels()));
+    if (labels.equals(state.labels())) {
+      return Effect().reply(c.replyTo(), StatusReply.success(state.summary(uuid, lastContact)));
+    }
+    return Effect()
+        .persist(new LabelsSet(uuid, c.factory(), labels, c.at()))
         .thenReply(c.replyTo(), s -> StatusReply.success(s.summary(uuid, lastContact)));
   }
 

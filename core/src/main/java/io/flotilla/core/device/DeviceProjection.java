@@ -98,6 +98,35 @@ public final class DeviceProjection
           changed.name(),
           changed.group(),
           changed.uuid());
+    } else if (event instanceof Device.LabelsSet set) {
+      try (PreparedStatement s =
+          connection.prepareStatement("DELETE FROM device_labels WHERE uuid = ?")) {
+        s.setString(1, set.uuid());
+        s.executeUpdate();
+      }
+      try (PreparedStatement s =
+          connection.prepareStatement(
+              "INSERT INTO device_labels (uuid, label_key, label_value) VALUES (?, ?, ?)")) {
+        for (Map.Entry<String, String> label : set.labels().entrySet()) {
+          s.setString(1, set.uuid());
+          s.setString(2, label.getKey());
+          s.setString(3, label.getValue());
+          s.addBatch();
+        }
+        s.executeBatch();
+      }
+    } else if (event instanceof Device.AppsStatesReported reported) {
+      try (PreparedStatement s =
+          connection.prepareStatement("UPDATE device_status SET apps_healthy = ? WHERE uuid = ?")) {
+        Boolean healthy = appsHealthy(reported.appsStates().appsJson());
+        if (healthy == null) {
+          s.setNull(1, java.sql.Types.BOOLEAN);
+        } else {
+          s.setBoolean(1, healthy);
+        }
+        s.setString(2, reported.uuid());
+        s.executeUpdate();
+      }
     } else if (event instanceof Device.Decommissioned d) {
       try (PreparedStatement s =
           connection.prepareStatement(
@@ -110,6 +139,31 @@ public final class DeviceProjection
     if (contactedByDevice(event)) {
       touchLastSeen(connection, event.uuid(), event.at());
     }
+  }
+
+  private static final com.fasterxml.jackson.databind.ObjectMapper APPS_JSON =
+      new com.fasterxml.jackson.databind.ObjectMapper();
+
+  /**
+   * False when any app of the report is not {@code healthy} (ours and fioup's states: {@code
+   * healthy}, {@code unhealthy}), true when every app is, null for a report without apps.
+   */
+  static Boolean appsHealthy(String appsJson) {
+    JsonNode apps;
+    try {
+      apps = APPS_JSON.readTree(appsJson);
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      return false;
+    }
+    if (apps == null || !apps.isObject() || apps.isEmpty()) {
+      return null;
+    }
+    for (JsonNode app : apps) {
+      if (!io.flotilla.protocol.device.AppsStates.HEALTHY.equals(app.path("state").asText())) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private static void touchLastSeen(Connection connection, String uuid, Instant at)

@@ -38,9 +38,10 @@ public final class DeviceQueries {
       String updateState,
       Instant createdAt,
       Instant decommissionedAt,
-      Device.Failure lastFailure) {
+      Device.Failure lastFailure,
+      Map<String, String> labels) {
 
-    DeviceRow withLastFailure(Device.Failure failure) {
+    DeviceRow with(Device.Failure failure, Map<String, String> deviceLabels) {
       return new DeviceRow(
           uuid,
           factory,
@@ -56,7 +57,8 @@ public final class DeviceQueries {
           updateState,
           createdAt,
           decommissionedAt,
-          failure);
+          failure,
+          deviceLabels == null ? Map.of() : deviceLabels);
     }
   }
 
@@ -71,7 +73,20 @@ public final class DeviceQueries {
       String group,
       Boolean online,
       Boolean updating,
-      boolean includeDecommissioned) {}
+      boolean includeDecommissioned,
+      String labelKey,
+      String labelValue) {
+
+    public DeviceFilter(
+        String tag,
+        String target,
+        String group,
+        Boolean online,
+        Boolean updating,
+        boolean includeDecommissioned) {
+      this(tag, target, group, online, updating, includeDecommissioned, null, null);
+    }
+  }
 
   /** {@code nextCursor} is the uuid to continue after, null on the last page. */
   public record DevicePage(List<DeviceRow> devices, String nextCursor) {}
@@ -130,6 +145,13 @@ public final class DeviceQueries {
           if (filter.group() != null) {
             sql.append(" AND device_group = ?");
             args.add(filter.group());
+          }
+          if (filter.labelKey() != null) {
+            sql.append(
+                " AND EXISTS (SELECT 1 FROM device_labels l WHERE l.uuid = device_status.uuid"
+                    + " AND l.label_key = ? AND l.label_value = ?)");
+            args.add(filter.labelKey());
+            args.add(filter.labelValue());
           }
           if (filter.online() != null) {
             sql.append(
@@ -232,7 +254,26 @@ public final class DeviceQueries {
         }
       }
     }
-    return rows.stream().map(row -> row.withLastFailure(failures.get(row.uuid()))).toList();
+    Map<String, Map<String, String>> labels = new java.util.HashMap<>();
+    try (PreparedStatement s =
+        connection.prepareStatement(
+            "SELECT uuid, label_key, label_value FROM device_labels WHERE uuid IN ("
+                + marks
+                + ") ORDER BY uuid, label_key")) {
+      for (int i = 0; i < rows.size(); i++) {
+        s.setString(1 + i, rows.get(i).uuid());
+      }
+      try (ResultSet r = s.executeQuery()) {
+        while (r.next()) {
+          labels
+              .computeIfAbsent(r.getString(1), u -> new TreeMap<>())
+              .put(r.getString(2), r.getString(3));
+        }
+      }
+    }
+    return rows.stream()
+        .map(row -> row.with(failures.get(row.uuid()), labels.get(row.uuid())))
+        .toList();
   }
 
   public record SystemInfoRow(Device.SystemInfoKind kind, String content, Instant reportedAt) {}
@@ -421,6 +462,7 @@ public final class DeviceQueries {
         r.getString(12),
         instant(r.getTimestamp(13)),
         instant(r.getTimestamp(14)),
-        null);
+        null,
+        Map.of());
   }
 }

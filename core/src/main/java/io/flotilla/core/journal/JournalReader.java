@@ -37,7 +37,8 @@ public final class JournalReader {
           Device.ENTITY_KEY.name(),
           FleetConfig.ENTITY_KEY.name(),
           "Build",
-          "BuildNumbers");
+          "BuildNumbers",
+          io.flotilla.core.rollout.Rollout.ENTITY_KEY.name());
 
   public record Entry(
       String persistenceId, long sequenceNr, Instant timestamp, String type, JsonNode event) {}

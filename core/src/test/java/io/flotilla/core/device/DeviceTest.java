@@ -354,6 +354,7 @@ class DeviceTest {
             List.of(),
             null,
             null,
+            null,
             null);
     assertEquals(
         new Device.Failure(
@@ -465,6 +466,7 @@ class DeviceTest {
             null,
             java.util.Map.of(),
             List.of(),
+            null,
             null,
             null,
             null);
@@ -733,6 +735,7 @@ class DeviceTest {
         null,
         java.util.Map.of(),
         List.of(),
+        null,
         null,
         null,
         null);

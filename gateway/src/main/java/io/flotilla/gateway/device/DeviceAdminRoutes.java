@@ -59,7 +59,8 @@ final class DeviceAdminRoutes {
       Instant createdAt,
       Instant decommissionedAt,
       String requestedTag,
-      Device.Failure lastFailure) {
+      Device.Failure lastFailure,
+      Map<String, String> labels) {
 
     static DeviceView of(DeviceQueries.DeviceRow r, Instant onlineSince) {
       boolean online = r.lastSeen() != null && !r.lastSeen().isBefore(onlineSince);
@@ -79,7 +80,8 @@ final class DeviceAdminRoutes {
           r.createdAt(),
           r.decommissionedAt(),
           null,
-          r.lastFailure());
+          r.lastFailure(),
+          r.labels());
     }
 
     /**
@@ -106,7 +108,8 @@ final class DeviceAdminRoutes {
           s.createdAt(),
           s.decommissionedAt(),
           requested,
-          s.lastFailure());
+          s.lastFailure(),
+          s.labels());
     }
   }
 
@@ -135,7 +138,8 @@ final class DeviceAdminRoutes {
 
   record UpdateList(List<UpdateView> updates) {}
 
-  record DeviceChange(String name, String group, String tag) {}
+  /** {@code labels}, when given, replaces all of the device's labels ({} removes them). */
+  record DeviceChange(String name, String group, String tag, Map<String, String> labels) {}
 
   record ConfigFileBody(
       String name,
@@ -299,6 +303,8 @@ final class DeviceAdminRoutes {
           if (problem != null) {
             return Errors.badRequest(problem);
           }
+          String label = params.get("label");
+          int equals = label == null ? -1 : label.indexOf('=');
           var filter =
               new DeviceQueries.DeviceFilter(
                   params.get("tag"),
@@ -306,7 +312,9 @@ final class DeviceAdminRoutes {
                   params.get("group"),
                   online.orElse(null),
                   updating.orElse(null),
-                  false);
+                  false,
+                  label == null ? null : label.substring(0, equals),
+                  label == null ? null : label.substring(equals + 1));
           Instant since = onlineSince();
           return Replies.json(
               core.deviceQueries()
@@ -335,6 +343,18 @@ final class DeviceAdminRoutes {
     String group = params.get("group");
     if (group != null && !Limits.GROUP.matcher(group).matches()) {
       return "group must match " + Limits.GROUP.pattern();
+    }
+    String label = params.get("label");
+    if (label != null) {
+      int equals = label.indexOf('=');
+      if (equals < 0
+          || Limits.labelsProblem(Map.of(label.substring(0, equals), label.substring(equals + 1)))
+              != null) {
+        return "label must be key=value, the key matching "
+            + Limits.LABEL_KEY.pattern()
+            + " and the value "
+            + Limits.LABEL_VALUE.pattern();
+      }
     }
     String target = params.get("target");
     if (target != null && (target.length() > Limits.TARGET_NAME || !Limits.plain(target))) {
@@ -525,6 +545,11 @@ final class DeviceAdminRoutes {
           if (change.tag() != null && !Device.TAG.matcher(change.tag()).matches()) {
             return Errors.badRequest("tag must match " + Device.TAG.pattern());
           }
+          String labelsProblem =
+              change.labels() == null ? null : Limits.labelsProblem(change.labels());
+          if (labelsProblem != null) {
+            return Errors.badRequest(labelsProblem);
+          }
           var changed =
               core.device(uuid)
                   .<Device.Summary>askWithStatus(
@@ -532,6 +557,17 @@ final class DeviceAdminRoutes {
                           new Device.Change(
                               factory, change.name(), change.group(), Instant.now(), r),
                       core.askTimeout());
+          if (change.labels() != null) {
+            changed =
+                changed.thenCompose(
+                    summary ->
+                        core.device(uuid)
+                            .<Device.Summary>askWithStatus(
+                                r ->
+                                    new Device.SetLabels(
+                                        factory, change.labels(), Instant.now(), r),
+                                core.askTimeout()));
+          }
           if (change.tag() != null) {
             changed =
                 changed.thenCompose(

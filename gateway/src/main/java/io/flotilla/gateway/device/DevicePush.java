@@ -86,6 +86,10 @@ final class DevicePush {
         .tell(
             Topic.subscribe(
                 listener(core, ConfigPublished.class, "device-config-push", push::announce)));
+    core.rolloutGates()
+        .onChange(
+            gate ->
+                push.announce(new Targets.TargetsChanged(gate.factory(), Set.of(gate.tag()), 0)));
     return push;
   }
 
@@ -167,7 +171,8 @@ final class DevicePush {
 
   /**
    * The version pushed is the tag's {@code signed.version}, asked of the entity that just published
-   * the change.
+   * the change, plus the revision of the tag's rollouts (as {@link TufRepository} serves it). A
+   * rollout's change comes here too: its devices re-read their targets.
    */
   private void announce(Targets.TargetsChanged change) {
     for (String tag : change.tags()) {
@@ -180,8 +185,9 @@ final class DevicePush {
               replyTo -> new Targets.ListTargets(tag, replyTo), core.askTimeout())
           .thenAccept(
               list -> {
+                long gates = core.rolloutGates().forTag(change.factory(), tag).revision();
                 Message message =
-                    TextMessage.create(json(TargetsChanged.of(tag, list.tagVersion() + 1)));
+                    TextMessage.create(json(TargetsChanged.of(tag, list.tagVersion() + 1 + gates)));
                 queues.forEach(queue -> queue.offer(message));
               })
           .exceptionally(

@@ -302,13 +302,25 @@ public final class DeviceRoutes {
           contact,
           () -> Errors.notFound("targets.json needs the " + DeviceHeaders.TAGS + " header"));
     }
-    return checkInAnd(
+    return checkIn(
         device,
         contact,
-        () ->
-            Replies.whenDone(
-                repository.documents(contact.factory(), contact.tag() == null ? "" : contact.tag()),
-                documents -> document(pick.apply(documents))));
+        summary -> {
+          String tag = contact.tag() == null ? "" : contact.tag();
+          return Replies.whenDone(
+              core.rolloutGates()
+                  .loaded()
+                  .thenCompose(
+                      loaded -> {
+                        var gates = core.rolloutGates().forTag(contact.factory(), tag);
+                        return repository.documents(
+                            contact.factory(),
+                            tag,
+                            gates.hiddenVersions(summary.uuid(), summary.group(), summary.labels()),
+                            gates.revision());
+                      }),
+              documents -> document(pick.apply(documents)));
+        });
   }
 
   private Route checkInAnd(

@@ -16,6 +16,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
@@ -56,13 +57,14 @@ final class TufRepository {
 
   record Documents(
       long revision,
+      long gateRevision,
       Instant expires,
       long version,
       Document targets,
       Document snapshot,
       Document timestamp) {}
 
-  private record Key(String factory, String tag) {}
+  private record Key(String factory, String tag, Set<Long> hiddenVersions) {}
 
   private final TargetsKeys keys;
   private final TufRoots roots;
@@ -81,7 +83,17 @@ final class TufRepository {
   }
 
   CompletionStage<Documents> documents(String factory, String tag) {
-    Key key = new Key(factory, tag);
+    return documents(factory, tag, Set.of(), 0);
+  }
+
+  /**
+   * The documents of a tag without the targets of {@code hiddenVersions} (what a rollout keeps from
+   * this device). {@code gateRevision} grows with every change of the tag's rollouts and is added
+   * to the version, so that a device whose view a rollout changed sees a newer targets.json.
+   */
+  CompletionStage<Documents> documents(
+      String factory, String tag, Set<Long> hiddenVersions, long gateRevision) {
+    Key key = new Key(factory, tag, hiddenVersions);
     Instant expires = expires();
     return targets
         .forTag(factory, tag)
@@ -90,10 +102,12 @@ final class TufRepository {
               Documents cached = documents.get(key);
               if (cached != null
                   && cached.revision() == list.revision()
+                  && cached.gateRevision() == gateRevision
                   && cached.expires().equals(expires)) {
                 return cached;
               }
-              Documents fresh = build(keys.forFactory(factory), list, expires);
+              Documents fresh =
+                  build(keys.forFactory(factory), list, hiddenVersions, gateRevision, expires);
               if (documents.size() >= MAX_ENTRIES) {
                 documents.clear();
               }
@@ -121,11 +135,18 @@ final class TufRepository {
     return clock.instant().truncatedTo(ChronoUnit.DAYS).plus(VALIDITY);
   }
 
-  private static Documents build(Ed25519TufKey key, Targets.TargetList list, Instant expires) {
-    long version = list.tagVersion() + 1;
+  private static Documents build(
+      Ed25519TufKey key,
+      Targets.TargetList list,
+      Set<Long> hiddenVersions,
+      long gateRevision,
+      Instant expires) {
+    long version = list.tagVersion() + 1 + gateRevision;
     ObjectNode entries = JsonNodeFactory.instance.objectNode();
     for (Target target : list.targets()) {
-      entries.set(target.name(), entry(target));
+      if (!hiddenVersions.contains(target.version())) {
+        entries.set(target.name(), entry(target));
+      }
     }
     Document targets =
         Document.of(
@@ -139,7 +160,8 @@ final class TufRepository {
         Document.of(
             TufMetadata.signedEnvelope(
                 TufMetadata.timestampSigned(daily, expires, daily, snapshot.body()), key));
-    return new Documents(list.revision(), expires, version, targets, snapshot, timestamp);
+    return new Documents(
+        list.revision(), gateRevision, expires, version, targets, snapshot, timestamp);
   }
 
   /**

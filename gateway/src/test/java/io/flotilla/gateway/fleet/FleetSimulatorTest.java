@@ -118,7 +118,8 @@ class FleetSimulatorTest {
         Duration.ofSeconds(20),
         Duration.ofSeconds(1),
         4,
-        out);
+        out,
+        Simulator.Faults.NONE);
   }
 
   @Test

@@ -146,7 +146,46 @@ class JournalRecorder {
             "{\"reason\":\"lab\",\"files\":[{\"name\":\"b\",\"value\":\"group\"}]}"));
 
     devices(server, api, all);
+    rollouts(api, all);
     return tokens;
+  }
+
+  /**
+   * v3: one rollout completes (its only phase selects nobody and waits out its second), one halts
+   * (the device of its group never reports the install within a second, and it rolls back), one is
+   * paused, resumed and canceled.
+   */
+  private void rollouts(ApiClient api, String token) throws Exception {
+    String base = "/api/v1/factories/acme/rollouts";
+    created(
+        api.post(
+            base,
+            token,
+            "{\"id\":\"done\",\"tag\":\"main\",\"version\":7,\"successWithinSeconds\":1,"
+                + "\"phases\":[{\"name\":\"nobody\",\"group\":\"nobody\"}]}"));
+    created(
+        api.post(
+            base,
+            token,
+            "{\"id\":\"halts\",\"tag\":\"main\",\"version\":8,\"successWithinSeconds\":1,"
+                + "\"rollback\":true,\"phases\":[{\"name\":\"lab\",\"group\":\"lab\"}]}"));
+    created(
+        api.post(
+            base,
+            token,
+            "{\"id\":\"stopped\",\"tag\":\"main\",\"version\":9,\"growth\":[10,100]}"));
+    ok(api.post(base + "/stopped/pause", token, ""));
+    ok(api.post(base + "/stopped/resume", token, ""));
+    ok(api.post(base + "/stopped/cancel", token, ""));
+    for (String[] wanted : new String[][] {{"done", "completed"}, {"halts", "halted"}}) {
+      eventually(
+          Duration.ofSeconds(30),
+          () -> {
+            ApiClient.Answer answer = api.get(base + "/" + wanted[0], token);
+            assertEquals(wanted[1], answer.json().path("status").asText(), answer.body());
+            return null;
+          });
+    }
   }
 
   /** Build 1 succeeds, build 2 is canceled while it runs, build 3 fails. */
@@ -280,7 +319,8 @@ class JournalRecorder {
         api.patch(
             "/api/v1/factories/acme/devices/" + RecordedJournal.DEVICE,
             token,
-            "{\"name\":\"dev-renamed\",\"group\":\"lab\",\"tag\":\"beta\"}"));
+            "{\"name\":\"dev-renamed\",\"group\":\"lab\",\"tag\":\"beta\","
+                + "\"labels\":{\"color\":\"blue\"}}"));
     Thread.sleep(1_500);
     deviceOk(
         device.send(

@@ -235,3 +235,27 @@ class JournalReplayV2OnPostgresTest extends JournalReplayTest {
     return "v2";
   }
 }
+
+class JournalReplayV3OnH2Test extends JournalReplayTest {
+  @Override
+  TestDatabases.Kind kind() {
+    return TestDatabases.Kind.H2;
+  }
+
+  @Override
+  String version() {
+    return "v3";
+  }
+}
+
+class JournalReplayV3OnPostgresTest extends JournalReplayTest {
+  @Override
+  TestDatabases.Kind kind() {
+    return TestDatabases.Kind.POSTGRES;
+  }
+
+  @Override
+  String version() {
+    return "v3";
+  }
+}

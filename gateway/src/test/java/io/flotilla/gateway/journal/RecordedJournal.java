@@ -50,7 +50,7 @@ record RecordedJournal(
     Map<String, JsonNode> answers) {
 
   /** Every recorded version, oldest first; {@link JournalRecorder} writes the newest. */
-  static final List<String> VERSIONS = List.of("v1", "v2");
+  static final List<String> VERSIONS = List.of("v1", "v2", "v3");
 
   static final String NEWEST = VERSIONS.get(VERSIONS.size() - 1);
   static final Path SOURCE = Path.of("src/test/resources/journal/" + NEWEST + "/journal.json");
@@ -145,6 +145,9 @@ record RecordedJournal(
     types.put(FleetConfig.ENTITY_KEY.name(), FleetConfig.Event.class);
     types.put(Build.ENTITY_KEY.name(), Build.Event.class);
     types.put(BuildNumbers.ENTITY_KEY.name(), BuildNumbers.Event.class);
+    types.put(
+        io.flotilla.core.rollout.Rollout.ENTITY_KEY.name(),
+        io.flotilla.core.rollout.Rollout.Event.class);
     return types;
   }
 

@@ -1,0 +1,181 @@
+package io.flotilla.core.rollout;
+
+import static io.flotilla.core.ReadSideSupport.instant;
+
+import io.flotilla.core.persistence.Database;
+import io.flotilla.protocol.Json;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+
+/**
+ * Read-side queries for rollouts: the {@code rollouts} table, and the devices of a rollout's tag
+ * with what they reported about its target. A rollout decides from these, one query per evaluation
+ * whatever the number of devices, never by asking device entities.
+ */
+public final class RolloutQueries {
+
+  /**
+   * A device of the tag. {@code updated}: reported the target's install completed, runs it, and its
+   * apps were not reported unhealthy; {@code failed}: an update to the target failed, or it runs
+   * the target with unhealthy apps; {@code failedAt}: when the server received the first failure.
+   */
+  public record Member(
+      String uuid,
+      String group,
+      Map<String, String> labels,
+      boolean updated,
+      boolean failed,
+      Instant failedAt) {}
+
+  /** A row of {@code rollouts}. */
+  public record RolloutRow(
+      String factory,
+      String id,
+      String tag,
+      long version,
+      String status,
+      long revision,
+      Gate gate,
+      String createdBy,
+      Instant createdAt,
+      Instant updatedAt) {}
+
+  static Gate readGate(String json) {
+    try {
+      return Json.mapper().readValue(json, Gate.class);
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new IllegalStateException(
+          "rollouts.gate holds invalid JSON: " + e.getOriginalMessage(), e);
+    }
+  }
+
+  static String writeGate(Gate gate) {
+    try {
+      return Json.mapper().writeValueAsString(gate);
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new IllegalStateException("a gate always serializes", e);
+    }
+  }
+
+  private final Database database;
+  private final Executor blocking;
+
+  public RolloutQueries(Database database, Executor blocking) {
+    this.database = database;
+    this.blocking = blocking;
+  }
+
+  /**
+   * The name pattern of every target of {@code version}: names are {@code <hardwareId>-<version>}.
+   */
+  static String targetNamesLike(long version) {
+    return "%-" + version;
+  }
+
+  public CompletionStage<List<Member>> members(
+      String factory, String tag, long version, boolean withLabels) {
+    return database.query(
+        blocking,
+        connection -> {
+          Map<String, Map<String, String>> labels = new HashMap<>();
+          if (withLabels) {
+            try (PreparedStatement s =
+                connection.prepareStatement(
+                    "SELECT l.uuid, l.label_key, l.label_value FROM device_labels l"
+                        + " JOIN device_status d ON d.uuid = l.uuid WHERE d.factory = ? AND d.tag = ?")) {
+              s.setString(1, factory);
+              s.setString(2, tag);
+              try (ResultSet r = s.executeQuery()) {
+                while (r.next()) {
+                  labels
+                      .computeIfAbsent(r.getString(1), u -> new TreeMap<>())
+                      .put(r.getString(2), r.getString(3));
+                }
+              }
+            }
+          }
+          String like = targetNamesLike(version);
+          List<Member> members = new ArrayList<>();
+          try (PreparedStatement s =
+              connection.prepareStatement(
+                  "SELECT d.uuid, d.device_group, d.target_name, d.apps_healthy, u.ok, u.bad, u.bad_at"
+                      + " FROM device_status d LEFT JOIN ("
+                      + "SELECT uuid, MAX(CASE WHEN state = 'succeeded' THEN 1 ELSE 0 END) AS ok,"
+                      + " MAX(CASE WHEN state = 'failed' THEN 1 ELSE 0 END) AS bad,"
+                      + " MIN(CASE WHEN state = 'failed' THEN updated_at END) AS bad_at"
+                      + " FROM device_updates WHERE factory = ? AND target_name LIKE ? GROUP BY uuid"
+                      + ") u ON u.uuid = d.uuid"
+                      + " WHERE d.factory = ? AND d.tag = ? AND d.decommissioned_at IS NULL")) {
+            s.setString(1, factory);
+            s.setString(2, like);
+            s.setString(3, factory);
+            s.setString(4, tag);
+            try (ResultSet r = s.executeQuery()) {
+              String suffix = like.substring(1);
+              while (r.next()) {
+                String uuid = r.getString(1);
+                String running = r.getString(3);
+                boolean runsIt = running != null && running.endsWith(suffix);
+                boolean healthyKnown = r.getObject(4) != null;
+                boolean healthy = r.getBoolean(4);
+                boolean ok = r.getInt(5) == 1;
+                boolean bad = r.getInt(6) == 1;
+                boolean unhealthy = runsIt && healthyKnown && !healthy;
+                members.add(
+                    new Member(
+                        uuid,
+                        r.getString(2),
+                        labels.getOrDefault(uuid, Map.of()),
+                        ok && runsIt && !unhealthy && !bad,
+                        bad || unhealthy,
+                        instant(r.getTimestamp(7))));
+              }
+            }
+          }
+          return members;
+        });
+  }
+
+  public CompletionStage<List<RolloutRow>> rollouts(String factory) {
+    return database.query(
+        blocking,
+        connection -> {
+          List<RolloutRow> rows = new ArrayList<>();
+          try (PreparedStatement s =
+              connection.prepareStatement(
+                  "SELECT factory, id, tag, version, status, revision, gate, created_by, created_at, updated_at"
+                      + " FROM rollouts"
+                      + (factory == null ? "" : " WHERE factory = ?")
+                      + " ORDER BY factory, created_at, id")) {
+            if (factory != null) {
+              s.setString(1, factory);
+            }
+            try (ResultSet r = s.executeQuery()) {
+              while (r.next()) {
+                rows.add(
+                    new RolloutRow(
+                        r.getString(1),
+                        r.getString(2),
+                        r.getString(3),
+                        r.getLong(4),
+                        r.getString(5),
+                        r.getLong(6),
+                        readGate(r.getString(7)),
+                        r.getString(8),
+                        instant(r.getTimestamp(9)),
+                        instant(r.getTimestamp(10))));
+              }
+            }
+          }
+          return rows;
+        });
+  }
+}

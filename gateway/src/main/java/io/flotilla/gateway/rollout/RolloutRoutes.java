@@ -1,0 +1,360 @@
+package io.flotilla.gateway.rollout;
+
+import static org.apache.pekko.http.javadsl.server.Directives.*;
+import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.flotilla.core.FlotillaCore;
+import io.flotilla.core.Limits;
+import io.flotilla.core.ReadYourWrites.Projected;
+import io.flotilla.core.auth.Principal;
+import io.flotilla.core.auth.Scope;
+import io.flotilla.core.journal.JournalReader;
+import io.flotilla.core.rollout.Rollout;
+import io.flotilla.core.rollout.RolloutPlan;
+import io.flotilla.core.rollout.RolloutProgress;
+import io.flotilla.gateway.http.Authentication;
+import io.flotilla.gateway.http.Errors;
+import io.flotilla.gateway.http.JsonSupport;
+import io.flotilla.gateway.http.Replies;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.pattern.StatusReply;
+import org.apache.pekko.stream.javadsl.Sink;
+
+/**
+ * Staged rollouts under {@code /api/v1/factories/{f}/rollouts} (docs/rollouts.md): created, paused,
+ * resumed and canceled through the Rollout entity, listed from the read side, shown with per-phase
+ * counts computed from the read side, and audited from the entity's journal.
+ */
+public final class RolloutRoutes {
+
+  /** The most events the audit trail answers; a rollout writes a handful. */
+  static final int MAX_AUDIT_EVENTS = 1000;
+
+  /**
+   * A phase as the API takes it: one selector, and the success condition (defaults from the
+   * request).
+   */
+  record PhaseRequest(
+      String name,
+      String group,
+      Map<String, String> labels,
+      List<String> uuids,
+      Integer count,
+      Double percent,
+      Double successShare,
+      Long successWithinSeconds) {}
+
+  /**
+   * {@code phases}, or {@code growth}: percentages such as [1, 10, 50, 100], one phase each. {@code
+   * successShare} and {@code successWithinSeconds} are the phases' defaults.
+   */
+  record CreateRequest(
+      String id,
+      String tag,
+      Long version,
+      List<PhaseRequest> phases,
+      List<Double> growth,
+      Double successShare,
+      Long successWithinSeconds,
+      Integer errorCount,
+      Double errorShare,
+      Boolean rollback) {}
+
+  record RolloutView(
+      String id,
+      String tag,
+      long version,
+      String status,
+      int startedPhases,
+      String haltReason,
+      boolean rolledBack,
+      Instant thresholdCrossedAt,
+      Instant haltedAt,
+      String createdBy,
+      Instant createdAt,
+      Instant updatedAt,
+      RolloutPlan plan,
+      RolloutProgress progress) {}
+
+  record RolloutListItem(
+      String id,
+      String tag,
+      long version,
+      String status,
+      int startedPhases,
+      String createdBy,
+      Instant createdAt,
+      Instant updatedAt) {}
+
+  record RolloutList(List<RolloutListItem> rollouts) {}
+
+  record AuditEntry(long sequenceNr, Instant at, String type, String by, JsonNode event) {}
+
+  record Audit(List<AuditEntry> events) {}
+
+  private final FlotillaCore core;
+  private final Authentication auth;
+
+  public RolloutRoutes(FlotillaCore core, Authentication auth) {
+    this.core = core;
+    this.auth = auth;
+  }
+
+  /** The principal as the journal names it on each event. */
+  static String by(Principal principal) {
+    return switch (principal.kind()) {
+      case SERVER_ADMIN -> "admin";
+      case FACTORY_TOKEN -> "token:" + principal.id();
+      case DEVICE -> "device:" + principal.id();
+    };
+  }
+
+  public Route route(String factory) {
+    return pathPrefix(
+        "rollouts",
+        () ->
+            concat(
+                pathEndOrSingleSlash(
+                    () ->
+                        concat(
+                            get(
+                                () ->
+                                    auth.authorized(
+                                        factory, Scope.TARGETS_READ, () -> list(factory))),
+                            post(
+                                () ->
+                                    auth.authorizedAs(
+                                        factory,
+                                        Scope.TARGETS_WRITE,
+                                        principal -> create(factory, principal))))),
+                pathPrefix(
+                    segment(Limits.ROLLOUT_ID),
+                    id ->
+                        concat(
+                            pathEndOrSingleSlash(
+                                () ->
+                                    get(
+                                        () ->
+                                            auth.authorized(
+                                                factory,
+                                                Scope.TARGETS_READ,
+                                                () -> show(factory, id)))),
+                            path(
+                                "events",
+                                () ->
+                                    get(
+                                        () ->
+                                            auth.authorized(
+                                                factory,
+                                                Scope.TARGETS_READ,
+                                                () -> audit(factory, id)))),
+                            path(
+                                segment(),
+                                action ->
+                                    post(
+                                        () ->
+                                            auth.authorizedAs(
+                                                factory,
+                                                Scope.TARGETS_WRITE,
+                                                principal ->
+                                                    change(factory, id, action, principal))))))));
+  }
+
+  private Route list(String factory) {
+    return Replies.json(
+        core.rolloutQueries()
+            .rollouts(factory)
+            .thenApply(
+                rows ->
+                    new RolloutList(
+                        rows.stream()
+                            .map(
+                                r ->
+                                    new RolloutListItem(
+                                        r.id(),
+                                        r.tag(),
+                                        r.version(),
+                                        r.status(),
+                                        r.gate().limits().size(),
+                                        r.createdBy(),
+                                        r.createdAt(),
+                                        r.updatedAt()))
+                            .toList())));
+  }
+
+  private Route create(String factory, Principal principal) {
+    return entity(
+        JsonSupport.unmarshaller(CreateRequest.class),
+        request -> {
+          if (request.id() == null || !Limits.ROLLOUT_ID.matcher(request.id()).matches()) {
+            return Errors.badRequest("id must match " + Limits.ROLLOUT_ID.pattern());
+          }
+          if (request.version() == null) {
+            return Errors.badRequest("version (the target version to roll out) is required");
+          }
+          RolloutPlan plan;
+          try {
+            plan = plan(request);
+          } catch (IllegalArgumentException e) {
+            return Errors.badRequest(e.getMessage());
+          }
+          String problem = plan.problem();
+          if (problem != null) {
+            return Errors.badRequest(problem);
+          }
+          String by = by(principal);
+          CompletionStage<Rollout.Summary> created =
+              core.rollout(factory, request.id())
+                  .<Rollout.Summary>askWithStatus(
+                      replyTo ->
+                          new Rollout.Create(
+                              request.tag(), request.version(), plan, by, Instant.now(), replyTo),
+                      core.askTimeout());
+          return Replies.json(StatusCodes.CREATED, created.thenCompose(s -> projected(factory, s)));
+        });
+  }
+
+  /** The request's plan; a growth rule becomes one percent phase per step. */
+  static RolloutPlan plan(CreateRequest request) {
+    double share =
+        request.successShare() == null ? RolloutPlan.DEFAULT_SUCCESS_SHARE : request.successShare();
+    long within =
+        request.successWithinSeconds() == null
+            ? RolloutPlan.DEFAULT_SUCCESS_WITHIN_SECONDS
+            : request.successWithinSeconds();
+    List<RolloutPlan.Phase> phases = new ArrayList<>();
+    if (request.growth() != null && request.phases() != null) {
+      throw new IllegalArgumentException("give phases or growth, not both");
+    }
+    if (request.growth() != null) {
+      if (request.growth().size() > Limits.ROLLOUT_PHASES) {
+        throw new IllegalArgumentException(
+            "a rollout has at most " + Limits.ROLLOUT_PHASES + " phases");
+      }
+      for (int i = 0; i < request.growth().size(); i++) {
+        Double percent = request.growth().get(i);
+        if (percent == null) {
+          throw new IllegalArgumentException("growth must be a list of percentages");
+        }
+        phases.add(
+            new RolloutPlan.Phase(
+                "step-" + (i + 1), null, null, null, null, percent, share, within));
+      }
+    } else if (request.phases() != null) {
+      if (request.phases().size() > Limits.ROLLOUT_PHASES) {
+        throw new IllegalArgumentException(
+            "a rollout has at most " + Limits.ROLLOUT_PHASES + " phases");
+      }
+      for (int i = 0; i < request.phases().size(); i++) {
+        PhaseRequest p = request.phases().get(i);
+        if (p == null) {
+          throw new IllegalArgumentException("phases must be objects");
+        }
+        phases.add(
+            new RolloutPlan.Phase(
+                p.name() == null ? "phase-" + (i + 1) : p.name(),
+                p.group(),
+                p.labels(),
+                p.uuids(),
+                p.count(),
+                p.percent(),
+                p.successShare() == null ? share : p.successShare(),
+                p.successWithinSeconds() == null ? within : p.successWithinSeconds()));
+      }
+    }
+    return new RolloutPlan(
+        List.copyOf(phases),
+        request.errorCount(),
+        request.errorShare(),
+        request.rollback() != null && request.rollback());
+  }
+
+  private Route show(String factory, String id) {
+    return Replies.json(
+        core.rollout(factory, id)
+            .<Rollout.Summary>askWithStatus(Rollout.Get::new, core.askTimeout())
+            .thenCompose(this::withProgress));
+  }
+
+  private CompletionStage<RolloutView> withProgress(Rollout.Summary s) {
+    return core.rolloutQueries()
+        .members(s.factory(), s.tag(), s.version(), s.plan().needsLabels())
+        .thenApply(members -> view(s, RolloutProgress.of(s.gate(), s.plan(), members)));
+  }
+
+  private CompletionStage<RolloutView> projected(String factory, Rollout.Summary s) {
+    return core.readYourWrites()
+        .projected(s, List.of(Projected.rollout(factory, s.id())))
+        .thenCompose(this::withProgress);
+  }
+
+  private static RolloutView view(Rollout.Summary s, RolloutProgress progress) {
+    return new RolloutView(
+        s.id(),
+        s.tag(),
+        s.version(),
+        s.status(),
+        s.startedPhases(),
+        s.haltReason(),
+        s.rolledBack(),
+        s.thresholdCrossedAt(),
+        s.haltedAt(),
+        s.createdBy(),
+        s.createdAt(),
+        s.updatedAt(),
+        s.plan(),
+        progress);
+  }
+
+  private Route change(String factory, String id, String action, Principal principal) {
+    String by = by(principal);
+    Instant now = Instant.now();
+    java.util.function.Function<ActorRef<StatusReply<Rollout.Summary>>, Rollout.Command> command =
+        switch (action) {
+          case "pause" -> replyTo -> new Rollout.Pause(by, now, replyTo);
+          case "resume" -> replyTo -> new Rollout.Resume(by, now, replyTo);
+          case "cancel" -> replyTo -> new Rollout.Cancel(by, now, replyTo);
+          default -> null;
+        };
+    if (command == null) {
+      return Errors.notFound("a rollout takes pause, resume or cancel");
+    }
+    return Replies.json(
+        core.rollout(factory, id)
+            .<Rollout.Summary>askWithStatus(command::apply, core.askTimeout())
+            .thenCompose(s -> projected(factory, s)));
+  }
+
+  /** Who did what, from the journal: the principal is on every event. */
+  private Route audit(String factory, String id) {
+    String persistenceId =
+        JournalReader.persistenceId(Rollout.ENTITY_KEY.name(), Rollout.entityId(factory, id))
+            .orElseThrow();
+    return Replies.whenDone(
+        core.journalReader()
+            .events(persistenceId, 1)
+            .take(MAX_AUDIT_EVENTS)
+            .map(
+                e ->
+                    new AuditEntry(
+                        e.sequenceNr(),
+                        Instant.parse(e.event().path("at").asText()),
+                        e.type(),
+                        e.event().path("by").asText(),
+                        e.event()))
+            .runWith(Sink.seq(), core.system()),
+        events ->
+            events.isEmpty()
+                ? Errors.notFound("no rollout " + id + " in factory " + factory)
+                : complete(
+                    StatusCodes.OK, new Audit(List.copyOf(events)), JsonSupport.marshaller()));
+  }
+}
