@@ -4,7 +4,6 @@ import static org.apache.pekko.http.javadsl.server.Directives.*;
 
 import io.flotilla.builder.BuilderService;
 import io.flotilla.core.FlotillaCore;
-import io.flotilla.gateway.rollout.RolloutRoutes;
 import io.flotilla.gateway.app.AppRoutes;
 import io.flotilla.gateway.build.BuildRoutes;
 import io.flotilla.gateway.device.DeviceGateway;
@@ -18,6 +17,7 @@ import io.flotilla.gateway.journal.JournalRoutes;
 import io.flotilla.gateway.metrics.NodeMetrics;
 import io.flotilla.gateway.openapi.OpenApiRoutes;
 import io.flotilla.gateway.projection.ProjectionRoutes;
+import io.flotilla.gateway.rollout.RolloutRoutes;
 import io.flotilla.gateway.target.TargetRoutes;
 import java.util.function.BooleanSupplier;
 import org.apache.pekko.http.javadsl.model.ContentType;
