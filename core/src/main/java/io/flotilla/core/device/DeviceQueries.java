@@ -106,7 +106,7 @@ public final class DeviceQueries {
 
   /** Columns the device table sorts by; the uuid breaks ties so that pages never overlap. */
   public enum DeviceSort {
-    NAME("name"),
+    NAME("LOWER(name)"),
     LAST_SEEN("last_seen"),
     TAG("tag"),
     TARGET("target_name"),

@@ -319,7 +319,9 @@ final class FactoryPages {
           List<Html> steps = new ArrayList<>();
           for (JsonNode s : b.path("steps")) {
             steps.add(
-                Html.of("<li>%s: %s</li>", s.path("name").asText(), s.path("status").asText()));
+                Html.of(
+                    "<li>%s: %s</li>",
+                    s.path("step").asText(), s.path("result").asText("running")));
           }
           return DashboardRoutes.page(
               "Build #" + number,

@@ -8,6 +8,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.ConcurrentHashMap;
+import org.apache.pekko.event.Logging;
 import org.apache.pekko.persistence.jdbc.query.javadsl.JdbcReadJournal;
 import org.apache.pekko.persistence.query.EventEnvelope;
 import org.apache.pekko.persistence.query.Offset;
@@ -88,8 +89,13 @@ final class FleetActivity implements AutoCloseable {
         PersistenceQuery.get(core.system())
             .getReadJournalFor(JdbcReadJournal.class, JdbcReadJournal.Identifier());
     long end = journalEnd(core);
+    // The read journal's first polls time out on a busy node's start; that is routine, a run of
+    // failures is not.
     RestartSettings restart =
-        RestartSettings.create(Duration.ofSeconds(1), Duration.ofSeconds(30), 0.2);
+        RestartSettings.create(Duration.ofSeconds(1), Duration.ofSeconds(30), 0.2)
+            .withLogSettings(
+                RestartSettings.createLogSettings(Logging.DebugLevel())
+                    .withCriticalLogLevel(Logging.WarningLevel(), 10));
     for (int slice = 0; slice < core.deviceSettings().slices(); slice++) {
       String tag = Device.TAG_PREFIX + slice;
       java.util.concurrent.atomic.AtomicLong offset =
