@@ -42,10 +42,14 @@ import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
  * every action is the management API's own route, called in-process ({@link ApiClient}). See
  * docs/dashboard.md.
  */
-public final class DashboardRoutes implements AutoCloseable {
+public final class DashboardRoutes {
 
   static final String SESSION_COOKIE = "flotilla_session";
   static final String SIGN_IN_COOKIE = "flotilla_sign_in";
+
+  private static final String SIGN_IN = "Sign in to continue.";
+  private static final String ENDED =
+      "Your session ended: its API token is no longer valid, or it expired. Sign in again.";
 
   /** Far above any form of the dashboard (a bulk action names at most a page of uuids). */
   private static final long MAX_FORM = 64 * 1024;
@@ -128,11 +132,6 @@ public final class DashboardRoutes implements AutoCloseable {
         Html.of("<p class=\"error\" role=\"alert\">%s</p><p><a href=\"/\">Back</a></p>", text));
   }
 
-  @Override
-  public void close() {
-    activity.close();
-  }
-
   org.apache.pekko.stream.Materializer materializer() {
     return org.apache.pekko.stream.Materializer.matFromSystem(core.system());
   }
@@ -156,7 +155,9 @@ public final class DashboardRoutes implements AutoCloseable {
           String id = cookie(request, SESSION_COOKIE).orElse(null);
           Optional<DashboardSessions.Session> session = sessions.find(id);
           if (session.isEmpty()) {
-            return toSignIn(request, "Sign in to continue.");
+            // A cookie of no live session: it expired, its token was found revoked (by this
+            // request's check or another's), or the node restarted.
+            return toSignIn(request, id == null ? SIGN_IN : ENDED);
           }
           return onComplete(
               access.authenticate(new Credentials.Token(session.get().token()), Access.TOKENS),
@@ -170,7 +171,7 @@ public final class DashboardRoutes implements AutoCloseable {
                 Decision.Denied denied = (Decision.Denied) result.get();
                 if (denied.denial() == Decision.Denial.UNAUTHENTICATED) {
                   sessions.close(id);
-                  return toSignIn(request, "Your session ended: its API token is no longer valid.");
+                  return toSignIn(request, ENDED);
                 }
                 return error(StatusCodes.SERVICE_UNAVAILABLE, null, denied.detail());
               });
@@ -227,7 +228,7 @@ public final class DashboardRoutes implements AutoCloseable {
 
   private Route toSignIn(HttpRequest request, String message) {
     if (request.method().name().equals("GET") && !isEventStream(request)) {
-      return redirect("/sign-in?m=" + (message.startsWith("Your") ? "ended" : "in"));
+      return redirect("/sign-in?m=" + (message.equals(ENDED) ? "ended" : "in"));
     }
     return complete(
         Pages.page(
@@ -279,10 +280,7 @@ public final class DashboardRoutes implements AutoCloseable {
         "m",
         m -> {
           String nonce = DashboardSessions.randomId();
-          String message =
-              m.filter("ended"::equals).isPresent()
-                  ? "Your session ended: its API token is no longer valid. Sign in again."
-                  : null;
+          String message = m.filter("ended"::equals).isPresent() ? ENDED : null;
           return respondWithHeader(
               SetCookie.create(
                   HttpCookie.create(SIGN_IN_COOKIE, nonce)

@@ -13,10 +13,7 @@ import org.apache.pekko.persistence.jdbc.query.javadsl.JdbcReadJournal;
 import org.apache.pekko.persistence.query.EventEnvelope;
 import org.apache.pekko.persistence.query.Offset;
 import org.apache.pekko.persistence.query.PersistenceQuery;
-import org.apache.pekko.stream.KillSwitches;
 import org.apache.pekko.stream.RestartSettings;
-import org.apache.pekko.stream.UniqueKillSwitch;
-import org.apache.pekko.stream.javadsl.Keep;
 import org.apache.pekko.stream.javadsl.RestartSource;
 import org.apache.pekko.stream.javadsl.Sink;
 import org.slf4j.Logger;
@@ -28,9 +25,10 @@ import org.slf4j.LoggerFactory;
  * end of the journal when the node started), over the last {@link #MINUTES} minutes. A check-in is
  * a device event that the device caused (not an operator's change); a failure is an update event
  * reported as failed. Devices persist an idle contact at most once per {@code
- * last-seen-persist-interval}, so idle devices count once per that interval.
+ * last-seen-persist-interval}, so idle devices count once per that interval. The streams run as
+ * long as the node's actor system.
  */
-final class FleetActivity implements AutoCloseable {
+final class FleetActivity {
 
   static final int MINUTES = 60;
 
@@ -77,7 +75,6 @@ final class FleetActivity implements AutoCloseable {
 
   private final ConcurrentHashMap<String, Ring> rings = new ConcurrentHashMap<>();
   private final Clock clock;
-  private final java.util.List<UniqueKillSwitch> streams = new java.util.ArrayList<>();
 
   private FleetActivity(Clock clock) {
     this.clock = clock;
@@ -100,24 +97,21 @@ final class FleetActivity implements AutoCloseable {
       String tag = Device.TAG_PREFIX + slice;
       java.util.concurrent.atomic.AtomicLong offset =
           new java.util.concurrent.atomic.AtomicLong(end);
-      UniqueKillSwitch stream =
-          RestartSource.withBackoff(
-                  restart,
-                  () ->
-                      journal
-                          .eventsByTag(tag, Offset.sequence(offset.get()))
-                          .map(
-                              envelope -> {
-                                if (envelope.offset()
-                                    instanceof org.apache.pekko.persistence.query.Sequence s) {
-                                  offset.set(s.value());
-                                }
-                                return envelope;
-                              }))
-              .viaMat(KillSwitches.single(), Keep.right())
-              .to(Sink.foreach(activity::count))
-              .run(core.system());
-      activity.streams.add(stream);
+      RestartSource.withBackoff(
+              restart,
+              () ->
+                  journal
+                      .eventsByTag(tag, Offset.sequence(offset.get()))
+                      .map(
+                          envelope -> {
+                            if (envelope.offset()
+                                instanceof org.apache.pekko.persistence.query.Sequence s) {
+                              offset.set(s.value());
+                            }
+                            return envelope;
+                          }))
+          .to(Sink.foreach(activity::count))
+          .run(core.system());
     }
     return activity;
   }
@@ -159,10 +153,5 @@ final class FleetActivity implements AutoCloseable {
     long now = clock.instant().getEpochSecond() / 60;
     Ring ring = rings.get(factory);
     return ring == null ? new Ring().read(now) : ring.read(now);
-  }
-
-  @Override
-  public void close() {
-    streams.forEach(UniqueKillSwitch::shutdown);
   }
 }

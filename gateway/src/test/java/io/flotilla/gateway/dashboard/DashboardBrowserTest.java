@@ -423,7 +423,7 @@ class DashboardBrowserTest {
         204, api.delete("/api/v1/factories/" + factory + "/tokens/" + operatorId, admin).status());
     driver.get(base + "/factories/" + factory + "/registrations");
     waitFor(Duration.ofSeconds(10), () -> driver.getCurrentUrl().contains("/sign-in"));
-    assertTrue(driver.getPageSource().contains("no longer valid"), driver.getPageSource());
+    assertTrue(driver.getPageSource().contains("Your session ended"), driver.getPageSource());
     screenshot("signed-out");
     accessible("sign-in");
   }

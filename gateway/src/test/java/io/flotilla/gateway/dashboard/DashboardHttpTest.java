@@ -213,7 +213,7 @@ class DashboardHttpTest {
     ApiClient.Answer out = post("/sign-out", session, form("csrf", csrf));
     assertEquals(303, out.status());
     assertEquals(
-        "/sign-in?m=in",
+        "/sign-in?m=ended",
         get("/factories/" + factory + "/fleet", session)
             .response()
             .headers()
