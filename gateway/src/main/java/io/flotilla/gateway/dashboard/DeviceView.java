@@ -91,19 +91,20 @@ final class DeviceView {
       if (i < timelines.size() && timelines.get(i).ok()) {
         List<Html> lines = new ArrayList<>();
         for (JsonNode e : timelines.get(i).body().path("events")) {
+          // The stored form of update events, as the device posted them (aktualizr's).
+          JsonNode body = e.path("event");
           String outcome =
-              e.path("success").isBoolean()
-                  ? (e.path("success").asBoolean() ? "succeeded" : "FAILED")
+              body.path("success").isBoolean()
+                  ? (body.path("success").asBoolean() ? "succeeded" : "FAILED")
                   : "";
+          String details = body.path("details").asText("");
           lines.add(
               Html.of(
                   "<li><span class=\"when\">%s</span> %s %s%s</li>",
                   e.path("deviceTime").asText(""),
-                  e.path("type").asText(""),
+                  e.path("eventType").path("id").asText(""),
                   outcome,
-                  e.path("details").isTextual() && !e.path("details").asText().isEmpty()
-                      ? ": " + e.path("details").asText()
-                      : ""));
+                  details.isEmpty() ? "" : ": " + details));
         }
         events = Html.of("<ol class=\"events\">%s</ol>", Html.join(lines));
       }
