@@ -6,6 +6,7 @@ import io.flotilla.builder.BuilderService;
 import io.flotilla.core.FlotillaCore;
 import io.flotilla.gateway.app.AppRoutes;
 import io.flotilla.gateway.build.BuildRoutes;
+import io.flotilla.gateway.dashboard.DashboardRoutes;
 import io.flotilla.gateway.device.DeviceGateway;
 import io.flotilla.gateway.factory.FactoryRoutes;
 import io.flotilla.gateway.health.HealthRoutes;
@@ -52,6 +53,7 @@ public final class ApiRoutes {
   private final NodeMetrics metrics;
   private final ProjectionRoutes projections;
   private final OpenApiRoutes openApi = new OpenApiRoutes();
+  private final DashboardRoutes dashboard;
 
   public ApiRoutes(
       FlotillaCore core,
@@ -75,9 +77,12 @@ public final class ApiRoutes {
     this.databaseGuard = new DatabaseGuard(core.databaseHealth());
     this.metrics = metrics;
     this.projections = new ProjectionRoutes(core, auth);
+    this.dashboard =
+        new DashboardRoutes(core, sealed(api()).handler(core.system().classicSystem()));
   }
 
   public Route route() {
+    Route api = api();
     return handleExceptions(
         Errors.exceptionHandler(),
         () ->
@@ -100,30 +105,40 @@ public final class ApiRoutes {
                         git,
                         databaseGuard.route(
                             () -> BodyLimit.of(maxBody, () -> devices.registrationRoute(auth))),
-                        pathPrefix(
-                            "api",
+                        api,
+                        databaseGuard.route(() -> BodyLimit.of(maxBody, dashboard::route)))));
+  }
+
+  /** The dashboard calls the API in-process; it answers as it does on the port. */
+  private static Route sealed(Route api) {
+    return handleExceptions(
+        Errors.exceptionHandler(), () -> handleRejections(Errors.rejectionHandler(), () -> api));
+  }
+
+  private Route api() {
+    return pathPrefix(
+        "api",
+        () ->
+            pathPrefix(
+                "v1",
+                () ->
+                    concat(
+                        openApi.route(),
+                        databaseGuard.route(
                             () ->
-                                pathPrefix(
-                                    "v1",
+                                BodyLimit.of(
+                                    maxBody,
                                     () ->
                                         concat(
-                                            openApi.route(),
-                                            databaseGuard.route(
-                                                () ->
-                                                    BodyLimit.of(
-                                                        maxBody,
-                                                        () ->
-                                                            concat(
-                                                                factories.route(
-                                                                    factory ->
-                                                                        concat(
-                                                                            targets.route(factory),
-                                                                            rollouts.route(factory),
-                                                                            apps.route(factory),
-                                                                            builds.route(factory),
-                                                                            devices.operatorRoute(
-                                                                                auth, factory))),
-                                                                journal.route(),
-                                                                projections.route())))))))));
+                                            factories.route(
+                                                factory ->
+                                                    concat(
+                                                        targets.route(factory),
+                                                        rollouts.route(factory),
+                                                        apps.route(factory),
+                                                        builds.route(factory),
+                                                        devices.operatorRoute(auth, factory))),
+                                            journal.route(),
+                                            projections.route()))))));
   }
 }

@@ -111,6 +111,70 @@ public final class DeviceQueries {
       Map<String, Long> byTag,
       Map<String, Long> byTarget) {}
 
+  /** The dashboard's device table: what a device's status can be filtered by. */
+  public enum DeviceStatus {
+    ONLINE,
+    OFFLINE,
+    UPDATING,
+    FAILED
+  }
+
+  /** Columns the device table sorts by; the uuid breaks ties so that pages never overlap. */
+  public enum DeviceSort {
+    NAME("LOWER(name)"),
+    LAST_SEEN("last_seen"),
+    TAG("tag"),
+    TARGET("target_name"),
+    CREATED("created_at");
+
+    private final String column;
+
+    DeviceSort(String column) {
+      this.column = column;
+    }
+  }
+
+  /**
+   * One page of the dashboard's device table. Null fields do not filter; {@code text} matches a
+   * name anywhere or a uuid's start; {@code seenSince}/{@code notSeenSince} bound the last contact
+   * (a device never seen counts as not seen since any time).
+   */
+  public record DeviceSearch(
+      String text,
+      String tag,
+      String target,
+      DeviceStatus status,
+      Instant seenSince,
+      Instant notSeenSince,
+      DeviceSort sort,
+      boolean descending,
+      int offset,
+      int limit) {}
+
+  /** {@code total}: how many devices match, on every page. */
+  public record DeviceSearchPage(List<DeviceRow> devices, long total) {}
+
+  /** What the fleet page shows for one tag or one target. */
+  public record StatusCounts(
+      long devices, long online, long offline, long upToDate, long updating, long failed) {
+
+    StatusCounts plus(boolean online, boolean upToDate, boolean updating, boolean failed) {
+      return new StatusCounts(
+          devices + 1,
+          this.online + (online ? 1 : 0),
+          offline + (online ? 0 : 1),
+          this.upToDate + (upToDate ? 1 : 0),
+          this.updating + (updating ? 1 : 0),
+          this.failed + (failed ? 1 : 0));
+    }
+
+    static final StatusCounts NONE = new StatusCounts(0, 0, 0, 0, 0, 0);
+  }
+
+  /** The fleet's counts in total, per tag and per target (no tag or target: the key "") . */
+  public record FleetBreakdown(
+      StatusCounts total, Map<String, StatusCounts> byTag, Map<String, StatusCounts> byTarget) {}
+
   private static final String DEVICE_COLUMNS =
       "uuid, factory, name, tag, device_group, hardware_id, production, target_name, apps, last_seen, update_correlation_id, update_state, created_at, decommissioned_at";
 
@@ -361,20 +425,7 @@ public final class DeviceQueries {
     return database.query(
         blocking,
         connection -> {
-          Map<String, Long> latestByTagAndHardware = new TreeMap<>();
-          try (PreparedStatement s =
-              connection.prepareStatement(
-                  "SELECT name, hardware_id, version, tags FROM targets WHERE factory = ?")) {
-            s.setString(1, factory);
-            try (ResultSet r = s.executeQuery()) {
-              while (r.next()) {
-                for (String tag : r.getString(4).split(",")) {
-                  latestByTagAndHardware.merge(
-                      tag + "\n" + r.getString(2), r.getLong(3), Math::max);
-                }
-              }
-            }
-          }
+          Map<String, Long> latestByTagAndHardware = latestByTagAndHardware(connection, factory);
           long devices = 0, online = 0, upToDate = 0, updating = 0;
           Map<String, Long> byTag = new TreeMap<>();
           Map<String, Long> byTarget = new TreeMap<>();
@@ -425,6 +476,176 @@ public final class DeviceQueries {
     }
     Long latest = latestByTagAndHardware.get(tag + "\n" + target.substring(0, dash));
     return latest != null && target.substring(dash + 1).equals(Long.toString(latest));
+  }
+
+  /**
+   * The dashboard's device table: filtered, sorted and paged by offset, with the number of matches.
+   */
+  public CompletionStage<DeviceSearchPage> search(
+      String factory, DeviceSearch search, Instant onlineSince) {
+    return database.query(
+        blocking,
+        connection -> {
+          StringBuilder where =
+              new StringBuilder(
+                  " FROM device_status WHERE factory = ? AND decommissioned_at IS NULL");
+          List<Object> args = new ArrayList<>(List.of(factory));
+          if (search.text() != null) {
+            where.append(" AND (LOWER(name) LIKE ? ESCAPE '!' OR uuid LIKE ? ESCAPE '!')");
+            String literal = likeLiteral(search.text());
+            args.add("%" + literal.toLowerCase(java.util.Locale.ROOT) + "%");
+            args.add(literal + "%");
+          }
+          if (search.tag() != null) {
+            where.append(" AND tag = ?");
+            args.add(search.tag());
+          }
+          if (search.target() != null) {
+            where.append(" AND target_name = ?");
+            args.add(search.target());
+          }
+          if (search.status() != null) {
+            switch (search.status()) {
+              case ONLINE -> {
+                where.append(" AND last_seen >= ?");
+                args.add(timestamp(onlineSince));
+              }
+              case OFFLINE -> {
+                where.append(" AND (last_seen IS NULL OR last_seen < ?)");
+                args.add(timestamp(onlineSince));
+              }
+              case UPDATING -> {
+                where.append(" AND update_state = ?");
+                args.add(Device.UpdateState.IN_PROGRESS.wireName());
+              }
+              case FAILED -> {
+                where.append(" AND update_state = ?");
+                args.add(Device.UpdateState.FAILED.wireName());
+              }
+            }
+          }
+          if (search.seenSince() != null) {
+            where.append(" AND last_seen >= ?");
+            args.add(timestamp(search.seenSince()));
+          }
+          if (search.notSeenSince() != null) {
+            where.append(" AND (last_seen IS NULL OR last_seen < ?)");
+            args.add(timestamp(search.notSeenSince()));
+          }
+          long total;
+          try (PreparedStatement s = connection.prepareStatement("SELECT COUNT(*)" + where)) {
+            bind(s, args);
+            try (ResultSet r = s.executeQuery()) {
+              r.next();
+              total = r.getLong(1);
+            }
+          }
+          String direction = search.descending() ? " DESC" : " ASC";
+          String sql =
+              "SELECT "
+                  + DEVICE_COLUMNS
+                  + where
+                  + " ORDER BY "
+                  + search.sort().column
+                  + direction
+                  + " NULLS LAST, uuid"
+                  + direction
+                  + " LIMIT ? OFFSET ?";
+          List<Object> pageArgs = new ArrayList<>(args);
+          pageArgs.add(search.limit());
+          pageArgs.add(search.offset());
+          List<DeviceRow> rows = new ArrayList<>();
+          try (PreparedStatement s = connection.prepareStatement(sql)) {
+            bind(s, pageArgs);
+            try (ResultSet r = s.executeQuery()) {
+              while (r.next()) {
+                rows.add(device(r));
+              }
+            }
+          }
+          return new DeviceSearchPage(withLastFailures(connection, factory, rows), total);
+        });
+  }
+
+  /** {@code text} as a LIKE pattern that matches it literally ({@code !} escapes). */
+  private static String likeLiteral(String text) {
+    return text.replace("!", "!!").replace("%", "!%").replace("_", "!_");
+  }
+
+  private static void bind(PreparedStatement s, List<Object> args) throws SQLException {
+    for (int i = 0; i < args.size(); i++) {
+      s.setObject(i + 1, args.get(i));
+    }
+  }
+
+  /**
+   * The fleet page's counts over the factory's active devices, in total, per tag and per target; up
+   * to date as in {@link #status}, failed when the newest update failed.
+   */
+  public CompletionStage<FleetBreakdown> breakdown(String factory, Instant onlineSince) {
+    return database.query(
+        blocking,
+        connection -> {
+          Map<String, Long> latest = latestByTagAndHardware(connection, factory);
+          StatusCounts total = StatusCounts.NONE;
+          Map<String, StatusCounts> byTag = new TreeMap<>();
+          Map<String, StatusCounts> byTarget = new TreeMap<>();
+          try (PreparedStatement s =
+              connection.prepareStatement(
+                  "SELECT tag, target_name, last_seen, update_state FROM device_status WHERE factory = ? AND decommissioned_at IS NULL")) {
+            s.setString(1, factory);
+            try (ResultSet r = s.executeQuery()) {
+              while (r.next()) {
+                String tag = r.getString(1);
+                String target = r.getString(2);
+                Instant lastSeen = instant(r.getTimestamp(3));
+                String state = r.getString(4);
+                boolean online = lastSeen != null && !lastSeen.isBefore(onlineSince);
+                boolean upToDate = tag != null && target != null && isLatest(latest, tag, target);
+                boolean updating = Device.UpdateState.IN_PROGRESS.wireName().equals(state);
+                boolean failed = Device.UpdateState.FAILED.wireName().equals(state);
+                total = total.plus(online, upToDate, updating, failed);
+                byTag.merge(
+                    tag == null ? "" : tag,
+                    StatusCounts.NONE.plus(online, upToDate, updating, failed),
+                    DeviceQueries::sum);
+                byTarget.merge(
+                    target == null ? "" : target,
+                    StatusCounts.NONE.plus(online, upToDate, updating, failed),
+                    DeviceQueries::sum);
+              }
+            }
+          }
+          return new FleetBreakdown(total, byTag, byTarget);
+        });
+  }
+
+  private static StatusCounts sum(StatusCounts a, StatusCounts b) {
+    return new StatusCounts(
+        a.devices() + b.devices(),
+        a.online() + b.online(),
+        a.offline() + b.offline(),
+        a.upToDate() + b.upToDate(),
+        a.updating() + b.updating(),
+        a.failed() + b.failed());
+  }
+
+  private static Map<String, Long> latestByTagAndHardware(Connection connection, String factory)
+      throws SQLException {
+    Map<String, Long> latestByTagAndHardware = new TreeMap<>();
+    try (PreparedStatement s =
+        connection.prepareStatement(
+            "SELECT name, hardware_id, version, tags FROM targets WHERE factory = ?")) {
+      s.setString(1, factory);
+      try (ResultSet r = s.executeQuery()) {
+        while (r.next()) {
+          for (String tag : r.getString(4).split(",")) {
+            latestByTagAndHardware.merge(tag + "\n" + r.getString(2), r.getLong(3), Math::max);
+          }
+        }
+      }
+    }
+    return latestByTagAndHardware;
   }
 
   /** Every decommissioned device, for the in-memory revocation set of each node. */

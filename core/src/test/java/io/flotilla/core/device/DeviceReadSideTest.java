@@ -435,6 +435,157 @@ abstract class DeviceReadSideTest {
   }
 
   @Test
+  void theDashboardsSearchFiltersSortsPagesAndCounts() throws Exception {
+    String factory = "ds-" + UUID.randomUUID().toString().substring(0, 8);
+    await(
+        core.targets(factory)
+            .<Targets.Added>askWithStatus(
+                r ->
+                    new Targets.Add(
+                        List.of("amd64-linux"),
+                        2L,
+                        List.of("main"),
+                        Map.of("shellhttpd", URI.formatted(factory)),
+                        null,
+                        r),
+                core.askTimeout()));
+    Instant now = Instant.now();
+    // Names with LIKE's wildcards: "a_b" must not match "axb", "100%" not "1000".
+    List<String> names = List.of("Alpha a_b", "beta axb", "Gamma 100%", "delta 1000");
+    for (int i = 0; i < names.size(); i++) {
+      String uuid = "s" + i + "-" + factory;
+      String name = names.get(i);
+      Instant seen = i == 3 ? now.minus(Duration.ofDays(8)) : now.minusSeconds(i);
+      send(
+          uuid,
+          r ->
+              new Device.Register(
+                  factory, name, "amd64-linux", null, "main", false, "0a", "PEM", seen, r));
+      String target = i == 0 ? "amd64-linux-2" : "amd64-linux-1";
+      send(uuid, r -> new Device.CheckIn(contact(factory, "main", target, seen), r));
+    }
+    send(
+        "s1-" + factory,
+        r ->
+            new Device.ReportUpdateEvents(
+                contact(factory, null, null, now),
+                List.of(event("f", "u-f", "EcuDownloadCompleted", false)),
+                r));
+    send(
+        "s2-" + factory,
+        r ->
+            new Device.ReportUpdateEvents(
+                contact(factory, null, null, now),
+                List.of(event("g", "u-g", "UpdateInitStarted", null)),
+                r));
+    DeviceQueries queries = core.deviceQueries();
+    Instant onlineSince = now.minus(Duration.ofMinutes(15));
+    eventually(
+        PATIENCE,
+        () -> {
+          var failed =
+              await(
+                  queries.search(
+                      factory, search(null, DeviceQueries.DeviceStatus.FAILED), onlineSince));
+          assertEquals(1, failed.total());
+          var updating =
+              await(
+                  queries.search(
+                      factory, search(null, DeviceQueries.DeviceStatus.UPDATING), onlineSince));
+          assertEquals(1, updating.total());
+          assertEquals(4, await(queries.search(factory, search(null, null), onlineSince)).total());
+          return null;
+        });
+    assertEquals(
+        List.of("Alpha a_b"),
+        names(await(queries.search(factory, search("A_B", null), onlineSince))));
+    assertEquals(
+        List.of("Gamma 100%"),
+        names(await(queries.search(factory, search("100%", null), onlineSince))));
+    assertEquals(
+        List.of("delta 1000"),
+        names(
+            await(
+                queries.search(
+                    factory, search(null, DeviceQueries.DeviceStatus.OFFLINE), onlineSince))));
+    assertEquals(
+        List.of("s2-" + factory),
+        await(queries.search(factory, search("s2-", null), onlineSince)).devices().stream()
+            .map(DeviceQueries.DeviceRow::uuid)
+            .toList());
+
+    var byNameDescending =
+        await(
+            queries.search(
+                factory,
+                new DeviceQueries.DeviceSearch(
+                    null,
+                    "main",
+                    null,
+                    null,
+                    null,
+                    null,
+                    DeviceQueries.DeviceSort.NAME,
+                    true,
+                    1,
+                    2),
+                onlineSince));
+    assertEquals(4, byNameDescending.total());
+    assertEquals(List.of("delta 1000", "beta axb"), names(byNameDescending));
+    var notSeenForAWeek =
+        await(
+            queries.search(
+                factory,
+                new DeviceQueries.DeviceSearch(
+                    null,
+                    null,
+                    null,
+                    null,
+                    null,
+                    now.minus(Duration.ofDays(7)),
+                    DeviceQueries.DeviceSort.LAST_SEEN,
+                    false,
+                    0,
+                    10),
+                onlineSince));
+    assertEquals(List.of("delta 1000"), names(notSeenForAWeek));
+    var byTarget =
+        await(
+            queries.search(
+                factory,
+                new DeviceQueries.DeviceSearch(
+                    null,
+                    null,
+                    "amd64-linux-2",
+                    null,
+                    now.minus(Duration.ofHours(1)),
+                    null,
+                    DeviceQueries.DeviceSort.TARGET,
+                    false,
+                    0,
+                    10),
+                onlineSince));
+    assertEquals(List.of("Alpha a_b"), names(byTarget));
+
+    DeviceQueries.FleetBreakdown counts = await(queries.breakdown(factory, onlineSince));
+    assertEquals(new DeviceQueries.StatusCounts(4, 3, 1, 1, 1, 1), counts.total());
+    assertEquals(counts.total(), counts.byTag().get("main"));
+    assertEquals(
+        new DeviceQueries.StatusCounts(1, 1, 0, 1, 0, 0), counts.byTarget().get("amd64-linux-2"));
+    assertEquals(
+        new DeviceQueries.StatusCounts(3, 2, 1, 0, 1, 1), counts.byTarget().get("amd64-linux-1"));
+  }
+
+  private static DeviceQueries.DeviceSearch search(String text, DeviceQueries.DeviceStatus status) {
+    return new DeviceQueries.DeviceSearch(
+        text, null, null, status, null, null, DeviceQueries.DeviceSort.NAME, false, 0, 10);
+  }
+
+  private static List<String> names(DeviceQueries.DeviceSearchPage page) {
+    return page.devices().stream().map(DeviceQueries.DeviceRow::name).toList();
+  }
+
+  @Test
   void metadataEventsNeverBecomeUpdates() throws Exception {
     String factory = "md-" + UUID.randomUUID().toString().substring(0, 8);
     String fresh = UUID.randomUUID().toString();

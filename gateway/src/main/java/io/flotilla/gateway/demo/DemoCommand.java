@@ -283,6 +283,10 @@ public final class DemoCommand implements Callable<Integer> {
     System.out.println("Where to look:");
     System.out.println("  API:         " + api + "  (admin token in " + adminToken + ")");
     System.out.println(
+        "  dashboard:   "
+            + api.substring(0, api.length() - "/api/v1".length())
+            + "/  (sign in with the admin token)");
+    System.out.println(
         "  the device:  curl -s "
             + api
             + "/factories/"

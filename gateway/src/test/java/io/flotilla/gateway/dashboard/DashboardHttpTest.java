@@ -1,0 +1,294 @@
+package io.flotilla.gateway.dashboard;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.flotilla.gateway.FlotillaServer;
+import io.flotilla.gateway.testing.ApiClient;
+import io.flotilla.gateway.testing.TestServers;
+import java.net.URLEncoder;
+import java.net.http.HttpRequest;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The dashboard over plain HTTP against a real server: the session cookie's flags, the sign-in
+ * form's and every other form's CSRF checks, the scopes of the API deciding each page, escaping,
+ * bounded input answered with 4xx pages, and the API keeping its JSON answers beside it.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class DashboardHttpTest {
+
+  private static final Pattern CSRF =
+      Pattern.compile("name=\"csrf\" value=\"([A-Za-z0-9_-]{43})\"");
+  private static final Pattern NONCE =
+      Pattern.compile("name=\"nonce\" value=\"([A-Za-z0-9_-]{43})\"");
+  private static final AtomicInteger NEXT = new AtomicInteger();
+
+  @TempDir static Path dir;
+  private FlotillaServer server;
+  private ApiClient api;
+  private String admin;
+
+  @BeforeAll
+  void start() throws Exception {
+    server = TestServers.start(dir.resolve("data"), null);
+    api = new ApiClient(server.httpPort());
+    admin = server.adminToken().value();
+  }
+
+  @AfterAll
+  void stop() {
+    server.close();
+  }
+
+  private String factory() throws Exception {
+    String name = "dash-" + NEXT.incrementAndGet();
+    assertEquals(
+        201,
+        api.post(
+                "/api/v1/factories",
+                admin,
+                "{\"name\":\"" + name + "\",\"platforms\":[\"amd64-linux\"]}")
+            .status());
+    return name;
+  }
+
+  private String token(String factory, String scopes) throws Exception {
+    var created =
+        api.post(
+            "/api/v1/factories/" + factory + "/tokens",
+            admin,
+            "{\"description\":\"http test\",\"scopes\":[" + scopes + "]}");
+    assertEquals(201, created.status(), created.body());
+    return created.json().get("token").asText();
+  }
+
+  private ApiClient.Answer get(String path, String cookie) throws Exception {
+    HttpRequest.Builder request = api.request(path, null).GET();
+    if (cookie != null) {
+      request.header("Cookie", cookie);
+    }
+    return api.send(request);
+  }
+
+  private ApiClient.Answer post(String path, String cookie, String form) throws Exception {
+    HttpRequest.Builder request =
+        api.request(path, null)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .POST(HttpRequest.BodyPublishers.ofString(form));
+    if (cookie != null) {
+      request.header("Cookie", cookie);
+    }
+    return api.send(request);
+  }
+
+  private static String form(String... pairs) {
+    StringBuilder body = new StringBuilder();
+    for (int i = 0; i < pairs.length; i += 2) {
+      body.append(body.isEmpty() ? "" : "&")
+          .append(URLEncoder.encode(pairs[i], StandardCharsets.UTF_8))
+          .append('=')
+          .append(URLEncoder.encode(pairs[i + 1], StandardCharsets.UTF_8));
+    }
+    return body.toString();
+  }
+
+  private static String group(Pattern pattern, String body) {
+    Matcher m = pattern.matcher(body);
+    assertTrue(m.find(), body);
+    return m.group(1);
+  }
+
+  /** Signs in with {@code token}: the session cookie as a Cookie header value. */
+  private String signIn(String token) throws Exception {
+    ApiClient.Answer page = get("/sign-in", null);
+    assertEquals(200, page.status());
+    String nonce = group(NONCE, page.body());
+    String signInCookie = page.response().headers().firstValue("Set-Cookie").orElseThrow();
+    assertTrue(
+        signInCookie.contains("HttpOnly") && signInCookie.contains("SameSite=Strict"),
+        signInCookie);
+    ApiClient.Answer signedIn =
+        post(
+            "/sign-in",
+            DashboardRoutes.SIGN_IN_COOKIE + "=" + nonce,
+            form("nonce", nonce, "token", token));
+    assertEquals(303, signedIn.status(), signedIn.body());
+    String session =
+        signedIn.response().headers().allValues("Set-Cookie").stream()
+            .filter(c -> c.startsWith(DashboardRoutes.SESSION_COOKIE + "="))
+            .findFirst()
+            .orElseThrow();
+    assertTrue(session.contains("HttpOnly"), session);
+    assertTrue(session.contains("SameSite=Strict"), session);
+    assertTrue(session.contains("Path=/"), session);
+    assertFalse(session.contains(token), "the cookie never carries the token");
+    return session.substring(0, session.indexOf(';'));
+  }
+
+  @Test
+  void signingInNeedsTheFormsOwnNonceAndAValidToken() throws Exception {
+    assertEquals(
+        "/sign-in?m=in", get("/", null).response().headers().firstValue("Location").orElseThrow());
+    ApiClient.Answer page = get("/sign-in", null);
+    String nonce = group(NONCE, page.body());
+    assertTrue(
+        page.response()
+            .headers()
+            .firstValue("Content-Security-Policy")
+            .orElseThrow()
+            .contains("script-src 'self'"));
+
+    ApiClient.Answer forged = post("/sign-in", null, form("nonce", nonce, "token", admin));
+    assertEquals(403, forged.status());
+    assertTrue(forged.body().contains("<html"), forged.body());
+    ApiClient.Answer wrong =
+        post(
+            "/sign-in",
+            DashboardRoutes.SIGN_IN_COOKIE + "=" + nonce,
+            form("nonce", nonce, "token", "flt_not-a-token"));
+    assertEquals(401, wrong.status());
+    assertTrue(wrong.body().contains("Not signed in"), wrong.body());
+    ApiClient.Answer huge =
+        post(
+            "/sign-in",
+            DashboardRoutes.SIGN_IN_COOKIE + "=" + nonce,
+            form("nonce", nonce, "token", "x".repeat(600)));
+    assertEquals(400, huge.status());
+    ApiClient.Answer tooBig =
+        post(
+            "/sign-in",
+            DashboardRoutes.SIGN_IN_COOKIE + "=" + nonce,
+            form("nonce", nonce, "token", "x".repeat(200_000)));
+    assertTrue(
+        tooBig.status() == 413 || tooBig.status() == 400, tooBig.status() + " " + tooBig.body());
+
+    String session = signIn(admin);
+    ApiClient.Answer home = get("/", session);
+    assertEquals(200, home.status());
+    assertTrue(home.body().contains("Factories"), home.body());
+  }
+
+  @Test
+  void everyFormNeedsTheSessionsCsrfTokenAndSigningOutEndsTheSession() throws Exception {
+    String session = signIn(admin);
+    String factory = factory();
+    ApiClient.Answer fleet = get("/factories/" + factory + "/fleet", session);
+    assertEquals(200, fleet.status(), fleet.body());
+    String csrf = group(CSRF, fleet.body());
+
+    ApiClient.Answer noCsrf = post("/sign-out", session, form());
+    assertEquals(403, noCsrf.status());
+    ApiClient.Answer forged =
+        post(
+            "/factories/" + factory + "/tokens",
+            session,
+            form("csrf", "x".repeat(43), "description", "d"));
+    assertEquals(403, forged.status());
+    assertEquals(
+        0, api.get("/api/v1/factories/" + factory + "/tokens", admin).json().get("tokens").size());
+
+    ApiClient.Answer created =
+        post(
+            "/factories/" + factory + "/tokens",
+            session,
+            form("csrf", csrf, "description", "from the dashboard", "scope", "devices:read"));
+    assertEquals(200, created.status(), created.body());
+    assertEquals(
+        "no-store", created.response().headers().firstValue("Cache-Control").orElseThrow());
+    assertEquals(
+        1, api.get("/api/v1/factories/" + factory + "/tokens", admin).json().get("tokens").size());
+
+    ApiClient.Answer out = post("/sign-out", session, form("csrf", csrf));
+    assertEquals(303, out.status());
+    assertEquals(
+        "/sign-in?m=ended",
+        get("/factories/" + factory + "/fleet", session)
+            .response()
+            .headers()
+            .firstValue("Location")
+            .orElseThrow());
+  }
+
+  @Test
+  void theApisScopesDecideWhatATokenSeesAndDoes() throws Exception {
+    String mine = factory();
+    String other = factory();
+    String session = signIn(token(mine, "\"devices:read\""));
+
+    assertEquals(303, get("/", session).status(), "a factory token goes to its own factory");
+    ApiClient.Answer fleet = get("/factories/" + mine + "/fleet", session);
+    assertEquals(200, fleet.status());
+    assertFalse(fleet.body().contains("/targets\""), "no link to a page it may not see");
+    assertEquals(404, get("/factories/" + other + "/fleet", session).status());
+    assertEquals(403, get("/factories/" + mine + "/targets", session).status());
+    assertEquals(403, get("/factories/" + mine + "/builds", session).status());
+    String csrf = group(CSRF, fleet.body());
+    ApiClient.Answer tag =
+        post(
+            "/factories/" + mine + "/devices/tag",
+            session,
+            form("csrf", csrf, "tag", "x", "uuid", "a"));
+    assertEquals(403, tag.status(), "tagging needs devices:write");
+    ApiClient.Answer registrations = get("/factories/" + mine + "/registrations", session);
+    assertEquals(200, registrations.status());
+    assertTrue(registrations.body().contains("needs scope admin"), registrations.body());
+  }
+
+  @Test
+  void badInputIsA4xxPageAndTextIsEscaped() throws Exception {
+    String factory = factory();
+    String session = signIn(admin);
+    String devices = "/factories/" + factory + "/devices";
+    for (String query :
+        List.of(
+            "?page=0",
+            "?page=abc",
+            "?size=7",
+            "?sort=uuid;drop",
+            "?status=lost",
+            "?seen=1y",
+            "?dir=up",
+            "?q=" + "a".repeat(200),
+            "?q=%01",
+            "?tag=%20bad%20tag",
+            "?page=9999999")) {
+      ApiClient.Answer answer = get(devices + query, session);
+      assertEquals(400, answer.status(), query + ": " + answer.body());
+      assertTrue(answer.body().contains("role=\"alert\""), answer.body());
+    }
+    ApiClient.Answer escaped = get(devices + "?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E", session);
+    assertEquals(200, escaped.status(), escaped.body());
+    assertFalse(escaped.body().contains("<script>alert"), escaped.body());
+    assertTrue(escaped.body().contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assertEquals(404, get("/factories/" + factory + "/devices/no-such-device", session).status());
+    assertEquals(404, get("/factories/" + factory + "/devices/%3Cx%3E", session).status());
+    assertEquals(404, get("/factories/Bad_Name/fleet", session).status());
+    assertEquals(404, get("/factories/" + factory + "/nothing-here", session).status());
+    assertEquals(404, get("/factories/" + factory + "/builds/0", session).status());
+    assertEquals(405, post("/factories/" + factory + "/fleet", session, form()).status());
+
+    ApiClient.Answer json = api.get("/api/v1/no-such-thing", admin);
+    assertEquals(404, json.status());
+    assertTrue(
+        json.response()
+            .headers()
+            .firstValue("Content-Type")
+            .orElseThrow()
+            .startsWith("application/json"));
+    assertEquals(200, get("/assets/htmx.min.js", null).status());
+    assertEquals(200, get("/assets/dashboard.js", null).status());
+    assertEquals(404, get("/assets/..%2Fapplication.conf", null).status());
+  }
+}
