@@ -156,16 +156,34 @@ public final class RolloutRoutes {
                                                 factory,
                                                 Scope.TARGETS_READ,
                                                 () -> audit(factory, id)))),
-                            path(
-                                segment(),
-                                action ->
-                                    post(
-                                        () ->
-                                            auth.authorizedAs(
-                                                factory,
-                                                Scope.TARGETS_WRITE,
-                                                principal ->
-                                                    change(factory, id, action, principal))))))));
+                            change(factory, id, "pause", Rollout.Pause::new),
+                            change(factory, id, "resume", Rollout.Resume::new),
+                            change(factory, id, "cancel", Rollout.Cancel::new)))));
+  }
+
+  /** An operator's command to a rollout: who and when, then where the answer goes. */
+  private interface Change {
+    Rollout.Command of(String by, Instant at, ActorRef<StatusReply<Rollout.Summary>> replyTo);
+  }
+
+  private Route change(String factory, String id, String action, Change change) {
+    return path(
+        action,
+        () ->
+            post(
+                () ->
+                    auth.authorizedAs(
+                        factory,
+                        Scope.TARGETS_WRITE,
+                        principal -> {
+                          String by = by(principal);
+                          Instant now = Instant.now();
+                          return Replies.json(
+                              core.rollout(factory, id)
+                                  .<Rollout.Summary>askWithStatus(
+                                      replyTo -> change.of(by, now, replyTo), core.askTimeout())
+                                  .thenCompose(s -> projected(factory, s)));
+                        })));
   }
 
   private Route list(String factory) {
@@ -314,25 +332,6 @@ public final class RolloutRoutes {
         progress);
   }
 
-  private Route change(String factory, String id, String action, Principal principal) {
-    String by = by(principal);
-    Instant now = Instant.now();
-    java.util.function.Function<ActorRef<StatusReply<Rollout.Summary>>, Rollout.Command> command =
-        switch (action) {
-          case "pause" -> replyTo -> new Rollout.Pause(by, now, replyTo);
-          case "resume" -> replyTo -> new Rollout.Resume(by, now, replyTo);
-          case "cancel" -> replyTo -> new Rollout.Cancel(by, now, replyTo);
-          default -> null;
-        };
-    if (command == null) {
-      return Errors.notFound("a rollout takes pause, resume or cancel");
-    }
-    return Replies.json(
-        core.rollout(factory, id)
-            .<Rollout.Summary>askWithStatus(command::apply, core.askTimeout())
-            .thenCompose(s -> projected(factory, s)));
-  }
-
   /** Who did what, from the journal: the principal is on every event. */
   private Route audit(String factory, String id) {
     String persistenceId =
@@ -346,9 +345,9 @@ public final class RolloutRoutes {
                 e ->
                     new AuditEntry(
                         e.sequenceNr(),
-                        Instant.parse(e.event().path("at").asText()),
+                        Instant.parse(e.event().at("/at").asText()),
                         e.type(),
-                        e.event().path("by").asText(),
+                        e.event().at("/by").asText(),
                         e.event()))
             .runWith(Sink.seq(), core.system()),
         events ->

@@ -53,6 +53,7 @@ class OpenApiTest {
       List.of(
           "factory/FactoryRoutes.java",
           "target/TargetRoutes.java",
+          "rollout/RolloutRoutes.java",
           "app/AppRoutes.java",
           "build/BuildRoutes.java",
           "device/DeviceAdminRoutes.java",
@@ -99,6 +100,7 @@ class OpenApiTest {
         Map.entry("tokenId", "0000000000000000"),
         Map.entry("branch", "main"),
         Map.entry("target", "amd64-linux-999"),
+        Map.entry("rollout", "wave-999"),
         Map.entry("app", "shellhttpd"),
         Map.entry("build", "999"),
         Map.entry("uuid", "1b4e28ba-2fa1-11d2-883f-0016d3cca427"),
