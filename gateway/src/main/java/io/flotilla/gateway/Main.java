@@ -99,7 +99,7 @@ public final class Main implements Runnable {
                 + "/api/v1 (data in "
                 + server.dataDir()
                 + ")");
-        System.out.println("Admin token: " + server.dataDir().resolve(AdminTokenFile.FILE_NAME));
+        System.out.println("Admin token: " + server.sharedDir().resolve(AdminTokenFile.FILE_NAME));
         System.out.println(
             "Device gateway (mTLS): "
                 + server.devices().publicUrl()
