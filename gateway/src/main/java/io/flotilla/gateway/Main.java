@@ -8,6 +8,7 @@ import io.flotilla.gateway.projection.ProjectionsCommand;
 import io.flotilla.gateway.registry.RegistryCommand;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -34,6 +35,9 @@ public final class Main implements Runnable {
     throw new CommandLine.ParameterException(
         spec.commandLine(), "a command is required (server, demo, journal, registry, projections)");
   }
+
+  /** The exit status of a node that its cluster downed. */
+  public static final int EXIT_DOWNED = 3;
 
   public static void main(String[] args) {
     ConsoleOutput.libraryPrintsToLog();
@@ -105,6 +109,16 @@ public final class Main implements Runnable {
                 + server.devices().publicUrl()
                 + " (root.crt and device certificates from POST /ota/devices/)");
         server.system().getWhenTerminated().toCompletableFuture().join();
+        if (CoordinatedShutdown.get(server.system())
+            .getShutdownReason()
+            .filter(reason -> reason.equals(CoordinatedShutdown.clusterDowningReason()))
+            .isPresent()) {
+          // A non-zero exit so that a supervisor (systemd Restart=on-failure) starts it again.
+          System.err.println(
+              "flotilla: the cluster downed this node (split-brain resolver or an operator);"
+                  + " it stops, and rejoins as a new member when started again");
+          return EXIT_DOWNED;
+        }
         return 0;
       }
     }
