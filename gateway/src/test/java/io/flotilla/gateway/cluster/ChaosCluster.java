@@ -124,6 +124,9 @@ final class ChaosCluster implements BeforeAllCallback, AfterAllCallback, BeforeE
     }
     stopPostgres();
     network.close();
+    try (var paths = Files.walk(work)) {
+      paths.sorted(java.util.Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
+    }
   }
 
   // ---- what tests use
@@ -269,7 +272,7 @@ final class ChaosCluster implements BeforeAllCallback, AfterAllCallback, BeforeE
     // out.
     command.add("-Dpekko.cluster.split-brain-resolver.stable-after=5s");
     command.add("-Dflotilla.http.tls=off");
-    command.add("-Dflotilla.drain-time=2500ms");
+    command.add("-Dflotilla.drain-time=4s");
     command.addAll(
         List.of(
             "-cp",

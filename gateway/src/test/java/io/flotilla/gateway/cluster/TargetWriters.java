@@ -20,7 +20,7 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 final class TargetWriters implements AutoCloseable {
 
-  private static final String APP = "127.0.0.1:5000/chaos/shellhttpd@sha256:" + "a".repeat(64);
+  private static final String DIGEST = "@sha256:" + "a".repeat(64);
 
   private final ApiClient api;
   private final int lbPort;
