@@ -94,6 +94,9 @@ final class ChaosCluster implements BeforeAllCallback, AfterAllCallback, BeforeE
 
   @Override
   public void beforeEach(ExtensionContext context) throws Exception {
+    if (postgres == null) {
+      startPostgres();
+    }
     for (int n = 1; n <= size; n++) {
       network.heal(n);
     }

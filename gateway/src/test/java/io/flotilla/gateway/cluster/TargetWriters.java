@@ -30,6 +30,7 @@ final class TargetWriters implements AutoCloseable {
   private final AtomicBoolean running = new AtomicBoolean(true);
   private final ConcurrentHashMap<String, Set<Long>> acknowledged = new ConcurrentHashMap<>();
   private final AtomicLong failures = new AtomicLong();
+  private final AtomicLong notRetryable = new AtomicLong();
   private final List<String> failureSamples = new CopyOnWriteArrayList<>();
   private final ConcurrentHashMap<String, Long> longestGapMillis = new ConcurrentHashMap<>();
 
@@ -83,9 +84,13 @@ final class TargetWriters implements AutoCloseable {
               factory, TimeUnit.NANOSECONDS.toMillis(now - lastSuccess), Math::max);
           lastSuccess = now;
         } else {
+          if (answer.status() != 503) {
+            notRetryable.incrementAndGet();
+          }
           fail(factory + ": " + answer.status() + " " + answer.body());
         }
       } catch (Exception e) {
+        notRetryable.incrementAndGet();
         fail(factory + ": " + e);
       }
     }
@@ -109,6 +114,11 @@ final class TargetWriters implements AutoCloseable {
 
   long failures() {
     return failures.get();
+  }
+
+  /** Failures other than a 503 that says "try again": cut connections, 502s, timeouts. */
+  long notRetryable() {
+    return notRetryable.get();
   }
 
   List<String> failureSamples() {
