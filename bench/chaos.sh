@@ -13,6 +13,8 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 N=${1:-5000}; KILL_MINUTES=${2:-5}; PROBES=${PROBES:-12}
 work_dir chaos
+# PostgreSQL runs as the postgres user when this runs as root: it must reach its directory inside the work dir
+chmod 755 "$WORK"
 build
 CLUSTER="$REPO/bin/flotilla-cluster"
 export FLOTILLA_JAVA_OPTS="-Xmx1g -Dpekko.cluster.split-brain-resolver.stable-after=${SBR_STABLE_AFTER:-20s}"
