@@ -17,6 +17,7 @@ import io.flotilla.builder.image.InProcessImageBuilder;
 import io.flotilla.builder.registry.RegistryEndpoints;
 import io.flotilla.core.FlotillaCore;
 import io.flotilla.core.factory.Factory;
+import io.flotilla.core.files.SharedDir;
 import io.flotilla.core.pki.ServerCertificates;
 import io.flotilla.core.target.Targets;
 import io.flotilla.registry.LocalRegistry;
@@ -60,6 +61,9 @@ public final class BuilderService implements BuildTrigger {
    */
   public static final String SCHEMA = "builder";
 
+  /** The cluster role ({@code pekko.cluster.roles}) of the nodes that run builds. */
+  public static final String ROLE = "builder";
+
   private final FlotillaCore core;
   private final BuilderSettings settings;
   private final ContainerRepos repos;
@@ -85,8 +89,9 @@ public final class BuilderService implements BuildTrigger {
       Function<BuilderService, BuildWork> work) {
     this.core = core;
     this.settings = settings;
-    this.repos = new ContainerRepos(dataDir.resolve("git"));
     ActorSystem<?> system = core.system();
+    this.repos =
+        new ContainerRepos(SharedDir.of(system.settings().config(), dataDir).resolve("git"));
     this.sharding = ClusterSharding.get(system);
     this.blocking =
         system.dispatchers().lookup(DispatcherSelector.fromConfig(BuildRunner.DISPATCHER));
@@ -106,7 +111,11 @@ public final class BuilderService implements BuildTrigger {
             settings.maxAttempts(),
             node,
             settings.imageRetry());
-    sharding.init(Entity.of(Build.ENTITY_KEY, ctx -> Build.create(ctx.getEntityId(), runtime)));
+    // A build runs as a child of its entity, so the entity lives on builder nodes only; a node
+    // without the role reaches builds through a proxy.
+    sharding.init(
+        Entity.of(Build.ENTITY_KEY, ctx -> Build.create(ctx.getEntityId(), runtime))
+            .withRole(ROLE));
     sharding.init(Entity.of(BuildNumbers.ENTITY_KEY, ctx -> new BuildNumbers(ctx.getEntityId())));
     BuildProjection.start(system, core.database());
     system
@@ -129,7 +138,10 @@ public final class BuilderService implements BuildTrigger {
       Optional<LocalRegistry> registry,
       CompletionStage<HttpEdge> edge) {
     BuilderSettings settings = BuilderSettings.fromConfig(core.system().settings().config());
-    Path serverCa = dataDir.resolve("pki").resolve(ServerCertificates.ROOT_CRT);
+    Path serverCa =
+        SharedDir.of(core.system().settings().config(), dataDir)
+            .resolve("pki")
+            .resolve(ServerCertificates.ROOT_CRT);
     Optional<LocalRegistry> storage =
         switch (settings.publish()) {
           case BuilderSettings.PUBLISH_REGISTRY_PROTOCOL -> Optional.empty();

@@ -4,9 +4,11 @@ import com.typesafe.config.Config;
 import io.flotilla.builder.BuilderService;
 import io.flotilla.core.FlotillaCore;
 import io.flotilla.core.auth.ApiToken;
+import io.flotilla.core.files.SharedDir;
 import io.flotilla.core.persistence.Database;
 import io.flotilla.core.persistence.SchemaMigration;
 import io.flotilla.core.pki.ServerCredentials;
+import io.flotilla.gateway.cluster.SingleProcessDatabase;
 import io.flotilla.gateway.device.DeviceGateway;
 import io.flotilla.gateway.http.HttpListener;
 import io.flotilla.gateway.metrics.NodeMetrics;
@@ -27,11 +29,14 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 import javax.net.ssl.SSLEngine;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
 import org.apache.pekko.http.javadsl.settings.ServerSettings;
+import org.apache.pekko.pattern.Patterns;
 import org.apache.pekko.stream.javadsl.Tcp.ServerBinding;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -55,6 +60,7 @@ public final class FlotillaServer implements AutoCloseable {
   private final DeviceGateway devices;
   private final ServerBinding devicePort;
   private final Path dataDir;
+  private final Path sharedDir;
   private final ApiToken adminToken;
 
   private FlotillaServer(
@@ -65,6 +71,7 @@ public final class FlotillaServer implements AutoCloseable {
       DeviceGateway devices,
       ServerBinding devicePort,
       Path dataDir,
+      Path sharedDir,
       ApiToken adminToken) {
     this.system = system;
     this.database = database;
@@ -73,6 +80,7 @@ public final class FlotillaServer implements AutoCloseable {
     this.devices = devices;
     this.devicePort = devicePort;
     this.dataDir = dataDir;
+    this.sharedDir = sharedDir;
     this.adminToken = adminToken;
   }
 
@@ -81,31 +89,36 @@ public final class FlotillaServer implements AutoCloseable {
    * dir).
    */
   public static FlotillaServer start(Config config) throws IOException, InterruptedException {
+    SingleProcessDatabase.refuseSeeds(config);
     Path dataDir = Path.of(config.getString("flotilla.data-dir"));
+    Path sharedDir = SharedDir.of(config, dataDir);
     DataDir.create(dataDir);
+    DataDir.create(sharedDir);
     Database database = Database.open(config);
     ActorSystem<Void> system = null;
     try {
       SchemaMigration.migrate(database, SCHEMA);
       system = ActorSystem.create(Behaviors.empty(), "flotilla", config);
+      SingleProcessDatabase.guard(system);
       joinCluster(system);
       FlotillaCore core = FlotillaCore.start(system, database);
       RegistrySettings registrySettings =
-          RegistrySettings.fromConfig(config, dataDir.resolve("registry"));
+          RegistrySettings.fromConfig(config, sharedDir.resolve("registry"));
       CompletableFuture<BuilderService.HttpEdge> edge = new CompletableFuture<>();
       BuilderService builder =
           BuilderService.start(
               core, dataDir, Optional.of(LocalRegistry.open(system, registrySettings)), edge);
       NodeMetrics metrics = new NodeMetrics();
-      DeviceGateway devices = DeviceGateway.create(core, config, dataDir, metrics);
+      DeviceGateway devices = DeviceGateway.create(core, config, sharedDir, metrics);
       metrics.bind(core);
       AtomicBoolean started = new AtomicBoolean(false);
       boolean https = ApiTls.enabled(config);
-      RegistryRoutes registry = registry(system, config, dataDir, core, devices);
+      RegistryRoutes registry = registry(system, registrySettings, core, devices);
       // Before the ports open: every file made so far (the database's and the registry's included)
       // is there, and no
       // request races it.
       DataDir.restrict(dataDir);
+      DataDir.restrict(sharedDir);
       ServerBinding http =
           await(
               HttpListener.bind(
@@ -125,10 +138,11 @@ public final class FlotillaServer implements AutoCloseable {
           await(
               devices.bind(registry::readOnly),
               "binding the device port " + config.getInt("flotilla.device.port"));
-      ApiToken adminToken = AdminTokenFile.ensure(core, dataDir, STARTUP_PATIENCE);
+      ApiToken adminToken = AdminTokenFile.ensure(core, sharedDir, STARTUP_PATIENCE);
       started.set(true);
+      drainOnShutdown(system, started, config.getDuration("flotilla.drain-time"));
       return new FlotillaServer(
-          system, database, core, http, devices, devicePort, dataDir, adminToken);
+          system, database, core, http, devices, devicePort, dataDir, sharedDir, adminToken);
     } catch (RuntimeException | IOException | InterruptedException e) {
       if (system != null) {
         system.terminate();
@@ -164,14 +178,28 @@ public final class FlotillaServer implements AutoCloseable {
   }
 
   private static RegistryRoutes registry(
-      ActorSystem<?> system,
-      Config config,
-      Path dataDir,
-      FlotillaCore core,
-      DeviceGateway devices) {
-    RegistrySettings settings = RegistrySettings.fromConfig(config, dataDir.resolve("registry"));
+      ActorSystem<?> system, RegistrySettings settings, FlotillaCore core, DeviceGateway devices) {
     return new RegistryRoutes(
         system, settings, new RegistryAccess(core.access(), devices.hubCredentials()));
+  }
+
+  private static void drainOnShutdown(ActorSystem<?> system, AtomicBoolean ready, Duration time) {
+    if (time.isZero()) {
+      return;
+    }
+    CoordinatedShutdown.get(system)
+        .addTask(
+            CoordinatedShutdown.PhaseBeforeServiceUnbind(),
+            "drain-load-balancer",
+            () -> {
+              ready.set(false);
+              log.info("draining: not ready for {} before the ports close", time);
+              return Patterns.after(
+                  time,
+                  system.classicSystem().scheduler(),
+                  system.executionContext(),
+                  () -> CompletableFuture.completedFuture(Done.getInstance()));
+            });
   }
 
   /** A node without configured seed nodes is a cluster of one: it joins itself. */
@@ -209,6 +237,11 @@ public final class FlotillaServer implements AutoCloseable {
 
   public Path dataDir() {
     return dataDir;
+  }
+
+  /** Where the files all nodes share live (the data dir unless {@code flotilla.shared-dir}). */
+  public Path sharedDir() {
+    return sharedDir;
   }
 
   public ApiToken adminToken() {

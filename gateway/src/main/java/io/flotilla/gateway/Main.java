@@ -15,6 +15,7 @@ import io.flotilla.gateway.projection.ProjectionsCommand;
 import io.flotilla.gateway.registry.RegistryCommand;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -50,6 +51,9 @@ public final class Main implements Runnable {
         "a command is required (server, demo, journal, registry, projections, login, config,"
             + " status, targets, devices, builds, tokens)");
   }
+
+  /** The exit status of a node that its cluster downed. */
+  public static final int EXIT_DOWNED = 3;
 
   public static void main(String[] args) {
     ConsoleOutput.libraryPrintsToLog();
@@ -120,12 +124,22 @@ public final class Main implements Runnable {
                 + "/api/v1 (data in "
                 + server.dataDir()
                 + ")");
-        System.out.println("Admin token: " + server.dataDir().resolve(AdminTokenFile.FILE_NAME));
+        System.out.println("Admin token: " + server.sharedDir().resolve(AdminTokenFile.FILE_NAME));
         System.out.println(
             "Device gateway (mTLS): "
                 + server.devices().publicUrl()
                 + " (root.crt and device certificates from POST /ota/devices/)");
         server.system().getWhenTerminated().toCompletableFuture().join();
+        if (CoordinatedShutdown.get(server.system())
+            .getShutdownReason()
+            .filter(reason -> reason.equals(CoordinatedShutdown.clusterDowningReason()))
+            .isPresent()) {
+          // A non-zero exit so that a supervisor (systemd Restart=on-failure) starts it again.
+          System.err.println(
+              "flotilla: the cluster downed this node (split-brain resolver or an operator);"
+                  + " it stops, and rejoins as a new member when started again");
+          return EXIT_DOWNED;
+        }
         return 0;
       }
     }

@@ -74,7 +74,17 @@ abstract class ManagementApiTest {
   @Test
   void healthAndAdminTokenFile() throws Exception {
     assertEquals(200, api.get("/health/alive", null).status());
-    assertEquals("ready", api.get("/health/ready", null).json().get("status").asText());
+    JsonNode ready = api.get("/health/ready", null).json();
+    assertEquals("ready", ready.get("status").asText());
+    // a node alone: one Up member with both roles, which it reaches
+    JsonNode cluster = ready.get("cluster");
+    assertEquals("up", cluster.get("status").asText(), ready.toString());
+    assertEquals("[\"builder\",\"gateway\"]", cluster.get("roles").toString());
+    assertEquals(1, cluster.get("members").size(), ready.toString());
+    assertTrue(cluster.get("members").get(0).get("reachable").asBoolean(), ready.toString());
+    JsonNode live = api.get("/health/live", null).json();
+    assertEquals("alive", live.get("status").asText());
+    assertEquals(cluster.get("self"), live.get("cluster").get("self"));
     assertEquals(
         "rw-------",
         PosixFilePermissions.toString(

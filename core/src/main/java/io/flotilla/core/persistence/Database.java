@@ -46,7 +46,10 @@ public final class Database implements AutoCloseable {
     hikari.setPoolName("flotilla-read-side");
     // Fail fast when the database is not there: a node that cannot reach it must not half-start.
     hikari.setInitializationFailTimeout(failAfter.toMillis());
-    hikari.setConnectionTimeout(Math.max(250, failAfter.toMillis()));
+    // A request waits for a connection no longer than the journal's pool does (3 s, core's
+    // flotilla-library.conf), within the ask timeout: with the startup's 10 s here, a read that
+    // began just before the database went away answered its 503 only after 10 s (ClusterChaosTest).
+    hikari.setConnectionTimeout(Math.max(250, Math.min(failAfter.toMillis(), 3_000)));
     Database database = new Database(new HikariDataSource(hikari), db.getString("dialect"));
     if (database.dialect.equals("h2")) {
       database.setWriteDelay(

@@ -5,31 +5,35 @@ import static org.apache.pekko.http.javadsl.server.Directives.*;
 import io.flotilla.core.FlotillaCore;
 import io.flotilla.core.persistence.DatabaseHealth;
 import io.flotilla.core.projection.ProjectionHealth;
+import io.flotilla.gateway.cluster.ClusterView;
 import io.flotilla.gateway.http.Errors;
 import io.flotilla.gateway.http.JsonSupport;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.BooleanSupplier;
-import org.apache.pekko.cluster.MemberStatus;
-import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.server.Route;
 
 /**
- * {@code /health/alive} (the process answers) and {@code /health/ready}: member Up, bootstrap done,
- * and the journal's database answering ({@link DatabaseHealth}), so a load balancer stops sending
- * to a node that could only answer 503. A projection stuck on an event makes it answer 200 {@code
- * "degraded"} with the projection named: the read side lags on every node alike, and taking nodes
- * out of service would turn a stale list into an outage.
+ * {@code /health/alive} (also {@code /health/live}: the process answers, with what it sees of its
+ * cluster) and {@code /health/ready}: bootstrap done, an Up member that reaches a majority of the
+ * cluster ({@link ClusterView}), and the journal's database answering ({@link DatabaseHealth}), so
+ * a load balancer stops sending to a node that could only answer 503. A projection stuck on an
+ * event makes it answer 200 {@code "degraded"} with the projection named: the read side lags on
+ * every node alike, and taking nodes out of service would turn a stale list into an outage.
  */
 public final class HealthRoutes {
 
   private final FlotillaCore core;
   private final BooleanSupplier started;
+  private final ClusterView cluster;
 
   public HealthRoutes(FlotillaCore core, BooleanSupplier started) {
     this.core = core;
     this.started = started;
+    this.cluster = new ClusterView(core.system());
   }
 
   public Route route() {
@@ -37,25 +41,21 @@ public final class HealthRoutes {
         "health",
         () ->
             concat(
-                path(
-                    "alive",
-                    () ->
-                        get(
-                            () ->
-                                complete(
-                                    StatusCodes.OK,
-                                    Map.of("status", "alive"),
-                                    JsonSupport.marshaller()))),
+                path("alive", () -> get(() -> answer("alive", Map.of()))),
+                path("live", () -> get(() -> answer("alive", Map.of()))),
                 path("ready", () -> get(this::ready))));
   }
 
   private Route ready() {
     if (!started.getAsBoolean()) {
-      return Errors.error(StatusCodes.SERVICE_UNAVAILABLE, "not_ready", "the node is starting");
-    }
-    if (Cluster.get(core.system()).selfMember().status() != MemberStatus.up()) {
       return Errors.error(
-          StatusCodes.SERVICE_UNAVAILABLE, "not_ready", "the node is not an Up cluster member");
+          StatusCodes.SERVICE_UNAVAILABLE,
+          "not_ready",
+          "the node is starting, or draining before it stops");
+    }
+    Optional<String> unroutable = cluster.notRoutable();
+    if (unroutable.isPresent()) {
+      return Errors.error(StatusCodes.SERVICE_UNAVAILABLE, "not_ready", unroutable.get());
     }
     DatabaseHealth.Status database = core.databaseHealth().status();
     if (!database.available()) {
@@ -70,12 +70,17 @@ public final class HealthRoutes {
             .map(HealthRoutes::describe)
             .toList();
     if (!stuck.isEmpty()) {
-      return complete(
-          StatusCodes.OK,
-          Map.of("status", "degraded", "stuckProjections", stuck),
-          JsonSupport.marshaller());
+      return answer("degraded", Map.of("stuckProjections", stuck));
     }
-    return complete(StatusCodes.OK, Map.of("status", "ready"), JsonSupport.marshaller());
+    return answer("ready", Map.of());
+  }
+
+  private Route answer(String status, Map<String, Object> details) {
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("status", status);
+    body.putAll(details);
+    body.put("cluster", cluster.describe());
+    return complete(StatusCodes.OK, body, JsonSupport.marshaller());
   }
 
   private static String describe(ProjectionHealth.Status status) {
