@@ -198,18 +198,9 @@ public final class DeviceQueries {
           if (!filter.includeDecommissioned()) {
             sql.append(" AND decommissioned_at IS NULL");
           }
-          if (filter.tag() != null) {
-            sql.append(" AND tag = ?");
-            args.add(filter.tag());
-          }
-          if (filter.target() != null) {
-            sql.append(" AND target_name = ?");
-            args.add(filter.target());
-          }
-          if (filter.group() != null) {
-            sql.append(" AND device_group = ?");
-            args.add(filter.group());
-          }
+          equal(sql, args, "tag", filter.tag());
+          equal(sql, args, "target_name", filter.target());
+          equal(sql, args, "device_group", filter.group());
           if (filter.labelKey() != null) {
             sql.append(
                 " AND EXISTS (SELECT 1 FROM device_labels l WHERE l.uuid = device_status.uuid"
@@ -496,14 +487,8 @@ public final class DeviceQueries {
             args.add("%" + literal.toLowerCase(java.util.Locale.ROOT) + "%");
             args.add(literal + "%");
           }
-          if (search.tag() != null) {
-            where.append(" AND tag = ?");
-            args.add(search.tag());
-          }
-          if (search.target() != null) {
-            where.append(" AND target_name = ?");
-            args.add(search.target());
-          }
+          equal(where, args, "tag", search.tag());
+          equal(where, args, "target_name", search.target());
           if (search.status() != null) {
             switch (search.status()) {
               case ONLINE -> {
@@ -685,5 +670,13 @@ public final class DeviceQueries {
         instant(r.getTimestamp(14)),
         null,
         Map.of());
+  }
+
+  /** Appends {@code AND column = ?} when {@code value} is given: a filter left out matches all. */
+  private static void equal(StringBuilder sql, List<Object> args, String column, Object value) {
+    if (value != null) {
+      sql.append(" AND ").append(column).append(" = ?");
+      args.add(value);
+    }
   }
 }

@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
@@ -190,6 +191,22 @@ public final class DashboardRoutes {
           }
           return inner.apply(caller);
         });
+  }
+
+  /** A page GET by a caller with {@code scope} in {@code factory}. */
+  Route viewed(String factory, Scope scope, Function<Caller, Route> inner) {
+    return get(() -> allowed(factory, scope, inner));
+  }
+
+  /**
+   * A form POSTed to this path by a caller with {@code scope} in {@code factory}: see {@link
+   * #form}.
+   */
+  Route posted(
+      String factory, Scope scope, BiFunction<Caller, Map<String, List<String>>, Route> inner) {
+    return post(
+        () ->
+            allowed(factory, scope, caller -> form(caller, fields -> inner.apply(caller, fields))));
   }
 
   /**

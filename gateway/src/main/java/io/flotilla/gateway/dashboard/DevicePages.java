@@ -70,33 +70,24 @@ final class DevicePages {
             concat(
                 pathEndOrSingleSlash(
                     () ->
-                        get(
-                            () ->
-                                dashboard.allowed(
-                                    factory,
-                                    Scope.DEVICES_READ,
-                                    caller ->
-                                        parameterMap(params -> list(factory, caller, params))))),
+                        dashboard.viewed(
+                            factory,
+                            Scope.DEVICES_READ,
+                            caller -> parameterMap(params -> list(factory, caller, params)))),
                 path(
                     "tag",
                     () ->
-                        post(
-                            () ->
-                                dashboard.allowed(
-                                    factory,
-                                    Scope.DEVICES_WRITE,
-                                    caller ->
-                                        dashboard.form(
-                                            caller, fields -> bulkTag(factory, caller, fields))))),
+                        dashboard.posted(
+                            factory,
+                            Scope.DEVICES_WRITE,
+                            (caller, fields) -> bulkTag(factory, caller, fields))),
                 path(
                     segment(),
                     uuid ->
-                        get(
-                            () ->
-                                dashboard.allowed(
-                                    factory,
-                                    Scope.DEVICES_READ,
-                                    caller -> device(factory, caller, uuid))))));
+                        dashboard.viewed(
+                            factory,
+                            Scope.DEVICES_READ,
+                            caller -> device(factory, caller, uuid)))));
   }
 
   /** The table's query, read from the URL; {@link #problem} says what is wrong with one. */

@@ -44,14 +44,10 @@ final class FactoryPages {
         path(
             segment("device-authorizations").slash(segment()),
             code ->
-                post(
-                    () ->
-                        dashboard.allowed(
-                            factory,
-                            Scope.DEVICES_CREATE,
-                            caller ->
-                                dashboard.form(
-                                    caller, fields -> decide(factory, caller, code, fields))))));
+                dashboard.posted(
+                    factory,
+                    Scope.DEVICES_CREATE,
+                    (caller, fields) -> decide(factory, caller, code, fields))));
   }
 
   private static String api(String factory) {
@@ -68,42 +64,31 @@ final class FactoryPages {
     return concat(
         pathEndOrSingleSlash(
             () ->
-                get(
-                    () ->
-                        dashboard.allowed(
-                            factory, Scope.TARGETS_READ, caller -> targetsPage(factory, caller)))),
+                dashboard.viewed(
+                    factory, Scope.TARGETS_READ, caller -> targetsPage(factory, caller))),
         path(
             segment().slash("tags"),
             name ->
-                post(
-                    () ->
-                        dashboard.allowed(
-                            factory,
-                            Scope.TARGETS_WRITE,
-                            caller ->
-                                dashboard.form(
-                                    caller, fields -> retag(factory, caller, name, fields))))),
+                dashboard.posted(
+                    factory,
+                    Scope.TARGETS_WRITE,
+                    (caller, fields) -> retag(factory, caller, name, fields))),
         path(
             segment().slash("prune"),
             name ->
-                post(
-                    () ->
-                        dashboard.allowed(
+                dashboard.posted(
+                    factory,
+                    Scope.TARGETS_WRITE,
+                    (caller, fields) ->
+                        afterAction(
                             factory,
-                            Scope.TARGETS_WRITE,
-                            caller ->
-                                dashboard.form(
-                                    caller,
-                                    fields ->
-                                        afterAction(
-                                            factory,
-                                            caller,
-                                            dashboard.api.send(
-                                                caller.token(),
-                                                HttpMethods.DELETE,
-                                                api(factory) + "/targets/" + Html.query(name),
-                                                null),
-                                            "/targets"))))));
+                            caller,
+                            dashboard.api.send(
+                                caller.token(),
+                                HttpMethods.DELETE,
+                                api(factory) + "/targets/" + Html.query(name),
+                                null),
+                            "/targets"))));
   }
 
   private Route targetsPage(String factory, DashboardRoutes.Caller caller) {
@@ -235,12 +220,8 @@ final class FactoryPages {
     return concat(
         pathEndOrSingleSlash(
             () ->
-                get(
-                    () ->
-                        dashboard.allowed(
-                            factory,
-                            Scope.CONTAINERS_READ,
-                            caller -> buildsPage(factory, caller)))),
+                dashboard.viewed(
+                    factory, Scope.CONTAINERS_READ, caller -> buildsPage(factory, caller))),
         pathPrefix(
             segment(),
             number -> {
@@ -250,21 +231,17 @@ final class FactoryPages {
               return concat(
                   pathEndOrSingleSlash(
                       () ->
-                          get(
-                              () ->
-                                  dashboard.allowed(
-                                      factory,
-                                      Scope.CONTAINERS_READ,
-                                      caller -> buildPage(factory, caller, number)))),
+                          dashboard.viewed(
+                              factory,
+                              Scope.CONTAINERS_READ,
+                              caller -> buildPage(factory, caller, number))),
                   path(
                       "log",
                       () ->
-                          get(
-                              () ->
-                                  dashboard.allowed(
-                                      factory,
-                                      Scope.CONTAINERS_READ,
-                                      caller -> logEvents(factory, caller, number)))));
+                          dashboard.viewed(
+                              factory,
+                              Scope.CONTAINERS_READ,
+                              caller -> logEvents(factory, caller, number))));
             }));
   }
 
@@ -522,35 +499,26 @@ final class FactoryPages {
     return concat(
         pathEndOrSingleSlash(
             () ->
-                post(
-                    () ->
-                        dashboard.allowed(
-                            factory,
-                            Scope.ADMIN,
-                            caller ->
-                                dashboard.form(
-                                    caller, fields -> createToken(factory, caller, fields))))),
+                dashboard.posted(
+                    factory,
+                    Scope.ADMIN,
+                    (caller, fields) -> createToken(factory, caller, fields))),
         path(
             segment().slash("revoke"),
             id ->
-                post(
-                    () ->
-                        dashboard.allowed(
+                dashboard.posted(
+                    factory,
+                    Scope.ADMIN,
+                    (caller, fields) ->
+                        afterAction(
                             factory,
-                            Scope.ADMIN,
-                            caller ->
-                                dashboard.form(
-                                    caller,
-                                    fields ->
-                                        afterAction(
-                                            factory,
-                                            caller,
-                                            dashboard.api.send(
-                                                caller.token(),
-                                                HttpMethods.DELETE,
-                                                api(factory) + "/tokens/" + Html.query(id),
-                                                null),
-                                            "/registrations"))))));
+                            caller,
+                            dashboard.api.send(
+                                caller.token(),
+                                HttpMethods.DELETE,
+                                api(factory) + "/tokens/" + Html.query(id),
+                                null),
+                            "/registrations"))));
   }
 
   private Route createToken(

@@ -51,19 +51,13 @@ final class FleetPages {
             concat(
                 pathEndOrSingleSlash(
                     () ->
-                        get(
-                            () ->
-                                dashboard.allowed(
-                                    factory, Scope.DEVICES_READ, caller -> page(factory, caller)))),
+                        dashboard.viewed(
+                            factory, Scope.DEVICES_READ, caller -> page(factory, caller))),
                 path(
                     "events",
                     () ->
-                        get(
-                            () ->
-                                dashboard.allowed(
-                                    factory,
-                                    Scope.DEVICES_READ,
-                                    caller -> events(factory, caller))))));
+                        dashboard.viewed(
+                            factory, Scope.DEVICES_READ, caller -> events(factory, caller)))));
   }
 
   private Route page(String factory, DashboardRoutes.Caller caller) {

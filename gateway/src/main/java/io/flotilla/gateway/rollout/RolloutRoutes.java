@@ -240,6 +240,13 @@ public final class RolloutRoutes {
         });
   }
 
+  private static void atMostPhases(int phases) {
+    if (phases > Limits.ROLLOUT_PHASES) {
+      throw new IllegalArgumentException(
+          "a rollout has at most " + Limits.ROLLOUT_PHASES + " phases");
+    }
+  }
+
   /** The request's plan; a growth rule becomes one percent phase per step. */
   static RolloutPlan plan(CreateRequest request) {
     double share =
@@ -253,10 +260,7 @@ public final class RolloutRoutes {
       throw new IllegalArgumentException("give phases or growth, not both");
     }
     if (request.growth() != null) {
-      if (request.growth().size() > Limits.ROLLOUT_PHASES) {
-        throw new IllegalArgumentException(
-            "a rollout has at most " + Limits.ROLLOUT_PHASES + " phases");
-      }
+      atMostPhases(request.growth().size());
       for (int i = 0; i < request.growth().size(); i++) {
         Double percent = request.growth().get(i);
         if (percent == null) {
@@ -267,10 +271,7 @@ public final class RolloutRoutes {
                 "step-" + (i + 1), null, null, null, null, percent, share, within));
       }
     } else if (request.phases() != null) {
-      if (request.phases().size() > Limits.ROLLOUT_PHASES) {
-        throw new IllegalArgumentException(
-            "a rollout has at most " + Limits.ROLLOUT_PHASES + " phases");
-      }
+      atMostPhases(request.phases().size());
       for (int i = 0; i < request.phases().size(); i++) {
         PhaseRequest p = request.phases().get(i);
         if (p == null) {
