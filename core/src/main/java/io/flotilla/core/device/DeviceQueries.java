@@ -139,10 +139,14 @@ public final class DeviceQueries {
    * name anywhere or a uuid's start; {@code seenSince}/{@code notSeenSince} bound the last contact
    * (a device never seen counts as not seen since any time).
    */
+  /** {@code labelKey} and {@code labelValue}: devices with that label; both or neither. */
   public record DeviceSearch(
       String text,
       String tag,
       String target,
+      String group,
+      String labelKey,
+      String labelValue,
       DeviceStatus status,
       Instant seenSince,
       Instant notSeenSince,
@@ -201,13 +205,7 @@ public final class DeviceQueries {
           equal(sql, args, "tag", filter.tag());
           equal(sql, args, "target_name", filter.target());
           equal(sql, args, "device_group", filter.group());
-          if (filter.labelKey() != null) {
-            sql.append(
-                " AND EXISTS (SELECT 1 FROM device_labels l WHERE l.uuid = device_status.uuid"
-                    + " AND l.label_key = ? AND l.label_value = ?)");
-            args.add(filter.labelKey());
-            args.add(filter.labelValue());
-          }
+          labelled(sql, args, filter.labelKey(), filter.labelValue());
           if (filter.online() != null) {
             sql.append(
                 filter.online()
@@ -489,6 +487,8 @@ public final class DeviceQueries {
           }
           equal(where, args, "tag", search.tag());
           equal(where, args, "target_name", search.target());
+          equal(where, args, "device_group", search.group());
+          labelled(where, args, search.labelKey(), search.labelValue());
           if (search.status() != null) {
             switch (search.status()) {
               case ONLINE -> {
@@ -676,6 +676,16 @@ public final class DeviceQueries {
   private static void equal(StringBuilder sql, List<Object> args, String column, Object value) {
     if (value != null) {
       sql.append(" AND ").append(column).append(" = ?");
+      args.add(value);
+    }
+  }
+
+  private static void labelled(StringBuilder sql, List<Object> args, String key, String value) {
+    if (key != null) {
+      sql.append(
+          " AND EXISTS (SELECT 1 FROM device_labels l WHERE l.uuid = device_status.uuid"
+              + " AND l.label_key = ? AND l.label_value = ?)");
+      args.add(key);
       args.add(value);
     }
   }

@@ -478,11 +478,32 @@ abstract class DeviceReadSideTest {
                 contact(factory, null, null, now),
                 List.of(event("g", "u-g", "UpdateInitStarted", null)),
                 r));
+    send("s1-" + factory, r -> new Device.SetLabels(factory, Map.of("ring", "canary"), now, r));
     DeviceQueries queries = core.deviceQueries();
     Instant onlineSince = now.minus(Duration.ofMinutes(15));
     eventually(
         PATIENCE,
         () -> {
+          var canary =
+              await(
+                  queries.search(
+                      factory,
+                      new DeviceQueries.DeviceSearch(
+                          null,
+                          null,
+                          null,
+                          null,
+                          "ring",
+                          "canary",
+                          null,
+                          null,
+                          null,
+                          DeviceQueries.DeviceSort.NAME,
+                          false,
+                          0,
+                          10),
+                      onlineSince));
+          assertEquals(List.of("beta axb"), names(canary));
           var failed =
               await(
                   queries.search(
@@ -525,6 +546,9 @@ abstract class DeviceReadSideTest {
                     null,
                     null,
                     null,
+                    null,
+                    null,
+                    null,
                     DeviceQueries.DeviceSort.NAME,
                     true,
                     1,
@@ -537,6 +561,9 @@ abstract class DeviceReadSideTest {
             queries.search(
                 factory,
                 new DeviceQueries.DeviceSearch(
+                    null,
+                    null,
+                    null,
                     null,
                     null,
                     null,
@@ -558,6 +585,9 @@ abstract class DeviceReadSideTest {
                     null,
                     "amd64-linux-2",
                     null,
+                    null,
+                    null,
+                    null,
                     now.minus(Duration.ofHours(1)),
                     null,
                     DeviceQueries.DeviceSort.TARGET,
@@ -578,7 +608,19 @@ abstract class DeviceReadSideTest {
 
   private static DeviceQueries.DeviceSearch search(String text, DeviceQueries.DeviceStatus status) {
     return new DeviceQueries.DeviceSearch(
-        text, null, null, status, null, null, DeviceQueries.DeviceSort.NAME, false, 0, 10);
+        text,
+        null,
+        null,
+        null,
+        null,
+        null,
+        status,
+        null,
+        null,
+        DeviceQueries.DeviceSort.NAME,
+        false,
+        0,
+        10);
   }
 
   private static List<String> names(DeviceQueries.DeviceSearchPage page) {

@@ -80,7 +80,14 @@ final class DevicePages {
                         dashboard.posted(
                             factory,
                             Scope.DEVICES_WRITE,
-                            (caller, fields) -> bulkTag(factory, caller, fields))),
+                            (caller, fields) -> bulkSet(factory, caller, fields, BulkField.TAG))),
+                path(
+                    "group",
+                    () ->
+                        dashboard.posted(
+                            factory,
+                            Scope.DEVICES_WRITE,
+                            (caller, fields) -> bulkSet(factory, caller, fields, BulkField.GROUP))),
                 path(
                     segment(),
                     uuid ->
@@ -95,6 +102,8 @@ final class DevicePages {
       String q,
       String tag,
       String target,
+      String group,
+      String label,
       String status,
       String seen,
       String sort,
@@ -107,6 +116,8 @@ final class DevicePages {
           blankToNull(p.get("q")),
           blankToNull(p.get("tag")),
           blankToNull(p.get("target")),
+          blankToNull(p.get("group")),
+          blankToNull(p.get("label")),
           blankToNull(p.get("status")),
           blankToNull(p.get("seen")),
           p.getOrDefault("sort", "name"),
@@ -124,6 +135,19 @@ final class DevicePages {
       }
       if (target != null && (target.length() > Limits.TARGET_NAME || !Limits.plain(target))) {
         return "A target name must be at most " + Limits.TARGET_NAME + " characters.";
+      }
+      if (group != null && !Limits.GROUP.matcher(group).matches()) {
+        return "A group must match " + Limits.GROUP.pattern() + ".";
+      }
+      if (label != null
+          && (label.indexOf('=') < 0
+              || Limits.labelsProblem(Map.of(labelKey(), label.substring(label.indexOf('=') + 1)))
+                  != null)) {
+        return "A label must be key=value, the key matching "
+            + Limits.LABEL_KEY.pattern()
+            + " and the value "
+            + Limits.LABEL_VALUE.pattern()
+            + ".";
       }
       if (status != null && !List.of("online", "offline", "updating", "failed").contains(status)) {
         return "Status must be online, offline, updating or failed.";
@@ -151,6 +175,9 @@ final class DevicePages {
           q,
           tag,
           target,
+          group,
+          label == null ? null : labelKey(),
+          label == null ? null : label.substring(label.indexOf('=') + 1),
           status == null ? null : DeviceStatus.valueOf(status.toUpperCase(Locale.ROOT)),
           switch (seen == null ? "" : seen) {
             case "1h" -> now.minus(Duration.ofHours(1));
@@ -171,12 +198,18 @@ final class DevicePages {
           size);
     }
 
+    private String labelKey() {
+      return label.substring(0, label.indexOf('='));
+    }
+
     /** This query's URL with some parameters changed. */
     String url(String factory, Map<String, String> changes) {
       Map<String, String> p = new LinkedHashMap<>();
       put(p, "q", q);
       put(p, "tag", tag);
       put(p, "target", target);
+      put(p, "group", group);
+      put(p, "label", label);
       put(p, "status", status);
       put(p, "seen", seen);
       p.put("sort", sort);
@@ -256,6 +289,8 @@ final class DevicePages {
         <div><label for="f-q">Name or uuid</label><input id="f-q" name="q" value="%s" maxlength="128" type="search"></div>
         <div><label for="f-tag">Tag</label><input id="f-tag" name="tag" value="%s" maxlength="128"></div>
         <div><label for="f-target">Target</label><input id="f-target" name="target" value="%s" maxlength="255"></div>
+        <div><label for="f-group">Group</label><input id="f-group" name="group" value="%s" maxlength="128"></div>
+        <div><label for="f-label">Label (key=value)</label><input id="f-label" name="label" value="%s" maxlength="192"></div>
         <div><label for="f-status">Status</label><select id="f-status" name="status">%s</select></div>
         <div><label for="f-seen">Last seen</label><select id="f-seen" name="seen">%s</select></div>
         <div><label for="f-sort">Sort by</label><select id="f-sort" name="sort">%s</select></div>
@@ -269,6 +304,8 @@ final class DevicePages {
         q.q(),
         q.tag(),
         q.target(),
+        q.group(),
+        q.label(),
         Html.join(statuses),
         Html.join(seen),
         Html.join(sorts),
@@ -332,11 +369,16 @@ final class DevicePages {
                 <form id="bulk" class="bulk" method="post" action="/factories/%s/devices/tag">
                 %s
                 <label for="bulk-tag">Set the tag of the selected devices to</label>
-                <input id="bulk-tag" name="tag" required maxlength="128">
+                <input id="bulk-tag" name="tag" maxlength="128">
                 <button type="submit">Tag selected</button>
+                <label for="bulk-group">or put them in group</label>
+                <input id="bulk-group" name="group" maxlength="128">
+                <button type="submit" formaction="/factories/%s/devices/group">Group selected</button>
                 </form>
                 """,
-                new Html(Html.query(factory)), Pages.csrfField(viewer.csrf()))
+                new Html(Html.query(factory)),
+                Pages.csrfField(viewer.csrf()),
+                new Html(Html.query(factory)))
             : Html.EMPTY;
     return Html.of(
         """
@@ -378,14 +420,36 @@ final class DevicePages {
     return online;
   }
 
-  private Route bulkTag(
-      String factory, DashboardRoutes.Caller caller, Map<String, List<String>> fields) {
+  /** What a bulk action sets on the selected devices: their tag or their group. */
+  private enum BulkField {
+    TAG("tag", Limits.DEVICE_TAG, "Each device moves to the tag's target when it next checks in."),
+    GROUP(
+        "group", Limits.GROUP, "The group's config files reach each device at its next check-in.");
+
+    final String name;
+    final java.util.regex.Pattern pattern;
+    final String effect;
+
+    BulkField(String name, java.util.regex.Pattern pattern, String effect) {
+      this.name = name;
+      this.pattern = pattern;
+      this.effect = effect;
+    }
+  }
+
+  private Route bulkSet(
+      String factory,
+      DashboardRoutes.Caller caller,
+      Map<String, List<String>> fields,
+      BulkField field) {
     Pages.Viewer viewer = dashboard.viewer(caller, factory);
-    String tag = DashboardRoutes.first(fields, "tag");
+    String value = DashboardRoutes.first(fields, field.name);
     List<String> uuids = fields.getOrDefault("uuid", List.of());
-    if (tag == null || !Limits.DEVICE_TAG.matcher(tag).matches()) {
+    if (value == null || !field.pattern.matcher(value).matches()) {
       return DashboardRoutes.error(
-          StatusCodes.BAD_REQUEST, viewer, "A tag must match " + Limits.DEVICE_TAG.pattern() + ".");
+          StatusCodes.BAD_REQUEST,
+          viewer,
+          "A " + field.name + " must match " + field.pattern.pattern() + ".");
     }
     int max = PAGE_SIZES.get(PAGE_SIZES.size() - 1);
     if (uuids.isEmpty() || uuids.size() > max) {
@@ -402,7 +466,10 @@ final class DevicePages {
     for (String uuid : uuids) {
       answers.add(
           dashboard.api.send(
-              caller.token(), HttpMethods.PATCH, devicePath(factory, uuid), Map.of("tag", tag)));
+              caller.token(),
+              HttpMethods.PATCH,
+              devicePath(factory, uuid),
+              Map.of(field.name, value)));
     }
     return DashboardRoutes.answered(
         answers,
@@ -419,24 +486,28 @@ final class DevicePages {
             }
           }
           return DashboardRoutes.page(
-              "Tag devices",
+              "Set the " + field.name + " of devices",
               viewer,
               "Devices",
               Html.of(
                   """
-                  <p role="status">Set the tag of %s of %s devices to %s. Each device moves to the tag's target when it next checks in.</p>
+                  <p role="status">Set the %s of %s of %s devices to %s. %s</p>
                   %s
-                  <p><a href="/factories/%s/devices?tag=%s">Devices of tag %s</a></p>
+                  <p><a href="/factories/%s/devices?%s=%s">Devices of %s %s</a></p>
                   """,
+                  field.name,
                   ok,
                   results.size(),
-                  tag,
+                  value,
+                  field.effect,
                   lines.isEmpty()
                       ? Html.EMPTY
                       : Html.of("<p>Not changed:</p><ul>%s</ul>", Html.join(lines)),
                   new Html(Html.query(factory)),
-                  new Html(Html.query(tag)),
-                  tag));
+                  new Html(field.name),
+                  new Html(Html.query(value)),
+                  field.name,
+                  value));
         });
   }
 

@@ -241,6 +241,12 @@ class DashboardHttpTest {
             session,
             form("csrf", csrf, "tag", "x", "uuid", "a"));
     assertEquals(403, tag.status(), "tagging needs devices:write");
+    ApiClient.Answer group =
+        post(
+            "/factories/" + mine + "/devices/group",
+            session,
+            form("csrf", csrf, "group", "lab", "uuid", "a"));
+    assertEquals(403, group.status(), "grouping needs devices:write");
     ApiClient.Answer registrations = get("/factories/" + mine + "/registrations", session);
     assertEquals(200, registrations.status());
     assertTrue(registrations.body().contains("needs scope admin"), registrations.body());
@@ -263,6 +269,10 @@ class DashboardHttpTest {
             "?q=" + "a".repeat(200),
             "?q=%01",
             "?tag=%20bad%20tag",
+            "?group=bad%20group",
+            "?label=no-value",
+            "?label=bad%20key=x",
+            "?label=ring=bad%20value",
             "?page=9999999")) {
       ApiClient.Answer answer = get(devices + query, session);
       assertEquals(400, answer.status(), query + ": " + answer.body());
@@ -278,6 +288,24 @@ class DashboardHttpTest {
     assertEquals(404, get("/factories/" + factory + "/nothing-here", session).status());
     assertEquals(404, get("/factories/" + factory + "/builds/0", session).status());
     assertEquals(405, post("/factories/" + factory + "/fleet", session, form()).status());
+
+    String csrf = group(CSRF, get(devices, session).body());
+    ApiClient.Answer badGroup =
+        post(devices + "/group", session, form("csrf", csrf, "group", "no spaces", "uuid", "a"));
+    assertEquals(400, badGroup.status(), badGroup.body());
+    ApiClient.Answer unknown =
+        post(
+            devices + "/group",
+            session,
+            form("csrf", csrf, "group", "lab", "uuid", "1b4e28ba-2fa1-11d2-883f-0016d3cca427"));
+    assertEquals(200, unknown.status(), unknown.body());
+    assertTrue(
+        unknown.body().contains("Set the group of 0 of 1 devices to lab")
+            && unknown.body().contains("Not changed"),
+        unknown.body());
+    ApiClient.Answer filtered = get(devices + "?group=lab&label=ring%3Dcanary", session);
+    assertEquals(200, filtered.status(), filtered.body());
+    assertTrue(filtered.body().contains("0 devices match"), filtered.body());
 
     ApiClient.Answer json = api.get("/api/v1/no-such-thing", admin);
     assertEquals(404, json.status());
