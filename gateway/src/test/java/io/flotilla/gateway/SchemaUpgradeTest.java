@@ -64,7 +64,11 @@ abstract class SchemaUpgradeTest {
                 assertRowsKept(connection);
                 assertPhantomUpdatesRepaired(connection);
                 assertEquals(
-                    List.of("0 schema made before Flyway", "1.1 core tables", "1.2 builds"),
+                    List.of(
+                        "0 schema made before Flyway",
+                        "1.1 core tables",
+                        "1.2 builds",
+                        "2.1 labels and rollouts"),
                     history(connection));
                 return null;
               });
