@@ -31,7 +31,8 @@ abstract class SchemaMigrationTest {
     try (Database database = Database.open(config())) {
       SchemaMigration.migrate(database, CORE);
       SchemaMigration.migrate(database, CORE);
-      assertEquals(List.of("1.1 core tables true"), history(database));
+      assertEquals(
+          List.of("1.1 core tables true", "2.1 labels and rollouts true"), history(database));
       assertEquals(
           0,
           ((com.zaxxer.hikari.HikariDataSource) database.dataSource())
@@ -102,7 +103,11 @@ abstract class SchemaMigrationTest {
             return null;
           });
       assertEquals(
-          List.of("0 schema made before Flyway true", "1.1 core tables true"), history(database));
+          List.of(
+              "0 schema made before Flyway true",
+              "1.1 core tables true",
+              "2.1 labels and rollouts true"),
+          history(database));
     }
   }
 
