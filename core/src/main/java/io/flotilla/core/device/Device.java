@@ -15,6 +15,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.function.Consumer;
 import java.util.regex.Pattern;
 import org.apache.pekko.Done;
@@ -314,18 +315,33 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
       ActorRef<StatusReply<Summary>> replyTo)
       implements Command {}
 
-  /** The operator's changes; null fields stay as they are. */
+  /**
+   * The operator's changes, stored together or not at all; null fields stay as they are. {@code
+   * labels} replace every label the device had; {@code file} replaces the config file of its name
+   * (how the gateway sets a device's tag).
+   */
   public record Change(
-      String factory, String name, String group, Instant at, ActorRef<StatusReply<Summary>> replyTo)
-      implements Command {}
-
-  /** The operator's labels, whole: they replace every label the device had. */
-  public record SetLabels(
       String factory,
+      String name,
+      String group,
       Map<String, String> labels,
+      FileChange file,
       Instant at,
       ActorRef<StatusReply<Summary>> replyTo)
-      implements Command {}
+      implements Command {
+
+    public Change(
+        String factory,
+        String name,
+        String group,
+        Instant at,
+        ActorRef<StatusReply<Summary>> replyTo) {
+      this(factory, name, group, null, null, at, replyTo);
+    }
+  }
+
+  /** One config file put in place of the same-named one, and why (shown in the config history). */
+  public record FileChange(ConfigFile file, String reason) {}
 
   public record Decommission(String factory, Instant at, ActorRef<StatusReply<Done>> replyTo)
       implements Command {}
@@ -859,8 +875,6 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
       return onReplaceConfig(state, c);
     } else if (command instanceof Change c) {
       return onChange(state, c);
-    } else if (command instanceof SetLabels c) {
-      return onSetLabels(state, c);
     } else if (command instanceof Decommission c) {
       return onDecommission(state, c);
     } else if (command instanceof Get c) {
@@ -1127,42 +1141,56 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
     }
     String name = c.name() != null ? c.name() : state.name();
     String group = c.group() == null ? state.group() : c.group().isEmpty() ? null : c.group();
+    Map<String, String> labels =
+        c.labels() == null ? state.labels() : Map.copyOf(new TreeMap<>(c.labels()));
+    List<ConfigFile> config = c.file() == null ? state.config() : replaced(state, c.file().file());
     String problem = nameProblem(name);
     if (problem == null && group != null) {
       problem = groupProblem(group);
     }
+    if (problem == null && c.labels() != null) {
+      problem = Limits.labelsProblem(c.labels());
+    }
+    if (problem == null && c.file() != null) {
+      problem = configProblem(config, c.file().reason());
+    }
     if (problem != null) {
       return Effect().reply(c.replyTo(), Rejection.invalid(problem));
     }
-    if (Objects.equals(name, state.name()) && Objects.equals(group, state.group())) {
+    List<Event> events = new ArrayList<>(3);
+    if (!Objects.equals(name, state.name()) || !Objects.equals(group, state.group())) {
+      events.add(new DetailsChanged(uuid, c.factory(), name, group, c.at()));
+    }
+    if (!labels.equals(state.labels())) {
+      events.add(new LabelsSet(uuid, c.factory(), labels, c.at()));
+    }
+    if (!config.equals(state.config())) {
+      events.add(new ConfigChanged(uuid, c.factory(), config, c.file().reason(), false, c.at()));
+    }
+    if (events.isEmpty()) {
       return Effect().reply(c.replyTo(), StatusReply.success(state.summary(uuid, lastContact)));
     }
+    boolean wake = !Objects.equals(group, state.group()) || !config.equals(state.config());
     return Effect()
-        .persist(new DetailsChanged(uuid, c.factory(), name, group, c.at()))
+        .persist(events)
         .thenRun(
             s -> {
-              if (!Objects.equals(group, state.group())) {
+              if (wake) {
                 configTopic.tell(Topic.publish(ConfigPublished.device(c.factory(), uuid, group)));
               }
             })
         .thenReply(c.replyTo(), s -> StatusReply.success(s.summary(uuid, lastContact)));
   }
 
-  private ReplyEffect<Event, State> onSetLabels(State state, SetLabels c) {
-    if (!belongsTo(state, c.factory())) {
-      return Effect().reply(c.replyTo(), notFound(c.factory()));
+  private static List<ConfigFile> replaced(State state, ConfigFile file) {
+    List<ConfigFile> files = new ArrayList<>(state.config().size() + 1);
+    for (ConfigFile existing : state.config()) {
+      if (!existing.name().equals(file.name())) {
+        files.add(existing);
+      }
     }
-    String problem = Limits.labelsProblem(c.labels());
-    if (problem != null) {
-      return Effect().reply(c.replyTo(), Rejection.invalid(problem));
-    }
-    Map<String, String> labels = Map.copyOf(new java.util.TreeMap<>(c.labels()));
-    if (labels.equals(state.labels())) {
-      return Effect().reply(c.replyTo(), StatusReply.success(state.summary(uuid, lastContact)));
-    }
-    return Effect()
-        .persist(new LabelsSet(uuid, c.factory(), labels, c.at()))
-        .thenReply(c.replyTo(), s -> StatusReply.success(s.summary(uuid, lastContact)));
+    files.add(file);
+    return List.copyOf(files);
   }
 
   private ReplyEffect<Event, State> onDecommission(State state, Decommission c) {

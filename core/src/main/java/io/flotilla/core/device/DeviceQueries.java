@@ -407,53 +407,29 @@ public final class DeviceQueries {
   }
 
   /**
-   * Counts over the factory's active devices. A device is up to date when it runs the newest target
-   * (highest version) of its tag for its hardware id, as read from {@code targets}.
+   * Counts over the factory's active devices, the API's summary of {@link #breakdown}. A device is
+   * up to date when it runs the newest target (highest version) of its tag for its hardware id, as
+   * read from {@code targets}.
    */
   public CompletionStage<FleetStatus> status(String factory, Instant onlineSince) {
-    return database.query(
-        blocking,
-        connection -> {
-          Map<String, Long> latestByTagAndHardware = latestByTagAndHardware(connection, factory);
-          long devices = 0, online = 0, upToDate = 0, updating = 0;
-          Map<String, Long> byTag = new TreeMap<>();
-          Map<String, Long> byTarget = new TreeMap<>();
-          try (PreparedStatement s =
-              connection.prepareStatement(
-                  "SELECT tag, target_name, last_seen, update_state FROM device_status WHERE factory = ? AND decommissioned_at IS NULL")) {
-            s.setString(1, factory);
-            try (ResultSet r = s.executeQuery()) {
-              while (r.next()) {
-                devices++;
-                String tag = r.getString(1);
-                String target = r.getString(2);
-                Instant lastSeen = instant(r.getTimestamp(3));
-                if (lastSeen != null && !lastSeen.isBefore(onlineSince)) {
-                  online++;
-                }
-                if (Device.UpdateState.IN_PROGRESS.wireName().equals(r.getString(4))) {
-                  updating++;
-                }
-                byTag.merge(tag == null ? "" : tag, 1L, Long::sum);
-                byTarget.merge(target == null ? "" : target, 1L, Long::sum);
-                if (tag != null
-                    && target != null
-                    && isLatest(latestByTagAndHardware, tag, target)) {
-                  upToDate++;
-                }
-              }
-            }
-          }
-          return new FleetStatus(
-              devices,
-              online,
-              devices - online,
-              upToDate,
-              devices - upToDate,
-              updating,
-              byTag,
-              byTarget);
-        });
+    return breakdown(factory, onlineSince)
+        .thenApply(
+            b ->
+                new FleetStatus(
+                    b.total().devices(),
+                    b.total().online(),
+                    b.total().offline(),
+                    b.total().upToDate(),
+                    b.total().devices() - b.total().upToDate(),
+                    b.total().updating(),
+                    devices(b.byTag()),
+                    devices(b.byTarget())));
+  }
+
+  private static Map<String, Long> devices(Map<String, StatusCounts> counts) {
+    Map<String, Long> devices = new TreeMap<>();
+    counts.forEach((key, c) -> devices.put(key, c.devices()));
+    return devices;
   }
 
   /** A target name is {@code <hardwareId>-<version>}; the hardware id may itself contain dashes. */
@@ -565,7 +541,8 @@ public final class DeviceQueries {
 
   /**
    * The fleet page's counts over the factory's active devices, in total, per tag and per target; up
-   * to date as in {@link #status}, failed when the newest update failed.
+   * to date when a device runs the newest target (highest version) of its tag for its hardware id,
+   * failed when its newest update failed.
    */
   public CompletionStage<FleetBreakdown> breakdown(String factory, Instant onlineSince) {
     return database.query(

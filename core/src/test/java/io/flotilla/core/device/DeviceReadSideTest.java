@@ -478,7 +478,9 @@ abstract class DeviceReadSideTest {
                 contact(factory, null, null, now),
                 List.of(event("g", "u-g", "UpdateInitStarted", null)),
                 r));
-    send("s1-" + factory, r -> new Device.SetLabels(factory, Map.of("ring", "canary"), now, r));
+    send(
+        "s1-" + factory,
+        r -> new Device.Change(factory, null, null, Map.of("ring", "canary"), null, now, r));
     DeviceQueries queries = core.deviceQueries();
     Instant onlineSince = now.minus(Duration.ofMinutes(15));
     eventually(

@@ -9,6 +9,7 @@ import io.flotilla.core.testing.EntityTestKit;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
@@ -551,6 +552,47 @@ class DeviceTest {
         ConfigPublished.device("acme", uuid, null),
         configPublished.receiveMessage(),
         "leaving the group");
+  }
+
+  @Test
+  void anOperatorsChangeIsStoredWholeOrNotAtAll() {
+    checkIn(contact(T0, "main", null, null));
+    Device.ConfigFile tag = new Device.ConfigFile("z-50-fioctl.toml", "tags = 1", true, List.of());
+    var whole =
+        device.<StatusReply<Device.Summary>>runCommand(
+            replyTo ->
+                new Device.Change(
+                    "acme",
+                    "renamed",
+                    "lab",
+                    Map.of("ring", "canary"),
+                    new Device.FileChange(tag, "tag set"),
+                    T0.plusSeconds(1),
+                    replyTo));
+    assertEquals(
+        List.of(Device.DetailsChanged.class, Device.LabelsSet.class, Device.ConfigChanged.class),
+        whole.events().stream().map(Object::getClass).toList());
+    Device.Summary summary = whole.reply().getValue();
+    assertEquals("renamed", summary.name());
+    assertEquals(Map.of("ring", "canary"), summary.labels());
+    assertEquals(List.of(tag), summary.config());
+    assertEquals(ConfigPublished.device("acme", uuid, "lab"), configPublished.receiveMessage());
+
+    var refused =
+        device.<StatusReply<Device.Summary>>runCommand(
+            replyTo ->
+                new Device.Change(
+                    "acme",
+                    "again",
+                    "other",
+                    Map.of("ring", "x".repeat(10_000)),
+                    null,
+                    T0.plusSeconds(2),
+                    replyTo));
+    assertEquals(
+        Rejection.Kind.INVALID, Rejection.of(refused.reply().getError()).orElseThrow().kind());
+    assertTrue(refused.hasNoEvents(), "a bad label keeps the good name and group out too");
+    assertEquals("renamed", refused.state().name());
   }
 
   @Test

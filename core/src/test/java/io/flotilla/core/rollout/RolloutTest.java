@@ -390,7 +390,10 @@ abstract class RolloutTest {
     checkIn(core, f, late, "main", OLD);
     device(core, late, r -> new Device.Change(f, null, "lab", Instant.now(), r));
     awaitSees(core, f, "main", late, true);
-    device(core, d.get(1), r -> new Device.SetLabels(f, Map.of("color", "blue"), Instant.now(), r));
+    device(
+        core,
+        d.get(1),
+        r -> new Device.Change(f, null, null, Map.of("color", "blue"), null, Instant.now(), r));
     assertFalse(sees(core, f, "main", d.get(1)), "the label phase has not started");
     onReadSide(core, f, "main", 4);
     install(core, f, d.get(0), true);

@@ -141,7 +141,9 @@ final class FleetActivity {
     if (event instanceof Device.ConfigChanged changed) {
       return changed.byDevice();
     }
-    return !(event instanceof Device.DetailsChanged || event instanceof Device.Decommissioned);
+    return !(event instanceof Device.DetailsChanged
+        || event instanceof Device.LabelsSet
+        || event instanceof Device.Decommissioned);
   }
 
   private static boolean failed(Device.Event event) {

@@ -535,8 +535,8 @@ final class DeviceAdminRoutes {
   }
 
   /**
-   * Name and group on the entity; a tag is pushed as the fioconfig file {@code z-50-fioctl.toml},
-   * as fioctl does.
+   * Name, group, labels and tag in one command, so that a PATCH is stored whole or not at all; a
+   * tag is pushed as the fioconfig file {@code z-50-fioctl.toml}, as fioctl does.
    */
   private Route change(String factory, String uuid) {
     return entity(
@@ -550,56 +550,29 @@ final class DeviceAdminRoutes {
           if (labelsProblem != null) {
             return Errors.badRequest(labelsProblem);
           }
+          Device.FileChange tagFile =
+              change.tag() == null
+                  ? null
+                  : new Device.FileChange(
+                      new ConfigFile(
+                          io.flotilla.protocol.device.ConfigFile.FIOCTL_TOML,
+                          "[pacman]\n  tags = " + SotaToml.quoted(change.tag()) + "\n",
+                          true,
+                          List.of()),
+                      "tag set to " + change.tag());
           var changed =
               core.device(uuid)
                   .<Device.Summary>askWithStatus(
                       r ->
                           new Device.Change(
-                              factory, change.name(), change.group(), Instant.now(), r),
+                              factory,
+                              change.name(),
+                              change.group(),
+                              change.labels(),
+                              tagFile,
+                              Instant.now(),
+                              r),
                       core.askTimeout());
-          if (change.labels() != null) {
-            changed =
-                changed.thenCompose(
-                    summary ->
-                        core.device(uuid)
-                            .<Device.Summary>askWithStatus(
-                                r ->
-                                    new Device.SetLabels(
-                                        factory, change.labels(), Instant.now(), r),
-                                core.askTimeout()));
-          }
-          if (change.tag() != null) {
-            changed =
-                changed.thenCompose(
-                    summary -> {
-                      List<ConfigFile> files =
-                          new ArrayList<>(
-                              summary.config().stream()
-                                  .filter(
-                                      f ->
-                                          !f.name()
-                                              .equals(
-                                                  io.flotilla.protocol.device.ConfigFile
-                                                      .FIOCTL_TOML))
-                                  .toList());
-                      files.add(
-                          new ConfigFile(
-                              io.flotilla.protocol.device.ConfigFile.FIOCTL_TOML,
-                              "[pacman]\n  tags = " + SotaToml.quoted(change.tag()) + "\n",
-                              true,
-                              List.of()));
-                      return core.device(uuid)
-                          .<Device.Summary>askWithStatus(
-                              r ->
-                                  new Device.ReplaceConfig(
-                                      factory,
-                                      files,
-                                      "tag set to " + change.tag(),
-                                      Instant.now(),
-                                      r),
-                              core.askTimeout());
-                    });
-          }
           return Replies.json(
               changed.thenCompose(
                   summary ->
