@@ -8,7 +8,7 @@
 # For each kill it reports the failover gap: from the kill until a write to every probe factory succeeded again.
 # Afterwards every acknowledged probe write must be listed, and every entity's journal gap-free (one writer).
 # Usage: bench/chaos.sh [devices=5000] [kill-minutes=5]
-# SBR_STABLE_AFTER (default 20s, Pekko's) is passed to the nodes; the gap includes it.
+# SBR_STABLE_AFTER, when set, replaces the nodes' split-brain resolver stable-after (5s); the gap includes it.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 N=${1:-5000}; KILL_MINUTES=${2:-5}; PROBES=${PROBES:-12}
@@ -17,7 +17,7 @@ work_dir chaos
 chmod 755 "$WORK"
 build
 CLUSTER="$REPO/bin/flotilla-cluster"
-export FLOTILLA_JAVA_OPTS="-Xmx1g -Dpekko.cluster.split-brain-resolver.stable-after=${SBR_STABLE_AFTER:-20s}"
+export FLOTILLA_JAVA_OPTS="-Xmx1g${SBR_STABLE_AFTER:+ -Dpekko.cluster.split-brain-resolver.stable-after=$SBR_STABLE_AFTER}"
 cleanup_cluster() { "$CLUSTER" stop --dir "$WORK/cluster" >/dev/null 2>&1 || true; cleanup; }
 trap 'cleanup_cluster; [[ -z "${BENCH_WORK:-}" ]] && rm -rf "$WORK"' EXIT
 "$CLUSTER" start --dir "$WORK/cluster" >&2

@@ -271,9 +271,6 @@ final class ChaosCluster implements BeforeAllCallback, AfterAllCallback, BeforeE
               + ":"
               + CLUSTER_PORT);
     }
-    // Failure found and resolved within seconds, not Pekko's production 20 s: the tests wait it
-    // out.
-    command.add("-Dpekko.cluster.split-brain-resolver.stable-after=5s");
     command.add("-Dflotilla.http.tls=off");
     command.add("-Dflotilla.drain-time=4s");
     command.addAll(
