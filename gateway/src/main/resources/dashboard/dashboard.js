@@ -76,7 +76,39 @@
     });
   }
 
+  // A page whose [data-live] sections the server re-sends as events named by their ids. A section
+  // is replaced only when its markup changed, so a focused button keeps its focus between ticks.
+  function sections(root) {
+    var source = new EventSource(root.getAttribute("data-events"));
+    var scratch = document.createElement("template");
+    source.addEventListener("open", function () { setText("live", "Live updates: on."); });
+    root.querySelectorAll("[data-live]").forEach(function (el) {
+      source.addEventListener(el.id, function (e) {
+        scratch.innerHTML = e.data;
+        if (scratch.innerHTML !== el.innerHTML) { el.innerHTML = e.data; }
+        root.setAttribute("data-updated", String(Date.now()));
+      });
+    });
+    source.addEventListener("end", function (e) {
+      source.close();
+      setText("live", "Live updates: off, " + e.data + ".");
+    });
+    source.addEventListener("signed-out", function () {
+      source.close();
+      window.location.assign("/sign-in?m=ended");
+    });
+    source.addEventListener("error", function () {
+      if (source.readyState === EventSource.CLOSED) {
+        setText("live", "Live updates: off (disconnected). Reload the page.");
+      } else {
+        setText("live", "Live updates: reconnecting…");
+      }
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    var live = document.getElementById("rollout");
+    if (live) { sections(live); }
     var root = document.getElementById("fleet");
     if (root) { fleet(root); }
     var pre = document.getElementById("build-log");
