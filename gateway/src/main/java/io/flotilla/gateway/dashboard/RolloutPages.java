@@ -231,11 +231,21 @@ final class RolloutPages {
 
   /**
    * The live sections of a rollout's page: an event each on its stream, named by the element it
-   * replaces. A finished rollout changes no more: its stream sends them once, then {@code end}.
+   * replaces. A finished rollout changes no more: its stream sends them once, then {@code end}. A
+   * rollout that does not exist is the API's 404 before any stream starts.
    */
   private Route events(String factory, String id, DashboardRoutes.Caller caller) {
     boolean mayWrite = caller.principal().mayAccess(factory, Scope.TARGETS_WRITE);
     String csrf = caller.session().csrf();
+    Pages.Viewer viewer = dashboard.viewer(caller, factory);
+    return DashboardRoutes.answered(
+        dashboard.api.get(caller.token(), api(factory, id)),
+        viewer,
+        exists -> live(factory, id, caller, mayWrite, csrf));
+  }
+
+  private Route live(
+      String factory, String id, DashboardRoutes.Caller caller, boolean mayWrite, String csrf) {
     return dashboard.liveEvents(
         factory,
         Scope.TARGETS_READ,
