@@ -87,7 +87,11 @@
         scratch.innerHTML = e.data;
         if (scratch.innerHTML !== el.innerHTML) { el.innerHTML = e.data; }
         root.setAttribute("data-updated", String(Date.now()));
+        setText("live", "Live updates: on.");
       });
+    });
+    source.addEventListener("unavailable", function (e) {
+      setText("live", "Live updates: " + e.data + "; trying again.");
     });
     source.addEventListener("end", function (e) {
       source.close();

@@ -453,8 +453,9 @@ final class RolloutPages {
 
   /**
    * A stacked bar of updated, failed and pending devices. SVG geometry rather than a style
-   * attribute: the pages' Content-Security-Policy allows no inline style. Its text is {@code
-   * label}, the same numbers as the row.
+   * attribute: the pages' Content-Security-Policy allows no inline style. The hatching is an
+   * attribute too: a fragment URL in the external stylesheet would name the stylesheet's own
+   * document. Its text is {@code label}, the same numbers as the row.
    */
   private static Html bar(String name, long targeted, long updated, long failed, String label) {
     double u = targeted == 0 ? 0 : 100.0 * updated / targeted;
@@ -463,7 +464,7 @@ final class RolloutPages {
         "<svg class=\"bar\" viewBox=\"0 0 100 10\" preserveAspectRatio=\"none\" role=\"img\""
             + " aria-label=\"%s: %s\"><rect class=\"pending\" x=\"0\" y=\"0\" width=\"100\""
             + " height=\"10\"></rect><rect class=\"updated\" x=\"0\" y=\"0\" width=\"%s\""
-            + " height=\"10\"></rect><rect class=\"failed\" x=\"%s\" y=\"0\" width=\"%s\""
+            + " height=\"10\"></rect><rect class=\"failed\" fill=\"url(#hatch)\" x=\"%s\" y=\"0\" width=\"%s\""
             + " height=\"10\"></rect></svg>",
         name,
         label,
