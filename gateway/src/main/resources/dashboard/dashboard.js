@@ -6,7 +6,8 @@
 
   function setText(id, value) {
     var el = document.getElementById(id);
-    if (el) { el.textContent = value; }
+    // An unchanged text is left alone: rewriting a live region can make a screen reader repeat it.
+    if (el && el.textContent !== String(value)) { el.textContent = value; }
   }
 
   function chart(el, label, stroke) {
