@@ -315,7 +315,8 @@ final class RolloutPages {
                 + ")";
     List<String> bounds = new ArrayList<>();
     if (plan.hasNonNull("errorCount")) {
-      bounds.add(plan.path("errorCount").asLong() + " devices");
+      long count = plan.path("errorCount").asLong();
+      bounds.add(count + (count == 1 ? " device" : " devices"));
     }
     if (plan.hasNonNull("errorShare")) {
       bounds.add(percent(plan.path("errorShare").asDouble()) + " of the devices reached");

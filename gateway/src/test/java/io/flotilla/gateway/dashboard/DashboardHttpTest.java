@@ -406,7 +406,7 @@ class DashboardHttpTest {
     assertTrue(
         body.contains("<td>100% of the tag (cumulative)</td><td class=\"phase-state\">pending"));
     assertTrue(body.contains("95% updated within 1 h") && body.contains("updated within 2 h"));
-    assertTrue(body.contains("halts once 1 devices failed"), body);
+    assertTrue(body.contains("halts once 1 device failed"), body);
     assertTrue(body.contains("<td>phase canary (1 of 2)</td>"), "the audit trail: " + body);
     assertTrue(body.contains("id=\"rollout-pause\""), body);
     String csrf = group(CSRF, body);
