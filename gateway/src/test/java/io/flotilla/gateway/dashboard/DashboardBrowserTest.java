@@ -441,8 +441,11 @@ class DashboardBrowserTest {
     assertEquals(201, created.status(), created.body());
     try {
       signIn(admin);
-      driver.get(base + "/factories/" + FLEET + "/fleet");
-      driver.findElement(By.linkText("Rollouts")).click();
+      driver.get(base + "/factories/" + FLEET + "/rollouts");
+      assertEquals(
+          "page", driver.findElement(By.linkText("Rollouts")).getAttribute("aria-current"));
+      screenshot("rollouts");
+      accessible("rollouts");
       driver.findElement(By.linkText(id)).click();
       waitFor(
           Duration.ofSeconds(30),
@@ -462,10 +465,6 @@ class DashboardBrowserTest {
       assertEquals(200, api.post(rollouts + "/" + id + "/resume", admin, "").status());
       waitFor(Duration.ofSeconds(30), () -> text("rollout-state").equals("running"));
       assertTrue(driver.findElement(By.id("rollout-pause")).isDisplayed(), "the live forms");
-
-      driver.get(base + "/factories/" + FLEET + "/rollouts");
-      screenshot("rollouts");
-      accessible("rollouts");
     } finally {
       api.post(rollouts + "/" + id + "/cancel", admin, "");
     }
