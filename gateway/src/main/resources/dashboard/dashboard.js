@@ -6,7 +6,8 @@
 
   function setText(id, value) {
     var el = document.getElementById(id);
-    if (el) { el.textContent = value; }
+    // An unchanged text is left alone: rewriting a live region can make a screen reader repeat it.
+    if (el && el.textContent !== String(value)) { el.textContent = value; }
   }
 
   function chart(el, label, stroke) {
@@ -76,7 +77,43 @@
     });
   }
 
+  // A page whose [data-live] sections the server re-sends as events named by their ids. A section
+  // is replaced only when its markup changed, so a focused button keeps its focus between ticks.
+  function sections(root) {
+    var source = new EventSource(root.getAttribute("data-events"));
+    var scratch = document.createElement("template");
+    source.addEventListener("open", function () { setText("live", "Live updates: on."); });
+    root.querySelectorAll("[data-live]").forEach(function (el) {
+      source.addEventListener(el.id, function (e) {
+        scratch.innerHTML = e.data;
+        if (scratch.innerHTML !== el.innerHTML) { el.innerHTML = e.data; }
+        root.setAttribute("data-updated", String(Date.now()));
+        setText("live", "Live updates: on.");
+      });
+    });
+    source.addEventListener("unavailable", function (e) {
+      setText("live", "Live updates: " + e.data + "; trying again.");
+    });
+    source.addEventListener("end", function (e) {
+      source.close();
+      setText("live", "Live updates: off, " + e.data + ".");
+    });
+    source.addEventListener("signed-out", function () {
+      source.close();
+      window.location.assign("/sign-in?m=ended");
+    });
+    source.addEventListener("error", function () {
+      if (source.readyState === EventSource.CLOSED) {
+        setText("live", "Live updates: off (disconnected). Reload the page.");
+      } else {
+        setText("live", "Live updates: reconnecting…");
+      }
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    var live = document.getElementById("rollout");
+    if (live) { sections(live); }
     var root = document.getElementById("fleet");
     if (root) { fleet(root); }
     var pre = document.getElementById("build-log");

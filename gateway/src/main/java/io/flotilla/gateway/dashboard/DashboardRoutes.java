@@ -21,9 +21,13 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.function.BiFunction;
 import java.util.function.Function;
+import java.util.function.Supplier;
+import org.apache.pekko.NotUsed;
+import org.apache.pekko.http.javadsl.marshalling.sse.EventStreamMarshalling;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.StatusCode;
@@ -32,9 +36,11 @@ import org.apache.pekko.http.javadsl.model.headers.HttpCookie;
 import org.apache.pekko.http.javadsl.model.headers.Location;
 import org.apache.pekko.http.javadsl.model.headers.SameSite;
 import org.apache.pekko.http.javadsl.model.headers.SetCookie;
+import org.apache.pekko.http.javadsl.model.sse.ServerSentEvent;
 import org.apache.pekko.http.javadsl.server.RejectionHandler;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
+import org.apache.pekko.stream.javadsl.Source;
 
 /**
  * The operator's web console on the API port: server-rendered pages under {@code /}, a session
@@ -63,6 +69,7 @@ public final class DashboardRoutes {
   private final FleetPages fleet;
   private final DevicePages devices;
   private final FactoryPages factories;
+  private final RolloutPages rollouts;
   private final Assets assets = new Assets();
 
   public DashboardRoutes(
@@ -83,6 +90,7 @@ public final class DashboardRoutes {
     this.fleet = new FleetPages(this, core);
     this.devices = new DevicePages(this, core);
     this.factories = new FactoryPages(this);
+    this.rollouts = new RolloutPages(this, core);
   }
 
   /**
@@ -106,7 +114,8 @@ public final class DashboardRoutes {
                                 ? concat(
                                     fleet.route(factory),
                                     devices.route(factory),
-                                    factories.route(factory))
+                                    factories.route(factory),
+                                    rollouts.route(factory))
                                 : error(
                                     StatusCodes.NOT_FOUND,
                                     null,
@@ -236,6 +245,55 @@ public final class DashboardRoutes {
                   }
                   return inner.apply(fields.get());
                 }));
+  }
+
+  /** How often a live page's event stream re-checks its caller and sends what it shows. */
+  static final Duration TICK = Duration.ofSeconds(2);
+
+  /** One tick of a live page: its events, and whether the stream goes on after them. */
+  record Tick(boolean live, List<ServerSentEvent> events) {}
+
+  /**
+   * A live page's event stream: every {@link #TICK} it re-checks the session and that the token
+   * still has {@code scope} in {@code factory} (ending with a {@code signed-out} event when either
+   * is gone), then sends what {@code next} makes. A tick that finds the client still busy is
+   * dropped, never queued.
+   */
+  Route liveEvents(
+      String factory, Scope scope, Caller caller, Supplier<CompletionStage<Tick>> next) {
+    Source<ServerSentEvent, NotUsed> stream =
+        Source.tick(Duration.ZERO, TICK, NotUsed.getInstance())
+            .mapMaterializedValue(cancellable -> NotUsed.getInstance())
+            .mapAsync(1, tick -> stillAllowed(factory, scope, caller, next))
+            .takeWhile(Tick::live, true)
+            .mapConcat(Tick::events);
+    return completeOK(
+        stream.keepAlive(Duration.ofSeconds(15), ServerSentEvent::heartbeat),
+        EventStreamMarshalling.toEventStream());
+  }
+
+  private CompletionStage<Tick> stillAllowed(
+      String factory, Scope scope, Caller caller, Supplier<CompletionStage<Tick>> next) {
+    if (sessions.find(caller.sessionId()).isEmpty()) {
+      return CompletableFuture.completedFuture(signedOut());
+    }
+    return access
+        .authorize(new Credentials.Token(caller.token()), Access.TOKENS, factory, scope)
+        .thenCompose(
+            decision -> {
+              if (decision instanceof Decision.Allowed) {
+                return next.get();
+              }
+              if (decision instanceof Decision.Denied denied
+                  && denied.denial() == Decision.Denial.UNAUTHENTICATED) {
+                sessions.close(caller.sessionId());
+              }
+              return CompletableFuture.completedFuture(signedOut());
+            });
+  }
+
+  private static Tick signedOut() {
+    return new Tick(false, List.of(ServerSentEvent.create("signed out", "signed-out")));
   }
 
   Pages.Viewer viewer(Caller caller, String factory) {

@@ -3,35 +3,25 @@ package io.flotilla.gateway.dashboard;
 import static org.apache.pekko.http.javadsl.server.Directives.*;
 
 import io.flotilla.core.FlotillaCore;
-import io.flotilla.core.auth.Access;
-import io.flotilla.core.auth.Credentials;
-import io.flotilla.core.auth.Decision;
 import io.flotilla.core.auth.Scope;
 import io.flotilla.core.device.DeviceQueries;
 import io.flotilla.gateway.http.JsonSupport;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
-import org.apache.pekko.NotUsed;
-import org.apache.pekko.http.javadsl.marshalling.sse.EventStreamMarshalling;
 import org.apache.pekko.http.javadsl.model.sse.ServerSentEvent;
 import org.apache.pekko.http.javadsl.server.Route;
-import org.apache.pekko.stream.javadsl.Source;
 
 /**
  * The fleet page: counts in total, per tag and per target, and the activity charts, kept live by an
  * event stream that sends the counts (as the page's own markup) and the chart series every {@link
- * #TICK}. A stream re-checks its session and token on every tick and ends when either is gone.
- * Streams of one factory share one count query per tick ({@link #counts}).
+ * DashboardRoutes#TICK}. A stream re-checks its session and token on every tick and ends when
+ * either is gone. Streams of one factory share one count query per tick ({@link #counts}).
  */
 final class FleetPages {
-
-  static final Duration TICK = Duration.ofSeconds(2);
 
   private record Cached(Instant at, CompletionStage<DeviceQueries.FleetBreakdown> counts) {}
 
@@ -164,7 +154,7 @@ final class FleetPages {
             factory,
             (f, cached) ->
                 cached != null
-                        && cached.at().plus(TICK.dividedBy(2)).isAfter(now)
+                        && cached.at().plus(DashboardRoutes.TICK.dividedBy(2)).isAfter(now)
                         && !cached.counts().toCompletableFuture().isCompletedExceptionally()
                     ? cached
                     : new Cached(
@@ -174,57 +164,28 @@ final class FleetPages {
         .counts();
   }
 
-  private record Tick(boolean live, List<ServerSentEvent> events) {}
-
   private Route events(String factory, DashboardRoutes.Caller caller) {
-    Source<ServerSentEvent, NotUsed> stream =
-        Source.tick(Duration.ZERO, TICK, NotUsed.getInstance())
-            .mapMaterializedValue(cancellable -> NotUsed.getInstance())
-            .mapAsync(1, tick -> tick(factory, caller))
-            .takeWhile(Tick::live, true)
-            .mapConcat(Tick::events);
-    return completeOK(
-        stream.keepAlive(Duration.ofSeconds(15), ServerSentEvent::heartbeat),
-        EventStreamMarshalling.toEventStream());
-  }
-
-  private CompletionStage<Tick> tick(String factory, DashboardRoutes.Caller caller) {
-    if (dashboard.sessions.find(caller.sessionId()).isEmpty()) {
-      return CompletableFuture.completedFuture(signedOut());
-    }
-    return core.access()
-        .authorize(
-            new Credentials.Token(caller.token()), Access.TOKENS, factory, Scope.DEVICES_READ)
-        .thenCompose(
-            decision -> {
-              if (!(decision instanceof Decision.Allowed)) {
-                if (decision instanceof Decision.Denied denied
-                    && denied.denial() == Decision.Denial.UNAUTHENTICATED) {
-                  dashboard.sessions.close(caller.sessionId());
-                }
-                return CompletableFuture.completedFuture(signedOut());
-              }
-              return counts(factory)
-                  .thenApply(
-                      counts ->
-                          new Tick(
-                              true,
-                              List.of(
-                                  ServerSentEvent.create(
-                                      countsMarkup(factory, counts).markup(), "counts"),
-                                  ServerSentEvent.create(activity(factory), "activity"))))
-                  .exceptionally(
-                      failure ->
-                          new Tick(
-                              true,
-                              List.of(
-                                  ServerSentEvent.create(
-                                      "the counts are not available right now", "unavailable"))));
-            });
-  }
-
-  private static Tick signedOut() {
-    return new Tick(false, List.of(ServerSentEvent.create("signed out", "signed-out")));
+    return dashboard.liveEvents(
+        factory,
+        Scope.DEVICES_READ,
+        caller,
+        () ->
+            counts(factory)
+                .thenApply(
+                    counts ->
+                        new DashboardRoutes.Tick(
+                            true,
+                            List.of(
+                                ServerSentEvent.create(
+                                    countsMarkup(factory, counts).markup(), "counts"),
+                                ServerSentEvent.create(activity(factory), "activity"))))
+                .exceptionally(
+                    failure ->
+                        new DashboardRoutes.Tick(
+                            true,
+                            List.of(
+                                ServerSentEvent.create(
+                                    "the counts are not available right now", "unavailable")))));
   }
 
   private String activity(String factory) {

@@ -91,6 +91,7 @@ final class Pages {
       }
       if (p.mayAccess(f, Scope.TARGETS_READ)) {
         links.add(link(base + "/targets", "Targets", current));
+        links.add(link(base + "/rollouts", "Rollouts", current));
       }
       if (p.mayAccess(f, Scope.CONTAINERS_READ)) {
         links.add(link(base + "/builds", "Builds", current));

@@ -51,9 +51,9 @@ import org.openqa.selenium.support.ui.WebDriverWait;
 /**
  * The dashboard in a real browser (Debian's headless Chromium driven by Selenium) against a real
  * server with a simulated fleet of 1,000 devices: sign-in, live fleet counts, the device table's
- * filters and pages, a device's update timeline, a build log streaming, a revoked token losing its
- * session, the CSRF check, and axe-core on every page. Each page's screenshot is written to {@code
- * target/dashboard-screenshots/}.
+ * filters and pages, a device's update timeline, a build log streaming, a rollout's live phases and
+ * its pause button, a revoked token losing its session, the CSRF check, and axe-core on every page.
+ * Each page's screenshot is written to {@code target/dashboard-screenshots/}.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class DashboardBrowserTest {
@@ -427,6 +427,47 @@ class DashboardBrowserTest {
     assertTrue(driver.getPageSource().contains("Your session ended"), driver.getPageSource());
     screenshot("signed-out");
     accessible("sign-in");
+  }
+
+  @Test
+  void aRolloutsPageShowsItsPhasesLiveAndItsPauseButtonPausesIt() throws Exception {
+    String id = "browser-" + NEXT.incrementAndGet();
+    String rollouts = "/api/v1/factories/" + FLEET + "/rollouts";
+    ApiClient.Answer created =
+        api.post(
+            rollouts,
+            admin,
+            "{\"id\":\"" + id + "\",\"tag\":\"main\",\"version\":99,\"growth\":[50,100]}");
+    assertEquals(201, created.status(), created.body());
+    try {
+      signIn(admin);
+      driver.get(base + "/factories/" + FLEET + "/rollouts");
+      assertEquals(
+          "page", driver.findElement(By.linkText("Rollouts")).getAttribute("aria-current"));
+      screenshot("rollouts");
+      accessible("rollouts");
+      driver.findElement(By.linkText(id)).click();
+      waitFor(
+          Duration.ofSeconds(30),
+          () -> driver.findElement(By.id("rollout")).getAttribute("data-updated") != null);
+      waitFor(Duration.ofSeconds(30), () -> text("phase-1").contains("started"));
+      String phase = text("phase-1");
+      assertTrue(phase.contains("step-1") && phase.contains("pending"), phase);
+      assertTrue(text("rollout-state").equals("running"), text("rollout-state"));
+      screenshot("rollout");
+      accessible("rollout");
+
+      driver.findElement(By.id("rollout-pause")).click();
+      waitFor(Duration.ofSeconds(30), () -> text("rollout-state").equals("paused"));
+      assertTrue(text("rollout-audit").contains("paused\tadmin"), text("rollout-audit"));
+      assertEquals("paused", api.get(rollouts + "/" + id, admin).json().path("status").asText());
+
+      assertEquals(200, api.post(rollouts + "/" + id + "/resume", admin, "").status());
+      waitFor(Duration.ofSeconds(30), () -> text("rollout-state").equals("running"));
+      assertTrue(driver.findElement(By.id("rollout-pause")).isDisplayed(), "the live forms");
+    } finally {
+      api.post(rollouts + "/" + id + "/cancel", admin, "");
+    }
   }
 
   @Test

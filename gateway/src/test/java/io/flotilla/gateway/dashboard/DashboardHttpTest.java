@@ -1,17 +1,23 @@
 package io.flotilla.gateway.dashboard;
 
+import static io.flotilla.core.testing.Eventually.eventually;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.flotilla.gateway.FlotillaServer;
+import io.flotilla.gateway.device.DeviceClient;
 import io.flotilla.gateway.testing.ApiClient;
 import io.flotilla.gateway.testing.TestServers;
 import java.net.URLEncoder;
 import java.net.http.HttpRequest;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
+import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -318,5 +324,163 @@ class DashboardHttpTest {
     assertEquals(200, get("/assets/htmx.min.js", null).status());
     assertEquals(200, get("/assets/dashboard.js", null).status());
     assertEquals(404, get("/assets/..%2Fapplication.conf", null).status());
+  }
+
+  /** A device registered on tag main. */
+  private String device(String factory) throws Exception {
+    DeviceClient device = new DeviceClient(UUID.randomUUID().toString());
+    ObjectNode body = new ObjectMapper().createObjectNode();
+    body.put("uuid", device.uuid);
+    body.put("hardware-id", "amd64-linux");
+    body.put("csr", device.csr(factory));
+    body.put("sota-config-dir", "/var/sota");
+    body.putObject("overrides").putObject("pacman").put("tags", "\"main\"");
+    ApiClient.Answer answer =
+        api.send(
+            api.request("/ota/devices/", null)
+                .header("OSF-TOKEN", admin)
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body.toString())));
+    assertEquals(201, answer.status(), answer.body());
+    return device.uuid;
+  }
+
+  /**
+   * A rollout of version 2 on tag main over two devices: a canary phase (the labelled one) and the
+   * rest, created through the API, its first phase started.
+   */
+  private String rollout(String factory) throws Exception {
+    String canary = device(factory);
+    device(factory);
+    String api = "/api/v1/factories/" + factory;
+    assertEquals(
+        200,
+        this.api
+            .patch(api + "/devices/" + canary, admin, "{\"labels\":{\"ring\":\"canary\"}}")
+            .status());
+    ApiClient.Answer created =
+        this.api.post(
+            api + "/rollouts",
+            admin,
+            "{\"id\":\"r1\",\"tag\":\"main\",\"version\":2,\"errorCount\":1,"
+                + "\"phases\":[{\"name\":\"canary\",\"labels\":{\"ring\":\"canary\"}},"
+                + "{\"name\":\"everyone\",\"percent\":100,\"successWithinSeconds\":7200}]}");
+    assertEquals(201, created.status(), created.body());
+    eventually(
+        Duration.ofSeconds(30),
+        () -> {
+          assertEquals(
+              1, this.api.get(api + "/rollouts/r1", admin).json().path("startedPhases").asInt());
+          return null;
+        });
+    return "/factories/" + factory + "/rollouts";
+  }
+
+  private String status(String factory) throws Exception {
+    return api.get("/api/v1/factories/" + factory + "/rollouts/r1", admin)
+        .json()
+        .path("status")
+        .asText();
+  }
+
+  @Test
+  void aRolloutsPageShowsItsPhasesAndItsFormsPauseAndCancelOnlyWithTheSessionsCsrf()
+      throws Exception {
+    String factory = factory();
+    String rollouts = rollout(factory);
+    String session = signIn(admin);
+
+    ApiClient.Answer list = get(rollouts, session);
+    assertEquals(200, list.status(), list.body());
+    assertTrue(list.body().contains("href=\"" + rollouts + "/r1\""), list.body());
+    assertTrue(list.body().contains("<td>version 2</td><td>running</td><td>canary (1 of 2)</td>"));
+    assertTrue(
+        get("/factories/" + factory + "/fleet", session).body().contains(rollouts + "\""),
+        "the navigation links to the rollouts");
+
+    ApiClient.Answer page = get(rollouts + "/r1", session);
+    assertEquals(200, page.status(), page.body());
+    String body = page.body();
+    assertTrue(body.contains("<th scope=\"row\">canary</th><td>labels ring=canary</td>"), body);
+    assertTrue(body.contains("0 of 1 updated (0%), 0 failed, 1 pending"), body);
+    assertTrue(
+        body.contains("<td>100% of the tag (cumulative)</td><td class=\"phase-state\">pending"));
+    assertTrue(body.contains("95% updated within 1 h") && body.contains("updated within 2 h"));
+    assertTrue(body.contains("halts once 1 device failed"), body);
+    assertTrue(body.contains("<td>phase canary (1 of 2)</td>"), "the audit trail: " + body);
+    assertTrue(body.contains("id=\"rollout-pause\""), body);
+    String csrf = group(CSRF, body);
+
+    assertEquals(403, post(rollouts + "/r1/pause", session, form()).status());
+    assertEquals(403, post(rollouts + "/r1/pause", session, form("csrf", "x".repeat(43))).status());
+    assertEquals("running", status(factory), "a refused form changes nothing");
+
+    ApiClient.Answer paused = post(rollouts + "/r1/pause", session, form("csrf", csrf));
+    assertEquals(303, paused.status(), paused.body());
+    assertEquals(
+        rollouts + "/r1", paused.response().headers().firstValue("Location").orElseThrow());
+    assertEquals("paused", status(factory));
+    body = get(rollouts + "/r1", session).body();
+    assertTrue(body.contains("<dd id=\"rollout-state\">paused</dd>"), body);
+    assertTrue(body.contains("<th scope=\"row\">paused</th><td>admin</td>"), body);
+    assertTrue(body.contains("id=\"rollout-resume\"") && !body.contains("id=\"rollout-pause\""));
+
+    assertEquals(303, post(rollouts + "/r1/cancel", session, form("csrf", csrf)).status());
+    ApiClient.Answer refused = post(rollouts + "/r1/resume", session, form("csrf", csrf));
+    assertEquals(409, refused.status(), refused.body());
+    assertTrue(refused.body().contains("rollout is canceled"), refused.body());
+    assertEquals("canceled", status(factory));
+
+    ApiClient.Answer stream =
+        api.send(
+            api.request(rollouts + "/r1/events", null)
+                .header("Cookie", session)
+                .header("Accept", "text/event-stream")
+                .GET());
+    assertEquals(200, stream.status());
+    assertTrue(stream.body().contains("event:rollout-phases"), stream.body());
+    assertTrue(stream.body().contains("0 of 1 updated"), stream.body());
+    assertTrue(
+        stream.body().contains("event:end") && stream.body().contains("the rollout is canceled"),
+        "a finished rollout's stream ends: " + stream.body());
+  }
+
+  @Test
+  void aReadOnlyTokenSeesARolloutWithoutItsFormsAndBadRolloutInputIsA4xxPage() throws Exception {
+    String factory = factory();
+    String rollouts = rollout(factory);
+    String session = signIn(token(factory, "\"targets:read\""));
+    ApiClient.Answer page = get(rollouts + "/r1", session);
+    assertEquals(200, page.status(), page.body());
+    assertTrue(page.body().contains("0 of 1 updated"), page.body());
+    assertFalse(page.body().contains("<button type=\"submit\" id=\"rollout-"), page.body());
+    assertTrue(page.body().contains("needs scope targets:write"), page.body());
+    String csrf = group(CSRF, page.body());
+    ApiClient.Answer pause = post(rollouts + "/r1/pause", session, form("csrf", csrf));
+    assertEquals(403, pause.status(), pause.body());
+    assertEquals("running", status(factory));
+    assertEquals(403, get(rollouts, signIn(token(factory, "\"devices:read\""))).status());
+
+    String admins = signIn(admin);
+    for (String path :
+        List.of(
+            "/Bad_Id",
+            "/no-such-rollout",
+            "/" + "r".repeat(64),
+            "/%3Cscript%3E",
+            "/r1/nothing",
+            "/no-such-rollout/events")) {
+      ApiClient.Answer answer = get(rollouts + path, admins);
+      assertEquals(404, answer.status(), path + ": " + answer.body());
+      assertTrue(answer.body().contains("role=\"alert\""), answer.body());
+    }
+    String adminCsrf = group(CSRF, get(rollouts, admins).body());
+    assertEquals(404, post(rollouts + "/none/cancel", admins, form("csrf", adminCsrf)).status());
+    assertEquals(404, post(rollouts + "/r1/explode", admins, form("csrf", adminCsrf)).status());
+    assertEquals(405, get(rollouts + "/r1/pause", admins).status());
+    ApiClient.Answer huge =
+        post(rollouts + "/r1/cancel", admins, form("csrf", adminCsrf, "x", "y".repeat(100_000)));
+    assertTrue(huge.status() == 413 || huge.status() == 400, huge.status() + " " + huge.body());
+    assertEquals("running", status(factory), "refused input changes nothing");
   }
 }
