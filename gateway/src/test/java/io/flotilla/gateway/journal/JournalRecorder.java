@@ -204,8 +204,7 @@ class JournalRecorder {
     ApiClient.Answer ping =
         api.post(base + "/" + kept.json().get("id").asText() + "/ping", token, "");
     assertEquals(202, ping.status(), ping.body());
-    assertEquals(
-        204, api.delete(base + "/" + deleted.json().get("id").asText(), token).status());
+    assertEquals(204, api.delete(base + "/" + deleted.json().get("id").asText(), token).status());
   }
 
   private void builds(FlotillaServer server, ApiClient api, String token) throws Exception {

@@ -74,6 +74,7 @@ abstract class WebhookTest {
   ApiClient api;
   String admin;
   HttpServer receiver;
+  ExecutorService receiverThreads;
   final Map<String, Endpoint> endpoints = new ConcurrentHashMap<>();
 
   abstract TestDatabases.Kind kind();
@@ -100,7 +101,8 @@ abstract class WebhookTest {
   @BeforeAll
   void start() throws Exception {
     receiver = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 50);
-    receiver.setExecutor(Executors.newFixedThreadPool(32));
+    receiverThreads = Executors.newFixedThreadPool(32);
+    receiver.setExecutor(receiverThreads);
     receiver.createContext("/", this::receive);
     receiver.start();
     database = WEBHOOKS.withFallback(TestDatabases.fresh(kind()));
@@ -115,6 +117,7 @@ abstract class WebhookTest {
       server.close();
     }
     receiver.stop(0);
+    receiverThreads.shutdownNow();
   }
 
   private void receive(HttpExchange exchange) throws IOException {
