@@ -6,6 +6,7 @@ import io.flotilla.builder.build.BuildProjection;
 import io.flotilla.builder.build.BuildQueries;
 import io.flotilla.builder.build.BuildRunner;
 import io.flotilla.builder.build.BuildSlots;
+import io.flotilla.builder.build.BuildWebhooks;
 import io.flotilla.builder.build.BuildWork;
 import io.flotilla.builder.build.ContainersBuildWork;
 import io.flotilla.builder.git.BuildTrigger;
@@ -118,6 +119,7 @@ public final class BuilderService implements BuildTrigger {
             .withRole(ROLE));
     sharding.init(Entity.of(BuildNumbers.ENTITY_KEY, ctx -> new BuildNumbers(ctx.getEntityId())));
     BuildProjection.start(system, core.database());
+    BuildWebhooks.start(system, core.database());
     system
         .scheduler()
         .scheduleWithFixedDelay(

@@ -26,6 +26,12 @@ import io.flotilla.core.rollout.RolloutProjection;
 import io.flotilla.core.target.TargetQueries;
 import io.flotilla.core.target.Targets;
 import io.flotilla.core.target.TargetsCache;
+import io.flotilla.core.webhook.WebhookDispatcher;
+import io.flotilla.core.webhook.WebhookOutbox;
+import io.flotilla.core.webhook.WebhookProjection;
+import io.flotilla.core.webhook.WebhookQueries;
+import io.flotilla.core.webhook.WebhookSources;
+import io.flotilla.core.webhook.Webhooks;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
@@ -69,6 +75,7 @@ public final class FlotillaCore {
   private final Access access;
   private final io.flotilla.core.rollout.RolloutQueries rolloutQueries;
   private final io.flotilla.core.rollout.RolloutGates rolloutGates;
+  private final WebhookQueries webhookQueries;
 
   private FlotillaCore(ActorSystem<?> system, Database database) {
     this.system = system;
@@ -149,6 +156,21 @@ public final class FlotillaCore {
             rolloutQueries,
             config.getDuration("flotilla.rollout.keeper-interval"),
             askTimeout);
+    Webhooks.init(system);
+    WebhookProjection.start(system, database);
+    WebhookOutbox.start(
+        system, database, WebhookSources.TARGETS_OUTBOX, Targets.TAG, WebhookSources::targets);
+    WebhookOutbox.start(
+        system, database, WebhookSources.ROLLOUT_OUTBOX, Rollout.TAG, WebhookSources::rollout);
+    WebhookOutbox.startSliced(
+        system,
+        database,
+        WebhookSources.DEVICE_OUTBOX,
+        Device.TAG_PREFIX,
+        deviceSettings.slices(),
+        WebhookSources::device);
+    WebhookDispatcher.start(system, database, blocking);
+    this.webhookQueries = new WebhookQueries(database, blocking);
   }
 
   public static FlotillaCore start(ActorSystem<?> system, Database database) {
@@ -273,6 +295,15 @@ public final class FlotillaCore {
   /** What each device of a tag may see of the rollouts on it; answers from memory. */
   public io.flotilla.core.rollout.RolloutGates rolloutGates() {
     return rolloutGates;
+  }
+
+  public EntityRef<Webhooks.Command> webhooks(String factory) {
+    return sharding.entityRefFor(Webhooks.ENTITY_KEY, factory);
+  }
+
+  /** Each hook's delivery log. */
+  public WebhookQueries webhookQueries() {
+    return webhookQueries;
   }
 
   public JournalReader journalReader() {

@@ -97,6 +97,23 @@ public final class Limits {
   public static final int ROLLOUT_PHASES = 20;
   public static final int ROLLOUT_PHASE_UUIDS = 1000;
 
+  /**
+   * Webhooks of a factory: each delivery is a request to a receiver the operator names, so a
+   * factory has few, and their URLs fit {@code webhooks.url}.
+   */
+  public static final int WEBHOOKS = 20;
+
+  public static final int WEBHOOK_URL = 2048;
+
+  /** A hook's id: 64 random bits in hex, made by the server. */
+  public static final Pattern WEBHOOK_ID = Pattern.compile("[0-9a-f]{16}");
+
+  /** A delivery's id: a UUID, which a receiver keys its de-duplication on. */
+  public static final Pattern WEBHOOK_DELIVERY_ID =
+      Pattern.compile("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
+
+  public static final int WEBHOOK_SECRET = 128;
+
   /** The labels' problem, or null when they fit the bounds above. */
   public static String labelsProblem(java.util.Map<String, String> labels) {
     if (labels == null) {

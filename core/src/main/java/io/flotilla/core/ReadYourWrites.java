@@ -68,6 +68,13 @@ public final class ReadYourWrites {
           io.flotilla.core.rollout.Rollout.TAG);
     }
 
+    public static Projected webhooks(String factory) {
+      return new Projected(
+          PersistenceId.of(io.flotilla.core.webhook.Webhooks.ENTITY_KEY.name(), factory).id(),
+          io.flotilla.core.webhook.WebhookProjection.NAME,
+          io.flotilla.core.webhook.Webhooks.TAG);
+    }
+
     public static Projected app(String factory, String app) {
       return new Projected(
           PersistenceId.of(App.ENTITY_KEY.name(), App.entityId(factory, app)).id(),

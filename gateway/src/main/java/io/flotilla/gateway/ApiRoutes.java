@@ -20,6 +20,7 @@ import io.flotilla.gateway.openapi.OpenApiRoutes;
 import io.flotilla.gateway.projection.ProjectionRoutes;
 import io.flotilla.gateway.rollout.RolloutRoutes;
 import io.flotilla.gateway.target.TargetRoutes;
+import io.flotilla.gateway.webhook.WebhookRoutes;
 import java.util.function.BooleanSupplier;
 import org.apache.pekko.http.javadsl.model.ContentType;
 import org.apache.pekko.http.javadsl.model.HttpCharsets;
@@ -40,6 +41,7 @@ public final class ApiRoutes {
   private final FactoryRoutes factories;
   private final TargetRoutes targets;
   private final RolloutRoutes rollouts;
+  private final WebhookRoutes webhooks;
   private final AppRoutes apps;
   private final JournalRoutes journal;
   private final HealthRoutes health;
@@ -70,6 +72,7 @@ public final class ApiRoutes {
     this.factories = new FactoryRoutes(core, auth);
     this.targets = new TargetRoutes(core, auth);
     this.rollouts = new RolloutRoutes(core, auth);
+    this.webhooks = new WebhookRoutes(core, auth);
     this.apps = new AppRoutes(core, auth);
     this.journal = new JournalRoutes(core, auth);
     this.health = new HealthRoutes(core, started);
@@ -135,6 +138,7 @@ public final class ApiRoutes {
                                                     concat(
                                                         targets.route(factory),
                                                         rollouts.route(factory),
+                                                        webhooks.route(factory),
                                                         apps.route(factory),
                                                         builds.route(factory),
                                                         devices.operatorRoute(auth, factory))),

@@ -68,7 +68,8 @@ abstract class SchemaUpgradeTest {
                         "0 schema made before Flyway",
                         "1.1 core tables",
                         "1.2 builds",
-                        "2.1 labels and rollouts"),
+                        "2.1 labels and rollouts",
+                        "3.1 webhooks"),
                     history(connection));
                 return null;
               });

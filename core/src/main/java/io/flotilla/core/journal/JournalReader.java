@@ -38,7 +38,8 @@ public final class JournalReader {
           FleetConfig.ENTITY_KEY.name(),
           "Build",
           "BuildNumbers",
-          io.flotilla.core.rollout.Rollout.ENTITY_KEY.name());
+          io.flotilla.core.rollout.Rollout.ENTITY_KEY.name(),
+          io.flotilla.core.webhook.Webhooks.ENTITY_KEY.name());
 
   public record Entry(
       String persistenceId, long sequenceNr, Instant timestamp, String type, JsonNode event) {}

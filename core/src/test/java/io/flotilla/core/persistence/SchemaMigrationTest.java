@@ -32,7 +32,8 @@ abstract class SchemaMigrationTest {
       SchemaMigration.migrate(database, CORE);
       SchemaMigration.migrate(database, CORE);
       assertEquals(
-          List.of("1.1 core tables true", "2.1 labels and rollouts true"), history(database));
+          List.of("1.1 core tables true", "2.1 labels and rollouts true", "3.1 webhooks true"),
+          history(database));
       assertEquals(
           0,
           ((com.zaxxer.hikari.HikariDataSource) database.dataSource())
@@ -106,7 +107,8 @@ abstract class SchemaMigrationTest {
           List.of(
               "0 schema made before Flyway true",
               "1.1 core tables true",
-              "2.1 labels and rollouts true"),
+              "2.1 labels and rollouts true",
+              "3.1 webhooks true"),
           history(database));
     }
   }

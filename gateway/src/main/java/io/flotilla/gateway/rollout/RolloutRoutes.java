@@ -109,7 +109,7 @@ public final class RolloutRoutes {
   }
 
   /** The principal as the journal names it on each event. */
-  static String by(Principal principal) {
+  public static String by(Principal principal) {
     return switch (principal.kind()) {
       case SERVER_ADMIN -> "admin";
       case FACTORY_TOKEN -> "token:" + principal.id();

@@ -147,6 +147,7 @@ class JournalRecorder {
 
     devices(server, api, all);
     rollouts(api, all);
+    webhooks(api, all);
     return tokens;
   }
 
@@ -189,6 +190,23 @@ class JournalRecorder {
   }
 
   /** Build 1 succeeds, build 2 is canceled while it runs, build 3 fails. */
+  /**
+   * v4: a webhook created and pinged, and one created and deleted. Their receiver is a closed port
+   * on loopback: the deliveries fail, which the journal does not record.
+   */
+  private void webhooks(ApiClient api, String token) throws Exception {
+    String base = "/api/v1/factories/acme/webhooks";
+    String body = "{\"url\":\"http://127.0.0.1:9/hook\",\"events\":[\"build.finished\"]}";
+    ApiClient.Answer kept = api.post(base, token, body);
+    created(kept);
+    ApiClient.Answer deleted = api.post(base, token, body);
+    created(deleted);
+    ApiClient.Answer ping =
+        api.post(base + "/" + kept.json().get("id").asText() + "/ping", token, "");
+    assertEquals(202, ping.status(), ping.body());
+    assertEquals(204, api.delete(base + "/" + deleted.json().get("id").asText(), token).status());
+  }
+
   private void builds(FlotillaServer server, ApiClient api, String token) throws Exception {
     String host = "127.0.0.1:" + server.httpPort();
     BusyboxBaseImage.push(

@@ -259,3 +259,27 @@ class JournalReplayV3OnPostgresTest extends JournalReplayTest {
     return "v3";
   }
 }
+
+class JournalReplayV4OnH2Test extends JournalReplayTest {
+  @Override
+  TestDatabases.Kind kind() {
+    return TestDatabases.Kind.H2;
+  }
+
+  @Override
+  String version() {
+    return "v4";
+  }
+}
+
+class JournalReplayV4OnPostgresTest extends JournalReplayTest {
+  @Override
+  TestDatabases.Kind kind() {
+    return TestDatabases.Kind.POSTGRES;
+  }
+
+  @Override
+  String version() {
+    return "v4";
+  }
+}

@@ -50,7 +50,7 @@ record RecordedJournal(
     Map<String, JsonNode> answers) {
 
   /** Every recorded version, oldest first; {@link JournalRecorder} writes the newest. */
-  static final List<String> VERSIONS = List.of("v1", "v2", "v3");
+  static final List<String> VERSIONS = List.of("v1", "v2", "v3", "v4");
 
   static final String NEWEST = VERSIONS.get(VERSIONS.size() - 1);
   static final Path SOURCE = Path.of("src/test/resources/journal/" + NEWEST + "/journal.json");
@@ -148,6 +148,9 @@ record RecordedJournal(
     types.put(
         io.flotilla.core.rollout.Rollout.ENTITY_KEY.name(),
         io.flotilla.core.rollout.Rollout.Event.class);
+    types.put(
+        io.flotilla.core.webhook.Webhooks.ENTITY_KEY.name(),
+        io.flotilla.core.webhook.Webhooks.Event.class);
     return types;
   }
 
