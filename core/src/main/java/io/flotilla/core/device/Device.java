@@ -1215,7 +1215,12 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
    * moment); empty when they do not include its registration.
    */
   public static Optional<Summary> replayed(String uuid, List<? extends Event> events) {
-    State state = State.EMPTY;
+    return replayed(uuid, State.EMPTY, events);
+  }
+
+  /** As {@link #replayed(String, List)}, from a snapshot's state and the events after it. */
+  public static Optional<Summary> replayed(String uuid, State from, List<? extends Event> events) {
+    State state = from;
     for (Event event : events) {
       state = state.apply(event);
     }

@@ -132,6 +132,7 @@ public final class DeviceGateway {
   /** The device and TUF root routes below {@code /api/v1/factories/{factory}/}. */
   public Route operatorRoute(Authentication auth, String factory) {
     return concat(
+        new FleetHistoryRoutes(core, auth).route(factory),
         new DeviceAdminRoutes(core, auth).route(factory),
         deviceAuthorization(auth).operatorRoute(factory),
         new TufRootRoutes(core, auth, roots).route(factory));

@@ -607,6 +607,49 @@ class CliTest {
     assertEquals(CliFailure.USAGE, admin("devices", "show", uuid, "--at", "yesterday").exit());
   }
 
+  @Test
+  void statusAtAMomentFollowsEveryPage() throws Exception {
+    JsonNode now =
+        eventually(
+            PATIENCE,
+            () -> {
+              JsonNode shown = admin("status", "--json").ok().json();
+              assertTrue(shown.get("devices").asLong() >= 0, shown.toString());
+              return shown;
+            });
+    java.time.Instant before = java.time.Instant.now();
+    Thread.sleep(20);
+    String uuid = newDevice();
+    eventually(PATIENCE, () -> admin("devices", "show", uuid, "--json").ok().json());
+    Thread.sleep(20);
+    java.time.Instant after = java.time.Instant.now();
+
+    JsonNode then = admin("status", "--at", before.toString(), "--json").ok().json();
+    JsonNode later = admin("status", "--at", after.toString(), "--json").ok().json();
+    assertFalse(then.get("fleet").toString().contains(uuid), then.toString());
+    assertTrue(later.get("fleet").toString().contains(uuid), later.toString());
+    assertEquals(
+        then.get("devices").asLong() + 1,
+        later.get("devices").asLong(),
+        "one device more, registered in between (" + now + ")");
+    long summed = 0;
+    for (JsonNode tag : later.get("byTag")) {
+      summed += tag.get("devices").asLong();
+    }
+    assertEquals(later.get("devices").asLong(), summed);
+    Run table = admin("status", "--at", after.toString()).ok();
+    assertTrue(table.out().contains("at:") && table.out().contains("TAG"), table.out());
+
+    Answer paged = api.get("/api/v1/factories/acme/status?at=" + after + "&limit=1", admin);
+    assertEquals(200, paged.status(), paged.body());
+    assertEquals(1, paged.json().get("fleet").size());
+    assertEquals(CliFailure.USAGE, admin("status", "--at", "yesterday").exit());
+    assertEquals(
+        400, api.get("/api/v1/factories/acme/status?at=" + after + "&limit=0", admin).status());
+    assertEquals(
+        400, api.get("/api/v1/factories/acme/status?at=" + after + "&cursor=%00", admin).status());
+  }
+
   private static String[] concat(String[] a, String[] b) {
     String[] all = new String[a.length + b.length];
     System.arraycopy(a, 0, all, 0, a.length);
