@@ -78,7 +78,7 @@ public final class DeviceGateway {
     this.deviceRoutes =
         new DeviceRoutes(
             core,
-            new DeviceIdentityDirectives(verifier),
+            new DeviceIdentityDirectives(verifier, metrics.tlsHandshakes()),
             repository,
             hubCredentials,
             push,
@@ -108,7 +108,8 @@ public final class DeviceGateway {
             config.getString("flotilla.device.interface"),
             config.getInt("flotilla.device.port"),
             settings,
-            Optional.of(DeviceTls.engines(pki.server().credentials(), verifier)),
+            Optional.of(
+                DeviceTls.engines(pki.server().credentials(), verifier, metrics.tlsHandshakes())),
             config.getDuration("flotilla.device.header-timeout"),
             metrics.deviceRequests(
                 () -> new DatabaseGuard(core.databaseHealth()).route(() -> routes)))
