@@ -24,6 +24,9 @@ final class FleetHistoryRoutes {
 
   static final int DEFAULT_LIMIT = 1000;
 
+  /** Journal timestamps are epoch milliseconds: a moment past this one cannot be compared. */
+  static final Instant LATEST = Instant.parse("9999-12-31T23:59:59Z");
+
   private final FlotillaCore core;
   private final Authentication auth;
 
@@ -53,6 +56,9 @@ final class FleetHistoryRoutes {
       moment = Instant.parse(at);
     } catch (DateTimeParseException e) {
       return Errors.badRequest("at must be an ISO-8601 instant such as 2026-01-31T12:00:00Z");
+    }
+    if (moment.isBefore(Instant.EPOCH) || moment.isAfter(LATEST)) {
+      return Errors.badRequest("at must be between 1970-01-01T00:00:00Z and " + LATEST);
     }
     int limit;
     try {

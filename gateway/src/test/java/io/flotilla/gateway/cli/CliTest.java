@@ -648,6 +648,10 @@ class CliTest {
         400, api.get("/api/v1/factories/acme/status?at=" + after + "&limit=0", admin).status());
     assertEquals(
         400, api.get("/api/v1/factories/acme/status?at=" + after + "&cursor=%00", admin).status());
+    assertEquals(
+        400,
+        api.get("/api/v1/factories/acme/status?at=%2B1000000000-12-31T23:59:59Z", admin).status(),
+        "a moment the journal's milliseconds cannot hold");
   }
 
   private static String[] concat(String[] a, String[] b) {
