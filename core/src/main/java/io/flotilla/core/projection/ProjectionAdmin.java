@@ -102,38 +102,49 @@ public final class ProjectionAdmin {
    */
   public CompletionStage<Progress> rebuild(String name, ProjectionManagement management) {
     List<ProjectionId> ids = ids(name);
+    // Paused is stored (pekko_projection_management) and outlives restarts: whatever fails, the
+    // instances are resumed before the failure is answered.
     return each(ids, management::pause)
+        .thenCompose(paused -> empty(name))
+        .handle((emptied, failure) -> failure)
         .thenCompose(
-            paused ->
-                database.query(
-                    blocking,
-                    connection -> {
-                      boolean autoCommit = connection.getAutoCommit();
-                      connection.setAutoCommit(false);
-                      try {
-                        for (String table : TABLES.get(name)) {
-                          try (PreparedStatement s =
-                              connection.prepareStatement("DELETE FROM " + table)) {
-                            s.executeUpdate();
-                          }
-                        }
-                        try (PreparedStatement s =
-                            connection.prepareStatement(
-                                "DELETE FROM \"pekko_projection_offset_store\" WHERE \"projection_name\" = ?")) {
-                          s.setString(1, name);
-                          s.executeUpdate();
-                        }
-                        connection.commit();
-                      } catch (SQLException | RuntimeException e) {
-                        connection.rollback();
-                        throw e;
-                      } finally {
-                        connection.setAutoCommit(autoCommit);
-                      }
-                      return name;
-                    }))
-        .thenCompose(emptied -> each(ids, management::resume))
-        .thenCompose(resumed -> progress(name));
+            failure ->
+                each(ids, management::resume)
+                    .thenCompose(
+                        resumed ->
+                            failure == null
+                                ? progress(name)
+                                : CompletableFuture.<Progress>failedFuture(failure)));
+  }
+
+  /** The projection's tables and offsets, gone in one transaction. */
+  private CompletionStage<String> empty(String name) {
+    return database.query(
+        blocking,
+        connection -> {
+          boolean autoCommit = connection.getAutoCommit();
+          connection.setAutoCommit(false);
+          try {
+            for (String table : TABLES.get(name)) {
+              try (PreparedStatement s = connection.prepareStatement("DELETE FROM " + table)) {
+                s.executeUpdate();
+              }
+            }
+            try (PreparedStatement s =
+                connection.prepareStatement(
+                    "DELETE FROM \"pekko_projection_offset_store\" WHERE \"projection_name\" = ?")) {
+              s.setString(1, name);
+              s.executeUpdate();
+            }
+            connection.commit();
+          } catch (SQLException | RuntimeException e) {
+            connection.rollback();
+            throw e;
+          } finally {
+            connection.setAutoCommit(autoCommit);
+          }
+          return name;
+        });
   }
 
   private static CompletionStage<Void> each(
