@@ -1211,14 +1211,10 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
   }
 
   /**
-   * The device as the given events, oldest first, leave it (time travel: its events up to a
-   * moment); empty when they do not include its registration.
+   * The device as the given events, oldest first, leave it when applied to {@code from} (time
+   * travel: a snapshot's state, or the empty one, and the events after it up to a moment); empty
+   * when the device had not registered by then.
    */
-  public static Optional<Summary> replayed(String uuid, List<? extends Event> events) {
-    return replayed(uuid, State.EMPTY, events);
-  }
-
-  /** As {@link #replayed(String, List)}, from a snapshot's state and the events after it. */
   public static Optional<Summary> replayed(String uuid, State from, List<? extends Event> events) {
     State state = from;
     for (Event event : events) {

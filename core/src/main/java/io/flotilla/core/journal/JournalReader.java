@@ -74,13 +74,9 @@ public final class JournalReader {
   }
 
   /**
-   * An entity's events as stored (deserialized), oldest first, those written up to {@code until}.
+   * An entity's events as stored (deserialized), oldest first, from sequence number {@code
+   * fromSequenceNr} on, those written up to {@code until}.
    */
-  public Source<Object, NotUsed> eventsUntil(String persistenceId, Instant until) {
-    return eventsUntil(persistenceId, 1, until);
-  }
-
-  /** As {@link #eventsUntil(String, Instant)}, from sequence number {@code fromSequenceNr} on. */
   public Source<Object, NotUsed> eventsUntil(
       String persistenceId, long fromSequenceNr, Instant until) {
     return readJournal
