@@ -309,4 +309,9 @@ public final class FlotillaCore {
   public JournalReader journalReader() {
     return journalReader;
   }
+
+  /** The fleet at a past moment, replayed from the journal. */
+  public io.flotilla.core.device.FleetHistory fleetHistory() {
+    return new io.flotilla.core.device.FleetHistory(system, database, blocking, journalReader);
+  }
 }

@@ -5,6 +5,7 @@ import com.typesafe.config.ConfigFactory;
 import io.flotilla.gateway.cli.BuildsCommand;
 import io.flotilla.gateway.cli.CliFailure;
 import io.flotilla.gateway.cli.DevicesCommand;
+import io.flotilla.gateway.cli.RolloutsCommand;
 import io.flotilla.gateway.cli.SessionCommands;
 import io.flotilla.gateway.cli.StatusCommand;
 import io.flotilla.gateway.cli.TargetsCommand;
@@ -38,7 +39,8 @@ import picocli.CommandLine.Option;
       TargetsCommand.class,
       DevicesCommand.class,
       BuildsCommand.class,
-      TokensCommand.class
+      TokensCommand.class,
+      RolloutsCommand.class
     })
 public final class Main implements Runnable {
 
@@ -49,7 +51,7 @@ public final class Main implements Runnable {
     throw new CommandLine.ParameterException(
         spec.commandLine(),
         "a command is required (server, demo, journal, registry, projections, login, config,"
-            + " status, targets, devices, builds, tokens)");
+            + " status, targets, devices, builds, tokens, rollouts)");
   }
 
   /** The exit status of a node that its cluster downed. */

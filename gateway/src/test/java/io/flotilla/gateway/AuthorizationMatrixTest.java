@@ -195,6 +195,8 @@ class AuthorizationMatrixTest {
     routes.add(new ApiRoute("GET", "/api/v1/factories", Need.admin(), c -> noBody));
     routes.add(new ApiRoute("GET", "/api/v1/journal/Factory/acme", Need.admin(), c -> noBody));
     routes.add(
+        new ApiRoute("GET", "/api/v1/projections/devices/progress", Need.admin(), c -> noBody));
+    routes.add(
         new ApiRoute("GET", "/api/v1/journal/Device/" + acmeDevice, Need.admin(), c -> noBody));
     routes.add(new ApiRoute("GET", f, Need.member(), c -> noBody));
     routes.add(
@@ -245,6 +247,12 @@ class AuthorizationMatrixTest {
             "POST", f + "/builds/1/cancel", Need.scope(Scope.CONTAINERS_PUSH), c -> noBody));
     routes.add(new ApiRoute("GET", f + "/devices", Need.scope(Scope.DEVICES_READ), c -> noBody));
     routes.add(new ApiRoute("GET", f + "/status", Need.scope(Scope.DEVICES_READ), c -> noBody));
+    routes.add(
+        new ApiRoute(
+            "GET",
+            f + "/status?at=2026-01-01T00:00:00Z",
+            Need.scope(Scope.DEVICES_READ),
+            c -> noBody));
     routes.add(new ApiRoute("PUT", f + "/config", Need.scope(Scope.DEVICES_WRITE), c -> config));
     routes.add(
         new ApiRoute(

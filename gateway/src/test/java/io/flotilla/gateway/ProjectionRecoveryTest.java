@@ -147,6 +147,90 @@ abstract class ProjectionRecoveryTest {
             .contains("flotilla_projection_stuck{key=\"targets\",projection=\"targets\"} 0"));
   }
 
+  @Test
+  void theOperatorRebuildsAProjectionAndGetsTheSameRows() throws Exception {
+    assertEquals(
+        201,
+        api.post(
+                "/api/v1/factories",
+                admin,
+                "{\"name\":\"rebuilt\",\"platforms\":[\"amd64-linux\"]}")
+            .status());
+    for (String description : List.of("ci", "reader")) {
+      assertEquals(
+          201,
+          api.post(
+                  "/api/v1/factories/rebuilt/tokens",
+                  admin,
+                  "{\"description\":\"" + description + "\",\"scopes\":[\"targets:read\"]}")
+              .status());
+    }
+    List<String> before =
+        eventually(
+            PATIENCE,
+            () -> {
+              List<String> rows = factoryRows();
+              assertEquals(
+                  2, rows.stream().filter(r -> r.startsWith("factory_tokens|rebuilt|")).count());
+              return rows;
+            });
+    String tokensBefore = api.get("/api/v1/factories/rebuilt/tokens", admin).body();
+
+    java.io.StringWriter out = new java.io.StringWriter();
+    java.io.StringWriter err = new java.io.StringWriter();
+    int exit =
+        new CommandLine(new ProjectionsCommand())
+            .setOut(new java.io.PrintWriter(out, true))
+            .setErr(new java.io.PrintWriter(err, true))
+            .execute(
+                "rebuild",
+                "factories",
+                "--api",
+                "http://127.0.0.1:" + server.httpPort(),
+                "--data-dir",
+                dataDir.toString());
+    assertEquals(0, exit, err.toString());
+    assertTrue(err.toString().contains("factories: rebuilt"), err.toString());
+    JsonNode done = JSON.readTree(out.toString());
+    assertTrue(done.get("caughtUp").asBoolean());
+    assertEquals(done.get("total").asLong(), done.get("replayed").asLong());
+    assertTrue(done.get("total").asLong() >= 3, done.toString());
+
+    assertEquals(before, factoryRows());
+    assertEquals(tokensBefore, api.get("/api/v1/factories/rebuilt/tokens", admin).body());
+    Answer progress = api.get("/api/v1/projections/factories/progress", admin);
+    assertEquals(200, progress.status(), progress.body());
+    assertTrue(progress.json().get("caughtUp").asBoolean());
+    assertEquals(404, api.post("/api/v1/projections/nothing/rebuild", admin, "").status());
+    assertEquals(404, api.get("/api/v1/projections/nothing/progress", admin).status());
+    assertEquals(401, api.post("/api/v1/projections/factories/rebuild", null, "").status());
+  }
+
+  static final com.fasterxml.jackson.databind.ObjectMapper JSON =
+      new com.fasterxml.jackson.databind.ObjectMapper();
+
+  /** The factories projection's rows, each as text, sorted. */
+  private List<String> factoryRows() throws Exception {
+    List<String> rows = new ArrayList<>();
+    try (Connection connection = server.core().database().dataSource().getConnection()) {
+      for (String table : List.of("factories", "factory_tokens")) {
+        try (Statement statement = connection.createStatement();
+            java.sql.ResultSet r = statement.executeQuery("SELECT * FROM " + table)) {
+          int columns = r.getMetaData().getColumnCount();
+          while (r.next()) {
+            StringBuilder row = new StringBuilder(table);
+            for (int i = 1; i <= columns; i++) {
+              row.append('|').append(r.getString(i));
+            }
+            rows.add(row.toString());
+          }
+        }
+      }
+    }
+    rows.sort(String::compareTo);
+    return rows;
+  }
+
   private JsonNode projection(String name, String key) throws Exception {
     Answer list = api.get("/api/v1/projections", admin);
     assertEquals(200, list.status(), list.body());

@@ -1239,11 +1239,12 @@ public final class Device extends TaggedEntity<Device.Command, Device.Event, Dev
   }
 
   /**
-   * The device as the given events, oldest first, leave it (time travel: its events up to a
-   * moment); empty when they do not include its registration.
+   * The device as the given events, oldest first, leave it when applied to {@code from} (time
+   * travel: a snapshot's state, or the empty one, and the events after it up to a moment); empty
+   * when the device had not registered by then.
    */
-  public static Optional<Summary> replayed(String uuid, List<? extends Event> events) {
-    State state = State.EMPTY;
+  public static Optional<Summary> replayed(String uuid, State from, List<? extends Event> events) {
+    State state = from;
     for (Event event : events) {
       state = state.apply(event);
     }

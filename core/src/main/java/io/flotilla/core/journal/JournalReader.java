@@ -75,11 +75,13 @@ public final class JournalReader {
   }
 
   /**
-   * An entity's events as stored (deserialized), oldest first, those written up to {@code until}.
+   * An entity's events as stored (deserialized), oldest first, from sequence number {@code
+   * fromSequenceNr} on, those written up to {@code until}.
    */
-  public Source<Object, NotUsed> eventsUntil(String persistenceId, Instant until) {
+  public Source<Object, NotUsed> eventsUntil(
+      String persistenceId, long fromSequenceNr, Instant until) {
     return readJournal
-        .currentEventsByPersistenceId(persistenceId, 1, Long.MAX_VALUE)
+        .currentEventsByPersistenceId(persistenceId, Math.max(1, fromSequenceNr), Long.MAX_VALUE)
         .takeWhile(envelope -> !Instant.ofEpochMilli(envelope.timestamp()).isAfter(until))
         .map(envelope -> envelope.event());
   }

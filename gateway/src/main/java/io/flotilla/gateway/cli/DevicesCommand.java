@@ -14,14 +14,16 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code flotilla devices list|show|config get|config set|delete}. */
+/** {@code flotilla devices list|show|group|label|config get|config set|delete}. */
 @Command(
     name = "devices",
     mixinStandardHelpOptions = true,
-    description = "A factory's devices: list, show, configuration, delete.",
+    description = "A factory's devices: list, show, group, labels, configuration, delete.",
     subcommands = {
       DevicesCommand.ListDevices.class,
       DevicesCommand.Show.class,
+      DevicesCommand.Group.class,
+      DevicesCommand.Label.class,
       DevicesCommand.Config.class,
       DevicesCommand.Delete.class
     })
@@ -32,7 +34,8 @@ public final class DevicesCommand implements Runnable {
   @Override
   public void run() {
     throw new CommandLine.ParameterException(
-        spec.commandLine(), "a devices command is required (list, show, config, delete)");
+        spec.commandLine(),
+        "a devices command is required (list, show, group, label, config, delete)");
   }
 
   static String devicePath(Remote remote, String uuid, String rest) {
@@ -49,6 +52,12 @@ public final class DevicesCommand implements Runnable {
 
     @Option(names = "--target", description = "Only devices running this target.")
     String target;
+
+    @Option(names = "--group", description = "Only devices of this group.")
+    String group;
+
+    @Option(names = "--label", description = "Only devices with this label: KEY=VALUE.")
+    String label;
 
     @Option(
         names = "--limit",
@@ -75,6 +84,12 @@ public final class DevicesCommand implements Runnable {
         if (target != null) {
           query.append("&target=").append(Remote.segment(target));
         }
+        if (group != null) {
+          query.append("&group=").append(Remote.segment(group));
+        }
+        if (label != null) {
+          query.append("&label=").append(Remote.segment(label));
+        }
         if (next != null) {
           query.append("&cursor=").append(Remote.segment(next));
         }
@@ -97,6 +112,8 @@ public final class DevicesCommand implements Runnable {
           .column("UUID", "uuid")
           .column("NAME", "name")
           .column("TAG", "tag")
+          .column("GROUP", "group")
+          .column("LABELS", "labels")
           .column("TARGET", "targetName")
           .column("ONLINE", d -> d.path("online").asBoolean() ? "yes" : "no")
           .column("UPDATE", "updateState")
@@ -136,6 +153,77 @@ public final class DevicesCommand implements Runnable {
           .properties()
           .forEach(e -> pairs.add(new String[] {e.getKey(), Table.text(e.getValue())}));
       Table.details(out(), pairs);
+    }
+  }
+
+  @Command(
+      name = "group",
+      mixinStandardHelpOptions = true,
+      description = "Put a device in a group (\"\" takes it out of its group).")
+  static final class Group extends RemoteCommand {
+    @Parameters(index = "0", description = "Device uuid.")
+    String uuid;
+
+    @Parameters(index = "1", description = "The group.")
+    String group;
+
+    @Override
+    void run() {
+      JsonNode device = remote.call("PATCH", devicePath(remote, uuid, ""), Map.of("group", group));
+      if (remote.json) {
+        printJson(device);
+      } else {
+        out().println("device " + uuid + " is in group " + Table.text(device.get("group")));
+        out().flush();
+      }
+    }
+  }
+
+  @Command(
+      name = "label",
+      mixinStandardHelpOptions = true,
+      description =
+          "Set labels of a device (KEY=VALUE) and remove others (--remove KEY); its other labels"
+              + " stay.")
+  static final class Label extends RemoteCommand {
+    @Parameters(index = "0", description = "Device uuid.")
+    String uuid;
+
+    @Parameters(index = "1..*", arity = "0..*", description = "KEY=VALUE.")
+    List<String> labels = List.of();
+
+    @Option(names = "--remove", description = "A label key to remove (repeatable).")
+    List<String> remove = List.of();
+
+    @Override
+    void run() {
+      if (labels.isEmpty() && remove.isEmpty()) {
+        throw new CommandLine.ParameterException(
+            spec.commandLine(), "give labels as KEY=VALUE, or --remove KEY");
+      }
+      Map<String, String> merged = new LinkedHashMap<>();
+      remote
+          .get(devicePath(remote, uuid, ""))
+          .path("labels")
+          .fields()
+          .forEachRemaining(e -> merged.put(e.getKey(), e.getValue().asText()));
+      remove.forEach(merged::remove);
+      for (String assignment : labels) {
+        int eq = assignment.indexOf('=');
+        if (eq < 1) {
+          throw new CommandLine.ParameterException(
+              spec.commandLine(), "expected KEY=VALUE, not '" + assignment + "'");
+        }
+        merged.put(assignment.substring(0, eq), assignment.substring(eq + 1));
+      }
+      JsonNode device =
+          remote.call("PATCH", devicePath(remote, uuid, ""), Map.of("labels", merged));
+      if (remote.json) {
+        printJson(device);
+      } else {
+        out().println("device " + uuid + " labels: " + Table.text(device.get("labels")));
+        out().flush();
+      }
     }
   }
 

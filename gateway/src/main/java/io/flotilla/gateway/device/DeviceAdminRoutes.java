@@ -391,9 +391,9 @@ final class DeviceAdminRoutes {
   private static final Pattern HISTORY_UUID = Pattern.compile("[A-Za-z0-9._-]{1,128}");
 
   /**
-   * The device as it was at {@code at} (ISO-8601), replayed from its journal: every event written
-   * up to then, from the first (snapshots are not used, so a device with a long history costs a
-   * read of all of it). {@code online} is as of that moment.
+   * The device as it was at {@code at} (ISO-8601), replayed from its journal: its newest snapshot
+   * taken by then and the events written after it up to then ({@code FleetHistory.device}). {@code
+   * online} is as of that moment.
    */
   private Route detailAt(String factory, String uuid, String at) {
     Instant moment;
@@ -406,14 +406,14 @@ final class DeviceAdminRoutes {
       return Errors.notFound("factory " + factory + " has no device " + uuid);
     }
     Instant since = moment.minus(core.deviceSettings().onlineWindow());
+    if (moment.isBefore(Instant.EPOCH) || moment.isAfter(FleetHistoryRoutes.LATEST)) {
+      return Errors.badRequest(
+          "at must be between 1970-01-01T00:00:00Z and " + FleetHistoryRoutes.LATEST);
+    }
     return Replies.whenDone(
-        core.journalReader()
-            .eventsUntil(Device.ENTITY_KEY.name() + "|" + uuid, moment)
-            .filter(Device.Event.class::isInstance)
-            .map(Device.Event.class::cast)
-            .runWith(org.apache.pekko.stream.javadsl.Sink.seq(), core.system()),
-        events ->
-            Device.replayed(uuid, events)
+        core.fleetHistory().device(uuid, moment),
+        replayed ->
+            replayed
                 .filter(summary -> factory.equals(summary.factory()))
                 .<Route>map(
                     summary ->

@@ -78,7 +78,7 @@ public final class DeviceGateway {
     this.deviceRoutes =
         new DeviceRoutes(
             core,
-            new DeviceIdentityDirectives(verifier),
+            new DeviceIdentityDirectives(verifier, metrics.tlsHandshakes()),
             repository,
             hubCredentials,
             push,
@@ -108,7 +108,8 @@ public final class DeviceGateway {
             config.getString("flotilla.device.interface"),
             config.getInt("flotilla.device.port"),
             settings,
-            Optional.of(DeviceTls.engines(pki.server().credentials(), verifier)),
+            Optional.of(
+                DeviceTls.engines(pki.server().credentials(), verifier, metrics.tlsHandshakes())),
             config.getDuration("flotilla.device.header-timeout"),
             metrics.deviceRequests(
                 () -> new DatabaseGuard(core.databaseHealth()).route(() -> routes)))
@@ -132,6 +133,7 @@ public final class DeviceGateway {
   /** The device and TUF root routes below {@code /api/v1/factories/{factory}/}. */
   public Route operatorRoute(Authentication auth, String factory) {
     return concat(
+        new FleetHistoryRoutes(core, auth).route(factory),
         new DeviceAdminRoutes(core, auth).route(factory),
         deviceAuthorization(auth).operatorRoute(factory),
         new TufRootRoutes(core, auth, roots).route(factory));

@@ -3,17 +3,21 @@ package io.flotilla.gateway.metrics;
 import static org.apache.pekko.http.javadsl.server.Directives.*;
 
 import io.flotilla.core.FlotillaCore;
+import io.flotilla.core.persistence.JournalWrites;
 import io.flotilla.core.projection.ProjectionHealth;
+import io.flotilla.gateway.tls.TlsHandshakes;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
 import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.apache.pekko.cluster.ClusterEvent;
 import org.apache.pekko.cluster.MemberStatus;
@@ -43,10 +47,27 @@ public final class NodeMetrics {
           .description("update events devices posted (POST /events) that were stored")
           .register(registry);
 
+  private final TlsHandshakes tlsHandshakes = new TlsHandshakes();
+
   public NodeMetrics() {
+    for (String kind : java.util.List.of("full", "resumed")) {
+      FunctionCounter.builder(
+              "flotilla.device.tls.handshakes",
+              tlsHandshakes,
+              h -> kind.equals("full") ? h.full() : h.resumed())
+          .description(
+              "device connections (with a client certificate) by how their TLS session began")
+          .tag("kind", kind)
+          .register(registry);
+    }
     new JvmMemoryMetrics().bindTo(registry);
     new JvmThreadMetrics().bindTo(registry);
     new ProcessorMetrics().bindTo(registry);
+  }
+
+  /** Where the device port's TLS layer counts its handshakes. */
+  public TlsHandshakes tlsHandshakes() {
+    return tlsHandshakes;
   }
 
   public MeterRegistry registry() {
@@ -119,6 +140,10 @@ public final class NodeMetrics {
     Gauge.builder("flotilla.cluster.unreachable", cluster, c -> c.state().getUnreachable().size())
         .description("members this node's failure detector marks unreachable")
         .register(registry);
+    Timer stored = journalWrites("stored");
+    Timer failed = journalWrites("failed");
+    JournalWrites.get(core.system())
+        .listen((writes, nanos, ok) -> (ok ? stored : failed).record(nanos, TimeUnit.NANOSECONDS));
     ReadSideGauges gauges = new ReadSideGauges(core, registry);
     gauges.start(
         core.system().settings().config().getDuration("flotilla.metrics.refresh-interval"));
@@ -145,6 +170,18 @@ public final class NodeMetrics {
           .tag("key", status.key())
           .register(registry);
     }
+  }
+
+  private Timer journalWrites(String outcome) {
+    return Timer.builder("flotilla.journal.write")
+        .description(
+            "the journal's batch writes (each one transaction holding the persists that waited),"
+                + " from the journal taking the batch to the commit")
+        .tag("outcome", outcome)
+        .publishPercentileHistogram()
+        .minimumExpectedValue(java.time.Duration.ofMillis(1))
+        .maximumExpectedValue(java.time.Duration.ofSeconds(30))
+        .register(registry);
   }
 
   private static long countMembers(ClusterEvent.CurrentClusterState state, MemberStatus status) {

@@ -9,13 +9,18 @@ import io.flotilla.gateway.http.Authentication;
 import io.flotilla.gateway.http.Errors;
 import io.flotilla.gateway.http.JsonSupport;
 import io.flotilla.gateway.http.Replies;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.projection.javadsl.ProjectionManagement;
 
 /**
  * {@code GET /api/v1/projections}: every read-side projection, its stored offset, whether it is
  * stuck on an event and the events skipped so far. {@code POST
  * /api/v1/projections/{name}/{key}/skip} with {@code {"persistenceId": "...", "sequenceNr": N}}:
- * the projection passes over that event at its next retry. Admin token only.
+ * the projection passes over that event at its next retry. {@code POST
+ * /api/v1/projections/{name}/rebuild}: its tables emptied and its events replayed from the first
+ * ({@link ProjectionAdmin#rebuild}), answered once the replay has started; {@code GET
+ * /api/v1/projections/{name}/progress}: events stored of those written, per key. Admin token only.
  */
 public final class ProjectionRoutes {
 
@@ -38,6 +43,34 @@ public final class ProjectionRoutes {
                 pathEndOrSingleSlash(
                     () -> get(() -> auth.adminOnly(() -> Replies.json(admin.list())))),
                 path(
+                    segment().slash("rebuild"),
+                    name ->
+                        post(
+                            () ->
+                                auth.adminOnly(
+                                    () ->
+                                        rebuildable(
+                                            admin,
+                                            name,
+                                            () ->
+                                                Replies.json(
+                                                    StatusCodes.ACCEPTED,
+                                                    admin.rebuild(
+                                                        name,
+                                                        ProjectionManagement.get(
+                                                            core.system()))))))),
+                path(
+                    segment().slash("progress"),
+                    name ->
+                        get(
+                            () ->
+                                auth.adminOnly(
+                                    () ->
+                                        rebuildable(
+                                            admin,
+                                            name,
+                                            () -> Replies.json(admin.progress(name)))))),
+                path(
                     segment().slash(segment()).slash("skip"),
                     (name, key) ->
                         post(
@@ -47,6 +80,18 @@ public final class ProjectionRoutes {
                                         entity(
                                             JsonSupport.unmarshaller(SkipRequest.class),
                                             request -> skip(admin, name, key, request)))))));
+  }
+
+  private static Route rebuildable(
+      ProjectionAdmin admin, String name, java.util.function.Supplier<Route> inner) {
+    if (!admin.rebuildable(name)) {
+      return Errors.notFound(
+          "no projection "
+              + name
+              + " to rebuild; known: "
+              + String.join(", ", new java.util.TreeSet<>(ProjectionAdmin.TABLES.keySet())));
+    }
+    return inner.get();
   }
 
   private Route skip(ProjectionAdmin admin, String name, String key, SkipRequest request) {

@@ -1,5 +1,6 @@
 package io.flotilla.gateway.projection;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.flotilla.gateway.AdminTokenFile;
 import io.flotilla.gateway.http.JsonSupport;
 import java.net.URI;
@@ -17,15 +18,23 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
- * {@code flotilla projections list|skip}: the read side's projections through a running node's
- * admin API ({@code /api/v1/projections}), with the admin token of the node's data dir.
+ * {@code flotilla projections list|skip|rebuild}: the read side's projections through a running
+ * node's admin API ({@code /api/v1/projections}), with the admin token of the node's data dir. The
+ * rebuild goes through the API rather than the data dir: the projections run inside the cluster
+ * (any node, sharded daemons), so only the running node can pause and resume them, and an H2 data
+ * dir is locked by its node anyway.
  */
 @Command(
     name = "projections",
     mixinStandardHelpOptions = true,
     description =
-        "Read-side projections of a running node: list them, skip an event one cannot store.",
-    subcommands = {ProjectionsCommand.ListCommand.class, ProjectionsCommand.SkipCommand.class})
+        "Read-side projections of a running node: list them, skip an event one cannot store,"
+            + " rebuild one from the journal.",
+    subcommands = {
+      ProjectionsCommand.ListCommand.class,
+      ProjectionsCommand.SkipCommand.class,
+      ProjectionsCommand.RebuildCommand.class
+    })
 public final class ProjectionsCommand implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -33,7 +42,7 @@ public final class ProjectionsCommand implements Runnable {
   @Override
   public void run() {
     throw new CommandLine.ParameterException(
-        spec.commandLine(), "a projections command is required (list, skip)");
+        spec.commandLine(), "a projections command is required (list, skip, rebuild)");
   }
 
   /** Where the node is and how to authenticate. */
@@ -58,6 +67,12 @@ public final class ProjectionsCommand implements Runnable {
     Path tokenFile;
 
     int send(String method, String path, String body) throws Exception {
+      HttpResponse<String> response = call(method, path, body);
+      (response.statusCode() / 100 == 2 ? System.out : System.err).println(response.body());
+      return response.statusCode() / 100 == 2 ? 0 : 1;
+    }
+
+    HttpResponse<String> call(String method, String path, String body) throws Exception {
       String token =
           Files.readString(
                   tokenFile != null ? tokenFile : dataDir.resolve(AdminTokenFile.FILE_NAME))
@@ -74,13 +89,10 @@ public final class ProjectionsCommand implements Runnable {
       if (body != null) {
         request.header("Content-Type", "application/json");
       }
-      HttpResponse<String> response =
-          HttpClient.newBuilder()
-              .connectTimeout(Duration.ofSeconds(10))
-              .build()
-              .send(request.build(), HttpResponse.BodyHandlers.ofString());
-      (response.statusCode() / 100 == 2 ? System.out : System.err).println(response.body());
-      return response.statusCode() / 100 == 2 ? 0 : 1;
+      return HttpClient.newBuilder()
+          .connectTimeout(Duration.ofSeconds(10))
+          .build()
+          .send(request.build(), HttpResponse.BodyHandlers.ofString());
     }
   }
 
@@ -126,9 +138,73 @@ public final class ProjectionsCommand implements Runnable {
           "POST", "/api/v1/projections/" + encode(name) + "/" + encode(key) + "/skip", body);
     }
 
-    private static String encode(String segment) {
+    static String encode(String segment) {
       return java.net.URLEncoder.encode(segment, java.nio.charset.StandardCharsets.UTF_8)
           .replace("+", "%20");
+    }
+  }
+
+  @Command(
+      name = "rebuild",
+      mixinStandardHelpOptions = true,
+      description =
+          "Empty a projection's read-side tables and replay its events from the first, showing"
+              + " events replayed of the total until it has caught up (devices, targets, factories,"
+              + " apps, builds, rollouts).")
+  static final class RebuildCommand implements Callable<Integer> {
+    @CommandLine.Mixin ApiOptions api = new ApiOptions();
+
+    @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+    @Parameters(index = "0", description = "Projection name, e.g. devices.")
+    String name;
+
+    @Option(
+        names = "--timeout",
+        defaultValue = "PT1H",
+        description = "Give up waiting after this long, ISO-8601 (default ${DEFAULT-VALUE}).")
+    Duration timeout;
+
+    @Override
+    public Integer call() throws Exception {
+      String path = "/api/v1/projections/" + SkipCommand.encode(name);
+      HttpResponse<String> answer = api.call("POST", path + "/rebuild", null);
+      var err = spec.commandLine().getErr();
+      if (answer.statusCode() / 100 != 2) {
+        err.println(answer.body());
+        err.flush();
+        return 1;
+      }
+      long deadline = System.nanoTime() + timeout.toNanos();
+      JsonNode progress = JsonSupport.MAPPER.readTree(answer.body());
+      while (!progress.path("caughtUp").asBoolean()) {
+        err.println(
+            name
+                + ": "
+                + progress.path("replayed").asLong()
+                + "/"
+                + progress.path("total").asLong()
+                + " events replayed");
+        err.flush();
+        if (System.nanoTime() > deadline) {
+          err.println(name + ": not caught up after " + timeout + "; the replay goes on");
+          err.flush();
+          return 1;
+        }
+        Thread.sleep(1000);
+        HttpResponse<String> polled = api.call("GET", path + "/progress", null);
+        if (polled.statusCode() / 100 != 2) {
+          err.println(polled.body());
+          err.flush();
+          return 1;
+        }
+        progress = JsonSupport.MAPPER.readTree(polled.body());
+      }
+      err.println(name + ": rebuilt, " + progress.path("total").asLong() + " events replayed");
+      err.flush();
+      spec.commandLine().getOut().println(progress.toString());
+      spec.commandLine().getOut().flush();
+      return 0;
     }
   }
 }

@@ -38,6 +38,7 @@ import org.apache.pekko.http.javadsl.server.Route;
 public final class DeviceIdentityDirectives {
 
   private final DeviceCertificateVerifier verifier;
+  private final TlsHandshakes handshakes;
 
   /**
    * The identity of each live TLS session once a request has read it, so later requests on a
@@ -50,7 +51,12 @@ public final class DeviceIdentityDirectives {
       Collections.synchronizedMap(new WeakHashMap<>());
 
   public DeviceIdentityDirectives(DeviceCertificateVerifier verifier) {
+    this(verifier, new TlsHandshakes());
+  }
+
+  public DeviceIdentityDirectives(DeviceCertificateVerifier verifier, TlsHandshakes handshakes) {
     this.verifier = verifier;
+    this.handshakes = handshakes;
   }
 
   /** Runs {@code inner} with the verified device, or answers 401 {@code {"error","detail"}}. */
@@ -78,8 +84,9 @@ public final class DeviceIdentityDirectives {
     if (known != null) {
       return verifier.reverify(known, now);
     }
-    DeviceIdentity identity =
-        verifier.reverify(DeviceCertificateVerifier.readIdentity(leaf(session)), now);
+    X509Certificate leaf = leaf(session);
+    handshakes.firstRequest(session);
+    DeviceIdentity identity = verifier.reverify(DeviceCertificateVerifier.readIdentity(leaf), now);
     verified.put(session, identity);
     return identity;
   }

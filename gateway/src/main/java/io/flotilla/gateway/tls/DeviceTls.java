@@ -54,8 +54,8 @@ public final class DeviceTls {
    * itself.
    */
   public static Supplier<SSLEngine> engines(
-      ServerCredentials server, DeviceCertificateVerifier verifier) {
-    return engines(sslContext(server, verifier));
+      ServerCredentials server, DeviceCertificateVerifier verifier, TlsHandshakes handshakes) {
+    return engines(sslContext(server, verifier, handshakes));
   }
 
   private static Supplier<SSLEngine> engines(SSLContext context) {
@@ -88,11 +88,16 @@ public final class DeviceTls {
   }
 
   static SSLContext sslContext(ServerCredentials server, DeviceCertificateVerifier verifier) {
+    return sslContext(server, verifier, new TlsHandshakes());
+  }
+
+  static SSLContext sslContext(
+      ServerCredentials server, DeviceCertificateVerifier verifier, TlsHandshakes handshakes) {
     try {
       SSLContext context = SSLContext.getInstance("TLS");
       context.init(
           keyManagers(server),
-          new TrustManager[] {new DeviceTrustManager(verifier)},
+          new TrustManager[] {new DeviceTrustManager(verifier, handshakes)},
           new SecureRandom());
       // The JDK keeps up to 20,480 server sessions for a day, each with the client's parsed
       // certificate

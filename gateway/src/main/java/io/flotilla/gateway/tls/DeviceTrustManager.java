@@ -21,9 +21,11 @@ final class DeviceTrustManager extends X509ExtendedTrustManager {
   private static final X509Certificate[] NO_ISSUERS = new X509Certificate[0];
 
   private final DeviceCertificateVerifier verifier;
+  private final TlsHandshakes handshakes;
 
-  DeviceTrustManager(DeviceCertificateVerifier verifier) {
+  DeviceTrustManager(DeviceCertificateVerifier verifier, TlsHandshakes handshakes) {
     this.verifier = verifier;
+    this.handshakes = handshakes;
   }
 
   @Override
@@ -53,6 +55,7 @@ final class DeviceTrustManager extends X509ExtendedTrustManager {
   public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
       throws CertificateException {
     checkClientTrusted(chain, authType);
+    handshakes.verified(engine.getHandshakeSession());
   }
 
   @Override

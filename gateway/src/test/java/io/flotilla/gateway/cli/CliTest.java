@@ -377,6 +377,127 @@ class CliTest {
   }
 
   @Test
+  void devicesGroupLabelAndListByThem() throws Exception {
+    String uuid = newDevice();
+    String other = newDevice();
+    String group = "g-" + uuid.substring(0, 8);
+    JsonNode grouped = admin("devices", "group", uuid, group, "--json").ok().json();
+    assertEquals(group, grouped.get("group").asText());
+    assertTrue(admin("devices", "group", other, group).ok().out().contains(group));
+
+    JsonNode labelled =
+        admin("devices", "label", uuid, "ring=canary", "site=lab", "--json").ok().json();
+    assertEquals(
+        java.util.Map.of("ring", "canary", "site", "lab"),
+        JSON.convertValue(labelled.get("labels"), java.util.Map.class));
+    JsonNode relabelled =
+        admin("devices", "label", uuid, "ring=beta", "--remove", "site", "--json").ok().json();
+    assertEquals(
+        java.util.Map.of("ring", "beta"),
+        JSON.convertValue(relabelled.get("labels"), java.util.Map.class),
+        "the other labels stay, the removed one goes");
+    assertTrue(admin("devices", "label", other, "ring=stable").ok().out().contains("ring=stable"));
+
+    Set<String> inGroup = new HashSet<>();
+    admin("devices", "list", "--group", group, "--json")
+        .ok()
+        .json()
+        .get("devices")
+        .forEach(d -> inGroup.add(d.get("uuid").asText()));
+    assertEquals(Set.of(uuid, other), inGroup);
+    JsonNode beta =
+        admin("devices", "list", "--group", group, "--label", "ring=beta", "--json").ok().json();
+    assertEquals(1, beta.get("devices").size(), beta.toString());
+    assertEquals(uuid, beta.get("devices").get(0).get("uuid").asText());
+    Run table = admin("devices", "list", "--group", group, "--label", "ring=stable").ok();
+    assertTrue(table.out().contains(other) && !table.out().contains(uuid), table.out());
+
+    JsonNode ungrouped = admin("devices", "group", other, "", "--json").ok().json();
+    assertTrue(ungrouped.path("group").isNull() || ungrouped.path("group").isMissingNode());
+    assertEquals(CliFailure.USAGE, admin("devices", "label", uuid, "novalue").exit());
+    assertEquals(CliFailure.USAGE, admin("devices", "label", uuid).exit());
+    assertEquals(CliFailure.USAGE, admin("devices", "label", uuid, "bad key=x").exit());
+    assertEquals(CliFailure.USAGE, admin("devices", "list", "--label", "nokey").exit());
+    assertEquals(
+        CliFailure.NOT_FOUND,
+        admin("devices", "label", java.util.UUID.randomUUID().toString(), "a=b").exit());
+  }
+
+  @Test
+  void rolloutsCreateListShowPauseResumeAndCancel() throws Exception {
+    String tag = "r-" + versions.get();
+    newTarget(tag);
+    String id = "cli-" + versions.incrementAndGet();
+    JsonNode created =
+        admin(
+                "rollouts",
+                "create",
+                id,
+                "--tag",
+                tag,
+                "--target-version",
+                String.valueOf(versions.get() + 1),
+                "--growth",
+                "10,100",
+                "--error-count",
+                "3",
+                "--rollback",
+                "--json")
+            .ok()
+            .json();
+    assertEquals(id, created.get("id").asText());
+    assertEquals("running", created.get("status").asText());
+    assertEquals(2, created.get("progress").get("phases").size());
+
+    JsonNode listed = admin("rollouts", "list", "--json").ok().json();
+    assertTrue(listed.get("rollouts").toString().contains(id), listed.toString());
+    assertTrue(admin("rollouts", "list").ok().out().contains(id));
+
+    JsonNode shown = admin("rollouts", "show", id, "--json").ok().json();
+    assertEquals(tag, shown.get("tag").asText());
+    assertEquals("step-1", shown.get("progress").get("phases").get(0).get("name").asText());
+    Run table = admin("rollouts", "show", id).ok();
+    assertTrue(table.out().contains("status:"), table.out());
+    assertTrue(table.out().contains("step-2") && table.out().contains("PROGRESS"), table.out());
+
+    assertEquals(
+        "paused", admin("rollouts", "pause", id, "--json").ok().json().get("status").asText());
+    assertTrue(admin("rollouts", "resume", id).ok().out().contains("running"));
+    assertEquals(
+        "canceled", admin("rollouts", "cancel", id, "--json").ok().json().get("status").asText());
+    assertEquals(CliFailure.USAGE, admin("rollouts", "resume", id).exit(), "409: canceled");
+
+    Path phases =
+        Files.writeString(
+            dir.resolve("phases-" + id + ".json"),
+            "[{\"name\":\"lab\",\"group\":\"lab\"},{\"name\":\"rest\",\"percent\":100}]");
+    JsonNode byFile =
+        admin(
+                "rollouts",
+                "create",
+                id + "-b",
+                "--tag",
+                tag,
+                "--target-version",
+                "7",
+                "--phases-file",
+                phases.toString(),
+                "--json")
+            .ok()
+            .json();
+    assertEquals("lab", byFile.get("progress").get("phases").get(0).get("name").asText());
+    assertEquals(
+        CliFailure.USAGE,
+        admin("rollouts", "create", "x", "--tag", tag, "--target-version", "7", "--phases", "{")
+            .exit());
+    assertEquals(
+        CliFailure.USAGE,
+        admin("rollouts", "create", "Bad Id", "--tag", tag, "--target-version", "7").exit());
+    assertEquals(CliFailure.NOT_FOUND, admin("rollouts", "show", "none").exit());
+    assertEquals(CliFailure.NOT_FOUND, admin("rollouts", "pause", "none").exit());
+  }
+
+  @Test
   void buildsListShowAndLogs() throws Exception {
     JsonNode build =
         eventually(
@@ -484,6 +605,53 @@ class CliTest {
     Run before = admin("devices", "show", uuid, "--at", beforeRegistration.toString());
     assertEquals(CliFailure.NOT_FOUND, before.exit(), before.err());
     assertEquals(CliFailure.USAGE, admin("devices", "show", uuid, "--at", "yesterday").exit());
+  }
+
+  @Test
+  void statusAtAMomentFollowsEveryPage() throws Exception {
+    JsonNode now =
+        eventually(
+            PATIENCE,
+            () -> {
+              JsonNode shown = admin("status", "--json").ok().json();
+              assertTrue(shown.get("devices").asLong() >= 0, shown.toString());
+              return shown;
+            });
+    java.time.Instant before = java.time.Instant.now();
+    Thread.sleep(20);
+    String uuid = newDevice();
+    eventually(PATIENCE, () -> admin("devices", "show", uuid, "--json").ok().json());
+    Thread.sleep(20);
+    java.time.Instant after = java.time.Instant.now();
+
+    JsonNode then = admin("status", "--at", before.toString(), "--json").ok().json();
+    JsonNode later = admin("status", "--at", after.toString(), "--json").ok().json();
+    assertFalse(then.get("fleet").toString().contains(uuid), then.toString());
+    assertTrue(later.get("fleet").toString().contains(uuid), later.toString());
+    assertEquals(
+        then.get("devices").asLong() + 1,
+        later.get("devices").asLong(),
+        "one device more, registered in between (" + now + ")");
+    long summed = 0;
+    for (JsonNode tag : later.get("byTag")) {
+      summed += tag.get("devices").asLong();
+    }
+    assertEquals(later.get("devices").asLong(), summed);
+    Run table = admin("status", "--at", after.toString()).ok();
+    assertTrue(table.out().contains("at:") && table.out().contains("TAG"), table.out());
+
+    Answer paged = api.get("/api/v1/factories/acme/status?at=" + after + "&limit=1", admin);
+    assertEquals(200, paged.status(), paged.body());
+    assertEquals(1, paged.json().get("fleet").size());
+    assertEquals(CliFailure.USAGE, admin("status", "--at", "yesterday").exit());
+    assertEquals(
+        400, api.get("/api/v1/factories/acme/status?at=" + after + "&limit=0", admin).status());
+    assertEquals(
+        400, api.get("/api/v1/factories/acme/status?at=" + after + "&cursor=%00", admin).status());
+    assertEquals(
+        400,
+        api.get("/api/v1/factories/acme/status?at=%2B1000000000-12-31T23:59:59Z", admin).status(),
+        "a moment the journal's milliseconds cannot hold");
   }
 
   private static String[] concat(String[] a, String[] b) {

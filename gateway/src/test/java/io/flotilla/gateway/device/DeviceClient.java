@@ -66,7 +66,7 @@ public final class DeviceClient {
             .build();
   }
 
-  SSLContext sslContext() throws Exception {
+  public SSLContext sslContext() throws Exception {
     KeyStore trust = KeyStore.getInstance("PKCS12");
     trust.load(null, null);
     trust.setCertificateEntry("root", Pem.certificate(rootPem));

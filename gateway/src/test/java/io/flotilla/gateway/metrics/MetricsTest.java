@@ -177,6 +177,59 @@ class MetricsTest {
   }
 
   @Test
+  void aPersistIsTimedAsAJournalWrite() throws Exception {
+    String stored = "flotilla_journal_write_seconds_count{outcome=\"stored\"}";
+    String before = scrape();
+    Answer created =
+        api.post(
+            "/api/v1/factories/acme/tokens",
+            admin,
+            "{\"description\":\"timed\",\"scopes\":[\"targets:read\"]}");
+    assertEquals(201, created.status(), created.body());
+    String after = scrape();
+    assertTrue(
+        value(after, stored) - value(before, stored) >= 1,
+        "the token's event was written: " + after);
+    assertTrue(
+        after.contains("flotilla_journal_write_seconds_bucket{outcome=\"stored\",le="),
+        "a latency histogram");
+    assertTrue(
+        value(after, "flotilla_journal_write_seconds_sum{outcome=\"stored\"}") > 0,
+        "writes take time");
+  }
+
+  @Test
+  void tlsHandshakesAreCountedFullOrResumed() throws Exception {
+    DeviceClient device = registered();
+    javax.net.ssl.SSLContext tls = device.sslContext();
+    String full = "flotilla_device_tls_handshakes_total{kind=\"full\"}";
+    String resumed = "flotilla_device_tls_handshakes_total{kind=\"resumed\"}";
+    String before = scrape();
+    for (int i = 0; i < 2; i++) {
+      // A new client opens a new connection; the shared SSLContext offers the first one's ticket.
+      java.net.http.HttpClient client =
+          java.net.http.HttpClient.newBuilder()
+              .sslContext(tls)
+              .version(java.net.http.HttpClient.Version.HTTP_1_1)
+              .connectTimeout(Duration.ofSeconds(10))
+              .build();
+      HttpResponse<String> answer =
+          client.send(
+              java.net.http.HttpRequest.newBuilder(
+                      java.net.URI.create(
+                          "https://127.0.0.1:" + server.devicePort() + "/repo/targets.json"))
+                  .timeout(Duration.ofSeconds(30))
+                  .header("x-ats-tags", "main")
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+      assertEquals(200, answer.statusCode(), answer.body());
+    }
+    String after = scrape();
+    assertEquals(1, value(after, full) - value(before, full), after);
+    assertEquals(1, value(after, resumed) - value(before, resumed), after);
+  }
+
+  @Test
   void registryRequestsAndBytesAreCounted() throws Exception {
     String series = "flotilla_registry_requests_total{method=\"GET\",outcome=\"client_error\"}";
     String before = scrape();

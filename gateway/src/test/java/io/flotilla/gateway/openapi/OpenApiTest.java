@@ -58,6 +58,7 @@ class OpenApiTest {
           "app/AppRoutes.java",
           "build/BuildRoutes.java",
           "device/DeviceAdminRoutes.java",
+          "device/FleetHistoryRoutes.java",
           "device/DeviceAuthorizationRoutes.java",
           "device/TufRootRoutes.java",
           "journal/JournalRoutes.java",
