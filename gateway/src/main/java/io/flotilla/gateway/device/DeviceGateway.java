@@ -108,7 +108,11 @@ public final class DeviceGateway {
             config.getString("flotilla.device.interface"),
             config.getInt("flotilla.device.port"),
             settings,
-            Optional.of(DeviceTls.engines(pki.server().credentials(), verifier)),
+            Optional.of(
+                DeviceTls.engines(
+                    pki.server().credentials(),
+                    verifier,
+                    DeviceTls.Provider.parse(config.getString("flotilla.device.tls-provider")))),
             config.getDuration("flotilla.device.header-timeout"),
             metrics.deviceRequests(
                 () -> new DatabaseGuard(core.databaseHealth()).route(() -> routes)))
