@@ -109,7 +109,11 @@ public final class DeviceGateway {
             config.getInt("flotilla.device.port"),
             settings,
             Optional.of(
-                DeviceTls.engines(pki.server().credentials(), verifier, metrics.tlsHandshakes())),
+                DeviceTls.engines(
+                    pki.server().credentials(),
+                    verifier,
+                    metrics.tlsHandshakes(),
+                    DeviceTls.Provider.parse(config.getString("flotilla.device.tls-provider")))),
             config.getDuration("flotilla.device.header-timeout"),
             metrics.deviceRequests(
                 () -> new DatabaseGuard(core.databaseHealth()).route(() -> routes)))

@@ -45,10 +45,15 @@ public final class DeviceIdentityDirectives {
    * keep-alive connection only check revocation and expiry. Not a value bound to the session: on
    * TLS 1.3 the JDK answers {@code SSLSession.putValue} by sending the device a ticket held in the
    * server's session cache instead of a stateless one, and that cache is bounded far below the size
-   * of a fleet. Weak keys: an entry goes with its session.
+   * of a fleet. Weak keys: an entry goes with its session. Each entry keeps the certificate it was
+   * read from and is used only for a session presenting that same certificate: sessions are keys by
+   * {@code equals}, and BoringSSL's (netty) compare equal by session id, which TLS 1.3 sessions
+   * from stateless tickets do not have, so two devices' sessions can be the same key.
    */
-  private final Map<SSLSession, DeviceIdentity> verified =
+  private final Map<SSLSession, Verified> verified =
       Collections.synchronizedMap(new WeakHashMap<>());
+
+  private record Verified(X509Certificate leaf, DeviceIdentity identity) {}
 
   public DeviceIdentityDirectives(DeviceCertificateVerifier verifier) {
     this(verifier, new TlsHandshakes());
@@ -80,14 +85,14 @@ public final class DeviceIdentityDirectives {
    */
   private DeviceIdentity identity(SSLSession session) throws CertificateException {
     Instant now = Instant.now();
-    DeviceIdentity known = verified.get(session);
-    if (known != null) {
-      return verifier.reverify(known, now);
-    }
     X509Certificate leaf = leaf(session);
+    Verified known = verified.get(session);
+    if (known != null && known.leaf().equals(leaf)) {
+      return verifier.reverify(known.identity(), now);
+    }
     handshakes.firstRequest(session);
     DeviceIdentity identity = verifier.reverify(DeviceCertificateVerifier.readIdentity(leaf), now);
-    verified.put(session, identity);
+    verified.put(session, new Verified(leaf, identity));
     return identity;
   }
 

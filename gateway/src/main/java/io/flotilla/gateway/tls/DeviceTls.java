@@ -2,22 +2,33 @@ package io.flotilla.gateway.tls;
 
 import io.flotilla.core.pki.DeviceCertificateVerifier;
 import io.flotilla.core.pki.ServerCredentials;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.OpenSsl;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
 import java.io.IOException;
 import java.security.GeneralSecurityException;
 import java.security.KeyStore;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
+import java.util.Locale;
 import java.util.UUID;
+import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLException;
 import javax.net.ssl.TrustManager;
 import org.apache.pekko.actor.ClassicActorSystemProvider;
 import org.apache.pekko.http.javadsl.ConnectionContext;
 import org.apache.pekko.http.javadsl.HttpsConnectionContext;
 import org.apache.pekko.http.javadsl.settings.ServerSettings;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * TLS of the device port: the server certificate from the PKI, a client certificate asked of every
@@ -34,6 +45,28 @@ import org.apache.pekko.http.javadsl.settings.ServerSettings;
  */
 public final class DeviceTls {
 
+  /**
+   * Who runs the device port's TLS ({@code flotilla.device.tls-provider}). Both give the handshake
+   * to {@link DeviceTrustManager} and ask for, but do not require, a client certificate; they
+   * differ in speed: BoringSSL makes a mutual-TLS handshake several times cheaper than the JDK's
+   * provider (docs/benchmarks.md).
+   */
+  public enum Provider {
+    JDK,
+    /** BoringSSL through netty-tcnative; the JDK's provider when its native library cannot load. */
+    OPENSSL;
+
+    public static Provider parse(String value) {
+      try {
+        return valueOf(value.trim().toUpperCase(Locale.ROOT));
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException(
+            "flotilla.device.tls-provider must be jdk or openssl, not '" + value + "'", e);
+      }
+    }
+  }
+
+  private static final Logger LOG = LoggerFactory.getLogger(DeviceTls.class);
   private static final String[] PROTOCOLS = {"TLSv1.3", "TLSv1.2"};
   private static final int SERVER_SESSION_CACHE = 1024;
 
@@ -51,11 +84,59 @@ public final class DeviceTls {
 
   /**
    * The device port's server-side engines, one per connection, for a listener that assembles TLS
-   * itself.
+   * itself, from {@code provider}; {@code handshakes} counts full and resumed handshakes.
    */
   public static Supplier<SSLEngine> engines(
-      ServerCredentials server, DeviceCertificateVerifier verifier, TlsHandshakes handshakes) {
+      ServerCredentials server,
+      DeviceCertificateVerifier verifier,
+      TlsHandshakes handshakes,
+      Provider provider) {
+    return engines(server, verifier, handshakes, provider, OpenSsl::isAvailable);
+  }
+
+  /** {@code nativeLoads} stands for netty's check, so that tests can take the fallback path. */
+  static Supplier<SSLEngine> engines(
+      ServerCredentials server,
+      DeviceCertificateVerifier verifier,
+      TlsHandshakes handshakes,
+      Provider provider,
+      BooleanSupplier nativeLoads) {
+    if (provider == Provider.OPENSSL) {
+      if (nativeLoads.getAsBoolean()) {
+        SslContext context = openSslContext(server, verifier, handshakes);
+        return () -> context.newEngine(ByteBufAllocator.DEFAULT);
+      }
+      LOG.warn(
+          "flotilla.device.tls-provider = openssl, but BoringSSL cannot load here ({}): the device "
+              + "port uses the JDK's TLS, which makes handshakes several times more expensive",
+          OpenSsl.unavailabilityCause() == null
+              ? "no native library"
+              : OpenSsl.unavailabilityCause().toString());
+    }
     return engines(sslContext(server, verifier, handshakes));
+  }
+
+  static SslContext openSslContext(
+      ServerCredentials server, DeviceCertificateVerifier verifier, TlsHandshakes handshakes) {
+    try {
+      // SslProvider.OPENSSL, not OPENSSL_REFCNT: pekko's TLS stage never releases an engine, so
+      // the native SSL of a connection is freed when its engine closes or is collected.
+      // TLS 1.3 resumption uses BoringSSL's stateless tickets (encrypted with keys this context
+      // draws at start and rotates), which carry the verified client chain:
+      // DeviceIdentityDirectives
+      // reads it from a resumed session as from a full one. The session cache is only for TLS 1.2.
+      return SslContextBuilder.forServer(
+              server.privateKey(), server.chain().toArray(X509Certificate[]::new))
+          .sslProvider(SslProvider.OPENSSL)
+          .trustManager(new DeviceTrustManager(verifier, handshakes))
+          // OPTIONAL for the same reason as setWantClientAuth in the JDK engines below
+          .clientAuth(ClientAuth.OPTIONAL)
+          .protocols(PROTOCOLS)
+          .sessionCacheSize(SERVER_SESSION_CACHE)
+          .build();
+    } catch (SSLException e) {
+      throw new IllegalStateException("cannot set up BoringSSL for the device port", e);
+    }
   }
 
   private static Supplier<SSLEngine> engines(SSLContext context) {

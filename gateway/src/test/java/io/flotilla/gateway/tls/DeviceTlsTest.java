@@ -15,6 +15,7 @@ import io.flotilla.core.pki.IssuedDeviceCertificate;
 import io.flotilla.core.pki.Pem;
 import io.flotilla.core.pki.PkiSettings;
 import io.flotilla.core.pki.PkiTestSupport;
+import io.flotilla.core.pki.ServerCredentials;
 import java.io.IOException;
 import java.math.BigInteger;
 import java.net.Socket;
@@ -45,17 +46,21 @@ import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.X509ExtendedKeyManager;
 import org.apache.pekko.actor.ActorSystem;
 import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.HttpsConnectionContext;
 import org.apache.pekko.http.javadsl.ServerBinding;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The device port over real TLS: JDK HttpClient and curl as devices, with certificates from real
- * CSRs.
+ * CSRs. This class runs it on the JDK's provider; {@link DeviceTlsOnOpenSslTest} runs the same
+ * tests on BoringSSL.
  */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class DeviceTlsTest {
 
   private static final Duration TIMEOUT = Duration.ofSeconds(10);
@@ -70,8 +75,19 @@ class DeviceTlsTest {
   private static ServerBinding plainBinding;
   private static String base;
 
+  /** The device port's TLS as the provider under test sets it up. */
+  HttpsConnectionContext serverTls(ServerCredentials server, DeviceCertificateVerifier verifier) {
+    serverTls = DeviceTls.sslContext(server, verifier);
+    return DeviceTls.httpsContext(serverTls);
+  }
+
+  /** Whether the server holds any TLS session (it should not: tickets are stateless). */
+  boolean serverKeepsSessions() {
+    return serverTls.getServerSessionContext().getIds().hasMoreElements();
+  }
+
   @BeforeAll
-  static void start() throws Exception {
+  void start() throws Exception {
     pki =
         DevicePki.open(
             dir.resolve("pki"),
@@ -80,12 +96,11 @@ class DeviceTlsTest {
     DeviceCertificateVerifier verifier =
         pki.verifier((factory, uuid, serial) -> revokedSerials.contains(serial));
     Route whoami = new DeviceIdentityDirectives(verifier).deviceIdentity(DeviceTlsTest::echo);
-    serverTls = DeviceTls.sslContext(pki.server().credentials(), verifier);
     system = ActorSystem.create("device-tls-test");
     httpsBinding =
         Http.get(system)
             .newServerAt("127.0.0.1", 0)
-            .enableHttps(DeviceTls.httpsContext(serverTls))
+            .enableHttps(serverTls(pki.server().credentials(), verifier))
             .withSettings(DeviceTls.serverSettings(system))
             .bind(whoami)
             .toCompletableFuture()
@@ -100,7 +115,7 @@ class DeviceTlsTest {
   }
 
   @AfterAll
-  static void stop() throws Exception {
+  void stop() throws Exception {
     if (httpsBinding != null) {
       httpsBinding.unbind().toCompletableFuture().get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
     }
@@ -203,7 +218,7 @@ class DeviceTlsTest {
     assertEquals(200, resumed.statusCode());
     assertEquals("acme " + device.uuid + " production=false", resumed.body());
     assertFalse(
-        serverTls.getServerSessionContext().getIds().hasMoreElements(),
+        serverKeepsSessions(),
         "stateless tickets: the server keeps no session, so any number of devices can resume");
   }
 
