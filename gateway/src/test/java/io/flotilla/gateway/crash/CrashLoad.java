@@ -50,7 +50,9 @@ final class CrashLoad {
     TOKENS("factory tokens"),
     GIT_PUSHES("git pushes"),
     BLOBS("registry blobs"),
-    MANIFESTS("registry manifests");
+    MANIFESTS("registry manifests"),
+    LABELS("device labels"),
+    ROLLOUTS("rollout writes");
 
     final String label;
 
@@ -213,6 +215,8 @@ final class CrashLoad {
     writers.add(writer("tokens", n -> createToken()));
     writers.add(writer("git", this::push));
     writers.add(writer("registry", this::pushImage));
+    writers.add(writer("labels", this::setLabels));
+    writers.add(writer("rollouts", this::rollout));
     writers.forEach(Thread::start);
     awaitEveryKind();
     Thread.sleep(killAfter.toMillis());
@@ -349,6 +353,58 @@ final class CrashLoad {
       ApiToken token =
           ApiToken.parse(JSON.readTree(answer.body).get("token").asText()).orElseThrow();
       acks.add(new Ack(Kind.TOKENS, FACTORY, token.id()));
+    }
+  }
+
+  /** The operator's labels of an event device: each PATCH replaces them with a value of its own. */
+  private void setLabels(int n) throws Exception {
+    DeviceClient device = eventDevices.get(n % eventDevices.size());
+    String value = "t" + trial + "-l" + n;
+    Answer answer =
+        api(
+            "PATCH",
+            "/api/v1/factories/" + FACTORY + "/devices/" + device.uuid,
+            server.adminToken,
+            "{\"labels\":{\"crash\":\"" + value + "\"}}");
+    if (answer.status == 200) {
+      acks.add(new Ack(Kind.LABELS, device.uuid, value));
+    } else {
+      lastRefusal = "labels: " + answer.status + " " + answer.body;
+    }
+  }
+
+  /**
+   * A rollout created, paused, resumed and canceled, each change acknowledged on its own. Each has
+   * its own tag: a tag has one unfinished rollout at a time, and the one the kill interrupts stays
+   * unfinished.
+   */
+  private void rollout(int n) throws Exception {
+    String id = "t" + trial + "-r" + n;
+    String base = "/api/v1/factories/" + FACTORY + "/rollouts";
+    Answer created =
+        api(
+            "POST",
+            base,
+            ciToken,
+            "{\"id\":\""
+                + id
+                + "\",\"tag\":\"crash-"
+                + id
+                + "\",\"version\":2,\"growth\":[10,100],\"rollback\":true}");
+    if (created.status != 201) {
+      lastRefusal = "rollout create: " + created.status + " " + created.body;
+      return;
+    }
+    String where = FACTORY + "/" + id;
+    acks.add(new Ack(Kind.ROLLOUTS, where, "Created"));
+    for (String[] change :
+        new String[][] {{"pause", "Paused"}, {"resume", "Resumed"}, {"cancel", "Canceled"}}) {
+      Answer answer = api("POST", base + "/" + id + "/" + change[0], ciToken, null);
+      if (answer.status != 200) {
+        lastRefusal = "rollout " + change[0] + ": " + answer.status + " " + answer.body;
+        return;
+      }
+      acks.add(new Ack(Kind.ROLLOUTS, where, change[1]));
     }
   }
 
@@ -494,6 +550,10 @@ final class CrashLoad {
             }
             case BLOBS -> blobPresent(ack.what());
             case MANIFESTS -> manifestPresent(ack.where(), ack.what());
+            case LABELS ->
+                journal(journals, "Device", ack.where()).contains("\"" + ack.what() + "\"");
+            case ROLLOUTS ->
+                journal(journals, "Rollout", ack.where()).contains("\"" + ack.what() + "\"");
           };
       if (present) {
         tally.found.merge(ack.kind(), 1, Integer::sum);
