@@ -373,38 +373,51 @@ final class CrashLoad {
     }
   }
 
+  /** The rollout writes in the order one rollout goes through them: its event type for each. */
+  private static final String[][] ROLLOUT_STEPS = {
+    {null, "Created"}, {"pause", "Paused"}, {"resume", "Resumed"}, {"cancel", "Canceled"}
+  };
+
   /**
-   * A rollout created, paused, resumed and canceled, each change acknowledged on its own. Each has
-   * its own tag: a tag has one unfinished rollout at a time, and the one the kill interrupts stays
-   * unfinished.
+   * The rollout the rollout writer works on, and its next step; kept from one trial to the next.
+   */
+  private int rolloutNumber;
+
+  private int rolloutStep;
+
+  /**
+   * One write a step: a rollout is created, paused, resumed and canceled, and the next one created,
+   * each change acknowledged on its own. A kill leaves the step to do again in the next trial,
+   * which the API answers as it stands (pausing a paused rollout is 200; creating one that exists
+   * is 409, and the writer moves on), so whichever write the kill follows, the next trial goes on
+   * from there. Each rollout has its own tag: a tag has one unfinished rollout at a time.
    */
   private void rollout(int n) throws Exception {
-    String id = "t" + trial + "-r" + n;
+    String id = "r" + rolloutNumber;
     String base = "/api/v1/factories/" + FACTORY + "/rollouts";
-    Answer created =
-        api(
-            "POST",
-            base,
-            ciToken,
-            "{\"id\":\""
-                + id
-                + "\",\"tag\":\"crash-"
-                + id
-                + "\",\"version\":2,\"growth\":[10,100],\"rollback\":true}");
-    if (created.status != 201) {
-      lastRefusal = "rollout create: " + created.status + " " + created.body;
+    String[] step = ROLLOUT_STEPS[rolloutStep];
+    Answer answer =
+        step[0] == null
+            ? api(
+                "POST",
+                base,
+                ciToken,
+                "{\"id\":\""
+                    + id
+                    + "\",\"tag\":\"crash-"
+                    + id
+                    + "\",\"version\":2,\"growth\":[10,100],\"rollback\":true}")
+            : api("POST", base + "/" + id + "/" + step[0], ciToken, null);
+    boolean done = answer.status == (step[0] == null ? 201 : 200);
+    if (done) {
+      acks.add(new Ack(Kind.ROLLOUTS, FACTORY + "/" + id, step[1]));
+    } else if (!(step[0] == null && answer.status == 409)) {
+      lastRefusal = "rollout " + step[1] + ": " + answer.status + " " + answer.body;
       return;
     }
-    String where = FACTORY + "/" + id;
-    acks.add(new Ack(Kind.ROLLOUTS, where, "Created"));
-    for (String[] change :
-        new String[][] {{"pause", "Paused"}, {"resume", "Resumed"}, {"cancel", "Canceled"}}) {
-      Answer answer = api("POST", base + "/" + id + "/" + change[0], ciToken, null);
-      if (answer.status != 200) {
-        lastRefusal = "rollout " + change[0] + ": " + answer.status + " " + answer.body;
-        return;
-      }
-      acks.add(new Ack(Kind.ROLLOUTS, where, change[1]));
+    rolloutStep = (rolloutStep + 1) % ROLLOUT_STEPS.length;
+    if (rolloutStep == 0) {
+      rolloutNumber++;
     }
   }
 
