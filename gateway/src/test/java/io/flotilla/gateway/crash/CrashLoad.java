@@ -566,7 +566,8 @@ final class CrashLoad {
             case LABELS ->
                 journal(journals, "Device", ack.where()).contains("\"" + ack.what() + "\"");
             case ROLLOUTS ->
-                journal(journals, "Rollout", ack.where()).contains("\"" + ack.what() + "\"");
+                wholeJournal(journals, "Rollout", ack.where())
+                    .contains("\"type\":\"" + ack.what() + "\"");
           };
       if (present) {
         tally.found.merge(ack.kind(), 1, Integer::sum);
@@ -619,6 +620,27 @@ final class CrashLoad {
     if (sequenceNr.find()) {
       journalRead.put(key, Long.parseLong(sequenceNr.group(1)));
     }
+    cache.put(key, body);
+    return body;
+  }
+
+  /**
+   * An entity's whole journal, for the rollouts' few events: a step done again after a kill is
+   * answered as it stands (pausing a paused rollout), so its event may be one an earlier trial
+   * already read.
+   */
+  private String wholeJournal(Map<String, String> cache, String type, String id) throws Exception {
+    String key = "whole " + type + "/" + id;
+    String cached = cache.get(key);
+    if (cached != null) {
+      return cached;
+    }
+    Answer answer = apiRead("/api/v1/journal/" + type + "/" + id);
+    if (answer.status != 200 && answer.status != 404) {
+      throw new AssertionError(
+          "reading the journal of " + type + "/" + id + ": " + answer.status + " " + answer.body);
+    }
+    String body = answer.status == 200 ? answer.body : "";
     cache.put(key, body);
     return body;
   }
