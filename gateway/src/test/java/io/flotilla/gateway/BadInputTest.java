@@ -479,6 +479,20 @@ class BadInputTest {
     deviceFields.put("name", badDeviceNames);
     deviceFields.put("group", badNames(true));
     deviceFields.put("tag", badNames(false));
+    List<String> badLabels = new ArrayList<>(NOT_A_MAP);
+    badLabels.addAll(
+        List.of(
+            "{\"a b\":\"v\"}",
+            "{\"k\":\"v v\"}",
+            "{\"\":\"v\"}",
+            "{\"k\":" + q("x".repeat(200)) + "}",
+            "{" + q("k".repeat(100)) + ":\"v\"}",
+            "{\"k\":\"a\\u0000\"}",
+            "{\"k\\u001b\":\"v\"}",
+            IntStream.rangeClosed(0, Limits.DEVICE_LABELS)
+                .mapToObj(i -> "\"k" + i + "\":\"v\"")
+                .collect(Collectors.joining(",", "{", "}"))));
+    deviceFields.put("labels", badLabels);
     endpoints.add(
         new JsonEndpoint(
             false,
@@ -579,6 +593,8 @@ class BadInputTest {
             "{\"commit\":\"" + "a".repeat(40) + "\",\"branch\":\"main\",\"tag\":\"main\"}",
             rebuildFields));
 
+    endpoints.add(rolloutEndpoint());
+
     endpoints.add(new JsonEndpoint(true, "PATCH", "/config", false, config, configFields));
     Map<String, List<String>> appsStatesFields = new LinkedHashMap<>();
     appsStatesFields.put(
@@ -608,6 +624,97 @@ class BadInputTest {
         new JsonEndpoint(true, "PUT", "/system_info", false, "{\"id\":\"lshw\"}", Map.of()));
     endpoints.add(new JsonEndpoint(true, "POST", "/events", false, "[]", Map.of()));
     return endpoints;
+  }
+
+  /** A rollout's create body: each field wrong, and a misspelt field (a default taken silently). */
+  private static JsonEndpoint rolloutEndpoint() {
+    List<String> badNumbers =
+        List.of(
+            "\"1\"",
+            "\"\"",
+            "[]",
+            "{}",
+            "true",
+            "-1",
+            "0",
+            "1e999",
+            "99999999999999999999",
+            "[0.5]");
+    Map<String, List<String>> fields = new LinkedHashMap<>();
+    List<String> badIds = new ArrayList<>(badNames(false));
+    badIds.addAll(List.of("42", "true", q("UPPER"), q("x".repeat(64))));
+    fields.put("id", badIds);
+    fields.put("tag", badNames(false));
+    fields.put(
+        "version",
+        List.of(
+            "\"2\"",
+            "2.5",
+            "0",
+            "-2",
+            "99999999999",
+            "99999999999999999999",
+            "1e999",
+            "[]",
+            "{}",
+            "true",
+            "\"\""));
+    List<String> badGrowth = new ArrayList<>(NOT_A_LIST);
+    badGrowth.addAll(
+        List.of(
+            "[]",
+            "[-5]",
+            "[0]",
+            "[101]",
+            "[50,10]",
+            "[10,10]",
+            "[\"50\"]",
+            "[1e999]",
+            IntStream.rangeClosed(0, Limits.ROLLOUT_PHASES)
+                .mapToObj(i -> String.valueOf(i + 1))
+                .collect(Collectors.joining(",", "[", "]")),
+            IntStream.range(0, 10_000)
+                .mapToObj(i -> "1")
+                .collect(Collectors.joining(",", "[", "]"))));
+    fields.put("growth", badGrowth);
+    fields.put(
+        "phases",
+        List.of(
+            "[{}]",
+            "[{\"percent\":5,\"group\":\"lab\"}]",
+            "[{\"name\":\"a\\u0000\",\"percent\":5}]",
+            "[{\"name\":" + q("x".repeat(300)) + ",\"percent\":5}]",
+            "[{\"name\":\"a\",\"percent\":5},{\"name\":\"a\",\"percent\":10}]",
+            "[{\"group\":\"bad group\"}]",
+            "[{\"labels\":{}}]",
+            "[{\"labels\":{\"k\":\"v v\"}}]",
+            "[{\"labels\":[]}]",
+            "[{\"uuids\":[]}]",
+            "[{\"uuids\":[\"\\u0000\"]}]",
+            "[{\"uuids\":" + list(Collections.nCopies(Limits.ROLLOUT_PHASE_UUIDS + 1, "u")) + "}]",
+            "[{\"count\":0}]",
+            "[{\"count\":-1}]",
+            "[{\"count\":\"5\"}]",
+            "[{\"count\":1.5}]",
+            "[{\"percent\":5,\"successShare\":1.5}]",
+            "[{\"percent\":5,\"successWithinSeconds\":-1}]",
+            "[{\"percent\":5,\"successWithinSeconds\":99999999999}]",
+            "[{\"percent\":5,\"colour\":\"blue\"}]"));
+    fields.put("successShare", List.of("0", "-0.5", "1.01", "\"0.9\"", "[]", "1e999"));
+    fields.put("successWithinSeconds", badNumbers);
+    fields.put("errorCount", badNumbers);
+    fields.put("errorShare", List.of("0", "-0.1", "2", "\"0.1\"", "{}", "1e999"));
+    fields.put("rollback", List.of("\"true\"", "1", "0", "\"\"", "[]", "{}"));
+    fields.put("errorshare", List.of("0.5", "\"x\"", "null"));
+    return new JsonEndpoint(
+        false,
+        "POST",
+        "/api/v1/factories/acme/rollouts",
+        false,
+        "{\"id\":\"r1\",\"tag\":\"rollout-tag\",\"version\":2,\"growth\":[1,10,100],"
+            + "\"successShare\":0.9,\"successWithinSeconds\":600,\"errorCount\":5,"
+            + "\"errorShare\":0.2,\"rollback\":true}",
+        fields);
   }
 
   /**
@@ -731,7 +838,15 @@ class BadInputTest {
                     "apps",
                     "overrides",
                     "tag",
-                    "hardware-id")
+                    "hardware-id",
+                    "labels",
+                    "phases",
+                    "successShare",
+                    "successWithinSeconds",
+                    "errorCount",
+                    "errorShare",
+                    "rollback",
+                    "errorshare")
                 .contains(field.getKey())
             || endpoint.path().equals("/api/v1/factories") && field.getKey().equals("name")) {
           ObjectNode missing = template.deepCopy();
@@ -953,7 +1068,10 @@ class BadInputTest {
             new String[] {"POST", "/api/v1/factories/acme/device-authorizations/BBBB-BBBB"},
             new String[] {"GET", "/api/v1/journal/Factory/acme"},
             new String[] {"GET", "/api/v1/factories/acme/apps"},
-            new String[] {"GET", "/api/v1/factories/acme/builds"});
+            new String[] {"GET", "/api/v1/factories/acme/builds"},
+            new String[] {"GET", "/api/v1/factories/acme/rollouts"},
+            new String[] {"POST", "/api/v1/factories/acme/rollouts"},
+            new String[] {"POST", "/api/v1/factories/acme/rollouts/no-such/cancel"});
     for (String[] route : apiRoutes) {
       for (String credentials : badCredentials) {
         Map<String, String> headers = new LinkedHashMap<>();
@@ -1025,6 +1143,21 @@ class BadInputTest {
             "/api/v1/factories/acme/device-authorizations/" + "x".repeat(1500),
             "/api/v1/factories/acme/device-authorizations/%00",
             "/api/v1/factories/ACME/device-authorizations",
+            "/api/v1/factories/acme/rollouts?limit=abc",
+            "/api/v1/factories/acme/rollouts?limit=0",
+            "/api/v1/factories/acme/rollouts?limit=-1",
+            "/api/v1/factories/acme/rollouts?limit=1001",
+            "/api/v1/factories/acme/rollouts?limit=99999999999999999999",
+            "/api/v1/factories/acme/rollouts?cursor=%00",
+            "/api/v1/factories/acme/rollouts?cursor=Bad%20Id",
+            "/api/v1/factories/acme/rollouts?cursor=" + "x".repeat(1500),
+            "/api/v1/factories/acme/rollouts/" + "x".repeat(1500),
+            "/api/v1/factories/acme/rollouts/%00",
+            "/api/v1/factories/acme/rollouts/UPPER",
+            "/api/v1/factories/acme/rollouts/no-such",
+            "/api/v1/factories/acme/rollouts/no-such/events",
+            "/api/v1/factories/acme/rollouts/%00/events",
+            "/api/v1/journal/Rollout/acme/no-such",
             "/api/v1/nothing-here",
             "/api/v2/factories",
             "/api//v1//factories",
@@ -1053,11 +1186,24 @@ class BadInputTest {
               "/api/v1/factories",
               "/api/v1/factories/acme",
               "/api/v1/factories/acme/targets",
+              "/api/v1/factories/acme/rollouts",
               "/ota/devices/",
               "/oauth/token/",
               "/oauth/authorization/device/",
               "/health/ready")) {
         cases.add(new Case(false, method, path, adminAuth, null, method + " " + path));
+      }
+    }
+    for (String action : List.of("pause", "resume", "cancel")) {
+      for (String id : List.of("no-such", "x".repeat(1500), "%00", "UPPER", "a%2fb")) {
+        cases.add(
+            new Case(
+                false,
+                "POST",
+                "/api/v1/factories/acme/rollouts/" + id + "/" + action,
+                auth,
+                null,
+                action + " rollout " + Limits.shortened(id)));
       }
     }
     cases.add(
@@ -1651,6 +1797,7 @@ class BadInputTest {
             "/api/v1/factories/acme/apps",
             "/api/v1/factories/acme/devices/" + deviceUuid + "/config",
             "/api/v1/factories/acme/device-authorizations",
+            "/api/v1/factories/acme/rollouts",
             "/v2/_catalog")) {
       HttpResponse<String> answer =
           apiCall(

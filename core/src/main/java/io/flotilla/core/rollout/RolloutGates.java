@@ -1,6 +1,7 @@
 package io.flotilla.core.rollout;
 
 import java.time.Duration;
+import java.time.Instant;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -10,7 +11,9 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.pubsub.Topic;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
@@ -19,8 +22,10 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
  * This node's copy of every rollout's {@link Gate}, so that a check-in decides what its device sees
  * from memory. Kept current by the rollout topic (each change of a rollout publishes its gate) and
  * reloaded from {@code rollouts} every keeper interval, which heals a lost notice; a gate is
- * replaced only by one of a higher revision. The reload also wakes the running rollouts: after a
- * restart or a rebalance nothing else would start them again.
+ * replaced only by one of a higher revision. After the first read a reload reads only the rollouts
+ * that can still change and those that finished lately (a finished rollout never changes again), so
+ * its cost follows the running rollouts, not every rollout ever made. The reload also wakes the
+ * running rollouts: after a restart or a rebalance nothing else would start them again.
  */
 public final class RolloutGates {
 
@@ -54,10 +59,8 @@ public final class RolloutGates {
   private final RolloutQueries queries;
   private final ClusterSharding sharding;
   private final Duration askTimeout;
-  private final ActorSystem<?> system;
 
   private RolloutGates(ActorSystem<?> system, RolloutQueries queries, Duration askTimeout) {
-    this.system = system;
     this.queries = queries;
     this.sharding = ClusterSharding.get(system);
     this.askTimeout = askTimeout;
@@ -65,7 +68,21 @@ public final class RolloutGates {
 
   private record Reload() {}
 
-  private record Loaded(List<RolloutQueries.RolloutRow> rows) {}
+  /** {@code since}: the lower bound the read used for finished rollouts, null for all of them. */
+  private record Loaded(List<RolloutQueries.RolloutRow> rows, Instant since, Instant readAt) {}
+
+  /**
+   * How far before the last read a finished rollout's change is read again: its row's {@code
+   * updated_at} is the event's time, written by the projection a little later (its poll, under load
+   * seconds), and set by another node's clock.
+   */
+  static final Duration FINISHED_OVERLAP = Duration.ofMinutes(2);
+
+  /**
+   * Every this many reloads reads every rollout again: heals a finished rollout that neither its
+   * notice nor a reload within {@link #FINISHED_OVERLAP} brought (the projection far behind).
+   */
+  static final int FULL_RELOAD_EVERY = 60;
 
   public static RolloutGates start(
       ActorSystem<?> system,
@@ -82,34 +99,55 @@ public final class RolloutGates {
                         timers -> {
                           timers.startTimerWithFixedDelay(
                               new Reload(), Duration.ZERO, keeperInterval);
-                          return Behaviors.receiveMessage(
-                              message -> {
-                                if (message instanceof Gate gate) {
-                                  gates.update(gate);
-                                } else if (message instanceof Reload) {
-                                  context.pipeToSelf(
-                                      queries.rollouts(null),
-                                      (rows, failure) -> {
-                                        if (failure != null) {
-                                          system
-                                              .log()
-                                              .warn(
-                                                  "cannot reload the rollouts' gates: {}",
-                                                  failure.getMessage());
-                                          return new Loaded(null);
-                                        }
-                                        return new Loaded(rows);
-                                      });
-                                } else if (message instanceof Loaded loaded) {
-                                  gates.loaded(loaded.rows());
-                                }
-                                return Behaviors.same();
-                              });
+                          return keeper(context, gates, queries, null, 0);
                         })),
             "rollout-gates",
             Props.empty());
     topic.tell(Topic.subscribe(keeper.<Gate>narrow()));
     return gates;
+  }
+
+  /**
+   * The keeper: reads every rollout first, then only those that can still change (running, paused)
+   * and those that finished since the last read; see {@link RolloutQueries#forGates}.
+   *
+   * @param lastRead when the last successful read started (null: none yet, read all)
+   * @param reloads reads since the last full one
+   */
+  private static Behavior<Object> keeper(
+      ActorContext<Object> context,
+      RolloutGates gates,
+      RolloutQueries queries,
+      Instant lastRead,
+      int reloads) {
+    return Behaviors.receiveMessage(
+        message -> {
+          if (message instanceof Gate gate) {
+            gates.update(gate);
+          } else if (message instanceof Reload) {
+            Instant since =
+                lastRead == null || reloads >= FULL_RELOAD_EVERY
+                    ? null
+                    : lastRead.minus(FINISHED_OVERLAP);
+            Instant readAt = Instant.now();
+            context.pipeToSelf(
+                queries.forGates(since),
+                (rows, failure) -> {
+                  if (failure != null) {
+                    context
+                        .getLog()
+                        .warn("cannot reload the rollouts' gates: {}", failure.getMessage());
+                    return new Loaded(null, since, readAt);
+                  }
+                  return new Loaded(rows, since, readAt);
+                });
+          } else if (message instanceof Loaded loaded && loaded.rows() != null) {
+            gates.loaded(loaded.rows());
+            return keeper(
+                context, gates, queries, loaded.readAt(), loaded.since() == null ? 1 : reloads + 1);
+          }
+          return Behaviors.same();
+        });
   }
 
   /** Completes once the gates were read from the database at least once. */
@@ -150,9 +188,6 @@ public final class RolloutGates {
 
   /** On the keeper's thread, as every update: the gates of one tag are rebuilt by one writer. */
   private void loaded(List<RolloutQueries.RolloutRow> rows) {
-    if (rows == null) {
-      return;
-    }
     for (RolloutQueries.RolloutRow row : rows) {
       update(row.gate());
       if (row.gate().status() == Rollout.Status.RUNNING) {

@@ -2,6 +2,7 @@ package io.flotilla.core.rollout;
 
 import static io.flotilla.core.ReadSideSupport.instant;
 
+import io.flotilla.core.ReadSideSupport;
 import io.flotilla.core.persistence.Database;
 import io.flotilla.protocol.Json;
 import java.sql.PreparedStatement;
@@ -144,38 +145,110 @@ public final class RolloutQueries {
         });
   }
 
-  public CompletionStage<List<RolloutRow>> rollouts(String factory) {
+  /** A page of a factory's rollouts; {@code nextCursor} is the id to continue after, or null. */
+  public record RolloutPage(List<RolloutRow> rollouts, String nextCursor) {}
+
+  private static final String COLUMNS =
+      "SELECT factory, id, tag, version, status, revision, gate, created_by, created_at, updated_at"
+          + " FROM rollouts";
+
+  /** The statuses a rollout can still change from, as the read side stores them. */
+  static final String NOT_FINISHED = "status IN ('running', 'paused')";
+
+  /**
+   * A factory's rollouts in the order they were created, {@code limit} of them after the rollout
+   * {@code cursor} (null: from the first). A cursor that names no rollout of the factory gives an
+   * empty page.
+   */
+  public CompletionStage<RolloutPage> rollouts(String factory, int limit, String cursor) {
     return database.query(
         blocking,
         connection -> {
-          List<RolloutRow> rows = new ArrayList<>();
           try (PreparedStatement s =
               connection.prepareStatement(
-                  "SELECT factory, id, tag, version, status, revision, gate, created_by, created_at, updated_at"
-                      + " FROM rollouts"
-                      + (factory == null ? "" : " WHERE factory = ?")
-                      + " ORDER BY factory, created_at, id")) {
-            if (factory != null) {
-              s.setString(1, factory);
+                  COLUMNS
+                      + " WHERE factory = ?"
+                      + (cursor == null
+                          ? ""
+                          : " AND EXISTS (SELECT 1 FROM rollouts c WHERE c.factory = rollouts.factory"
+                              + " AND c.id = ? AND (rollouts.created_at > c.created_at"
+                              + " OR (rollouts.created_at = c.created_at AND rollouts.id > c.id)))")
+                      + " ORDER BY created_at, id")) {
+            s.setString(1, factory);
+            if (cursor != null) {
+              s.setString(2, cursor);
             }
-            try (ResultSet r = s.executeQuery()) {
-              while (r.next()) {
-                rows.add(
-                    new RolloutRow(
-                        r.getString(1),
-                        r.getString(2),
-                        r.getString(3),
-                        r.getLong(4),
-                        r.getString(5),
-                        r.getLong(6),
-                        readGate(r.getString(7)),
-                        r.getString(8),
-                        instant(r.getTimestamp(9)),
-                        instant(r.getTimestamp(10))));
-              }
+            s.setMaxRows(limit + 1);
+            List<RolloutRow> rows = rows(s);
+            if (rows.size() <= limit) {
+              return new RolloutPage(rows, null);
             }
+            List<RolloutRow> page = List.copyOf(rows.subList(0, limit));
+            return new RolloutPage(page, page.get(limit - 1).id());
           }
-          return rows;
         });
+  }
+
+  /** The rollouts of a factory's tag that are running or paused. */
+  public CompletionStage<List<RolloutRow>> unfinished(String factory, String tag) {
+    return database.query(
+        blocking,
+        connection -> {
+          try (PreparedStatement s =
+              connection.prepareStatement(
+                  COLUMNS
+                      + " WHERE factory = ? AND tag = ? AND "
+                      + NOT_FINISHED
+                      + " ORDER BY created_at, id")) {
+            s.setString(1, factory);
+            s.setString(2, tag);
+            return rows(s);
+          }
+        });
+  }
+
+  /**
+   * What a node must know of every rollout: all of them when {@code changedSince} is null, else
+   * those still running or paused and those changed at or after {@code changedSince} (a rollout
+   * that finished since the last read). Finished rollouts never change again, so a node that read
+   * them once keeps them.
+   */
+  public CompletionStage<List<RolloutRow>> forGates(Instant changedSince) {
+    return database.query(
+        blocking,
+        connection -> {
+          try (PreparedStatement s =
+              connection.prepareStatement(
+                  COLUMNS
+                      + (changedSince == null
+                          ? ""
+                          : " WHERE " + NOT_FINISHED + " OR updated_at >= ?"))) {
+            if (changedSince != null) {
+              s.setTimestamp(1, ReadSideSupport.timestamp(changedSince));
+            }
+            return rows(s);
+          }
+        });
+  }
+
+  private static List<RolloutRow> rows(PreparedStatement s) throws java.sql.SQLException {
+    List<RolloutRow> rows = new ArrayList<>();
+    try (ResultSet r = s.executeQuery()) {
+      while (r.next()) {
+        rows.add(
+            new RolloutRow(
+                r.getString(1),
+                r.getString(2),
+                r.getString(3),
+                r.getLong(4),
+                r.getString(5),
+                r.getLong(6),
+                readGate(r.getString(7)),
+                r.getString(8),
+                instant(r.getTimestamp(9)),
+                instant(r.getTimestamp(10))));
+      }
+    }
+    return rows;
   }
 }

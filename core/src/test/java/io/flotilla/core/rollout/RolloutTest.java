@@ -403,6 +403,56 @@ abstract class RolloutTest {
     assertFalse(sees(core, f, "main", d.get(2)));
   }
 
+  /** The ids of factory {@code f}'s rollouts that the keeper reads with this bound. */
+  List<String> keeperReads(String f, Instant changedSince) throws Exception {
+    return await(core.rolloutQueries().forGates(changedSince)).stream()
+        .filter(r -> r.factory().equals(f))
+        .map(RolloutQueries.RolloutRow::id)
+        .sorted()
+        .toList();
+  }
+
+  @Test
+  void theKeeperReadsOnlyTheRolloutsThatCanStillChangeAndKeepsTheFinishedGates() throws Exception {
+    String f = factory();
+    List<String> d = fleet(core, f, "main", 3);
+    Instant longAgo = Instant.now().minus(Duration.ofHours(1));
+    RolloutPlan canary =
+        new RolloutPlan(
+            List.of(uuids("canary", d.subList(0, 1)), percent("all", 100)), 1, null, false);
+    create(core, f, "old", "main", canary);
+    awaitRollout(core, f, "old", s -> s.startedPhases() == 1);
+    rollout(core, f, "old", r -> new Rollout.Cancel("admin", longAgo, r));
+    create(core, f, "running", "qa", canary);
+    create(core, f, "paused", "lab", canary);
+    rollout(core, f, "paused", r -> new Rollout.Pause("admin", Instant.now(), r));
+    eventually(
+        PATIENCE,
+        () -> {
+          assertEquals(List.of("old", "paused", "running"), keeperReads(f, null));
+          assertEquals(
+              List.of("paused", "running"),
+              keeperReads(f, Instant.now().minus(Duration.ofMinutes(5))));
+          return null;
+        });
+    assertEquals(
+        List.of("old", "paused", "running"), keeperReads(f, longAgo.minus(Duration.ofMinutes(1))));
+    eventually(
+        PATIENCE,
+        () -> {
+          assertEquals(
+              Rollout.Status.CANCELED,
+              core.rolloutGates().forTag(f, "main").gates().get(0).status());
+          return null;
+        });
+    // a reload after the cancel, which reads only the rollouts that can still change
+    Thread.sleep(
+        core.system().settings().config().getDuration("flotilla.rollout.keeper-interval").toMillis()
+            + 1000);
+    assertTrue(sees(core, f, "main", d.get(0)), "the canceled rollout keeps what it gave");
+    assertFalse(sees(core, f, "main", d.get(1)), "and gives nobody else its target");
+  }
+
   @Test
   void aRolloutGoesOnAfterItsNodeRestarts() throws Exception {
     com.typesafe.config.Config config = TestNode.config(TestDatabases.fresh(kind()), restartDir);

@@ -13,7 +13,6 @@ import io.flotilla.core.rollout.RolloutQueries;
 import java.math.BigDecimal;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -56,7 +55,12 @@ final class RolloutPages {
                 pathEndOrSingleSlash(
                     () ->
                         dashboard.viewed(
-                            factory, Scope.TARGETS_READ, caller -> listPage(factory, caller))),
+                            factory,
+                            Scope.TARGETS_READ,
+                            caller ->
+                                parameterOptional(
+                                    "after",
+                                    after -> listPage(factory, after.orElse(null), caller)))),
                 pathPrefix(
                     segment(),
                     id -> {
@@ -94,6 +98,8 @@ final class RolloutPages {
     return "/api/v1/factories/" + factory + "/rollouts/" + id;
   }
 
+  private static final int LIST_PAGE = 100;
+
   private static String base(String factory) {
     return "/factories/" + Html.query(factory) + "/rollouts";
   }
@@ -102,18 +108,21 @@ final class RolloutPages {
 
   /**
    * From the read side the API's list reads ({@link RolloutQueries#rollouts}), whose rows also hold
-   * the phases' names that the list answer leaves out.
+   * the phases' names that the list answer leaves out; in the API's order (as created) and pages,
+   * {@code after} being the last rollout of the page before.
    */
-  private Route listPage(String factory, DashboardRoutes.Caller caller) {
+  private Route listPage(String factory, String after, DashboardRoutes.Caller caller) {
     Pages.Viewer viewer = dashboard.viewer(caller, factory);
+    if (after != null && !Limits.ROLLOUT_ID.matcher(after).matches()) {
+      return DashboardRoutes.error(
+          StatusCodes.BAD_REQUEST, viewer, "after must name a rollout of this factory.");
+    }
     return DashboardRoutes.done(
-        core.rolloutQueries().rollouts(factory),
+        core.rolloutQueries().rollouts(factory, LIST_PAGE, after),
         viewer,
-        rows -> {
+        page -> {
           List<Html> body = new ArrayList<>();
-          List<RolloutQueries.RolloutRow> newestFirst = new ArrayList<>(rows);
-          Collections.reverse(newestFirst);
-          for (RolloutQueries.RolloutRow r : newestFirst) {
+          for (RolloutQueries.RolloutRow r : page.rollouts()) {
             body.add(
                 Html.of(
                     "<tr><th scope=\"row\"><a href=\"%s/%s\">%s</a></th><td>%s</td><td>version %s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>",
@@ -133,16 +142,21 @@ final class RolloutPages {
               "Rollouts",
               Html.of(
                   """
-                  <div class="scroll"><table><caption>Rollouts of this factory, newest first</caption>
+                  <div class="scroll"><table><caption>Rollouts of this factory, as created</caption>
                   <thead><tr><th scope="col">Rollout</th><th scope="col">Tag</th><th scope="col">Target</th><th scope="col">State</th><th scope="col">Current phase</th><th scope="col">Created by</th><th scope="col">Created</th></tr></thead>
-                  <tbody>%s</tbody></table></div>
+                  <tbody>%s</tbody></table></div>%s
                   """,
                   body.isEmpty()
                       ? Html.of(
                           "<tr><td colspan=\"7\">No rollouts yet: create one with the API"
                               + " (<code>POST /api/v1/factories/%s/rollouts</code>).</td></tr>",
                           factory)
-                      : Html.join(body)));
+                      : Html.join(body),
+                  page.nextCursor() == null
+                      ? Html.of("")
+                      : Html.of(
+                          "<p><a href=\"%s?after=%s\">Later rollouts</a></p>",
+                          new Html(base(factory)), new Html(Html.query(page.nextCursor())))));
         });
   }
 

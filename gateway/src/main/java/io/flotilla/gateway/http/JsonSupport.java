@@ -4,12 +4,17 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonSetter;
 import com.fasterxml.jackson.annotation.Nulls;
 import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.cfg.CoercionAction;
+import com.fasterxml.jackson.databind.cfg.CoercionInputShape;
+import com.fasterxml.jackson.databind.type.LogicalType;
 import io.flotilla.protocol.Json;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import org.apache.pekko.http.javadsl.marshallers.jackson.Jackson;
 import org.apache.pekko.http.javadsl.marshalling.Marshaller;
 import org.apache.pekko.http.javadsl.model.HttpEntity;
@@ -34,6 +39,14 @@ public final class JsonSupport {
   /** The protocol's shared settings, plus: absent fields are left out of API answers. */
   public static final ObjectMapper MAPPER = newMapper();
 
+  /**
+   * {@link #MAPPER} that refuses what it would otherwise guess at: an unknown field (a misspelt
+   * optional field would silently take its default), and a value of another JSON type converted
+   * ({@code "2"} or {@code 2.5} for an integer, {@code 1} for a boolean, {@code 42} for a string).
+   * For requests where a guess is dangerous (a rollout's thresholds).
+   */
+  private static final ObjectMapper STRICT = newStrictMapper();
+
   private JsonSupport() {}
 
   private static ObjectMapper newMapper() {
@@ -46,6 +59,28 @@ public final class JsonSupport {
     return mapper;
   }
 
+  private static ObjectMapper newStrictMapper() {
+    ObjectMapper mapper = newMapper();
+    mapper.enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+    mapper.disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT);
+    for (LogicalType type : List.of(LogicalType.Integer, LogicalType.Float, LogicalType.Boolean)) {
+      mapper
+          .coercionConfigFor(type)
+          .setCoercion(CoercionInputShape.String, CoercionAction.Fail)
+          .setCoercion(CoercionInputShape.EmptyString, CoercionAction.Fail);
+    }
+    mapper
+        .coercionConfigFor(LogicalType.Boolean)
+        .setCoercion(CoercionInputShape.Integer, CoercionAction.Fail)
+        .setCoercion(CoercionInputShape.Float, CoercionAction.Fail);
+    mapper
+        .coercionConfigFor(LogicalType.Textual)
+        .setCoercion(CoercionInputShape.Integer, CoercionAction.Fail)
+        .setCoercion(CoercionInputShape.Float, CoercionAction.Fail)
+        .setCoercion(CoercionInputShape.Boolean, CoercionAction.Fail);
+    return mapper;
+  }
+
   public static <T> Marshaller<T, RequestEntity> marshaller() {
     return Jackson.marshaller(MAPPER);
   }
@@ -55,12 +90,21 @@ public final class JsonSupport {
    * where decoding to a string first would replace it and accept the body.
    */
   public static <T> Unmarshaller<HttpEntity, T> unmarshaller(Class<T> type) {
+    return unmarshaller(MAPPER, type);
+  }
+
+  /** As {@link #unmarshaller}, refusing unknown fields and converted values ({@link #STRICT}). */
+  public static <T> Unmarshaller<HttpEntity, T> strictUnmarshaller(Class<T> type) {
+    return unmarshaller(STRICT, type);
+  }
+
+  private static <T> Unmarshaller<HttpEntity, T> unmarshaller(ObjectMapper mapper, Class<T> type) {
     return Unmarshaller.forMediaType(MediaTypes.APPLICATION_JSON, Unmarshaller.entityToByteArray())
         .thenApply(
             bytes -> {
               T value;
               try {
-                value = MAPPER.readValue(bytes, type);
+                value = mapper.readValue(bytes, type);
               } catch (IOException e) {
                 throw new IllegalArgumentException(e.getMessage(), e);
               }

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.flotilla.core.FlotillaCore;
 import io.flotilla.core.Limits;
 import io.flotilla.core.ReadYourWrites.Projected;
+import io.flotilla.core.Rejection;
 import io.flotilla.core.auth.Principal;
 import io.flotilla.core.auth.Scope;
 import io.flotilla.core.journal.JournalReader;
@@ -21,7 +22,10 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.server.Route;
@@ -37,6 +41,9 @@ public final class RolloutRoutes {
 
   /** The most events the audit trail answers; a rollout writes a handful. */
   static final int MAX_AUDIT_EVENTS = 1000;
+
+  static final int DEFAULT_LIMIT = 100;
+  static final int MAX_LIMIT = 1000;
 
   /**
    * A phase as the API takes it: one selector, and the success condition (defaults from the
@@ -94,7 +101,8 @@ public final class RolloutRoutes {
       Instant createdAt,
       Instant updatedAt) {}
 
-  record RolloutList(List<RolloutListItem> rollouts) {}
+  /** {@code nextCursor}: pass it as {@code cursor} for the next page; absent on the last. */
+  record RolloutList(List<RolloutListItem> rollouts, String nextCursor) {}
 
   record AuditEntry(long sequenceNr, Instant at, String type, String by, JsonNode event) {}
 
@@ -102,6 +110,13 @@ public final class RolloutRoutes {
 
   private final FlotillaCore core;
   private final Authentication auth;
+
+  /**
+   * This node's creations per factory and tag, each one until the read side has it: the next one
+   * checks for an unfinished rollout of the tag only after the one before is there to be found.
+   */
+  private final ConcurrentHashMap<String, CompletableFuture<Void>> creating =
+      new ConcurrentHashMap<>();
 
   public RolloutRoutes(FlotillaCore core, Authentication auth) {
     this.core = core;
@@ -187,57 +202,135 @@ public final class RolloutRoutes {
   }
 
   private Route list(String factory) {
-    return Replies.json(
-        core.rolloutQueries()
-            .rollouts(factory)
-            .thenApply(
-                rows ->
-                    new RolloutList(
-                        rows.stream()
-                            .map(
-                                r ->
-                                    new RolloutListItem(
-                                        r.id(),
-                                        r.tag(),
-                                        r.version(),
-                                        r.status(),
-                                        r.gate().limits().size(),
-                                        r.createdBy(),
-                                        r.createdAt(),
-                                        r.updatedAt()))
-                            .toList())));
+    return parameterMap(
+        params -> {
+          int limit;
+          try {
+            limit =
+                params.containsKey("limit") ? Integer.parseInt(params.get("limit")) : DEFAULT_LIMIT;
+          } catch (NumberFormatException e) {
+            return Errors.badRequest("limit must be an integer from 1 to " + MAX_LIMIT);
+          }
+          if (limit < 1 || limit > MAX_LIMIT) {
+            return Errors.badRequest("limit must be an integer from 1 to " + MAX_LIMIT);
+          }
+          String cursor = params.get("cursor");
+          if (cursor != null && !Limits.ROLLOUT_ID.matcher(cursor).matches()) {
+            return Errors.badRequest(
+                "cursor must be a rollout id (" + Limits.ROLLOUT_ID.pattern() + ")");
+          }
+          return Replies.json(
+              core.rolloutQueries()
+                  .rollouts(factory, limit, cursor)
+                  .thenApply(
+                      page ->
+                          new RolloutList(
+                              page.rollouts().stream()
+                                  .map(
+                                      r ->
+                                          new RolloutListItem(
+                                              r.id(),
+                                              r.tag(),
+                                              r.version(),
+                                              r.status(),
+                                              r.gate().limits().size(),
+                                              r.createdBy(),
+                                              r.createdAt(),
+                                              r.updatedAt()))
+                                  .toList(),
+                              page.nextCursor())));
+        });
   }
 
   private Route create(String factory, Principal principal) {
     return entity(
-        JsonSupport.unmarshaller(CreateRequest.class),
+        JsonSupport.strictUnmarshaller(CreateRequest.class),
         request -> {
-          if (request.id() == null || !Limits.ROLLOUT_ID.matcher(request.id()).matches()) {
-            return Errors.badRequest("id must match " + Limits.ROLLOUT_ID.pattern());
+          String problem = requestProblem(request);
+          RolloutPlan plan = null;
+          if (problem == null) {
+            try {
+              plan = plan(request);
+              problem = plan.problem();
+            } catch (IllegalArgumentException e) {
+              problem = e.getMessage();
+            }
           }
-          if (request.version() == null) {
-            return Errors.badRequest("version (the target version to roll out) is required");
-          }
-          RolloutPlan plan;
-          try {
-            plan = plan(request);
-          } catch (IllegalArgumentException e) {
-            return Errors.badRequest(e.getMessage());
-          }
-          String problem = plan.problem();
           if (problem != null) {
             return Errors.badRequest(problem);
           }
+          RolloutPlan checked = plan;
           String by = by(principal);
-          CompletionStage<Rollout.Summary> created =
-              core.rollout(factory, request.id())
-                  .<Rollout.Summary>askWithStatus(
-                      replyTo ->
-                          new Rollout.Create(
-                              request.tag(), request.version(), plan, by, Instant.now(), replyTo),
-                      core.askTimeout());
-          return Replies.json(StatusCodes.CREATED, created.thenCompose(s -> projected(factory, s)));
+          return Replies.json(
+              StatusCodes.CREATED,
+              oneAtATime(
+                  factory + "/" + request.tag(),
+                  () ->
+                      core.rolloutQueries()
+                          .unfinished(factory, request.tag())
+                          .thenCompose(
+                              unfinished ->
+                                  unfinished.isEmpty()
+                                      ? created(factory, request, checked, by)
+                                      : CompletableFuture.failedFuture(
+                                          Rejection.<RolloutView>conflict(
+                                                  "rollout "
+                                                      + unfinished.get(0).id()
+                                                      + " of tag "
+                                                      + request.tag()
+                                                      + " is "
+                                                      + unfinished.get(0).status()
+                                                      + ": a tag has one running or paused"
+                                                      + " rollout at a time (cancel it, or wait"
+                                                      + " until it completes or halts)")
+                                              .getError()))));
         });
+  }
+
+  private CompletionStage<RolloutView> created(
+      String factory, CreateRequest request, RolloutPlan plan, String by) {
+    return core.rollout(factory, request.id())
+        .<Rollout.Summary>askWithStatus(
+            replyTo ->
+                new Rollout.Create(
+                    request.tag(), request.version(), plan, by, Instant.now(), replyTo),
+            core.askTimeout())
+        .thenCompose(s -> projected(factory, s));
+  }
+
+  /**
+   * Runs {@code work} after this node's earlier work of the same key has ended, so that two
+   * creations for one tag sent at once do not both find the tag free.
+   */
+  private <T> CompletionStage<T> oneAtATime(String key, Supplier<CompletionStage<T>> work) {
+    CompletableFuture<Void> mine = new CompletableFuture<>();
+    CompletableFuture<Void> before = creating.put(key, mine);
+    CompletionStage<T> run =
+        (before == null ? CompletableFuture.<Void>completedFuture(null) : before)
+            .thenCompose(ignored -> work.get());
+    run.whenComplete(
+        (value, failure) -> {
+          creating.remove(key, mine);
+          mine.complete(null);
+        });
+    return run;
+  }
+
+  /** What the entity would refuse, refused before a request reaches it. */
+  static String requestProblem(CreateRequest request) {
+    if (request.id() == null || !Limits.ROLLOUT_ID.matcher(request.id()).matches()) {
+      return "id must match " + Limits.ROLLOUT_ID.pattern();
+    }
+    if (request.tag() == null || !Limits.DEVICE_TAG.matcher(request.tag()).matches()) {
+      return "tag must match " + Limits.DEVICE_TAG.pattern();
+    }
+    if (request.version() == null) {
+      return "version (the target version to roll out) is required";
+    }
+    if (request.version() < 1 || request.version() > Limits.MAX_VERSION) {
+      return "version must be an integer from 1 to " + Limits.MAX_VERSION;
+    }
+    return null;
   }
 
   private static void atMostPhases(int phases) {

@@ -50,7 +50,9 @@ final class CrashLoad {
     TOKENS("factory tokens"),
     GIT_PUSHES("git pushes"),
     BLOBS("registry blobs"),
-    MANIFESTS("registry manifests");
+    MANIFESTS("registry manifests"),
+    LABELS("device labels"),
+    ROLLOUTS("rollout writes");
 
     final String label;
 
@@ -213,6 +215,8 @@ final class CrashLoad {
     writers.add(writer("tokens", n -> createToken()));
     writers.add(writer("git", this::push));
     writers.add(writer("registry", this::pushImage));
+    writers.add(writer("labels", this::setLabels));
+    writers.add(writer("rollouts", this::rollout));
     writers.forEach(Thread::start);
     awaitEveryKind();
     Thread.sleep(killAfter.toMillis());
@@ -349,6 +353,71 @@ final class CrashLoad {
       ApiToken token =
           ApiToken.parse(JSON.readTree(answer.body).get("token").asText()).orElseThrow();
       acks.add(new Ack(Kind.TOKENS, FACTORY, token.id()));
+    }
+  }
+
+  /** The operator's labels of an event device: each PATCH replaces them with a value of its own. */
+  private void setLabels(int n) throws Exception {
+    DeviceClient device = eventDevices.get(n % eventDevices.size());
+    String value = "t" + trial + "-l" + n;
+    Answer answer =
+        api(
+            "PATCH",
+            "/api/v1/factories/" + FACTORY + "/devices/" + device.uuid,
+            server.adminToken,
+            "{\"labels\":{\"crash\":\"" + value + "\"}}");
+    if (answer.status == 200) {
+      acks.add(new Ack(Kind.LABELS, device.uuid, value));
+    } else {
+      lastRefusal = "labels: " + answer.status + " " + answer.body;
+    }
+  }
+
+  /** The rollout writes in the order one rollout goes through them: its event type for each. */
+  private static final String[][] ROLLOUT_STEPS = {
+    {null, "Created"}, {"pause", "Paused"}, {"resume", "Resumed"}, {"cancel", "Canceled"}
+  };
+
+  /**
+   * The rollout the rollout writer works on, and its next step; kept from one trial to the next.
+   */
+  private int rolloutNumber;
+
+  private int rolloutStep;
+
+  /**
+   * One write a step: a rollout is created, paused, resumed and canceled, and the next one created,
+   * each change acknowledged on its own. A kill leaves the step to do again in the next trial,
+   * which the API answers as it stands (pausing a paused rollout is 200; creating one that exists
+   * is 409, and the writer moves on), so whichever write the kill follows, the next trial goes on
+   * from there. Each rollout has its own tag: a tag has one unfinished rollout at a time.
+   */
+  private void rollout(int n) throws Exception {
+    String id = "r" + rolloutNumber;
+    String base = "/api/v1/factories/" + FACTORY + "/rollouts";
+    String[] step = ROLLOUT_STEPS[rolloutStep];
+    Answer answer =
+        step[0] == null
+            ? api(
+                "POST",
+                base,
+                ciToken,
+                "{\"id\":\""
+                    + id
+                    + "\",\"tag\":\"crash-"
+                    + id
+                    + "\",\"version\":2,\"growth\":[10,100],\"rollback\":true}")
+            : api("POST", base + "/" + id + "/" + step[0], ciToken, null);
+    boolean done = answer.status == (step[0] == null ? 201 : 200);
+    if (done) {
+      acks.add(new Ack(Kind.ROLLOUTS, FACTORY + "/" + id, step[1]));
+    } else if (!(step[0] == null && answer.status == 409)) {
+      lastRefusal = "rollout " + step[1] + ": " + answer.status + " " + answer.body;
+      return;
+    }
+    rolloutStep = (rolloutStep + 1) % ROLLOUT_STEPS.length;
+    if (rolloutStep == 0) {
+      rolloutNumber++;
     }
   }
 
@@ -494,6 +563,11 @@ final class CrashLoad {
             }
             case BLOBS -> blobPresent(ack.what());
             case MANIFESTS -> manifestPresent(ack.where(), ack.what());
+            case LABELS ->
+                journal(journals, "Device", ack.where()).contains("\"" + ack.what() + "\"");
+            case ROLLOUTS ->
+                wholeJournal(journals, "Rollout", ack.where())
+                    .contains("\"type\":\"" + ack.what() + "\"");
           };
       if (present) {
         tally.found.merge(ack.kind(), 1, Integer::sum);
@@ -546,6 +620,27 @@ final class CrashLoad {
     if (sequenceNr.find()) {
       journalRead.put(key, Long.parseLong(sequenceNr.group(1)));
     }
+    cache.put(key, body);
+    return body;
+  }
+
+  /**
+   * An entity's whole journal, for the rollouts' few events: a step done again after a kill is
+   * answered as it stands (pausing a paused rollout), so its event may be one an earlier trial
+   * already read.
+   */
+  private String wholeJournal(Map<String, String> cache, String type, String id) throws Exception {
+    String key = "whole " + type + "/" + id;
+    String cached = cache.get(key);
+    if (cached != null) {
+      return cached;
+    }
+    Answer answer = apiRead("/api/v1/journal/" + type + "/" + id);
+    if (answer.status != 200 && answer.status != 404) {
+      throw new AssertionError(
+          "reading the journal of " + type + "/" + id + ": " + answer.status + " " + answer.body);
+    }
+    String body = answer.status == 200 ? answer.body : "";
     cache.put(key, body);
     return body;
   }

@@ -164,12 +164,14 @@ class JournalRecorder {
             token,
             "{\"id\":\"done\",\"tag\":\"main\",\"version\":7,\"successWithinSeconds\":1,"
                 + "\"phases\":[{\"name\":\"nobody\",\"group\":\"nobody\"}]}"));
+    awaitRollout(api, token, "done", "completed");
     created(
         api.post(
             base,
             token,
             "{\"id\":\"halts\",\"tag\":\"main\",\"version\":8,\"successWithinSeconds\":1,"
                 + "\"rollback\":true,\"phases\":[{\"name\":\"lab\",\"group\":\"lab\"}]}"));
+    awaitRollout(api, token, "halts", "halted");
     created(
         api.post(
             base,
@@ -178,15 +180,18 @@ class JournalRecorder {
     ok(api.post(base + "/stopped/pause", token, ""));
     ok(api.post(base + "/stopped/resume", token, ""));
     ok(api.post(base + "/stopped/cancel", token, ""));
-    for (String[] wanted : new String[][] {{"done", "completed"}, {"halts", "halted"}}) {
-      eventually(
-          Duration.ofSeconds(30),
-          () -> {
-            ApiClient.Answer answer = api.get(base + "/" + wanted[0], token);
-            assertEquals(wanted[1], answer.json().path("status").asText(), answer.body());
-            return null;
-          });
-    }
+  }
+
+  /** A tag has one unfinished rollout at a time: the next one waits for this one to finish. */
+  private static void awaitRollout(ApiClient api, String token, String id, String status)
+      throws Exception {
+    eventually(
+        Duration.ofSeconds(30),
+        () -> {
+          ApiClient.Answer answer = api.get("/api/v1/factories/acme/rollouts/" + id, token);
+          assertEquals(status, answer.json().path("status").asText(), answer.body());
+          return null;
+        });
   }
 
   /** Build 1 succeeds, build 2 is canceled while it runs, build 3 fails. */
