@@ -390,10 +390,18 @@ class DashboardHttpTest {
     String rollouts = rollout(factory);
     String session = signIn(admin);
 
-    ApiClient.Answer list = get(rollouts, session);
-    assertEquals(200, list.status(), list.body());
-    assertTrue(list.body().contains("href=\"" + rollouts + "/r1\""), list.body());
-    assertTrue(list.body().contains("<td>version 2</td><td>running</td><td>canary (1 of 2)</td>"));
+    // the list reads the read side, which has the started phase a moment after the entity
+    eventually(
+        Duration.ofSeconds(30),
+        () -> {
+          ApiClient.Answer list = get(rollouts, session);
+          assertEquals(200, list.status(), list.body());
+          assertTrue(list.body().contains("href=\"" + rollouts + "/r1\""), list.body());
+          assertTrue(
+              list.body().contains("<td>version 2</td><td>running</td><td>canary (1 of 2)</td>"),
+              list.body());
+          return null;
+        });
     assertTrue(
         get("/factories/" + factory + "/fleet", session).body().contains(rollouts + "\""),
         "the navigation links to the rollouts");
