@@ -24,11 +24,26 @@
 
   function sum(values) { return values.reduce(function (a, b) { return a + b; }, 0); }
 
+  // A live page's stream: back to sign-in when the session ends, its state in the live region.
+  function followSession(source) {
+    source.addEventListener("open", function () { setText("live", "Live updates: on."); });
+    source.addEventListener("signed-out", function () {
+      source.close();
+      window.location.assign("/sign-in?m=ended");
+    });
+    source.addEventListener("error", function () {
+      if (source.readyState === EventSource.CLOSED) {
+        setText("live", "Live updates: off (disconnected). Reload the page.");
+      } else {
+        setText("live", "Live updates: reconnecting…");
+      }
+    });
+  }
+
   function fleet(root) {
     var checkIns = chart(document.getElementById("checkins-chart"), "check-ins", "#1f5fa8");
     var failures = chart(document.getElementById("failures-chart"), "failed updates", "#a81f1f");
     var source = new EventSource(root.getAttribute("data-events"));
-    source.addEventListener("open", function () { setText("live", "Live updates: on."); });
     source.addEventListener("counts", function (e) {
       document.getElementById("counts").innerHTML = e.data;
       root.setAttribute("data-updated", String(Date.now()));
@@ -42,17 +57,7 @@
       setText("failures-now", a.failures[a.failures.length - 1]);
       setText("failures-hour", sum(a.failures));
     });
-    source.addEventListener("signed-out", function () {
-      source.close();
-      window.location.assign("/sign-in?m=ended");
-    });
-    source.addEventListener("error", function () {
-      if (source.readyState === EventSource.CLOSED) {
-        setText("live", "Live updates: off (disconnected). Reload the page.");
-      } else {
-        setText("live", "Live updates: reconnecting…");
-      }
-    });
+    followSession(source);
     window.addEventListener("resize", function () {
       [checkIns, failures].forEach(function (c) {
         if (c) { c.setSize({ width: Math.max(280, c.root.parentNode.clientWidth), height: 180 }); }
@@ -82,7 +87,6 @@
   function sections(root) {
     var source = new EventSource(root.getAttribute("data-events"));
     var scratch = document.createElement("template");
-    source.addEventListener("open", function () { setText("live", "Live updates: on."); });
     root.querySelectorAll("[data-live]").forEach(function (el) {
       source.addEventListener(el.id, function (e) {
         scratch.innerHTML = e.data;
@@ -98,17 +102,7 @@
       source.close();
       setText("live", "Live updates: off, " + e.data + ".");
     });
-    source.addEventListener("signed-out", function () {
-      source.close();
-      window.location.assign("/sign-in?m=ended");
-    });
-    source.addEventListener("error", function () {
-      if (source.readyState === EventSource.CLOSED) {
-        setText("live", "Live updates: off (disconnected). Reload the page.");
-      } else {
-        setText("live", "Live updates: reconnecting…");
-      }
-    });
+    followSession(source);
   }
 
   document.addEventListener("DOMContentLoaded", function () {
