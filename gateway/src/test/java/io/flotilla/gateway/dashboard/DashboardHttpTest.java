@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.flotilla.gateway.FlotillaServer;
 import io.flotilla.gateway.device.DeviceClient;
 import io.flotilla.gateway.testing.ApiClient;
@@ -17,7 +15,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -328,21 +325,7 @@ class DashboardHttpTest {
 
   /** A device registered on tag main. */
   private String device(String factory) throws Exception {
-    DeviceClient device = new DeviceClient(UUID.randomUUID().toString());
-    ObjectNode body = new ObjectMapper().createObjectNode();
-    body.put("uuid", device.uuid);
-    body.put("hardware-id", "amd64-linux");
-    body.put("csr", device.csr(factory));
-    body.put("sota-config-dir", "/var/sota");
-    body.putObject("overrides").putObject("pacman").put("tags", "\"main\"");
-    ApiClient.Answer answer =
-        api.send(
-            api.request("/ota/devices/", null)
-                .header("OSF-TOKEN", admin)
-                .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(body.toString())));
-    assertEquals(201, answer.status(), answer.body());
-    return device.uuid;
+    return DeviceClient.register(api, admin, factory).uuid;
   }
 
   /**

@@ -1,7 +1,10 @@
 package io.flotilla.gateway.device;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.flotilla.core.pki.Pem;
 import io.flotilla.core.pki.PkiTestSupport;
+import io.flotilla.gateway.testing.ApiClient;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -11,6 +14,7 @@ import java.security.KeyStore;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.UUID;
+import java.util.function.Consumer;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
@@ -45,6 +49,42 @@ public final class DeviceClient {
   DeviceClient(KeyPair key) {
     this.uuid = UUID.randomUUID().toString();
     this.key = key;
+  }
+
+  /**
+   * A device with this uuid registered through {@code POST /ota/devices/} as lmp-device-register
+   * does with {@code token} (hardware amd64-linux, tag main), ready for mTLS requests; {@code
+   * fields} adds to or replaces fields of the request.
+   */
+  public static DeviceClient register(
+      ApiClient api, String token, String factory, String uuid, Consumer<ObjectNode> fields)
+      throws Exception {
+    DeviceClient device = new DeviceClient(uuid);
+    ObjectNode body = new ObjectMapper().createObjectNode();
+    body.put("uuid", uuid);
+    body.put("hardware-id", "amd64-linux");
+    body.put("csr", device.csr(factory));
+    body.put("sota-config-dir", "/var/sota");
+    body.putObject("overrides").putObject("pacman").put("tags", "\"main\"");
+    fields.accept(body);
+    ApiClient.Answer answer =
+        api.send(
+            api.request("/ota/devices/", null)
+                .header("OSF-TOKEN", token)
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body.toString())));
+    if (answer.status() != 201) {
+      throw new AssertionError("registration answered " + answer.status() + ": " + answer.body());
+    }
+    device.registered(
+        answer.json().get("root.crt").asText(), answer.json().get("client.pem").asText());
+    return device;
+  }
+
+  /** As {@link #register(ApiClient, String, String, String, Consumer)}, with a new uuid. */
+  public static DeviceClient register(ApiClient api, String token, String factory)
+      throws Exception {
+    return register(api, token, factory, UUID.randomUUID().toString(), body -> {});
   }
 
   public String csr(String factory) {

@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.flotilla.builder.image.BusyboxBaseImage;
@@ -380,26 +379,15 @@ class JournalRecorder {
   }
 
   private DeviceClient register(FlotillaServer server, String token, String uuid) throws Exception {
-    DeviceClient device = new DeviceClient(uuid);
-    ObjectNode body = JSON.createObjectNode();
-    body.put("name", "dev-" + uuid.substring(uuid.length() - 1));
-    body.put("uuid", uuid);
-    body.put("hardware-id", "amd64-linux");
-    body.put("csr", device.csr(RecordedJournal.FACTORY));
-    body.put("sota-config-dir", "/var/sota");
-    body.put("group", "lab");
-    body.putObject("overrides").putObject("pacman").put("tags", "\"main\"");
-    ApiClient api = new ApiClient(server.httpPort());
-    ApiClient.Answer answer =
-        api.send(
-            api.request("/ota/devices/", null)
-                .header("OSF-TOKEN", token)
-                .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(body.toString())));
-    assertEquals(201, answer.status(), answer.body());
-    device.registered(
-        answer.json().get("root.crt").asText(), answer.json().get("client.pem").asText());
-    return device;
+    return DeviceClient.register(
+        new ApiClient(server.httpPort()),
+        token,
+        RecordedJournal.FACTORY,
+        uuid,
+        body -> {
+          body.put("name", "dev-" + uuid.substring(uuid.length() - 1));
+          body.put("group", "lab");
+        });
   }
 
   private static String updateEvent(String id, String correlationId, String type, Boolean success) {

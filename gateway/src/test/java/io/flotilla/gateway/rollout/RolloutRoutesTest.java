@@ -5,13 +5,11 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.flotilla.core.testing.TestDatabases;
 import io.flotilla.gateway.FlotillaServer;
 import io.flotilla.gateway.device.DeviceClient;
 import io.flotilla.gateway.testing.ApiClient;
 import io.flotilla.gateway.testing.TestServers;
-import java.net.http.HttpRequest;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -67,23 +65,7 @@ abstract class RolloutRoutesTest {
   }
 
   DeviceClient register(String factory) throws Exception {
-    DeviceClient device = new DeviceClient(UUID.randomUUID().toString());
-    ObjectNode body = JSON.createObjectNode();
-    body.put("uuid", device.uuid);
-    body.put("hardware-id", "amd64-linux");
-    body.put("csr", device.csr(factory));
-    body.put("sota-config-dir", "/var/sota");
-    body.putObject("overrides").putObject("pacman").put("tags", "\"main\"");
-    ApiClient.Answer answer =
-        api.send(
-            api.request("/ota/devices/", null)
-                .header("OSF-TOKEN", admin)
-                .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(body.toString())));
-    assertEquals(201, answer.status(), answer.body());
-    device.registered(
-        answer.json().get("root.crt").asText(), answer.json().get("client.pem").asText());
-    return device;
+    return DeviceClient.register(api, admin, factory);
   }
 
   /** The target names the device's targets.json offers on tag main. */

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import com.typesafe.config.Config;
@@ -18,7 +17,6 @@ import io.flotilla.gateway.testing.ApiClient;
 import io.flotilla.gateway.testing.TestServers;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.http.HttpRequest;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -343,23 +341,7 @@ abstract class WebhookTest {
   }
 
   DeviceClient register(String factory) throws Exception {
-    DeviceClient device = new DeviceClient(UUID.randomUUID().toString());
-    ObjectNode body = JSON.createObjectNode();
-    body.put("uuid", device.uuid);
-    body.put("hardware-id", "amd64-linux");
-    body.put("csr", device.csr(factory));
-    body.put("sota-config-dir", "/var/sota");
-    body.putObject("overrides").putObject("pacman").put("tags", "\"main\"");
-    ApiClient.Answer answer =
-        api.send(
-            api.request("/ota/devices/", null)
-                .header("OSF-TOKEN", admin)
-                .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(body.toString())));
-    assertEquals(201, answer.status(), answer.body());
-    device.registered(
-        answer.json().get("root.crt").asText(), answer.json().get("client.pem").asText());
-    return device;
+    return DeviceClient.register(api, admin, factory);
   }
 
   /** A push whose compose file names an image the repository has no Dockerfile for. */
